@@ -1,0 +1,61 @@
+using System;
+using System.Collections.Generic;
+
+namespace NetDsl.Compiler
+{
+    /// <summary>Options of one compilation.</summary>
+    public sealed record CompileOptions
+    {
+        /// <summary>Namespace of the generated classes (the generator passes the project's RootNamespace).</summary>
+        public string Namespace { get; init; } = "NetDsl.Generated";
+    }
+
+    /// <summary>One row of `netdsl summary`: a layer (or op) with its output shape, parameters and MACs per sample.</summary>
+    public sealed record SummaryRow(string Layer, string Op, string OutputShape, long Parameters, long Macs, int Line);
+
+    /// <summary>What the compiler knows about a network before anything runs.</summary>
+    public sealed record NetworkSummary(
+        string Name,
+        IReadOnlyList<SummaryRow> Rows,
+        long TotalParameters,
+        long TotalMacs,
+        /// <summary>Bytes of activations per sample kept for a training step (fp32).</summary>
+        long ActivationBytesPerSample,
+        /// <summary>Bytes of the planned arena per sample after liveness-based reuse (fp32).</summary>
+        long PlannedBytesPerSample);
+
+    /// <summary>A compiled network: its generated C# (one file) and its summary.</summary>
+    public sealed record CompiledNetwork(string Name, string HintName, string Source, NetworkSummary Summary);
+
+    public sealed record CompileResult(IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<CompiledNetwork> Networks)
+    {
+        public bool Success
+        {
+            get { foreach (var d in Diagnostics) if (d.Severity == Severity.Error) return false; return true; }
+        }
+    }
+
+    /// <summary>
+    /// The compiler's front door: parse → resolve and unroll → infer and check shapes → graph IR →
+    /// autodiff → fuse → plan memory → emit C#. Never throws: every failure is a diagnostic.
+    /// </summary>
+    public static class NetCompiler
+    {
+        public static CompileResult Compile(string path, string text, CompileOptions? options = null)
+        {
+            options ??= new CompileOptions();
+            var bag = new DiagnosticBag(path);
+            var networks = new List<CompiledNetwork>();
+            try
+            {
+                Pipeline.Run(path, text, options, bag, networks);
+            }
+            catch (Exception ex)
+            {
+                bag.Error(DiagnosticIds.InternalError, new Syntax.SourceSpan(1, 1, 1, 1),
+                    $"internal compiler error: {ex.GetType().Name}: {ex.Message} (please report this with the .net file)");
+            }
+            return new CompileResult(bag.Items, networks);
+        }
+    }
+}
