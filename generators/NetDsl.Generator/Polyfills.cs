@@ -1,0 +1,5 @@
+// Polyfill so the netstandard2.0 generator can use records.
+namespace System.Runtime.CompilerServices
+{
+    internal static class IsExternalInit { }
+}
