@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Text;
+using NetDsl.Compiler;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace NetDsl.Tool;
+
+internal static class Commands
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    // ------------------------------------------------------------------ check
+
+    public static int Check(IReadOnlyList<FileInfo> files, CliOutput o)
+    {
+        bool ioError = false, errors = false;
+        int networks = 0;
+        foreach (var file in files)
+        {
+            if (!TryRead(file, o, out var text)) { ioError = true; continue; }
+            var result = NetCompiler.Compile(file.FullName, text);
+            foreach (var d in result.Diagnostics)
+                (d.Severity == Severity.Error ? o.Err : o.Out).WriteLine(d.ToString());
+            if (!result.Success) errors = true;
+            else networks += result.Networks.Count;
+        }
+        if (ioError) return NetDslCli.ExitUsage;
+        if (errors) return NetDslCli.ExitErrors;
+        o.Out.WriteLine($"ok: {networks} network{(networks == 1 ? "" : "s")}");
+        return NetDslCli.ExitOk;
+    }
+
+    // ------------------------------------------------------------------ summary
+
+    public static int Summary(FileInfo file, string? network, CliOutput o)
+    {
+        if (!TryCompile(file, o, out var result)) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
+        if (!TrySelect(result, network, file, o, out var selected)) return NetDslCli.ExitUsage;
+        bool first = true;
+        foreach (var n in selected)
+        {
+            if (!first) o.Out.WriteLine();
+            first = false;
+            if (o.Plain) WritePlainSummary(n.Summary, o.Out);
+            else WriteSpectreSummary(n.Summary, o.Out);
+        }
+        return NetDslCli.ExitOk;
+    }
+
+    private static readonly string[] Headers = { "Layer", "Op", "Output shape", "Param #", "MACs" };
+
+    private static string[] Cells(SummaryRow r) =>
+        new[] { r.Layer, r.Op, r.OutputShape, N(r.Parameters), N(r.Macs) };
+
+    private static (string Label, string Value)[] Totals(NetworkSummary s) => new[]
+    {
+        ("Total parameters", $"{N(s.TotalParameters)} ({Bytes(s.TotalParameters * 4)})"),
+        ("Total MACs per sample", N(s.TotalMacs)),
+        ("Activation memory per sample", Bytes(s.ActivationBytesPerSample)),
+        ("Planned memory per sample", Bytes(s.PlannedBytesPerSample)),
+    };
+
+    private static void WriteSpectreSummary(NetworkSummary s, TextWriter writer)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+        });
+        var table = new Table()
+            .Border(TableBorder.Rounded)
+            .Title($"[bold]{Markup.Escape(s.Name)}[/]");
+        table.AddColumn(new TableColumn(Headers[0]));
+        table.AddColumn(new TableColumn(Headers[1]));
+        table.AddColumn(new TableColumn(Headers[2]));
+        table.AddColumn(new TableColumn(Headers[3]).RightAligned());
+        table.AddColumn(new TableColumn(Headers[4]).RightAligned());
+        foreach (var r in s.Rows)
+            table.AddRow(Cells(r).Select(c => (IRenderable)new Text(c)).ToArray());
+        table.ShowFooters = true;
+        table.Columns[0].Footer(new Markup("[bold]Total[/]"));
+        table.Columns[3].Footer(new Markup($"[bold]{N(s.TotalParameters)}[/]"));
+        table.Columns[4].Footer(new Markup($"[bold]{N(s.TotalMacs)}[/]"));
+        console.Write(table);
+
+        var totals = new Grid().AddColumn().AddColumn(new GridColumn().RightAligned());
+        foreach (var (label, value) in Totals(s))
+            totals.AddRow(new Text(label + ":"), new Text(value));
+        console.Write(totals);
+    }
+
+    /// <summary>A plain-text table (no ANSI) for redirected output.</summary>
+    internal static void WritePlainSummary(NetworkSummary s, TextWriter w)
+    {
+        var rows = s.Rows.Select(Cells).ToList();
+        var widths = new int[Headers.Length];
+        for (int c = 0; c < Headers.Length; c++)
+        {
+            widths[c] = Headers[c].Length;
+            foreach (var r in rows) widths[c] = Math.Max(widths[c], r[c].Length);
+        }
+        widths[3] = Math.Max(widths[3], N(s.TotalParameters).Length);
+        widths[4] = Math.Max(widths[4], N(s.TotalMacs).Length);
+        int total = widths.Sum() + 2 * (widths.Length - 1);
+
+        string Line(string[] cells)
+        {
+            var sb = new StringBuilder();
+            for (int c = 0; c < cells.Length; c++)
+            {
+                if (c > 0) sb.Append("  ");
+                sb.Append(c >= 3 ? cells[c].PadLeft(widths[c]) : cells[c].PadRight(widths[c]));
+            }
+            return sb.ToString().TrimEnd();
+        }
+
+        w.WriteLine($"Network: {s.Name}");
+        w.WriteLine(new string('=', total));
+        w.WriteLine(Line(Headers));
+        w.WriteLine(new string('-', total));
+        foreach (var r in rows) w.WriteLine(Line(r));
+        w.WriteLine(new string('-', total));
+        w.WriteLine(Line(new[] { "Total", "", "", N(s.TotalParameters), N(s.TotalMacs) }));
+        w.WriteLine(new string('=', total));
+        var totals = Totals(s);
+        int labelWidth = totals.Max(t => t.Label.Length) + 1;
+        foreach (var (label, value) in totals)
+            w.WriteLine($"{(label + ":").PadRight(labelWidth)} {value}");
+    }
+
+    // ------------------------------------------------------------------ show
+
+    public static int Show(FileInfo file, string? network, CliOutput o)
+    {
+        if (!TryCompile(file, o, out var result)) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
+        if (!TrySelect(result, network, file, o, out var selected)) return NetDslCli.ExitUsage;
+        bool first = true;
+        foreach (var n in selected)
+        {
+            if (!first) o.Out.WriteLine();
+            first = false;
+            o.Out.WriteLine($"// ---- {n.HintName}");
+            o.Out.Write(n.Source);
+            if (!n.Source.EndsWith('\n')) o.Out.WriteLine();
+        }
+        return NetDslCli.ExitOk;
+    }
+
+    // ------------------------------------------------------------------ graph
+
+    public static int Graph(FileInfo file, CliOutput o)
+    {
+        o.Err.WriteLine("netdsl graph: not implemented yet");
+        return NetDslCli.ExitUsage;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    internal static string N(long value) => value.ToString("N0", Inv);
+
+    internal static string Bytes(long bytes)
+    {
+        string human = bytes switch
+        {
+            >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.00", Inv) + " GiB",
+            >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.00", Inv) + " MiB",
+            >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.00", Inv) + " KiB",
+            _ => bytes.ToString(Inv) + " B",
+        };
+        return bytes >= 1024 ? $"{human} ({N(bytes)} bytes)" : human;
+    }
+
+    private static bool TryRead(FileInfo file, CliOutput o, out string text)
+    {
+        text = "";
+        try
+        {
+            text = File.ReadAllText(file.FullName);
+            return true;
+        }
+        catch (FileNotFoundException) { o.Err.WriteLine($"netdsl: file not found: {file.FullName}"); }
+        catch (DirectoryNotFoundException) { o.Err.WriteLine($"netdsl: file not found: {file.FullName}"); }
+        catch (UnauthorizedAccessException ex) { o.Err.WriteLine($"netdsl: cannot read {file.FullName}: {ex.Message}"); }
+        catch (IOException ex) { o.Err.WriteLine($"netdsl: cannot read {file.FullName}: {ex.Message}"); }
+        return false;
+    }
+
+    /// <summary>Reads and compiles; prints diagnostics. result is null on an I/O error.</summary>
+    private static bool TryCompile(FileInfo file, CliOutput o, out CompileResult? result)
+    {
+        result = null;
+        if (!TryRead(file, o, out var text)) return false;
+        result = NetCompiler.Compile(file.FullName, text);
+        foreach (var d in result.Diagnostics)
+            (d.Severity == Severity.Error ? o.Err : o.Out).WriteLine(d.ToString());
+        return result.Success;
+    }
+
+    private static bool TrySelect(CompileResult? result, string? network, FileInfo file, CliOutput o, out IReadOnlyList<CompiledNetwork> selected)
+    {
+        var all = result?.Networks ?? Array.Empty<CompiledNetwork>();
+        if (network is null)
+        {
+            selected = all;
+            if (all.Count == 0) { o.Err.WriteLine($"netdsl: {file.FullName} declares no network"); return false; }
+            return true;
+        }
+        selected = all.Where(n => string.Equals(n.Name, network, StringComparison.Ordinal)).ToList();
+        if (selected.Count == 0)
+        {
+            var names = all.Count == 0 ? "none" : string.Join(", ", all.Select(n => n.Name));
+            o.Err.WriteLine($"netdsl: no network named '{network}' in {file.FullName} (networks: {names})");
+            return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using NetDsl.Compiler;
+
+namespace NetDsl.Tool;
+
+/// <summary>
+/// The `netdsl` command line: the same compiler the build runs, outside a build.
+/// Exit codes: 0 ok, 1 the .net file has errors, 2 usage or I/O error (or a command not implemented yet).
+/// </summary>
+public static class NetDslCli
+{
+    public const int ExitOk = 0;
+    public const int ExitErrors = 1;
+    public const int ExitUsage = 2;
+
+    /// <summary>
+    /// Runs the tool in-process. <paramref name="stdout"/>/<paramref name="stderr"/> default to the console;
+    /// when a writer is given, or the console output is redirected, tables are printed as plain text.
+    /// </summary>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        var output = new CliOutput(stdout ?? Console.Out, stderr ?? Console.Error,
+            plain: stdout != null || Console.IsOutputRedirected);
+
+        var root = BuildCommand(output);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) output.Err.WriteLine($"netdsl: {e.Message}");
+            output.Err.WriteLine("Run 'netdsl --help' for usage.");
+            return ExitUsage;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = output.Out, Error = output.Err, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception ex)
+        {
+            output.Err.WriteLine($"netdsl: internal error: {ex.GetType().Name}: {ex.Message}");
+            return ExitUsage;
+        }
+    }
+
+    internal static RootCommand BuildCommand(CliOutput output)
+    {
+        var root = new RootCommand("netdsl: check, summarize and show the C# generated from NetDsl .net network files.");
+
+        // check FILE...
+        var checkFiles = new Argument<FileInfo[]>("FILE") { Description = ".net files to check", Arity = ArgumentArity.OneOrMore };
+        var check = new Command("check", "Compile .net files and print their diagnostics in the build's format.") { checkFiles };
+        check.SetAction(p => Commands.Check(p.GetValue(checkFiles) ?? Array.Empty<FileInfo>(), output));
+        root.Subcommands.Add(check);
+
+        // summary FILE [--network NAME]
+        var summaryFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
+        var summaryNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
+        var summary = new Command("summary", "Print a Keras-style table per network: output shapes, parameters, MACs and memory.") { summaryFile, summaryNetwork };
+        summary.SetAction(p => Commands.Summary(p.GetValue(summaryFile)!, p.GetValue(summaryNetwork), output));
+        root.Subcommands.Add(summary);
+
+        // show FILE [--network NAME]
+        var showFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
+        var showNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
+        var show = new Command("show", "Print the C# generated for the networks of a .net file.") { showFile, showNetwork };
+        show.SetAction(p => Commands.Show(p.GetValue(showFile)!, p.GetValue(showNetwork), output));
+        root.Subcommands.Add(show);
+
+        // graph FILE
+        var graphFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
+        var graph = new Command("graph", "Print the network graph (not implemented yet).") { graphFile };
+        graph.SetAction(p => Commands.Graph(p.GetValue(graphFile)!, output));
+        root.Subcommands.Add(graph);
+
+        return root;
+    }
+}
+
+/// <summary>Where the tool writes, and whether it may use ANSI (tables, colors).</summary>
+internal sealed class CliOutput
+{
+    public CliOutput(TextWriter @out, TextWriter err, bool plain) { Out = @out; Err = err; Plain = plain; }
+    public TextWriter Out { get; }
+    public TextWriter Err { get; }
+    public bool Plain { get; }
+}
