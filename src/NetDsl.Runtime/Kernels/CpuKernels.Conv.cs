@@ -1,0 +1,224 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace NetDsl.Runtime;
+
+// Convolution by im2col + packed GEMM, one image at a time, images split across cores.
+//   forward:         y[n] (K×P)      = W (K×CRS) · col(x[n]) (CRS×P) + b, epilogue fused in the GEMM write
+//   backward data:   dcol (CRS×P)    = Wᵀ · dy[n], then col2im adds dcol into dx[n]
+//   backward filter: dW (K×CRS)     += dy[n] · col(x[n])ᵀ, one partial dW per core, summed at the end
+// A 1×1, stride-1, unpadded convolution uses x[n] / dx[n] directly as the column matrix.
+public sealed partial class CpuKernels<T>
+{
+    [ThreadStatic] private static T[]? t_col;
+    private T[][] _dwPartials = [];
+
+    /// <summary>Minimum multiply-adds before a kernel splits work across cores.</summary>
+    internal const long ParallelThreshold = 1L << 18;
+
+    internal static int Workers(long work, int items) =>
+        work < ParallelThreshold ? 1 : Math.Max(1, Math.Min(Environment.ProcessorCount, items));
+
+    private readonly record struct ConvDims(int N, int C, int H, int W, int K, int KH, int KW, int OH, int OW)
+    {
+        public int CRS => C * KH * KW;
+        public int P => OH * OW;
+        public bool Is1x1Direct(ConvGeometry g) => KH == 1 && KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+    }
+
+    private static ConvDims CheckConv(Tensor<T> x, Tensor<T> w, Tensor<T> y, ConvGeometry g, string xName, string yName)
+    {
+        if (g.Groups != 1) throw new NotSupportedException($"CPU convolution: groups = {g.Groups} is not supported yet (only 1)");
+        if (g.DilationH != 1 || g.DilationW != 1) throw new NotSupportedException($"CPU convolution: dilation ({g.DilationH}, {g.DilationW}) is not supported yet (only 1)");
+        if (g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0) throw new ArgumentException($"invalid convolution geometry {g}");
+        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
+        if (w.Rank != 4) throw new ArgumentException($"w: expected shape [K, C, kh, kw], got {Tensor<T>.Format(w.Shape)}", "w");
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3];
+        int k = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
+        if (w.Shape[1] != c)
+            throw new ArgumentException($"w: expected shape [{k}, {c}, {kh}, {kw}] (input has {c} channels), got {Tensor<T>.Format(w.Shape)}", "w");
+        int oh = g.OutH(h, kh), ow = g.OutW(wd, kw);
+        if (oh <= 0 || ow <= 0) throw new ArgumentException($"convolution of {Tensor<T>.Format(x.Shape)} by {Tensor<T>.Format(w.Shape)} with {g} has an empty output");
+        y.CheckShape(yName, [n, k, oh, ow]);
+        return new ConvDims(n, c, h, wd, k, kh, kw, oh, ow);
+    }
+
+    public void Conv2dForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
+    {
+        var d = CheckConv(x, w, y, g, "x", "y");
+        b?.CheckShape("b", [d.K]);
+        int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
+        if (workers == 1) ConvForwardRange(x, w, b, y, g, d, 0, d.N, epilogue);
+        else Parallel.For(0, workers, p =>
+        {
+            var (lo, hi) = Chunk(d.N, workers, p);
+            ConvForwardRange(x, w, b, y, g, d, lo, hi, epilogue);
+        });
+    }
+
+    private static void ConvForwardRange<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, ConvDims d, int lo, int hi, TEpi epi)
+        where TEpi : struct, IMap1<T>
+    {
+        var xs = x.AsSpan(); var ws = w.AsSpan(); var ys = y.AsSpan();
+        ReadOnlySpan<T> bs = b is null ? default : b.AsSpan();
+        var bk = b is null ? BiasKind.None : BiasKind.Row;
+        int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
+        bool direct = d.Is1x1Direct(g);
+        var col = direct ? null : Scratch(ref t_col, d.CRS * d.P);
+        for (int n = lo; n < hi; n++)
+        {
+            var xn = xs.Slice(n * inSize, inSize);
+            ReadOnlySpan<T> bm = xn;
+            if (!direct) { Im2Col(xn, col!, d, g); bm = col; }
+            Gemm(d.K, d.P, d.CRS, ws, d.CRS, 1, bm, d.P, 1, ys.Slice(n * outSize, outSize), d.P, false, bk, bs, epi);
+        }
+    }
+
+    public void Conv2dBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g)
+    {
+        var d = CheckConv(dx, w, dy, g, "dx", "dy");
+        int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
+        if (workers == 1) ConvBackwardDataRange(dy, w, dx, g, d, 0, d.N);
+        else Parallel.For(0, workers, p =>
+        {
+            var (lo, hi) = Chunk(d.N, workers, p);
+            ConvBackwardDataRange(dy, w, dx, g, d, lo, hi);
+        });
+    }
+
+    private static void ConvBackwardDataRange(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g, ConvDims d, int lo, int hi)
+    {
+        var dys = dy.AsSpan(); var ws = w.AsSpan(); var dxs = dx.AsSpan();
+        int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
+        bool direct = d.Is1x1Direct(g);
+        var col = direct ? null : Scratch(ref t_col, d.CRS * d.P);
+        for (int n = lo; n < hi; n++)
+        {
+            var dxn = dxs.Slice(n * inSize, inSize);
+            var dyn = dys.Slice(n * outSize, outSize);
+            if (direct)
+                Gemm(d.CRS, d.P, d.K, ws, 1, d.CRS, dyn, d.P, 1, dxn, d.P, false, BiasKind.None, default, default(Identity<T>));
+            else
+            {
+                Gemm(d.CRS, d.P, d.K, ws, 1, d.CRS, dyn, d.P, 1, col, d.P, false, BiasKind.None, default, default(Identity<T>));
+                Col2Im(col!, dxn, d, g);
+            }
+        }
+    }
+
+    public void Conv2dBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db, ConvGeometry g)
+    {
+        var d = CheckConv(x, dw, dy, g, "x", "dy");
+        db?.CheckShape("db", [d.K]);
+        int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
+        if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
+        else
+        {
+            int size = d.K * d.CRS;
+            if (_dwPartials.Length < workers) Array.Resize(ref _dwPartials, workers);
+            for (int p = 1; p < workers; p++)
+                if (_dwPartials[p] is null || _dwPartials[p].Length < size) _dwPartials[p] = new T[size];
+            var partials = _dwPartials;
+            Parallel.For(0, workers, p =>
+            {
+                var (lo, hi) = Chunk(d.N, workers, p);
+                ConvBackwardFilterRange(dy, x, p == 0 ? dw.AsSpan() : partials[p].AsSpan(0, size), g, d, lo, hi);
+            });
+            var dws = dw.AsSpan();
+            for (int p = 1; p < workers; p++) AddInto(partials[p].AsSpan(0, size), dws);
+        }
+        if (db is not null)
+        {
+            var dbs = db.AsSpan(); var dys = dy.AsSpan();
+            for (int k = 0; k < d.K; k++)
+            {
+                T s = T.Zero;
+                for (int n = 0; n < d.N; n++) s += Sum(dys.Slice((n * d.K + k) * d.P, d.P));
+                dbs[k] = s;
+            }
+        }
+    }
+
+    private static void ConvBackwardFilterRange(Tensor<T> dy, Tensor<T> x, Span<T> dw, ConvGeometry g, ConvDims d, int lo, int hi)
+    {
+        var dys = dy.AsSpan(); var xs = x.AsSpan();
+        int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
+        bool direct = d.Is1x1Direct(g);
+        var col = direct ? null : Scratch(ref t_col, d.CRS * d.P);
+        if (lo == hi) { dw.Clear(); return; }
+        for (int n = lo; n < hi; n++)
+        {
+            var xn = xs.Slice(n * inSize, inSize);
+            ReadOnlySpan<T> bm = xn;
+            if (!direct) { Im2Col(xn, col!, d, g); bm = col; }
+            // dW (K×CRS) += dy[n] (K×P) · colᵀ (P×CRS): B(k=p, j=crs) = col[crs, p]
+            Gemm(d.K, d.CRS, d.P, dys.Slice(n * outSize, outSize), d.P, 1, bm, 1, d.P, dw, d.CRS, n > lo, BiasKind.None, default, default(Identity<T>));
+        }
+    }
+
+    internal static (int lo, int hi) Chunk(int n, int parts, int p)
+    {
+        int q = n / parts, r = n % parts;
+        int lo = p * q + Math.Min(p, r);
+        return (lo, lo + q + (p < r ? 1 : 0));
+    }
+
+    /// <summary>col[(c*KH+kh)*KW+kw, oh*OW+ow] = x[c, oh*sh−ph+kh, ow*sw−pw+kw] (0 outside).</summary>
+    private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g)
+    {
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
+        int row = 0;
+        for (int c = 0; c < d.C; c++)
+            for (int kh = 0; kh < d.KH; kh++)
+                for (int kw = 0; kw < d.KW; kw++, row++)
+                {
+                    var dst = col.Slice(row * d.P, d.P);
+                    // valid ow: 0 <= ow*sw - pw + kw < W
+                    int owLo = Math.Max(0, CeilDiv(pw - kw, sw));
+                    int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw, sw) + 1);
+                    for (int oh = 0; oh < d.OH; oh++)
+                    {
+                        var drow = dst.Slice(oh * d.OW, d.OW);
+                        int ih = oh * sh - ph + kh;
+                        if ((uint)ih >= (uint)d.H || owHi <= owLo) { drow.Clear(); continue; }
+                        var src = x.Slice((c * d.H + ih) * d.W, d.W);
+                        if (owLo > 0) drow[..owLo].Clear();
+                        if (owHi < d.OW) drow[owHi..].Clear();
+                        int iw0 = owLo * sw - pw + kw;
+                        if (sw == 1) src.Slice(iw0, owHi - owLo).CopyTo(drow[owLo..owHi]);
+                        else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[ow] = src[iw];
+                    }
+                }
+    }
+
+    /// <summary>dx = 0, then dx[c, ih, iw] += col[(c,kh,kw), (oh,ow)] for every valid tap (the adjoint of Im2Col).</summary>
+    private static void Col2Im(ReadOnlySpan<T> col, Span<T> dx, ConvDims d, ConvGeometry g)
+    {
+        dx.Clear();
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
+        int row = 0;
+        for (int c = 0; c < d.C; c++)
+            for (int kh = 0; kh < d.KH; kh++)
+                for (int kw = 0; kw < d.KW; kw++, row++)
+                {
+                    var src = col.Slice(row * d.P, d.P);
+                    int owLo = Math.Max(0, CeilDiv(pw - kw, sw));
+                    int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw, sw) + 1);
+                    if (owHi <= owLo) continue;
+                    for (int oh = 0; oh < d.OH; oh++)
+                    {
+                        int ih = oh * sh - ph + kh;
+                        if ((uint)ih >= (uint)d.H) continue;
+                        var drow = dx.Slice((c * d.H + ih) * d.W, d.W);
+                        var srow = src.Slice(oh * d.OW, d.OW);
+                        int iw0 = owLo * sw - pw + kw;
+                        if (sw == 1) AddInto(srow[owLo..owHi], drow.Slice(iw0, owHi - owLo));
+                        else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[iw] += srow[ow];
+                    }
+                }
+    }
+
+    private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -((-a) / b);
+    private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+}

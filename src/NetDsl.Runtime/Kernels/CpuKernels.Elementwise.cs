@@ -1,0 +1,202 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace NetDsl.Runtime;
+
+// Element-wise drivers for generated functors: Vector256<T> chunks, a scalar tail, and a split across cores
+// for large tensors. Also Fill / Copy / Accumulate, concat along channels, and dropout.
+public sealed partial class CpuKernels<T>
+{
+    private const int MapParallelMin = 1 << 16;
+    private const int MapChunk = 1 << 15;
+
+    private static void CheckSameLength(Tensor<T> a, Tensor<T> y, string aName, string yName)
+    {
+        if (a.Length != y.Length)
+            throw new ArgumentException($"{yName}: expected shape {Tensor<T>.Format(a.Shape)} ({a.Length} elements, like {aName}), got {Tensor<T>.Format(y.Shape)} ({y.Length} elements)", yName);
+    }
+
+    /// <summary>Calls body(lo, hi) over [0, n), split into chunks across cores when n is large.</summary>
+    private static void Elementwise(int n, Action<int, int> body)
+    {
+        if (n < MapParallelMin || Environment.ProcessorCount == 1) { body(0, n); return; }
+        int chunks = (n + MapChunk - 1) / MapChunk;
+        Parallel.For(0, chunks, i => body(i * MapChunk, Math.Min(n, (i + 1) * MapChunk)));
+    }
+
+    public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap1<T> where TGpuOp : struct, IGpuMap1
+    {
+        CheckSameLength(a, y, "a", "y");
+        if (a.Length < MapParallelMin) Map1Range(a.AsSpan(), y.AsSpan(), op);
+        else Elementwise(a.Length, (lo, hi) => Map1Range(a.AsSpan()[lo..hi], y.AsSpan()[lo..hi], op));
+    }
+
+    public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap2<T> where TGpuOp : struct, IGpuMap2
+    {
+        CheckSameLength(a, b, "a", "b"); CheckSameLength(a, y, "a", "y");
+        if (a.Length < MapParallelMin) Map2Range(a.AsSpan(), b.AsSpan(), y.AsSpan(), op);
+        else Elementwise(a.Length, (lo, hi) => Map2Range(a.AsSpan()[lo..hi], b.AsSpan()[lo..hi], y.AsSpan()[lo..hi], op));
+    }
+
+    public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> c, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap3<T> where TGpuOp : struct, IGpuMap3
+    {
+        CheckSameLength(a, b, "a", "b"); CheckSameLength(a, c, "a", "c"); CheckSameLength(a, y, "a", "y");
+        if (a.Length < MapParallelMin) Map3Range(a.AsSpan(), b.AsSpan(), c.AsSpan(), y.AsSpan(), op);
+        else Elementwise(a.Length, (lo, hi) => Map3Range(a.AsSpan()[lo..hi], b.AsSpan()[lo..hi], c.AsSpan()[lo..hi], y.AsSpan()[lo..hi], op));
+    }
+
+    private static void Map1Range<TOp>(ReadOnlySpan<T> a, Span<T> y, TOp op) where TOp : struct, IMap1<T>
+    {
+        int n = a.Length, w = Vector256<T>.Count, i = 0;
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        for (; i <= n - w; i += w)
+            op.Apply(Vector256.LoadUnsafe(ref ar, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref yr, i) = op.Apply(Unsafe.Add(ref ar, i));
+    }
+
+    private static void Map2Range<TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, TOp op) where TOp : struct, IMap2<T>
+    {
+        int n = a.Length, w = Vector256<T>.Count, i = 0;
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T br = ref MemoryMarshal.GetReference(b);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        for (; i <= n - w; i += w)
+            op.Apply(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref yr, i) = op.Apply(Unsafe.Add(ref ar, i), Unsafe.Add(ref br, i));
+    }
+
+    private static void Map3Range<TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> y, TOp op) where TOp : struct, IMap3<T>
+    {
+        int n = a.Length, w = Vector256<T>.Count, i = 0;
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T br = ref MemoryMarshal.GetReference(b);
+        ref T cr = ref MemoryMarshal.GetReference(c);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        for (; i <= n - w; i += w)
+            op.Apply(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i), Vector256.LoadUnsafe(ref cr, (nuint)i))
+              .StoreUnsafe(ref yr, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref yr, i) = op.Apply(Unsafe.Add(ref ar, i), Unsafe.Add(ref br, i), Unsafe.Add(ref cr, i));
+    }
+
+    public void Fill(Tensor<T> y, T value) => y.AsSpan().Fill(value);
+
+    public void Copy(Tensor<T> src, Tensor<T> dst)
+    {
+        CheckSameLength(src, dst, "src", "dst");
+        src.AsSpan().CopyTo(dst.AsSpan());
+    }
+
+    public void Accumulate(Tensor<T> src, Tensor<T> dst)
+    {
+        CheckSameLength(src, dst, "src", "dst");
+        AddInto(src.AsSpan(), dst.AsSpan());
+    }
+
+    /// <summary>dst += src.</summary>
+    internal static void AddInto(ReadOnlySpan<T> src, Span<T> dst)
+    {
+        int n = src.Length, w = Vector256<T>.Count, i = 0;
+        ref T s = ref MemoryMarshal.GetReference(src);
+        ref T d = ref MemoryMarshal.GetReference(dst);
+        for (; i <= n - w; i += w)
+            (Vector256.LoadUnsafe(ref d, (nuint)i) + Vector256.LoadUnsafe(ref s, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref d, i) += Unsafe.Add(ref s, i);
+    }
+
+    internal static T Sum(ReadOnlySpan<T> src)
+    {
+        int n = src.Length, w = Vector256<T>.Count, i = 0;
+        ref T s = ref MemoryMarshal.GetReference(src);
+        var acc = Vector256<T>.Zero;
+        for (; i <= n - w; i += w) acc += Vector256.LoadUnsafe(ref s, (nuint)i);
+        T r = Vector256.Sum(acc);
+        for (; i < n; i++) r += Unsafe.Add(ref s, i);
+        return r;
+    }
+
+    // ---- concat along dim 1
+    private static void CheckConcat(ReadOnlySpan<Tensor<T>> parts, Tensor<T> y, string partName, string yName)
+    {
+        if (y.Rank < 2) throw new ArgumentException($"{yName}: expected rank ≥ 2 [N, C, ...], got {Tensor<T>.Format(y.Shape)}", yName);
+        int channels = 0;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            var p = parts[i];
+            var expected = (int[])y.Shape.Clone();
+            expected[1] = p.Rank == y.Rank ? p.Shape[1] : -1;
+            if (p.Rank != y.Rank || !p.Shape.AsSpan(2).SequenceEqual(y.Shape.AsSpan(2)) || p.Shape[0] != y.Shape[0])
+                throw new ArgumentException($"{partName}[{i}]: expected shape {Tensor<T>.Format(expected).Replace("-1", "C")}, got {Tensor<T>.Format(p.Shape)}", partName);
+            channels += p.Shape[1];
+        }
+        if (channels != y.Shape[1])
+        {
+            var expected = (int[])y.Shape.Clone(); expected[1] = channels;
+            y.CheckShape(yName, expected);
+        }
+    }
+
+    public void Concat(ReadOnlySpan<Tensor<T>> inputs, Tensor<T> y)
+    {
+        CheckConcat(inputs, y, "inputs", "y");
+        int n = y.Shape[0], inner = y.Length / Math.Max(1, n * y.Shape[1]), yRow = y.Shape[1] * inner;
+        var ys = y.AsSpan();
+        int off = 0;
+        foreach (var t in inputs)
+        {
+            int rowLen = t.Shape[1] * inner;
+            var ts = t.AsSpan();
+            for (int i = 0; i < n; i++) ts.Slice(i * rowLen, rowLen).CopyTo(ys.Slice(i * yRow + off, rowLen));
+            off += rowLen;
+        }
+    }
+
+    public void ConcatBackward(Tensor<T> dy, ReadOnlySpan<Tensor<T>> dxs)
+    {
+        CheckConcat(dxs, dy, "dxs", "dy");
+        int n = dy.Shape[0], inner = dy.Length / Math.Max(1, n * dy.Shape[1]), yRow = dy.Shape[1] * inner;
+        var ys = dy.AsSpan();
+        int off = 0;
+        foreach (var t in dxs)
+        {
+            int rowLen = t.Shape[1] * inner;
+            var ts = t.AsSpan();
+            for (int i = 0; i < n; i++) ys.Slice(i * yRow + off, rowLen).CopyTo(ts.Slice(i * rowLen, rowLen));
+            off += rowLen;
+        }
+    }
+
+    // ---- dropout: counter-based RNG, u = splitmix64(seed, i) → [0,1) with 53 bits; dropped iff u < p
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong SplitMix64(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    public void DropoutForward(Tensor<T> x, Tensor<T> mask, Tensor<T> y, T p, ulong seed)
+    {
+        mask.CheckShape("mask", x.Shape);
+        y.CheckShape("y", x.Shape);
+        double pd = double.CreateChecked(p);
+        if (!(pd >= 0 && pd <= 1)) throw new ArgumentOutOfRangeException(nameof(p), $"dropout probability must be in [0, 1], got {pd}");
+        T scale = pd >= 1 ? T.Zero : T.One / (T.One - p);
+        // threshold on the top 53 bits: dropped iff (h >> 11) < p·2^53
+        ulong threshold = pd >= 1 ? ulong.MaxValue : (ulong)(pd * 9007199254740992.0);
+        ulong key = SplitMix64(seed ^ 0x6A09E667F3BCC909UL);
+        Elementwise(x.Length, (lo, hi) =>
+        {
+            var xs = x.AsSpan(); var ms = mask.AsSpan(); var ys = y.AsSpan();
+            for (int i = lo; i < hi; i++)
+            {
+                bool drop = (SplitMix64(key + (ulong)i * 0x9E3779B97F4A7C15UL) >> 11) < threshold;
+                T m = drop ? T.Zero : scale;
+                ms[i] = m;
+                ys[i] = xs[i] * m;
+            }
+        });
+    }
+}

@@ -1,0 +1,68 @@
+namespace NetDsl.Runtime;
+
+// Linear layers as GEMMs with PyTorch's weight layout w [O, K]; big problems are split by output row blocks.
+public sealed partial class CpuKernels<T>
+{
+    private static void CheckRank2(Tensor<T> t, string name, string dims)
+    {
+        if (t.Rank != 2) throw new ArgumentException($"{name}: expected shape {dims}, got {Tensor<T>.Format(t.Shape)}", name);
+    }
+
+    public void LinearForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
+    {
+        CheckRank2(x, "x", "[M, K]"); CheckRank2(w, "w", "[O, K]");
+        int m = x.Shape[0], k = x.Shape[1], o = w.Shape[0];
+        w.CheckShape("w", [o, k]);
+        b?.CheckShape("b", [o]);
+        y.CheckShape("y", [m, o]);
+        var bk = b is null ? BiasKind.None : BiasKind.Col;
+        RowBlocks(m, (long)m * o * k, (lo, hi) =>
+            Gemm(hi - lo, o, k, x.AsSpan().Slice(lo * k), k, 1, w.AsSpan(), 1, k, y.AsSpan().Slice(lo * o), o,
+                false, bk, b is null ? default : b.AsSpan(), epilogue));
+    }
+
+    public void LinearBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx)
+    {
+        CheckRank2(dy, "dy", "[M, O]"); CheckRank2(w, "w", "[O, K]");
+        int m = dy.Shape[0], o = dy.Shape[1], k = w.Shape[1];
+        w.CheckShape("w", [o, k]);
+        dx.CheckShape("dx", [m, k]);
+        RowBlocks(m, (long)m * o * k, (lo, hi) =>
+            Gemm(hi - lo, k, o, dy.AsSpan().Slice(lo * o), o, 1, w.AsSpan(), k, 1, dx.AsSpan().Slice(lo * k), k,
+                false, BiasKind.None, default, default(Identity<T>)));
+    }
+
+    public void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db)
+    {
+        CheckRank2(dy, "dy", "[M, O]"); CheckRank2(x, "x", "[M, K]");
+        int m = dy.Shape[0], o = dy.Shape[1], k = x.Shape[1];
+        x.CheckShape("x", [m, k]);
+        dw.CheckShape("dw", [o, k]);
+        db?.CheckShape("db", [o]);
+        // dw[o-rows lo..hi] = dyᵀ[lo..hi, :] · x : A(i, p) = dy[p, lo+i]
+        RowBlocks(o, (long)m * o * k, (lo, hi) =>
+            Gemm(hi - lo, k, m, dy.AsSpan().Slice(lo), 1, o, x.AsSpan(), k, 1, dw.AsSpan().Slice(lo * k), k,
+                false, BiasKind.None, default, default(Identity<T>)));
+        if (db is not null)
+        {
+            var dbs = db.AsSpan(); var dys = dy.AsSpan();
+            dbs.Clear();
+            for (int i = 0; i < m; i++) AddInto(dys.Slice(i * o, o), dbs);
+        }
+    }
+
+    /// <summary>Runs body over [0, rows) in one piece, or split into per-core blocks (multiples of MR) when the work is big.</summary>
+    private static void RowBlocks(int rows, long work, Action<int, int> body)
+    {
+        int workers = Workers(work, (rows + MR - 1) / MR);
+        if (workers <= 1) { body(0, rows); return; }
+        int panels = (rows + MR - 1) / MR;
+        Parallel.For(0, workers, p =>
+        {
+            var (lo, hi) = Chunk(panels, workers, p);
+            int r0 = lo * MR, r1 = Math.Min(rows, hi * MR);
+            if (r1 > r0) body(r0, r1);
+        });
+    }
+}

@@ -1,0 +1,160 @@
+namespace NetDsl.Runtime;
+
+// Pooling over (n, c) planes, planes split across cores when the tensor is big.
+public sealed partial class CpuKernels<T>
+{
+    private static (int n, int c, int h, int w, int oh, int ow) CheckPool(Tensor<T> x, Tensor<T> y, PoolGeometry g, string xName, string yName)
+    {
+        if (g.KernelH < 1 || g.KernelW < 1 || g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0)
+            throw new ArgumentException($"invalid pooling geometry {g}");
+        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int oh = g.OutH(h), ow = g.OutW(w);
+        if (oh <= 0 || ow <= 0) throw new ArgumentException($"pooling {Tensor<T>.Format(x.Shape)} with {g} has an empty output");
+        y.CheckShape(yName, [n, c, oh, ow]);
+        return (n, c, h, w, oh, ow);
+    }
+
+    private static void Planes(int planes, long work, Action<int, int> body)
+    {
+        int workers = work < (1 << 17) ? 1 : Math.Min(Environment.ProcessorCount, planes);
+        if (workers <= 1) { body(0, planes); return; }
+        Parallel.For(0, workers, p => { var (lo, hi) = Chunk(planes, workers, p); body(lo, hi); });
+    }
+
+    public void MaxPool2dForward(Tensor<T> x, Tensor<T> y, Tensor<int> argmax, PoolGeometry g)
+    {
+        var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
+        argmax.CheckShape("argmax", y.Shape);
+        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (lo, hi) =>
+        {
+            var xs = x.AsSpan(); var ys = y.AsSpan(); var am = argmax.AsSpan();
+            for (int pl = lo; pl < hi; pl++)
+            {
+                var xp = xs.Slice(pl * h * w, h * w);
+                int yo = pl * oh * ow;
+                for (int i = 0; i < oh; i++)
+                {
+                    int h0 = i * g.StrideH - g.PadH;
+                    int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, h);
+                    for (int j = 0; j < ow; j++)
+                    {
+                        int w0 = j * g.StrideW - g.PadW;
+                        int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, w);
+                        T best = T.NegativeInfinity;
+                        int bi = -1;
+                        for (int a = hs; a < he; a++)
+                            for (int b = ws; b < we; b++)
+                            {
+                                T v = xp[a * w + b];
+                                if (v > best || T.IsNaN(v) || bi < 0) { best = v; bi = a * w + b; if (T.IsNaN(v)) goto done; }
+                            }
+                        done:
+                        if (bi < 0) bi = Math.Clamp(hs, 0, h - 1) * w + Math.Clamp(ws, 0, w - 1); // window entirely in padding
+                        ys[yo + i * ow + j] = best;
+                        am[yo + i * ow + j] = bi;
+                    }
+                }
+            }
+        });
+    }
+
+    public void MaxPool2dBackward(Tensor<T> dy, Tensor<int> argmax, Tensor<T> dx)
+    {
+        if (dy.Rank != 4) throw new ArgumentException($"dy: expected shape [N, C, OH, OW], got {Tensor<T>.Format(dy.Shape)}", nameof(dy));
+        argmax.CheckShape("argmax", dy.Shape);
+        if (dx.Rank != 4 || dx.Shape[0] != dy.Shape[0] || dx.Shape[1] != dy.Shape[1])
+            throw new ArgumentException($"dx: expected shape [{dy.Shape[0]}, {dy.Shape[1]}, H, W], got {Tensor<T>.Format(dx.Shape)}", nameof(dx));
+        int planes = dy.Shape[0] * dy.Shape[1], hw = dx.Shape[2] * dx.Shape[3], ohw = dy.Shape[2] * dy.Shape[3];
+        var dys = dy.AsSpan(); var am = argmax.AsSpan(); var dxs = dx.AsSpan();
+        dxs.Clear();
+        for (int pl = 0; pl < planes; pl++)
+        {
+            var dxp = dxs.Slice(pl * hw, hw);
+            int o = pl * ohw;
+            for (int i = 0; i < ohw; i++)
+            {
+                int idx = am[o + i];
+                if ((uint)idx >= (uint)hw) throw new ArgumentException($"argmax: index {idx} out of range for an input plane of {hw} elements", nameof(argmax));
+                dxp[idx] += dys[o + i];
+            }
+        }
+    }
+
+    public void AvgPool2dForward(Tensor<T> x, Tensor<T> y, PoolGeometry g)
+    {
+        var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
+        // count_include_pad=True: divisor is the window clipped to the padded input (as PyTorch)
+        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (lo, hi) =>
+        {
+            var xs = x.AsSpan(); var ys = y.AsSpan();
+            for (int pl = lo; pl < hi; pl++)
+            {
+                var xp = xs.Slice(pl * h * w, h * w);
+                int yo = pl * oh * ow;
+                for (int i = 0; i < oh; i++)
+                {
+                    int h0 = i * g.StrideH - g.PadH, h1 = Math.Min(h0 + g.KernelH, h + g.PadH);
+                    int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, h);
+                    for (int j = 0; j < ow; j++)
+                    {
+                        int w0 = j * g.StrideW - g.PadW, w1 = Math.Min(w0 + g.KernelW, w + g.PadW);
+                        int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, w);
+                        T s = T.Zero;
+                        for (int a = hs; a < he; a++)
+                            for (int b = ws; b < we; b++) s += xp[a * w + b];
+                        ys[yo + i * ow + j] = s / T.CreateChecked((h1 - h0) * (w1 - w0));
+                    }
+                }
+            }
+        });
+    }
+
+    public void AvgPool2dBackward(Tensor<T> dy, Tensor<T> dx, PoolGeometry g)
+    {
+        var (n, c, h, w, oh, ow) = CheckPool(dx, dy, g, "dx", "dy");
+        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (lo, hi) =>
+        {
+            var dxs = dx.AsSpan(); var dys = dy.AsSpan();
+            for (int pl = lo; pl < hi; pl++)
+            {
+                var dxp = dxs.Slice(pl * h * w, h * w);
+                dxp.Clear();
+                int yo = pl * oh * ow;
+                for (int i = 0; i < oh; i++)
+                {
+                    int h0 = i * g.StrideH - g.PadH, h1 = Math.Min(h0 + g.KernelH, h + g.PadH);
+                    int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, h);
+                    for (int j = 0; j < ow; j++)
+                    {
+                        int w0 = j * g.StrideW - g.PadW, w1 = Math.Min(w0 + g.KernelW, w + g.PadW);
+                        int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, w);
+                        T v = dys[yo + i * ow + j] / T.CreateChecked((h1 - h0) * (w1 - w0));
+                        for (int a = hs; a < he; a++)
+                            for (int b = ws; b < we; b++) dxp[a * w + b] += v;
+                    }
+                }
+            }
+        });
+    }
+
+    public void GlobalAvgPoolForward(Tensor<T> x, Tensor<T> y)
+    {
+        if (x.Rank != 4) throw new ArgumentException($"x: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", nameof(x));
+        y.CheckShape("y", [x.Shape[0], x.Shape[1]]);
+        int planes = x.Shape[0] * x.Shape[1], hw = x.Shape[2] * x.Shape[3];
+        var xs = x.AsSpan(); var ys = y.AsSpan();
+        T inv = T.One / T.CreateChecked(hw);
+        for (int p = 0; p < planes; p++) ys[p] = Sum(xs.Slice(p * hw, hw)) * inv;
+    }
+
+    public void GlobalAvgPoolBackward(Tensor<T> dy, Tensor<T> dx)
+    {
+        if (dx.Rank != 4) throw new ArgumentException($"dx: expected shape [N, C, H, W], got {Tensor<T>.Format(dx.Shape)}", nameof(dx));
+        dy.CheckShape("dy", [dx.Shape[0], dx.Shape[1]]);
+        int planes = dx.Shape[0] * dx.Shape[1], hw = dx.Shape[2] * dx.Shape[3];
+        var dxs = dx.AsSpan(); var dys = dy.AsSpan();
+        T inv = T.One / T.CreateChecked(hw);
+        for (int p = 0; p < planes; p++) dxs.Slice(p * hw, hw).Fill(dys[p] * inv);
+    }
+}

@@ -1,0 +1,103 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NetDsl.Runtime;
+
+/// <summary>
+/// Vector (256-bit) and scalar math helpers for generated element-wise functors. T is float or double;
+/// the <c>typeof(T)</c> tests are folded by the JIT, so each instantiation is straight-line SIMD code.
+/// </summary>
+public static class VMath
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Exp<T>(Vector256<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return Vector256.Exp(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector256.Exp(x.AsDouble()).As<double, T>();
+        return Scalar(x, static v => T.Exp(v));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Log<T>(Vector256<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return Vector256.Log(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector256.Log(x.AsDouble()).As<double, T>();
+        return Scalar(x, static v => T.Log(v));
+    }
+
+    /// <summary>1/(1+e^−x): e^−x overflows to +inf for very negative x, giving exactly 0; no NaN for any finite x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Sigmoid<T>(Vector256<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var one = Vector256<T>.One;
+        return one / (one + Exp(-x));
+    }
+
+    /// <summary>
+    /// tanh: 1 − 2/(e^{2x}+1) for |x| ≥ 0.625 (saturates cleanly to ±1, no overflow NaN), and the
+    /// Cephes odd rational/polynomial approximation below 0.625 where that form would lose relative accuracy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Tanh<T>(Vector256<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return TanhF(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return TanhD(x.AsDouble()).As<double, T>();
+        return Scalar(x, static v => T.Tanh(v));
+    }
+
+    private static Vector256<float> TanhF(Vector256<float> x)
+    {
+        var one = Vector256<float>.One;
+        var big = one - Vector256.Create(2f) / (Vector256.Exp(x + x) + one);
+        var z = x * x;
+        var p = Vector256.Create(-5.70498872745E-3f);
+        p = p * z + Vector256.Create(2.06390887954E-2f);
+        p = p * z + Vector256.Create(-5.37397155531E-2f);
+        p = p * z + Vector256.Create(1.33314422036E-1f);
+        p = p * z + Vector256.Create(-3.33332819422E-1f);
+        var small = p * z * x + x;
+        var isSmall = Vector256.LessThan(Vector256.Abs(x), Vector256.Create(0.625f));
+        return Vector256.ConditionalSelect(isSmall, small, big);
+    }
+
+    private static Vector256<double> TanhD(Vector256<double> x)
+    {
+        var one = Vector256<double>.One;
+        var big = one - Vector256.Create(2.0) / (Vector256.Exp(x + x) + one);
+        var z = x * x;
+        var p = Vector256.Create(-9.64399179425052238628E-1);
+        p = p * z + Vector256.Create(-9.92877231001918586564E1);
+        p = p * z + Vector256.Create(-1.61468768441708447952E3);
+        var q = z + Vector256.Create(1.12811678491632931402E2);
+        q = q * z + Vector256.Create(2.23548839060100448583E3);
+        q = q * z + Vector256.Create(4.84406305325125486048E3);
+        var small = x + x * (z * p / q);
+        var isSmall = Vector256.LessThan(Vector256.Abs(x), Vector256.Create(0.625));
+        return Vector256.ConditionalSelect(isSmall, small, big);
+    }
+
+    // ---- scalar counterparts (same formulas' semantics, computed with the BCL scalar functions)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Exp<T>(T x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => T.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Log<T>(T x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => T.Log(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Tanh<T>(T x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => T.Tanh(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Sigmoid<T>(T x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
+
+    /// <summary>max(x, 0) for vectors and scalars (NaN-propagation not guaranteed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Relu<T>(Vector256<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => Vector256.Max(x, Vector256<T>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Relu<T>(T x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => x > T.Zero ? x : T.Zero;
+
+    private static Vector256<T> Scalar<T>(Vector256<T> x, Func<T, T> f) where T : unmanaged
+    {
+        Span<T> s = stackalloc T[Vector256<T>.Count];
+        x.CopyTo(s);
+        for (int i = 0; i < s.Length; i++) s[i] = f(s[i]);
+        return Vector256.Create<T>(s);
+    }
+}
