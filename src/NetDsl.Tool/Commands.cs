@@ -55,13 +55,13 @@ internal static class Commands
 
     private static (string Label, string Value)[] Totals(NetworkSummary s) => new[]
     {
-        ("Total parameters", $"{N(s.TotalParameters)} ({Bytes(s.TotalParameters * 4)})"),
+        ("Total parameters", $"{N(s.TotalParameters)} ({Human(s.TotalParameters * 4)} as fp32)"),
         ("Total MACs per sample", N(s.TotalMacs)),
         ("Activation memory per sample", Bytes(s.ActivationBytesPerSample)),
         ("Planned memory per sample", Bytes(s.PlannedBytesPerSample)),
     };
 
-    private static void WriteSpectreSummary(NetworkSummary s, TextWriter writer)
+    internal static void WriteSpectreSummary(NetworkSummary s, TextWriter writer)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -83,7 +83,7 @@ internal static class Commands
         table.Columns[4].Footer(new Markup($"[bold]{N(s.TotalMacs)}[/]"));
         console.Write(table);
 
-        var totals = new Grid().AddColumn().AddColumn(new GridColumn().RightAligned());
+        var totals = new Grid().AddColumn().AddColumn();
         foreach (var (label, value) in Totals(s))
             totals.AddRow(new Text(label + ":"), new Text(value));
         console.Write(totals);
@@ -160,15 +160,18 @@ internal static class Commands
 
     internal static string Bytes(long bytes)
     {
-        string human = bytes switch
+        var human = Human(bytes);
+        return bytes >= 1024 ? $"{human} ({N(bytes)} bytes)" : human;
+    }
+
+    internal static string Human(long bytes) =>
+        bytes switch
         {
             >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.00", Inv) + " GiB",
             >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.00", Inv) + " MiB",
             >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.00", Inv) + " KiB",
             _ => bytes.ToString(Inv) + " B",
         };
-        return bytes >= 1024 ? $"{human} ({N(bytes)} bytes)" : human;
-    }
 
     private static bool TryRead(FileInfo file, CliOutput o, out string text)
     {
