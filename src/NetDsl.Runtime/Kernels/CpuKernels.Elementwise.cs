@@ -124,10 +124,12 @@ public sealed partial class CpuKernels<T>
         for (int i = 0; i < parts.Length; i++)
         {
             var p = parts[i];
-            var expected = (int[])y.Shape.Clone();
-            expected[1] = p.Rank == y.Rank ? p.Shape[1] : -1;
             if (p.Rank != y.Rank || !p.Shape.AsSpan(2).SequenceEqual(y.Shape.AsSpan(2)) || p.Shape[0] != y.Shape[0])
-                throw new ArgumentException($"{partName}[{i}]: expected shape {Tensor<T>.Format(expected).Replace("-1", "C")}, got {Tensor<T>.Format(p.Shape)}", partName);
+            {
+                var expected = (int[])y.Shape.Clone();
+                if (p.Rank >= 2) expected[1] = p.Shape[1];
+                throw new ArgumentException($"{partName}[{i}]: expected shape {Tensor<T>.Format(expected)} (like {yName} except dim 1), got {Tensor<T>.Format(p.Shape)}", partName);
+            }
             channels += p.Shape[1];
         }
         if (channels != y.Shape[1])

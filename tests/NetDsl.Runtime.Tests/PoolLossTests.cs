@@ -1,0 +1,212 @@
+using System.Numerics;
+
+namespace NetDsl.Runtime.Tests;
+
+public class PoolTests
+{
+    public static IEnumerable<object[]> Cases =>
+    [
+        // n, c, h, w, kernelH, kernelW, strideH, strideW, padH, padW
+        [4, 6, 28, 28, 2, 2, 2, 2, 0, 0],   // LeNet pool1
+        [2, 3, 7, 9, 3, 3, 2, 2, 1, 1],     // odd sizes with padding
+        [1, 2, 5, 6, 3, 2, 1, 2, 1, 0],     // rectangular window
+        [2, 2, 6, 6, 3, 3, 3, 3, 1, 1],     // padding in the divisor on both borders
+        [3, 64, 32, 32, 3, 3, 2, 2, 1, 1],  // large: parallel planes
+    ];
+
+    private static PoolGeometry G(int kh, int kw, int sh, int sw, int ph, int pw) => new(kh, kw, sh, sw, ph, pw);
+
+    [Theory, MemberData(nameof(Cases))]
+    public void MaxPoolMatchesReference(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        MaxPool<double>(n, c, h, w, G(kh, kw, sh, sw, ph, pw));
+        MaxPool<float>(n, c, h, w, G(kh, kw, sh, sw, ph, pw));
+    }
+
+    private static void MaxPool<T>(int n, int c, int h, int w, PoolGeometry g) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new Random(h * w + c);
+        var kern = CpuKernels<T>.Instance;
+        var x = TU.Rand<T>(rng, n, c, h, w);
+        var (ey, earg) = Ref.MaxPool(TU.D(x), n, c, h, w, g);
+        int oh = g.OutH(h), ow = g.OutW(w);
+        var y = TU.Empty<T>(rng, n, c, oh, ow);
+        var arg = Tensor<int>.Zeros(n, c, oh, ow);
+        kern.MaxPool2dForward(x, y, arg, g);
+        TU.Close(ey, y, 0, "maxpool y");
+        Assert.Equal(earg, arg.AsSpan().ToArray());
+        var dy = TU.Rand<T>(rng, n, c, oh, ow); var dyd = TU.D(dy);
+        var dx = TU.Empty<T>(rng, n, c, h, w);
+        kern.MaxPool2dBackward(dy, arg, dx);
+        var edx = new double[dx.Length];
+        for (int i = 0; i < dyd.Length; i++) edx[i / (oh * ow) * h * w + earg[i]] += dyd[i];
+        TU.Close(edx, dx, 1e-6, "maxpool dx");
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void AvgPoolMatchesReference(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        AvgPool<double>(n, c, h, w, G(kh, kw, sh, sw, ph, pw), 1e-14);
+        AvgPool<float>(n, c, h, w, G(kh, kw, sh, sw, ph, pw), 1e-6);
+    }
+
+    private static void AvgPool<T>(int n, int c, int h, int w, PoolGeometry g, double tol) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new Random(h * w + c + 1);
+        var kern = CpuKernels<T>.Instance;
+        var x = TU.Rand<T>(rng, n, c, h, w);
+        int oh = g.OutH(h), ow = g.OutW(w);
+        var y = TU.Empty<T>(rng, n, c, oh, ow);
+        kern.AvgPool2dForward(x, y, g);
+        TU.Close(Ref.AvgPool(TU.D(x), n, c, h, w, g), y, tol, "avgpool y");
+        // backward is the adjoint of forward: <dy, A x> = <Aᵀ dy, x>
+        var dy = TU.Rand<T>(rng, n, c, oh, ow);
+        var dx = TU.Empty<T>(rng, n, c, h, w);
+        kern.AvgPool2dBackward(dy, dx, g);
+        TU.CheckGuards(dx);
+        Assert.Equal(TU.Dot(TU.D(dy), TU.D(y)), TU.Dot(TU.D(dx), TU.D(x)), tol * 1e3 * y.Length);
+    }
+
+    [Fact]
+    public void GradientsMatchFiniteDifferences()
+    {
+        var rng = new Random(5);
+        var kern = CpuKernels<double>.Instance;
+        foreach (var g in new[] { G(3, 3, 2, 2, 1, 1), G(2, 3, 1, 2, 0, 1) })
+        {
+            int n = 2, c = 3, h = 7, w = 6, oh = g.OutH(h), ow = g.OutW(w);
+            var x = TU.Rand<double>(rng, n, c, h, w);
+            var y = TU.Empty<double>(rng, n, c, oh, ow);
+            var arg = Tensor<int>.Zeros(n, c, oh, ow);
+            var r = TU.RandArray(rng, y.Length);
+            var dy = TU.From<double>(rng, r, n, c, oh, ow);
+            var dx = TU.Empty<double>(rng, n, c, h, w);
+
+            kern.MaxPool2dForward(x, y, arg, g);
+            kern.MaxPool2dBackward(dy, arg, dx);
+            TU.GradCheck(rng, x, () => { kern.MaxPool2dForward(x, y, arg, g); return TU.D(y); }, r, TU.D(dx));
+
+            kern.AvgPool2dBackward(dy, dx, g);
+            TU.GradCheck(rng, x, () => { kern.AvgPool2dForward(x, y, g); return TU.D(y); }, r, TU.D(dx));
+        }
+        {
+            var x = TU.Rand<double>(rng, 3, 4, 5, 3);
+            var y = TU.Empty<double>(rng, 3, 4);
+            var r = TU.RandArray(rng, 12);
+            var dx = TU.Empty<double>(rng, 3, 4, 5, 3);
+            kern.GlobalAvgPoolBackward(TU.From<double>(rng, r, 3, 4), dx);
+            TU.GradCheck(rng, x, () => { kern.GlobalAvgPoolForward(x, y); return TU.D(y); }, r, TU.D(dx));
+        }
+    }
+
+    [Fact]
+    public void GlobalAvgPoolMatchesReferenceFloatAndDouble()
+    {
+        GlobalAvg<double>(1e-14);
+        GlobalAvg<float>(1e-6);
+    }
+
+    private static void GlobalAvg<T>(double tol) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new Random(9);
+        var kern = CpuKernels<T>.Instance;
+        int n = 3, c = 5, h = 7, w = 3;
+        var x = TU.Rand<T>(rng, n, c, h, w); var xd = TU.D(x);
+        var y = TU.Empty<T>(rng, n, c);
+        kern.GlobalAvgPoolForward(x, y);
+        var e = new double[n * c];
+        for (int p = 0; p < n * c; p++) { for (int i = 0; i < h * w; i++) e[p] += xd[p * h * w + i]; e[p] /= h * w; }
+        TU.Close(e, y, tol, "gap");
+        var dy = TU.Rand<T>(rng, n, c); var dyd = TU.D(dy);
+        var dx = TU.Empty<T>(rng, n, c, h, w);
+        kern.GlobalAvgPoolBackward(dy, dx);
+        TU.Close(Enumerable.Range(0, n * c * h * w).Select(i => dyd[i / (h * w)] / (h * w)).ToArray(), dx, tol, "gap dx");
+    }
+
+    [Fact]
+    public void MaxPoolPadsWithNegativeInfinity()
+    {
+        // all inputs negative: a padded window must still pick a real input, never a 0 from the padding
+        var kern = CpuKernels<float>.Instance;
+        var x = Tensor<float>.FromArray([-5, -4, -3, -2], 1, 1, 2, 2);
+        var y = Tensor<float>.Zeros(1, 1, 3, 3); var arg = Tensor<int>.Zeros(1, 1, 3, 3);
+        kern.MaxPool2dForward(x, y, arg, PoolGeometry.Of(2, 1, 1));
+        Assert.Equal(new float[] { -5, -4, -4, -3, -2, -2, -3, -2, -2 }, y.AsSpan().ToArray());
+        Assert.Equal(new[] { 0, 1, 1, 2, 3, 3, 2, 3, 3 }, arg.AsSpan().ToArray());
+    }
+
+    [Fact]
+    public void ShapeMismatchesThrowWithBothShapes()
+    {
+        var kern = CpuKernels<float>.Instance;
+        var x = Tensor<float>.Zeros(2, 3, 8, 8);
+        var g = PoolGeometry.Of(2, 2);
+        TU.ThrowsShapes(() => kern.MaxPool2dForward(x, Tensor<float>.Zeros(2, 3, 4, 5), Tensor<int>.Zeros(2, 3, 4, 5), g), "[2, 3, 4, 4]", "[2, 3, 4, 5]");
+        TU.ThrowsShapes(() => kern.MaxPool2dForward(x, Tensor<float>.Zeros(2, 3, 4, 4), Tensor<int>.Zeros(2, 3, 4, 3), g), "[2, 3, 4, 4]", "[2, 3, 4, 3]");
+        TU.ThrowsShapes(() => kern.MaxPool2dBackward(Tensor<float>.Zeros(2, 3, 4, 4), Tensor<int>.Zeros(2, 3, 4, 4), Tensor<float>.Zeros(2, 2, 8, 8)), "[2, 3, H, W]", "[2, 2, 8, 8]");
+        TU.ThrowsShapes(() => kern.AvgPool2dForward(x, Tensor<float>.Zeros(2, 3, 3, 4), g), "[2, 3, 4, 4]", "[2, 3, 3, 4]");
+        TU.ThrowsShapes(() => kern.AvgPool2dBackward(Tensor<float>.Zeros(2, 3, 3, 4), x, g), "[2, 3, 4, 4]", "[2, 3, 3, 4]");
+        TU.ThrowsShapes(() => kern.GlobalAvgPoolForward(x, Tensor<float>.Zeros(2, 4)), "[2, 3]", "[2, 4]");
+        TU.ThrowsShapes(() => kern.GlobalAvgPoolBackward(Tensor<float>.Zeros(3, 3), x), "[2, 3]", "[3, 3]");
+    }
+}
+
+public class LossTests
+{
+    [Fact]
+    public void SoftmaxCrossEntropyMatchesReferenceFloatAndDouble()
+    {
+        Run<double>(1e-13);
+        Run<float>(1e-6);
+    }
+
+    private static void Run<T>(double tol) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new Random(11);
+        var kern = CpuKernels<T>.Instance;
+        int n = 13, c = 10;
+        var logitsD = TU.RandArray(rng, n * c).Select(v => v * 5).ToArray();
+        logitsD[3] = 1000; logitsD[20] = -1000;   // stability: no overflow / NaN
+        var logits = TU.From<T>(rng, logitsD, n, c);
+        var labelArr = Enumerable.Range(0, n).Select(_ => rng.Next(c)).ToArray();
+        var labels = Tensor<int>.FromArray(labelArr, n);
+        var probs = TU.Empty<T>(rng, n, c); var loss = TU.Empty<T>(rng, 1);
+        T l = kern.SoftmaxCrossEntropyForward(logits, labels, probs, loss);
+        var (el, ep) = Ref.SoftmaxCe(logitsD, labelArr, n, c);
+        Assert.Equal(el, double.CreateChecked(l), Math.Abs(el) * tol * 10);
+        Assert.Equal(double.CreateChecked(l), double.CreateChecked(loss.AsSpan()[0]));
+        TU.Close(ep, probs, tol, "probs");
+        var dl = TU.Empty<T>(rng, n, c);
+        kern.SoftmaxCrossEntropyBackward(probs, labels, T.CreateChecked(0.5), dl);
+        var ed = ep.Select((p, i) => (p - (labelArr[i / c] == i % c ? 1 : 0)) * 0.5 / n).ToArray();
+        TU.Close(ed, dl, tol, "dlogits");
+    }
+
+    [Fact]
+    public void GradientMatchesFiniteDifferences()
+    {
+        var rng = new Random(12);
+        var kern = CpuKernels<double>.Instance;
+        int n = 5, c = 7;
+        var logits = TU.Rand<double>(rng, n, c);
+        var labels = Tensor<int>.FromArray(Enumerable.Range(0, n).Select(_ => rng.Next(c)).ToArray(), n);
+        var probs = TU.Empty<double>(rng, n, c); var loss = TU.Empty<double>(rng, 1);
+        double r = 0.7;
+        kern.SoftmaxCrossEntropyForward(logits, labels, probs, loss);
+        var dl = TU.Empty<double>(rng, n, c);
+        kern.SoftmaxCrossEntropyBackward(probs, labels, r, dl);
+        TU.GradCheck(rng, logits, () => [kern.SoftmaxCrossEntropyForward(logits, labels, probs, loss)], [r], TU.D(dl));
+    }
+
+    [Fact]
+    public void BadLabelsAndShapesThrow()
+    {
+        var kern = CpuKernels<float>.Instance;
+        var logits = Tensor<float>.Zeros(2, 3);
+        Assert.ThrowsAny<ArgumentException>(() => kern.SoftmaxCrossEntropyForward(logits, Tensor<int>.FromArray([0, 3], 2), Tensor<float>.Zeros(2, 3), Tensor<float>.Zeros(1)));
+        Assert.ThrowsAny<ArgumentException>(() => kern.SoftmaxCrossEntropyForward(logits, Tensor<int>.FromArray([-1, 0], 2), Tensor<float>.Zeros(2, 3), Tensor<float>.Zeros(1)));
+        TU.ThrowsShapes(() => kern.SoftmaxCrossEntropyForward(logits, Tensor<int>.Zeros(3), Tensor<float>.Zeros(2, 3), Tensor<float>.Zeros(1)), "[2]", "[3]");
+        TU.ThrowsShapes(() => kern.SoftmaxCrossEntropyForward(logits, Tensor<int>.Zeros(2), Tensor<float>.Zeros(3, 2), Tensor<float>.Zeros(1)), "[2, 3]", "[3, 2]");
+        TU.ThrowsShapes(() => kern.SoftmaxCrossEntropyBackward(logits, Tensor<int>.Zeros(2), 1f, Tensor<float>.Zeros(2, 4)), "[2, 3]", "[2, 4]");
+    }
+}
