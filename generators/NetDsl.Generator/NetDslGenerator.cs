@@ -40,7 +40,40 @@ namespace NetDsl.Generator
                 .Select(static (input, ct) => Compile(input))
                 .WithTrackingName(TrackingNames.Compiled);
 
-            context.RegisterSourceOutput(results, static (spc, result) => Emit(spc, result));
+            // Hint names must be unique across the whole generator, or Roslyn drops every output (CS8785).
+            // Two files declaring the same network would clash: find such names once (a small equatable
+            // value that rarely changes, so per-file outputs stay cached) and let each file rename its own.
+            IncrementalValueProvider<EquatableArray<HintOwner>> duplicateHints = results
+                .Select(static (r, _) => new FileHints(r.Path, new EquatableArray<string>(r.Sources.Select(s => s.HintName))))
+                .WithTrackingName(TrackingNames.HintNames)
+                .Collect()
+                .Select(static (all, _) => FindDuplicateHints(all))
+                .WithTrackingName(TrackingNames.DuplicateHints);
+
+            IncrementalValuesProvider<(NetFileResult Result, EquatableArray<HintOwner> Duplicates)> outputs = results
+                .Combine(duplicateHints)
+                .WithTrackingName(TrackingNames.Output);
+
+            context.RegisterSourceOutput(outputs, static (spc, pair) => Emit(spc, pair.Result, pair.Duplicates));
+        }
+
+        /// <summary>Hint names produced by more than one file, each with the first file (ordinal path order) that keeps it.</summary>
+        internal static EquatableArray<HintOwner> FindDuplicateHints(ImmutableArray<FileHints> all)
+        {
+            var byHint = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var file in all)
+                foreach (var hint in file.HintNames)
+                {
+                    if (!byHint.TryGetValue(hint, out var paths)) byHint[hint] = paths = new List<string>();
+                    if (!paths.Contains(file.Path)) paths.Add(file.Path);
+                }
+            var duplicates = byHint
+                .Where(kv => kv.Value.Count > 1)
+                .Select(kv => new HintOwner(kv.Key.ToLowerInvariant(), kv.Value.OrderBy(p => p, StringComparer.Ordinal).First(),
+                    new EquatableArray<string>(kv.Value.OrderBy(p => p, StringComparer.Ordinal))))
+                .OrderBy(h => h.HintName, StringComparer.Ordinal)
+                .ToArray();
+            return new EquatableArray<HintOwner>(duplicates);
         }
 
         internal static string GetRootNamespace(AnalyzerConfigOptions options)
@@ -57,8 +90,9 @@ namespace NetDsl.Generator
             try
             {
                 var result = NetCompiler.Compile(path, input.File.Text, new CompileOptions { Namespace = input.Namespace });
+                var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 var sources = result.Networks
-                    .Select(n => new GeneratedSource(n.HintName, n.Source))
+                    .Select(n => new GeneratedSource(UniqueHintName(n.HintName, n.Name, used), n.Source ?? string.Empty))
                     .ToArray();
                 var diagnostics = result.Diagnostics
                     .Select(d => new DiagnosticInfo(d.Id, d.Severity, d.Message, string.IsNullOrEmpty(d.Path) ? path : d.Path,
@@ -78,17 +112,26 @@ namespace NetDsl.Generator
                 $"internal generator error: {ex.GetType().Name}: {ex.Message} (please report this with the .net file)",
                 path, 1, 1, 1, 1);
 
-        private static void Emit(SourceProductionContext context, NetFileResult result)
+        private static void Emit(SourceProductionContext context, NetFileResult result, EquatableArray<HintOwner> duplicates)
         {
             try
             {
                 foreach (var d in result.Diagnostics)
                     context.ReportDiagnostic(ToRoslyn(d, result.Path));
 
-                var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 foreach (var s in result.Sources)
                 {
-                    var hint = UniqueHintName(s.HintName, used);
+                    var hint = s.HintName;
+                    var owner = duplicates.FirstOrDefault(h => string.Equals(h.HintName, hint, StringComparison.OrdinalIgnoreCase));
+                    if (owner != null && owner.Owner != result.Path)
+                    {
+                        var others = string.Join(", ", owner.Paths.Where(p => p != result.Path).Select(p => Path.GetFileName(p)));
+                        context.ReportDiagnostic(ToRoslyn(new DiagnosticInfo(DiagnosticIds.DuplicateDeclaration, Severity.Error,
+                            $"'{hint}' is generated from both this file and {others}: a network name must be unique in the project",
+                            result.Path, 1, 1, 1, 1), result.Path));
+                        // Still unique (and deterministic) so the generator keeps every other output.
+                        hint = hint.Substring(0, hint.Length - 3) + "." + StableHash(result.Path) + ".cs";
+                    }
                     context.AddSource(hint, SourceText.From(s.Source, Encoding.UTF8));
                 }
             }
@@ -98,14 +141,35 @@ namespace NetDsl.Generator
             }
         }
 
-        private static string UniqueHintName(string hintName, HashSet<string> used)
+        /// <summary>
+        /// A hint name Roslyn accepts: only [A-Za-z0-9._-], ends in .cs, unique within the file
+        /// (case-insensitively, as Roslyn compares them).
+        /// </summary>
+        internal static string UniqueHintName(string? hintName, string? networkName, HashSet<string> used)
         {
-            var name = string.IsNullOrWhiteSpace(hintName) ? "Network.g.cs" : hintName;
+            var raw = !string.IsNullOrWhiteSpace(hintName) ? hintName!
+                : !string.IsNullOrWhiteSpace(networkName) ? networkName + ".g.cs" : "Network.g.cs";
+            var sb = new StringBuilder(raw.Length);
+            foreach (var c in raw)
+                sb.Append((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ? c : '_');
+            var name = sb.ToString().Trim('.');
+            if (name.Length == 0) name = "Network";
             if (!name.EndsWith(".cs", StringComparison.OrdinalIgnoreCase)) name += ".g.cs";
             var candidate = name;
             for (int i = 2; !used.Add(candidate); i++)
                 candidate = name.Substring(0, name.Length - 3) + "." + i + ".cs";
             return candidate;
+        }
+
+        /// <summary>FNV-1a of the path, 8 hex digits: stable across runs and machines (string.GetHashCode is not).</summary>
+        internal static string StableHash(string text)
+        {
+            unchecked
+            {
+                uint hash = 2166136261;
+                foreach (var c in text) { hash ^= c; hash *= 16777619; }
+                return hash.ToString("x8");
+            }
         }
 
         // ------------------------------------------------------------------ diagnostics
