@@ -42,6 +42,8 @@ namespace NetDsl.Compiler
         public const string NoOutput = "NDSL0210";
         public const string InvalidLoss = "NDSL0211";
         public const string UnrollLimit = "NDSL0212";
+        // 03xx code generation
+        public const string NoKernel = "NDSL0301";
         // 09xx internal
         public const string InternalError = "NDSL0999";
     }

@@ -1,12 +1,77 @@
 using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using NetDsl.Compiler.Autodiff;
+using NetDsl.Compiler.Emit;
+using NetDsl.Compiler.Fusion;
+using NetDsl.Compiler.Graph;
+using NetDsl.Compiler.Memory;
+using NetDsl.Compiler.Semantics;
+using NetDsl.Compiler.Syntax;
 
 namespace NetDsl.Compiler
 {
+    /// <summary>The stages in order; each network is compiled independently so one broken network does not hide another's errors.</summary>
     internal static class Pipeline
     {
         public static void Run(string path, string text, CompileOptions options, DiagnosticBag bag, List<CompiledNetwork> networks)
         {
-            bag.Error(DiagnosticIds.InternalError, new Syntax.SourceSpan(1, 1, 1, 1), "compiler pipeline not implemented yet");
+            var file = NetParser.Parse(path, text, bag);
+            var elaborator = new Elaborator(bag, file.Decls);
+            var fileName = Path.GetFileName(path);
+            foreach (var net in file.Decls.OfType<NetworkDecl>())
+            {
+                int before = bag.Items.Count;
+                var g = elaborator.Elaborate(net);
+                bool ok = !bag.Items.Skip(before).Any(d => d.Severity == Severity.Error);
+                ChooseInit(g);
+                if (ok) Differentiator.Run(g);
+                var prog = Fuser.Run(g, training: g.Loss != null);
+                var plan = MemoryPlanner.Run(g, prog);
+                var summary = Summarize(g, plan);
+                string source = "";
+                if (ok && options.Emit)
+                {
+                    if (NoKernel(g, bag)) ok = false;
+                    else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary).Emit();
+                }
+                networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary));
+            }
+        }
+
+        /// <summary>He init for conv/linear weights feeding relu (directly or through batchnorm), Xavier otherwise; biases zero.</summary>
+        private static void ChooseInit(NetGraph g)
+        {
+            var consumers = g.ForwardNodes.SelectMany(n => n.Inputs.Select(i => (i, n))).ToLookup(x => x.i, x => x.n);
+            foreach (var n in g.ForwardNodes.Where(n => n.Op == "conv2d" || n.Op == "linear"))
+            {
+                bool relu = consumers[n.Outputs[0]].Any(c => c.Op == "relu" || (c.Op == "batchnorm" && consumers[c.Outputs[0]].Any(c2 => c2.Op == "relu")));
+                n.Inputs[1].Param!.Init = relu ? InitKind.He : InitKind.Xavier;
+            }
+        }
+
+        private static bool NoKernel(NetGraph g, DiagnosticBag bag)
+        {
+            foreach (var n in g.ForwardNodes)
+                if (Differentiator.NoBackward.Contains(n.Op))
+                {
+                    bag.Error(DiagnosticIds.NoKernel, n.Span, $"{n.Op} is checked and summarized but has no kernels yet, so no code is generated for network '{g.Name}' (run `netdsl summary` to inspect it)");
+                    return true;
+                }
+            return false;
+        }
+
+        private static NetworkSummary Summarize(NetGraph g, MemoryPlan plan)
+        {
+            var rows = g.Layers.Select(l => new SummaryRow(l.Layer, l.Op, l.Output.ToDisplay(), l.Parameters, l.Macs, l.Line)).ToList();
+            long activation = 0, planned = 0;
+            foreach (var a in plan.Arenas.Where(a => a.Symbols.Length > 0 && !a.Symbols.Contains("*")))
+            {
+                int bytes = 4;
+                activation += plan.UnplannedUnits(a.Type, a.Symbols) * bytes;
+                planned += a.Units * bytes;
+            }
+            return new NetworkSummary(g.Name, rows, g.ParameterCount, g.Layers.Sum(l => l.Macs), activation, planned);
         }
     }
 }

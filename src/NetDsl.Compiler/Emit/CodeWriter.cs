@@ -1,0 +1,20 @@
+using System.Text;
+
+namespace NetDsl.Compiler.Emit
+{
+    /// <summary>A tiny indented text writer: generated code is formatted as it is written.</summary>
+    internal sealed class CodeWriter
+    {
+        private readonly StringBuilder _sb = new StringBuilder();
+        private int _indent;
+        public CodeWriter Line(string text = "")
+        {
+            if (text.Length == 0) { _sb.Append('\n'); return this; }
+            _sb.Append(' ', _indent * 4).Append(text).Append('\n');
+            return this;
+        }
+        public CodeWriter Open(string text) { Line(text); Line("{"); _indent++; return this; }
+        public CodeWriter Close(string suffix = "") { _indent--; Line("}" + suffix); return this; }
+        public override string ToString() => _sb.ToString();
+    }
+}

@@ -1,0 +1,445 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using NetDsl.Compiler.Fusion;
+using NetDsl.Compiler.Graph;
+using NetDsl.Compiler.Memory;
+using NetDsl.Compiler.Shapes;
+
+namespace NetDsl.Compiler.Emit
+{
+    /// <summary>
+    /// Emits one C# file per network: a generic class <c>Name&lt;T&gt;</c> (float or double) and <c>Name</c> (float),
+    /// with named parameters, planned buffers, Forward and TrainStep as straight-line calls into kernels.
+    /// Every kernel carries a comment naming the .net lines and ops it fuses, its shapes and FLOPs.
+    /// The CPU functor and the ILGPU functor of each fused kernel are emitted side by side from the same IR.
+    /// </summary>
+    internal sealed class NetworkEmitter
+    {
+        private readonly NetGraph _g;
+        private readonly KernelProgram _prog;
+        private readonly MemoryPlan _plan;
+        private readonly string _file;
+        private readonly string _ns;
+        private readonly NetworkSummary _summary;
+        private readonly Dictionary<TValue, string> _fields = new Dictionary<TValue, string>();
+        private readonly Dictionary<string, string> _layerProps = new Dictionary<string, string>();
+        private readonly HashSet<Kernel> _outputKernels;
+        private readonly List<(string Input, TValue Value)> _forwardInputs;
+
+        public NetworkEmitter(NetGraph g, KernelProgram prog, MemoryPlan plan, string file, string ns, NetworkSummary summary)
+        {
+            _g = g; _prog = prog; _plan = plan; _file = file; _ns = ns; _summary = summary;
+            // kernels that the outputs need (Forward runs only these; TrainStep runs all)
+            var need = new HashSet<TValue>(g.Outputs.Select(o => o.Value));
+            _outputKernels = new HashSet<Kernel>();
+            foreach (var k in prog.Forward.Reverse())
+            {
+                if (k.Outputs.Any(need.Contains) || k.Outputs.Any(o => need.Any(n => n.Storage == o)))
+                {
+                    _outputKernels.Add(k);
+                    foreach (var i in k.Inputs) need.Add(i);
+                }
+            }
+            _forwardInputs = g.Inputs.Where(i => need.Contains(i.Value)).Select(i => (i.Name, i.Value)).ToList();
+        }
+
+        private static string Pascal(string layer) =>
+            string.Join("_", layer.Split('.').Select(s => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1)));
+
+        private static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+
+        private static string Sanitize(string s)
+        {
+            var chars = s.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray();
+            return new string(chars);
+        }
+
+        private string ShapeArgs(Shape s) => string.Join(", ", s.Dims.Select(d => d.IsKnown ? d.Value.ToString(CultureInfo.InvariantCulture) : "_sym_" + d.Symbol));
+        private static string ElemT(TValue v) => v.Type == ElemType.Int ? "int" : "T";
+
+        /// <summary>The C# expression for a value's tensor.</summary>
+        private string Ref(TValue v)
+        {
+            if (v.Role == ValueRole.Parameter) return $"{_layerProps[v.Param!.Layer]}.{(v.Param.Field == "weight" ? "Weight" : "Bias!")}.Value";
+            if (v.Role == ValueRole.ParameterGradient)
+            {
+                var p = _g.Params.First(x => x.Grad == v);
+                return $"{_layerProps[p.Layer]}.{(p.Field == "weight" ? "Weight" : "Bias!")}.Grad";
+            }
+            return _fields[v];
+        }
+
+        public string Emit()
+        {
+            var w = new CodeWriter();
+            Header(w);
+            w.Line("#nullable enable");
+            w.Line("#pragma warning disable CS1591 // generated members are documented in the .net file");
+            w.Line("using System;");
+            w.Line("using System.Numerics;");
+            w.Line("using System.Runtime.CompilerServices;");
+            w.Line("using System.Runtime.Intrinsics;");
+            w.Line("using NetDsl.Runtime;");
+            w.Line("using NetDsl.Runtime.Optim;");
+            w.Line();
+            w.Open($"namespace {_ns}");
+            w.Line($"/// <summary>{_g.Name} from {_file} (line {_g.Span.Line}) in fp32: {N(_summary.TotalParameters)} parameters, {N(_summary.TotalMacs)} MACs per sample.</summary>");
+            w.Open($"public sealed partial class {_g.Name} : {_g.Name}<float>");
+            w.Line("/// <summary>Creates the network on <paramref name=\"device\"/> (the CPU when null), parameters initialized from <paramref name=\"seed\"/>.</summary>");
+            w.Line($"public {_g.Name}(Device? device = null, int seed = 0) : base(device, seed) {{ }}");
+            w.Close();
+            w.Line();
+            EmitGeneric(w);
+            w.Close();
+            return w.ToString();
+        }
+
+        private void Header(CodeWriter w)
+        {
+            w.Line("// <auto-generated/>");
+            w.Line($"// Generated by NetDsl from {_file}, network {_g.Name} (line {_g.Span.Line}). Do not edit: change the .net file.");
+            w.Line("//");
+            w.Line($"// {N(_summary.TotalParameters)} parameters, {N(_summary.TotalMacs)} MACs per sample,");
+            w.Line($"// activations {N(_summary.ActivationBytesPerSample)} bytes per sample without reuse, {N(_summary.PlannedBytesPerSample)} planned (fp32).");
+            w.Line("//");
+            w.Line($"// {"layer",-22} {"op",-14} {"output",-20} {"params",12} {"MACs",14}  line");
+            foreach (var r in _summary.Rows)
+                w.Line($"// {r.Layer,-22} {r.Op,-14} {r.OutputShape,-20} {N(r.Parameters),12} {N(r.Macs),14}  {r.Line}");
+            w.Line();
+        }
+
+        private void EmitGeneric(CodeWriter w)
+        {
+            w.Line($"/// <summary>{_g.Name} from {_file} for element type <typeparamref name=\"T\"/> (float, or double for gradient checks).</summary>");
+            w.Open($"public partial class {_g.Name}<T> : NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>");
+            w.Line($"public const long ParameterCount = {_summary.TotalParameters};");
+            w.Line($"/// <summary>Multiply-accumulates of one sample's forward pass (conv and linear layers).</summary>");
+            w.Line($"public const long Macs = {_summary.TotalMacs};");
+            w.Line($"/// <summary>Bytes of activations and gradients per sample in a training step without buffer reuse (fp32).</summary>");
+            w.Line($"public const long ActivationBytesPerSample = {_summary.ActivationBytesPerSample};");
+            w.Line($"/// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>");
+            w.Line($"public const long PlannedBytesPerSample = {_summary.PlannedBytesPerSample};");
+            w.Line($"public const string SourceFile = \"{_file}\";");
+            w.Line();
+
+            // layer properties
+            foreach (var layer in _g.Params.Select(p => p.Layer).Distinct())
+            {
+                var prop = Pascal(layer);
+                _layerProps[layer] = prop;
+                var ps = _g.Params.Where(p => p.Layer == layer).ToList();
+                var node = _g.Nodes.First(n => n.Layer == layer && !n.IsBackward && n.Inputs.Any(i => i.Param?.Layer == layer));
+                w.Line($"/// <summary>{layer}: {node.Op} at {_file} line {node.Span.Line}; {string.Join(", ", ps.Select(p => p.Field + " " + p.Shape.ToDisplay()))}.</summary>");
+                w.Line($"public LayerParameters<T> {prop} {{ get; }}");
+            }
+            w.Line();
+
+            // buffer fields
+            w.Line("// ---- planned buffers: views into the arenas, rebuilt when a symbolic dim (batch size) changes");
+            foreach (var s in _g.Symbols) w.Line($"private int _sym_{s} = -1;");
+            foreach (var a in _plan.Arenas) w.Line($"private Tensor<{(a.Type == ElemType.Int ? "int" : "T")}>? _arena{a.Index}; // {(a.Symbols.Length == 0 ? "" : a.Symbols + " x ")}{N(a.Units)} elements");
+            int fieldNo = 0;
+            foreach (var v in _g.Values)
+            {
+                if (v.Role == ValueRole.Parameter || v.Role == ValueRole.ParameterGradient) continue;
+                bool materialized = _plan.Placements.ContainsKey(v) || v.Role == ValueRole.Input || (v.AliasOf != null && _prog.Kernels.Any(k => k.Outputs.Contains(v)));
+                if (!materialized) continue;
+                var name = $"_{Sanitize(v.Name)}_{fieldNo++}";
+                _fields[v] = name;
+                w.Line($"private Tensor<{ElemT(v)}> {name} = null!; // {v.Name} {v.Shape.ToDisplay()}{(v.Role == ValueRole.Input ? " (input)" : v.AliasOf != null ? " (view of " + v.AliasOf.Name + ")" : "")}");
+            }
+            w.Line("private T _lossValue;");
+            w.Line();
+
+            EmitConstructor(w);
+            EmitForward(w);
+            if (_g.Loss != null) EmitTrainStep(w);
+            EmitBind(w);
+            EmitRun(w);
+            EmitFunctors(w);
+            w.Close();
+        }
+
+        private void EmitConstructor(CodeWriter w)
+        {
+            w.Line("/// <summary>Creates the network on <paramref name=\"device\"/> (the CPU when null), parameters initialized from <paramref name=\"seed\"/>.</summary>");
+            w.Open($"public {_g.Name}(Device? device = null, int seed = 0) : base(device, seed)");
+            foreach (var layer in _layerProps.Keys)
+            {
+                var ps = _g.Params.Where(p => p.Layer == layer).ToList();
+                string P(ParamDecl p) => $"AddParameter(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape.Dims.Select(d => d.Value))} }}, InitKind.{p.Init}, {p.FanIn})";
+                var weight = ps.First(p => p.Field == "weight");
+                var bias = ps.FirstOrDefault(p => p.Field == "bias");
+                w.Line($"{_layerProps[layer]} = new LayerParameters<T>(\"{layer}\", {P(weight)}, {(bias == null ? "null" : P(bias))});");
+            }
+            w.Line("InitializeParameters();");
+            w.Close();
+            w.Line();
+        }
+
+        private string OutputType => _g.Outputs.Count == 1 ? $"Tensor<T>" : $"({string.Join(", ", _g.Outputs.Select(o => $"Tensor<T> {Pascal(o.Name)}"))})";
+        private string OutputValue => _g.Outputs.Count == 1 ? _fields[_g.Outputs[0].Value] : "(" + string.Join(", ", _g.Outputs.Select(o => _fields[o.Value])) + ")";
+
+        private string Params(IEnumerable<(string Name, TValue Value)> inputs) =>
+            string.Join(", ", inputs.Select(i => $"Tensor<{ElemT(i.Value)}> {i.Name}"));
+
+        private void EmitForward(CodeWriter w)
+        {
+            var outs = string.Join(", ", _g.Outputs.Select(o => $"{o.Name} {o.Value.Shape.ToDisplay()}"));
+            w.Line($"/// <summary>");
+            w.Line($"/// Runs the network in the current mode (<see cref=\"NetworkBase{{T}}.Training\"/>; call Eval() for inference) and returns {outs}.");
+            w.Line($"/// The result is a view into the network's buffers, overwritten by the next call: copy it to keep it.");
+            w.Line($"/// </summary>");
+            w.Open($"public {OutputType} Forward({Params(_forwardInputs)})");
+            w.Line($"Bind({string.Join(", ", _g.Inputs.Select(i => _forwardInputs.Any(f => f.Value == i.Value) ? i.Name : "null"))});");
+            w.Line("RunForward(Training, withLoss: false);");
+            w.Line($"return {OutputValue};");
+            w.Close();
+            w.Line();
+        }
+
+        private void EmitTrainStep(CodeWriter w)
+        {
+            var all = _g.Inputs.Select(i => (i.Name, i.Value)).ToList();
+            var args = string.Join(", ", _g.Inputs.Select(i => i.Name));
+            w.Line("/// <summary>");
+            w.Line("/// One training step's forward and backward pass: returns the loss and overwrites every parameter's");
+            w.Line("/// gradient (<c>Parameter.Grad</c>). Follow it with an optimizer's Step(), or use the overload that takes one.");
+            w.Line("/// </summary>");
+            w.Open($"public T TrainStep({Params(all)})");
+            w.Line($"Bind({args});");
+            w.Line("RunForward(Training, withLoss: true);");
+            w.Line("RunBackward();");
+            w.Line("StepCount++;");
+            w.Line("return _lossValue;");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>Forward, backward and <paramref name=\"optimizer\"/>.Step(); returns the loss.</summary>");
+            w.Open($"public T TrainStep({Params(all)}, Optimizer<T> optimizer)");
+            w.Line($"var loss = TrainStep({args});");
+            w.Line("optimizer.Step();");
+            w.Line("return loss;");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>The loss on a batch without computing gradients (in the current mode).</summary>");
+            w.Open($"public T ComputeLoss({Params(all)})");
+            w.Line($"Bind({args});");
+            w.Line("RunForward(Training, withLoss: true);");
+            w.Line("return _lossValue;");
+            w.Close();
+            w.Line();
+        }
+
+        private void EmitBind(CodeWriter w)
+        {
+            w.Open($"private void Bind({string.Join(", ", _g.Inputs.Select(i => $"Tensor<{ElemT(i.Value)}>? {i.Name}"))})");
+            foreach (var s in _g.Symbols) w.Line($"int {s} = -1;");
+            foreach (var (name, v) in _g.Inputs)
+            {
+                w.Open($"if ({name} is not null)");
+                w.Line($"CheckDevice(\"{name}\", {name});");
+                var dims = v.Shape.Dims;
+                var conds = new List<string> { $"{name}.Rank != {dims.Count}" };
+                for (int i = 0; i < dims.Count; i++)
+                    if (dims[i].IsKnown) conds.Add($"{name}.Shape[{i}] != {dims[i].Value}");
+                    else conds.Add($"({dims[i].Symbol} >= 0 && {name}.Shape[{i}] != {dims[i].Symbol})");
+                var expected = $"{(v.Type == ElemType.Int ? "int" : "")}{v.Shape.ToDisplay()}";
+                var symNote = string.Join("", dims.Where(d => !d.IsKnown).Select(d => d.Symbol).Distinct().Select(s => $"{{({s} >= 0 ? \" with {s} = \" + {s} : \"\")}}"));
+                w.Line($"if ({string.Join(" || ", conds)})");
+                w.Line($"    throw InputShapeError(\"{name}\", $\"{expected}{symNote}\", {name}.Shape);");
+                for (int i = 0; i < dims.Count; i++)
+                    if (!dims[i].IsKnown) w.Line($"{dims[i].Symbol} = {name}.Shape[{i}];");
+                w.Line($"{_fields[v]} = {name};");
+                w.Close();
+            }
+            if (_g.Symbols.Count > 0)
+                w.Line($"if ({string.Join(" || ", _g.Symbols.Select(s => $"{s} != _sym_{s}"))}) Plan({string.Join(", ", _g.Symbols)});");
+            else w.Line("if (_arena0 is null) Plan();");
+            // views of inputs (reshape of an input): rebuilt when the input tensor changes
+            foreach (var k in _prog.Kernels.OfType<AliasKernel>())
+            {
+                var o = k.Outputs[0];
+                if (o.Storage.Role == ValueRole.Input)
+                    w.Line($"if ({_fields[o]} is null || {_fields[o]}.Offset != {_fields[o.Storage]}.Offset || !ReferenceEquals({_fields[o]}.Device, {_fields[o.Storage]}.Device)) {_fields[o]} = {_fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)});");
+            }
+            w.Close();
+            w.Line();
+
+            // plan: arenas and views
+            w.Line("/// <summary>Allocates (or grows) the arenas for these symbolic dims and points every buffer at its planned offset.</summary>");
+            w.Open($"private void Plan({string.Join(", ", _g.Symbols.Select(s => "int " + s))})");
+            foreach (var s in _g.Symbols) w.Line($"_sym_{s} = {s};");
+            foreach (var a in _plan.Arenas)
+            {
+                var mult = a.Symbols.Length == 0 ? "1L" : string.Join(" * ", a.Symbols.Split('*').Select(s => $"(long){s}"));
+                var t = a.Type == ElemType.Int ? "int" : "T";
+                w.Line($"long size{a.Index} = {a.Units}L * {mult};");
+                w.Line($"if (_arena{a.Index} is null || _arena{a.Index}.Length < size{a.Index}) _arena{a.Index} = Device.Allocate<{t}>(checked((int)Math.Max(size{a.Index}, 1)));");
+            }
+            foreach (var kv in _plan.Placements.OrderBy(p => p.Key.Id))
+            {
+                var v = kv.Key; var p = kv.Value;
+                var mult = p.Arena.Symbols.Length == 0 ? "" : " * " + string.Join(" * ", p.Arena.Symbols.Split('*'));
+                w.Line($"{_fields[v]} = _arena{p.Arena.Index}!.View({p.Offset}{mult}, {ShapeArgs(v.Shape)});");
+            }
+            foreach (var k in _prog.Kernels.OfType<AliasKernel>())
+            {
+                var o = k.Outputs[0];
+                if (o.Storage.Role != ValueRole.Input && _fields.ContainsKey(o))
+                    w.Line($"{_fields[o]} = {_fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)});");
+            }
+            w.Close();
+            w.Line();
+        }
+
+        private void EmitRun(CodeWriter w)
+        {
+            w.Open("private void RunForward(bool training, bool withLoss)");
+            foreach (var k in _prog.Forward)
+            {
+                if (k is AliasKernel) continue;
+                Comment(w, k);
+                var call = Call(k);
+                if (_outputKernels.Contains(k)) w.Line(call);
+                else w.Line($"if (withLoss) {call}");
+            }
+            w.Close();
+            w.Line();
+            if (_g.Loss == null) return;
+            w.Open("private void RunBackward()");
+            foreach (var k in _prog.Backward)
+            {
+                if (k is AliasKernel) continue;
+                Comment(w, k);
+                w.Line(Call(k));
+            }
+            w.Close();
+            w.Line();
+        }
+
+        private void Comment(CodeWriter w, Kernel k)
+        {
+            var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward ? o.Op : o.Op + " " + o.Layer));
+            var lines = string.Join(",", k.Lines);
+            var ins = string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter).Select(i => i.Shape.ToDisplay()));
+            var outs = string.Join(", ", k.Outputs.Select(o => o.Shape.ToDisplay()));
+            w.Line($"// k{k.Id}: {ops} ({_file} line {lines}): {ins} -> {outs}, {N(Flops(k))} FLOPs per sample");
+        }
+
+        /// <summary>FLOPs per sample of a kernel (2 per MAC for conv and linear, per element otherwise).</summary>
+        public static long Flops(Kernel k)
+        {
+            long PerSample(TValue v) => v.Shape.Size.Factor;
+            switch (k)
+            {
+                case ElementwiseKernel e: return PerSample(e.Output) * ElemCode.FlopsPerElement(e.Expr);
+                case LibraryKernel l:
+                {
+                    var n = l.Node;
+                    long epi = l.Epilogue != null ? PerSample(l.Outputs[0]) * ElemCode.FlopsPerElement(l.Epilogue) : 0;
+                    switch (n.Op)
+                    {
+                        case "conv2d":
+                        case "conv2d_bwd_data":
+                        case "conv2d_bwd_filter":
+                        {
+                            var fwd = n.Forward ?? n;
+                            var w = fwd.Inputs[1].Shape; var y = fwd.Outputs[0].Shape;
+                            return 2L * w[0].Value * w[1].Value * w[2].Value * w[3].Value * y[2].Value * y[3].Value + epi;
+                        }
+                        case "linear":
+                        case "linear_bwd_data":
+                        case "linear_bwd_filter":
+                        {
+                            var fwd = n.Forward ?? n;
+                            var w = fwd.Inputs[1].Shape;
+                            return 2L * w[0].Value * w[1].Value + epi;
+                        }
+                        case "maxpool2d":
+                        case "avgpool2d":
+                            return PerSample(n.Outputs[0]) * n.Int("kernel") * n.Int("kernel");
+                        default:
+                            return k.Inputs.Concat(k.Outputs).Where(v => v.Role != ValueRole.Parameter).Select(PerSample).DefaultIfEmpty(0).Max();
+                    }
+                }
+            }
+            return 0;
+        }
+
+        private string Geo(OpNode n) => n.Op.StartsWith("conv2d", StringComparison.Ordinal)
+            ? $"ConvGeometry.Of({n.Int("stride")}, {n.Int("pad")})"
+            : $"PoolGeometry.Of({n.Int("kernel")}, {n.Int("stride")}, {n.Int("pad")})";
+
+        private string Call(Kernel k)
+        {
+            if (k is ElementwiseKernel e)
+            {
+                var args = string.Join(", ", e.Inputs.Select(Ref));
+                return $"K.Map({args}, {Ref(e.Output)}, new K{k.Id}(), new K{k.Id}Gpu());";
+            }
+            var l = (LibraryKernel)k;
+            var n = l.Node;
+            var i = n.Inputs.Select(Ref).ToList();
+            var o = l.Outputs.Select(Ref).ToList();
+            string epi = l.Epilogue != null ? $"new K{k.Id}(), new K{k.Id}Gpu()" : "default(Identity<T>), default(Identity<T>)";
+            string Opt(int idx) => idx < i.Count ? i[idx] : "null";
+            switch (n.Op)
+            {
+                case "conv2d": return $"K.Conv2dForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {Geo(n)}, {epi});";
+                case "linear": return $"K.LinearForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {epi});";
+                case "maxpool2d": return $"K.MaxPool2dForward({i[0]}, {o[0]}, {o[1]}, {Geo(n)});";
+                case "avgpool2d": return $"K.AvgPool2dForward({i[0]}, {o[0]}, {Geo(n)});";
+                case "globalavgpool": return $"K.GlobalAvgPoolForward({i[0]}, {o[0]});";
+                case "dropout":
+                    return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else K.Copy({i[0]}, {o[0]});";
+                case "concat": return $"K.Concat([{string.Join(", ", i)}], {o[0]});";
+                case "cross_entropy": return $"_lossValue = K.SoftmaxCrossEntropyForward({i[0]}, {i[1]}, {o[1]}, {o[0]});";
+                case "cross_entropy_bwd": return $"K.SoftmaxCrossEntropyBackward({i[0]}, {i[1]}, T.One, {o[0]});";
+                case "conv2d_bwd_data": return $"K.Conv2dBackwardData({i[0]}, {i[1]}, {o[0]}, {Geo(n)});";
+                case "conv2d_bwd_filter": return $"K.Conv2dBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")}, {Geo(n)});";
+                case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
+                case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";
+                case "maxpool2d_bwd": return $"K.MaxPool2dBackward({i[0]}, {i[1]}, {o[0]});";
+                case "avgpool2d_bwd": return $"K.AvgPool2dBackward({i[0]}, {o[0]}, {Geo(n)});";
+                case "globalavgpool_bwd": return $"K.GlobalAvgPoolBackward({i[0]}, {o[0]});";
+                case "concat_bwd": return $"K.ConcatBackward({i[0]}, [{string.Join(", ", o)}]);";
+            }
+            throw new InvalidOperationException($"no kernel call for {n.Op}");
+        }
+
+        private void EmitFunctors(CodeWriter w)
+        {
+            w.Line("// ---- fused element-wise functors: the CPU form (scalar + Vector256) and the ILGPU form of each kernel");
+            foreach (var k in _prog.Kernels)
+            {
+                ElemExpr? expr = k is ElementwiseKernel e ? e.Expr : (k as LibraryKernel)?.Epilogue;
+                if (expr == null) continue;
+                int arity = k is ElementwiseKernel ek ? ek.Inputs.Count : 1;
+                var names = new[] { "a", "b", "c" }.Take(arity).ToArray();
+                var desc = ElemCode.Describe(expr, k is ElementwiseKernel ek2 ? ek2.Inputs.Select(v => v.Name).ToArray() : new[] { k.Ops[0].Layer });
+                w.Line($"/// <summary>k{k.Id}: {desc}</summary>");
+                w.Open($"private readonly struct K{k.Id} : IMap{arity}<T>");
+                Method(w, expr, ElemCode.Flavor.Scalar, "T", names);
+                Method(w, expr, ElemCode.Flavor.Vector, "Vector256<T>", names);
+                w.Close();
+                w.Open($"private readonly struct K{k.Id}Gpu : IGpuMap{arity}");
+                Method(w, expr, ElemCode.Flavor.Gpu, "float", names);
+                w.Close();
+                w.Line();
+            }
+        }
+
+        private static void Method(CodeWriter w, ElemExpr expr, ElemCode.Flavor f, string type, string[] names)
+        {
+            var stmts = new List<string>();
+            var result = ElemCode.Write(expr, f, stmts, names);
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Open($"public {type} Apply({string.Join(", ", names.Select(n => type + " " + n))})");
+            foreach (var s in stmts) w.Line(s);
+            w.Line($"return {result};");
+            w.Close();
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Compiler.Graph;
+
+namespace NetDsl.Compiler.Fusion
+{
+    /// <summary>
+    /// Lowers the graph to kernels and fuses: (1) a conv/linear whose only consumer is relu, sigmoid or tanh
+    /// takes it as an epilogue (applied as the GEMM writes its output, so it costs nothing); (2) chains of
+    /// element-wise ops whose intermediate values have one consumer become one loop with up to three inputs.
+    /// </summary>
+    internal static class Fuser
+    {
+        public static readonly HashSet<string> Elementwise = new HashSet<string>
+        { "relu", "sigmoid", "tanh", "add", "relu_bwd", "sigmoid_bwd", "tanh_bwd", "dropout_bwd" };
+        private static readonly HashSet<string> Activations = new HashSet<string> { "relu", "sigmoid", "tanh" };
+
+        public static KernelProgram Run(NetGraph g, bool training)
+        {
+            var nodes = training ? g.Nodes : g.ForwardNodes.ToList();
+            var consumers = new Dictionary<TValue, List<OpNode>>();
+            foreach (var n in nodes)
+                foreach (var i in n.Inputs)
+                {
+                    if (!consumers.TryGetValue(i, out var l)) consumers[i] = l = new List<OpNode>();
+                    if (!l.Contains(n)) l.Add(n);
+                }
+            var pinned = new HashSet<TValue>(g.Outputs.Select(o => o.Value));
+            if (g.Loss != null) pinned.Add(g.Loss);
+            foreach (var p in g.Params) if (p.Grad != null) pinned.Add(p.Grad);
+            int Uses(TValue v) => consumers.TryGetValue(v, out var l) ? l.Count : 0;
+            bool SingleUse(TValue v) => !pinned.Contains(v) && Uses(v) == 1 && v.AliasOf == null
+                && !g.Values.Any(o => o.AliasOf == v);
+
+            var prog = new KernelProgram();
+            var producedBy = new Dictionary<TValue, Kernel>();
+            var absorbed = new HashSet<OpNode>();
+            foreach (var n in nodes)
+            {
+                if (absorbed.Contains(n)) continue;
+                Kernel k;
+                if (n.Op == "flatten" || n.Op == "reshape")
+                {
+                    k = new AliasKernel();
+                    k.Ops.Add(n); k.Inputs.AddRange(n.Inputs); k.Outputs.AddRange(n.Outputs);
+                }
+                else if (Elementwise.Contains(n.Op))
+                {
+                    var ek = new ElementwiseKernel();
+                    ek.Ops.Add(n);
+                    var args = new List<ElemExpr>();
+                    foreach (var i in n.Inputs)
+                    {
+                        // fuse a single-use element-wise producer into this loop when inputs stay <= 3
+                        if (producedBy.TryGetValue(i, out var pk) && pk is ElementwiseKernel pe && SingleUse(i) && prog.Kernels[prog.Kernels.Count - 1] == pe
+                            && ek.Inputs.Union(pe.Inputs).Count() + n.Inputs.Count(o => o != i && !ek.Inputs.Contains(o) && !pe.Inputs.Contains(o)) <= 3)
+                        {
+                            prog.Kernels.RemoveAt(prog.Kernels.Count - 1);
+                            var remap = pe.Inputs.Select(pi => IndexOf(ek.Inputs, pi)).ToArray();
+                            args.Add(Substitute(pe.Expr, remap));
+                            ek.Ops.InsertRange(ek.Ops.Count - 1, pe.Ops);
+                        }
+                        else args.Add(new ElemInput(IndexOf(ek.Inputs, i)));
+                    }
+                    ek.Expr = new ElemOp(n.Op, args);
+                    ek.Outputs.Add(n.Outputs[0]);
+                    k = ek;
+                }
+                else
+                {
+                    var lk = new LibraryKernel();
+                    lk.Ops.Add(n); lk.Inputs.AddRange(n.Inputs); lk.Outputs.AddRange(n.Outputs);
+                    if ((n.Op == "conv2d" || n.Op == "linear") && SingleUse(n.Outputs[0]))
+                    {
+                        var c = consumers[n.Outputs[0]][0];
+                        if (Activations.Contains(c.Op))
+                        {
+                            lk.Epilogue = new ElemOp(c.Op, new[] { new ElemInput(0) });
+                            lk.EpilogueNode = c;
+                            lk.Ops.Add(c);
+                            lk.Outputs[0] = c.Outputs[0];
+                            absorbed.Add(c);
+                        }
+                    }
+                    k = lk;
+                }
+                prog.Kernels.Add(k);
+                foreach (var o in k.Outputs) producedBy[o] = k;
+            }
+            for (int i = 0; i < prog.Kernels.Count; i++) prog.Kernels[i].Id = i;
+            return prog;
+        }
+
+        private static int IndexOf(List<TValue> inputs, TValue v)
+        {
+            int i = inputs.IndexOf(v);
+            if (i >= 0) return i;
+            inputs.Add(v);
+            return inputs.Count - 1;
+        }
+
+        private static ElemExpr Substitute(ElemExpr e, int[] remap) => e switch
+        {
+            ElemInput i => new ElemInput(remap[i.Index]),
+            ElemOp o => new ElemOp(o.Op, o.Args.Select(a => Substitute(a, remap)).ToList()),
+            _ => e,
+        };
+    }
+}

@@ -1,0 +1,57 @@
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Compiler.Graph;
+
+namespace NetDsl.Compiler.Fusion
+{
+    /// <summary>An element-wise expression over a kernel's inputs: the body of a fused loop.</summary>
+    public abstract record ElemExpr;
+    /// <summary>The kernel's input number <see cref="Index"/> (a, b, c).</summary>
+    public sealed record ElemInput(int Index) : ElemExpr;
+    /// <summary>An element-wise op applied to sub-expressions: relu, sigmoid, tanh, add, mul, relu_bwd(dy, y), sigmoid_bwd, tanh_bwd.</summary>
+    public sealed record ElemOp(string Op, IReadOnlyList<ElemExpr> Args) : ElemExpr;
+
+    /// <summary>
+    /// One kernel of the fused-kernel IR. Both emitters (CPU C# and ILGPU) walk the same list:
+    /// a library call (GEMM, convolution, pooling, loss) with an optional fused element-wise epilogue,
+    /// an element-wise kernel (a fused expression tree), or a no-op alias (reshape).
+    /// </summary>
+    public abstract class Kernel
+    {
+        public int Id { get; internal set; }
+        /// <summary>The graph ops this kernel computes, in order (the first is the primary op).</summary>
+        public List<OpNode> Ops { get; } = new List<OpNode>();
+        public List<TValue> Inputs { get; } = new List<TValue>();
+        public List<TValue> Outputs { get; } = new List<TValue>();
+        public bool IsBackward => Ops[0].IsBackward;
+        /// <summary>.net source lines this kernel covers.</summary>
+        public IEnumerable<int> Lines => Ops.Select(o => o.Span.Line).Distinct().OrderBy(l => l);
+    }
+
+    /// <summary>A call into a runtime kernel (conv, linear, pooling, loss…) with an optional fused epilogue (a unary ElemExpr over input 0).</summary>
+    public sealed class LibraryKernel : Kernel
+    {
+        public OpNode Node => Ops[0];
+        public ElemExpr? Epilogue { get; internal set; }
+        /// <summary>The op of the epilogue (relu, sigmoid, tanh) for comments, or null.</summary>
+        public OpNode? EpilogueNode { get; internal set; }
+    }
+
+    /// <summary>A fused element-wise loop: Output[i] = Expr(Inputs[0][i], Inputs[1][i], …), at most three inputs.</summary>
+    public sealed class ElementwiseKernel : Kernel
+    {
+        public ElemExpr Expr { get; internal set; } = null!;
+        public TValue Output => Outputs[0];
+    }
+
+    /// <summary>A reshape: the output is a view of the input's storage; no code runs.</summary>
+    public sealed class AliasKernel : Kernel { }
+
+    /// <summary>The fused program: forward kernels then backward kernels.</summary>
+    public sealed class KernelProgram
+    {
+        public List<Kernel> Kernels { get; } = new List<Kernel>();
+        public IEnumerable<Kernel> Forward => Kernels.Where(k => !k.IsBackward);
+        public IEnumerable<Kernel> Backward => Kernels.Where(k => k.IsBackward);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Compiler.Shapes;
+using NetDsl.Compiler.Syntax;
+
+namespace NetDsl.Compiler.Graph
+{
+    public enum ElemType { Float, Int }
+
+    public enum ValueRole { Input, Parameter, Activation, Gradient, ParameterGradient }
+
+    /// <summary>A tensor value in the graph: produced by one node (or an input/parameter), read by others.</summary>
+    public sealed class TValue
+    {
+        public int Id { get; internal set; }
+        public string Name { get; internal set; }
+        public Shape Shape { get; }
+        public ElemType Type { get; }
+        public ValueRole Role { get; internal set; }
+        public OpNode? Producer { get; internal set; }
+        public ParamDecl? Param { get; internal set; }
+        /// <summary>For reshape-like ops: this value shares the storage of another value (no copy, no kernel).</summary>
+        public TValue? AliasOf { get; internal set; }
+        public TValue(int id, string name, Shape shape, ElemType type, ValueRole role)
+        { Id = id; Name = name; Shape = shape; Type = type; Role = role; }
+        public TValue Storage => AliasOf?.Storage ?? this;
+        public override string ToString() => $"%{Id}:{Name}{Shape}";
+    }
+
+    /// <summary>One operation. Attributes are compile-time ints, floats and bools.</summary>
+    public sealed class OpNode
+    {
+        public int Id { get; internal set; }
+        public string Op { get; }
+        public List<TValue> Inputs { get; } = new List<TValue>();
+        public List<TValue> Outputs { get; } = new List<TValue>();
+        public Dictionary<string, object> Attrs { get; } = new Dictionary<string, object>();
+        /// <summary>The layer instance name (`conv1`, `layer1.0.conv2`), or the op name for parameterless ops.</summary>
+        public string Layer { get; }
+        public SourceSpan Span { get; }
+        public bool IsBackward { get; internal set; }
+        /// <summary>For backward nodes: the forward node they differentiate.</summary>
+        public OpNode? Forward { get; internal set; }
+        public OpNode(string op, string layer, SourceSpan span) { Op = op; Layer = layer; Span = span; }
+        public int Int(string key) => (int)Attrs[key];
+        public double Float(string key) => (double)Attrs[key];
+        public bool Bool(string key) => (bool)Attrs[key];
+        public override string ToString() => $"{Op} {Layer} ({string.Join(", ", Inputs)}) -> ({string.Join(", ", Outputs)})";
+    }
+
+    /// <summary>How a parameter is initialized (stated per layer kind in docs/language.md).</summary>
+    public enum InitKind { He, Xavier, Zeros, Ones }
+
+    /// <summary>A learned tensor: `conv1.weight`, exposed in C# as `net.Conv1.Weight`.</summary>
+    public sealed class ParamDecl
+    {
+        public string Name { get; }
+        public string Layer { get; }
+        public string Field { get; }
+        public Shape Shape { get; }
+        public InitKind Init { get; internal set; }
+        public int FanIn { get; }
+        public int FanOut { get; }
+        public TValue Value { get; internal set; } = null!;
+        public TValue? Grad { get; internal set; }
+        public ParamDecl(string layer, string field, Shape shape, InitKind init, int fanIn, int fanOut)
+        { Layer = layer; Field = field; Name = layer + "." + field; Shape = shape; Init = init; FanIn = fanIn; FanOut = fanOut; }
+    }
+
+    /// <summary>A row of the summary: one layer as the user wrote it.</summary>
+    public sealed record LayerInfo(string Layer, string Op, Shape Output, long Parameters, long Macs, int Line);
+
+    /// <summary>The network as a graph: inputs, parameters, forward nodes (topological), then backward nodes.</summary>
+    public sealed class NetGraph
+    {
+        public string Name { get; }
+        public SourceSpan Span { get; }
+        public List<(string Name, TValue Value)> Inputs { get; } = new List<(string, TValue)>();
+        public List<(string Name, TValue Value)> Outputs { get; } = new List<(string, TValue)>();
+        public TValue? Loss { get; internal set; }
+        public List<OpNode> Nodes { get; } = new List<OpNode>();
+        public List<ParamDecl> Params { get; } = new List<ParamDecl>();
+        public List<LayerInfo> Layers { get; } = new List<LayerInfo>();
+        public List<TValue> Values { get; } = new List<TValue>();
+        /// <summary>Symbolic dims in first-seen order (N first for images).</summary>
+        public List<string> Symbols { get; } = new List<string>();
+
+        public NetGraph(string name, SourceSpan span) { Name = name; Span = span; }
+
+        public TValue NewValue(string name, Shape shape, ElemType type = ElemType.Float, ValueRole role = ValueRole.Activation)
+        {
+            var v = new TValue(Values.Count, name, shape, type, role);
+            Values.Add(v);
+            return v;
+        }
+
+        public OpNode AddNode(OpNode node)
+        {
+            node.Id = Nodes.Count;
+            Nodes.Add(node);
+            foreach (var o in node.Outputs) o.Producer = node;
+            return node;
+        }
+
+        public IEnumerable<OpNode> ForwardNodes => Nodes.Where(n => !n.IsBackward);
+        public IEnumerable<OpNode> BackwardNodes => Nodes.Where(n => n.IsBackward);
+        public long ParameterCount => Params.Sum(p => p.Shape.KnownElements);
+    }
+}

@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Compiler.Fusion;
+using NetDsl.Compiler.Graph;
+
+namespace NetDsl.Compiler.Memory
+{
+    /// <summary>One arena: all buffers of one element type whose sizes scale with the same symbols (e.g. N).</summary>
+    public sealed record Arena(int Index, ElemType Type, string Symbols, long Units);
+
+    /// <summary>Where a value lives: arena and offset, both in units of the arena's symbol product.</summary>
+    public sealed record Placement(Arena Arena, long Offset, long Units);
+
+    public sealed class MemoryPlan
+    {
+        public List<Arena> Arenas { get; } = new List<Arena>();
+        public Dictionary<TValue, Placement> Placements { get; } = new Dictionary<TValue, Placement>();
+        /// <summary>Sum of all planned buffers without reuse (units of N for the N arena).</summary>
+        public long UnplannedUnits(ElemType type, string symbols) =>
+            Placements.Values.Where(p => p.Arena.Type == type && p.Arena.Symbols == symbols).Sum(p => p.Units);
+    }
+
+    /// <summary>
+    /// Liveness-based buffer reuse over the training schedule (forward kernels then backward kernels):
+    /// each value materialized by a kernel gets an offset in an arena such that values alive at the same
+    /// time never overlap (greedy by size, first fit). Offsets are in units of the arena's symbolic
+    /// size (N), so one plan serves every batch size. Parameters, their gradients and inputs are not in arenas.
+    /// </summary>
+    internal static class MemoryPlanner
+    {
+        public static MemoryPlan Run(NetGraph g, KernelProgram prog)
+        {
+            var first = new Dictionary<TValue, int>();
+            var last = new Dictionary<TValue, int>();
+            int end = prog.Kernels.Count;
+            for (int k = 0; k < prog.Kernels.Count; k++)
+            {
+                var kernel = prog.Kernels[k];
+                foreach (var o in kernel.Outputs)
+                {
+                    var s = o.Storage;
+                    if (!first.ContainsKey(s)) first[s] = k;
+                    last[s] = Math.Max(last.TryGetValue(s, out var l) ? l : k, k);
+                }
+                foreach (var i in kernel.Inputs) last[i.Storage] = k;
+            }
+            foreach (var (_, v) in g.Outputs) last[v.Storage] = end;
+            if (g.Loss != null) last[g.Loss.Storage] = end;
+
+            var plan = new MemoryPlan();
+            var buffers = first.Keys.Where(v => v.Role == ValueRole.Activation || v.Role == ValueRole.Gradient).Where(v => v.AliasOf == null).ToList();
+            var groups = buffers.GroupBy(v => (v.Type, v.Shape.Size.Symbols)).OrderBy(x => x.Key.Type).ThenBy(x => x.Key.Symbols, StringComparer.Ordinal);
+            foreach (var group in groups)
+            {
+                var placed = new List<(TValue V, long Off, long Size)>();
+                long top = 0;
+                foreach (var v in group.OrderByDescending(v => v.Shape.Size.Factor).ThenBy(v => v.Id))
+                {
+                    long size = v.Shape.Size.Factor;
+                    var busy = placed.Where(p => first[p.V] <= last[v] && first[v] <= last[p.V]).OrderBy(p => p.Off).ToList();
+                    long off = 0;
+                    foreach (var b in busy)
+                    {
+                        if (off + size <= b.Off) break;
+                        off = Math.Max(off, b.Off + b.Size);
+                    }
+                    placed.Add((v, off, size));
+                    top = Math.Max(top, off + size);
+                }
+                var arena = new Arena(plan.Arenas.Count, group.Key.Type, group.Key.Symbols, top);
+                plan.Arenas.Add(arena);
+                foreach (var p in placed) plan.Placements[p.V] = new Placement(arena, p.Off, p.Size);
+            }
+            return plan;
+        }
+    }
+}

@@ -1,0 +1,223 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Compiler.Graph;
+using NetDsl.Compiler.Shapes;
+using NetDsl.Compiler.Syntax;
+
+namespace NetDsl.Compiler.Semantics
+{
+    internal sealed partial class Elaborator
+    {
+        private CValue CallLayer(string layer, SourceSpan span, List<ArgValue> args, Env env)
+        {
+            var specs = LayerCatalog.Specs[layer];
+            var a = Bind(layer, span, specs, args, out var explicitName);
+            if (a == null) return ErrorValue.Instance;
+            TValue X(string n) => ((TensorValue)a[n].Value).Value;
+            int Int(string n, int dflt) => a.TryGetValue(n, out var v) ? (int)((IntValue)v.Value).Value : dflt;
+            double Flt(string n, double dflt) => a.TryGetValue(n, out var v) ? ((FloatValue)v.Value).Value : dflt;
+            bool Bool(string n, bool dflt) => a.TryGetValue(n, out var v) ? ((BoolValue)v.Value).Value : dflt;
+            string Name() => explicitName != null ? env.Names.Claim(explicitName) ?? env.Names.Next(LayerCatalog.NamePrefix(layer)) : env.Names.Next(LayerCatalog.NamePrefix(layer));
+
+            switch (layer)
+            {
+                case "channels":
+                {
+                    var s = X("x").Shape;
+                    if (s.IsUnknown) return ErrorValue.Instance;
+                    if (s.Rank < 2 || !s[1].IsKnown) { _bag.Error(DiagnosticIds.RankMismatch, span, $"channels(x) needs x with a known dim 1, got {s.ToDisplay()}"); return ErrorValue.Instance; }
+                    return new IntValue(s[1].Value);
+                }
+                case "dim":
+                {
+                    var s = X("x").Shape; int axis = Int("axis", 0);
+                    if (s.IsUnknown) return ErrorValue.Instance;
+                    if (axis < 0 || axis >= s.Rank) { _bag.Error(DiagnosticIds.RankMismatch, span, $"dim(x, {axis}) is out of range for {s.ToDisplay()}"); return ErrorValue.Instance; }
+                    return s[axis].IsKnown ? (CValue)new IntValue(s[axis].Value) : new SymbolValue(s[axis].Symbol!);
+                }
+                case "conv":
+                {
+                    var x = X("x"); int outC = Int("out", 0), k = Int("kernel", 0), stride = Int("stride", 1), pad = Int("pad", 0); bool bias = Bool("bias", true);
+                    var r = ShapeRules.Conv2d(x.Shape, outC, k, stride, pad);
+                    if (Fail(r, span)) return ErrorValue.Instance;
+                    var name = Name();
+                    if (r.Shape.IsUnknown) return Poison(name);
+                    int inC = x.Shape[1].Value;
+                    var node = new OpNode("conv2d", name, span);
+                    node.Attrs["kernel"] = k; node.Attrs["stride"] = stride; node.Attrs["pad"] = pad;
+                    node.Inputs.Add(x);
+                    node.Inputs.Add(NewParam(name, "weight", Shape.Of(outC, inC, k, k), InitKind.He, inC * k * k, outC * k * k));
+                    if (bias) node.Inputs.Add(NewParam(name, "bias", Shape.Of(outC), InitKind.Zeros, inC * k * k, outC));
+                    long macs = (long)outC * r.Shape[2].Value * r.Shape[3].Value * inC * k * k;
+                    return Emit(node, r.Shape, macs);
+                }
+                case "linear":
+                {
+                    var x = X("x"); int outF = Int("out", 0); bool bias = Bool("bias", true);
+                    var r = ShapeRules.Linear(x.Shape, outF);
+                    if (Fail(r, span)) return ErrorValue.Instance;
+                    var name = Name();
+                    if (r.Shape.IsUnknown) return Poison(name);
+                    int inF = x.Shape[1].Value;
+                    var node = new OpNode("linear", name, span);
+                    node.Inputs.Add(x);
+                    node.Inputs.Add(NewParam(name, "weight", Shape.Of(outF, inF), InitKind.He, inF, outF));
+                    if (bias) node.Inputs.Add(NewParam(name, "bias", Shape.Of(outF), InitKind.Zeros, inF, outF));
+                    return Emit(node, r.Shape, (long)inF * outF);
+                }
+                case "maxpool":
+                case "avgpool":
+                {
+                    var x = X("x"); int k = Int("kernel", 0), stride = Int("stride", k), pad = Int("pad", 0);
+                    var r = ShapeRules.Pool2d(layer, x.Shape, k, stride, pad);
+                    if (Fail(r, span)) return ErrorValue.Instance;
+                    var name = Name();
+                    if (r.Shape.IsUnknown) return Poison(name);
+                    var node = new OpNode(layer == "maxpool" ? "maxpool2d" : "avgpool2d", name, span);
+                    node.Attrs["kernel"] = k; node.Attrs["stride"] = stride; node.Attrs["pad"] = pad;
+                    node.Inputs.Add(x);
+                    var result = Emit(node, r.Shape, 0);
+                    if (layer == "maxpool") node.Outputs.Add(NewOutput(node, name + ".argmax", r.Shape, ElemType.Int));
+                    return result;
+                }
+                case "globalavgpool":
+                    return Simple("globalavgpool", ShapeRules.GlobalAvgPool(X("x").Shape), X("x"), span, Name);
+                case "flatten":
+                {
+                    var x = X("x");
+                    var r = ShapeRules.Flatten(x.Shape);
+                    if (Fail(r, span)) return ErrorValue.Instance;
+                    var name = Name();
+                    if (r.Shape.IsUnknown) return Poison(name);
+                    var node = new OpNode("flatten", name, span);
+                    node.Inputs.Add(x);
+                    var tv = (TensorValue)Emit(node, r.Shape, 0);
+                    tv.Value.AliasOf = x;
+                    return tv;
+                }
+                case "relu":
+                case "sigmoid":
+                case "tanh":
+                    return Simple(layer, ShapeResult.Ok(X("x").Shape), X("x"), span, Name);
+                case "dropout":
+                {
+                    var x = X("x"); double p = Flt("p", 0.5);
+                    if (p < 0 || p >= 1) { _bag.Error(DiagnosticIds.InvalidGeometry, a["p"].Span, $"dropout p is the drop probability and must be in [0, 1), got {p}"); return ErrorValue.Instance; }
+                    var name = Name();
+                    if (x.Shape.IsUnknown) return Poison(name);
+                    var node = new OpNode("dropout", name, span);
+                    node.Attrs["p"] = p;
+                    node.Inputs.Add(x);
+                    var result = Emit(node, x.Shape, 0);
+                    node.Outputs.Add(NewOutput(node, name + ".mask", x.Shape, ElemType.Float));
+                    return result;
+                }
+                case "batchnorm":
+                {
+                    var x = X("x");
+                    var r = ShapeRules.BatchNorm(x.Shape);
+                    if (Fail(r, span)) return ErrorValue.Instance;
+                    var name = Name();
+                    if (r.Shape.IsUnknown) return Poison(name);
+                    int c = x.Shape[1].Value;
+                    var node = new OpNode("batchnorm", name, span);
+                    node.Attrs["eps"] = Flt("eps", 1e-5); node.Attrs["momentum"] = Flt("momentum", 0.1);
+                    node.Inputs.Add(x);
+                    node.Inputs.Add(NewParam(name, "weight", Shape.Of(c), InitKind.Ones, 1, 1));
+                    node.Inputs.Add(NewParam(name, "bias", Shape.Of(c), InitKind.Zeros, 1, 1));
+                    return Emit(node, r.Shape, 0);
+                }
+                case "add":
+                    return Add(X("a"), X("b"), span, env);
+                case "concat":
+                {
+                    var xs = ((ListValue)a["xs"].Value).Items.Cast<TensorValue>().Select(t => t.Value).ToList();
+                    int axis = Int("axis", 1);
+                    var r = ShapeRules.Concat(xs.Select(t => t.Shape).ToList(), axis);
+                    if (Fail(r, span)) return ErrorValue.Instance;
+                    var name = Name();
+                    if (r.Shape.IsUnknown) return Poison(name);
+                    if (axis != 1) { _bag.Error(DiagnosticIds.InvalidGeometry, span, $"concat on axis {axis} is not supported yet (channels, axis 1, is)"); return ErrorValue.Instance; }
+                    var node = new OpNode("concat", name, span);
+                    node.Attrs["axis"] = axis;
+                    node.Inputs.AddRange(xs);
+                    return Emit(node, r.Shape, 0);
+                }
+                case "cross_entropy":
+                {
+                    var logits = X("logits"); var labels = X("labels");
+                    if (labels.Type != ElemType.Int) { _bag.Error(DiagnosticIds.TypeMismatch, span, $"cross_entropy needs int labels (declare `input label: int[N]`), got a float tensor {labels.Shape.ToDisplay()}"); return ErrorValue.Instance; }
+                    var r = ShapeRules.CrossEntropy(logits.Shape, labels.Shape);
+                    if (Fail(r, span)) return ErrorValue.Instance;
+                    var name = Name();
+                    if (logits.Shape.IsUnknown) return Poison(name);
+                    var node = new OpNode("cross_entropy", name, span);
+                    node.Inputs.Add(logits); node.Inputs.Add(labels);
+                    var result = Emit(node, r.Shape, 0);
+                    node.Outputs.Add(NewOutput(node, name + ".probs", logits.Shape, ElemType.Float));
+                    return result;
+                }
+            }
+            _bag.Error(DiagnosticIds.InternalError, span, $"layer {layer} has no elaboration rule");
+            return ErrorValue.Instance;
+        }
+
+        private CValue Add(TValue x, TValue y, SourceSpan span, Env env)
+        {
+            var r = ShapeRules.Add(x.Shape, y.Shape);
+            if (Fail(r, span)) return ErrorValue.Instance;
+            var name = env.Names.Next("add");
+            if (r.Shape.IsUnknown) return Poison(name);
+            var node = new OpNode("add", name, span);
+            node.Inputs.Add(x); node.Inputs.Add(y);
+            return Emit(node, r.Shape, 0);
+        }
+
+        private CValue Simple(string op, ShapeResult r, TValue x, SourceSpan span, Func<string> name)
+        {
+            if (Fail(r, span)) return ErrorValue.Instance;
+            var n = name();
+            if (r.Shape.IsUnknown) return Poison(n);
+            var node = new OpNode(op, n, span);
+            node.Inputs.Add(x);
+            return Emit(node, r.Shape, 0);
+        }
+
+        private bool Fail(ShapeResult r, SourceSpan span)
+        {
+            if (!r.IsError) return false;
+            _bag.Error(r.ErrorId!, span, r.Error!);
+            return true;
+        }
+
+        private CValue Poison(string name) => ErrorValue.Instance;
+
+        private TValue NewParam(string layer, string field, Shape shape, InitKind init, int fanIn, int fanOut)
+        {
+            var p = new ParamDecl(layer, field, shape, init, fanIn, fanOut);
+            var v = _g.NewValue(p.Name, shape, ElemType.Float, ValueRole.Parameter);
+            v.Param = p;
+            p.Value = v;
+            _g.Params.Add(p);
+            return v;
+        }
+
+        private TValue NewOutput(OpNode node, string name, Shape shape, ElemType type)
+        {
+            var v = _g.NewValue(name, shape, type);
+            v.Producer = node;
+            return v;
+        }
+
+        private CValue Emit(OpNode node, Shape outShape, long macs)
+        {
+            var y = _g.NewValue(node.Layer, outShape);
+            node.Outputs.Add(y);
+            _g.AddNode(node);
+            long parameters = node.Inputs.Where(i => i.Role == ValueRole.Parameter).Sum(i => i.Shape.KnownElements);
+            _g.Layers.Add(new LayerInfo(node.Layer, node.Op, outShape, parameters, macs, node.Span.Line));
+            return new TensorValue(y);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Numerics;
+using NetDsl.Runtime.Optim;
+
+namespace NetDsl.Runtime;
+
+/// <summary>The parameters of one layer instance, e.g. <c>net.Conv1.Weight</c> ("conv1.weight").</summary>
+public sealed class LayerParameters<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public string Name { get; }
+    public Parameter<T> Weight { get; }
+    public Parameter<T>? Bias { get; }
+    public LayerParameters(string name, Parameter<T> weight, Parameter<T>? bias) { Name = name; Weight = weight; Bias = bias; }
+    public override string ToString() => Bias is null ? $"{Name}: {Weight}" : $"{Name}: {Weight}, {Bias}";
+}
+
+/// <summary>
+/// What every generated network shares: its device and kernels, parameters in declaration order
+/// (torchvision-style names), train/eval mode, the step counter that seeds dropout, and checkpoints.
+/// The generated subclass holds the planned buffers and the straight-line Forward/Backward code.
+/// </summary>
+public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly List<Parameter<T>> _parameters = new();
+
+    protected NetworkBase(Device? device, int seed)
+    {
+        Device = device ?? Device.Cpu;
+        K = Device.Kernels<T>();
+        Seed = seed;
+    }
+
+    public Device Device { get; }
+    /// <summary>The device's kernels (what generated code calls).</summary>
+    protected IKernels<T> K { get; }
+    public int Seed { get; }
+
+    /// <summary>True in training mode (dropout active), false after <see cref="Eval"/>. New networks train.</summary>
+    public bool Training { get; private set; } = true;
+    public void Train() => Training = true;
+    public void Eval() => Training = false;
+
+    /// <summary>Training steps run so far (seeds dropout masks, so runs are reproducible).</summary>
+    public long StepCount { get; protected set; }
+
+    /// <summary>All parameters, in the order of the .net file.</summary>
+    public IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    public Parameter<T> GetParameter(string name) =>
+        _parameters.FirstOrDefault(p => p.Name == name) ?? throw new KeyNotFoundException($"no parameter named '{name}' (have: {string.Join(", ", _parameters.Select(p => p.Name))})");
+
+    protected Parameter<T> AddParameter(string name, int[] shape, InitKind init, int fanIn)
+    {
+        var p = Parameter<T>.Create(Device, name, shape, init, fanIn);
+        _parameters.Add(p);
+        return p;
+    }
+
+    /// <summary>Initializes every parameter from <see cref="Seed"/> (each from its own stream keyed by its name).</summary>
+    protected void InitializeParameters() => Init.Apply(_parameters, (ulong)Seed);
+
+    /// <summary>A dropout seed unique to (seed, step, site).</summary>
+    protected ulong DropoutSeed(int site)
+    {
+        ulong z = (ulong)Seed * 0x9E3779B97F4A7C15UL ^ (ulong)StepCount * 0xBF58476D1CE4E5B9UL ^ (ulong)site * 0x94D049BB133111EBUL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>The exception for a wrong input tensor: names the input, the expected and the actual shape.</summary>
+    protected static ArgumentException InputShapeError(string input, string expected, int[] actual) =>
+        new($"input '{input}': expected shape {expected}, got {Tensor<T>.Format(actual)}", input);
+
+    protected void CheckDevice<TE>(string input, Tensor<TE> t) where TE : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(t, input);
+        if (!ReferenceEquals(t.Device, Device))
+            throw new ArgumentException($"input '{input}' is on {t.Device.Name} but the network runs on {Device.Name}", input);
+    }
+
+    /// <summary>Sets every gradient to zero (TrainStep overwrites gradients, so this is only needed for manual accumulation).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in _parameters) K.Fill(p.Grad, T.Zero);
+    }
+
+    /// <summary>Saves every parameter by name (see <see cref="NetDsl.Runtime.Training.Checkpoint"/>).</summary>
+    public void Save(string path) => NetDsl.Runtime.Training.Checkpoint.Save(path, _parameters);
+    /// <summary>Loads parameters saved by <see cref="Save"/>; a missing, corrupt or mismatched file throws naming the file and the problem.</summary>
+    public void Load(string path) => NetDsl.Runtime.Training.Checkpoint.Load(path, _parameters);
+}
