@@ -722,3 +722,22 @@ public class ParserTests
         Assert.Equal(8, assign.Span.EndLine);
     }
 }
+
+public class ParserPerformanceTests
+{
+    [Fact]
+    public void LargeFile_ParsesQuickly()
+    {
+        var one = ParserTests.Vgg16 + "\n" + ParserTests.ResNet18 + "\n" + ParserTests.Inception + "\n" + ParserTests.Encoder + "\n";
+        var text = string.Concat(Enumerable.Repeat(one, 50));
+        NetParser.Parse("warm.net", ParserTests.LeNet5Text(), new DiagnosticBag("warm.net")); // JIT
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var bag = new DiagnosticBag("big.net");
+        var file = NetParser.Parse("big.net", text, bag);
+        sw.Stop();
+        Assert.Empty(bag.Items);
+        Assert.Equal(250, file.Decls.Count);
+        Console.WriteLine($"parsed {text.Length} chars in {sw.ElapsedMilliseconds} ms");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed}");
+    }
+}

@@ -515,10 +515,18 @@ namespace NetDsl.Compiler.Syntax
 
         private static SourceSpan Cover(SourceSpan a, SourceSpan b) => new SourceSpan(a.Line, a.Column, b.EndLine, b.EndColumn);
 
+        private int _skipFrom = -1;
+        private IInput? _skipTo;
+
+        /// <summary>Skips whitespace and comments. Backtracking asks for the same position many times: cached.</summary>
         private IInput SkipTrivia(IInput i)
         {
-            int target = Scan.SkipTrivia(_text, i.Position);
+            if (i.Position == _skipFrom && _skipTo != null) return _skipTo;
+            int from = i.Position;
+            int target = Scan.SkipTrivia(_text, from);
             while (i.Position < target) i = i.Advance();
+            _skipFrom = from;
+            _skipTo = i;
             return i;
         }
 
