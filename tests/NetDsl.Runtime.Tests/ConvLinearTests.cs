@@ -209,4 +209,27 @@ public class GemmTests
                 Assert.Equal(c0[(m * n)..], c[(m * n)..]);
             }
     }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(6, 25, 784)]
+    [InlineData(5, 7, 37)]
+    [InlineData(16, 150, 100)]
+    [InlineData(9, 4, 15)]
+    public void DotFormGemmMatchesReference(int m, int n, int k)
+    {
+        foreach (var acc in new[] { false, true })
+        {
+            var rng = new Random(m * n + k);
+            var a = TU.RandArray(rng, m * k); var b = TU.RandArray(rng, n * k); var c0 = TU.RandArray(rng, m * n);
+            var e = Ref.MatMul(a, b, m, k, n, transB: true);
+            if (acc) for (int i = 0; i < e.Length; i++) e[i] += c0[i];
+            var c = (double[])c0.Clone();
+            CpuKernels<double>.GemmNT(m, n, k, a, k, b, k, c, n, acc);
+            TU.Close(e, c, 1e-12, 0, $"gemmNT acc={acc}");
+            var cf = c0.Select(v => (float)v).ToArray();
+            CpuKernels<float>.GemmNT(m, n, k, a.Select(v => (float)v).ToArray(), k, b.Select(v => (float)v).ToArray(), k, cf, n, acc);
+            TU.Close(e, cf.Select(v => (double)v).ToArray(), 1e-5, 0, $"gemmNT float acc={acc}");
+        }
+    }
 }

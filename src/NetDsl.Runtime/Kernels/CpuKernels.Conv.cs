@@ -152,8 +152,8 @@ public sealed partial class CpuKernels<T>
             var xn = xs.Slice(n * inSize, inSize);
             ReadOnlySpan<T> bm = xn;
             if (!direct) { Im2Col(xn, col!, d, g); bm = col; }
-            // dW (K×CRS) += dy[n] (K×P) · colᵀ (P×CRS): B(k=p, j=crs) = col[crs, p]
-            Gemm(d.K, d.CRS, d.P, dys.Slice(n * outSize, outSize), d.P, 1, bm, 1, d.P, dw, d.CRS, n > lo, BiasKind.None, default, default(Identity<T>));
+            // dW (K×CRS) += dy[n] (K×P) · col (CRS×P)ᵀ: both contiguous along the contracted P
+            GemmNT(d.K, d.CRS, d.P, dys.Slice(n * outSize, outSize), d.P, bm, d.P, dw, d.CRS, n > lo);
         }
     }
 

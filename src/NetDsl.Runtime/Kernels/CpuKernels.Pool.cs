@@ -26,37 +26,65 @@ public sealed partial class CpuKernels<T>
     {
         var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
         argmax.CheckShape("argmax", y.Shape);
-        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (lo, hi) =>
+        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW,
+            (lo, hi) => MaxPoolPlanes(x.AsSpan(), y.AsSpan(), argmax.AsSpan(), lo, hi, h, w, oh, ow, g));
+    }
+
+    private static void MaxPoolPlanes(ReadOnlySpan<T> xs, Span<T> ys, Span<int> am, int lo, int hi, int h, int w, int oh, int ow, PoolGeometry g)
+    {
+        if (g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0)
         {
-            var xs = x.AsSpan(); var ys = y.AsSpan(); var am = argmax.AsSpan();
+            // the common 2×2/2 window: every window is inside the plane
             for (int pl = lo; pl < hi; pl++)
             {
                 var xp = xs.Slice(pl * h * w, h * w);
-                int yo = pl * oh * ow;
+                var yp = ys.Slice(pl * oh * ow, oh * ow);
+                var ap = am.Slice(pl * oh * ow, oh * ow);
                 for (int i = 0; i < oh; i++)
                 {
-                    int h0 = i * g.StrideH - g.PadH;
-                    int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, h);
-                    for (int j = 0; j < ow; j++)
+                    var r0 = xp.Slice(2 * i * w, w); var r1 = xp.Slice((2 * i + 1) * w, w);
+                    var yr = yp.Slice(i * ow, ow); var ar = ap.Slice(i * ow, ow);
+                    int base0 = 2 * i * w;
+                    for (int j = 0; j < yr.Length; j++)
                     {
-                        int w0 = j * g.StrideW - g.PadW;
-                        int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, w);
-                        T best = T.NegativeInfinity;
-                        int bi = -1;
-                        for (int a = hs; a < he; a++)
-                            for (int b = ws; b < we; b++)
-                            {
-                                T v = xp[a * w + b];
-                                if (v > best || T.IsNaN(v) || bi < 0) { best = v; bi = a * w + b; if (T.IsNaN(v)) goto done; }
-                            }
-                        done:
-                        if (bi < 0) bi = Math.Clamp(hs, 0, h - 1) * w + Math.Clamp(ws, 0, w - 1); // window entirely in padding
-                        ys[yo + i * ow + j] = best;
-                        am[yo + i * ow + j] = bi;
+                        int b = 2 * j;
+                        T best = r0[b]; int bi = b;
+                        T v = r0[b + 1]; if (v > best || T.IsNaN(v)) { best = v; bi = b + 1; }
+                        v = r1[b]; if (v > best || T.IsNaN(v)) { best = v; bi = w + b; }
+                        v = r1[b + 1]; if (v > best || T.IsNaN(v)) { best = v; bi = w + b + 1; }
+                        yr[j] = best; ar[j] = base0 + bi;
                     }
                 }
             }
-        });
+            return;
+        }
+        for (int pl = lo; pl < hi; pl++)
+        {
+            var xp = xs.Slice(pl * h * w, h * w);
+            int yo = pl * oh * ow;
+            for (int i = 0; i < oh; i++)
+            {
+                int h0 = i * g.StrideH - g.PadH;
+                int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, h);
+                for (int j = 0; j < ow; j++)
+                {
+                    int w0 = j * g.StrideW - g.PadW;
+                    int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, w);
+                    T best = T.NegativeInfinity;   // padding is -inf: never chosen over a real input
+                    int bi = -1;
+                    for (int a = hs; a < he; a++)
+                        for (int b = ws; b < we; b++)
+                        {
+                            T v = xp[a * w + b];
+                            if (v > best || bi < 0 || T.IsNaN(v)) { best = v; bi = a * w + b; if (T.IsNaN(v)) goto done; }
+                        }
+                    done:
+                    if (bi < 0) bi = Math.Clamp(hs, 0, h - 1) * w + Math.Clamp(ws, 0, w - 1); // window entirely in padding
+                    ys[yo + i * ow + j] = best;
+                    am[yo + i * ow + j] = bi;
+                }
+            }
+        }
     }
 
     public void MaxPool2dBackward(Tensor<T> dy, Tensor<int> argmax, Tensor<T> dx)

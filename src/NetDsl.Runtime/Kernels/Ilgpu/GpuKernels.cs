@@ -1,0 +1,354 @@
+using ILGPU;
+
+namespace NetDsl.Runtime.Ilgpu;
+
+/// <summary>Convolution sizes passed to the ILGPU kernels (one struct instead of many scalar arguments).</summary>
+internal struct ConvParams
+{
+    public int N, C, H, W, K, Cg, Kg, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
+}
+
+/// <summary>Pooling sizes for the ILGPU kernels.</summary>
+internal struct PoolParams
+{
+    public int H, W, OH, OW, KH, KW, SH, SW, PH, PW;
+}
+
+internal struct AdamParams
+{
+    public float Lr, Beta1, Beta2, Eps, WeightDecay, BiasCorrection1, BiasCorrection2;
+}
+
+/// <summary>
+/// The ILGPU kernels: plain static methods, one thread per output element, gathering their inputs (so no atomics except
+/// max-pool backward, whose signature carries no window geometry). Generic kernels take the fused functor as a struct
+/// argument (<see cref="IGpuMap1"/> …), which ILGPU specializes per functor type.
+/// </summary>
+internal static class GpuKernels
+{
+    // ---------------------------------------------------------------- convolution
+    public static void ConvForward<TEpi>(Index1D index, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias,
+        ArrayView<float> y, ConvParams p, TEpi epi) where TEpi : struct, IGpuMap1
+    {
+        int i = index;
+        int ow = i % p.OW; int t = i / p.OW;
+        int oh = t % p.OH; t /= p.OH;
+        int k = t % p.K; int n = t / p.K;
+        int grp = k / p.Kg;
+        float s = hasBias != 0 ? b[k] : 0f;
+        int ih0 = oh * p.SH - p.PH, iw0 = ow * p.SW - p.PW;
+        for (int c = 0; c < p.Cg; c++)
+        {
+            int xPlane = (n * p.C + grp * p.Cg + c) * p.H;
+            int wPlane = (k * p.Cg + c) * p.KH;
+            for (int u = 0; u < p.KH; u++)
+            {
+                int ih = ih0 + u * p.DH;
+                if (ih < 0 || ih >= p.H) continue;
+                int xRow = (xPlane + ih) * p.W, wRow = (wPlane + u) * p.KW;
+                for (int v = 0; v < p.KW; v++)
+                {
+                    int iw = iw0 + v * p.DW;
+                    if (iw >= 0 && iw < p.W) s += x[xRow + iw] * w[wRow + v];
+                }
+            }
+        }
+        y[i] = epi.Apply(s);
+    }
+
+    /// <summary>dx[n, ci, h, w]: gathers every (k, u, v) whose output position maps back onto (h, w).</summary>
+    public static void ConvBackwardData(Index1D index, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvParams p)
+    {
+        int i = index;
+        int iw = i % p.W; int t = i / p.W;
+        int ih = t % p.H; t /= p.H;
+        int ci = t % p.C; int n = t / p.C;
+        int grp = ci / p.Cg, c = ci % p.Cg;
+        float s = 0f;
+        for (int k = grp * p.Kg; k < (grp + 1) * p.Kg; k++)
+        {
+            for (int u = 0; u < p.KH; u++)
+            {
+                int ohs = ih + p.PH - u * p.DH;
+                if (ohs < 0 || ohs % p.SH != 0) continue;
+                int oh = ohs / p.SH;
+                if (oh >= p.OH) continue;
+                for (int v = 0; v < p.KW; v++)
+                {
+                    int ows = iw + p.PW - v * p.DW;
+                    if (ows < 0 || ows % p.SW != 0) continue;
+                    int ow = ows / p.SW;
+                    if (ow >= p.OW) continue;
+                    s += dy[((n * p.K + k) * p.OH + oh) * p.OW + ow] * w[((k * p.Cg + c) * p.KH + u) * p.KW + v];
+                }
+            }
+        }
+        dx[i] = s;
+    }
+
+    /// <summary>dw[k, c, u, v] = Σ over n, oh, ow of dy · x.</summary>
+    public static void ConvBackwardFilter(Index1D index, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, ConvParams p)
+    {
+        int i = index;
+        int v = i % p.KW; int t = i / p.KW;
+        int u = t % p.KH; t /= p.KH;
+        int c = t % p.Cg; int k = t / p.Cg;
+        int ci = (k / p.Kg) * p.Cg + c;
+        float s = 0f;
+        for (int n = 0; n < p.N; n++)
+        {
+            int dyPlane = (n * p.K + k) * p.OH, xPlane = (n * p.C + ci) * p.H;
+            for (int oh = 0; oh < p.OH; oh++)
+            {
+                int ih = oh * p.SH - p.PH + u * p.DH;
+                if (ih < 0 || ih >= p.H) continue;
+                int dyRow = (dyPlane + oh) * p.OW, xRow = (xPlane + ih) * p.W;
+                for (int ow = 0; ow < p.OW; ow++)
+                {
+                    int iw = ow * p.SW - p.PW + v * p.DW;
+                    if (iw >= 0 && iw < p.W) s += dy[dyRow + ow] * x[xRow + iw];
+                }
+            }
+        }
+        dw[i] = s;
+    }
+
+    /// <summary>db[k] = Σ over n and the plane of dy[n, k].</summary>
+    public static void ConvBackwardBias(Index1D k, ArrayView<float> dy, ArrayView<float> db, int n, int channels, int plane)
+    {
+        float s = 0f;
+        for (int j = 0; j < n; j++)
+        {
+            int o = (j * channels + k) * plane;
+            for (int q = 0; q < plane; q++) s += dy[o + q];
+        }
+        db[k] = s;
+    }
+
+    // ---------------------------------------------------------------- linear: x [M,K], w [O,K]
+    public static void LinearForward<TEpi>(Index1D index, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias,
+        ArrayView<float> y, int k, int o, TEpi epi) where TEpi : struct, IGpuMap1
+    {
+        int i = index;
+        int m = i / o, j = i % o;
+        float s = hasBias != 0 ? b[j] : 0f;
+        int xo = m * k, wo = j * k;
+        for (int q = 0; q < k; q++) s += x[xo + q] * w[wo + q];
+        y[i] = epi.Apply(s);
+    }
+
+    /// <summary>dx [M,K] = dy [M,O] · w [O,K].</summary>
+    public static void LinearBackwardData(Index1D index, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, int k, int o)
+    {
+        int i = index;
+        int m = i / k, q = i % k;
+        float s = 0f;
+        for (int j = 0; j < o; j++) s += dy[m * o + j] * w[j * k + q];
+        dx[i] = s;
+    }
+
+    /// <summary>dw [O,K] = dyᵀ · x.</summary>
+    public static void LinearBackwardFilter(Index1D index, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, int m, int k, int o)
+    {
+        int i = index;
+        int j = i / k, q = i % k;
+        float s = 0f;
+        for (int r = 0; r < m; r++) s += dy[r * o + j] * x[r * k + q];
+        dw[i] = s;
+    }
+
+    /// <summary>db [O] = column sums of dy [M,O].</summary>
+    public static void ColumnSums(Index1D j, ArrayView<float> dy, ArrayView<float> db, int m, int o)
+    {
+        float s = 0f;
+        for (int r = 0; r < m; r++) s += dy[r * o + j];
+        db[j] = s;
+    }
+
+    // ---------------------------------------------------------------- pooling
+    public static void MaxPoolForward(Index1D index, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolParams p)
+    {
+        int i = index;
+        int ow = i % p.OW; int t = i / p.OW;
+        int oh = t % p.OH; int plane = t / p.OH;
+        int h0 = oh * p.SH - p.PH, w0 = ow * p.SW - p.PW;
+        int hs = h0 < 0 ? 0 : h0, he = h0 + p.KH < p.H ? h0 + p.KH : p.H;
+        int ws = w0 < 0 ? 0 : w0, we = w0 + p.KW < p.W ? w0 + p.KW : p.W;
+        int xo = plane * p.H * p.W;
+        float best = float.NegativeInfinity;
+        int bi = -1;
+        bool nan = false;
+        for (int a = hs; a < he && !nan; a++)
+            for (int c = ws; c < we && !nan; c++)
+            {
+                float v = x[xo + a * p.W + c];
+                bool isNan = v != v;
+                if (v > best || isNan || bi < 0) { best = v; bi = a * p.W + c; nan = isNan; }
+            }
+        if (bi < 0) // window entirely in padding
+        {
+            int hc = hs < 0 ? 0 : (hs > p.H - 1 ? p.H - 1 : hs);
+            int wc = ws < 0 ? 0 : (ws > p.W - 1 ? p.W - 1 : ws);
+            bi = hc * p.W + wc;
+        }
+        y[i] = best;
+        argmax[i] = bi;
+    }
+
+    /// <summary>dx (zeroed before) += dy at the argmax positions (atomic: overlapping windows may share an input).</summary>
+    public static void MaxPoolBackward(Index1D index, ArrayView<float> dy, ArrayView<int> argmax, ArrayView<float> dx, int outPlane, int inPlane)
+    {
+        int i = index;
+        int a = argmax[i];
+        if (a >= 0 && a < inPlane) Atomic.Add(ref dx[(i / outPlane) * inPlane + a], dy[i]);
+    }
+
+    public static void AvgPoolForward(Index1D index, ArrayView<float> x, ArrayView<float> y, PoolParams p)
+    {
+        int i = index;
+        int ow = i % p.OW; int t = i / p.OW;
+        int oh = t % p.OH; int plane = t / p.OH;
+        int h0 = oh * p.SH - p.PH, w0 = ow * p.SW - p.PW;
+        int xo = plane * p.H * p.W;
+        float s = 0f;
+        for (int a = h0; a < h0 + p.KH; a++)
+        {
+            if (a < 0 || a >= p.H) continue;
+            for (int c = w0; c < w0 + p.KW; c++)
+                if (c >= 0 && c < p.W) s += x[xo + a * p.W + c];
+        }
+        y[i] = s / (p.KH * p.KW);
+    }
+
+    /// <summary>dx[h, w] gathers dy of every window covering (h, w), divided by the window size (padding counted).</summary>
+    public static void AvgPoolBackward(Index1D index, ArrayView<float> dy, ArrayView<float> dx, PoolParams p)
+    {
+        int i = index;
+        int w = i % p.W; int t = i / p.W;
+        int h = t % p.H; int plane = t / p.H;
+        // window oh covers h iff oh·SH − PH ≤ h ≤ oh·SH − PH + KH − 1
+        int loH = h + p.PH - p.KH + 1, loW = w + p.PW - p.KW + 1;
+        int ohStart = loH <= 0 ? 0 : (loH + p.SH - 1) / p.SH;
+        int owStart = loW <= 0 ? 0 : (loW + p.SW - 1) / p.SW;
+        int ohEnd = (h + p.PH) / p.SH, owEnd = (w + p.PW) / p.SW;
+        if (ohEnd > p.OH - 1) ohEnd = p.OH - 1;
+        if (owEnd > p.OW - 1) owEnd = p.OW - 1;
+        int yo = plane * p.OH * p.OW;
+        float s = 0f;
+        for (int oh = ohStart; oh <= ohEnd; oh++)
+            for (int ow = owStart; ow <= owEnd; ow++)
+                s += dy[yo + oh * p.OW + ow];
+        dx[i] = s / (p.KH * p.KW);
+    }
+
+    public static void GlobalAvgPoolForward(Index1D plane, ArrayView<float> x, ArrayView<float> y, int hw)
+    {
+        float s = 0f;
+        int o = plane * hw;
+        for (int q = 0; q < hw; q++) s += x[o + q];
+        y[plane] = s / hw;
+    }
+
+    public static void GlobalAvgPoolBackward(Index1D index, ArrayView<float> dy, ArrayView<float> dx, int hw)
+    {
+        int i = index;
+        dx[i] = dy[i / hw] / hw;
+    }
+
+    // ---------------------------------------------------------------- softmax cross-entropy
+    /// <summary>Per row: probs = softmax(logits), rowLoss = logsumexp − logit[label]; a bad label sets error[0].</summary>
+    public static void SoftmaxCrossEntropyRows(Index1D index, ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> probs,
+        ArrayView<float> rowLoss, ArrayView<int> error, int classes)
+    {
+        int n = index;
+        int o = n * classes;
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < classes; j++) { float v = logits[o + j]; if (v > max) max = v; }
+        float sum = 0f;
+        for (int j = 0; j < classes; j++) { float e = MathF.Exp(logits[o + j] - max); probs[o + j] = e; sum += e; }
+        float inv = 1f / sum;
+        for (int j = 0; j < classes; j++) probs[o + j] *= inv;
+        int label = labels[n];
+        if (label < 0 || label >= classes) { error[0] = 1; rowLoss[n] = 0f; }
+        else rowLoss[n] = MathF.Log(sum) + max - logits[o + label];
+    }
+
+    /// <summary>loss[0] = mean of rowLoss[0..n) (one thread: n is a batch size).</summary>
+    public static void Mean(Index1D index, ArrayView<float> rowLoss, ArrayView<float> loss, int n)
+    {
+        float s = 0f;
+        for (int j = 0; j < n; j++) s += rowLoss[j];
+        loss[0] = n == 0 ? 0f : s / n;
+    }
+
+    public static void SoftmaxCrossEntropyBackward(Index1D index, ArrayView<float> probs, ArrayView<int> labels, ArrayView<float> dlogits,
+        int classes, float scale)
+    {
+        int i = index;
+        int n = i / classes, j = i % classes;
+        float oneHot = labels[n] == j ? 1f : 0f;
+        dlogits[i] = (probs[i] - oneHot) * scale;
+    }
+
+    // ---------------------------------------------------------------- dropout (same counter-based stream as CpuKernels)
+    public static void Dropout(Index1D index, ArrayView<float> x, ArrayView<float> mask, ArrayView<float> y, ulong key, ulong threshold, float scale)
+    {
+        int i = index;
+        ulong z = key + (ulong)i * 0x9E3779B97F4A7C15UL;
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        float m = (z >> 11) < threshold ? 0f : scale;
+        mask[i] = m;
+        y[i] = x[i] * m;
+    }
+
+    // ---------------------------------------------------------------- concat along dim 1
+    /// <summary>y[n, off + r] = part[n, r] for rows of <paramref name="rowLen"/> elements in y rows of <paramref name="yRow"/>.</summary>
+    public static void ConcatForward(Index1D index, ArrayView<float> part, ArrayView<float> y, int rowLen, int yRow, int off)
+    {
+        int i = index;
+        y[(i / rowLen) * yRow + off + i % rowLen] = part[i];
+    }
+
+    public static void ConcatBackward(Index1D index, ArrayView<float> dy, ArrayView<float> part, int rowLen, int yRow, int off)
+    {
+        int i = index;
+        part[i] = dy[(i / rowLen) * yRow + off + i % rowLen];
+    }
+
+    // ---------------------------------------------------------------- element-wise
+    public static void Map1<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> y, TOp op) where TOp : struct, IGpuMap1 =>
+        y[i] = op.Apply(a[i]);
+
+    public static void Map2<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, TOp op) where TOp : struct, IGpuMap2 =>
+        y[i] = op.Apply(a[i], b[i]);
+
+    public static void Map3<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> y, TOp op) where TOp : struct, IGpuMap3 =>
+        y[i] = op.Apply(a[i], b[i], c[i]);
+
+    public static void Fill(Index1D i, ArrayView<float> y, float value) => y[i] = value;
+
+    public static void Accumulate(Index1D i, ArrayView<float> src, ArrayView<float> dst) => dst[i] += src[i];
+
+    // ---------------------------------------------------------------- optimizers
+    public static void SgdStep(Index1D i, ArrayView<float> param, ArrayView<float> grad, ArrayView<float> velocity,
+        float lr, float momentum, float weightDecay, int nesterov)
+    {
+        float g = grad[i] + weightDecay * param[i];
+        float v = momentum * velocity[i] + g;
+        velocity[i] = v;
+        param[i] -= lr * (nesterov != 0 ? g + momentum * v : v);
+    }
+
+    public static void AdamStep(Index1D i, ArrayView<float> param, ArrayView<float> grad, ArrayView<float> m, ArrayView<float> v, AdamParams p)
+    {
+        float g = grad[i] + p.WeightDecay * param[i];
+        float mi = p.Beta1 * m[i] + (1f - p.Beta1) * g;
+        float vi = p.Beta2 * v[i] + (1f - p.Beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        param[i] -= p.Lr * (mi / p.BiasCorrection1) / (MathF.Sqrt(vi / p.BiasCorrection2) + p.Eps);
+    }
+}
