@@ -495,9 +495,16 @@ public class ParserTests
     [InlineData("output = 1", 1, 8, "expected an identifier after 'output', found '='")]
     [InlineData("loss x", 1, 6, "expected '=' after 'loss', found 'x'")]
     [InlineData("x == 1", 1, 3, "expected '=' after 'x', found '=='")]
+    [InlineData("x = a < b < c", 1, 11, "comparisons cannot be chained: use '&&' or parentheses")]
+    [InlineData("x = 1 2", 1, 7, "unexpected '2' after '1'; expected an operator, or a new statement on the next line")]
+    [InlineData("x = a @ b", 1, 7, "unexpected '@' after 'a'; expected an operator, or a new statement on the next line")]
+    [InlineData("x = 1.5.3", 1, 8, "unexpected '.3' after '1.5'; expected an operator, or a new statement on the next line")]
+    [InlineData("x = f(1)(2)", 1, 9, "unexpected '(' after ')'; expected an operator, or a new statement on the next line")]
+    [InlineData("x = a |>\n  output y = x", 2, 3, "expected a layer or block name after '|>', found keyword 'output'")]
+    [InlineData("x = (a + b\n  y = 2", 2, 3, "expected ',' or ')' after 'b', found 'y'")]
     public void StatementErrors_ExactPositionAndMessage(string stmt, int line, int col, string message)
     {
-        var (_, bag) = ParseWithErrors("network A {\n" + stmt + "\n}\n");
+        var (_, bag) = ParseWithErrors("network A {\n" + stmt.Replace("\\n", "\n") + "\n}\n");
         Assert.True(bag.Items.Count >= 1, "no diagnostics");
         var d = bag.Items[0];
         Assert.Equal(DiagnosticIds.SyntaxError, d.Id);

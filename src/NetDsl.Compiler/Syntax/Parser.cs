@@ -155,10 +155,12 @@ namespace NetDsl.Compiler.Syntax
 
             var mul = BinaryLevel(unaryRef, "*", "/", "%");
             var add = BinaryLevel(mul, "+", "-");
+            var cmpOp = Ops("==", "!=", "<=", ">=", "<", ">");
             var cmp =
                 from l in add
-                from tail in (from op in Ops("==", "!=", "<=", ">=", "<", ">")
+                from tail in (from op in cmpOp
                               from r in add
+                              from _ in NotFollowedBy(cmpOp, "comparisons cannot be chained: use '&&' or parentheses")
                               select (op, r)).XOptional()
                 select tail.IsDefined ? MakeBinary(tail.Get().op, l, tail.Get().r) : l;
             var and = BinaryLevel(cmp, "&&");
@@ -484,6 +486,8 @@ namespace NetDsl.Compiler.Syntax
                     (tok.Text == "=" || tok.Text == ":") && tok.Kind == TokenKind.Punct)
                     message = $"unexpected {found}: the statement on line {before.Line} is incomplete " +
                               $"(it ends with '{Token.Shorten(before.Text)}') and was continued by '{Token.Shorten(prev.Text)}'";
+                else if (prev != null && !tok.FirstOnLine && tok.Kind != TokenKind.End && tok.Kind != TokenKind.Error && prev.Text != "{" && prev.Text != "}")
+                    message = $"unexpected {found} after '{Token.Shorten(prev.Text)}'; expected an operator, or a new statement on the next line";
                 else
                     message = $"unexpected {found}; expected a statement";
             }
@@ -715,6 +719,17 @@ namespace NetDsl.Compiler.Syntax
             from first in operand
             from rest in XMany(from op in Ops(ops) from r in operand select (op, r))
             select rest.Aggregate(first, (acc, x) => MakeBinary(x.op, acc, x.r));
+
+        /// <summary>Succeeds, consuming nothing, unless p matches here; then fails with a message.</summary>
+        private Parser<object?> NotFollowedBy<T>(Parser<T> p, string message) => i =>
+        {
+            var saved = _furthest;
+            var r = p(i);
+            _furthest = saved;
+            if (!r.WasSuccessful) return Result.Success<object?>(null, i);
+            ExpectMessage(SkipTrivia(i), message);
+            return Result.Failure<object?>(r.Remainder, message, Array.Empty<string>());
+        };
 
         private static Expr MakeBinary(string op, Expr left, Expr right) =>
             new Binary(op, left, right) { Span = Cover(left.Span, right.Span) };
