@@ -91,7 +91,9 @@ namespace NetDsl.Generator
             {
                 var result = NetCompiler.Compile(path, input.File.Text, new CompileOptions { Namespace = input.Namespace });
                 var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                // A network with errors comes back without source: there is nothing to add for it.
                 var sources = result.Networks
+                    .Where(n => !string.IsNullOrWhiteSpace(n.Source))
                     .Select(n => new GeneratedSource(UniqueHintName(n.HintName, n.Name, used), n.Source ?? string.Empty))
                     .ToArray();
                 var diagnostics = result.Diagnostics

@@ -50,7 +50,7 @@ public class HintNameTests
         Assert.Matches("^[0-9a-f]{8}$", NetDslGenerator.StableHash(""));
     }
 
-    [Fact(Skip = "needs compiler pipeline")]
+    [Fact]
     public void SameNetworkInTwoFiles_IsADiagnostic_NotACrashedGenerator()
     {
         const string text = "network Same {\n    input x: [N, 4]\n    output y = x |> linear(2)\n}\n";

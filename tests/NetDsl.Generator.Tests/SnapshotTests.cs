@@ -50,7 +50,7 @@ public sealed class SnapshotTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "n.received.cs")));
     }
 
-    [Fact(Skip = "needs compiler pipeline")]
+    [Fact]
     public void LeNet5_GeneratedCode()
     {
         var result = GeneratorHarness.Run(new InMemoryAdditionalText(RepoPaths.LeNet5, File.ReadAllText(RepoPaths.LeNet5)));

@@ -137,7 +137,7 @@ public sealed class ToolTests : IDisposable
         Assert.Contains("Planned memory per sample", text);
     }
 
-    [Fact(Skip = "needs compiler pipeline")]
+    [Fact]
     public void Check_LeNet5_IsOk()
     {
         var (exit, stdout, stderr) = Run("check", RepoPaths.LeNet5);
@@ -145,7 +145,7 @@ public sealed class ToolTests : IDisposable
         Assert.Contains("ok: 1 network", stdout);
     }
 
-    [Fact(Skip = "needs compiler pipeline")]
+    [Fact]
     public void Summary_LeNet5_Has61706Parameters()
     {
         var (exit, stdout, stderr) = Run("summary", RepoPaths.LeNet5);
