@@ -19,7 +19,7 @@ var (train, test) = all.Split(seed: options.Seed, trainCount: 8000);
 var device = Device.Default;
 var net = new LeNet5(device, seed: options.Seed);
 Console.WriteLine($"LeNet-5 from {LeNet5.SourceFile}: {LeNet5.ParameterCount:N0} parameters, {LeNet5.Macs:N0} MACs per image, on {device.Name}");
-Console.WriteLine($"data: {train.Count:N0} train / {test.Count:N0} held out (seed {options.Seed}), batch {options.Batch}, Adam lr {options.LearningRate} with cosine decay over {options.Epochs} epochs");
+Console.WriteLine($"data: {train.Count:N0} train / {test.Count:N0} held out (seed {options.Seed}), random shifts of up to {options.Shift} px; batch {options.Batch}, Adam lr {options.LearningRate} with cosine decay over {options.Epochs} epochs");
 
 var optimizer = new Adam<float>(net.Parameters, lr: options.LearningRate);
 var schedule = new CosineAnnealingLR(options.LearningRate, options.Epochs);
@@ -36,6 +36,7 @@ for (int epoch = 0; epoch < options.Epochs; epoch++)
     {
         foreach (var batch in trainLoader.Epoch(epoch))
         {
+            if (options.Shift > 0) Augment.RandomShift(batch.Images, options.Shift, (ulong)(epoch * 100_003 + batch.Index));
             float loss = net.TrainStep(batch.Images, batch.Labels, optimizer);
             p.Batch(loss, batch.Size);
         }
@@ -56,11 +57,11 @@ if (options.Checkpoint is { } path)
 }
 return accuracy >= options.Target ? 0 : 1;
 
-sealed record Options(int Epochs, int Batch, float LearningRate, int Seed, string DataDir, string? Checkpoint, double Target)
+sealed record Options(int Epochs, int Batch, float LearningRate, int Seed, string DataDir, string? Checkpoint, double Target, int Shift)
 {
     public static Options Parse(string[] args)
     {
-        var o = new Options(12, 32, 0.002f, 1, Environment.GetEnvironmentVariable("NETDSL_DATA") ?? Path.Combine("data", "mnist"), null, 0);
+        var o = new Options(12, 32, 0.002f, 1, Environment.GetEnvironmentVariable("NETDSL_DATA") ?? Path.Combine("data", "mnist"), null, 0, 2);
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -72,8 +73,9 @@ sealed record Options(int Epochs, int Batch, float LearningRate, int Seed, strin
                 "--seed" => o with { Seed = int.Parse(Next()) },
                 "--data" => o with { DataDir = Next() },
                 "--save" => o with { Checkpoint = Next() },
+                "--shift" => o with { Shift = int.Parse(Next()) },
                 "--target" => o with { Target = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
-                _ => throw new ArgumentException($"unknown option {args[i]} (options: --epochs N --batch N --lr X --seed N --data DIR --save FILE --target ACC)"),
+                _ => throw new ArgumentException($"unknown option {args[i]} (options: --epochs N --batch N --lr X --seed N --data DIR --save FILE --target ACC --shift PIXELS)"),
             };
         }
         return o;

@@ -393,7 +393,7 @@ namespace NetDsl.Compiler.Emit
                 case "avgpool2d": return $"K.AvgPool2dForward({i[0]}, {o[0]}, {Geo(n)});";
                 case "globalavgpool": return $"K.GlobalAvgPoolForward({i[0]}, {o[0]});";
                 case "dropout":
-                    return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else K.Copy({i[0]}, {o[0]});";
+                    return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
                 case "concat": return $"K.Concat([{string.Join(", ", i)}], {o[0]});";
                 case "cross_entropy": return $"_lossValue = K.SoftmaxCrossEntropyForward({i[0]}, {i[1]}, {o[1]}, {o[0]});";
                 case "cross_entropy_bwd": return $"K.SoftmaxCrossEntropyBackward({i[0]}, {i[1]}, T.One, {o[0]});";

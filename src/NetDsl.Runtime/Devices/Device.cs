@@ -16,6 +16,11 @@ public abstract class Device : IDisposable
     public abstract IKernels<T> Kernels<T>() where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>;
 
     public abstract Tensor<T> Allocate<T>(params int[] shape) where T : unmanaged;
+
+    private long _allocations;
+    /// <summary>Tensors allocated on this device so far (tests use it to prove a training step allocates none).</summary>
+    public long AllocationCount => Interlocked.Read(ref _allocations);
+    protected void CountAllocation() => Interlocked.Increment(ref _allocations);
     /// <summary>A tensor sharing <paramref name="storage"/>'s memory from absolute element offset <paramref name="offset"/>.</summary>
     internal abstract Tensor<T> CreateView<T>(Tensor<T> storage, int offset, int[] shape) where T : unmanaged;
     internal abstract T[] CopyToHost<T>(Tensor<T> t) where T : unmanaged;
@@ -37,7 +42,11 @@ public sealed class CpuDevice : Device
         System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2" : "scalar/128-bit";
 
     public override IKernels<T> Kernels<T>() => CpuKernels<T>.Instance;
-    public override Tensor<T> Allocate<T>(params int[] shape) => new(this, shape, new T[Tensor<T>.ShapeLength(shape)], null);
+    public override Tensor<T> Allocate<T>(params int[] shape)
+    {
+        CountAllocation();
+        return new(this, shape, new T[Tensor<T>.ShapeLength(shape)], null);
+    }
     internal override Tensor<T> CreateView<T>(Tensor<T> storage, int offset, int[] shape) => new(this, shape, storage.HostArray, null, offset);
     internal override T[] CopyToHost<T>(Tensor<T> t) => t.AsSpan().ToArray();
     internal override void CopyFromHost<T>(Tensor<T> t, ReadOnlySpan<T> data) => data.CopyTo(t.AsSpan());
