@@ -56,7 +56,17 @@ public sealed class IlgpuKernels : IKernels<float>, IDisposable
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParams>? _adam;
 
     private TDelegate Generic<TDelegate>(string kernel, Type op, Func<TDelegate> load) where TDelegate : Delegate =>
-        (TDelegate)_generic.GetOrAdd((kernel, op), static (_, l) => l(), load);
+        (TDelegate)_generic.GetOrAdd((kernel, op), static (key, l) =>
+        {
+            try { return l(); }
+            catch (Exception e) when (e is ILGPU.InternalCompilerException or NotSupportedException or TypeLoadException)
+            {
+                throw new InvalidOperationException(
+                    $"ILGPU could not compile the {key.Kernel} kernel for functor {key.Op.FullName}: {e.Message} " +
+                    "(functor structs must be public, or their assembly must declare [assembly: InternalsVisibleTo(\"ILGPURuntime\")], " +
+                    "and their Apply(float) must be plain scalar code ILGPU can compile)", e);
+            }
+        }, load);
 
     // ------------------------------------------------------------------ shape checks
     private static void Check(bool ok, string name, string expected, int[] actual)
