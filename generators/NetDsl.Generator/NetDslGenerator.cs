@@ -42,7 +42,7 @@ namespace NetDsl.Generator
 
             // Hint names must be unique across the whole generator, or Roslyn drops every output (CS8785).
             // Two files declaring the same network would clash: find such names once (a small equatable
-            // value that rarely changes, so per-file outputs stay cached) and let each file rename its own.
+            // value that rarely changes, so per-file outputs stay cached) and let only the first file (by path) generate it.
             IncrementalValueProvider<EquatableArray<HintOwner>> duplicateHints = results
                 .Select(static (r, _) => new FileHints(r.Path, new EquatableArray<string>(r.Sources.Select(s => s.HintName))))
                 .WithTrackingName(TrackingNames.HintNames)
@@ -57,7 +57,7 @@ namespace NetDsl.Generator
             context.RegisterSourceOutput(outputs, static (spc, pair) => Emit(spc, pair.Result, pair.Duplicates));
         }
 
-        /// <summary>Hint names produced by more than one file, each with the first file (ordinal path order) that keeps it.</summary>
+        /// <summary>Hint names produced by more than one file, each with the first file (ordinal path order), which alone generates it.</summary>
         internal static EquatableArray<HintOwner> FindDuplicateHints(ImmutableArray<FileHints> all)
         {
             var byHint = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
@@ -129,10 +129,10 @@ namespace NetDsl.Generator
                     {
                         var others = string.Join(", ", owner.Paths.Where(p => p != result.Path).Select(p => Path.GetFileName(p)));
                         context.ReportDiagnostic(ToRoslyn(new DiagnosticInfo(DiagnosticIds.DuplicateDeclaration, Severity.Error,
-                            $"'{hint}' is generated from both this file and {others}: a network name must be unique in the project",
+                            $"'{hint}' is also generated from {others}: network names must be unique in a project (not generated again from this file)",
                             result.Path, 1, 1, 1, 1), result.Path));
-                        // Still unique (and deterministic) so the generator keeps every other output.
-                        hint = hint.Substring(0, hint.Length - 3) + "." + StableHash(result.Path) + ".cs";
+                        // Not added: the same type twice would only bury NDSL0207 under C# errors.
+                        continue;
                     }
                     context.AddSource(hint, SourceText.From(s.Source, Encoding.UTF8));
                 }
@@ -161,17 +161,6 @@ namespace NetDsl.Generator
             for (int i = 2; !used.Add(candidate); i++)
                 candidate = name.Substring(0, name.Length - 3) + "." + i + ".cs";
             return candidate;
-        }
-
-        /// <summary>FNV-1a of the path, 8 hex digits: stable across runs and machines (string.GetHashCode is not).</summary>
-        internal static string StableHash(string text)
-        {
-            unchecked
-            {
-                uint hash = 2166136261;
-                foreach (var c in text) { hash ^= c; hash *= 16777619; }
-                return hash.ToString("x8");
-            }
         }
 
         // ------------------------------------------------------------------ diagnostics

@@ -43,14 +43,6 @@ public class HintNameTests
     }
 
     [Fact]
-    public void StableHash_IsStable()
-    {
-        Assert.Equal(NetDslGenerator.StableHash("/m/a.net"), NetDslGenerator.StableHash("/m/a.net"));
-        Assert.NotEqual(NetDslGenerator.StableHash("/m/a.net"), NetDslGenerator.StableHash("/m/b.net"));
-        Assert.Matches("^[0-9a-f]{8}$", NetDslGenerator.StableHash(""));
-    }
-
-    [Fact]
     public void SameNetworkInTwoFiles_IsADiagnostic_NotACrashedGenerator()
     {
         const string text = "network Same {\n    input x: [N, 4]\n    output y = x |> linear(2)\n}\n";
@@ -61,6 +53,6 @@ public class HintNameTests
         var d = Assert.Single(result.Diagnostics, x => x.Id == DiagnosticIds.DuplicateDeclaration);
         Assert.Equal("/m/b.net", d.Location.GetLineSpan().Path);
         Assert.Equal(DiagnosticSeverity.Error, d.Severity);
-        Assert.Equal(2, result.GeneratedTrees.Length);
+        Assert.Single(result.GeneratedTrees); // a.net's copy only
     }
 }
