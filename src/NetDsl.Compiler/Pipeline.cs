@@ -55,7 +55,7 @@ namespace NetDsl.Compiler
             foreach (var n in g.ForwardNodes)
                 if (Differentiator.NoBackward.Contains(n.Op))
                 {
-                    bag.Error(DiagnosticIds.NoKernel, n.Span, $"{n.Op} is checked and summarized but has no kernels yet, so no code is generated for network '{g.Name}' (run `netdsl summary` to inspect it)");
+                    bag.Warning(DiagnosticIds.NoKernel, n.Span, $"{n.Op} is checked and summarized but has no kernels yet, so no code is generated for network '{g.Name}' (run `netdsl summary` to inspect it)");
                     return true;
                 }
             return false;

@@ -155,6 +155,17 @@ namespace NetDsl.Compiler.Semantics
             return ErrorValue.Instance;
         }
 
+        private static string LiteralText(Expr e) => e switch
+        {
+            IntLit i => i.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            FloatLit f => f.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            BoolLit b => b.Value ? "true" : "false",
+            StringLit s => "\"" + s.Value + "\"",
+            Name n => n.Id,
+            Unary { Op: "-", Operand: var o } => "-" + LiteralText(o),
+            _ => "…",
+        };
+
         private static string Suggest(string name, IEnumerable<string> candidates)
         {
             string? best = null; int bestD = int.MaxValue;
@@ -262,7 +273,7 @@ namespace NetDsl.Compiler.Semantics
         {
             if (_depth >= MaxDepth) { _bag.Error(DiagnosticIds.UnrollLimit, calleeSpan, $"blocks nest deeper than {MaxDepth} calls (does '{block.Name}' call itself?)"); return ErrorValue.Instance; }
             var specs = block.Inputs.Select(i => new ArgSpec(i.Name, ArgType.Tensor, true))
-                .Concat(block.Params.Select(p => new ArgSpec(p.Name, p.Type == "int" ? ArgType.Int : p.Type == "float" ? ArgType.Float : ArgType.Bool, p.Default == null, DefaultText: p.Default == null ? null : "…")))
+                .Concat(block.Params.Select(p => new ArgSpec(p.Name, p.Type == "int" ? ArgType.Int : p.Type == "float" ? ArgType.Float : ArgType.Bool, p.Default == null, DefaultText: p.Default == null ? null : LiteralText(p.Default))))
                 .ToList();
             var bound = Bind(block.Name, calleeSpan, specs, args, out var explicitName);
             if (bound == null) return ErrorValue.Instance;

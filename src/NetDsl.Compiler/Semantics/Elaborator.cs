@@ -23,6 +23,7 @@ namespace NetDsl.Compiler.Semantics
         private NetGraph _g = null!;
         private int _depth;
         private bool _limitReported;
+        private bool _sawOutput;
 
         public Elaborator(DiagnosticBag bag, IReadOnlyList<Decl> decls)
         {
@@ -76,6 +77,7 @@ namespace NetDsl.Compiler.Semantics
         public NetGraph Elaborate(NetworkDecl net)
         {
             _g = new NetGraph(net.Name, net.Span);
+            _sawOutput = false;
             var env = new Env(new NameScope(""), isNetwork: true);
             foreach (var p in net.Params)
             {
@@ -88,7 +90,7 @@ namespace NetDsl.Compiler.Semantics
                 env.Vars[p.Name] = CheckParamType(p, Eval(p.Default, env), p.Default.Span);
             }
             Exec(net.Body, env, out _);
-            if (_g.Outputs.Count == 0)
+            if (_g.Outputs.Count == 0 && !_sawOutput)
                 _bag.Error(DiagnosticIds.NoOutput, net.Span, $"network '{net.Name}' declares no output (add `output name = ...`)");
             return _g;
         }
@@ -130,6 +132,7 @@ namespace NetDsl.Compiler.Semantics
                 case OutputStmt o:
                 {
                     if (!env.IsNetwork) { _bag.Error(DiagnosticIds.InvalidStatement, o.Span, "`output` is only allowed in a network; use `return` in a block"); return false; }
+                    _sawOutput = true;
                     var v = Eval(o.Value, env);
                     if (v is TensorValue tv)
                     {

@@ -1,0 +1,79 @@
+using System.IO;
+using System.Linq;
+using NetDsl.Compiler;
+
+namespace NetDsl.Compiler.Tests;
+
+/// <summary>The example networks check, and their summaries give the published parameter counts.</summary>
+public class ExampleNetworkTests
+{
+    private static CompileResult Compile(string relative) =>
+        NetCompiler.Compile(relative, File.ReadAllText(Path.Combine(TestPaths.Examples, relative)));
+
+    [Theory]
+    [InlineData("Mnist/lenet5.net", "LeNet5", 61_706L, 416_520L)]
+    [InlineData("Models/vgg16.net", "VGG16", 138_357_544L, 15_470_264_320L)]
+    [InlineData("Models/resnet18.net", "ResNet18", 11_689_512L, 1_814_073_344L)]
+    [InlineData("Models/inception.net", "Inception3a", 163_696L, 128_049_152L)]
+    public void Example_checks_and_reports_exact_parameters_and_macs(string file, string network, long parameters, long macs)
+    {
+        var result = Compile(file);
+        Assert.True(result.Success, string.Join("\n", result.Diagnostics));
+        var net = Assert.Single(result.Networks, n => n.Name == network);
+        Assert.Equal(parameters, net.Summary.TotalParameters);
+        Assert.Equal(macs, net.Summary.TotalMacs);
+        Assert.Equal(parameters, net.Summary.Rows.Sum(r => r.Parameters));
+    }
+
+    [Fact]
+    public void Example_header_comments_state_what_the_summary_prints()
+    {
+        foreach (var path in Directory.GetFiles(TestPaths.Examples, "*.net", SearchOption.AllDirectories))
+        {
+            var text = File.ReadAllText(path);
+            var result = NetCompiler.Compile(path, text);
+            foreach (var net in result.Networks)
+                Assert.Contains(net.Summary.TotalParameters.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), text);
+        }
+    }
+
+    [Fact]
+    public void ResNet18_layers_have_torchvision_like_names_and_shapes()
+    {
+        var net = Compile("Models/resnet18.net").Networks.Single();
+        var rows = net.Summary.Rows;
+        Assert.Equal("[N, 64, 56, 56]", rows.First(r => r.Op == "maxpool2d").OutputShape);
+        Assert.Equal("[N, 512]", rows.First(r => r.Op == "globalavgpool").OutputShape);
+        // the first stride-2 stage gets a 1x1 projection shortcut: basic3.conv3 is [128, 64, 1, 1] = 8,192 weights
+        Assert.Contains(rows, r => r.Layer == "basic3.conv3" && r.Parameters == 8_192 && r.OutputShape == "[N, 128, 28, 28]");
+        Assert.DoesNotContain(rows, r => r.Layer == "basic2.conv3");
+    }
+
+    [Fact]
+    public void Batchnorm_networks_check_but_warn_that_no_code_is_generated()
+    {
+        var result = Compile("Models/resnet18.net");
+        var warning = Assert.Single(result.Diagnostics, d => d.Id == "NDSL0301");
+        Assert.Equal(Severity.Warning, warning.Severity);
+        Assert.Equal("", result.Networks.Single().Source);
+    }
+
+    [Fact]
+    public void LeNet5_generated_code_names_every_kernel_with_its_lines_shapes_and_flops()
+    {
+        var source = Compile("Mnist/lenet5.net").Networks.Single().Source;
+        Assert.Contains("// k0: conv2d conv1 + relu relu1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], 239,904 FLOPs per sample", source);
+        Assert.Contains("public const long ParameterCount = 61706;", source);
+        Assert.Contains("public sealed partial class LeNet5 : LeNet5<float>", source);
+        Assert.Contains("K.Conv2dBackwardFilter(", source);
+        Assert.Contains("private readonly struct K0Gpu : IGpuMap1", source);
+    }
+
+    [Fact]
+    public void Compilation_is_deterministic()
+    {
+        var a = Compile("Mnist/lenet5.net").Networks.Single().Source;
+        var b = Compile("Mnist/lenet5.net").Networks.Single().Source;
+        Assert.Equal(a, b);
+    }
+}

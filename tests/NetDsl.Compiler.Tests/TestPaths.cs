@@ -1,0 +1,17 @@
+using System;
+using System.IO;
+
+namespace NetDsl.Compiler.Tests;
+
+internal static class TestPaths
+{
+    public static string Root { get; } = Find();
+    public static string Examples => Path.Combine(Root, "examples");
+
+    private static string Find()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "NetDsl.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("NetDsl.sln not found");
+    }
+}
