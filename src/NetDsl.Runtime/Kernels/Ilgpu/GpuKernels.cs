@@ -182,7 +182,7 @@ internal static class GpuKernels
             for (int c = ws; c < we && !nan; c++)
             {
                 float v = x[xo + a * p.W + c];
-                bool isNan = v != v;
+                bool isNan = float.IsNaN(v);
                 if (v > best || isNan || bi < 0) { best = v; bi = a * p.W + c; nan = isNan; }
             }
         if (bi < 0) // window entirely in padding
