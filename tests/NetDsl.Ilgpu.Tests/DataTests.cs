@@ -203,6 +203,17 @@ public class DataLoaderTests
     }
 
     [Fact]
+    public void Host_transform_sees_each_batch_before_it_is_yielded()
+    {
+        var loader = new DataLoader(Numbered(6), batchSize: 4, shuffle: false)
+        {
+            HostTransform = (images, epoch, batch) => { foreach (ref var v in images.AsSpan()) v *= 10; },
+        };
+        var firsts = loader.Epoch(0).SelectMany(b => Enumerable.Range(0, b.Size).Select(i => b.Images.AsSpan()[i * 3])).ToArray();
+        Assert.Equal([0f, 10, 20, 30, 40, 50], firsts);
+    }
+
+    [Fact]
     public void Without_shuffle_the_order_is_the_data_order()
     {
         var loader = new DataLoader(Numbered(10), batchSize: 4, shuffle: false);

@@ -330,16 +330,27 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
     {
         var images = Enumerable.Range(0, 10 * 4).Select(i => (float)i).ToArray();
         var set = new LabeledImages(images, Enumerable.Range(0, 10).ToArray(), 1, 2, 2);
-        var loader = new DataLoader(set, batchSize: 4, device: _dev, seed: 3);
+        var calls = new List<(int Size, int Epoch, int Batch)>();
+        var loader = new DataLoader(set, batchSize: 4, device: _dev, seed: 3)
+        {
+            // augmentation on the host copy, before upload
+            HostTransform = (images, epoch, batch) =>
+            {
+                Assert.True(images.Device.IsCpu);
+                calls.Add((images.Shape[0], epoch, batch));
+                foreach (ref var v in images.AsSpan()) v += 0.5f;
+            },
+        };
         var seen = new List<int>();
-        foreach (var batch in loader.Epoch(0))
+        foreach (var batch in loader.Epoch(2))
         {
             Assert.Same(_dev, batch.Images.Device);
             var img = batch.Images.CopyToHost();
             var lab = batch.Labels.CopyToHost();
-            for (int i = 0; i < batch.Size; i++) Assert.Equal(lab[i] * 4, img[i * 4]);
+            for (int i = 0; i < batch.Size; i++) Assert.Equal(lab[i] * 4 + 0.5f, img[i * 4]);
             seen.AddRange(lab);
         }
         Assert.Equal(Enumerable.Range(0, 10), seen.Order());
+        Assert.Equal([(4, 2, 0), (4, 2, 1), (2, 2, 2)], calls);
     }
 }

@@ -17,6 +17,7 @@ public sealed class DataLoader
     private readonly int[] _order;
     private readonly float[] _hostImages;
     private readonly int[] _hostLabels;
+    private readonly Tensor<float>? _hostBatch, _hostTail;
     private readonly Tensor<float> _images;
     private readonly Tensor<int> _labels;
     private readonly Tensor<float>? _tailImages;
@@ -35,6 +36,13 @@ public sealed class DataLoader
     public int BatchesPerEpoch => Count / BatchSize + (TailSize > 0 ? 1 : 0);
     /// <summary>Samples yielded per epoch (Count, less the dropped tail with dropLast).</summary>
     public int SamplesPerEpoch => Count / BatchSize * BatchSize + TailSize;
+
+    /// <summary>
+    /// Optional in-place transform of each batch's images while they are still in host memory, before they reach the
+    /// device: called with a CPU tensor [size, ...sample shape], the epoch and the batch index. Use it for augmentation
+    /// written for CPU tensors (e.g. <see cref="Augment.RandomShift"/>) so it also works when the loader's device is a GPU.
+    /// </summary>
+    public Action<Tensor<float>, int, int>? HostTransform { get; init; }
 
     public DataLoader(LabeledImages data, int batchSize, Device? device = null, bool shuffle = true, int seed = 0, bool dropLast = false)
     {
@@ -59,6 +67,11 @@ public sealed class DataLoader
         // Staging buffers are needed only when the tensors are not host memory.
         _hostImages = Device.IsCpu ? [] : new float[batchSize * data.SampleSize];
         _hostLabels = Device.IsCpu ? [] : new int[batchSize];
+        if (!Device.IsCpu)
+        {
+            _hostBatch = Tensor<float>.FromArray(_hostImages, data.BatchShape(batchSize));
+            if (TailSize > 0) _hostTail = _hostBatch.View(0, data.BatchShape(TailSize));
+        }
     }
 
     /// <summary>The sample order of <paramref name="epoch"/> (a permutation of 0..Count-1; identity without shuffling).</summary>
@@ -87,17 +100,17 @@ public sealed class DataLoader
         int full = Count / BatchSize;
         for (int b = 0; b < full; b++)
         {
-            Fill(b * BatchSize, BatchSize, _images, _labels);
+            Fill(b * BatchSize, BatchSize, _images, _labels, _hostBatch, epoch, b);
             yield return new Batch(_images, _labels, BatchSize, b);
         }
         if (TailSize > 0)
         {
-            Fill(full * BatchSize, TailSize, _tailImages!, _tailLabels!);
+            Fill(full * BatchSize, TailSize, _tailImages!, _tailLabels!, _hostTail, epoch, full);
             yield return new Batch(_tailImages!, _tailLabels!, TailSize, full);
         }
     }
 
-    private void Fill(int start, int size, Tensor<float> images, Tensor<int> labels)
+    private void Fill(int start, int size, Tensor<float> images, Tensor<int> labels, Tensor<float>? host, int epoch, int batchIndex)
     {
         int s = _data.SampleSize;
         Span<float> dstImages = Device.IsCpu ? images.AsSpan() : _hostImages.AsSpan(0, size * s);
@@ -109,6 +122,7 @@ public sealed class DataLoader
             src.Slice(k * s, s).CopyTo(dstImages.Slice(i * s, s));
             dstLabels[i] = _data.Labels[k];
         }
+        HostTransform?.Invoke(Device.IsCpu ? images : host!, epoch, batchIndex);
         if (!Device.IsCpu)
         {
             images.CopyFromHost(dstImages);
