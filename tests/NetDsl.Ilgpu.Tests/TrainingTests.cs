@@ -1,6 +1,7 @@
 using NetDsl.Runtime;
 using NetDsl.Runtime.Optim;
 using NetDsl.Runtime.Training;
+using Spectre.Console;
 
 namespace NetDsl.Tests;
 
@@ -114,5 +115,25 @@ public class ProgressReporterTests
         Assert.Contains("loss  2.2500", text);
         Assert.Contains("held-out accuracy 97.50% (1950/2000)", text);
         Assert.DoesNotContain("\u001b[", text);
+    }
+
+    [Fact]
+    public void Live_progress_renders_through_spectre()
+    {
+        var sw = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(sw),
+        });
+        var r = new ProgressReporter(epochs: 3, console: console, interactive: true);
+        Assert.True(r.Interactive);
+        var stats = r.RunEpoch(1, 2, p => { p.Batch(0.5, 8); p.Batch(0.25, 8); });
+        r.EpochResult(stats, 0.5, 1, 2);
+        var text = sw.ToString();
+        Assert.Contains("epoch 2/3", text);
+        Assert.Contains("held-out accuracy 50.00% (1/2)", text);
+        Assert.Equal(0.375, stats.MeanLoss, 10);
     }
 }
