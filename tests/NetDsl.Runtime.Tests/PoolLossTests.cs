@@ -135,6 +135,27 @@ public class PoolTests
         Assert.Equal(new[] { 0, 1, 1, 2, 3, 3, 2, 3, 3 }, arg.AsSpan().ToArray());
     }
 
+    [Theory]
+    [InlineData(2, 2, 2)]   // vectorized 2×2/2 path
+    [InlineData(3, 2, 1)]   // general path
+    public void MaxPoolPropagatesNaN(int kernel, int stride, int expectedOutputs)
+    {
+        var kern = CpuKernels<float>.Instance;
+        var data = Enumerable.Range(0, 64 * 4).Select(i => (float)(i % 7)).ToArray();
+        data[2 * 64 + 37] = float.NaN;   // row 2, column 37 of a 4×64 plane
+        var x = Tensor<float>.FromArray(data, 1, 1, 4, 64);
+        var g = PoolGeometry.Of(kernel, stride);
+        int oh = g.OutH(4), ow = g.OutW(64);
+        Assert.Equal(expectedOutputs, oh);
+        var y = Tensor<float>.Zeros(1, 1, oh, ow); var arg = Tensor<int>.Zeros(1, 1, oh, ow);
+        kern.MaxPool2dForward(x, y, arg, g);
+        int nanCount = 0;
+        for (int i = 0; i < oh * ow; i++)
+            if (float.IsNaN(y.AsSpan()[i])) { nanCount++; Assert.Equal(2 * 64 + 37, arg.AsSpan()[i]); }
+            else Assert.Equal(data[arg.AsSpan()[i]], y.AsSpan()[i]);
+        Assert.True(nanCount >= 1);
+    }
+
     [Fact]
     public void ShapeMismatchesThrowWithBothShapes()
     {

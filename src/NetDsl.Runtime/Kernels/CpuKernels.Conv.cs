@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace NetDsl.Runtime;
 
@@ -12,6 +13,7 @@ public sealed partial class CpuKernels<T>
 {
     [ThreadStatic] private static T[]? t_col;
     private T[][] _dwPartials = [];
+    private const int DotFormMinLength = 256;
 
     /// <summary>Minimum multiply-adds before a kernel splits work across cores.</summary>
     internal const long ParallelThreshold = 1L << 18;
@@ -152,8 +154,11 @@ public sealed partial class CpuKernels<T>
             var xn = xs.Slice(n * inSize, inSize);
             ReadOnlySpan<T> bm = xn;
             if (!direct) { Im2Col(xn, col!, d, g); bm = col; }
-            // dW (K×CRS) += dy[n] (K×P) · col (CRS×P)ᵀ: both contiguous along the contracted P
-            GemmNT(d.K, d.CRS, d.P, dys.Slice(n * outSize, outSize), d.P, bm, d.P, dw, d.CRS, n > lo);
+            // dW (K×CRS) += dy[n] (K×P) · col (CRS×P)ᵀ. Long rows of P: dot form (no packing, contiguous in both);
+            // short rows: the packed GEMM (B(p, crs) = col[crs, p] packed transposed), where horizontal sums would dominate.
+            var dyn = dys.Slice(n * outSize, outSize);
+            if (d.P >= DotFormMinLength) GemmNT(d.K, d.CRS, d.P, dyn, d.P, bm, d.P, dw, d.CRS, n > lo);
+            else Gemm(d.K, d.CRS, d.P, dyn, d.P, 1, bm, 1, d.P, dw, d.CRS, n > lo, BiasKind.None, default, default(Identity<T>));
         }
     }
 
@@ -186,7 +191,7 @@ public sealed partial class CpuKernels<T>
                         if (owLo > 0) drow[..owLo].Clear();
                         if (owHi < d.OW) drow[owHi..].Clear();
                         int iw0 = owLo * sw - pw + kw;
-                        if (sw == 1) src.Slice(iw0, owHi - owLo).CopyTo(drow[owLo..owHi]);
+                        if (sw == 1) CopySmall(src.Slice(iw0, owHi - owLo), drow[owLo..owHi]);
                         else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[ow] = src[iw];
                     }
                 }
@@ -217,6 +222,18 @@ public sealed partial class CpuKernels<T>
                         else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[iw] += srow[ow];
                     }
                 }
+    }
+
+    /// <summary>An inlined copy for the short rows of im2col (a Memmove call per row costs more than the copy).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySmall(ReadOnlySpan<T> src, Span<T> dst)
+    {
+        int n = src.Length, w = Vector256<T>.Count, i = 0;
+        if ((uint)dst.Length < (uint)n) throw new ArgumentException("destination too short");
+        ref T s = ref MemoryMarshal.GetReference(src);
+        ref T d = ref MemoryMarshal.GetReference(dst);
+        for (; i <= n - w; i += w) Vector256.LoadUnsafe(ref s, (nuint)i).StoreUnsafe(ref d, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref d, i) = Unsafe.Add(ref s, i);
     }
 
     private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -((-a) / b);

@@ -95,6 +95,7 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>dst += src.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void AddInto(ReadOnlySpan<T> src, Span<T> dst)
     {
         int n = src.Length, w = Vector256<T>.Count, i = 0;
