@@ -23,7 +23,11 @@ Console.WriteLine($"data: {train.Count:N0} train / {test.Count:N0} held out (see
 
 var optimizer = new Adam<float>(net.Parameters, lr: options.LearningRate);
 var schedule = new CosineAnnealingLR(options.LearningRate, options.Epochs);
-var trainLoader = new DataLoader(train, options.Batch, device, shuffle: true, seed: options.Seed);
+var trainLoader = new DataLoader(train, options.Batch, device, shuffle: true, seed: options.Seed)
+{
+    // augmentation runs on the host copy of each batch, before it reaches the device
+    HostTransform = options.Shift > 0 ? (images, epoch, index) => Augment.RandomShift(images, options.Shift, (ulong)(epoch * 100_003 + index)) : null,
+};
 var testLoader = new DataLoader(test, 500, device, shuffle: false);
 var progress = new ProgressReporter(options.Epochs);
 
@@ -36,7 +40,6 @@ for (int epoch = 0; epoch < options.Epochs; epoch++)
     {
         foreach (var batch in trainLoader.Epoch(epoch))
         {
-            if (options.Shift > 0) Augment.RandomShift(batch.Images, options.Shift, (ulong)(epoch * 100_003 + batch.Index));
             float loss = net.TrainStep(batch.Images, batch.Labels, optimizer);
             p.Batch(loss, batch.Size);
         }

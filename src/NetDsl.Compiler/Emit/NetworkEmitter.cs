@@ -424,7 +424,8 @@ namespace NetDsl.Compiler.Emit
                 Method(w, expr, ElemCode.Flavor.Scalar, "T", names);
                 Method(w, expr, ElemCode.Flavor.Vector, "Vector256<T>", names);
                 w.Close();
-                w.Open($"private readonly struct K{k.Id}Gpu : IGpuMap{arity}");
+                w.Line("[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types");
+                w.Open($"public readonly struct K{k.Id}Gpu : IGpuMap{arity}");
                 Method(w, expr, ElemCode.Flavor.Gpu, "float", names);
                 w.Close();
                 w.Line();
