@@ -15,6 +15,9 @@ public class ConvTests
         [1, 3, 8, 6, 4, 3, 2, 2, 1, 0, 1],  // rectangular kernel, mixed strides/pads
         [2, 35, 9, 9, 13, 3, 3, 1, 1, 1, 1],  // CRS = 315 > KC: K blocking, M = CRS > MC in backward data
         [1, 2, 4, 4, 3, 3, 3, 3, 3, 2, 2],  // pad bigger than the stride leaves taps fully in padding
+        [3, 20, 32, 32, 4, 3, 3, 1, 1, 1, 1],  // weight-gradient image groups of 2 (+1)
+        [3, 64, 32, 32, 2, 3, 3, 1, 1, 1, 1],  // weight-gradient image groups of 1
+        [3, 5, 9, 9, 4, 1, 1, 1, 1, 0, 0],     // 1×1 direct with padded rows (P = 81)
     ];
 
     private static ConvGeometry G(int sh, int sw, int ph, int pw) => new(sh, sw, ph, pw);

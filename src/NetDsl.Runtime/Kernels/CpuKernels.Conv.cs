@@ -13,7 +13,6 @@ public sealed partial class CpuKernels<T>
 {
     [ThreadStatic] private static T[]? t_col;
     private T[][] _dwPartials = [];
-    private const int DotFormMinLength = 256;
 
     /// <summary>Minimum multiply-adds before a kernel splits work across cores.</summary>
     internal const long ParallelThreshold = 1L << 18;
@@ -142,23 +141,61 @@ public sealed partial class CpuKernels<T>
         }
     }
 
+    [ThreadStatic] private static T[]? t_dyPad;
+    private const int FilterGroupElements = 1 << 19;
+
     private static void ConvBackwardFilterRange(Tensor<T> dy, Tensor<T> x, Span<T> dw, ConvGeometry g, ConvDims d, int lo, int hi)
     {
+        if (lo == hi) { dw.Clear(); return; }
         var dys = dy.AsSpan(); var xs = x.AsSpan();
         int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
         bool direct = d.Is1x1Direct(g);
-        var col = direct ? null : Scratch(ref t_col, d.CRS * d.P);
-        if (lo == hi) { dw.Clear(); return; }
-        for (int n = lo; n < hi; n++)
+        // dW (K×CRS) += Σ_n dy[n] (K×P) · col[n] (CRS×P)ᵀ in the dot form: both operands are contiguous along P. Rows are
+        // padded to a multiple of the vector width (zeros), and a group of images is summed inside each register block.
+        int vw = Use512 ? Vector512<T>.Count : Vector256<T>.Count;
+        int pp = (d.P + vw - 1) / vw * vw;
+        bool padded = pp != d.P;
+        int group = Math.Clamp(FilterGroupElements / Math.Max(1, d.CRS * pp), 1, hi - lo);
+        var col = direct && !padded ? null : Scratch(ref t_col, group * d.CRS * pp);
+        var dyPad = padded ? Scratch(ref t_dyPad, group * d.K * pp) : null;
+        for (int n0 = lo; n0 < hi; n0 += group)
         {
-            var xn = xs.Slice(n * inSize, inSize);
-            ReadOnlySpan<T> bm = xn;
-            if (!direct) { Im2Col(xn, col!, d, g); bm = col; }
-            // dW (K×CRS) += dy[n] (K×P) · col (CRS×P)ᵀ. Long rows of P: dot form (no packing, contiguous in both);
-            // short rows: the packed GEMM (B(p, crs) = col[crs, p] packed transposed), where horizontal sums would dominate.
-            var dyn = dys.Slice(n * outSize, outSize);
-            if (d.P >= DotFormMinLength) GemmNT(d.K, d.CRS, d.P, dyn, d.P, bm, d.P, dw, d.CRS, n > lo);
-            else Gemm(d.K, d.CRS, d.P, dyn, d.P, 1, bm, 1, d.P, dw, d.CRS, n > lo, BiasKind.None, default, default(Identity<T>));
+            int gn = Math.Min(group, hi - n0);
+            ReadOnlySpan<T> a, b;
+            int batchA, batchB;
+            if (padded)
+            {
+                for (int i = 0; i < gn; i++)
+                {
+                    var dyn = dys.Slice((n0 + i) * outSize, outSize);
+                    var dst = dyPad.AsSpan(i * d.K * pp, d.K * pp);
+                    for (int k = 0; k < d.K; k++)
+                    {
+                        CopySmall(dyn.Slice(k * d.P, d.P), dst.Slice(k * pp, d.P));
+                        dst.Slice(k * pp + d.P, pp - d.P).Clear();
+                    }
+                }
+                a = dyPad; batchA = d.K * pp;
+            }
+            else { a = dys.Slice(n0 * outSize); batchA = outSize; }
+            if (direct && !padded) { b = xs.Slice(n0 * inSize); batchB = inSize; }
+            else
+            {
+                for (int i = 0; i < gn; i++)
+                {
+                    var xn = xs.Slice((n0 + i) * inSize, inSize);
+                    var dst = col.AsSpan(i * d.CRS * pp, d.CRS * pp);
+                    if (direct)
+                        for (int c = 0; c < d.C; c++)
+                        {
+                            CopySmall(xn.Slice(c * d.P, d.P), dst.Slice(c * pp, d.P));
+                            dst.Slice(c * pp + d.P, pp - d.P).Clear();
+                        }
+                    else Im2Col(xn, dst, d, g, pp);
+                }
+                b = col; batchB = d.CRS * pp;
+            }
+            GemmNT(d.K, d.CRS, pp, gn, a, pp, batchA, b, pp, batchB, dw, d.CRS, n0 > lo);
         }
     }
 
@@ -170,7 +207,10 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>col[(c*KH+kh)*KW+kw, oh*OW+ow] = x[c, oh*sh−ph+kh, ow*sw−pw+kw] (0 outside).</summary>
-    private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g)
+    private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g) => Im2Col(x, col, d, g, d.P);
+
+    /// <summary>Im2Col with rows <paramref name="ld"/> apart; entries P..ld of each row are zeroed.</summary>
+    private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g, int ld)
     {
         int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
         int row = 0;
@@ -178,7 +218,8 @@ public sealed partial class CpuKernels<T>
             for (int kh = 0; kh < d.KH; kh++)
                 for (int kw = 0; kw < d.KW; kw++, row++)
                 {
-                    var dst = col.Slice(row * d.P, d.P);
+                    if (ld > d.P) col.Slice(row * ld + d.P, ld - d.P).Clear();
+                    var dst = col.Slice(row * ld, d.P);
                     // valid ow: 0 <= ow*sw - pw + kw < W
                     int owLo = Math.Max(0, CeilDiv(pw - kw, sw));
                     int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw, sw) + 1);
