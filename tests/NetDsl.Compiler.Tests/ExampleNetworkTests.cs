@@ -66,7 +66,7 @@ public class ExampleNetworkTests
         Assert.Contains("public const long ParameterCount = 61706;", source);
         Assert.Contains("public sealed partial class LeNet5 : LeNet5<float>", source);
         Assert.Contains("K.Conv2dBackwardFilter(", source);
-        Assert.Contains("private readonly struct K0Gpu : IGpuMap1", source);
+        Assert.Contains("public readonly struct K0Gpu : IGpuMap1", source);
     }
 
     [Fact]

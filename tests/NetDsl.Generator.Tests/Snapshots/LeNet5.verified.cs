@@ -275,7 +275,8 @@ namespace Test.Networks
                 return t0;
             }
         }
-        private readonly struct K0Gpu : IGpuMap1
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
+        public readonly struct K0Gpu : IGpuMap1
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a)
@@ -301,7 +302,8 @@ namespace Test.Networks
                 return t0;
             }
         }
-        private readonly struct K2Gpu : IGpuMap1
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
+        public readonly struct K2Gpu : IGpuMap1
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a)
@@ -327,7 +329,8 @@ namespace Test.Networks
                 return t0;
             }
         }
-        private readonly struct K5Gpu : IGpuMap1
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
+        public readonly struct K5Gpu : IGpuMap1
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a)
@@ -353,7 +356,8 @@ namespace Test.Networks
                 return t0;
             }
         }
-        private readonly struct K6Gpu : IGpuMap1
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
+        public readonly struct K6Gpu : IGpuMap1
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a)
@@ -379,7 +383,8 @@ namespace Test.Networks
                 return t0;
             }
         }
-        private readonly struct K12Gpu : IGpuMap2
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
+        public readonly struct K12Gpu : IGpuMap2
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a, float b)
@@ -405,7 +410,8 @@ namespace Test.Networks
                 return t0;
             }
         }
-        private readonly struct K15Gpu : IGpuMap2
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
+        public readonly struct K15Gpu : IGpuMap2
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a, float b)
@@ -431,7 +437,8 @@ namespace Test.Networks
                 return t0;
             }
         }
-        private readonly struct K20Gpu : IGpuMap2
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
+        public readonly struct K20Gpu : IGpuMap2
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a, float b)
@@ -457,7 +464,8 @@ namespace Test.Networks
                 return t0;
             }
         }
-        private readonly struct K24Gpu : IGpuMap2
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
+        public readonly struct K24Gpu : IGpuMap2
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a, float b)
