@@ -58,6 +58,16 @@ public sealed partial class CpuKernels<T>
         });
     }
 
+    [ThreadStatic] private static T[]? t_out;
+    /// <summary>Images with fewer output pixels than this share one GEMM (columns side by side), so tiles are mostly full.</summary>
+    private const int GroupBelowPixels = 512;
+    private const int GroupElements = 1 << 18;
+
+    private static int ColumnGroup(ConvDims d, int images, int budget = GroupElements) =>
+        d.P >= GroupBelowPixels ? 1 : Math.Clamp(budget / Math.Max(1, d.CRS * d.P), 1, images);
+    /// <summary>Backward data keeps its group's column matrix cache-resident for col2im: a much smaller budget.</summary>
+    internal static int BackwardDataGroupElements = 1 << 17;
+
     private static void ConvForwardRange<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, ConvDims d, int lo, int hi, TEpi epi)
         where TEpi : struct, IMap1<T>
     {
@@ -65,13 +75,30 @@ public sealed partial class CpuKernels<T>
         ReadOnlySpan<T> bs = b is null ? default : b.AsSpan();
         var bk = b is null ? BiasKind.None : BiasKind.Row;
         int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
+        int group = ColumnGroup(d, hi - lo);
+        if (group > 1)
+        {
+            // y for a group of images as one GEMM: W (K×CRS) · [col₀ col₁ …] (CRS × G·P), then scattered to NCHW
+            var col = Scratch(ref t_col, d.CRS * group * d.P);
+            var outG = Scratch(ref t_out, d.K * group * d.P);
+            for (int n0 = lo; n0 < hi; n0 += group)
+            {
+                int gn = Math.Min(group, hi - n0), ld = gn * d.P;
+                for (int i = 0; i < gn; i++) Im2Col(xs.Slice((n0 + i) * inSize, inSize), col.AsSpan(i * d.P), d, g, ld, false);
+                Gemm(d.K, ld, d.CRS, ws, d.CRS, 1, col, ld, 1, outG, ld, false, bk, bs, epi);
+                for (int i = 0; i < gn; i++)
+                    for (int k = 0; k < d.K; k++)
+                        CopySmall(outG.AsSpan(k * ld + i * d.P, d.P), ys.Slice((n0 + i) * outSize + k * d.P, d.P));
+            }
+            return;
+        }
         bool direct = d.Is1x1Direct(g);
-        var col = direct ? null : Scratch(ref t_col, d.CRS * d.P);
+        var col1 = direct ? null : Scratch(ref t_col, d.CRS * d.P);
         for (int n = lo; n < hi; n++)
         {
             var xn = xs.Slice(n * inSize, inSize);
             ReadOnlySpan<T> bm = xn;
-            if (!direct) { Im2Col(xn, col!, d, g); bm = col; }
+            if (!direct) { Im2Col(xn, col1!, d, g); bm = col1; }
             Gemm(d.K, d.P, d.CRS, ws, d.CRS, 1, bm, d.P, 1, ys.Slice(n * outSize, outSize), d.P, false, bk, bs, epi);
         }
     }
@@ -92,8 +119,25 @@ public sealed partial class CpuKernels<T>
     {
         var dys = dy.AsSpan(); var ws = w.AsSpan(); var dxs = dx.AsSpan();
         int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
+        int group = ColumnGroup(d, hi - lo, BackwardDataGroupElements);
+        if (group > 1)
+        {
+            // [dcol₀ dcol₁ …] (CRS × G·P) = Wᵀ · [dy₀ dy₁ …] (K × G·P), then col2im per image
+            var col = Scratch(ref t_col, d.CRS * group * d.P);
+            var dyG = Scratch(ref t_out, d.K * group * d.P);
+            for (int n0 = lo; n0 < hi; n0 += group)
+            {
+                int gn = Math.Min(group, hi - n0), ld = gn * d.P;
+                for (int i = 0; i < gn; i++)
+                    for (int k = 0; k < d.K; k++)
+                        CopySmall(dys.Slice((n0 + i) * outSize + k * d.P, d.P), dyG.AsSpan(k * ld + i * d.P, d.P));
+                Gemm(d.CRS, ld, d.K, ws, 1, d.CRS, dyG, ld, 1, col, ld, false, BiasKind.None, default, default(Identity<T>));
+                for (int i = 0; i < gn; i++) Col2Im(col.AsSpan(i * d.P), dxs.Slice((n0 + i) * inSize, inSize), d, g, ld);
+            }
+            return;
+        }
         bool direct = d.Is1x1Direct(g);
-        var col = direct ? null : Scratch(ref t_col, d.CRS * d.P);
+        var col1 = direct ? null : Scratch(ref t_col, d.CRS * d.P);
         for (int n = lo; n < hi; n++)
         {
             var dxn = dxs.Slice(n * inSize, inSize);
@@ -102,8 +146,8 @@ public sealed partial class CpuKernels<T>
                 Gemm(d.CRS, d.P, d.K, ws, 1, d.CRS, dyn, d.P, 1, dxn, d.P, false, BiasKind.None, default, default(Identity<T>));
             else
             {
-                Gemm(d.CRS, d.P, d.K, ws, 1, d.CRS, dyn, d.P, 1, col, d.P, false, BiasKind.None, default, default(Identity<T>));
-                Col2Im(col!, dxn, d, g);
+                Gemm(d.CRS, d.P, d.K, ws, 1, d.CRS, dyn, d.P, 1, col1, d.P, false, BiasKind.None, default, default(Identity<T>));
+                Col2Im(col1!, dxn, d, g, d.P);
             }
         }
     }
@@ -191,7 +235,7 @@ public sealed partial class CpuKernels<T>
                             CopySmall(xn.Slice(c * d.P, d.P), dst.Slice(c * pp, d.P));
                             dst.Slice(c * pp + d.P, pp - d.P).Clear();
                         }
-                    else Im2Col(xn, dst, d, g, pp);
+                    else Im2Col(xn, dst, d, g, pp, true);
                 }
                 b = col; batchB = d.CRS * pp;
             }
@@ -207,10 +251,11 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>col[(c*KH+kh)*KW+kw, oh*OW+ow] = x[c, oh*sh−ph+kh, ow*sw−pw+kw] (0 outside).</summary>
-    private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g) => Im2Col(x, col, d, g, d.P);
+    private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g) => Im2Col(x, col, d, g, d.P, false);
 
-    /// <summary>Im2Col with rows <paramref name="ld"/> apart; entries P..ld of each row are zeroed.</summary>
-    private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g, int ld)
+    /// <summary>Im2Col with rows <paramref name="ld"/> apart (col may be a column block of a wider matrix); with
+    /// <paramref name="zeroTail"/>, entries P..ld of each row are zeroed.</summary>
+    private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g, int ld, bool zeroTail)
     {
         int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
         int row = 0;
@@ -218,7 +263,7 @@ public sealed partial class CpuKernels<T>
             for (int kh = 0; kh < d.KH; kh++)
                 for (int kw = 0; kw < d.KW; kw++, row++)
                 {
-                    if (ld > d.P) col.Slice(row * ld + d.P, ld - d.P).Clear();
+                    if (zeroTail && ld > d.P) col.Slice(row * ld + d.P, ld - d.P).Clear();
                     var dst = col.Slice(row * ld, d.P);
                     // valid ow: 0 <= ow*sw - pw + kw < W
                     int owLo = Math.Max(0, CeilDiv(pw - kw, sw));
@@ -239,7 +284,7 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>dx = 0, then dx[c, ih, iw] += col[(c,kh,kw), (oh,ow)] for every valid tap (the adjoint of Im2Col).</summary>
-    private static void Col2Im(ReadOnlySpan<T> col, Span<T> dx, ConvDims d, ConvGeometry g)
+    private static void Col2Im(ReadOnlySpan<T> col, Span<T> dx, ConvDims d, ConvGeometry g, int ld)
     {
         dx.Clear();
         int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
@@ -248,7 +293,7 @@ public sealed partial class CpuKernels<T>
             for (int kh = 0; kh < d.KH; kh++)
                 for (int kw = 0; kw < d.KW; kw++, row++)
                 {
-                    var src = col.Slice(row * d.P, d.P);
+                    var src = col.Slice(row * ld, d.P);
                     int owLo = Math.Max(0, CeilDiv(pw - kw, sw));
                     int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw, sw) + 1);
                     if (owHi <= owLo) continue;
