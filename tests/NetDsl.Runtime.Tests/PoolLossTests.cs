@@ -136,22 +136,24 @@ public class PoolTests
     }
 
     [Theory]
-    [InlineData(2, 2, 2)]   // vectorized 2×2/2 path
-    [InlineData(3, 2, 1)]   // general path
-    public void MaxPoolPropagatesNaN(int kernel, int stride, int expectedOutputs)
+    [InlineData(2, 2, 2, 64)]   // vectorized 2×2/2 path
+    [InlineData(2, 2, 2, 10)]   // scalar 2×2/2 path (5 outputs per row)
+    [InlineData(3, 2, 1, 64)]   // general path
+    public void MaxPoolPropagatesNaN(int kernel, int stride, int expectedOutputs, int width)
     {
         var kern = CpuKernels<float>.Instance;
-        var data = Enumerable.Range(0, 64 * 4).Select(i => (float)(i % 7)).ToArray();
-        data[2 * 64 + 37] = float.NaN;   // row 2, column 37 of a 4×64 plane
-        var x = Tensor<float>.FromArray(data, 1, 1, 4, 64);
+        var data = Enumerable.Range(0, width * 4).Select(i => (float)(i % 7)).ToArray();
+        int nanAt = 2 * width + width / 2 + 1;   // row 2, an odd column
+        data[nanAt] = float.NaN;
+        var x = Tensor<float>.FromArray(data, 1, 1, 4, width);
         var g = PoolGeometry.Of(kernel, stride);
-        int oh = g.OutH(4), ow = g.OutW(64);
+        int oh = g.OutH(4), ow = g.OutW(width);
         Assert.Equal(expectedOutputs, oh);
         var y = Tensor<float>.Zeros(1, 1, oh, ow); var arg = Tensor<int>.Zeros(1, 1, oh, ow);
         kern.MaxPool2dForward(x, y, arg, g);
         int nanCount = 0;
         for (int i = 0; i < oh * ow; i++)
-            if (float.IsNaN(y.AsSpan()[i])) { nanCount++; Assert.Equal(2 * 64 + 37, arg.AsSpan()[i]); }
+            if (float.IsNaN(y.AsSpan()[i])) { nanCount++; Assert.Equal(nanAt, arg.AsSpan()[i]); }
             else Assert.Equal(data[arg.AsSpan()[i]], y.AsSpan()[i]);
         Assert.True(nanCount >= 1);
     }

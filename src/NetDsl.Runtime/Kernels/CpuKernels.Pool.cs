@@ -53,10 +53,15 @@ public sealed partial class CpuKernels<T>
                     for (; j < yr.Length; j++)
                     {
                         int b = 2 * j;
-                        T best = r0[b]; int bi = b;
-                        T v = r0[b + 1]; if (v > best || T.IsNaN(v)) { best = v; bi = b + 1; }
-                        v = r1[b]; if (v > best || T.IsNaN(v)) { best = v; bi = w + b; }
-                        v = r1[b + 1]; if (v > best || T.IsNaN(v)) { best = v; bi = w + b + 1; }
+                        T a0 = r0[b], a1 = r0[b + 1], a2 = r1[b], a3 = r1[b + 1];
+                        // branch-free (compare results as 0/1 integers; Max is NaN-propagating)
+                        int g1 = Unsafe.BitCast<bool, byte>(a1 > a0), g3 = Unsafe.BitCast<bool, byte>(a3 > a2);
+                        T m01 = T.Max(a0, a1), m23 = T.Max(a2, a3);
+                        int i01 = b + g1, i23 = w + b + g3;
+                        int gg = Unsafe.BitCast<bool, byte>(m23 > m01);
+                        T best = T.Max(m01, m23);
+                        int bi = i01 + gg * (i23 - i01);
+                        if (T.IsNaN(best)) bi = T.IsNaN(a0) ? b : T.IsNaN(a1) ? b + 1 : T.IsNaN(a2) ? w + b : w + b + 1;
                         yr[j] = best; ar[j] = base0 + bi;
                     }
                 }
