@@ -12,7 +12,8 @@ namespace NetDsl.Runtime;
 public sealed partial class CpuKernels<T>
 {
     [ThreadStatic] private static T[]? t_col;
-    private T[][] _dwPartials = [];
+    // per calling thread, so independent trainers on different threads never share partial sums
+    [ThreadStatic] private static T[][]? t_dwPartials;
 
     /// <summary>Minimum multiply-adds before a kernel splits work across cores.</summary>
     internal const long ParallelThreshold = 1L << 18;
@@ -50,12 +51,7 @@ public sealed partial class CpuKernels<T>
         var d = CheckConv(x, w, y, g, "x", "y");
         b?.CheckShape("b", [d.K]);
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
-        if (workers == 1) ConvForwardRange(x, w, b, y, g, d, 0, d.N, epilogue);
-        else Parallel.For(0, workers, p =>
-        {
-            var (lo, hi) = Chunk(d.N, workers, p);
-            ConvForwardRange(x, w, b, y, g, d, lo, hi, epilogue);
-        });
+        Chunks(d.N, workers, (x, w, b, y, g, d, epilogue), static (s, lo, hi) => ConvForwardRange(s.x, s.w, s.b, s.y, s.g, s.d, lo, hi, s.epilogue));
     }
 
     [ThreadStatic] private static T[]? t_out;
@@ -107,12 +103,7 @@ public sealed partial class CpuKernels<T>
     {
         var d = CheckConv(dx, w, dy, g, "dx", "dy");
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
-        if (workers == 1) ConvBackwardDataRange(dy, w, dx, g, d, 0, d.N);
-        else Parallel.For(0, workers, p =>
-        {
-            var (lo, hi) = Chunk(d.N, workers, p);
-            ConvBackwardDataRange(dy, w, dx, g, d, lo, hi);
-        });
+        Chunks(d.N, workers, (dy, w, dx, g, d), static (s, lo, hi) => ConvBackwardDataRange(s.dy, s.w, s.dx, s.g, s.d, lo, hi));
     }
 
     private static void ConvBackwardDataRange(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g, ConvDims d, int lo, int hi)
@@ -158,21 +149,7 @@ public sealed partial class CpuKernels<T>
         db?.CheckShape("db", [d.K]);
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
-        else
-        {
-            int size = d.K * d.CRS;
-            if (_dwPartials.Length < workers) Array.Resize(ref _dwPartials, workers);
-            for (int p = 1; p < workers; p++)
-                if (_dwPartials[p] is null || _dwPartials[p].Length < size) _dwPartials[p] = new T[size];
-            var partials = _dwPartials;
-            Parallel.For(0, workers, p =>
-            {
-                var (lo, hi) = Chunk(d.N, workers, p);
-                ConvBackwardFilterRange(dy, x, p == 0 ? dw.AsSpan() : partials[p].AsSpan(0, size), g, d, lo, hi);
-            });
-            var dws = dw.AsSpan();
-            for (int p = 1; p < workers; p++) AddInto(partials[p].AsSpan(0, size), dws);
-        }
+        else ConvBackwardFilterParallel(dy, x, dw, g, d, workers);
         if (db is not null)
         {
             var dbs = db.AsSpan(); var dys = dy.AsSpan();
@@ -187,6 +164,22 @@ public sealed partial class CpuKernels<T>
 
     [ThreadStatic] private static T[]? t_dyPad;
     private const int FilterGroupElements = 1 << 19;
+
+    private static void ConvBackwardFilterParallel(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, ConvGeometry g, ConvDims d, int workers)
+    {
+        int size = d.K * d.CRS;
+        var partials = t_dwPartials ??= [];
+        if (partials.Length < workers) { Array.Resize(ref partials, workers); t_dwPartials = partials; }
+        for (int p = 1; p < workers; p++)
+            if (partials[p] is null || partials[p].Length < size) partials[p] = new T[size];
+        Parallel.For(0, workers, p =>
+        {
+            var (lo, hi) = Chunk(d.N, workers, p);
+            ConvBackwardFilterRange(dy, x, p == 0 ? dw.AsSpan() : partials[p].AsSpan(0, size), g, d, lo, hi);
+        });
+        var dws = dw.AsSpan();
+        for (int p = 1; p < workers; p++) AddInto(partials[p].AsSpan(0, size), dws);
+    }
 
     private static void ConvBackwardFilterRange(Tensor<T> dy, Tensor<T> x, Span<T> dw, ConvGeometry g, ConvDims d, int lo, int hi)
     {

@@ -18,32 +18,37 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>Calls body(lo, hi) over [0, n), split into chunks across cores when n is large.</summary>
-    private static void Elementwise(int n, Action<int, int> body)
+    private static void Elementwise<TState>(int n, TState state, Action<TState, int, int> body)
     {
-        if (n < MapParallelMin || Environment.ProcessorCount == 1) { body(0, n); return; }
+        if (n < MapParallelMin || Environment.ProcessorCount == 1) body(state, 0, n);
+        else ElementwiseParallel(n, state, body);
+    }
+
+    private static void ElementwiseParallel<TState>(int n, TState state, Action<TState, int, int> body)
+    {
         int chunks = (n + MapChunk - 1) / MapChunk;
-        Parallel.For(0, chunks, i => body(i * MapChunk, Math.Min(n, (i + 1) * MapChunk)));
+        Parallel.For(0, chunks, i => body(state, i * MapChunk, Math.Min(n, (i + 1) * MapChunk)));
     }
 
     public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap1<T> where TGpuOp : struct, IGpuMap1
     {
         CheckSameLength(a, y, "a", "y");
         if (a.Length < MapParallelMin) Map1Range(a.AsSpan(), y.AsSpan(), op);
-        else Elementwise(a.Length, (lo, hi) => Map1Range(a.AsSpan()[lo..hi], y.AsSpan()[lo..hi], op));
+        else Elementwise(a.Length, (a, y, op), static (s, lo, hi) => Map1Range(s.a.AsSpan()[lo..hi], s.y.AsSpan()[lo..hi], s.op));
     }
 
     public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap2<T> where TGpuOp : struct, IGpuMap2
     {
         CheckSameLength(a, b, "a", "b"); CheckSameLength(a, y, "a", "y");
         if (a.Length < MapParallelMin) Map2Range(a.AsSpan(), b.AsSpan(), y.AsSpan(), op);
-        else Elementwise(a.Length, (lo, hi) => Map2Range(a.AsSpan()[lo..hi], b.AsSpan()[lo..hi], y.AsSpan()[lo..hi], op));
+        else Elementwise(a.Length, (a, b, y, op), static (s, lo, hi) => Map2Range(s.a.AsSpan()[lo..hi], s.b.AsSpan()[lo..hi], s.y.AsSpan()[lo..hi], s.op));
     }
 
     public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> c, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap3<T> where TGpuOp : struct, IGpuMap3
     {
         CheckSameLength(a, b, "a", "b"); CheckSameLength(a, c, "a", "c"); CheckSameLength(a, y, "a", "y");
         if (a.Length < MapParallelMin) Map3Range(a.AsSpan(), b.AsSpan(), c.AsSpan(), y.AsSpan(), op);
-        else Elementwise(a.Length, (lo, hi) => Map3Range(a.AsSpan()[lo..hi], b.AsSpan()[lo..hi], c.AsSpan()[lo..hi], y.AsSpan()[lo..hi], op));
+        else Elementwise(a.Length, (a, b, c, y, op), static (s, lo, hi) => Map3Range(s.a.AsSpan()[lo..hi], s.b.AsSpan()[lo..hi], s.c.AsSpan()[lo..hi], s.y.AsSpan()[lo..hi], s.op));
     }
 
     private static void Map1Range<TOp>(ReadOnlySpan<T> a, Span<T> y, TOp op) where TOp : struct, IMap1<T>
@@ -190,8 +195,9 @@ public sealed partial class CpuKernels<T>
         // threshold on the top 53 bits: dropped iff (h >> 11) < p·2^53
         ulong threshold = pd >= 1 ? ulong.MaxValue : (ulong)(pd * 9007199254740992.0);
         ulong key = SplitMix64(seed ^ 0x6A09E667F3BCC909UL);
-        Elementwise(x.Length, (lo, hi) =>
+        Elementwise(x.Length, (x, mask, y, scale, threshold, key), static (s, lo, hi) =>
         {
+            var (x, mask, y, scale, threshold, key) = s;
             var xs = x.AsSpan(); var ms = mask.AsSpan(); var ys = y.AsSpan();
             for (int i = lo; i < hi; i++)
             {

@@ -17,9 +17,9 @@ public sealed partial class CpuKernels<T>
         b?.CheckShape("b", [o]);
         y.CheckShape("y", [m, o]);
         var bk = b is null ? BiasKind.None : BiasKind.Col;
-        RowBlocks(m, (long)m * o * k, (lo, hi) =>
-            Gemm(hi - lo, o, k, x.AsSpan().Slice(lo * k), k, 1, w.AsSpan(), 1, k, y.AsSpan().Slice(lo * o), o,
-                false, bk, b is null ? default : b.AsSpan(), epilogue));
+        RowBlocks(m, (long)m * o * k, (x, w, b, y, epilogue, bk, k, o), static (s, lo, hi) =>
+            Gemm(hi - lo, s.o, s.k, s.x.AsSpan().Slice(lo * s.k), s.k, 1, s.w.AsSpan(), 1, s.k, s.y.AsSpan().Slice(lo * s.o), s.o,
+                false, s.bk, s.b is null ? default : s.b.AsSpan(), s.epilogue));
     }
 
     public void LinearBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx)
@@ -28,8 +28,8 @@ public sealed partial class CpuKernels<T>
         int m = dy.Shape[0], o = dy.Shape[1], k = w.Shape[1];
         w.CheckShape("w", [o, k]);
         dx.CheckShape("dx", [m, k]);
-        RowBlocks(m, (long)m * o * k, (lo, hi) =>
-            Gemm(hi - lo, k, o, dy.AsSpan().Slice(lo * o), o, 1, w.AsSpan(), k, 1, dx.AsSpan().Slice(lo * k), k,
+        RowBlocks(m, (long)m * o * k, (dy, w, dx, k, o), static (s, lo, hi) =>
+            Gemm(hi - lo, s.k, s.o, s.dy.AsSpan().Slice(lo * s.o), s.o, 1, s.w.AsSpan(), s.k, 1, s.dx.AsSpan().Slice(lo * s.k), s.k,
                 false, BiasKind.None, default, default(Identity<T>)));
     }
 
@@ -41,8 +41,8 @@ public sealed partial class CpuKernels<T>
         dw.CheckShape("dw", [o, k]);
         db?.CheckShape("db", [o]);
         // dw[o-rows lo..hi] = dyᵀ[lo..hi, :] · x : A(i, p) = dy[p, lo+i]
-        RowBlocks(o, (long)m * o * k, (lo, hi) =>
-            Gemm(hi - lo, k, m, dy.AsSpan().Slice(lo), 1, o, x.AsSpan(), k, 1, dw.AsSpan().Slice(lo * k), k,
+        RowBlocks(o, (long)m * o * k, (dy, x, dw, k, o, m), static (s, lo, hi) =>
+            Gemm(hi - lo, s.k, s.m, s.dy.AsSpan().Slice(lo), 1, s.o, s.x.AsSpan(), s.k, 1, s.dw.AsSpan().Slice(lo * s.k), s.k,
                 false, BiasKind.None, default, default(Identity<T>)));
         if (db is not null)
         {
@@ -52,17 +52,35 @@ public sealed partial class CpuKernels<T>
         }
     }
 
-    /// <summary>Runs body over [0, rows) in one piece, or split into per-core blocks (multiples of MR) when the work is big.</summary>
-    private static void RowBlocks(int rows, long work, Action<int, int> body)
+    /// <summary>
+    /// Runs body over [0, rows) in one piece, or split into per-core blocks (multiples of MR) when the work is big.
+    /// The state is passed explicitly (static lambdas), so the single-threaded path allocates nothing.
+    /// </summary>
+    private static void RowBlocks<TState>(int rows, long work, TState state, Action<TState, int, int> body)
     {
         int workers = Workers(work, (rows + MR - 1) / MR);
-        if (workers <= 1) { body(0, rows); return; }
+        if (workers <= 1) body(state, 0, rows);
+        else RowBlocksParallel(rows, workers, state, body);
+    }
+
+    private static void RowBlocksParallel<TState>(int rows, int workers, TState state, Action<TState, int, int> body)
+    {
         int panels = (rows + MR - 1) / MR;
         Parallel.For(0, workers, p =>
         {
             var (lo, hi) = Chunk(panels, workers, p);
             int r0 = lo * MR, r1 = Math.Min(rows, hi * MR);
-            if (r1 > r0) body(r0, r1);
+            if (r1 > r0) body(state, r0, r1);
         });
     }
+
+    /// <summary>Runs body over [0, n) directly, or split into <paramref name="workers"/> contiguous chunks on the thread pool.</summary>
+    internal static void Chunks<TState>(int n, int workers, TState state, Action<TState, int, int> body)
+    {
+        if (workers <= 1) body(state, 0, n);
+        else ChunksParallel(n, workers, state, body);
+    }
+
+    private static void ChunksParallel<TState>(int n, int workers, TState state, Action<TState, int, int> body) =>
+        Parallel.For(0, workers, p => { var (lo, hi) = Chunk(n, workers, p); body(state, lo, hi); });
 }

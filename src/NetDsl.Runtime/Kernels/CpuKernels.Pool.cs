@@ -19,19 +19,15 @@ public sealed partial class CpuKernels<T>
         return (n, c, h, w, oh, ow);
     }
 
-    private static void Planes(int planes, long work, Action<int, int> body)
-    {
-        int workers = work < (1 << 17) ? 1 : Math.Min(Environment.ProcessorCount, planes);
-        if (workers <= 1) { body(0, planes); return; }
-        Parallel.For(0, workers, p => { var (lo, hi) = Chunk(planes, workers, p); body(lo, hi); });
-    }
+    private static void Planes<TState>(int planes, long work, TState state, Action<TState, int, int> body) =>
+        Chunks(planes, work < (1 << 17) ? 1 : Math.Min(Environment.ProcessorCount, planes), state, body);
 
     public void MaxPool2dForward(Tensor<T> x, Tensor<T> y, Tensor<int> argmax, PoolGeometry g)
     {
         var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
         argmax.CheckShape("argmax", y.Shape);
-        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW,
-            (lo, hi) => MaxPoolPlanes(x.AsSpan(), y.AsSpan(), argmax.AsSpan(), lo, hi, h, w, oh, ow, g));
+        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (x, y, argmax, h, w, oh, ow, g),
+            static (s, lo, hi) => MaxPoolPlanes(s.x.AsSpan(), s.y.AsSpan(), s.argmax.AsSpan(), lo, hi, s.h, s.w, s.oh, s.ow, s.g));
     }
 
     private static void MaxPoolPlanes(ReadOnlySpan<T> xs, Span<T> ys, Span<int> am, int lo, int hi, int h, int w, int oh, int ow, PoolGeometry g)
@@ -192,8 +188,9 @@ public sealed partial class CpuKernels<T>
     {
         var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
         // count_include_pad=True: divisor is the window clipped to the padded input (as PyTorch)
-        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (lo, hi) =>
+        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (x, y, g, h, w, oh, ow), static (st, lo, hi) =>
         {
+            var (x, y, g, h, w, oh, ow) = st;
             var xs = x.AsSpan(); var ys = y.AsSpan();
             for (int pl = lo; pl < hi; pl++)
             {
@@ -220,8 +217,9 @@ public sealed partial class CpuKernels<T>
     public void AvgPool2dBackward(Tensor<T> dy, Tensor<T> dx, PoolGeometry g)
     {
         var (n, c, h, w, oh, ow) = CheckPool(dx, dy, g, "dx", "dy");
-        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (lo, hi) =>
+        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (dx, dy, g, h, w, oh, ow), static (s, lo, hi) =>
         {
+            var (dx, dy, g, h, w, oh, ow) = s;
             var dxs = dx.AsSpan(); var dys = dy.AsSpan();
             for (int pl = lo; pl < hi; pl++)
             {
