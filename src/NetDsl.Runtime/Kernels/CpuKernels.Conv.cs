@@ -64,6 +64,7 @@ public sealed partial class CpuKernels<T>
     /// <summary>Backward data keeps its group's column matrix cache-resident for col2im: a much smaller budget.</summary>
     internal static int BackwardDataGroupElements = 1 << 17;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void ConvForwardRange<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, ConvDims d, int lo, int hi, TEpi epi)
         where TEpi : struct, IMap1<T>
     {
@@ -106,6 +107,7 @@ public sealed partial class CpuKernels<T>
         Chunks(d.N, workers, (dy, w, dx, g, d), static (s, lo, hi) => ConvBackwardDataRange(s.dy, s.w, s.dx, s.g, s.d, lo, hi));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void ConvBackwardDataRange(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g, ConvDims d, int lo, int hi)
     {
         var dys = dy.AsSpan(); var ws = w.AsSpan(); var dxs = dx.AsSpan();
@@ -181,6 +183,7 @@ public sealed partial class CpuKernels<T>
         for (int p = 1; p < workers; p++) AddInto(partials[p].AsSpan(0, size), dws);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void ConvBackwardFilterRange(Tensor<T> dy, Tensor<T> x, Span<T> dw, ConvGeometry g, ConvDims d, int lo, int hi)
     {
         if (lo == hi) { dw.Clear(); return; }
@@ -248,6 +251,7 @@ public sealed partial class CpuKernels<T>
 
     /// <summary>Im2Col with rows <paramref name="ld"/> apart (col may be a column block of a wider matrix); with
     /// <paramref name="zeroTail"/>, entries P..ld of each row are zeroed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g, int ld, bool zeroTail)
     {
         int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
@@ -277,6 +281,7 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>dx = 0, then dx[c, ih, iw] += col[(c,kh,kw), (oh,ow)] for every valid tap (the adjoint of Im2Col).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Col2Im(ReadOnlySpan<T> col, Span<T> dx, ConvDims d, ConvGeometry g, int ld)
     {
         dx.Clear();

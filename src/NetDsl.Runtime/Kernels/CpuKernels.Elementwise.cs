@@ -51,6 +51,7 @@ public sealed partial class CpuKernels<T>
         else Elementwise(a.Length, (a, b, c, y, op), static (s, lo, hi) => Map3Range(s.a.AsSpan()[lo..hi], s.b.AsSpan()[lo..hi], s.c.AsSpan()[lo..hi], s.y.AsSpan()[lo..hi], s.op));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Map1Range<TOp>(ReadOnlySpan<T> a, Span<T> y, TOp op) where TOp : struct, IMap1<T>
     {
         int n = a.Length, w = Vector256<T>.Count, i = 0;
@@ -61,6 +62,7 @@ public sealed partial class CpuKernels<T>
         for (; i < n; i++) Unsafe.Add(ref yr, i) = op.Apply(Unsafe.Add(ref ar, i));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Map2Range<TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, TOp op) where TOp : struct, IMap2<T>
     {
         int n = a.Length, w = Vector256<T>.Count, i = 0;
@@ -72,6 +74,7 @@ public sealed partial class CpuKernels<T>
         for (; i < n; i++) Unsafe.Add(ref yr, i) = op.Apply(Unsafe.Add(ref ar, i), Unsafe.Add(ref br, i));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Map3Range<TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> y, TOp op) where TOp : struct, IMap3<T>
     {
         int n = a.Length, w = Vector256<T>.Count, i = 0;

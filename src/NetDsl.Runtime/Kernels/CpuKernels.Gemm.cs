@@ -31,6 +31,7 @@ public sealed partial class CpuKernels<T>
         return cache;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     internal static void Gemm<TEpi>(int M, int N, int K,
         ReadOnlySpan<T> A, int rsA, int csA,
         ReadOnlySpan<T> B, int rsB, int csB,
@@ -95,6 +96,7 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>Packs A[ic..ic+mc, pc..pc+kc] into MR-row panels laid out [panel][k][MR], zero padding the last panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void PackA(ref T a, int rsA, int csA, int ic, int mc, int pc, int kc, T[] dst)
     {
         ref T d = ref MemoryMarshal.GetArrayDataReference(dst);
@@ -125,6 +127,7 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>Packs B[pc..pc+kc, jc..jc+nc] into NR-column panels laid out [panel][k][NR], zero padding the last panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void PackB(ref T b, int rsB, int csB, int pc, int kc, int jc, int nc, T[] dst)
     {
         int nr = NR;
@@ -193,6 +196,7 @@ public sealed partial class CpuKernels<T>
     }
 
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Kernel512<TEpi>(ref T ap, ref T bp, int kc, ref T c, int ldc, int mr, int nr, bool load, bool last,
         BiasKind bk, ref T bias, TEpi epi) where TEpi : struct, IMap1<T>
     {
@@ -236,6 +240,7 @@ public sealed partial class CpuKernels<T>
     }
 
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Kernel256<TEpi>(ref T ap, ref T bp, int kc, ref T c, int ldc, int mr, int nr, bool load, bool last,
         BiasKind bk, ref T bias, TEpi epi) where TEpi : struct, IMap1<T>
     {
@@ -312,6 +317,7 @@ public sealed partial class CpuKernels<T>
         v0.StoreUnsafe(ref c); v1.StoreUnsafe(ref c, w);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void StorePartial<TEpi>(ReadOnlySpan<T> tile, int ldt, ref T c, int ldc, int mr, int nr, bool load, bool last,
         BiasKind bk, ref T bias, TEpi epi) where TEpi : struct, IMap1<T>
     {

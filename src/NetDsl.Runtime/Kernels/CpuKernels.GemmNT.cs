@@ -18,6 +18,7 @@ public sealed partial class CpuKernels<T>
     /// Batched form: C (+)= Σ_b A_b·B_bᵀ where A_b starts at b·batchA and B_b at b·batchB. Accumulating the batch inside the
     /// register block amortizes the horizontal sums over all of it (weight gradients summed over a group of images).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     internal static void GemmNT(int M, int N, int K, int batch, ReadOnlySpan<T> A, int lda, int batchA, ReadOnlySpan<T> B, int ldb, int batchB,
         Span<T> C, int ldc, bool accumulate)
     {
@@ -51,6 +52,7 @@ public sealed partial class CpuKernels<T>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Dot4x3_512(ref T a0, ref T a1, ref T a2, ref T a3, ref T b0, ref T b1, ref T b2, int K, int batch, int batchA, int batchB, Span<T> r)
     {
         int w = Vector512<T>.Count, k = 0;
@@ -77,6 +79,7 @@ public sealed partial class CpuKernels<T>
                         ref Unsafe.Add(ref b0, bt * batchB), ref Unsafe.Add(ref b1, bt * batchB), ref Unsafe.Add(ref b2, bt * batchB), kv, K, r);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Dot4x3_256(ref T a0, ref T a1, ref T a2, ref T a3, ref T b0, ref T b1, ref T b2, int K, int batch, int batchA, int batchB, Span<T> r)
     {
         int w = Vector256<T>.Count, k = 0;
@@ -103,6 +106,7 @@ public sealed partial class CpuKernels<T>
                         ref Unsafe.Add(ref b0, bt * batchB), ref Unsafe.Add(ref b1, bt * batchB), ref Unsafe.Add(ref b2, bt * batchB), kv, K, r);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void DotTail(ref T a0, ref T a1, ref T a2, ref T a3, ref T b0, ref T b1, ref T b2, int k, int K, Span<T> r)
     {
         for (; k < K; k++)

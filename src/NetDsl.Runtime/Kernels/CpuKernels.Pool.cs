@@ -30,6 +30,7 @@ public sealed partial class CpuKernels<T>
             static (s, lo, hi) => MaxPoolPlanes(s.x.AsSpan(), s.y.AsSpan(), s.argmax.AsSpan(), lo, hi, s.h, s.w, s.oh, s.ow, s.g));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void MaxPoolPlanes(ReadOnlySpan<T> xs, Span<T> ys, Span<int> am, int lo, int hi, int h, int w, int oh, int ow, PoolGeometry g)
     {
         if (g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0)
@@ -104,6 +105,7 @@ public sealed partial class CpuKernels<T>
     /// Returns how many outputs were done; chunks containing a NaN are left to the scalar loop (which propagates it).
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static int MaxPool2x2Vector(ReadOnlySpan<T> r0, ReadOnlySpan<T> r1, Span<T> yr, Span<int> ar, int base0, int w)
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double)) return 0;
