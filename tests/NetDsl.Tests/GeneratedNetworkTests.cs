@@ -76,16 +76,19 @@ public class GeneratedNetworkTests(ITestOutputHelper output)
     {
         long PerStep(int batch)
         {
-            var net = new LeNet5(Device.Cpu, seed: 1);
+            var device = new CpuDevice(); // its own allocation counter: other tests run in parallel on Device.Cpu
+            var net = new LeNet5(device, seed: 1);
             var opt = new Adam<float>(net.Parameters, lr: 1e-3);
-            var x = Tensor<float>.FromArray(TestData.Random(batch * 784, 1).Select(v => (float)v).ToArray(), batch, 1, 28, 28);
-            var y = Tensor<int>.FromArray(Enumerable.Range(0, batch).Select(i => i % 10).ToArray(), batch);
+            var x = device.Allocate<float>(batch, 1, 28, 28);
+            x.CopyFromHost(TestData.Random(batch * 784, 1).Select(v => (float)v).ToArray());
+            var y = device.Allocate<int>(batch);
+            y.CopyFromHost(Enumerable.Range(0, batch).Select(i => i % 10).ToArray());
             net.TrainStep(x, y, opt);
-            long tensorsBefore = Device.Cpu.AllocationCount;
+            long tensorsBefore = device.AllocationCount;
             long bytesBefore = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 20; i++) net.TrainStep(x, y, opt);
             long bytes = (GC.GetAllocatedBytesForCurrentThread() - bytesBefore) / 20;
-            Assert.Equal(tensorsBefore, Device.Cpu.AllocationCount);
+            Assert.Equal(tensorsBefore, device.AllocationCount);
             output.WriteLine($"batch {batch}: {bytes} managed bytes per step on the calling thread (parallel-loop bookkeeping), no tensors");
             return bytes;
         }
