@@ -94,13 +94,16 @@ public interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     void GlobalAvgPoolBackward(Tensor<T> dy, Tensor<T> dx);
 
     // ---- loss: logits [N,C], labels [N] in 0..C-1, probs [N,C] (softmax, kept for backward)
-    /// <summary>Mean softmax cross-entropy over the batch, written to loss[0] and returned. Throws if a label is out of range.</summary>
+    /// <summary>Mean softmax cross-entropy over the batch, written to loss [1] and returned. Throws if a label is out of range.</summary>
     T SoftmaxCrossEntropyForward(Tensor<T> logits, Tensor<int> labels, Tensor<T> probs, Tensor<T> loss);
     /// <summary>dlogits = (probs − onehot(labels)) · dloss / N.</summary>
     void SoftmaxCrossEntropyBackward(Tensor<T> probs, Tensor<int> labels, T dloss, Tensor<T> dlogits);
 
     // ---- dropout (inverted; p is the drop probability)
-    /// <summary>mask = 0 with probability p else 1/(1−p), from (seed, step) deterministically; y = x·mask.</summary>
+    /// <summary>
+    /// mask = 0 with probability p else 1/(1−p), a deterministic function of (seed, element index); y = x·mask.
+    /// Callers fold the training step into the seed (generated code uses NetworkBase.DropoutSeed(site)).
+    /// </summary>
     void DropoutForward(Tensor<T> x, Tensor<T> mask, Tensor<T> y, T p, ulong seed);
 
     // ---- concat along dim 1 (channels) and its gradient
