@@ -27,8 +27,15 @@ namespace NetDsl.Compiler
         /// <summary>Bytes of the planned arena per sample after liveness-based reuse (fp32).</summary>
         long PlannedBytesPerSample);
 
-    /// <summary>A compiled network: its generated C# (one file) and its summary.</summary>
-    public sealed record CompiledNetwork(string Name, string HintName, string Source, NetworkSummary Summary);
+    /// <summary>A node of the forward graph as the user wrote it (inputs and layers, no parameters), for drawing.</summary>
+    public sealed record GraphNodeView(int Id, string Name, string Op, string OutputShape, int Line, IReadOnlyList<int> Inputs);
+
+    /// <summary>A compiled network: its generated C# (one file), its summary and its forward graph.</summary>
+    public sealed record CompiledNetwork(string Name, string HintName, string Source, NetworkSummary Summary)
+    {
+        /// <summary>The forward graph in topological order (inputs first).</summary>
+        public IReadOnlyList<GraphNodeView> Graph { get; init; } = Array.Empty<GraphNodeView>();
+    }
 
     public sealed record CompileResult(IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<CompiledNetwork> Networks)
     {

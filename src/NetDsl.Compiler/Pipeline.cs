@@ -35,7 +35,7 @@ namespace NetDsl.Compiler
                     if (NoKernel(g, bag)) ok = false;
                     else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary).Emit();
                 }
-                networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary));
+                networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary) { Graph = View(g) });
             }
         }
 
@@ -59,6 +59,26 @@ namespace NetDsl.Compiler
                     return true;
                 }
             return false;
+        }
+
+        /// <summary>The forward graph for drawing: one node per input and per op, edges from the values each op reads.</summary>
+        private static IReadOnlyList<GraphNodeView> View(NetGraph g)
+        {
+            var nodes = new List<GraphNodeView>();
+            var byValue = new Dictionary<TValue, int>();
+            foreach (var (name, v) in g.Inputs)
+            {
+                byValue[v] = nodes.Count;
+                nodes.Add(new GraphNodeView(nodes.Count, name, "input", (v.Type == ElemType.Int ? "int" : "") + v.Shape.ToDisplay(), g.Span.Line, new int[0]));
+            }
+            foreach (var n in g.ForwardNodes)
+            {
+                var inputs = n.Inputs.Where(byValue.ContainsKey).Select(i => byValue[i]).Distinct().ToList();
+                int id = nodes.Count;
+                nodes.Add(new GraphNodeView(id, n.Layer, n.Op, n.Outputs[0].Shape.ToDisplay(), n.Span.Line, inputs));
+                foreach (var o in n.Outputs) byValue[o] = id;
+            }
+            return nodes;
         }
 
         private static NetworkSummary Summarize(NetGraph g, MemoryPlan plan)

@@ -148,10 +148,29 @@ internal static class Commands
 
     // ------------------------------------------------------------------ graph
 
-    public static int Graph(FileInfo file, CliOutput o)
+    /// <summary>Writes one SVG per network (NAME.svg in <paramref name="outDir"/>, or standard output with "-").</summary>
+    public static int Graph(FileInfo file, string? network, string? outDir, CliOutput o)
     {
-        o.Err.WriteLine("netdsl graph: not implemented yet");
-        return NetDslCli.ExitUsage;
+        if (!TryCompile(file, o, out var result)) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
+        if (!TrySelect(result, network, file, o, out var selected)) return NetDslCli.ExitUsage;
+        foreach (var n in selected)
+        {
+            var svg = SvgGraph.Render($"{n.Name} ({file.Name}): {N(n.Summary.TotalParameters)} parameters", n.Graph);
+            if (outDir == "-") { o.Out.Write(svg); continue; }
+            var path = Path.Combine(outDir ?? ".", n.Name + ".svg");
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                File.WriteAllText(path, svg);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                o.Err.WriteLine($"netdsl: cannot write {Path.GetFullPath(path)}: {ex.Message}");
+                return NetDslCli.ExitUsage;
+            }
+            o.Out.WriteLine($"wrote {path} ({n.Graph.Count} nodes)");
+        }
+        return NetDslCli.ExitOk;
     }
 
     // ------------------------------------------------------------------ helpers

@@ -5,7 +5,7 @@ namespace NetDsl.Tool;
 
 /// <summary>
 /// The `netdsl` command line: the same compiler the build runs, outside a build.
-/// Exit codes: 0 ok, 1 the .net file has errors, 2 usage or I/O error (or a command not implemented yet).
+/// Exit codes: 0 ok, 1 the .net file has errors, 2 usage or I/O error.
 /// </summary>
 public static class NetDslCli
 {
@@ -65,10 +65,12 @@ public static class NetDslCli
         show.SetAction(p => Commands.Show(p.GetValue(showFile)!, p.GetValue(showNetwork), output));
         root.Subcommands.Add(show);
 
-        // graph FILE
+        // graph FILE [--network NAME] [--out DIR|-]
         var graphFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
-        var graph = new Command("graph", "Print the network graph (not implemented yet).") { graphFile };
-        graph.SetAction(p => Commands.Graph(p.GetValue(graphFile)!, output));
+        var graphNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
+        var graphOut = new Option<string?>("--out", "-o") { Description = "folder for NAME.svg (default: the current folder), or - for standard output" };
+        var graph = new Command("graph", "Draw each network's graph as SVG: layers with output shapes and .net lines, branches side by side.") { graphFile, graphNetwork, graphOut };
+        graph.SetAction(p => Commands.Graph(p.GetValue(graphFile)!, p.GetValue(graphNetwork), p.GetValue(graphOut), output));
         root.Subcommands.Add(graph);
 
         return root;

@@ -82,11 +82,35 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
-    public void Graph_IsNotImplementedYet_Exits2()
+    public void Graph_BrokenFile_Exits1()
     {
-        var (exit, _, stderr) = Run("graph", Broken());
-        Assert.Equal(NetDslCli.ExitUsage, exit);
-        Assert.Contains("not implemented", stderr);
+        Assert.Equal(NetDslCli.ExitErrors, Run("graph", Broken(), "-o", _dir).Exit);
+    }
+
+    [Fact]
+    public void Graph_DrawsEveryLayerWithItsShape_AndBranchesSideBySide()
+    {
+        var path = Path.Combine(_dir, "res.net");
+        File.WriteAllText(path, """
+            network Res {
+                input x: [N, 8, 16, 16]
+                y = x |> conv(8, 3, pad: 1) |> relu |> conv(8, 3, pad: 1)
+                output z = relu(y + x)
+            }
+            """);
+        var (exit, stdout, stderr) = Run("graph", path, "-o", _dir);
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        Assert.Contains("Res.svg", stdout);
+        var svg = File.ReadAllText(Path.Combine(_dir, "Res.svg"));
+        Assert.StartsWith("<svg", svg);
+        foreach (var label in new[] { ">x<", ">conv1 · conv2d<", ">relu1<", ">conv2 · conv2d<", ">add1<", ">relu2<", "[N, 8, 16, 16]" })
+            Assert.Contains(label, svg);
+        // 6 boxes, 6 edges (x→conv1, conv1→relu1, relu1→conv2, conv2→add, x→add, add→relu2)
+        Assert.Equal(6, System.Text.RegularExpressions.Regex.Matches(svg, "<rect x=").Count);
+        Assert.Equal(6, System.Text.RegularExpressions.Regex.Matches(svg, "marker-end").Count);
+        var xs = System.Text.RegularExpressions.Regex.Matches(svg, "<rect x=\"([0-9.]+)\"").Select(m => m.Groups[1].Value).Distinct().Count();
+        Assert.Equal(1, xs); // a residual block with an identity shortcut is one column: the shortcut is an edge
+        Assert.Equal(NetDslCli.ExitOk, Run("graph", path, "-o", "-").Exit);
     }
 
     [Fact]
