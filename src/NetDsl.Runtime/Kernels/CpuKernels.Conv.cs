@@ -174,13 +174,20 @@ public sealed partial class CpuKernels<T>
         if (partials.Length < workers) { Array.Resize(ref partials, workers); t_dwPartials = partials; }
         for (int p = 1; p < workers; p++)
             if (partials[p] is null || partials[p].Length < size) partials[p] = new T[size];
-        Parallel.For(0, workers, p =>
+        ParallelRunner.For(workers, new FilterBody(dy, x, dw, partials, size, g, d, workers));
+        var dws = dw.AsSpan();
+        for (int p = 1; p < workers; p++) AddInto(partials[p].AsSpan(0, size), dws);
+    }
+
+    /// <summary>Chunk p of the images: p = 0 accumulates into dw itself, the others into their partial sums.</summary>
+    private readonly struct FilterBody(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, T[][] partials, int size, ConvGeometry g, ConvDims d, int workers)
+        : IParallelBody
+    {
+        public void Run(int p)
         {
             var (lo, hi) = Chunk(d.N, workers, p);
             ConvBackwardFilterRange(dy, x, p == 0 ? dw.AsSpan() : partials[p].AsSpan(0, size), g, d, lo, hi);
-        });
-        var dws = dw.AsSpan();
-        for (int p = 1; p < workers; p++) AddInto(partials[p].AsSpan(0, size), dws);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up

@@ -24,10 +24,12 @@ public sealed partial class CpuKernels<T>
         else ElementwiseParallel(n, state, body);
     }
 
-    private static void ElementwiseParallel<TState>(int n, TState state, Action<TState, int, int> body)
+    private static void ElementwiseParallel<TState>(int n, TState state, Action<TState, int, int> body) =>
+        ParallelRunner.For((n + MapChunk - 1) / MapChunk, new MapChunkBody<TState>(n, state, body));
+
+    private readonly struct MapChunkBody<TState>(int n, TState state, Action<TState, int, int> body) : IParallelBody
     {
-        int chunks = (n + MapChunk - 1) / MapChunk;
-        Parallel.For(0, chunks, i => body(state, i * MapChunk, Math.Min(n, (i + 1) * MapChunk)));
+        public void Run(int i) => body(state, i * MapChunk, Math.Min(n, (i + 1) * MapChunk));
     }
 
     public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap1<T> where TGpuOp : struct, IGpuMap1

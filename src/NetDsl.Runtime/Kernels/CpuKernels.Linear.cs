@@ -63,24 +63,34 @@ public sealed partial class CpuKernels<T>
         else RowBlocksParallel(rows, workers, state, body);
     }
 
-    private static void RowBlocksParallel<TState>(int rows, int workers, TState state, Action<TState, int, int> body)
-    {
-        int panels = (rows + MR - 1) / MR;
-        Parallel.For(0, workers, p =>
-        {
-            var (lo, hi) = Chunk(panels, workers, p);
-            int r0 = lo * MR, r1 = Math.Min(rows, hi * MR);
-            if (r1 > r0) body(state, r0, r1);
-        });
-    }
+    private static void RowBlocksParallel<TState>(int rows, int workers, TState state, Action<TState, int, int> body) =>
+        ParallelRunner.For(workers, new RowBlockBody<TState>(rows, workers, state, body));
 
-    /// <summary>Runs body over [0, n) directly, or split into <paramref name="workers"/> contiguous chunks on the thread pool.</summary>
+    /// <summary>Runs body over [0, n) directly, or split into <paramref name="workers"/> contiguous chunks on the kernel workers.</summary>
     internal static void Chunks<TState>(int n, int workers, TState state, Action<TState, int, int> body)
     {
         if (workers <= 1) body(state, 0, n);
-        else ChunksParallel(n, workers, state, body);
+        else ParallelRunner.For(workers, new ChunkBody<TState>(n, workers, state, body));
     }
 
-    private static void ChunksParallel<TState>(int n, int workers, TState state, Action<TState, int, int> body) =>
-        Parallel.For(0, workers, p => { var (lo, hi) = Chunk(n, workers, p); body(state, lo, hi); });
+    // Loop bodies for ParallelRunner: structs holding the state and a static (cached, non-capturing) lambda, so a parallel
+    // loop allocates nothing.
+    private readonly struct RowBlockBody<TState>(int rows, int workers, TState state, Action<TState, int, int> body) : IParallelBody
+    {
+        public void Run(int p)
+        {
+            var (lo, hi) = Chunk((rows + MR - 1) / MR, workers, p);
+            int r0 = lo * MR, r1 = Math.Min(rows, hi * MR);
+            if (r1 > r0) body(state, r0, r1);
+        }
+    }
+
+    private readonly struct ChunkBody<TState>(int n, int workers, TState state, Action<TState, int, int> body) : IParallelBody
+    {
+        public void Run(int p)
+        {
+            var (lo, hi) = Chunk(n, workers, p);
+            body(state, lo, hi);
+        }
+    }
 }
