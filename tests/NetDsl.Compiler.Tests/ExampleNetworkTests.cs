@@ -66,7 +66,8 @@ public class ExampleNetworkTests
         Assert.Contains("public const long ParameterCount = 61706;", source);
         Assert.Contains("public sealed partial class LeNet5 : LeNet5<float>", source);
         Assert.Contains("K.Conv2dBackwardFilter(", source);
-        Assert.Contains("public readonly struct K0Gpu : IGpuMap1", source);
+        Assert.Contains("public readonly struct ReluOpGpu : IGpuMap1", source);
+        Assert.Contains("new ReluOp(), new ReluOpGpu()", source);
     }
 
     [Fact]

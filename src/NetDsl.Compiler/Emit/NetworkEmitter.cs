@@ -377,13 +377,14 @@ namespace NetDsl.Compiler.Emit
             if (k is ElementwiseKernel e)
             {
                 var args = string.Join(", ", e.Inputs.Select(Ref));
-                return $"K.Map({args}, {Ref(e.Output)}, new K{k.Id}(), new K{k.Id}Gpu());";
+                var f = FunctorName(k);
+                return $"K.Map({args}, {Ref(e.Output)}, new {f}(), new {f}Gpu());";
             }
             var l = (LibraryKernel)k;
             var n = l.Node;
             var i = n.Inputs.Select(Ref).ToList();
             var o = l.Outputs.Select(Ref).ToList();
-            string epi = l.Epilogue != null ? $"new K{k.Id}(), new K{k.Id}Gpu()" : "default(Identity<T>), default(Identity<T>)";
+            string epi = l.Epilogue != null ? $"new {FunctorName(k)}(), new {FunctorName(k)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
             string Opt(int idx) => idx < i.Count ? i[idx] : "null";
             switch (n.Op)
             {
@@ -409,23 +410,44 @@ namespace NetDsl.Compiler.Emit
             throw new InvalidOperationException($"no kernel call for {n.Op}");
         }
 
+        private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : (k as LibraryKernel)?.Epilogue;
+        private static int Arity(Kernel k) => k is ElementwiseKernel e ? e.Inputs.Count : 1;
+
+        /// <summary>One functor per distinct expression, named after its ops (Relu, ReluBwd, AddRelu…), shared by the kernels that use it.</summary>
+        private readonly Dictionary<string, string> _functorNames = new Dictionary<string, string>();
+
+        private string FunctorName(Kernel k)
+        {
+            var expr = FunctorExpr(k)!;
+            var key = Arity(k) + ":" + ElemCode.Describe(expr, new[] { "a", "b", "c" });
+            if (_functorNames.TryGetValue(key, out var name)) return name;
+            var ops = new List<string>();
+            void Walk(ElemExpr e) { if (e is ElemOp o) { foreach (var a in o.Args) Walk(a); ops.Add(o.Op); } }
+            Walk(expr);
+            // the "Op" suffix keeps functor names apart from layer properties (a layer may be named "add")
+            var baseName = string.Concat(ops.Select(op => string.Concat(op.Split('_').Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1))))) + "Op";
+            name = baseName;
+            for (int n = 2; _functorNames.ContainsValue(name); n++) name = baseName + n;
+            _functorNames[key] = name;
+            return name;
+        }
+
         private void EmitFunctors(CodeWriter w)
         {
-            w.Line("// ---- fused element-wise functors: the CPU form (scalar + Vector256) and the ILGPU form of each kernel");
-            foreach (var k in _prog.Kernels)
+            w.Line("// ---- fused element-wise functors: the CPU form (scalar + Vector256) and the ILGPU form of each, from the same IR");
+            foreach (var group in _prog.Kernels.Where(k => FunctorExpr(k) != null).GroupBy(FunctorName))
             {
-                ElemExpr? expr = k is ElementwiseKernel e ? e.Expr : (k as LibraryKernel)?.Epilogue;
-                if (expr == null) continue;
-                int arity = k is ElementwiseKernel ek ? ek.Inputs.Count : 1;
+                var k = group.First();
+                var expr = FunctorExpr(k)!;
+                int arity = Arity(k);
                 var names = new[] { "a", "b", "c" }.Take(arity).ToArray();
-                var desc = ElemCode.Describe(expr, k is ElementwiseKernel ek2 ? ek2.Inputs.Select(v => v.Name).ToArray() : new[] { k.Ops[0].Layer });
-                w.Line($"/// <summary>k{k.Id}: {desc}</summary>");
-                w.Open($"private readonly struct K{k.Id} : IMap{arity}<T>");
+                w.Line($"/// <summary>{ElemCode.Describe(expr, names)}: used by {string.Join(", ", group.Select(x => "k" + x.Id))}.</summary>");
+                w.Open($"private readonly struct {group.Key} : IMap{arity}<T>");
                 Method(w, expr, ElemCode.Flavor.Scalar, "T", names);
                 Method(w, expr, ElemCode.Flavor.Vector, "Vector256<T>", names);
                 w.Close();
                 w.Line("[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types");
-                w.Open($"public readonly struct K{k.Id}Gpu : IGpuMap{arity}");
+                w.Open($"public readonly struct {group.Key}Gpu : IGpuMap{arity}");
                 Method(w, expr, ElemCode.Flavor.Gpu, "float", names);
                 w.Close();
                 w.Line();

@@ -49,13 +49,17 @@ namespace NetDsl.Compiler.Fusion
                     var ek = new ElementwiseKernel();
                     ek.Ops.Add(n);
                     var args = new List<ElemExpr>();
+                    bool fused = false;
                     foreach (var i in n.Inputs)
                     {
-                        // fuse a single-use element-wise producer into this loop when inputs stay <= 3
-                        if (producedBy.TryGetValue(i, out var pk) && pk is ElementwiseKernel pe && SingleUse(i) && prog.Kernels[prog.Kernels.Count - 1] == pe
-                            && ek.Inputs.Union(pe.Inputs).Count() + n.Inputs.Count(o => o != i && !ek.Inputs.Contains(o) && !pe.Inputs.Contains(o)) <= 3)
+                        // fuse a single-use element-wise producer into this loop if it keeps <= 3 inputs. Moving the
+                        // producer's work later is safe: values are never overwritten (SSA) and buffers are planned
+                        // after fusion, so its inputs stay alive until this kernel runs.
+                        if (!fused && producedBy.TryGetValue(i, out var pk) && pk is ElementwiseKernel pe && SingleUse(i)
+                            && pe.Inputs.Union(n.Inputs.Where(o => o != i)).Count() <= 3)
                         {
-                            prog.Kernels.RemoveAt(prog.Kernels.Count - 1);
+                            fused = true;
+                            prog.Kernels.Remove(pe);
                             var remap = pe.Inputs.Select(pi => IndexOf(ek.Inputs, pi)).ToArray();
                             args.Add(Substitute(pe.Expr, remap));
                             ek.Ops.InsertRange(ek.Ops.Count - 1, pe.Ops);

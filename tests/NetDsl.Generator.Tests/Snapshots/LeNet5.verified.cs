@@ -205,17 +205,17 @@ namespace Test.Networks
         private void RunForward(bool training, bool withLoss)
         {
             // k0: conv2d conv1 + relu relu1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], 239,904 FLOPs per sample
-            K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _relu1_2, ConvGeometry.Of(1, 2), new K0(), new K0Gpu());
+            K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _relu1_2, ConvGeometry.Of(1, 2), new ReluOp(), new ReluOpGpu());
             // k1: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], [N, 6, 14, 14], 4,704 FLOPs per sample
             K.MaxPool2dForward(_relu1_2, _maxpool1_3, _maxpool1_argmax_4, PoolGeometry.Of(2, 2, 0));
             // k2: conv2d conv2 + relu relu2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], 481,600 FLOPs per sample
-            K.Conv2dForward(_maxpool1_3, Conv2.Weight.Value, Conv2.Bias!.Value, _relu2_5, ConvGeometry.Of(1, 0), new K2(), new K2Gpu());
+            K.Conv2dForward(_maxpool1_3, Conv2.Weight.Value, Conv2.Bias!.Value, _relu2_5, ConvGeometry.Of(1, 0), new ReluOp(), new ReluOpGpu());
             // k3: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], [N, 16, 5, 5], 1,600 FLOPs per sample
             K.MaxPool2dForward(_relu2_5, _maxpool2_6, _maxpool2_argmax_7, PoolGeometry.Of(2, 2, 0));
             // k5: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], 96,120 FLOPs per sample
-            K.LinearForward(_flatten1_8, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_9, new K5(), new K5Gpu());
+            K.LinearForward(_flatten1_8, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_9, new ReluOp(), new ReluOpGpu());
             // k6: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], 20,244 FLOPs per sample
-            K.LinearForward(_relu3_9, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_10, new K6(), new K6Gpu());
+            K.LinearForward(_relu3_9, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_10, new ReluOp(), new ReluOpGpu());
             // k7: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], 1,680 FLOPs per sample
             K.LinearForward(_relu4_10, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_11, default(Identity<T>), default(Identity<T>));
             // k8: cross_entropy cross_entropy1 (lenet5.net line 11): [N, 10], [N] -> [1], [N, 10], 10 FLOPs per sample
@@ -231,13 +231,13 @@ namespace Test.Networks
             // k11: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], 1,680 FLOPs per sample
             K.LinearBackwardFilter(_dfc3_14, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
             // k12: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], 84 FLOPs per sample
-            K.Map(_drelu4_15, _relu4_10, _dfc2_16, new K12(), new K12Gpu());
+            K.Map(_drelu4_15, _relu4_10, _dfc2_16, new ReluBwdOp(), new ReluBwdOpGpu());
             // k13: linear_bwd_data (lenet5.net line 9): [N, 84] -> [N, 120], 20,160 FLOPs per sample
             K.LinearBackwardData(_dfc2_16, Fc2.Weight.Value, _drelu3_17);
             // k14: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], 20,160 FLOPs per sample
             K.LinearBackwardFilter(_dfc2_16, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
             // k15: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], 120 FLOPs per sample
-            K.Map(_drelu3_17, _relu3_9, _dfc1_18, new K15(), new K15Gpu());
+            K.Map(_drelu3_17, _relu3_9, _dfc1_18, new ReluBwdOp(), new ReluBwdOpGpu());
             // k16: linear_bwd_data (lenet5.net line 9): [N, 120] -> [N, 400], 96,000 FLOPs per sample
             K.LinearBackwardData(_dfc1_18, Fc1.Weight.Value, _dflatten1_19);
             // k17: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], 96,000 FLOPs per sample
@@ -245,7 +245,7 @@ namespace Test.Networks
             // k19: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], 1,600 FLOPs per sample
             K.MaxPool2dBackward(_dmaxpool2_20, _maxpool2_argmax_7, _drelu2_21);
             // k20: relu_bwd (lenet5.net line 8): [N, 16, 10, 10], [N, 16, 10, 10] -> [N, 16, 10, 10], 1,600 FLOPs per sample
-            K.Map(_drelu2_21, _relu2_5, _dconv2_22, new K20(), new K20Gpu());
+            K.Map(_drelu2_21, _relu2_5, _dconv2_22, new ReluBwdOp(), new ReluBwdOpGpu());
             // k21: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], 480,000 FLOPs per sample
             K.Conv2dBackwardData(_dconv2_22, Conv2.Weight.Value, _dmaxpool1_23, ConvGeometry.Of(1, 0));
             // k22: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], 480,000 FLOPs per sample
@@ -253,14 +253,14 @@ namespace Test.Networks
             // k23: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], 4,704 FLOPs per sample
             K.MaxPool2dBackward(_dmaxpool1_23, _maxpool1_argmax_4, _drelu1_24);
             // k24: relu_bwd (lenet5.net line 7): [N, 6, 28, 28], [N, 6, 28, 28] -> [N, 6, 28, 28], 4,704 FLOPs per sample
-            K.Map(_drelu1_24, _relu1_2, _dconv1_25, new K24(), new K24Gpu());
+            K.Map(_drelu1_24, _relu1_2, _dconv1_25, new ReluBwdOp(), new ReluBwdOpGpu());
             // k25: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], 235,200 FLOPs per sample
             K.Conv2dBackwardFilter(_dconv1_25, _image_0, Conv1.Weight.Grad, Conv1.Bias!.Grad, ConvGeometry.Of(1, 2));
         }
 
-        // ---- fused element-wise functors: the CPU form (scalar + Vector256) and the ILGPU form of each kernel
-        /// <summary>k0: relu(conv1)</summary>
-        private readonly struct K0 : IMap1<T>
+        // ---- fused element-wise functors: the CPU form (scalar + Vector256) and the ILGPU form of each, from the same IR
+        /// <summary>relu(a): used by k0, k2, k5, k6.</summary>
+        private readonly struct ReluOp : IMap1<T>
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public T Apply(T a)
@@ -276,7 +276,7 @@ namespace Test.Networks
             }
         }
         [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
-        public readonly struct K0Gpu : IGpuMap1
+        public readonly struct ReluOpGpu : IGpuMap1
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a)
@@ -286,89 +286,8 @@ namespace Test.Networks
             }
         }
 
-        /// <summary>k2: relu(conv2)</summary>
-        private readonly struct K2 : IMap1<T>
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public T Apply(T a)
-            {
-                var t0 = T.Max(a, T.Zero);
-                return t0;
-            }
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public Vector256<T> Apply(Vector256<T> a)
-            {
-                var t0 = Vector256.Max(a, Vector256<T>.Zero);
-                return t0;
-            }
-        }
-        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
-        public readonly struct K2Gpu : IGpuMap1
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public float Apply(float a)
-            {
-                var t0 = a > 0f ? a : 0f;
-                return t0;
-            }
-        }
-
-        /// <summary>k5: relu(fc1)</summary>
-        private readonly struct K5 : IMap1<T>
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public T Apply(T a)
-            {
-                var t0 = T.Max(a, T.Zero);
-                return t0;
-            }
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public Vector256<T> Apply(Vector256<T> a)
-            {
-                var t0 = Vector256.Max(a, Vector256<T>.Zero);
-                return t0;
-            }
-        }
-        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
-        public readonly struct K5Gpu : IGpuMap1
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public float Apply(float a)
-            {
-                var t0 = a > 0f ? a : 0f;
-                return t0;
-            }
-        }
-
-        /// <summary>k6: relu(fc2)</summary>
-        private readonly struct K6 : IMap1<T>
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public T Apply(T a)
-            {
-                var t0 = T.Max(a, T.Zero);
-                return t0;
-            }
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public Vector256<T> Apply(Vector256<T> a)
-            {
-                var t0 = Vector256.Max(a, Vector256<T>.Zero);
-                return t0;
-            }
-        }
-        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
-        public readonly struct K6Gpu : IGpuMap1
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public float Apply(float a)
-            {
-                var t0 = a > 0f ? a : 0f;
-                return t0;
-            }
-        }
-
-        /// <summary>k12: relu_bwd(drelu4, relu4)</summary>
-        private readonly struct K12 : IMap2<T>
+        /// <summary>relu_bwd(a, b): used by k12, k15, k20, k24.</summary>
+        private readonly struct ReluBwdOp : IMap2<T>
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public T Apply(T a, T b)
@@ -384,88 +303,7 @@ namespace Test.Networks
             }
         }
         [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
-        public readonly struct K12Gpu : IGpuMap2
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public float Apply(float a, float b)
-            {
-                var t0 = b > 0f ? a : 0f;
-                return t0;
-            }
-        }
-
-        /// <summary>k15: relu_bwd(drelu3, relu3)</summary>
-        private readonly struct K15 : IMap2<T>
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public T Apply(T a, T b)
-            {
-                var t0 = b > T.Zero ? a : T.Zero;
-                return t0;
-            }
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public Vector256<T> Apply(Vector256<T> a, Vector256<T> b)
-            {
-                var t0 = Vector256.ConditionalSelect(Vector256.GreaterThan(b, Vector256<T>.Zero), a, Vector256<T>.Zero);
-                return t0;
-            }
-        }
-        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
-        public readonly struct K15Gpu : IGpuMap2
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public float Apply(float a, float b)
-            {
-                var t0 = b > 0f ? a : 0f;
-                return t0;
-            }
-        }
-
-        /// <summary>k20: relu_bwd(drelu2, relu2)</summary>
-        private readonly struct K20 : IMap2<T>
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public T Apply(T a, T b)
-            {
-                var t0 = b > T.Zero ? a : T.Zero;
-                return t0;
-            }
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public Vector256<T> Apply(Vector256<T> a, Vector256<T> b)
-            {
-                var t0 = Vector256.ConditionalSelect(Vector256.GreaterThan(b, Vector256<T>.Zero), a, Vector256<T>.Zero);
-                return t0;
-            }
-        }
-        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
-        public readonly struct K20Gpu : IGpuMap2
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public float Apply(float a, float b)
-            {
-                var t0 = b > 0f ? a : 0f;
-                return t0;
-            }
-        }
-
-        /// <summary>k24: relu_bwd(drelu1, relu1)</summary>
-        private readonly struct K24 : IMap2<T>
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public T Apply(T a, T b)
-            {
-                var t0 = b > T.Zero ? a : T.Zero;
-                return t0;
-            }
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public Vector256<T> Apply(Vector256<T> a, Vector256<T> b)
-            {
-                var t0 = Vector256.ConditionalSelect(Vector256.GreaterThan(b, Vector256<T>.Zero), a, Vector256<T>.Zero);
-                return t0;
-            }
-        }
-        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types
-        public readonly struct K24Gpu : IGpuMap2
+        public readonly struct ReluBwdOpGpu : IGpuMap2
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public float Apply(float a, float b)

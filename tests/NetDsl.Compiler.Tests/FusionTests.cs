@@ -1,0 +1,72 @@
+using System.Linq;
+using System.Text.RegularExpressions;
+using NetDsl.Compiler;
+
+namespace NetDsl.Compiler.Tests;
+
+/// <summary>What the fuser groups, seen in the generated code.</summary>
+public class FusionTests
+{
+    private static string Source(string body) =>
+        NetCompiler.Compile("f.net", "network F {\n" + body + "\n}").Networks.Single().Source;
+
+    private static int Count(string source, string pattern) => Regex.Matches(source, pattern).Count;
+
+    [Fact]
+    public void Conv_and_linear_take_their_activation_as_an_epilogue()
+    {
+        var s = Source("""
+            input x: [N, 2, 8, 8]
+            input y: int[N]
+            h = x |> conv(4, 3) |> relu |> flatten |> linear(5) |> sigmoid
+            output o = h |> linear(3)
+            loss = cross_entropy(o, y)
+            """);
+        Assert.Contains("K.Conv2dForward(_x_0, Conv1.Weight.Value, Conv1.Bias!.Value, _relu1_", s);
+        Assert.Contains("new ReluOp(), new ReluOpGpu());", s);
+        Assert.Contains("new SigmoidOp(), new SigmoidOpGpu());", s);
+        Assert.Equal(0, Count(s, @"K\.Map\(_\w+, _\w+, new (Relu|Sigmoid)Op\(\)")); // no separate activation loop
+        Assert.Contains("// k0: conv2d conv1 + relu relu1 (f.net line 4)", s);
+    }
+
+    [Fact]
+    public void Elementwise_chains_become_one_loop_with_up_to_three_inputs()
+    {
+        var s = Source("""
+            input a: [N, 16]
+            input b: [N, 16]
+            output o = relu(a + b) |> tanh
+            """);
+        Assert.Equal(1, Count(s, @"K\.Map\("));
+        Assert.Contains("K.Map(_a_0, _b_1, _tanh1_", s);
+        Assert.Contains("AddReluTanhOp", s);
+        Assert.Contains("var t0 = a + b;", s);
+    }
+
+    [Fact]
+    public void Gradient_accumulation_of_a_value_used_three_times_is_one_loop()
+    {
+        var s = Source("""
+            input x: [N, 8]
+            input y: int[N]
+            h = x |> linear(8)
+            o = (h |> linear(3)) + (h |> linear(3)) + (h |> linear(3))
+            output logits = o
+            loss = cross_entropy(logits, y)
+            """);
+        // forward o = (A + B) + C and backward dh = dfc4 + dfc3 + dfc2: each one three-input loop instead of two
+        Assert.Equal(2, Count(s, @"new AddAddOp\(\)"));
+        Assert.Equal(0, Count(s, @"new AddOp\(\)"));
+    }
+
+    [Fact]
+    public void Each_functor_is_emitted_once_and_shared()
+    {
+        var s = Source("""
+            input x: [N, 8]
+            output o = x |> linear(8) |> relu |> linear(8) |> relu |> linear(8) |> relu
+            """);
+        Assert.Equal(1, Count(s, "private readonly struct ReluOp "));
+        Assert.Equal(3, Count(s, "new ReluOp\\(\\)"));
+    }
+}
