@@ -11,6 +11,9 @@ namespace NetDsl.Runtime;
 // A 1×1, stride-1, unpadded convolution uses x[n] / dx[n] directly as the column matrix.
 public sealed partial class CpuKernels<T>
 {
+    // Scratch is sized for the whole batch's group (ColumnGroup(d, d.N)), not for the chunk a thread got: a thread's scratch then
+    // depends only on the layers it runs, not on how a loop was split (parallel, or inline when the runner is busy), so it
+    // stops growing after the first training step.
     [ThreadStatic] private static T[]? t_col;
     // per calling thread, so independent trainers on different threads never share partial sums
     [ThreadStatic] private static T[][]? t_dwPartials;
@@ -72,12 +75,12 @@ public sealed partial class CpuKernels<T>
         ReadOnlySpan<T> bs = b is null ? default : b.AsSpan();
         var bk = b is null ? BiasKind.None : BiasKind.Row;
         int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
-        int group = ColumnGroup(d, hi - lo);
+        int group = ColumnGroup(d, hi - lo), scratchGroup = ColumnGroup(d, d.N);
         if (group > 1)
         {
             // y for a group of images as one GEMM: W (K×CRS) · [col₀ col₁ …] (CRS × G·P), then scattered to NCHW
-            var col = Scratch(ref t_col, d.CRS * group * d.P);
-            var outG = Scratch(ref t_out, d.K * group * d.P);
+            var col = Scratch(ref t_col, d.CRS * scratchGroup * d.P);
+            var outG = Scratch(ref t_out, d.K * scratchGroup * d.P);
             for (int n0 = lo; n0 < hi; n0 += group)
             {
                 int gn = Math.Min(group, hi - n0), ld = gn * d.P;
@@ -90,7 +93,7 @@ public sealed partial class CpuKernels<T>
             return;
         }
         bool direct = d.Is1x1Direct(g);
-        var col1 = direct ? null : Scratch(ref t_col, d.CRS * d.P);
+        var col1 = direct ? null : Scratch(ref t_col, d.CRS * scratchGroup * d.P);
         for (int n = lo; n < hi; n++)
         {
             var xn = xs.Slice(n * inSize, inSize);
@@ -112,12 +115,12 @@ public sealed partial class CpuKernels<T>
     {
         var dys = dy.AsSpan(); var ws = w.AsSpan(); var dxs = dx.AsSpan();
         int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
-        int group = ColumnGroup(d, hi - lo, BackwardDataGroupElements);
+        int group = ColumnGroup(d, hi - lo, BackwardDataGroupElements), scratchGroup = ColumnGroup(d, d.N, BackwardDataGroupElements);
         if (group > 1)
         {
             // [dcol₀ dcol₁ …] (CRS × G·P) = Wᵀ · [dy₀ dy₁ …] (K × G·P), then col2im per image
-            var col = Scratch(ref t_col, d.CRS * group * d.P);
-            var dyG = Scratch(ref t_out, d.K * group * d.P);
+            var col = Scratch(ref t_col, d.CRS * scratchGroup * d.P);
+            var dyG = Scratch(ref t_out, d.K * scratchGroup * d.P);
             for (int n0 = lo; n0 < hi; n0 += group)
             {
                 int gn = Math.Min(group, hi - n0), ld = gn * d.P;
@@ -130,7 +133,7 @@ public sealed partial class CpuKernels<T>
             return;
         }
         bool direct = d.Is1x1Direct(g);
-        var col1 = direct ? null : Scratch(ref t_col, d.CRS * d.P);
+        var col1 = direct ? null : Scratch(ref t_col, d.CRS * scratchGroup * d.P);
         for (int n = lo; n < hi; n++)
         {
             var dxn = dxs.Slice(n * inSize, inSize);
@@ -203,8 +206,9 @@ public sealed partial class CpuKernels<T>
         int pp = (d.P + vw - 1) / vw * vw;
         bool padded = pp != d.P;
         int group = Math.Clamp(FilterGroupElements / Math.Max(1, d.CRS * pp), 1, hi - lo);
-        var col = direct && !padded ? null : Scratch(ref t_col, group * d.CRS * pp);
-        var dyPad = padded ? Scratch(ref t_dyPad, group * d.K * pp) : null;
+        int scratchGroup = Math.Clamp(FilterGroupElements / Math.Max(1, d.CRS * pp), 1, d.N);
+        var col = direct && !padded ? null : Scratch(ref t_col, scratchGroup * d.CRS * pp);
+        var dyPad = padded ? Scratch(ref t_dyPad, scratchGroup * d.K * pp) : null;
         for (int n0 = lo; n0 < hi; n0 += group)
         {
             int gn = Math.Min(group, hi - n0);

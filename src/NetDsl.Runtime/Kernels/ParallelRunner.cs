@@ -16,8 +16,8 @@ internal interface IParallelBody
 /// An allocation-free replacement for <c>Parallel.For</c> in the CPU kernels (steady state: 0 managed bytes per call).
 /// <list type="bullet">
 /// <item>Persistent background workers (ProcessorCount − 1, created on the first parallel loop); the calling thread takes part.</item>
-/// <item>Indices are claimed one at a time with <see cref="Interlocked.Increment(ref int)"/> (the kernels pass a handful of
-///   per-core chunks, or 32K-element blocks), so fast threads take more.</item>
+/// <item>The caller runs index 0; the other indices are claimed one at a time with <see cref="Interlocked.Increment(ref int)"/>
+///   (the kernels pass a handful of per-core chunks, or 32K-element blocks), so fast threads take more.</item>
 /// <item>The body is a struct passed by value: it is copied into a per-<typeparamref name="TBody"/> holder object created once
 ///   (a sealed subclass of <see cref="Job"/>, so workers call it through one virtual call per index, without boxing).</item>
 /// <item>One loop at a time: a loop started while another runs (from another thread, or nested inside a body) runs inline on
@@ -66,15 +66,19 @@ internal static class ParallelRunner
     public static void For<TBody>(int count, in TBody body) where TBody : struct, IParallelBody
     {
         if (count <= 0) return;
-        if (count == 1 || s_workerCount == 0 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        if (count == 1 || s_workerCount == 0) { for (int i = 0; i < count; i++) body.Run(i); return; }
+        // one-time setup before the busy check, so it happens on the first call even if that one runs inline: a later
+        // call that gets the runner then allocates nothing
+        var job = Job<TBody>.Instance;
+        var workers = s_workers ?? StartWorkers();
+        if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {
-            // serial: one index, one core, or the runner is busy (another thread's loop, or a loop nested in a body)
+            // the runner is busy (another thread's loop, or a loop nested in a body): run this one inline
             for (int i = 0; i < count; i++) body.Run(i);
             return;
         }
-        var job = Job<TBody>.Instance;
         job.Body = body;
-        try { Execute(job, count); }
+        try { Execute(job, workers, count); }
         finally
         {
             job.Clear();
@@ -82,27 +86,34 @@ internal static class ParallelRunner
         }
     }
 
-    private static void Execute(Job job, int count)
+    private static void Execute(Job job, Worker[] workers, int count)
     {
-        var workers = s_workers ?? StartWorkers();
         s_job = job;
         s_count = count;
-        s_next = 0;
+        s_next = 1;                                     // index 0 is the caller's (below)
         s_exception = null;
         Interlocked.Exchange(ref s_open, 1);            // publishes the fields above
         int wake = Math.Min(workers.Length, count - 1);
         for (int w = 0; w < wake; w++) workers[w].Wake();
 
+        // The calling thread always runs index 0 (the largest chunk, as Chunk splits), then claims more like the workers. So
+        // every kernel call runs partly on the caller, and its per-thread scratch buffers reach their size in the first step.
+        try { job.Run(0); }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref s_exception, e, null);
+            Volatile.Write(ref s_next, count);
+        }
         RunIndices(job, count);
 
         Interlocked.Exchange(ref s_open, 0);            // no worker joins from now on
         WaitForWorkers();
         s_job = null;
-        var e = s_exception;
-        if (e is not null)
+        var error = s_exception;
+        if (error is not null)
         {
             s_exception = null;
-            ExceptionDispatchInfo.Capture(e).Throw();
+            ExceptionDispatchInfo.Capture(error).Throw();
         }
     }
 
