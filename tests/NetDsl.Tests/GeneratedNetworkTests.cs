@@ -87,15 +87,14 @@ public class GeneratedNetworkTests(ITestOutputHelper output)
             long tensorsBefore = device.AllocationCount;
             long bytesBefore = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 20; i++) net.TrainStep(x, y, opt);
-            long bytes = (GC.GetAllocatedBytesForCurrentThread() - bytesBefore) / 20;
+            long bytes = GC.GetAllocatedBytesForCurrentThread() - bytesBefore;   // over all 20 steps: no rounding down
             Assert.Equal(tensorsBefore, device.AllocationCount);
-            output.WriteLine($"batch {batch}: {bytes} managed bytes per step on the calling thread (parallel-loop bookkeeping), no tensors");
+            output.WriteLine($"batch {batch}: {bytes} managed bytes in 20 steps on the calling thread, no tensors");
             return bytes;
         }
-        long small = PerStep(8), large = PerStep(128);
-        // the planned buffers for batch 128 are ~8 MB; what remains is per-kernel-call bookkeeping, independent of the batch
-        Assert.True(large < 64 * 1024, $"a training step allocated {large} bytes");
-        Assert.True(large < 2 * small + 8 * 1024, $"allocation grows with the batch: {small} bytes at batch 8, {large} at batch 128");
+        // the kernels' parallel loops run on persistent workers with struct bodies (ParallelRunner): nothing is allocated
+        Assert.Equal(0, PerStep(8));
+        Assert.Equal(0, PerStep(128));
     }
 
     [Fact]
