@@ -30,6 +30,7 @@ public readonly struct ReluOp : IMap1<float>, IGpuMap1
 {
     public float Apply(float a) => a > 0 ? a : 0;
     public Vector256<float> Apply(Vector256<float> a) => Vector256.Max(a, Vector256<float>.Zero);
+    public Vector512<float> Apply(Vector512<float> a) => Vector512.Max(a, Vector512<float>.Zero);
 }
 
 public readonly struct AxpyOp : IMap2<float>, IGpuMap2
@@ -38,12 +39,14 @@ public readonly struct AxpyOp : IMap2<float>, IGpuMap2
     public AxpyOp(float alpha) => Alpha = alpha;
     public float Apply(float a, float b) => Alpha * a + b;
     public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Vector256.Create(Alpha) * a + b;
+    public Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => Vector512.Create(Alpha) * a + b;
 }
 
 public readonly struct MulAddOp : IMap3<float>, IGpuMap3
 {
     public float Apply(float a, float b, float c) => a * b + c;
     public Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> c) => a * b + c;
+    public Vector512<float> Apply(Vector512<float> a, Vector512<float> b, Vector512<float> c) => a * b + c;
 }
 
 [Collection("ilgpu")]

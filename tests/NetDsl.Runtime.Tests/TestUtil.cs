@@ -138,6 +138,7 @@ internal readonly struct ReluOp<T> : IMap1<T>, IGpuMap1 where T : unmanaged, IBi
 {
     public T Apply(T a) => VMath.Relu(a);
     public Vector256<T> Apply(Vector256<T> a) => VMath.Relu(a);
+    public Vector512<T> Apply(Vector512<T> a) => VMath.Relu(a);
     float IGpuMap1.Apply(float a) => MathF.Max(a, 0);
 }
 
@@ -145,6 +146,7 @@ internal readonly struct TanhOp<T> : IMap1<T>, IGpuMap1 where T : unmanaged, IBi
 {
     public T Apply(T a) => VMath.Tanh(a);
     public Vector256<T> Apply(Vector256<T> a) => VMath.Tanh(a);
+    public Vector512<T> Apply(Vector512<T> a) => VMath.Tanh(a);
     float IGpuMap1.Apply(float a) => MathF.Tanh(a);
 }
 
@@ -152,6 +154,7 @@ internal readonly struct MulAddOp<T> : IMap2<T>, IGpuMap2 where T : unmanaged, I
 {
     public T Apply(T a, T b) => a * b + a;
     public Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => a * b + a;
+    public Vector512<T> Apply(Vector512<T> a, Vector512<T> b) => a * b + a;
     float IGpuMap2.Apply(float a, float b) => a * b + a;
 }
 
@@ -159,5 +162,6 @@ internal readonly struct Fma3Op<T> : IMap3<T>, IGpuMap3 where T : unmanaged, IBi
 {
     public T Apply(T a, T b, T c) => a * b - c;
     public Vector256<T> Apply(Vector256<T> a, Vector256<T> b, Vector256<T> c) => a * b - c;
+    public Vector512<T> Apply(Vector512<T> a, Vector512<T> b, Vector512<T> c) => a * b - c;
     float IGpuMap3.Apply(float a, float b, float c) => a * b - c;
 }

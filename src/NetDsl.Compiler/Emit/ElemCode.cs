@@ -5,10 +5,10 @@ using NetDsl.Compiler.Fusion;
 
 namespace NetDsl.Compiler.Emit
 {
-    /// <summary>Writes an element-wise expression tree as C#: scalar T, Vector256&lt;T&gt; (CPU) and float (ILGPU).</summary>
+    /// <summary>Writes an element-wise expression tree as C#: scalar T, Vector256&lt;T&gt; and Vector512&lt;T&gt; (CPU), and float (ILGPU).</summary>
     internal static class ElemCode
     {
-        public enum Flavor { Scalar, Vector, Gpu }
+        public enum Flavor { Scalar, Vector, Vector512, Gpu }
 
         /// <summary>Statements computing <paramref name="e"/> into locals; returns the name of the result.</summary>
         public static string Write(ElemExpr e, Flavor f, List<string> stmts, string[] inputNames)
@@ -35,6 +35,7 @@ namespace NetDsl.Compiler.Emit
 
         private static string Apply(string op, Flavor f, string[] a)
         {
+            if (f == Flavor.Vector512) return Apply(op, Flavor.Vector, a).Replace("Vector256", "Vector512");
             switch (f)
             {
                 case Flavor.Scalar:

@@ -434,7 +434,7 @@ namespace NetDsl.Compiler.Emit
 
         private void EmitFunctors(CodeWriter w)
         {
-            w.Line("// ---- fused element-wise functors: the CPU form (scalar + Vector256) and the ILGPU form of each, from the same IR");
+            w.Line("// ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR");
             foreach (var group in _prog.Kernels.Where(k => FunctorExpr(k) != null).GroupBy(FunctorName))
             {
                 var k = group.First();
@@ -445,6 +445,7 @@ namespace NetDsl.Compiler.Emit
                 w.Open($"private readonly struct {group.Key} : IMap{arity}<T>");
                 Method(w, expr, ElemCode.Flavor.Scalar, "T", names);
                 Method(w, expr, ElemCode.Flavor.Vector, "Vector256<T>", names);
+                Method(w, expr, ElemCode.Flavor.Vector512, "Vector512<T>", names);
                 w.Close();
                 w.Line("[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)] // public: ILGPU compiles only public types");
                 w.Open($"public readonly struct {group.Key}Gpu : IGpuMap{arity}");

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 
 namespace NetDsl.Runtime;
 
-// Element-wise drivers for generated functors: Vector256<T> chunks, a scalar tail, and a split across cores
+// Element-wise drivers for generated functors: Vector512<T> chunks where AVX-512 is accelerated, then Vector256<T>, a scalar tail, and a split across cores
 // for large tensors. Also Fill / Copy / Accumulate, concat along channels, and dropout.
 public sealed partial class CpuKernels<T>
 {
@@ -59,6 +59,9 @@ public sealed partial class CpuKernels<T>
         int n = a.Length, w = Vector256<T>.Count, i = 0;
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T yr = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+            for (int w2 = Vector512<T>.Count; i <= n - w2; i += w2)
+                op.Apply(Vector512.LoadUnsafe(ref ar, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         for (; i <= n - w; i += w)
             op.Apply(Vector256.LoadUnsafe(ref ar, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         for (; i < n; i++) Unsafe.Add(ref yr, i) = op.Apply(Unsafe.Add(ref ar, i));
@@ -71,6 +74,9 @@ public sealed partial class CpuKernels<T>
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T br = ref MemoryMarshal.GetReference(b);
         ref T yr = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+            for (int w2 = Vector512<T>.Count; i <= n - w2; i += w2)
+                op.Apply(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         for (; i <= n - w; i += w)
             op.Apply(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         for (; i < n; i++) Unsafe.Add(ref yr, i) = op.Apply(Unsafe.Add(ref ar, i), Unsafe.Add(ref br, i));
@@ -84,6 +90,10 @@ public sealed partial class CpuKernels<T>
         ref T br = ref MemoryMarshal.GetReference(b);
         ref T cr = ref MemoryMarshal.GetReference(c);
         ref T yr = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+            for (int w2 = Vector512<T>.Count; i <= n - w2; i += w2)
+                op.Apply(Vector512.LoadUnsafe(ref ar, (nuint)i), Vector512.LoadUnsafe(ref br, (nuint)i), Vector512.LoadUnsafe(ref cr, (nuint)i))
+                  .StoreUnsafe(ref yr, (nuint)i);
         for (; i <= n - w; i += w)
             op.Apply(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i), Vector256.LoadUnsafe(ref cr, (nuint)i))
               .StoreUnsafe(ref yr, (nuint)i);

@@ -295,8 +295,8 @@ public sealed partial class CpuKernels<T>
             else if (bk == BiasKind.Col) { v0 += Vector512.LoadUnsafe(ref bias); v1 += Vector512.LoadUnsafe(ref bias, w); }
             if (typeof(TEpi) != typeof(Identity<T>))
             {
-                v0 = Vector512.Create(epi.Apply(v0.GetLower()), epi.Apply(v0.GetUpper()));
-                v1 = Vector512.Create(epi.Apply(v1.GetLower()), epi.Apply(v1.GetUpper()));
+                v0 = epi.Apply(v0);
+                v1 = epi.Apply(v1);
             }
         }
         v0.StoreUnsafe(ref c); v1.StoreUnsafe(ref c, w);

@@ -19,11 +19,15 @@ public readonly record struct PoolGeometry(int KernelH, int KernelW, int StrideH
     public int OutW(int w) => (w + 2 * PadW - KernelW) / StrideW + 1;
 }
 
-/// <summary>A fused element-wise function of one input, for the CPU path: scalar and 256-bit forms must agree.</summary>
+/// <summary>
+/// A fused element-wise function of one input, for the CPU path: scalar, 256-bit and 512-bit forms must agree
+/// (drivers use 512-bit vectors where AVX-512 is accelerated, 256-bit otherwise, scalars for the tail).
+/// </summary>
 public interface IMap1<T> where T : unmanaged
 {
     T Apply(T a);
     Vector256<T> Apply(Vector256<T> a);
+    Vector512<T> Apply(Vector512<T> a);
 }
 
 /// <summary>A fused element-wise function of two inputs (CPU path).</summary>
@@ -31,6 +35,7 @@ public interface IMap2<T> where T : unmanaged
 {
     T Apply(T a, T b);
     Vector256<T> Apply(Vector256<T> a, Vector256<T> b);
+    Vector512<T> Apply(Vector512<T> a, Vector512<T> b);
 }
 
 /// <summary>A fused element-wise function of three inputs (CPU path).</summary>
@@ -38,6 +43,7 @@ public interface IMap3<T> where T : unmanaged
 {
     T Apply(T a, T b, T c);
     Vector256<T> Apply(Vector256<T> a, Vector256<T> b, Vector256<T> c);
+    Vector512<T> Apply(Vector512<T> a, Vector512<T> b, Vector512<T> c);
 }
 
 /// <summary>The same fused function for ILGPU kernels (float, plain scalar code ILGPU can compile).</summary>
@@ -50,6 +56,7 @@ public readonly struct Identity<T> : IMap1<T>, IGpuMap1 where T : unmanaged
 {
     public T Apply(T a) => a;
     public Vector256<T> Apply(Vector256<T> a) => a;
+    public Vector512<T> Apply(Vector512<T> a) => a;
     public float Apply(float a) => a;
 }
 

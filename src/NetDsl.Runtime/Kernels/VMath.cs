@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace NetDsl.Runtime;
 
 /// <summary>
-/// Vector (256-bit) and scalar math helpers for generated element-wise functors. T is float or double;
+/// Vector (256- and 512-bit) and scalar math helpers for generated element-wise functors. T is float or double;
 /// the <c>typeof(T)</c> tests are folded by the JIT, so each instantiation is straight-line SIMD code.
 /// </summary>
 public static class VMath
@@ -77,6 +77,75 @@ public static class VMath
         return Vector256.ConditionalSelect(isSmall, small, big);
     }
 
+    // ---- 512-bit forms (AVX-512): the same formulas
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Exp<T>(Vector512<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return Vector512.Exp(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector512.Exp(x.AsDouble()).As<double, T>();
+        return Vector512.Create(Exp(x.GetLower()), Exp(x.GetUpper()));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Log<T>(Vector512<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return Vector512.Log(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector512.Log(x.AsDouble()).As<double, T>();
+        return Vector512.Create(Log(x.GetLower()), Log(x.GetUpper()));
+    }
+
+    /// <summary>1/(1+e^−x): e^−x overflows to +inf for very negative x, giving exactly 0; no NaN for any finite x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Sigmoid<T>(Vector512<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var one = Vector512<T>.One;
+        return one / (one + Exp(-x));
+    }
+
+    /// <summary>
+    /// tanh: 1 − 2/(e^{2x}+1) for |x| ≥ 0.625 (saturates cleanly to ±1, no overflow NaN), and the
+    /// Cephes odd rational/polynomial approximation below 0.625 where that form would lose relative accuracy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Tanh<T>(Vector512<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return TanhF512(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return TanhD512(x.AsDouble()).As<double, T>();
+        return Vector512.Create(Tanh(x.GetLower()), Tanh(x.GetUpper()));
+    }
+
+    private static Vector512<float> TanhF512(Vector512<float> x)
+    {
+        var one = Vector512<float>.One;
+        var big = one - Vector512.Create(2f) / (Vector512.Exp(x + x) + one);
+        var z = x * x;
+        var p = Vector512.Create(-5.70498872745E-3f);
+        p = p * z + Vector512.Create(2.06390887954E-2f);
+        p = p * z + Vector512.Create(-5.37397155531E-2f);
+        p = p * z + Vector512.Create(1.33314422036E-1f);
+        p = p * z + Vector512.Create(-3.33332819422E-1f);
+        var small = p * z * x + x;
+        var isSmall = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625f));
+        return Vector512.ConditionalSelect(isSmall, small, big);
+    }
+
+    private static Vector512<double> TanhD512(Vector512<double> x)
+    {
+        var one = Vector512<double>.One;
+        var big = one - Vector512.Create(2.0) / (Vector512.Exp(x + x) + one);
+        var z = x * x;
+        var p = Vector512.Create(-9.64399179425052238628E-1);
+        p = p * z + Vector512.Create(-9.92877231001918586564E1);
+        p = p * z + Vector512.Create(-1.61468768441708447952E3);
+        var q = z + Vector512.Create(1.12811678491632931402E2);
+        q = q * z + Vector512.Create(2.23548839060100448583E3);
+        q = q * z + Vector512.Create(4.84406305325125486048E3);
+        var small = x + x * (z * p / q);
+        var isSmall = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625));
+        return Vector512.ConditionalSelect(isSmall, small, big);
+    }
+
     // ---- scalar counterparts (same formulas' semantics, computed with the BCL scalar functions)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Exp<T>(T x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => T.Exp(x);
@@ -90,6 +159,9 @@ public static class VMath
     /// <summary>max(x, 0) for vectors and scalars (NaN-propagation not guaranteed).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Relu<T>(Vector256<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => Vector256.Max(x, Vector256<T>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Relu<T>(Vector512<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => Vector512.Max(x, Vector512<T>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Relu<T>(T x) where T : unmanaged, IBinaryFloatingPointIeee754<T> => x > T.Zero ? x : T.Zero;
 

@@ -258,7 +258,7 @@ namespace Test.Networks
             K.Conv2dBackwardFilter(_dconv1_25, _image_0, Conv1.Weight.Grad, Conv1.Bias!.Grad, ConvGeometry.Of(1, 2));
         }
 
-        // ---- fused element-wise functors: the CPU form (scalar + Vector256) and the ILGPU form of each, from the same IR
+        // ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR
         /// <summary>relu(a): used by k0, k2, k5, k6.</summary>
         private readonly struct ReluOp : IMap1<T>
         {
@@ -272,6 +272,12 @@ namespace Test.Networks
             public Vector256<T> Apply(Vector256<T> a)
             {
                 var t0 = Vector256.Max(a, Vector256<T>.Zero);
+                return t0;
+            }
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Vector512<T> Apply(Vector512<T> a)
+            {
+                var t0 = Vector512.Max(a, Vector512<T>.Zero);
                 return t0;
             }
         }
@@ -299,6 +305,12 @@ namespace Test.Networks
             public Vector256<T> Apply(Vector256<T> a, Vector256<T> b)
             {
                 var t0 = Vector256.ConditionalSelect(Vector256.GreaterThan(b, Vector256<T>.Zero), a, Vector256<T>.Zero);
+                return t0;
+            }
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Vector512<T> Apply(Vector512<T> a, Vector512<T> b)
+            {
+                var t0 = Vector512.ConditionalSelect(Vector512.GreaterThan(b, Vector512<T>.Zero), a, Vector512<T>.Zero);
                 return t0;
             }
         }
