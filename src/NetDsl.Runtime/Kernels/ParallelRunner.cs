@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
@@ -57,7 +58,6 @@ internal static class ParallelRunner
     private static int s_count;
     private static int s_next;
     private static Exception? s_exception;
-    private static readonly ManualResetEventSlim s_done = new(false);
 
     /// <summary>Worker threads (excluding the calling thread) that can run loop bodies.</summary>
     public static int WorkerCount => s_workerCount;
@@ -132,22 +132,15 @@ internal static class ParallelRunner
         }
     }
 
+    /// <summary>
+    /// Waits for the workers still running an index of this loop (at most one index each: the caller ran index 0, the largest,
+    /// and then claimed indices like them). It spins and yields but never blocks: a thread's first blocking wait allocates the
+    /// runtime's per-thread wait state (about 0.5 KB), which would land in whichever training step first had to wait.
+    /// </summary>
     private static void WaitForWorkers()
     {
-        if (Volatile.Read(ref s_active) == 0) return;
-        // the workers are usually finishing their last index right now: spin first, then block
         var spin = new SpinWait();
-        while (!spin.NextSpinWillYield)
-        {
-            spin.SpinOnce(sleep1Threshold: -1);
-            if (Volatile.Read(ref s_active) == 0) return;
-        }
-        while (true)
-        {
-            s_done.Reset();
-            if (Interlocked.CompareExchange(ref s_active, 0, 0) == 0) return;   // full fence after the reset
-            s_done.Wait();
-        }
+        while (Volatile.Read(ref s_active) != 0) spin.SpinOnce(sleep1Threshold: -1);
     }
 
     private static Worker[] StartWorkers()
@@ -164,7 +157,8 @@ internal static class ParallelRunner
 
     private sealed class Worker
     {
-        private readonly ManualResetEventSlim _wake = new(false, spinCount: 100);
+        private static readonly long s_spinTicks = Stopwatch.Frequency / 20_000;   // 50 µs
+        private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
         private int _signalled;
 
         public Worker(int id)
@@ -182,6 +176,10 @@ internal static class ParallelRunner
         {
             while (true)
             {
+                // Kernel calls come in bursts (a training step is ~25 of them, microseconds apart): spin briefly before
+                // blocking, like the thread pool's workers do, so the next loop does not pay a futex wake-up.
+                long start = Stopwatch.GetTimestamp();
+                while (Volatile.Read(ref _signalled) == 0 && Stopwatch.GetTimestamp() - start < s_spinTicks) Thread.SpinWait(16);
                 _wake.Wait();
                 _wake.Reset();
                 Interlocked.Exchange(ref _signalled, 0);   // a Wake from now on sets the event again
@@ -191,7 +189,7 @@ internal static class ParallelRunner
                     var job = s_job!;
                     RunIndices(job, s_count);
                 }
-                if (Interlocked.Decrement(ref s_active) == 0 && Volatile.Read(ref s_open) == 0) s_done.Set();
+                Interlocked.Decrement(ref s_active);
             }
         }
     }
