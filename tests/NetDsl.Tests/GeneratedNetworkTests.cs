@@ -130,3 +130,17 @@ public class GeneratedNetworkTests(ITestOutputHelper output)
         Assert.True(correct > 1700, $"held-out accuracy after 150 steps should exceed 85%, got {correct}/2000");
     }
 }
+
+public class MultiOutputTests
+{
+    [Fact]
+    public void A_network_with_two_outputs_returns_both_by_name()
+    {
+        var net = new TwoHeads(Device.Cpu, seed: 1);
+        var (a, b) = net.Forward(Tensor<float>.FromArray(Enumerable.Range(0, 20).Select(i => i / 10f).ToArray(), 5, 4));
+        Assert.Equal([5, 2], a.Shape);
+        Assert.Equal([5, 3], b.Shape);
+        Assert.All(b.CopyToHost(), v => Assert.InRange(v, 0f, 1f));
+        Assert.Equal(4 * 8 + 8 + 8 * 2 + 2 + 8 * 3 + 3, TwoHeads.ParameterCount);
+    }
+}

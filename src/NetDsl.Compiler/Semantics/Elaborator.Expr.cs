@@ -149,7 +149,7 @@ namespace NetDsl.Compiler.Semantics
         {
             if (args.Any(a => a.Value is ErrorValue)) return ErrorValue.Instance;
             if (_blocks.TryGetValue(callee, out var block)) return CallBlock(block, calleeSpan, args, env);
-            if (LayerCatalog.TryGet(callee, out var spec)) return CallLayer(spec, calleeSpan, args, env);
+            if (LayerCatalog.IsBuiltin(callee)) return CallLayer(callee, calleeSpan, args, env);
             var known = LayerCatalog.Names.Concat(_blocks.Keys);
             _bag.Error(DiagnosticIds.UnknownLayer, calleeSpan, $"unknown layer or block '{callee}'{Suggest(callee, known)}");
             return ErrorValue.Instance;

@@ -42,7 +42,7 @@ namespace NetDsl.Compiler.Semantics
                     var r = ShapeRules.Conv2d(x.Shape, outC, k, stride, pad);
                     if (Fail(r, span)) return ErrorValue.Instance;
                     var name = Name();
-                    if (r.Shape.IsUnknown) return Poison(name);
+                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
                     int inC = x.Shape[1].Value;
                     var node = new OpNode("conv2d", name, span);
                     node.Attrs["kernel"] = k; node.Attrs["stride"] = stride; node.Attrs["pad"] = pad;
@@ -58,7 +58,7 @@ namespace NetDsl.Compiler.Semantics
                     var r = ShapeRules.Linear(x.Shape, outF);
                     if (Fail(r, span)) return ErrorValue.Instance;
                     var name = Name();
-                    if (r.Shape.IsUnknown) return Poison(name);
+                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
                     int inF = x.Shape[1].Value;
                     var node = new OpNode("linear", name, span);
                     node.Inputs.Add(x);
@@ -73,7 +73,7 @@ namespace NetDsl.Compiler.Semantics
                     var r = ShapeRules.Pool2d(layer, x.Shape, k, stride, pad);
                     if (Fail(r, span)) return ErrorValue.Instance;
                     var name = Name();
-                    if (r.Shape.IsUnknown) return Poison(name);
+                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
                     var node = new OpNode(layer == "maxpool" ? "maxpool2d" : "avgpool2d", name, span);
                     node.Attrs["kernel"] = k; node.Attrs["stride"] = stride; node.Attrs["pad"] = pad;
                     node.Inputs.Add(x);
@@ -89,7 +89,7 @@ namespace NetDsl.Compiler.Semantics
                     var r = ShapeRules.Flatten(x.Shape);
                     if (Fail(r, span)) return ErrorValue.Instance;
                     var name = Name();
-                    if (r.Shape.IsUnknown) return Poison(name);
+                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
                     var node = new OpNode("flatten", name, span);
                     node.Inputs.Add(x);
                     var tv = (TensorValue)Emit(node, r.Shape, 0);
@@ -105,7 +105,7 @@ namespace NetDsl.Compiler.Semantics
                     var x = X("x"); double p = Flt("p", 0.5);
                     if (p < 0 || p >= 1) { _bag.Error(DiagnosticIds.InvalidGeometry, a["p"].Span, $"dropout p is the drop probability and must be in [0, 1), got {p}"); return ErrorValue.Instance; }
                     var name = Name();
-                    if (x.Shape.IsUnknown) return Poison(name);
+                    if (x.Shape.IsUnknown) return ErrorValue.Instance;
                     var node = new OpNode("dropout", name, span);
                     node.Attrs["p"] = p;
                     node.Inputs.Add(x);
@@ -119,7 +119,7 @@ namespace NetDsl.Compiler.Semantics
                     var r = ShapeRules.BatchNorm(x.Shape);
                     if (Fail(r, span)) return ErrorValue.Instance;
                     var name = Name();
-                    if (r.Shape.IsUnknown) return Poison(name);
+                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
                     int c = x.Shape[1].Value;
                     var node = new OpNode("batchnorm", name, span);
                     node.Attrs["eps"] = Flt("eps", 1e-5); node.Attrs["momentum"] = Flt("momentum", 0.1);
@@ -137,7 +137,7 @@ namespace NetDsl.Compiler.Semantics
                     var r = ShapeRules.Concat(xs.Select(t => t.Shape).ToList(), axis);
                     if (Fail(r, span)) return ErrorValue.Instance;
                     var name = Name();
-                    if (r.Shape.IsUnknown) return Poison(name);
+                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
                     if (axis != 1) { _bag.Error(DiagnosticIds.InvalidGeometry, span, $"concat on axis {axis} is not supported yet (channels, axis 1, is)"); return ErrorValue.Instance; }
                     var node = new OpNode("concat", name, span);
                     node.Attrs["axis"] = axis;
@@ -151,7 +151,7 @@ namespace NetDsl.Compiler.Semantics
                     var r = ShapeRules.CrossEntropy(logits.Shape, labels.Shape);
                     if (Fail(r, span)) return ErrorValue.Instance;
                     var name = Name();
-                    if (logits.Shape.IsUnknown) return Poison(name);
+                    if (logits.Shape.IsUnknown) return ErrorValue.Instance;
                     var node = new OpNode("cross_entropy", name, span);
                     node.Inputs.Add(logits); node.Inputs.Add(labels);
                     var result = Emit(node, r.Shape, 0);
@@ -168,7 +168,7 @@ namespace NetDsl.Compiler.Semantics
             var r = ShapeRules.Add(x.Shape, y.Shape);
             if (Fail(r, span)) return ErrorValue.Instance;
             var name = env.Names.Next("add");
-            if (r.Shape.IsUnknown) return Poison(name);
+            if (r.Shape.IsUnknown) return ErrorValue.Instance;
             var node = new OpNode("add", name, span);
             node.Inputs.Add(x); node.Inputs.Add(y);
             return Emit(node, r.Shape, 0);
@@ -178,7 +178,7 @@ namespace NetDsl.Compiler.Semantics
         {
             if (Fail(r, span)) return ErrorValue.Instance;
             var n = name();
-            if (r.Shape.IsUnknown) return Poison(n);
+            if (r.Shape.IsUnknown) return ErrorValue.Instance;
             var node = new OpNode(op, n, span);
             node.Inputs.Add(x);
             return Emit(node, r.Shape, 0);
@@ -190,8 +190,6 @@ namespace NetDsl.Compiler.Semantics
             _bag.Error(r.ErrorId!, span, r.Error!);
             return true;
         }
-
-        private CValue Poison(string name) => ErrorValue.Instance;
 
         private TValue NewParam(string layer, string field, Shape shape, InitKind init, int fanIn, int fanOut)
         {

@@ -47,10 +47,5 @@ namespace NetDsl.Compiler.Semantics
 
         public static IEnumerable<string> Names => Specs.Keys;
         public static bool IsBuiltin(string name) => Specs.ContainsKey(name);
-        public static bool TryGet(string name, out string spec)
-        {
-            spec = name;
-            return Specs.ContainsKey(name);
-        }
     }
 }
