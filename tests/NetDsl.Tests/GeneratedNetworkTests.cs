@@ -144,3 +144,20 @@ public class MultiOutputTests
         Assert.Equal(4 * 8 + 8 + 8 * 2 + 2 + 8 * 3 + 3, TwoHeads.ParameterCount);
     }
 }
+
+public class InputViewTests
+{
+    [Fact]
+    public void A_flattened_input_follows_each_new_input_tensor()
+    {
+        var net = new TinyMlp(Device.Cpu, seed: 1);
+        var x1 = Tensor<float>.FromArray(Enumerable.Range(0, 32).Select(i => i / 32f).ToArray(), 2, 1, 4, 4);
+        var x2 = Tensor<float>.FromArray(Enumerable.Range(0, 32).Select(i => 1 - i / 32f).ToArray(), 2, 1, 4, 4);
+        var y1 = net.Forward(x1).CopyToHost();
+        var y2 = net.Forward(x2).CopyToHost();
+        Assert.NotEqual(y1, y2);
+        Assert.Equal(y1, net.Forward(x1).CopyToHost());
+        x1.AsSpan()[0] = 5; // same tensor, new contents: the view sees them
+        Assert.NotEqual(y1, net.Forward(x1).CopyToHost());
+    }
+}

@@ -149,6 +149,8 @@ namespace NetDsl.Compiler.Emit
                 var name = $"_{Sanitize(v.Name)}_{fieldNo++}";
                 _fields[v] = name;
                 w.Line($"private Tensor<{ElemT(v)}> {name} = null!; // {v.Name} {v.Shape.ToDisplay()}{(v.Role == ValueRole.Input ? " (input)" : v.AliasOf != null ? " (view of " + v.AliasOf.Name + ")" : "")}");
+                if (v.AliasOf != null && v.Storage.Role == ValueRole.Input)
+                    w.Line($"private object? {name}_of; // the input tensor {name} views");
             }
             w.Line("private T _lossValue;");
             w.Line();
@@ -262,7 +264,7 @@ namespace NetDsl.Compiler.Emit
             {
                 var o = k.Outputs[0];
                 if (o.Storage.Role == ValueRole.Input)
-                    w.Line($"if ({_fields[o]} is null || {_fields[o]}.Offset != {_fields[o.Storage]}.Offset || !ReferenceEquals({_fields[o]}.Device, {_fields[o.Storage]}.Device)) {_fields[o]} = {_fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)});");
+                    w.Line($"if (!ReferenceEquals({_fields[o]}_of, {_fields[o.Storage]})) {{ {_fields[o]} = {_fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)}); {_fields[o]}_of = {_fields[o.Storage]}; }}");
             }
             w.Close();
             w.Line();
