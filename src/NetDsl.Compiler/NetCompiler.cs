@@ -8,9 +8,6 @@ namespace NetDsl.Compiler
     {
         /// <summary>Namespace of the generated classes (the generator passes the project's RootNamespace).</summary>
         public string Namespace { get; init; } = "NetDsl.Generated";
-
-        /// <summary>Differentiate and emit C# (false: check and summarize only, as `netdsl check` and `summary` may).</summary>
-        public bool Emit { get; init; } = true;
     }
 
     /// <summary>One row of `netdsl summary`: a layer (or op) with its output shape, parameters and MACs per sample.</summary>

@@ -30,7 +30,7 @@ namespace NetDsl.Compiler
                 var plan = MemoryPlanner.Run(g, prog);
                 var summary = Summarize(g, plan);
                 string source = "";
-                if (ok && options.Emit)
+                if (ok)
                 {
                     if (NoKernel(g, bag)) ok = false;
                     else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary).Emit();

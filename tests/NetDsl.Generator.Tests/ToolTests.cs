@@ -50,6 +50,7 @@ public sealed class ToolTests : IDisposable
     [InlineData("check")]
     [InlineData("summary")]
     [InlineData("show")]
+    [InlineData("graph")]
     public void MissingFile_IsAClearMessageWithThePath_AndExits2(string command)
     {
         var missing = Path.Combine(_dir, "nope.net");
