@@ -7,7 +7,7 @@ namespace NetDsl.Tests;
 /// Naive, obviously-correct loops implementing <see cref="IKernels{T}"/> on host tensors: the reference the ILGPU kernels
 /// are compared with (independent of the optimized CpuKernels).
 /// </summary>
-public sealed class ReferenceKernels<T> : IKernels<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public static readonly ReferenceKernels<T> Instance = new();
 

@@ -10,7 +10,7 @@ namespace NetDsl.Tests;
 /// </summary>
 public class GradientCheckTests(ITestOutputHelper output)
 {
-    private static void Check<TNet>(TNet net, Func<double> loss, Func<double> trainStep, ITestOutputHelper output, int probesPerParameter = 6)
+    internal static void Check<TNet>(TNet net, Func<double> loss, Func<double> trainStep, ITestOutputHelper output, int probesPerParameter = 6)
         where TNet : NetworkBase<double>
     {
         const double eps = 1e-6;

@@ -115,10 +115,11 @@ namespace NetDsl.Compiler.Autodiff
                     return;
                 }
             }
+            if (Ops.OpRegistry.Backward(new BackwardContext(g, needs, grads), n, dy)) return;
             throw new System.InvalidOperationException($"no backward rule for {n.Op}");
         }
 
-        private static OpNode Node(NetGraph g, string op, OpNode fwd, IEnumerable<TValue> inputs)
+        internal static OpNode Node(NetGraph g, string op, OpNode fwd, IEnumerable<TValue> inputs)
         {
             var b = new OpNode(op, fwd.Layer, fwd.Span) { IsBackward = true, Forward = fwd };
             foreach (var kv in fwd.Attrs) b.Attrs[kv.Key] = kv.Value;
@@ -126,7 +127,7 @@ namespace NetDsl.Compiler.Autodiff
             return b;
         }
 
-        private static TValue Out(NetGraph g, OpNode b, string name, TValue like)
+        internal static TValue Out(NetGraph g, OpNode b, string name, TValue like)
         {
             var v = g.NewValue(name, like.Shape, ElemType.Float, ValueRole.Gradient);
             b.Outputs.Add(v);
@@ -134,7 +135,7 @@ namespace NetDsl.Compiler.Autodiff
             return v;
         }
 
-        private static void Accumulate(NetGraph g, OpNode fwd, TValue target, TValue grad, Dictionary<TValue, TValue> grads)
+        internal static void Accumulate(NetGraph g, OpNode fwd, TValue target, TValue grad, Dictionary<TValue, TValue> grads)
         {
             if (!grads.TryGetValue(target, out var existing)) { grads[target] = grad; return; }
             var sum = new OpNode("add", fwd.Layer, fwd.Span) { IsBackward = true, Forward = fwd };

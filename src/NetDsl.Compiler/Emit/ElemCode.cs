@@ -17,25 +17,29 @@ namespace NetDsl.Compiler.Emit
             var op = (ElemOp)e;
             var args = op.Args.Select(a => Write(a, f, stmts, inputNames)).ToArray();
             var name = "t" + stmts.Count;
-            stmts.Add($"var {name} = {Apply(op.Op, f, args)};");
+            stmts.Add($"var {name} = {Apply(op.Op, f, args, op.Consts)};");
             return name;
         }
 
         public static int FlopsPerElement(ElemExpr e) => e is ElemOp o ? (o.Op switch
         {
-            "sigmoid" => 4, "tanh" => 4, "sigmoid_bwd" => 3, "tanh_bwd" => 3, _ => 1,
+            "sigmoid" => 4, "tanh" => 4, "sigmoid_bwd" => 3, "tanh_bwd" => 3,
+            _ => Ops.OpRegistry.Elementwise.TryGetValue(o.Op, out var d) ? d.Flops : 1,
         }) + o.Args.Sum(FlopsPerElement) : 0;
 
         public static string Describe(ElemExpr e, string[] names) => e switch
         {
             ElemInput i => names[i.Index],
-            ElemOp o => o.Op + "(" + string.Join(", ", o.Args.Select(a => Describe(a, names))) + ")",
+            ElemOp o => o.Op + (o.Consts == null ? "" : "[" + string.Join(", ", o.Consts.Select(c => c.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]")
+                + "(" + string.Join(", ", o.Args.Select(a => Describe(a, names))) + ")",
             _ => "?",
         };
 
-        private static string Apply(string op, Flavor f, string[] a)
+        private static string Apply(string op, Flavor f, string[] a, IReadOnlyList<double>? consts)
         {
-            if (f == Flavor.Vector512) return Apply(op, Flavor.Vector, a).Replace("Vector256", "Vector512");
+            if (f == Flavor.Vector512) return Apply(op, Flavor.Vector, a, consts).Replace("Vector256", "Vector512");
+            if (Ops.OpRegistry.Elementwise.TryGetValue(op, out var def))
+                return def.Code(new Ops.ElemCodeArgs(f, a, consts ?? new double[0]));
             switch (f)
             {
                 case Flavor.Scalar:

@@ -60,7 +60,7 @@ namespace NetDsl.Compiler.Emit
         private static string ElemT(TValue v) => v.Type == ElemType.Int ? "int" : "T";
 
         /// <summary>The C# expression for a value's tensor.</summary>
-        private string Ref(TValue v)
+        internal string Ref(TValue v)
         {
             if (v.Role == ValueRole.Parameter) return $"{_layerProps[v.Param!.Layer]}.{(v.Param.Field == "weight" ? "Weight" : "Bias!")}.Value";
             if (v.Role == ValueRole.ParameterGradient)
@@ -363,6 +363,7 @@ namespace NetDsl.Compiler.Emit
                         case "avgpool2d":
                             return PerSample(n.Outputs[0]) * n.Int("kernel") * n.Int("kernel");
                         default:
+                            if (Ops.OpRegistry.Flops(l) is long f) return f + epi;
                             return k.Inputs.Concat(k.Outputs).Where(v => v.Role != ValueRole.Parameter).Select(PerSample).DefaultIfEmpty(0).Max();
                     }
                 }
@@ -409,6 +410,8 @@ namespace NetDsl.Compiler.Emit
                 case "globalavgpool_bwd": return $"K.GlobalAvgPoolBackward({i[0]}, {o[0]});";
                 case "concat_bwd": return $"K.ConcatBackward({i[0]}, [{string.Join(", ", o)}]);";
             }
+            var reg = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi), l);
+            if (reg != null) return reg;
             throw new InvalidOperationException($"no kernel call for {n.Op}");
         }
 

@@ -14,6 +14,8 @@ namespace NetDsl.Compiler.Fusion
         public static readonly HashSet<string> Elementwise = new HashSet<string>
         { "relu", "sigmoid", "tanh", "add", "relu_bwd", "sigmoid_bwd", "tanh_bwd", "dropout_bwd" };
         private static readonly HashSet<string> Activations = new HashSet<string> { "relu", "sigmoid", "tanh" };
+        public static bool IsElementwise(string op) => Elementwise.Contains(op) || Ops.OpRegistry.Elementwise.ContainsKey(op);
+        private static bool IsActivation(string op) => Activations.Contains(op) || (Ops.OpRegistry.Elementwise.TryGetValue(op, out var d) && d.Epilogue && d.Arity == 1);
 
         public static KernelProgram Run(NetGraph g, bool training)
         {
@@ -44,7 +46,7 @@ namespace NetDsl.Compiler.Fusion
                     k = new AliasKernel();
                     k.Ops.Add(n); k.Inputs.AddRange(n.Inputs); k.Outputs.AddRange(n.Outputs);
                 }
-                else if (Elementwise.Contains(n.Op))
+                else if (IsElementwise(n.Op))
                 {
                     var ek = new ElementwiseKernel();
                     ek.Ops.Add(n);
@@ -66,7 +68,7 @@ namespace NetDsl.Compiler.Fusion
                         }
                         else args.Add(new ElemInput(IndexOf(ek.Inputs, i)));
                     }
-                    ek.Expr = new ElemOp(n.Op, args);
+                    ek.Expr = new ElemOp(n.Op, args, Ops.OpRegistry.Consts(n));
                     ek.Outputs.Add(n.Outputs[0]);
                     k = ek;
                 }
@@ -77,9 +79,9 @@ namespace NetDsl.Compiler.Fusion
                     if ((n.Op == "conv2d" || n.Op == "linear") && SingleUse(n.Outputs[0]))
                     {
                         var c = consumers[n.Outputs[0]][0];
-                        if (Activations.Contains(c.Op))
+                        if (IsActivation(c.Op))
                         {
-                            lk.Epilogue = new ElemOp(c.Op, new[] { new ElemInput(0) });
+                            lk.Epilogue = new ElemOp(c.Op, new[] { new ElemInput(0) }, Ops.OpRegistry.Consts(c));
                             lk.EpilogueNode = c;
                             lk.Ops.Add(c);
                             lk.Outputs[0] = c.Outputs[0];
@@ -106,7 +108,7 @@ namespace NetDsl.Compiler.Fusion
         private static ElemExpr Substitute(ElemExpr e, int[] remap) => e switch
         {
             ElemInput i => new ElemInput(remap[i.Index]),
-            ElemOp o => new ElemOp(o.Op, o.Args.Select(a => Substitute(a, remap)).ToList()),
+            ElemOp o => new ElemOp(o.Op, o.Args.Select(a => Substitute(a, remap)).ToList(), o.Consts),
             _ => e,
         };
     }

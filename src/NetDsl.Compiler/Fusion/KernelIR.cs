@@ -8,8 +8,11 @@ namespace NetDsl.Compiler.Fusion
     public abstract record ElemExpr;
     /// <summary>The kernel's input number <see cref="Index"/> (a, b, c).</summary>
     public sealed record ElemInput(int Index) : ElemExpr;
-    /// <summary>An element-wise op applied to sub-expressions: relu, sigmoid, tanh, add, mul, relu_bwd(dy, y), sigmoid_bwd, tanh_bwd.</summary>
-    public sealed record ElemOp(string Op, IReadOnlyList<ElemExpr> Args) : ElemExpr;
+    /// <summary>
+    /// An element-wise op applied to sub-expressions: relu, sigmoid, tanh, add, relu_bwd(dy, y)… and the registered
+    /// element-wise ops (<see cref="Ops.ElemDef"/>); <see cref="Consts"/> are compile-time attributes (a leaky relu's slope).
+    /// </summary>
+    public sealed record ElemOp(string Op, IReadOnlyList<ElemExpr> Args, IReadOnlyList<double>? Consts = null) : ElemExpr;
 
     /// <summary>
     /// One kernel of the fused-kernel IR. Both emitters (CPU C# and ILGPU) walk the same list:

@@ -261,6 +261,11 @@ namespace NetDsl.Compiler.Semantics
                     return a;
                 case ArgType.Float when v is IntValue i:
                     return new ArgValue(a.Name, new FloatValue(i.Value), a.Span);
+                case ArgType.Ints when v is IntValue:
+                case ArgType.String when v is StringValue:
+                    return a;
+                case ArgType.Ints when (v is TupleValue t && t.Items.All(x => x is IntValue)) || (v is ListValue l && l.Items.All(x => x is IntValue)):
+                    return a;
             }
             _bag.Error(DiagnosticIds.TypeMismatch, a.Span, $"argument '{s.Name}' of {callee} must be {s.Type.ToString().ToLowerInvariant()}, got {v.TypeName} {(v is TensorValue ? "" : v.ToString())}".TrimEnd());
             return null;

@@ -14,6 +14,11 @@ namespace NetDsl.Compiler.Semantics
             var specs = LayerCatalog.Specs[layer];
             var a = Bind(layer, span, specs, args, out var explicitName);
             if (a == null) return ErrorValue.Instance;
+            if (Ops.OpRegistry.Layers.TryGetValue(layer, out var def))
+            {
+                string Named() => explicitName != null ? env.Names.Claim(explicitName) ?? env.Names.Next(def.Prefix) : env.Names.Next(def.Prefix);
+                return def.Elaborate(new LayerCall(this, layer, span, a, Named, _g));
+            }
             TValue X(string n) => ((TensorValue)a[n].Value).Value;
             int Int(string n, int dflt) => a.TryGetValue(n, out var v) ? (int)((IntValue)v.Value).Value : dflt;
             double Flt(string n, double dflt) => a.TryGetValue(n, out var v) ? ((FloatValue)v.Value).Value : dflt;
@@ -184,6 +189,8 @@ namespace NetDsl.Compiler.Semantics
             return Emit(node, r.Shape, 0);
         }
 
+        internal void Report(string id, SourceSpan span, string message) => _bag.Error(id, span, message);
+
         private bool Fail(ShapeResult r, SourceSpan span)
         {
             if (!r.IsError) return false;
@@ -191,7 +198,7 @@ namespace NetDsl.Compiler.Semantics
             return true;
         }
 
-        private TValue NewParam(string layer, string field, Shape shape, InitKind init, int fanIn, int fanOut)
+        internal TValue NewParam(string layer, string field, Shape shape, InitKind init, int fanIn, int fanOut)
         {
             var p = new ParamDecl(layer, field, shape, init, fanIn, fanOut);
             var v = _g.NewValue(p.Name, shape, ElemType.Float, ValueRole.Parameter);
@@ -201,12 +208,14 @@ namespace NetDsl.Compiler.Semantics
             return v;
         }
 
-        private TValue NewOutput(OpNode node, string name, Shape shape, ElemType type)
+        internal TValue NewOutput(OpNode node, string name, Shape shape, ElemType type)
         {
             var v = _g.NewValue(name, shape, type);
             v.Producer = node;
             return v;
         }
+
+        internal CValue EmitNode(OpNode node, Shape outShape, long macs) => Emit(node, outShape, macs);
 
         private CValue Emit(OpNode node, Shape outShape, long macs)
         {

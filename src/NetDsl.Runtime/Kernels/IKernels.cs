@@ -68,7 +68,7 @@ public readonly struct Identity<T> : IMap1<T>, IGpuMap1 where T : unmanaged
 /// expected and actual shapes. Each fused op passes its CPU functor and its ILGPU functor: a device
 /// uses the one for its path.
 /// </summary>
-public interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+public partial interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     // ---- convolution: x [N,C,H,W], w [K,C/groups,kh,kw], b [K] or null, y [N,K,OH,OW]
     /// <summary>y = epilogue(conv(x, w) + b).</summary>

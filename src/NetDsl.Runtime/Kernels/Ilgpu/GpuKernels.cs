@@ -24,7 +24,7 @@ internal struct AdamParams
 /// max-pool backward, whose signature carries no window geometry). Generic kernels take the fused functor as a struct
 /// argument (<see cref="IGpuMap1"/> …), which ILGPU specializes per functor type.
 /// </summary>
-internal static class GpuKernels
+internal static partial class GpuKernels
 {
     // ---------------------------------------------------------------- convolution
     public static void ConvForward<TEpi>(Index1D index, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias,

@@ -10,7 +10,7 @@ namespace NetDsl.Runtime.Ilgpu;
 /// cached for the device's lifetime. Launches are asynchronous on the accelerator's default stream, except
 /// <see cref="SoftmaxCrossEntropyForward"/>, which returns the loss and so waits.
 /// </summary>
-public sealed class IlgpuKernels : IKernels<float>, IDisposable
+public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
 {
     private readonly IlgpuDevice _device;
     private readonly Accelerator _acc;
