@@ -92,5 +92,8 @@ namespace NetDsl.Compiler.Syntax
     /// <summary>`network Name(params) { ... }`.</summary>
     public sealed record NetworkDecl(string Name, IReadOnlyList<Param> Params, IReadOnlyList<Stmt> Body) : Decl(Name);
 
+    /// <summary>`network Name = Other(param: value, ...)`: another class from the same declaration with other parameter values.</summary>
+    public sealed record NetworkInstanceDecl(string Name, string Of, SourceSpan OfSpan, IReadOnlyList<Arg> Args) : Decl(Name);
+
     public sealed record SourceFile(string Path, IReadOnlyList<Decl> Decls);
 }
