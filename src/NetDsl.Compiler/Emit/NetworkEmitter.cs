@@ -122,6 +122,11 @@ namespace NetDsl.Compiler.Emit
             w.Line($"/// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>");
             w.Line($"public const long PlannedBytesPerSample = {_summary.PlannedBytesPerSample};");
             w.Line($"public const string SourceFile = \"{_file}\";");
+            foreach (var (name, v) in _g.Inputs)
+            {
+                w.Line($"/// <summary>Shape of input '{name}': {(v.Type == ElemType.Int ? "int" : "")}{v.Shape.ToDisplay()} (-1 marks a symbolic dim).</summary>");
+                w.Line($"public static int[] {Pascal(name)}Shape => new int[] {{ {string.Join(", ", v.Shape.Dims.Select(d => d.IsKnown ? d.Value : -1))} }};");
+            }
             w.Line();
 
             // layer properties
