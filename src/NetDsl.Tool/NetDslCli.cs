@@ -54,8 +54,9 @@ public static class NetDslCli
         // summary FILE [--network NAME]
         var summaryFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
         var summaryNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
-        var summary = new Command("summary", "Print a Keras-style table per network: output shapes, parameters, MACs and memory.") { summaryFile, summaryNetwork };
-        summary.SetAction(p => Commands.Summary(p.GetValue(summaryFile)!, p.GetValue(summaryNetwork), output));
+        var summaryBatch = new Option<int[]>("--batch", "-b") { Description = "batch sizes for the peak training memory lines (default: 1 32 128)", AllowMultipleArgumentsPerToken = true };
+        var summary = new Command("summary", "Print a Keras-style table per network: output shapes, parameters, MACs and memory (peak training memory per batch size).") { summaryFile, summaryNetwork, summaryBatch };
+        summary.SetAction(p => Commands.Summary(p.GetValue(summaryFile)!, p.GetValue(summaryNetwork), p.GetValue(summaryBatch) is { Length: > 0 } b ? b : Commands.DefaultBatches, output));
         root.Subcommands.Add(summary);
 
         // show FILE [--network NAME]

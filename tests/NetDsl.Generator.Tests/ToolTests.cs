@@ -178,4 +178,15 @@ public sealed class ToolTests : IDisposable
         Assert.Contains("61,706", stdout);
         Assert.False(stdout.Contains('\u001b'), "no ANSI escapes when output is redirected");
     }
+
+    [Fact]
+    public void Summary_prints_peak_training_memory_per_batch_size()
+    {
+        var (exit, stdout, stderr) = Run("summary", RepoPaths.LeNet5, "--batch", "64", "256");
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        // parameters + gradients + momentum (3 x 61,706 x 4 bytes) + 64 x 62,792 planned bytes per sample
+        Assert.Contains($"batch 64:  {Commands.Bytes(3 * 61_706 * 4 + 64 * 62_792L)} with SGD+momentum", stdout);
+        Assert.Contains($"{Commands.Bytes(4 * 61_706 * 4 + 256 * 62_792L)} with Adam", stdout);
+        Assert.DoesNotContain("batch 32", stdout);
+    }
 }
