@@ -145,6 +145,17 @@ internal static class Commands
             w.WriteLine($"{(label + ":").PadRight(labelWidth)} {value}");
     }
 
+    // ------------------------------------------------------------------ bench
+
+    public static int Bench(FileInfo file, string? network, int batch, int steps, CliOutput o)
+    {
+        if (!TryCompile(file, o, out var result)) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
+        if (!TrySelect(result, network, file, o, out var selected)) return NetDslCli.ExitUsage;
+        var empty = selected.Where(n => n.Source.Length == 0).Select(n => n.Name).ToList();
+        if (empty.Count > 0) { o.Err.WriteLine($"netdsl: no code was generated for {string.Join(", ", empty)} (see the warnings above)"); return NetDslCli.ExitErrors; }
+        return Tool.Bench.Run(selected, batch, steps, o);
+    }
+
     // ------------------------------------------------------------------ show
 
     public static int Show(FileInfo file, string? network, CliOutput o)

@@ -189,4 +189,24 @@ public sealed class ToolTests : IDisposable
         Assert.Contains($"{Commands.Bytes(4 * 61_706 * 4 + 256 * 62_792L)} with Adam", stdout);
         Assert.DoesNotContain("batch 32", stdout);
     }
+
+    [Fact]
+    public void Bench_compiles_the_generated_code_and_times_a_training_step()
+    {
+        var (exit, stdout, stderr) = Run("bench", RepoPaths.LeNet5, "--batch", "2", "--steps", "3");
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        var row = stdout.Split('\n').Single(l => l.StartsWith("LeNet5", StringComparison.Ordinal));
+        var cells = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("2", cells[1]);
+        Assert.True(double.Parse(cells[2], System.Globalization.CultureInfo.InvariantCulture) > 0, row); // train step ms
+        Assert.EndsWith("ms", row.TrimEnd());
+    }
+
+    [Fact]
+    public void Bench_rejects_a_batch_size_that_is_not_positive()
+    {
+        var (exit, _, stderr) = Run("bench", System.IO.Path.Combine(RepoPaths.Root, "examples", "Models", "inception.net"), "--batch", "0");
+        Assert.Equal(NetDslCli.ExitUsage, exit);
+        Assert.Contains("--batch", stderr);
+    }
 }
