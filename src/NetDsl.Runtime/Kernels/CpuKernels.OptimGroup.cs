@@ -24,7 +24,8 @@ public sealed partial class CpuKernels<T>
     private static void CheckGroup(string what, Tensor<T>[] param, Tensor<T>[] other)
     {
         if (other.Length != param.Length) throw new ArgumentException($"{what}: expected {param.Length} tensors (one per parameter), got {other.Length}");
-        for (int i = 0; i < param.Length; i++) other[i].CheckShape($"{what}[{i}]", param[i].Shape);
+        for (int i = 0; i < param.Length; i++)
+            if (!other[i].Shape.AsSpan().SequenceEqual(param[i].Shape)) other[i].CheckShape($"{what}[{i}]", param[i].Shape); // the message only on failure: no string per step
     }
 
     public void SgdStep(Tensor<T>[] param, Tensor<T>[] grad, Tensor<T>[] velocity, T lr, T momentum, T weightDecay, bool nesterov)

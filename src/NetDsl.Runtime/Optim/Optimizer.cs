@@ -10,6 +10,7 @@ namespace NetDsl.Runtime.Optim;
 public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
+    private readonly bool _oneDevice;
 
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
     /// <summary>Learning rate used by the next <see cref="Step"/>; set it from an <see cref="ILrSchedule"/> each epoch.</summary>
@@ -29,6 +30,7 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
             if (!names.Add(p.Name)) throw new ArgumentException($"parameter '{p.Name}' is given twice");
         LearningRate = learningRate;
         WeightDecay = weightDecay;
+        _oneDevice = _parameters.Length > 0 && _parameters.All(p => p.Device == _parameters[0].Device);
         Values = _parameters.Select(p => p.Value).ToArray();
         Grads = _parameters.Select(p => p.Grad).ToArray();
     }
@@ -41,7 +43,7 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
     public void Step()
     {
         StepCount++;
-        if (_parameters.Length > 0 && _parameters.All(p => p.Device == _parameters[0].Device))
+        if (_oneDevice)
         {
             UpdateAll(_parameters[0].Device.Kernels<T>(), StepCount);
             return;
