@@ -44,6 +44,15 @@ namespace NetDsl.Compiler.Semantics
             return items.Select(x => (int)((IntValue)x).Value).ToArray();
         }
 
+        /// <summary>An <c>ints</c> argument with as many values as given (`1` → [1], `(1, 2, 0, 1)` → 4 values); [dflt] if absent.</summary>
+        public int[] IntsAny(string arg, int dflt = 0)
+        {
+            if (!_args.TryGetValue(arg, out var v)) return new[] { dflt };
+            if (v.Value is IntValue i) return new[] { (int)i.Value };
+            var items = v.Value is TupleValue t ? t.Items : ((ListValue)v.Value).Items;
+            return items.Select(x => (int)((IntValue)x).Value).ToArray();
+        }
+
         /// <summary>The instance name: `name:` if given, else prefix + counter in the current scope (conv1, layer1.0.conv2).</summary>
         public string Name() => _name();
 

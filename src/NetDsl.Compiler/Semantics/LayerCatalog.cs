@@ -26,11 +26,7 @@ namespace NetDsl.Compiler.Semantics
 
         private static readonly Dictionary<string, IReadOnlyList<ArgSpec>> Slice = new Dictionary<string, IReadOnlyList<ArgSpec>>
         {
-            ["conv"] = new[] { T("x"), I("out"), I("kernel"), I("stride", 1), I("pad", 0), B("bias", true) },
             ["linear"] = new[] { T("x"), I("out"), B("bias", true) },
-            ["maxpool"] = new[] { T("x"), I("kernel"), IOpt("stride", "kernel"), I("pad", 0) },
-            ["avgpool"] = new[] { T("x"), I("kernel"), IOpt("stride", "kernel"), I("pad", 0) },
-            ["globalavgpool"] = new[] { T("x") },
             ["flatten"] = new[] { T("x") },
             ["relu"] = new[] { T("x") },
             ["sigmoid"] = new[] { T("x") },
