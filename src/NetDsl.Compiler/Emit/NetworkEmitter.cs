@@ -398,7 +398,6 @@ namespace NetDsl.Compiler.Emit
                 case "globalavgpool": return $"K.GlobalAvgPoolForward({i[0]}, {o[0]});";
                 case "dropout":
                     return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
-                case "concat": return $"K.Concat([{string.Join(", ", i)}], {o[0]});";
                 case "cross_entropy": return $"_lossValue = K.SoftmaxCrossEntropyForward({i[0]}, {i[1]}, {o[1]}, {o[0]});";
                 case "cross_entropy_bwd": return $"K.SoftmaxCrossEntropyBackward({i[0]}, {i[1]}, T.One, {o[0]});";
                 case "conv2d_bwd_data": return $"K.Conv2dBackwardData({i[0]}, {i[1]}, {o[0]}, {Geo(n)});";
@@ -408,7 +407,6 @@ namespace NetDsl.Compiler.Emit
                 case "maxpool2d_bwd": return $"K.MaxPool2dBackward({i[0]}, {i[1]}, {o[0]});";
                 case "avgpool2d_bwd": return $"K.AvgPool2dBackward({i[0]}, {o[0]}, {Geo(n)});";
                 case "globalavgpool_bwd": return $"K.GlobalAvgPoolBackward({i[0]}, {o[0]});";
-                case "concat_bwd": return $"K.ConcatBackward({i[0]}, [{string.Join(", ", o)}]);";
             }
             var reg = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi), l);
             if (reg != null) return reg;

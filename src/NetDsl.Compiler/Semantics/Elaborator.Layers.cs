@@ -88,19 +88,6 @@ namespace NetDsl.Compiler.Semantics
                 }
                 case "globalavgpool":
                     return Simple("globalavgpool", ShapeRules.GlobalAvgPool(X("x").Shape), X("x"), span, Name);
-                case "flatten":
-                {
-                    var x = X("x");
-                    var r = ShapeRules.Flatten(x.Shape);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    var node = new OpNode("flatten", name, span);
-                    node.Inputs.Add(x);
-                    var tv = (TensorValue)Emit(node, r.Shape, 0);
-                    tv.Value.AliasOf = x;
-                    return tv;
-                }
                 case "relu":
                 case "sigmoid":
                 case "tanh":
@@ -133,22 +120,6 @@ namespace NetDsl.Compiler.Semantics
                     node.Inputs.Add(NewParam(name, "bias", Shape.Of(c), InitKind.Zeros, 1, 1));
                     return Emit(node, r.Shape, 0);
                 }
-                case "add":
-                    return Add(X("a"), X("b"), span, env);
-                case "concat":
-                {
-                    var xs = ((ListValue)a["xs"].Value).Items.Cast<TensorValue>().Select(t => t.Value).ToList();
-                    int axis = Int("axis", 1);
-                    var r = ShapeRules.Concat(xs.Select(t => t.Shape).ToList(), axis);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    if (axis != 1) { _bag.Error(DiagnosticIds.InvalidGeometry, span, $"concat on axis {axis} is not supported yet (channels, axis 1, is)"); return ErrorValue.Instance; }
-                    var node = new OpNode("concat", name, span);
-                    node.Attrs["axis"] = axis;
-                    node.Inputs.AddRange(xs);
-                    return Emit(node, r.Shape, 0);
-                }
                 case "cross_entropy":
                 {
                     var logits = X("logits"); var labels = X("labels");
@@ -166,17 +137,6 @@ namespace NetDsl.Compiler.Semantics
             }
             _bag.Error(DiagnosticIds.InternalError, span, $"layer {layer} has no elaboration rule");
             return ErrorValue.Instance;
-        }
-
-        private CValue Add(TValue x, TValue y, SourceSpan span, Env env)
-        {
-            var r = ShapeRules.Add(x.Shape, y.Shape);
-            if (Fail(r, span)) return ErrorValue.Instance;
-            var name = env.Names.Next("add");
-            if (r.Shape.IsUnknown) return ErrorValue.Instance;
-            var node = new OpNode("add", name, span);
-            node.Inputs.Add(x); node.Inputs.Add(y);
-            return Emit(node, r.Shape, 0);
         }
 
         private CValue Simple(string op, ShapeResult r, TValue x, SourceSpan span, Func<string> name)
