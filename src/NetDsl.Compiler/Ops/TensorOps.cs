@@ -145,6 +145,7 @@ namespace NetDsl.Compiler.Ops
             var v = c.Value("shape");
             var items = v is ListValue l ? l.Items : v is TupleValue t ? t.Items : v is IntValue || v is SymbolValue ? new[] { v } : null;
             var dims = new List<Dim?>();
+            if (items != null && items.Any(i => i is ErrorValue)) { c.Name(); return c.Error(); }
             if (items != null)
                 foreach (var it in items)
                 {

@@ -262,6 +262,8 @@ namespace NetDsl.Compiler.Semantics
                     else
                     {
                         if (!_g.Symbols.Contains(n.Id)) _g.Symbols.Add(n.Id);
+                        // an input's symbol (N) is a value from here on, so shapes can name it: reshape(x, [N, 4, -1])
+                        if (bindUnknownAsSymbols) env.Vars[n.Id] = new SymbolValue(n.Id);
                         dims.Add(Dim.Sym(n.Id));
                     }
                     continue;
