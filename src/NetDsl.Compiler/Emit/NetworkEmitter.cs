@@ -384,12 +384,10 @@ namespace NetDsl.Compiler.Emit
                 case "linear": return $"K.LinearForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {epi});";
                 case "dropout":
                     return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
-                case "concat": return $"K.Concat([{string.Join(", ", i)}], {o[0]});";
                 case "cross_entropy": return $"_lossValue = K.SoftmaxCrossEntropyForward({i[0]}, {i[1]}, {o[1]}, {o[0]});";
                 case "cross_entropy_bwd": return $"K.SoftmaxCrossEntropyBackward({i[0]}, {i[1]}, T.One, {o[0]});";
                 case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
                 case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";
-                case "concat_bwd": return $"K.ConcatBackward({i[0]}, [{string.Join(", ", o)}]);";
             }
             var reg = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi), l);
             if (reg != null) return reg;

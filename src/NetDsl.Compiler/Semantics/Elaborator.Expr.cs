@@ -95,10 +95,13 @@ namespace NetDsl.Compiler.Semantics
             var a = Eval(b.Left, env);
             var c = Eval(b.Right, env);
             if (a is ErrorValue || c is ErrorValue) return ErrorValue.Instance;
-            if (a is TensorValue ta && c is TensorValue tc)
+            if (a is TensorValue || c is TensorValue)
             {
-                if (b.Op == "+") return Add(ta.Value, tc.Value, b.Span, env);
-                _bag.Error(DiagnosticIds.TypeMismatch, b.Span, $"operator {b.Op} on tensors is not supported yet (only +), got {ta.Value.Shape.ToDisplay()} {b.Op} {tc.Value.Shape.ToDisplay()}");
+                // tensor arithmetic (broadcasting, scalars) is the tensor-op family's: Ops/TensorOps.cs
+                var op = b.Op switch { "+" => "add", "-" => "sub", "*" => "mul", "/" => "div", _ => null };
+                if (op != null)
+                    return Ops.TensorOps.Binary(new LayerCall(this, op, b.Span, new Dictionary<string, ArgValue>(), () => env.Names.Next(op), _g), op, a, c);
+                _bag.Error(DiagnosticIds.TypeMismatch, b.Span, $"operator {b.Op} does not apply to tensors (+, -, * and / by a number do), got {a.TypeName} {b.Op} {c.TypeName}");
                 return ErrorValue.Instance;
             }
             if (a is IntValue ia && c is IntValue ic)

@@ -55,19 +55,6 @@ namespace NetDsl.Compiler.Semantics
                     if (bias) node.Inputs.Add(NewParam(name, "bias", Shape.Of(outF), InitKind.Zeros, inF, outF));
                     return Emit(node, r.Shape, (long)inF * outF);
                 }
-                case "flatten":
-                {
-                    var x = X("x");
-                    var r = ShapeRules.Flatten(x.Shape);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    var node = new OpNode("flatten", name, span);
-                    node.Inputs.Add(x);
-                    var tv = (TensorValue)Emit(node, r.Shape, 0);
-                    tv.Value.AliasOf = x;
-                    return tv;
-                }
                 case "relu":
                 case "sigmoid":
                 case "tanh":
@@ -100,22 +87,6 @@ namespace NetDsl.Compiler.Semantics
                     node.Inputs.Add(NewParam(name, "bias", Shape.Of(c), InitKind.Zeros, 1, 1));
                     return Emit(node, r.Shape, 0);
                 }
-                case "add":
-                    return Add(X("a"), X("b"), span, env);
-                case "concat":
-                {
-                    var xs = ((ListValue)a["xs"].Value).Items.Cast<TensorValue>().Select(t => t.Value).ToList();
-                    int axis = Int("axis", 1);
-                    var r = ShapeRules.Concat(xs.Select(t => t.Shape).ToList(), axis);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    if (axis != 1) { _bag.Error(DiagnosticIds.InvalidGeometry, span, $"concat on axis {axis} is not supported yet (channels, axis 1, is)"); return ErrorValue.Instance; }
-                    var node = new OpNode("concat", name, span);
-                    node.Attrs["axis"] = axis;
-                    node.Inputs.AddRange(xs);
-                    return Emit(node, r.Shape, 0);
-                }
                 case "cross_entropy":
                 {
                     var logits = X("logits"); var labels = X("labels");
@@ -133,17 +104,6 @@ namespace NetDsl.Compiler.Semantics
             }
             _bag.Error(DiagnosticIds.InternalError, span, $"layer {layer} has no elaboration rule");
             return ErrorValue.Instance;
-        }
-
-        private CValue Add(TValue x, TValue y, SourceSpan span, Env env)
-        {
-            var r = ShapeRules.Add(x.Shape, y.Shape);
-            if (Fail(r, span)) return ErrorValue.Instance;
-            var name = env.Names.Next("add");
-            if (r.Shape.IsUnknown) return ErrorValue.Instance;
-            var node = new OpNode("add", name, span);
-            node.Inputs.Add(x); node.Inputs.Add(y);
-            return Emit(node, r.Shape, 0);
         }
 
         private CValue Simple(string op, ShapeResult r, TValue x, SourceSpan span, Func<string> name)

@@ -28,6 +28,8 @@ namespace NetDsl.Compiler.Semantics
 
         public bool Has(string arg) => _args.ContainsKey(arg);
         public SourceSpan ArgSpan(string arg) => _args.TryGetValue(arg, out var a) ? a.Span : Span;
+        /// <summary>The raw value of an argument (for <c>any</c> arguments such as a shape list), or null when absent.</summary>
+        public CValue? Value(string arg) => _args.TryGetValue(arg, out var v) ? v.Value : null;
         public TValue X(string arg) => ((TensorValue)_args[arg].Value).Value;
         public IReadOnlyList<TValue> Xs(string arg) => ((ListValue)_args[arg].Value).Items.Cast<TensorValue>().Select(t => t.Value).ToList();
         public int Int(string arg, int dflt = 0) => _args.TryGetValue(arg, out var v) ? (int)((IntValue)v.Value).Value : dflt;

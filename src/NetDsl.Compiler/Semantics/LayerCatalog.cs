@@ -27,14 +27,11 @@ namespace NetDsl.Compiler.Semantics
         private static readonly Dictionary<string, IReadOnlyList<ArgSpec>> Slice = new Dictionary<string, IReadOnlyList<ArgSpec>>
         {
             ["linear"] = new[] { T("x"), I("out"), B("bias", true) },
-            ["flatten"] = new[] { T("x") },
             ["relu"] = new[] { T("x") },
             ["sigmoid"] = new[] { T("x") },
             ["tanh"] = new[] { T("x") },
             ["dropout"] = new[] { T("x"), F("p", 0.5) },
             ["batchnorm"] = new[] { T("x"), F("eps", 1e-5), F("momentum", 0.1) },
-            ["add"] = new[] { T("a"), T("b") },
-            ["concat"] = new[] { new ArgSpec("xs", ArgType.Tensors, true), I("axis", 1) },
             ["cross_entropy"] = new[] { T("logits"), T("labels") },
             ["channels"] = new[] { T("x") },
             ["dim"] = new[] { T("x"), I("axis") },

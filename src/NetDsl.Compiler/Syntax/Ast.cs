@@ -65,6 +65,9 @@ namespace NetDsl.Compiler.Syntax
     /// <summary>`name = expr` or `name: [shape] = expr` (the shape is asserted).</summary>
     public sealed record AssignStmt(string Name, ShapeExpr? Assert, Expr Value) : Stmt;
 
+    /// <summary>`a, b = expr`: expr is a tuple (split's result) whose items are bound in order.</summary>
+    public sealed record DestructureStmt(IReadOnlyList<string> Names, Expr Value) : Stmt;
+
     /// <summary>`repeat n { ... }`.</summary>
     public sealed record RepeatStmt(Expr Count, IReadOnlyList<Stmt> Body) : Stmt;
 

@@ -259,9 +259,17 @@ namespace NetDsl.Compiler.Syntax
                 from v in expr
                 select (Stmt)new AssignStmt(n.Text, shape.GetOrDefault(), v);
 
+            var destructureStmt =
+                from first in Identifier()
+                from rest in XMany(from _ in Tok(",", quiet: true) from m in Identifier() select m)
+                where rest.Count > 0
+                from _ in Tok("=")
+                from v in expr
+                select (Stmt)new DestructureStmt(new[] { first.Text }.Concat(rest.Select(r => r.Text)).ToList(), v);
+
             _stmt = Guard(Named(Spanned(
                 inputStmt.Or(outputStmt).Or(lossStmt).Or(repeatStmt).Or(forStmt)
-                    .Or(ifStmt.Select(s => (Stmt)s)).Or(returnStmt).Or(assignStmt)),
+                    .Or(ifStmt.Select(s => (Stmt)s)).Or(returnStmt).Or(assignStmt).Or(destructureStmt)),
                 "a statement"));
 
             // ---- declarations
