@@ -36,7 +36,6 @@ namespace NetDsl.Compiler.Semantics
             ["sigmoid"] = new[] { T("x") },
             ["tanh"] = new[] { T("x") },
             ["dropout"] = new[] { T("x"), F("p", 0.5) },
-            ["batchnorm"] = new[] { T("x"), F("eps", 1e-5), F("momentum", 0.1) },
             ["add"] = new[] { T("a"), T("b") },
             ["concat"] = new[] { new ArgSpec("xs", ArgType.Tensors, true), I("axis", 1) },
             ["cross_entropy"] = new[] { T("logits"), T("labels") },
@@ -62,7 +61,6 @@ namespace NetDsl.Compiler.Semantics
         public static string NamePrefix(string layer) => layer switch
         {
             "linear" => "fc",
-            "batchnorm" => "bn",
             _ => Ops.OpRegistry.Layers.TryGetValue(layer, out var d) ? d.Prefix : layer,
         };
 
