@@ -12,8 +12,8 @@ namespace NetDsl.Compiler.Autodiff
     /// </summary>
     internal static class Differentiator
     {
-        /// <summary>Ops whose backward rule is not written yet (shape checking only in this release).</summary>
-        public static readonly HashSet<string> NoBackward = new HashSet<string> { "batchnorm" };
+        /// <summary>Ops whose backward rule is not written yet (shape checking only; such a network gets NDSL0301 and no class). Empty today.</summary>
+        public static readonly HashSet<string> NoBackward = new HashSet<string>();
 
         /// <summary>Appends the backward nodes; false (graph unchanged) when an op has no backward rule yet.</summary>
         public static bool Run(NetGraph g)

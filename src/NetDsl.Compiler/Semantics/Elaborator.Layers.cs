@@ -72,21 +72,6 @@ namespace NetDsl.Compiler.Semantics
                     node.Outputs.Add(NewOutput(node, name + ".mask", x.Shape, ElemType.Float));
                     return result;
                 }
-                case "batchnorm":
-                {
-                    var x = X("x");
-                    var r = ShapeRules.BatchNorm(x.Shape);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    int c = x.Shape[1].Value;
-                    var node = new OpNode("batchnorm", name, span);
-                    node.Attrs["eps"] = Flt("eps", 1e-5); node.Attrs["momentum"] = Flt("momentum", 0.1);
-                    node.Inputs.Add(x);
-                    node.Inputs.Add(NewParam(name, "weight", Shape.Of(c), InitKind.Ones, 1, 1));
-                    node.Inputs.Add(NewParam(name, "bias", Shape.Of(c), InitKind.Zeros, 1, 1));
-                    return Emit(node, r.Shape, 0);
-                }
                 case "cross_entropy":
                 {
                     var logits = X("logits"); var labels = X("labels");

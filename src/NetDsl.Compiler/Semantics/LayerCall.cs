@@ -67,6 +67,16 @@ namespace NetDsl.Compiler.Semantics
 
         /// <summary>A learned parameter `layer.field` (file order is creation order).</summary>
         public TValue Param(string layer, string field, Shape shape, InitKind init, int fanIn, int fanOut) => _e.NewParam(layer, field, shape, init, fanIn, fanOut);
+        /// <summary>A buffer `layer.field` (non-learned persistent state such as running statistics), filled with <paramref name="initial"/>.</summary>
+        public TValue Buffer(string layer, string field, Shape shape, double initial)
+        {
+            var b = new BufferDecl(layer, field, shape, initial);
+            var v = Graph.NewValue(b.Name, shape, ElemType.Float, ValueRole.Buffer);
+            v.Buffer = b;
+            b.Value = v;
+            Graph.Buffers.Add(b);
+            return v;
+        }
         /// <summary>An extra output of <paramref name="node"/> (argmax indices, masks, saved statistics), after <see cref="Emit"/>.</summary>
         public TValue Output(OpNode node, string name, Shape shape, ElemType type = ElemType.Float) => _e.NewOutput(node, name, shape, type);
         /// <summary>Adds <paramref name="node"/> with its main output of <paramref name="shape"/> and a summary row (MACs per sample).</summary>

@@ -31,7 +31,6 @@ namespace NetDsl.Compiler.Semantics
             ["sigmoid"] = new[] { T("x") },
             ["tanh"] = new[] { T("x") },
             ["dropout"] = new[] { T("x"), F("p", 0.5) },
-            ["batchnorm"] = new[] { T("x"), F("eps", 1e-5), F("momentum", 0.1) },
             ["cross_entropy"] = new[] { T("logits"), T("labels") },
             ["channels"] = new[] { T("x") },
             ["dim"] = new[] { T("x"), I("axis") },
@@ -55,7 +54,6 @@ namespace NetDsl.Compiler.Semantics
         public static string NamePrefix(string layer) => layer switch
         {
             "linear" => "fc",
-            "batchnorm" => "bn",
             _ => Ops.OpRegistry.Layers.TryGetValue(layer, out var d) ? d.Prefix : layer,
         };
 
