@@ -101,6 +101,19 @@ namespace NetDsl.Compiler.Semantics
                 _bag.Error(DiagnosticIds.TypeMismatch, b.Span, $"operator {b.Op} on tensors is not supported yet (only +), got {ta.Value.Shape.ToDisplay()} {b.Op} {tc.Value.Shape.ToDisplay()}");
                 return ErrorValue.Instance;
             }
+            // a number times a tensor (or a tensor times or divided by a number): the element-wise `scale` op (Ops/Losses.cs),
+            // so that `loss = 0.5 * mse(y, t) + l2_penalty(1e-4)` differentiates through the weighting
+            if ((b.Op == "*" && (a is IntValue || a is FloatValue) && c is TensorValue) || ((b.Op == "*" || b.Op == "/") && a is TensorValue && (c is IntValue || c is FloatValue)))
+            {
+                var (t, k) = a is TensorValue at ? (at.Value, c) : (((TensorValue)c).Value, a);
+                double f = k is IntValue ki ? ki.Value : ((FloatValue)k).Value;
+                if (b.Op == "/") f = 1 / f;
+                if (t.Shape.IsUnknown) return ErrorValue.Instance;
+                var sn = new OpNode("scale", env.Names.Next("scale"), b.Span);
+                sn.Attrs["alpha"] = f;
+                sn.Inputs.Add(t);
+                return Emit(sn, t.Shape, 0);
+            }
             if (a is IntValue ia && c is IntValue ic)
             {
                 switch (b.Op)
@@ -265,6 +278,8 @@ namespace NetDsl.Compiler.Semantics
                 case ArgType.String when v is StringValue:
                     return a;
                 case ArgType.Ints when (v is TupleValue t && t.Items.All(x => x is IntValue)) || (v is ListValue l && l.Items.All(x => x is IntValue)):
+                    return a;
+                case ArgType.Floats when (v is TupleValue ft && ft.Items.All(x => x is IntValue || x is FloatValue)) || (v is ListValue fl && fl.Items.All(x => x is IntValue || x is FloatValue)):
                     return a;
             }
             _bag.Error(DiagnosticIds.TypeMismatch, a.Span, $"argument '{s.Name}' of {callee} must be {s.Type.ToString().ToLowerInvariant()}, got {v.TypeName} {(v is TensorValue ? "" : v.ToString())}".TrimEnd());

@@ -44,6 +44,16 @@ namespace NetDsl.Compiler.Semantics
             return items.Select(x => (int)((IntValue)x).Value).ToArray();
         }
 
+        /// <summary>A <c>floats</c> argument (`[1.0, 2, 0.5]`) as doubles; null when not given.</summary>
+        public double[]? Floats(string arg)
+        {
+            if (!_args.TryGetValue(arg, out var v)) return null;
+            var items = v.Value is TupleValue t ? t.Items : ((ListValue)v.Value).Items;
+            return items.Select(x => x is IntValue i ? i.Value : ((FloatValue)x).Value).ToArray();
+        }
+        /// <summary>The graph's parameters so far (file order), for ops over earlier layers' weights (penalties).</summary>
+        public IReadOnlyList<ParamDecl> ParamsSoFar => Graph.Params;
+
         /// <summary>The instance name: `name:` if given, else prefix + counter in the current scope (conv1, layer1.0.conv2).</summary>
         public string Name() => _name();
 

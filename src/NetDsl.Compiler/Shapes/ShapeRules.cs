@@ -21,7 +21,7 @@ namespace NetDsl.Compiler.Shapes
     /// attributes to the output shape. An <see cref="Shape.Unknown"/> input yields an unknown output
     /// without a second diagnostic.
     /// </summary>
-    public static class ShapeRules
+    public static partial class ShapeRules
     {
         private static ShapeResult RequireRank(string op, Shape x, int rank, string layout, string hint = "")
         {
