@@ -19,7 +19,7 @@ namespace NetDsl.Compiler
             var file = NetParser.Parse(path, text, bag);
             var elaborator = new Elaborator(bag, file.Decls);
             var fileName = Path.GetFileName(path);
-            foreach (var net in file.Decls.OfType<NetworkDecl>())
+            foreach (var net in Networks(file, bag))
             {
                 int before = bag.Items.Count;
                 var g = elaborator.Elaborate(net);
@@ -36,6 +36,36 @@ namespace NetDsl.Compiler
                     else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary).Emit();
                 }
                 networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary) { Graph = View(g) });
+            }
+        }
+
+        /// <summary>
+        /// The networks of a file in order; `network B = A(p: v)` becomes A's declaration under the name B with those
+        /// parameter defaults (so examples can declare a small instance for tests next to the full-size one).
+        /// </summary>
+        private static IEnumerable<NetworkDecl> Networks(SourceFile file, DiagnosticBag bag)
+        {
+            foreach (var d in file.Decls)
+            {
+                if (d is NetworkDecl n) { yield return n; continue; }
+                if (!(d is NetworkInstanceDecl inst)) continue;
+                var of = file.Decls.OfType<NetworkDecl>().FirstOrDefault(x => x.Name == inst.Of);
+                if (of == null)
+                {
+                    var known = string.Join(", ", file.Decls.OfType<NetworkDecl>().Select(x => x.Name));
+                    bag.Error(DiagnosticIds.UnknownName, inst.OfSpan, $"network '{inst.Name}' instantiates '{inst.Of}', which is not a network of this file{(known.Length > 0 ? " (networks here: " + known + ")" : "")}");
+                    continue;
+                }
+                var ps = of.Params.ToList();
+                bool ok = true;
+                foreach (var a in inst.Args)
+                {
+                    int i = ps.FindIndex(p => p.Name == a.Name);
+                    if (a.Name == null) { bag.Error(DiagnosticIds.InvalidStatement, a.Span, $"network '{inst.Name}': arguments of an instance are named (`{of.Name}(classes: 10)`)"); ok = false; continue; }
+                    if (i < 0) { bag.Error(DiagnosticIds.UnknownArgument, a.Span, $"network {of.Name} has no parameter '{a.Name}' (it has: {string.Join(", ", of.Params.Select(p => p.Name))})"); ok = false; continue; }
+                    ps[i] = ps[i] with { Default = a.Value };
+                }
+                if (ok) yield return new NetworkDecl(inst.Name, ps, of.Body) { Span = inst.Span };
             }
         }
 

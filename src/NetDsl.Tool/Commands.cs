@@ -33,8 +33,14 @@ internal static class Commands
 
     // ------------------------------------------------------------------ summary
 
-    public static int Summary(FileInfo file, string? network, CliOutput o)
+    public static int Summary(FileInfo file, string? network, CliOutput o) => Summary(file, network, DefaultBatches, o);
+
+    internal static readonly int[] DefaultBatches = { 1, 32, 128 };
+
+    public static int Summary(FileInfo file, string? network, int[] batches, CliOutput o)
     {
+        if (batches.Length == 0 || batches.Any(b => b <= 0)) { o.Err.WriteLine("error: --batch needs positive batch sizes"); return NetDslCli.ExitUsage; }
+        _batches = batches;
         if (!TryCompile(file, o, out var result)) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
         if (!TrySelect(result, network, file, o, out var selected)) return NetDslCli.ExitUsage;
         bool first = true;
@@ -48,6 +54,16 @@ internal static class Commands
         return NetDslCli.ExitOk;
     }
 
+    [ThreadStatic] private static int[]? _batches;
+
+    /// <summary>
+    /// Peak memory of a training step at batch <paramref name="batch"/> (fp32): parameters, their gradients, the
+    /// optimizer's state (1 tensor per parameter for SGD with momentum, 2 for Adam) and the planned activation and
+    /// gradient arenas, which scale with the batch. Inputs (the caller's tensors) are not counted.
+    /// </summary>
+    internal static long PeakTrainingBytes(NetworkSummary s, int batch, int optimizerStates) =>
+        s.TotalParameters * 4 * (2 + optimizerStates) + s.PlannedBytesPerSample * batch;
+
     private static readonly string[] Headers = { "Layer", "Op", "Output shape", "Param #", "MACs" };
 
     private static string[] Cells(SummaryRow r) =>
@@ -59,7 +75,8 @@ internal static class Commands
         ("Total MACs per sample", N(s.TotalMacs)),
         ("Activation memory per sample", Bytes(s.ActivationBytesPerSample)),
         ("Planned memory per sample", Bytes(s.PlannedBytesPerSample)),
-    };
+    }.Concat((_batches ?? DefaultBatches).Select(b =>
+        ($"Peak training memory, batch {b}", $"{Bytes(PeakTrainingBytes(s, b, 1))} with SGD+momentum, {Bytes(PeakTrainingBytes(s, b, 2))} with Adam"))).ToArray();
 
     internal static void WriteSpectreSummary(NetworkSummary s, TextWriter writer)
     {
@@ -126,6 +143,17 @@ internal static class Commands
         int labelWidth = totals.Max(t => t.Label.Length) + 1;
         foreach (var (label, value) in totals)
             w.WriteLine($"{(label + ":").PadRight(labelWidth)} {value}");
+    }
+
+    // ------------------------------------------------------------------ bench
+
+    public static int Bench(FileInfo file, string? network, int batch, int steps, CliOutput o)
+    {
+        if (!TryCompile(file, o, out var result)) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
+        if (!TrySelect(result, network, file, o, out var selected)) return NetDslCli.ExitUsage;
+        var empty = selected.Where(n => n.Source.Length == 0).Select(n => n.Name).ToList();
+        if (empty.Count > 0) { o.Err.WriteLine($"netdsl: no code was generated for {string.Join(", ", empty)} (see the warnings above)"); return NetDslCli.ExitErrors; }
+        return Tool.Bench.Run(selected, batch, steps, o);
     }
 
     // ------------------------------------------------------------------ show

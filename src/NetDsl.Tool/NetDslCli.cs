@@ -37,6 +37,7 @@ public static class NetDslCli
         catch (Exception ex)
         {
             output.Err.WriteLine($"netdsl: internal error: {ex.GetType().Name}: {ex.Message}");
+            if (Environment.GetEnvironmentVariable("NETDSL_DEBUG") == "1") output.Err.WriteLine(ex.ToString());
             return ExitUsage;
         }
     }
@@ -54,8 +55,9 @@ public static class NetDslCli
         // summary FILE [--network NAME]
         var summaryFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
         var summaryNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
-        var summary = new Command("summary", "Print a Keras-style table per network: output shapes, parameters, MACs and memory.") { summaryFile, summaryNetwork };
-        summary.SetAction(p => Commands.Summary(p.GetValue(summaryFile)!, p.GetValue(summaryNetwork), output));
+        var summaryBatch = new Option<int[]>("--batch", "-b") { Description = "batch sizes for the peak training memory lines (default: 1 32 128)", AllowMultipleArgumentsPerToken = true };
+        var summary = new Command("summary", "Print a Keras-style table per network: output shapes, parameters, MACs and memory (peak training memory per batch size).") { summaryFile, summaryNetwork, summaryBatch };
+        summary.SetAction(p => Commands.Summary(p.GetValue(summaryFile)!, p.GetValue(summaryNetwork), p.GetValue(summaryBatch) is { Length: > 0 } b ? b : Commands.DefaultBatches, output));
         root.Subcommands.Add(summary);
 
         // show FILE [--network NAME]
@@ -64,6 +66,15 @@ public static class NetDslCli
         var show = new Command("show", "Print the C# generated for the networks of a .net file.") { showFile, showNetwork };
         show.SetAction(p => Commands.Show(p.GetValue(showFile)!, p.GetValue(showNetwork), output));
         root.Subcommands.Add(show);
+
+        // bench FILE [--network NAME] [--batch B] [--steps S]
+        var benchFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
+        var benchNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
+        var benchBatch = new Option<int>("--batch", "-b") { Description = "batch size (default 64)", DefaultValueFactory = _ => 64 };
+        var benchSteps = new Option<int>("--steps", "-s") { Description = "timed steps (default 20; the median is printed)", DefaultValueFactory = _ => 20 };
+        var bench = new Command("bench", "Compile the generated C#, then time a training step and a forward pass on the CPU path.") { benchFile, benchNetwork, benchBatch, benchSteps };
+        bench.SetAction(p => Commands.Bench(p.GetValue(benchFile)!, p.GetValue(benchNetwork), p.GetValue(benchBatch), p.GetValue(benchSteps), output));
+        root.Subcommands.Add(bench);
 
         // graph FILE [--network NAME] [--out DIR|-]
         var graphFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };

@@ -156,7 +156,7 @@ public class CompilerDiagnosticsTests
     [InlineData("output y = x |> maxpool(2, pad: 3)", "NDSL0106", "pad <= kernel/2")]
     [InlineData("output y = x |> dropout(1.5)", "NDSL0106", "drop probability")]
     [InlineData("output y = x |> conv(8, 3, bias: 1)", "NDSL0206", "argument 'bias' of conv must be bool")]
-    [InlineData("output y = x |> conv(8, 3, 1, 1, true, 5)", "NDSL0205", "too many arguments to conv")]
+    [InlineData("output y = x |> conv(8, 3, 1, 1, 1, 1, true, 5)", "NDSL0205", "too many arguments to conv")]
     [InlineData("output y = concat(x, x |> conv(4, 1, stride: 2))", "NDSL0105", "cannot concat [N, 3, 4, 4] and [N, 4, 2, 2]")]
     [InlineData("output y = z", "NDSL0202", "unknown name 'z'")]
     [InlineData("repeat 1.5 { x = x |> relu }\n output y = x", "NDSL0206", "repeat needs an int count")]

@@ -15,6 +15,17 @@ public class ExampleNetworkTests
     [InlineData("Models/vgg16.net", "VGG16", 138_357_544L, 15_470_264_320L)]
     [InlineData("Models/resnet18.net", "ResNet18", 11_689_512L, 1_814_073_344L)]
     [InlineData("Models/inception.net", "Inception3a", 163_696L, 128_049_152L)]
+    // parameter counts of torchvision 0.14 (examples/Models/reference_counts.py prints them)
+    [InlineData("Models/vgg.net", "VGG11", 132_863_336L, 7_609_090_048L)]
+    [InlineData("Models/vgg.net", "VGG13", 133_047_848L, 11_308_466_176L)]
+    [InlineData("Models/vgg.net", "VGG", 138_357_544L, 15_470_264_320L)]
+    [InlineData("Models/vgg.net", "VGG19", 143_667_240L, 19_632_062_464L)]
+    [InlineData("Models/resnet.net", "ResNet34", 21_797_672L, 3_663_761_408L)]
+    [InlineData("Models/resnet.net", "ResNet50", 25_557_032L, 4_089_184_256L)]
+    [InlineData("Models/resnet.net", "ResNet101", 44_549_160L, 7_801_405_440L)]
+    [InlineData("Models/resnet.net", "ResNet152", 60_192_808L, 11_513_626_624L)]
+    [InlineData("Models/densenet121.net", "DenseNet121", 7_978_856L, 2_834_161_664L)]
+    [InlineData("Models/resnet20.net", "ResNet20", 272_474L, 40_813_184L)]
     public void Example_checks_and_reports_exact_parameters_and_macs(string file, string network, long parameters, long macs)
     {
         var result = Compile(file);

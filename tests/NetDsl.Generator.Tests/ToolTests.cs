@@ -178,4 +178,35 @@ public sealed class ToolTests : IDisposable
         Assert.Contains("61,706", stdout);
         Assert.False(stdout.Contains('\u001b'), "no ANSI escapes when output is redirected");
     }
+
+    [Fact]
+    public void Summary_prints_peak_training_memory_per_batch_size()
+    {
+        var (exit, stdout, stderr) = Run("summary", RepoPaths.LeNet5, "--batch", "64", "256");
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        // parameters + gradients + momentum (3 x 61,706 x 4 bytes) + 64 x 62,792 planned bytes per sample
+        Assert.Contains($"batch 64:  {Commands.Bytes(3 * 61_706 * 4 + 64 * 62_792L)} with SGD+momentum", stdout);
+        Assert.Contains($"{Commands.Bytes(4 * 61_706 * 4 + 256 * 62_792L)} with Adam", stdout);
+        Assert.DoesNotContain("batch 32", stdout);
+    }
+
+    [Fact]
+    public void Bench_compiles_the_generated_code_and_times_a_training_step()
+    {
+        var (exit, stdout, stderr) = Run("bench", RepoPaths.LeNet5, "--batch", "2", "--steps", "3");
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        var row = stdout.Split('\n').Single(l => l.StartsWith("LeNet5", StringComparison.Ordinal));
+        var cells = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("2", cells[1]);
+        Assert.True(double.Parse(cells[2], System.Globalization.CultureInfo.InvariantCulture) > 0, row); // train step ms
+        Assert.EndsWith("ms", row.TrimEnd());
+    }
+
+    [Fact]
+    public void Bench_rejects_a_batch_size_that_is_not_positive()
+    {
+        var (exit, _, stderr) = Run("bench", System.IO.Path.Combine(RepoPaths.Root, "examples", "Models", "inception.net"), "--batch", "0");
+        Assert.Equal(NetDslCli.ExitUsage, exit);
+        Assert.Contains("--batch", stderr);
+    }
 }

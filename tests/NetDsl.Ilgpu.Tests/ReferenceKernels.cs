@@ -171,12 +171,11 @@ public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanage
     public void AvgPool2dForward(Tensor<T> x, Tensor<T> y, PoolGeometry g)
     {
         int N = x.Shape[0], Cc = x.Shape[1], H = x.Shape[2], W = x.Shape[3], OH = g.OutH(H), OW = g.OutW(W);
-        T div = C(g.KernelH * g.KernelW);
         for (int p = 0; p < N * Cc; p++)
         for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++)
         {
-            T s = T.Zero;
+            T s = T.Zero, div = C(AvgDivisor(oh, ow, H, W, g));
             for (int i = 0; i < g.KernelH; i++)
             for (int j = 0; j < g.KernelW; j++)
             {
@@ -191,11 +190,12 @@ public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanage
     public void AvgPool2dBackward(Tensor<T> dy, Tensor<T> dx, PoolGeometry g)
     {
         int N = dx.Shape[0], Cc = dx.Shape[1], H = dx.Shape[2], W = dx.Shape[3], OH = dy.Shape[2], OW = dy.Shape[3];
-        T div = C(g.KernelH * g.KernelW);
         dx.AsSpan().Clear();
         for (int p = 0; p < N * Cc; p++)
         for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++)
+        {
+            T div = C(AvgDivisor(oh, ow, H, W, g));
             for (int i = 0; i < g.KernelH; i++)
             for (int j = 0; j < g.KernelW; j++)
             {
@@ -203,6 +203,21 @@ public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanage
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                 dx.AsSpan()[p * H * W + ih * W + iw] += dy.AsSpan()[(p * OH + oh) * OW + ow] / div;
             }
+        }
+    }
+
+    /// <summary>Taps of window (oh, ow) inside the padded input (count_include_pad), or inside the input (ExcludePad).</summary>
+    private static int AvgDivisor(int oh, int ow, int H, int W, PoolGeometry g)
+    {
+        int n = 0;
+        for (int i = 0; i < g.KernelH; i++)
+        for (int j = 0; j < g.KernelW; j++)
+        {
+            int ih = oh * g.StrideH - g.PadH + i, iw = ow * g.StrideW - g.PadW + j;
+            int pH = g.ExcludePad ? 0 : g.PadH, pW = g.ExcludePad ? 0 : g.PadW;
+            if (ih >= -pH && ih < H + pH && iw >= -pW && iw < W + pW) n++;
+        }
+        return n;
     }
 
     public void GlobalAvgPoolForward(Tensor<T> x, Tensor<T> y)

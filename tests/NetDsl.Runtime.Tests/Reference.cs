@@ -120,8 +120,9 @@ internal static class Ref
                             int ih = p * g.StrideH - g.PadH + u, iw = q * g.StrideW - g.PadW + v;
                             // PyTorch count_include_pad: padded positions count, positions beyond the padding do not
                             if (ih < -g.PadH || ih >= h + g.PadH || iw < -g.PadW || iw >= w + g.PadW) continue;
-                            cnt++;
-                            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                            bool inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
+                            if (inside || !g.ExcludePad) cnt++;   // count_include_pad=False counts the real inputs only
+                            if (!inside) continue;
                             s += x[(pl * h + ih) * w + iw];
                         }
                     y[(pl * oh + p) * ow + q] = s / cnt;

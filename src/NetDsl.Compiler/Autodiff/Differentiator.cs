@@ -53,12 +53,11 @@ namespace NetDsl.Compiler.Autodiff
             var y = n.Outputs[0];
             switch (n.Op)
             {
-                case "conv2d":
                 case "linear":
                 {
                     var w = n.Inputs[1];
                     var bias = n.Inputs.Count > 2 ? n.Inputs[2] : null;
-                    string kind = n.Op == "conv2d" ? "conv2d" : "linear";
+                    const string kind = "linear";
                     if (needs.Contains(x!))
                     {
                         var bd = Node(g, kind + "_bwd_data", n, new[] { dy!, w });
@@ -69,13 +68,6 @@ namespace NetDsl.Compiler.Autodiff
                     if (bias != null) Accumulate(g, n, bias, Out(g, bf, "d" + bias.Name, bias), grads);
                     return;
                 }
-                case "maxpool2d":
-                    if (needs.Contains(x!)) Accumulate(g, n, x!, Out(g, Node(g, "maxpool2d_bwd", n, new[] { dy!, n.Outputs[1] }), "d" + x!.Name, x!), grads);
-                    return;
-                case "avgpool2d":
-                case "globalavgpool":
-                    if (needs.Contains(x!)) Accumulate(g, n, x!, Out(g, Node(g, n.Op + "_bwd", n, new[] { dy! }), "d" + x!.Name, x!), grads);
-                    return;
                 case "flatten":
                 {
                     if (!needs.Contains(x!)) return;

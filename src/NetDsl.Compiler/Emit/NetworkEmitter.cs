@@ -122,6 +122,11 @@ namespace NetDsl.Compiler.Emit
             w.Line($"/// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>");
             w.Line($"public const long PlannedBytesPerSample = {_summary.PlannedBytesPerSample};");
             w.Line($"public const string SourceFile = \"{_file}\";");
+            foreach (var (name, v) in _g.Inputs)
+            {
+                w.Line($"/// <summary>Shape of input '{name}': {(v.Type == ElemType.Int ? "int" : "")}{v.Shape.ToDisplay()} (-1 marks a symbolic dim).</summary>");
+                w.Line($"public static int[] {Pascal(name)}Shape => new int[] {{ {string.Join(", ", v.Shape.Dims.Select(d => d.IsKnown ? d.Value : -1))} }};");
+            }
             w.Line();
 
             // layer properties
@@ -344,14 +349,6 @@ namespace NetDsl.Compiler.Emit
                     long epi = l.Epilogue != null ? PerSample(l.Outputs[0]) * ElemCode.FlopsPerElement(l.Epilogue) : 0;
                     switch (n.Op)
                     {
-                        case "conv2d":
-                        case "conv2d_bwd_data":
-                        case "conv2d_bwd_filter":
-                        {
-                            var fwd = n.Forward ?? n;
-                            var w = fwd.Inputs[1].Shape; var y = fwd.Outputs[0].Shape;
-                            return 2L * w[0].Value * w[1].Value * w[2].Value * w[3].Value * y[2].Value * y[3].Value + epi;
-                        }
                         case "linear":
                         case "linear_bwd_data":
                         case "linear_bwd_filter":
@@ -360,9 +357,6 @@ namespace NetDsl.Compiler.Emit
                             var w = fwd.Inputs[1].Shape;
                             return 2L * w[0].Value * w[1].Value + epi;
                         }
-                        case "maxpool2d":
-                        case "avgpool2d":
-                            return PerSample(n.Outputs[0]) * n.Int("kernel") * n.Int("kernel");
                         default:
                             if (Ops.OpRegistry.Flops(l) is long f) return f + epi;
                             return k.Inputs.Concat(k.Outputs).Where(v => v.Role != ValueRole.Parameter).Select(PerSample).DefaultIfEmpty(0).Max();
@@ -371,10 +365,6 @@ namespace NetDsl.Compiler.Emit
             }
             return 0;
         }
-
-        private string Geo(OpNode n) => n.Op.StartsWith("conv2d", StringComparison.Ordinal)
-            ? $"ConvGeometry.Of({n.Int("stride")}, {n.Int("pad")})"
-            : $"PoolGeometry.Of({n.Int("kernel")}, {n.Int("stride")}, {n.Int("pad")})";
 
         private string Call(Kernel k)
         {
@@ -392,23 +382,12 @@ namespace NetDsl.Compiler.Emit
             string Opt(int idx) => idx < i.Count ? i[idx] : "null";
             switch (n.Op)
             {
-                case "conv2d": return $"K.Conv2dForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {Geo(n)}, {epi});";
                 case "linear": return $"K.LinearForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {epi});";
-                case "maxpool2d": return $"K.MaxPool2dForward({i[0]}, {o[0]}, {o[1]}, {Geo(n)});";
-                case "avgpool2d": return $"K.AvgPool2dForward({i[0]}, {o[0]}, {Geo(n)});";
-                case "globalavgpool": return $"K.GlobalAvgPoolForward({i[0]}, {o[0]});";
                 case "dropout":
                     return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
-                case "concat": return $"K.Concat([{string.Join(", ", i)}], {o[0]});";
                 case "ones": return $"K.Fill({o[0]}, T.One); // the seed of the backward pass: dloss/dloss = 1";
-                case "conv2d_bwd_data": return $"K.Conv2dBackwardData({i[0]}, {i[1]}, {o[0]}, {Geo(n)});";
-                case "conv2d_bwd_filter": return $"K.Conv2dBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")}, {Geo(n)});";
                 case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
                 case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";
-                case "maxpool2d_bwd": return $"K.MaxPool2dBackward({i[0]}, {i[1]}, {o[0]});";
-                case "avgpool2d_bwd": return $"K.AvgPool2dBackward({i[0]}, {o[0]}, {Geo(n)});";
-                case "globalavgpool_bwd": return $"K.GlobalAvgPoolBackward({i[0]}, {o[0]});";
-                case "concat_bwd": return $"K.ConcatBackward({i[0]}, [{string.Join(", ", o)}]);";
             }
             var reg = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi), l);
             if (reg != null) return reg;

@@ -13,8 +13,8 @@ namespace NetDsl.Compiler.Ops
     /// <summary>
     /// Losses (docs/ops/losses.md): each is a scalar [1] with an explicit reduction ("mean" default, or "sum"), and each
     /// backward reads its upstream gradient dy [1] (the backward pass is seeded with a [1] of ones, so a loss may be any
-    /// scalar expression: `cross_entropy(y, label) + l2_penalty(1e-4)`, `0.5 * mse(a, t)`). Also the element-wise
-    /// `scale` op that `number * tensor` elaborates to.
+    /// scalar expression: `cross_entropy(y, label) + l2_penalty(1e-4)`, `0.5 * mse(a, t)`; `number * tensor` is the tensor
+    /// family's `scale` op).
     /// </summary>
     internal sealed class Losses : OpFamily
     {
@@ -103,19 +103,12 @@ namespace NetDsl.Compiler.Ops
             RegressionLayer("smooth_l1", beta: true),
         };
 
-        public override IEnumerable<ElemDef> Elementwise => new[]
-        {
-            // alpha·x: `number * tensor`, `tensor * number`, `tensor / number`; its gradient is the same op on dy
-            new ElemDef("scale", 1, a => $"{a.K(0)} * {a[0]}", flops: 1, epilogue: true, "alpha"),
-        };
-
         private static readonly HashSet<string> Regression = new HashSet<string> { "mse", "l1_loss", "smooth_l1" };
 
         public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
         {
             switch (n.Op)
             {
-                case "scale": c.Unary(n, dy!, "scale"); return true;
                 case "cross_entropy":
                 case "focal":
                     // reads the saved softmax
@@ -137,9 +130,10 @@ namespace NetDsl.Compiler.Ops
                     if (c.Needs(y)) c.Accumulate(n, y, d);
                     if (c.Needs(t))
                     {
-                        // the loss depends on y − target: the target's gradient is the negated prediction gradient
+                        // the loss depends on y − target: the target's gradient is the negated prediction gradient (the
+                        // element-wise `scale` op of Ops/TensorOps.cs, constant k)
                         var neg = c.Node("scale", n, d);
-                        neg.Attrs["alpha"] = -1.0;
+                        neg.Attrs["k"] = -1.0;
                         c.Accumulate(n, t, c.Out(neg, t));
                     }
                     return true;

@@ -95,24 +95,14 @@ namespace NetDsl.Compiler.Semantics
             var a = Eval(b.Left, env);
             var c = Eval(b.Right, env);
             if (a is ErrorValue || c is ErrorValue) return ErrorValue.Instance;
-            if (a is TensorValue ta && c is TensorValue tc)
+            if (a is TensorValue || c is TensorValue)
             {
-                if (b.Op == "+") return Add(ta.Value, tc.Value, b.Span, env);
-                _bag.Error(DiagnosticIds.TypeMismatch, b.Span, $"operator {b.Op} on tensors is not supported yet (only +), got {ta.Value.Shape.ToDisplay()} {b.Op} {tc.Value.Shape.ToDisplay()}");
+                // tensor arithmetic (broadcasting, scalars) is the tensor-op family's: Ops/TensorOps.cs
+                var op = b.Op switch { "+" => "add", "-" => "sub", "*" => "mul", "/" => "div", _ => null };
+                if (op != null)
+                    return Ops.TensorOps.Binary(new LayerCall(this, op, b.Span, new Dictionary<string, ArgValue>(), () => env.Names.Next(op), _g), op, a, c);
+                _bag.Error(DiagnosticIds.TypeMismatch, b.Span, $"operator {b.Op} does not apply to tensors (+, -, * and / by a number do), got {a.TypeName} {b.Op} {c.TypeName}");
                 return ErrorValue.Instance;
-            }
-            // a number times a tensor (or a tensor times or divided by a number): the element-wise `scale` op (Ops/Losses.cs),
-            // so that `loss = 0.5 * mse(y, t) + l2_penalty(1e-4)` differentiates through the weighting
-            if ((b.Op == "*" && (a is IntValue || a is FloatValue) && c is TensorValue) || ((b.Op == "*" || b.Op == "/") && a is TensorValue && (c is IntValue || c is FloatValue)))
-            {
-                var (t, k) = a is TensorValue at ? (at.Value, c) : (((TensorValue)c).Value, a);
-                double f = k is IntValue ki ? ki.Value : ((FloatValue)k).Value;
-                if (b.Op == "/") f = 1 / f;
-                if (t.Shape.IsUnknown) return ErrorValue.Instance;
-                var sn = new OpNode("scale", env.Names.Next("scale"), b.Span);
-                sn.Attrs["alpha"] = f;
-                sn.Inputs.Add(t);
-                return Emit(sn, t.Shape, 0);
             }
             if (a is IntValue ia && c is IntValue ic)
             {

@@ -41,22 +41,6 @@ namespace NetDsl.Compiler.Semantics
                     if (axis < 0 || axis >= s.Rank) { _bag.Error(DiagnosticIds.RankMismatch, span, $"dim(x, {axis}) is out of range for {s.ToDisplay()}"); return ErrorValue.Instance; }
                     return s[axis].IsKnown ? (CValue)new IntValue(s[axis].Value) : new SymbolValue(s[axis].Symbol!);
                 }
-                case "conv":
-                {
-                    var x = X("x"); int outC = Int("out", 0), k = Int("kernel", 0), stride = Int("stride", 1), pad = Int("pad", 0); bool bias = Bool("bias", true);
-                    var r = ShapeRules.Conv2d(x.Shape, outC, k, stride, pad);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    int inC = x.Shape[1].Value;
-                    var node = new OpNode("conv2d", name, span);
-                    node.Attrs["kernel"] = k; node.Attrs["stride"] = stride; node.Attrs["pad"] = pad;
-                    node.Inputs.Add(x);
-                    node.Inputs.Add(NewParam(name, "weight", Shape.Of(outC, inC, k, k), InitKind.He, inC * k * k, outC * k * k));
-                    if (bias) node.Inputs.Add(NewParam(name, "bias", Shape.Of(outC), InitKind.Zeros, inC * k * k, outC));
-                    long macs = (long)outC * r.Shape[2].Value * r.Shape[3].Value * inC * k * k;
-                    return Emit(node, r.Shape, macs);
-                }
                 case "linear":
                 {
                     var x = X("x"); int outF = Int("out", 0); bool bias = Bool("bias", true);
@@ -70,36 +54,6 @@ namespace NetDsl.Compiler.Semantics
                     node.Inputs.Add(NewParam(name, "weight", Shape.Of(outF, inF), InitKind.He, inF, outF));
                     if (bias) node.Inputs.Add(NewParam(name, "bias", Shape.Of(outF), InitKind.Zeros, inF, outF));
                     return Emit(node, r.Shape, (long)inF * outF);
-                }
-                case "maxpool":
-                case "avgpool":
-                {
-                    var x = X("x"); int k = Int("kernel", 0), stride = Int("stride", k), pad = Int("pad", 0);
-                    var r = ShapeRules.Pool2d(layer, x.Shape, k, stride, pad);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    var node = new OpNode(layer == "maxpool" ? "maxpool2d" : "avgpool2d", name, span);
-                    node.Attrs["kernel"] = k; node.Attrs["stride"] = stride; node.Attrs["pad"] = pad;
-                    node.Inputs.Add(x);
-                    var result = Emit(node, r.Shape, 0);
-                    if (layer == "maxpool") node.Outputs.Add(NewOutput(node, name + ".argmax", r.Shape, ElemType.Int));
-                    return result;
-                }
-                case "globalavgpool":
-                    return Simple("globalavgpool", ShapeRules.GlobalAvgPool(X("x").Shape), X("x"), span, Name);
-                case "flatten":
-                {
-                    var x = X("x");
-                    var r = ShapeRules.Flatten(x.Shape);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    var node = new OpNode("flatten", name, span);
-                    node.Inputs.Add(x);
-                    var tv = (TensorValue)Emit(node, r.Shape, 0);
-                    tv.Value.AliasOf = x;
-                    return tv;
                 }
                 case "relu":
                 case "sigmoid":
@@ -133,36 +87,9 @@ namespace NetDsl.Compiler.Semantics
                     node.Inputs.Add(NewParam(name, "bias", Shape.Of(c), InitKind.Zeros, 1, 1));
                     return Emit(node, r.Shape, 0);
                 }
-                case "add":
-                    return Add(X("a"), X("b"), span, env);
-                case "concat":
-                {
-                    var xs = ((ListValue)a["xs"].Value).Items.Cast<TensorValue>().Select(t => t.Value).ToList();
-                    int axis = Int("axis", 1);
-                    var r = ShapeRules.Concat(xs.Select(t => t.Shape).ToList(), axis);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    if (axis != 1) { _bag.Error(DiagnosticIds.InvalidGeometry, span, $"concat on axis {axis} is not supported yet (channels, axis 1, is)"); return ErrorValue.Instance; }
-                    var node = new OpNode("concat", name, span);
-                    node.Attrs["axis"] = axis;
-                    node.Inputs.AddRange(xs);
-                    return Emit(node, r.Shape, 0);
-                }
             }
             _bag.Error(DiagnosticIds.InternalError, span, $"layer {layer} has no elaboration rule");
             return ErrorValue.Instance;
-        }
-
-        private CValue Add(TValue x, TValue y, SourceSpan span, Env env)
-        {
-            var r = ShapeRules.Add(x.Shape, y.Shape);
-            if (Fail(r, span)) return ErrorValue.Instance;
-            var name = env.Names.Next("add");
-            if (r.Shape.IsUnknown) return ErrorValue.Instance;
-            var node = new OpNode("add", name, span);
-            node.Inputs.Add(x); node.Inputs.Add(y);
-            return Emit(node, r.Shape, 0);
         }
 
         private CValue Simple(string op, ShapeResult r, TValue x, SourceSpan span, Func<string> name)

@@ -118,6 +118,18 @@ namespace NetDsl.Compiler.Semantics
                     env.Vars[a.Name] = v;
                     return false;
                 }
+                case DestructureStmt d:
+                {
+                    var v = Eval(d.Value, env);
+                    if (v is TupleValue t && t.Items.Count == d.Names.Count)
+                        for (int k = 0; k < t.Items.Count; k++) env.Vars[d.Names[k]] = t.Items[k];
+                    else
+                    {
+                        if (!(v is ErrorValue)) _bag.Error(DiagnosticIds.TypeMismatch, d.Value.Span, $"{string.Join(", ", d.Names)} = … needs a tuple of {d.Names.Count} items, got {v.TypeName}{(v is TupleValue tt ? " of " + tt.Items.Count : "")}");
+                        foreach (var n in d.Names) env.Vars[n] = ErrorValue.Instance;
+                    }
+                    return false;
+                }
                 case InputStmt i:
                 {
                     if (!env.IsNetwork) { _bag.Error(DiagnosticIds.InvalidStatement, i.Span, "`input` is only allowed in a network; blocks take tensors as parameters"); return false; }
@@ -250,6 +262,8 @@ namespace NetDsl.Compiler.Semantics
                     else
                     {
                         if (!_g.Symbols.Contains(n.Id)) _g.Symbols.Add(n.Id);
+                        // an input's symbol (N) is a value from here on, so shapes can name it: reshape(x, [N, 4, -1])
+                        if (bindUnknownAsSymbols) env.Vars[n.Id] = new SymbolValue(n.Id);
                         dims.Add(Dim.Sym(n.Id));
                     }
                     continue;

@@ -28,6 +28,8 @@ namespace NetDsl.Compiler.Semantics
 
         public bool Has(string arg) => _args.ContainsKey(arg);
         public SourceSpan ArgSpan(string arg) => _args.TryGetValue(arg, out var a) ? a.Span : Span;
+        /// <summary>The raw value of an argument (for <c>any</c> arguments such as a shape list), or null when absent.</summary>
+        public CValue? Value(string arg) => _args.TryGetValue(arg, out var v) ? v.Value : null;
         public TValue X(string arg) => ((TensorValue)_args[arg].Value).Value;
         public IReadOnlyList<TValue> Xs(string arg) => ((ListValue)_args[arg].Value).Items.Cast<TensorValue>().Select(t => t.Value).ToList();
         public int Int(string arg, int dflt = 0) => _args.TryGetValue(arg, out var v) ? (int)((IntValue)v.Value).Value : dflt;
@@ -53,6 +55,14 @@ namespace NetDsl.Compiler.Semantics
         }
         /// <summary>The graph's parameters so far (file order), for ops over earlier layers' weights (penalties).</summary>
         public IReadOnlyList<ParamDecl> ParamsSoFar => Graph.Params;
+        /// <summary>An <c>ints</c> argument with as many values as given (`1` → [1], `(1, 2, 0, 1)` → 4 values); [dflt] if absent.</summary>
+        public int[] IntsAny(string arg, int dflt = 0)
+        {
+            if (!_args.TryGetValue(arg, out var v)) return new[] { dflt };
+            if (v.Value is IntValue i) return new[] { (int)i.Value };
+            var items = v.Value is TupleValue t ? t.Items : ((ListValue)v.Value).Items;
+            return items.Select(x => (int)((IntValue)x).Value).ToArray();
+        }
 
         /// <summary>The instance name: `name:` if given, else prefix + counter in the current scope (conv1, layer1.0.conv2).</summary>
         public string Name() => _name();

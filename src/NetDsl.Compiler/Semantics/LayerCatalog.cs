@@ -29,19 +29,12 @@ namespace NetDsl.Compiler.Semantics
 
         private static readonly Dictionary<string, IReadOnlyList<ArgSpec>> Slice = new Dictionary<string, IReadOnlyList<ArgSpec>>
         {
-            ["conv"] = new[] { T("x"), I("out"), I("kernel"), I("stride", 1), I("pad", 0), B("bias", true) },
             ["linear"] = new[] { T("x"), I("out"), B("bias", true) },
-            ["maxpool"] = new[] { T("x"), I("kernel"), IOpt("stride", "kernel"), I("pad", 0) },
-            ["avgpool"] = new[] { T("x"), I("kernel"), IOpt("stride", "kernel"), I("pad", 0) },
-            ["globalavgpool"] = new[] { T("x") },
-            ["flatten"] = new[] { T("x") },
             ["relu"] = new[] { T("x") },
             ["sigmoid"] = new[] { T("x") },
             ["tanh"] = new[] { T("x") },
             ["dropout"] = new[] { T("x"), F("p", 0.5) },
             ["batchnorm"] = new[] { T("x"), F("eps", 1e-5), F("momentum", 0.1) },
-            ["add"] = new[] { T("a"), T("b") },
-            ["concat"] = new[] { new ArgSpec("xs", ArgType.Tensors, true), I("axis", 1) },
             ["channels"] = new[] { T("x") },
             ["dim"] = new[] { T("x"), I("axis") },
         };

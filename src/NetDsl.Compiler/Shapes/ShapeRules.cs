@@ -35,46 +35,6 @@ namespace NetDsl.Compiler.Shapes
         public static int ConvOut(int size, int kernel, int stride, int pad, int dilation = 1) =>
             (size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
 
-        /// <summary>conv: [N,C,H,W] → [N,out,(H+2p−k)/s+1,(W+2p−k)/s+1].</summary>
-        public static ShapeResult Conv2d(Shape x, int outChannels, int kernel, int stride, int pad)
-        {
-            if (Unknown(x)) return ShapeResult.Ok(Shape.Unknown);
-            var r = RequireRank("conv", x, 4, "[N, C, H, W]");
-            if (r.IsError) return r;
-            if (outChannels <= 0 || kernel <= 0 || stride <= 0 || pad < 0)
-                return ShapeResult.Fail(DiagnosticIds.InvalidGeometry, $"conv needs out channels, kernel and stride > 0 and pad >= 0, got out {outChannels}, kernel {kernel}, stride {stride}, pad {pad}");
-            if (!x[1].IsKnown || !x[2].IsKnown || !x[3].IsKnown)
-                return ShapeResult.Fail(DiagnosticIds.SymbolicDimNotAllowed, $"conv needs known channels, height and width, got {x.ToDisplay()}");
-            int oh = ConvOut(x[2].Value, kernel, stride, pad), ow = ConvOut(x[3].Value, kernel, stride, pad);
-            if (oh <= 0 || ow <= 0)
-                return ShapeResult.Fail(DiagnosticIds.InvalidGeometry, $"conv {kernel}x{kernel} (stride {stride}, pad {pad}) does not fit input {x.ToDisplay()}: output would be {oh}x{ow}");
-            return ShapeResult.Ok(Shape.Of(x[0], Dim.Of(outChannels), Dim.Of(oh), Dim.Of(ow)));
-        }
-
-        /// <summary>maxpool/avgpool: [N,C,H,W] → [N,C,(H+2p−k)/s+1,(W+2p−k)/s+1] (floor mode).</summary>
-        public static ShapeResult Pool2d(string op, Shape x, int kernel, int stride, int pad)
-        {
-            if (Unknown(x)) return ShapeResult.Ok(Shape.Unknown);
-            var r = RequireRank(op, x, 4, "[N, C, H, W]");
-            if (r.IsError) return r;
-            if (kernel <= 0 || stride <= 0 || pad < 0 || pad * 2 > kernel)
-                return ShapeResult.Fail(DiagnosticIds.InvalidGeometry, $"{op} needs kernel, stride > 0 and 0 <= pad <= kernel/2, got kernel {kernel}, stride {stride}, pad {pad}");
-            if (!x[2].IsKnown || !x[3].IsKnown)
-                return ShapeResult.Fail(DiagnosticIds.SymbolicDimNotAllowed, $"{op} needs known height and width, got {x.ToDisplay()}");
-            int oh = ConvOut(x[2].Value, kernel, stride, pad), ow = ConvOut(x[3].Value, kernel, stride, pad);
-            if (oh <= 0 || ow <= 0)
-                return ShapeResult.Fail(DiagnosticIds.InvalidGeometry, $"{op} {kernel}x{kernel} (stride {stride}, pad {pad}) does not fit input {x.ToDisplay()}");
-            return ShapeResult.Ok(Shape.Of(x[0], x[1], Dim.Of(oh), Dim.Of(ow)));
-        }
-
-        /// <summary>globalavgpool: [N,C,H,W] → [N,C].</summary>
-        public static ShapeResult GlobalAvgPool(Shape x)
-        {
-            if (Unknown(x)) return ShapeResult.Ok(Shape.Unknown);
-            var r = RequireRank("globalavgpool", x, 4, "[N, C, H, W]");
-            return r.IsError ? r : ShapeResult.Ok(Shape.Of(x[0], x[1]));
-        }
-
         /// <summary>linear: [N,F] → [N,out].</summary>
         public static ShapeResult Linear(Shape x, int outFeatures)
         {

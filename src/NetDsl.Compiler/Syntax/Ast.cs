@@ -65,6 +65,9 @@ namespace NetDsl.Compiler.Syntax
     /// <summary>`name = expr` or `name: [shape] = expr` (the shape is asserted).</summary>
     public sealed record AssignStmt(string Name, ShapeExpr? Assert, Expr Value) : Stmt;
 
+    /// <summary>`a, b = expr`: expr is a tuple (split's result) whose items are bound in order.</summary>
+    public sealed record DestructureStmt(IReadOnlyList<string> Names, Expr Value) : Stmt;
+
     /// <summary>`repeat n { ... }`.</summary>
     public sealed record RepeatStmt(Expr Count, IReadOnlyList<Stmt> Body) : Stmt;
 
@@ -91,6 +94,9 @@ namespace NetDsl.Compiler.Syntax
 
     /// <summary>`network Name(params) { ... }`.</summary>
     public sealed record NetworkDecl(string Name, IReadOnlyList<Param> Params, IReadOnlyList<Stmt> Body) : Decl(Name);
+
+    /// <summary>`network Name = Other(param: value, ...)`: another class from the same declaration with other parameter values.</summary>
+    public sealed record NetworkInstanceDecl(string Name, string Of, SourceSpan OfSpan, IReadOnlyList<Arg> Args) : Decl(Name);
 
     public sealed record SourceFile(string Path, IReadOnlyList<Decl> Decls);
 }

@@ -101,6 +101,7 @@ namespace NetDsl.Compiler.Syntax
         private readonly Parser<IfStmt> _ifStmt;
         private readonly Parser<ShapeExpr> _shape;
         private readonly Parser<(string Name, List<Param> Params)> _networkHeader;
+        private readonly Parser<NetworkInstanceDecl> _networkInstance;
         private readonly Parser<(string Name, List<Param> Params, List<TensorParam> Inputs)> _blockHeader;
 
         public Grammar(string text, DiagnosticBag diagnostics)
@@ -258,9 +259,17 @@ namespace NetDsl.Compiler.Syntax
                 from v in expr
                 select (Stmt)new AssignStmt(n.Text, shape.GetOrDefault(), v);
 
+            var destructureStmt =
+                from first in Identifier()
+                from rest in XMany(from _ in Tok(",", quiet: true) from m in Identifier() select m)
+                where rest.Count > 0
+                from _ in Tok("=")
+                from v in expr
+                select (Stmt)new DestructureStmt(new[] { first.Text }.Concat(rest.Select(r => r.Text)).ToList(), v);
+
             _stmt = Guard(Named(Spanned(
                 inputStmt.Or(outputStmt).Or(lossStmt).Or(repeatStmt).Or(forStmt)
-                    .Or(ifStmt.Select(s => (Stmt)s)).Or(returnStmt).Or(assignStmt)),
+                    .Or(ifStmt.Select(s => (Stmt)s)).Or(returnStmt).Or(assignStmt).Or(destructureStmt)),
                 "a statement"));
 
             // ---- declarations
@@ -291,6 +300,13 @@ namespace NetDsl.Compiler.Syntax
                 from ps in paramList.XOptional()
                 from __ in Tok("{")
                 select (n.Text, ps.GetOrElse(new List<Param>()));
+            _networkInstance =
+                from _ in Tok("network")
+                from n in Identifier()
+                from eq in Tok("=")
+                from of in Identifier()
+                from args in callArgs
+                select new NetworkInstanceDecl(n.Text, of.Text, of.Span, args);
             _blockHeader =
                 from _ in Tok("block")
                 from n in Identifier()
@@ -318,6 +334,19 @@ namespace NetDsl.Compiler.Syntax
                     Report(tok.Span, "expected 'network' or 'block' at the start of a declaration, found " + tok.Describe());
                     cur = SkipToDeclaration(s);
                     continue;
+                }
+
+                if (isNetwork)
+                {
+                    var inst = _networkInstance(s);
+                    if (inst.WasSuccessful)
+                    {
+                        var r = inst.Remainder;
+                        decls.Add(inst.Value with { Span = new SourceSpan(s.Line, s.Column, r.Line, r.Column) });
+                        cur = r;
+                        continue;
+                    }
+                    _furthest = null; // not an instance: report errors as a network with a body
                 }
 
                 string name;

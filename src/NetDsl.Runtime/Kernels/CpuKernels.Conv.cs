@@ -27,21 +27,24 @@ public sealed partial class CpuKernels<T>
     private readonly record struct ConvDims(int N, int C, int H, int W, int K, int KH, int KW, int OH, int OW)
     {
         public int CRS => C * KH * KW;
+        /// <summary>Per-group dims (C and K divided by the group count).</summary>
+        public ConvDims Group(int groups) => this with { C = C / groups, K = K / groups };
         public int P => OH * OW;
-        public bool Is1x1Direct(ConvGeometry g) => KH == 1 && KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+        public bool Is1x1Direct(ConvGeometry g) => KH == 1 && KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.ExtraPadH == 0 && g.ExtraPadW == 0;
     }
 
     private static ConvDims CheckConv(Tensor<T> x, Tensor<T> w, Tensor<T> y, ConvGeometry g, string xName, string yName)
     {
-        if (g.Groups != 1) throw new NotSupportedException($"CPU convolution: groups = {g.Groups} is not supported yet (only 1)");
-        if (g.DilationH != 1 || g.DilationW != 1) throw new NotSupportedException($"CPU convolution: dilation ({g.DilationH}, {g.DilationW}) is not supported yet (only 1)");
-        if (g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0) throw new ArgumentException($"invalid convolution geometry {g}");
+        if (g.Groups < 1 || g.DilationH < 1 || g.DilationW < 1 || g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0)
+            throw new ArgumentException($"invalid convolution geometry {g}");
         if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
         if (w.Rank != 4) throw new ArgumentException($"w: expected shape [K, C, kh, kw], got {Tensor<T>.Format(w.Shape)}", "w");
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3];
         int k = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
-        if (w.Shape[1] != c)
-            throw new ArgumentException($"w: expected shape [{k}, {c}, {kh}, {kw}] (input has {c} channels), got {Tensor<T>.Format(w.Shape)}", "w");
+        if (c % g.Groups != 0 || k % g.Groups != 0)
+            throw new ArgumentException($"channels {c} and filters {k} must be divisible by groups {g.Groups}", "g");
+        if (w.Shape[1] != c / g.Groups)
+            throw new ArgumentException($"w: expected shape [{k}, {c / g.Groups}, {kh}, {kw}] (input has {c} channels, {g.Groups} groups), got {Tensor<T>.Format(w.Shape)}", "w");
         int oh = g.OutH(h, kh), ow = g.OutW(wd, kw);
         if (oh <= 0 || ow <= 0) throw new ArgumentException($"convolution of {Tensor<T>.Format(x.Shape)} by {Tensor<T>.Format(w.Shape)} with {g} has an empty output");
         y.CheckShape(yName, [n, k, oh, ow]);
@@ -53,6 +56,7 @@ public sealed partial class CpuKernels<T>
     {
         var d = CheckConv(x, w, y, g, "x", "y");
         b?.CheckShape("b", [d.K]);
+        if (g.Groups > 1) { GroupedForward(x, w, b, y, g, d, epilogue); return; }
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         Chunks(d.N, workers, (x, w, b, y, g, d, epilogue), static (s, lo, hi) => ConvForwardRange(s.x, s.w, s.b, s.y, s.g, s.d, lo, hi, s.epilogue));
     }
@@ -106,6 +110,7 @@ public sealed partial class CpuKernels<T>
     public void Conv2dBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g)
     {
         var d = CheckConv(dx, w, dy, g, "dx", "dy");
+        if (g.Groups > 1) { GroupedBackwardData(dy, w, dx, g, d); return; }
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         Chunks(d.N, workers, (dy, w, dx, g, d), static (s, lo, hi) => ConvBackwardDataRange(s.dy, s.w, s.dx, s.g, s.d, lo, hi));
     }
@@ -153,7 +158,8 @@ public sealed partial class CpuKernels<T>
         var d = CheckConv(x, dw, dy, g, "x", "dy");
         db?.CheckShape("db", [d.K]);
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
-        if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
+        if (g.Groups > 1) GroupedBackwardFilter(dy, x, dw, g, d);
+        else if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
         else ConvBackwardFilterParallel(dy, x, dw, g, d, workers);
         if (db is not null)
         {
@@ -257,7 +263,7 @@ public sealed partial class CpuKernels<T>
         return (lo, lo + q + (p < r ? 1 : 0));
     }
 
-    /// <summary>col[(c*KH+kh)*KW+kw, oh*OW+ow] = x[c, oh*sh−ph+kh, ow*sw−pw+kw] (0 outside).</summary>
+    /// <summary>col[(c*KH+kh)*KW+kw, oh*OW+ow] = x[c, oh*sh−ph+kh*dh, ow*sw−pw+kw*dw] (0 outside).</summary>
     private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g) => Im2Col(x, col, d, g, d.P, false);
 
     /// <summary>Im2Col with rows <paramref name="ld"/> apart (col may be a column block of a wider matrix); with
@@ -265,7 +271,7 @@ public sealed partial class CpuKernels<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void Im2Col(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g, int ld, bool zeroTail)
     {
-        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dwl = g.DilationW;
         int row = 0;
         for (int c = 0; c < d.C; c++)
             for (int kh = 0; kh < d.KH; kh++)
@@ -274,17 +280,17 @@ public sealed partial class CpuKernels<T>
                     if (zeroTail && ld > d.P) col.Slice(row * ld + d.P, ld - d.P).Clear();
                     var dst = col.Slice(row * ld, d.P);
                     // valid ow: 0 <= ow*sw - pw + kw < W
-                    int owLo = Math.Max(0, CeilDiv(pw - kw, sw));
-                    int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw, sw) + 1);
+                    int owLo = Math.Max(0, CeilDiv(pw - kw * dwl, sw));
+                    int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw * dwl, sw) + 1);
                     for (int oh = 0; oh < d.OH; oh++)
                     {
                         var drow = dst.Slice(oh * d.OW, d.OW);
-                        int ih = oh * sh - ph + kh;
+                        int ih = oh * sh - ph + kh * dh;
                         if ((uint)ih >= (uint)d.H || owHi <= owLo) { drow.Clear(); continue; }
                         var src = x.Slice((c * d.H + ih) * d.W, d.W);
                         if (owLo > 0) drow[..owLo].Clear();
                         if (owHi < d.OW) drow[owHi..].Clear();
-                        int iw0 = owLo * sw - pw + kw;
+                        int iw0 = owLo * sw - pw + kw * dwl;
                         if (sw == 1) CopySmall(src.Slice(iw0, owHi - owLo), drow[owLo..owHi]);
                         else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[ow] = src[iw];
                     }
@@ -296,23 +302,23 @@ public sealed partial class CpuKernels<T>
     private static void Col2Im(ReadOnlySpan<T> col, Span<T> dx, ConvDims d, ConvGeometry g, int ld)
     {
         dx.Clear();
-        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dwl = g.DilationW;
         int row = 0;
         for (int c = 0; c < d.C; c++)
             for (int kh = 0; kh < d.KH; kh++)
                 for (int kw = 0; kw < d.KW; kw++, row++)
                 {
                     var src = col.Slice(row * ld, d.P);
-                    int owLo = Math.Max(0, CeilDiv(pw - kw, sw));
-                    int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw, sw) + 1);
+                    int owLo = Math.Max(0, CeilDiv(pw - kw * dwl, sw));
+                    int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw * dwl, sw) + 1);
                     if (owHi <= owLo) continue;
                     for (int oh = 0; oh < d.OH; oh++)
                     {
-                        int ih = oh * sh - ph + kh;
+                        int ih = oh * sh - ph + kh * dh;
                         if ((uint)ih >= (uint)d.H) continue;
                         var drow = dx.Slice((c * d.H + ih) * d.W, d.W);
                         var srow = src.Slice(oh * d.OW, d.OW);
-                        int iw0 = owLo * sw - pw + kw;
+                        int iw0 = owLo * sw - pw + kw * dwl;
                         if (sw == 1) AddInto(srow[owLo..owHi], drow.Slice(iw0, owHi - owLo));
                         else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[iw] += srow[ow];
                     }

@@ -11,7 +11,11 @@ public sealed partial class CpuKernels<T>
     {
         grad.CheckShape("grad", param.Shape);
         velocity.CheckShape("velocity", param.Shape);
-        var ps = param.AsSpan(); var gs = grad.AsSpan(); var vs = velocity.AsSpan();
+        Sgd(param.AsSpan(), grad.AsSpan(), velocity.AsSpan(), lr, momentum, weightDecay, nesterov);
+    }
+
+    private static void Sgd(Span<T> ps, Span<T> gs, Span<T> vs, T lr, T momentum, T weightDecay, bool nesterov)
+    {
         ref T p = ref MemoryMarshal.GetReference(ps);
         ref T g = ref MemoryMarshal.GetReference(gs);
         ref T v = ref MemoryMarshal.GetReference(vs);
@@ -42,10 +46,14 @@ public sealed partial class CpuKernels<T>
         grad.CheckShape("grad", param.Shape);
         m.CheckShape("m", param.Shape);
         v.CheckShape("v", param.Shape);
+        Adam(param.AsSpan(), grad.AsSpan(), m.AsSpan(), v.AsSpan(), lr, beta1, beta2, eps, weightDecay, step);
+    }
+
+    private static void Adam(Span<T> ps, Span<T> gs, Span<T> ms, Span<T> vs, T lr, T beta1, T beta2, T eps, T weightDecay, int step)
+    {
         T bc1 = T.One - T.Pow(beta1, T.CreateChecked(step));
         T bc2 = T.One - T.Pow(beta2, T.CreateChecked(step));
         T ib1 = T.One / bc1, ib2 = T.One / bc2, omb1 = T.One - beta1, omb2 = T.One - beta2;
-        var ps = param.AsSpan(); var gs = grad.AsSpan(); var ms = m.AsSpan(); var vs = v.AsSpan();
         ref T pr = ref MemoryMarshal.GetReference(ps);
         ref T gr = ref MemoryMarshal.GetReference(gs);
         ref T mr = ref MemoryMarshal.GetReference(ms);

@@ -33,7 +33,7 @@ public sealed partial class CpuKernels<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void MaxPoolPlanes(ReadOnlySpan<T> xs, Span<T> ys, Span<int> am, int lo, int hi, int h, int w, int oh, int ow, PoolGeometry g)
     {
-        if (g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0)
+        if (g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0 && 2 * oh <= h && 2 * ow <= w)
         {
             // the common 2×2/2 window: every window is inside the plane
             for (int pl = lo; pl < hi; pl++)
@@ -189,7 +189,7 @@ public sealed partial class CpuKernels<T>
     public void AvgPool2dForward(Tensor<T> x, Tensor<T> y, PoolGeometry g)
     {
         var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
-        // count_include_pad=True: divisor is the window clipped to the padded input (as PyTorch)
+        // count_include_pad=True: divisor is the window clipped to the padded input (as PyTorch); ExcludePad: the real inputs only
         Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (x, y, g, h, w, oh, ow), static (st, lo, hi) =>
         {
             var (x, y, g, h, w, oh, ow) = st;
@@ -209,7 +209,7 @@ public sealed partial class CpuKernels<T>
                         T s = T.Zero;
                         for (int a = hs; a < he; a++)
                             for (int b = ws; b < we; b++) s += xp[a * w + b];
-                        ys[yo + i * ow + j] = s / T.CreateChecked((h1 - h0) * (w1 - w0));
+                        ys[yo + i * ow + j] = s / T.CreateChecked(g.ExcludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0));
                     }
                 }
             }
@@ -236,7 +236,7 @@ public sealed partial class CpuKernels<T>
                     {
                         int w0 = j * g.StrideW - g.PadW, w1 = Math.Min(w0 + g.KernelW, w + g.PadW);
                         int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, w);
-                        T v = dys[yo + i * ow + j] / T.CreateChecked((h1 - h0) * (w1 - w0));
+                        T v = dys[yo + i * ow + j] / T.CreateChecked(g.ExcludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0));
                         for (int a = hs; a < he; a++)
                             for (int b = ws; b < we; b++) dxp[a * w + b] += v;
                     }

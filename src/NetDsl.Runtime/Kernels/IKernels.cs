@@ -4,19 +4,47 @@ using System.Runtime.Intrinsics;
 namespace NetDsl.Runtime;
 
 /// <summary>Geometry of a 2-D convolution (cross-correlation, no kernel flip, as in PyTorch).</summary>
+/// <remarks>
+/// <see cref="PadH"/>/<see cref="PadW"/> pad the top/left; the bottom/right get <see cref="PadH"/> + <see cref="ExtraPadH"/> and
+/// <see cref="PadW"/> + <see cref="ExtraPadW"/> (asymmetric padding; a negative extra crops, which is how a transposed
+/// convolution's output_padding is expressed). Kernels index with the top/left padding; the extra only changes the output size.
+/// </remarks>
 public readonly record struct ConvGeometry(int StrideH, int StrideW, int PadH, int PadW, int DilationH = 1, int DilationW = 1, int Groups = 1)
 {
+    /// <summary>Bottom padding minus top padding (0: symmetric).</summary>
+    public int ExtraPadH { get; init; }
+    /// <summary>Right padding minus left padding (0: symmetric).</summary>
+    public int ExtraPadW { get; init; }
+    public int PadBottom => PadH + ExtraPadH;
+    public int PadRight => PadW + ExtraPadW;
     public static ConvGeometry Of(int stride, int pad) => new(stride, stride, pad, pad);
-    public int OutH(int h, int kh) => (h + 2 * PadH - DilationH * (kh - 1) - 1) / StrideH + 1;
-    public int OutW(int w, int kw) => (w + 2 * PadW - DilationW * (kw - 1) - 1) / StrideW + 1;
+    public int OutH(int h, int kh) => FloorDiv(h + PadH + PadBottom - DilationH * (kh - 1) - 1, StrideH) + 1;
+    public int OutW(int w, int kw) => FloorDiv(w + PadW + PadRight - DilationW * (kw - 1) - 1, StrideW) + 1;
+    private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-/// <summary>Geometry of a 2-D pooling window (floor mode; padding is implicit -inf for max, 0 counted for average).</summary>
+/// <summary>
+/// Geometry of a 2-D pooling window (padding is implicit -inf for max, 0 for average). Floor mode by default; with
+/// <see cref="Ceil"/>, PyTorch's ceil_mode: sizes round up, but the last window must start inside the input or the left
+/// padding. Average pooling divides by the window clipped to the padded input (count_include_pad=True), or with
+/// <see cref="ExcludePad"/> by the number of real inputs in the window (count_include_pad=False).
+/// </summary>
 public readonly record struct PoolGeometry(int KernelH, int KernelW, int StrideH, int StrideW, int PadH, int PadW)
 {
+    public bool Ceil { get; init; }
+    public bool ExcludePad { get; init; }
     public static PoolGeometry Of(int kernel, int stride, int pad = 0) => new(kernel, kernel, stride, stride, pad, pad);
-    public int OutH(int h) => (h + 2 * PadH - KernelH) / StrideH + 1;
-    public int OutW(int w) => (w + 2 * PadW - KernelW) / StrideW + 1;
+    public int OutH(int h) => Out(h, KernelH, StrideH, PadH, Ceil);
+    public int OutW(int w) => Out(w, KernelW, StrideW, PadW, Ceil);
+    /// <summary>PyTorch's pooling_output_shape: ⌊ or ⌈(size + 2p − k)/s⌉ + 1, minus one if the last window starts in the right padding.</summary>
+    public static int Out(int size, int kernel, int stride, int pad, bool ceil)
+    {
+        int span = size + 2 * pad - kernel;
+        if (span < 0) return 0;
+        int o = (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+        if (ceil && (o - 1) * stride >= size + pad) o--;
+        return o;
+    }
 }
 
 /// <summary>

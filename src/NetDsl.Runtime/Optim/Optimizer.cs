@@ -10,6 +10,7 @@ namespace NetDsl.Runtime.Optim;
 public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
+    private readonly bool _oneDevice;
 
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
     /// <summary>Learning rate used by the next <see cref="Step"/>; set it from an <see cref="ILrSchedule"/> each epoch.</summary>
@@ -29,15 +30,34 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
             if (!names.Add(p.Name)) throw new ArgumentException($"parameter '{p.Name}' is given twice");
         LearningRate = learningRate;
         WeightDecay = weightDecay;
+        _oneDevice = _parameters.Length > 0 && _parameters.All(p => p.Device == _parameters[0].Device);
+        Values = _parameters.Select(p => p.Value).ToArray();
+        Grads = _parameters.Select(p => p.Grad).ToArray();
     }
 
-    /// <summary>Applies one update to every parameter from its current gradient.</summary>
+    /// <summary>
+    /// Applies one update to every parameter from its current gradient: as one fused kernel over the whole group when all
+    /// parameters live on one device (<see cref="IKernels{T}.SgdStep(Tensor{T}[], Tensor{T}[], Tensor{T}[], T, T, T, bool)"/>),
+    /// else tensor by tensor.
+    /// </summary>
     public void Step()
     {
         StepCount++;
+        if (_oneDevice)
+        {
+            UpdateAll(_parameters[0].Device.Kernels<T>(), StepCount);
+            return;
+        }
         for (int i = 0; i < _parameters.Length; i++)
             Update(i, _parameters[i], _parameters[i].Device.Kernels<T>(), StepCount);
     }
+
+    /// <summary>The values and gradients of the group, in order (built once: fused kernels cache per array instance).</summary>
+    protected Tensor<T>[] Values { get; private set; } = null!;
+    protected Tensor<T>[] Grads { get; private set; } = null!;
+
+    /// <summary>Updates every parameter with one group kernel; <paramref name="step"/> starts at 1.</summary>
+    protected abstract void UpdateAll(IKernels<T> kernels, int step);
 
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGrad()
@@ -84,6 +104,9 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPo
 
     protected override void Update(int index, Parameter<T> p, IKernels<T> kernels, int step) =>
         kernels.SgdStep(p.Value, p.Grad, _velocity[index], Cast(LearningRate), Cast(Momentum), Cast(WeightDecay), Nesterov);
+
+    protected override void UpdateAll(IKernels<T> kernels, int step) =>
+        kernels.SgdStep(Values, Grads, _velocity, Cast(LearningRate), Cast(Momentum), Cast(WeightDecay), Nesterov);
 }
 
 /// <summary>
@@ -116,4 +139,7 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
 
     protected override void Update(int index, Parameter<T> p, IKernels<T> kernels, int step) =>
         kernels.AdamStep(p.Value, p.Grad, _m[index], _v[index], Cast(LearningRate), Cast(Beta1), Cast(Beta2), Cast(Epsilon), Cast(WeightDecay), step);
+
+    protected override void UpdateAll(IKernels<T> kernels, int step) =>
+        kernels.AdamStep(Values, Grads, _m, _v, Cast(LearningRate), Cast(Beta1), Cast(Beta2), Cast(Epsilon), Cast(WeightDecay), step);
 }

@@ -48,6 +48,10 @@ namespace Test.Networks
         /// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>
         public const long PlannedBytesPerSample = 62792;
         public const string SourceFile = "lenet5.net";
+        /// <summary>Shape of input 'image': [N, 1, 28, 28] (-1 marks a symbolic dim).</summary>
+        public static int[] ImageShape => new int[] { -1, 1, 28, 28 };
+        /// <summary>Shape of input 'label': int[N] (-1 marks a symbolic dim).</summary>
+        public static int[] LabelShape => new int[] { -1 };
 
         /// <summary>conv1: conv2d at lenet5.net line 7; weight [6, 1, 5, 5], bias [6].</summary>
         public LayerParameters<T> Conv1 { get; }

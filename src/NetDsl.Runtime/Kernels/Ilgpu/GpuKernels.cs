@@ -12,6 +12,8 @@ internal struct ConvParams
 internal struct PoolParams
 {
     public int H, W, OH, OW, KH, KW, SH, SW, PH, PW;
+    /// <summary>1: average pooling divides by the real inputs of the window (count_include_pad=False).</summary>
+    public int ExcludePad;
 }
 
 internal struct AdamParams
@@ -217,7 +219,17 @@ internal static partial class GpuKernels
             for (int c = w0; c < w0 + p.KW; c++)
                 if (c >= 0 && c < p.W) s += x[xo + a * p.W + c];
         }
-        y[i] = s / (p.KH * p.KW);
+        y[i] = s / AvgPoolDivisor(h0, w0, p);
+    }
+
+    /// <summary>The window clipped to the padded input (ceil mode can run past it), or to the input with ExcludePad.</summary>
+    private static int AvgPoolDivisor(int h0, int w0, PoolParams p)
+    {
+        int lo = p.ExcludePad != 0 ? 0 : -p.PH, hiH = p.ExcludePad != 0 ? p.H : p.H + p.PH;
+        int loW = p.ExcludePad != 0 ? 0 : -p.PW, hiW = p.ExcludePad != 0 ? p.W : p.W + p.PW;
+        int hs = h0 < lo ? lo : h0, he = h0 + p.KH < hiH ? h0 + p.KH : hiH;
+        int ws = w0 < loW ? loW : w0, we = w0 + p.KW < hiW ? w0 + p.KW : hiW;
+        return (he - hs) * (we - ws);
     }
 
     /// <summary>dx[h, w] gathers dy of every window covering (h, w), divided by the window size (padding counted).</summary>
@@ -237,8 +249,8 @@ internal static partial class GpuKernels
         float s = 0f;
         for (int oh = ohStart; oh <= ohEnd; oh++)
             for (int ow = owStart; ow <= owEnd; ow++)
-                s += dy[yo + oh * p.OW + ow];
-        dx[i] = s / (p.KH * p.KW);
+                s += dy[yo + oh * p.OW + ow] / AvgPoolDivisor(oh * p.SH - p.PH, ow * p.SW - p.PW, p);
+        dx[i] = s;
     }
 
     public static void GlobalAvgPoolForward(Index1D plane, ArrayView<float> x, ArrayView<float> y, int hw)

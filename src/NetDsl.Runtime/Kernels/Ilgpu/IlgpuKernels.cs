@@ -104,7 +104,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         int h = x.Shape[2], w = x.Shape[3], oh = g.OutH(h), ow = g.OutW(w);
         if (oh <= 0 || ow <= 0) throw new ArgumentException($"pooling {Tensor<float>.Format(x.Shape)} with {g} has an empty output", xName);
         y.CheckShape(yName, [x.Shape[0], x.Shape[1], oh, ow]);
-        return new PoolParams { H = h, W = w, OH = oh, OW = ow, KH = g.KernelH, KW = g.KernelW, SH = g.StrideH, SW = g.StrideW, PH = g.PadH, PW = g.PadW };
+        return new PoolParams { H = h, W = w, OH = oh, OW = ow, KH = g.KernelH, KW = g.KernelW, SH = g.StrideH, SW = g.StrideW, PH = g.PadH, PW = g.PadW, ExcludePad = g.ExcludePad ? 1 : 0 };
     }
 
     private static void CheckSameLength(Tensor<float> a, Tensor<float> y, string aName, string yName = "y")

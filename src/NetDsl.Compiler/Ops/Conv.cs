@@ -1,0 +1,203 @@
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Compiler.Autodiff;
+using NetDsl.Compiler.Fusion;
+using NetDsl.Compiler.Graph;
+using NetDsl.Compiler.Semantics;
+using NetDsl.Compiler.Shapes;
+using static NetDsl.Compiler.Semantics.LayerCatalog;
+
+namespace NetDsl.Compiler.Ops
+{
+    /// <summary>
+    /// Convolutions (docs/ops/convpool.md): conv (2-D, rectangular kernels, strides, dilation, groups, asymmetric padding),
+    /// conv1d (lowered to conv2d on [N, C, 1, L] views) and conv_transpose (PyTorch's ConvTranspose2d, the adjoint of conv).
+    /// Graph ops: conv2d (+ conv2d_bwd_data, conv2d_bwd_filter), conv_transpose2d (+ _bwd_data, _bwd_filter), and the
+    /// reshape views of conv1d. Attributes: kh kw sh sw pt pb pl pr dh dw groups (+ oph opw for the transpose).
+    /// </summary>
+    internal sealed class Conv : OpFamily
+    {
+        public override IEnumerable<LayerDef> Layers => new[]
+        {
+            new LayerDef("conv", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("dilation", 1), I("groups", 1), B("bias", true) }, Conv2d),
+            new LayerDef("conv1d", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("dilation", 1), I("groups", 1), B("bias", true) }, Conv1d, prefix: "conv"),
+            new LayerDef("conv_transpose", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("output_pad", 0), I("groups", 1), Is("dilation", 1), B("bias", true) },
+                ConvTranspose, prefix: "deconv"),
+        };
+
+        /// <summary>pad as (top, bottom, left, right) from 1, 2 (h, w) or 4 ints; for 1-D, 1 or 2 (left, right) ints. Null after a diagnostic.</summary>
+        private static int[]? Pads(LayerCall c, bool oneD)
+        {
+            var p = c.IntsAny("pad", 0);
+            if (oneD)
+            {
+                if (p.Length == 1) return new[] { 0, 0, p[0], p[0] };
+                if (p.Length == 2) return new[] { 0, 0, p[0], p[1] };
+                c.Error(DiagnosticIds.InvalidGeometry, c.ArgSpan("pad"), $"{c.Layer} argument 'pad' needs 1 int or 2 (left, right), got {p.Length}");
+                return null;
+            }
+            if (p.Length == 1) return new[] { p[0], p[0], p[0], p[0] };
+            if (p.Length == 2) return new[] { p[0], p[0], p[1], p[1] };
+            if (p.Length == 4) return p;
+            c.Error(DiagnosticIds.InvalidGeometry, c.ArgSpan("pad"), $"{c.Layer} argument 'pad' needs 1 int, 2 (h, w) or 4 (top, bottom, left, right), got {p.Length}");
+            return null;
+        }
+
+        private static void SetAttrs(OpNode n, int[] k, int[] s, int[] p, int[] d, int groups)
+        {
+            n.Attrs["kh"] = k[0]; n.Attrs["kw"] = k[1]; n.Attrs["sh"] = s[0]; n.Attrs["sw"] = s[1];
+            n.Attrs["pt"] = p[0]; n.Attrs["pb"] = p[1]; n.Attrs["pl"] = p[2]; n.Attrs["pr"] = p[3];
+            n.Attrs["dh"] = d[0]; n.Attrs["dw"] = d[1]; n.Attrs["groups"] = groups;
+        }
+
+        private static CValue Conv2d(LayerCall c)
+        {
+            var x = c.X("x");
+            int outC = c.Int("out"), groups = c.Int("groups", 1);
+            var k = c.Ints("kernel", 2); var s = c.Ints("stride", 2, 1); var d = c.Ints("dilation", 2, 1); var p = Pads(c, false);
+            if (k == null || s == null || d == null || p == null) return c.Error();
+            var r = ShapeRules.Conv(x.Shape, outC, k, s, p, d, groups);
+            if (c.Fail(r)) return c.Error();
+            var name = c.Name();
+            if (r.Shape.IsUnknown) return c.Error();
+            int cg = x.Shape[1].Value / groups, rf = k[0] * k[1];
+            var node = c.Node("conv2d", name);
+            SetAttrs(node, k, s, p, d, groups);
+            node.Inputs.Add(x);
+            node.Inputs.Add(c.Param(name, "weight", Shape.Of(outC, cg, k[0], k[1]), InitKind.He, cg * rf, outC * rf));
+            if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, cg * rf, outC));
+            long macs = (long)outC * r.Shape[2].Value * r.Shape[3].Value * cg * rf;
+            return c.Emit(node, r.Shape, macs);
+        }
+
+        /// <summary>conv1d on [N, C, L]: a view [N, C, 1, L], conv2d with a 1×k kernel, a view back to [N, out, L'] (one summary row).</summary>
+        private static CValue Conv1d(LayerCall c)
+        {
+            var x = c.X("x");
+            int outC = c.Int("out"), groups = c.Int("groups", 1);
+            var k1 = c.Ints("kernel", 1); var s1 = c.Ints("stride", 1, 1); var d1 = c.Ints("dilation", 1, 1); var p = Pads(c, true);
+            if (k1 == null || s1 == null || d1 == null || p == null) return c.Error();
+            int[] k = { 1, k1[0] }, s = { 1, s1[0] }, d = { 1, d1[0] };
+            var r = ShapeRules.Conv(x.Shape, outC, k, s, p, d, groups, oneD: true);
+            if (c.Fail(r)) return c.Error();
+            var name = c.Name();
+            if (r.Shape.IsUnknown) return c.Error();
+            var g = c.Graph;
+            int cg = x.Shape[1].Value / groups, ol = r.Shape[2].Value;
+            var x4 = View(c, name + ".in2d", x, Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(1), x.Shape[2]));
+            var node = c.Node("conv2d", name);
+            SetAttrs(node, k, s, p, d, groups);
+            node.Inputs.Add(x4);
+            node.Inputs.Add(c.Param(name, "weight", Shape.Of(outC, cg, 1, k[1]), InitKind.He, cg * k[1], outC * k[1]));
+            if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, cg * k[1], outC));
+            var y4 = g.NewValue(name + ".out2d", Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(1), Dim.Of(ol)));
+            node.Outputs.Add(y4);
+            g.AddNode(node);
+            var y = View(c, name, y4, r.Shape);
+            long parameters = node.Inputs.Where(i => i.Role == ValueRole.Parameter).Sum(i => i.Shape.KnownElements);
+            g.Layers.Add(new LayerInfo(name, "conv1d", r.Shape, parameters, (long)outC * ol * cg * k[1], c.Span.Line));
+            return new TensorValue(y);
+        }
+
+        /// <summary>A reshape node (no code: the fuser makes it an alias) giving <paramref name="x"/> another shape.</summary>
+        private static TValue View(LayerCall c, string name, TValue x, Shape shape)
+        {
+            var node = c.Node("reshape", name);
+            node.Inputs.Add(x);
+            var v = c.Graph.NewValue(name, shape);
+            v.AliasOf = x;
+            node.Outputs.Add(v);
+            c.Graph.AddNode(node);
+            return v;
+        }
+
+        private static CValue ConvTranspose(LayerCall c)
+        {
+            var x = c.X("x");
+            int outC = c.Int("out"), groups = c.Int("groups", 1);
+            var k = c.Ints("kernel", 2); var s = c.Ints("stride", 2, 1); var p = c.Ints("pad", 2, 0); var op = c.Ints("output_pad", 2, 0); var d = c.Ints("dilation", 2, 1);
+            if (k == null || s == null || p == null || op == null || d == null) return c.Error();
+            var r = ShapeRules.ConvTranspose(x.Shape, outC, k, s, p, op, d, groups);
+            if (c.Fail(r)) return c.Error();
+            var name = c.Name();
+            if (r.Shape.IsUnknown) return c.Error();
+            int inC = x.Shape[1].Value, og = outC / groups, rf = k[0] * k[1];
+            var node = c.Node("conv_transpose2d", name);
+            SetAttrs(node, k, s, new[] { p[0], p[0], p[1], p[1] }, d, groups);
+            node.Attrs["oph"] = op[0]; node.Attrs["opw"] = op[1];
+            node.Inputs.Add(x);
+            // PyTorch's layout [in, out/groups, kh, kw]; its fan-in is size(1)·kh·kw
+            node.Inputs.Add(c.Param(name, "weight", Shape.Of(inC, og, k[0], k[1]), InitKind.Xavier, og * rf, inC * rf));
+            if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, og * rf, outC));
+            long macs = (long)inC * og * rf * x.Shape[2].Value * x.Shape[3].Value;
+            return c.Emit(node, r.Shape, macs);
+        }
+
+        public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
+        {
+            switch (n.Op)
+            {
+                case "conv2d":
+                case "conv_transpose2d":
+                {
+                    var x = n.Inputs[0]; var w = n.Inputs[1];
+                    var bias = n.Inputs.Count > 2 ? n.Inputs[2] : null;
+                    if (c.Needs(x)) c.Accumulate(n, x, c.Out(c.Node(n.Op + "_bwd_data", n, dy!, w), x));
+                    var bf = c.Node(n.Op + "_bwd_filter", n, dy!, x);
+                    c.Accumulate(n, w, c.Out(bf, w));
+                    if (bias != null) c.Accumulate(n, bias, c.Out(bf, bias));
+                    return true;
+                }
+                case "reshape" when !n.IsBackward:
+                {
+                    var x = n.Inputs[0];
+                    if (!c.Needs(x)) return true;
+                    var dx = c.Out(c.Node("reshape", n, dy!), x);
+                    dx.AliasOf = dy;
+                    c.Accumulate(n, x, dx);
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /// <summary>The ConvGeometry literal of a conv node: ConvGeometry.Of(s, p) in the square symmetric case (the slice's form).</summary>
+        internal static string Geometry(OpNode n)
+        {
+            int sh = n.Int("sh"), sw = n.Int("sw"), pt = n.Int("pt"), pb = n.Int("pb"), pl = n.Int("pl"), pr = n.Int("pr");
+            int dh = n.Int("dh"), dw = n.Int("dw"), groups = n.Int("groups");
+            int exh = pb - pt, exw = pr - pl;
+            if (n.Attrs.TryGetValue("oph", out var oph)) { exh = -(int)oph; exw = -n.Int("opw"); }
+            if (sh == sw && pt == pl && exh == 0 && exw == 0 && dh == 1 && dw == 1 && groups == 1) return $"ConvGeometry.Of({sh}, {pt})";
+            var g = $"new ConvGeometry({sh}, {sw}, {pt}, {pl}, {dh}, {dw}, {groups})";
+            return exh == 0 && exw == 0 ? g : g + $" {{ ExtraPadH = {exh}, ExtraPadW = {exw} }}";
+        }
+
+        public override string? Call(CallContext c, LibraryKernel k)
+        {
+            var n = k.Node;
+            switch (n.Op)
+            {
+                case "conv2d": return $"K.Conv2dForward({c.In[0]}, {c.In[1]}, {c.InOrNull(2)}, {c.Out[0]}, {Geometry(n)}, {c.Epilogue});";
+                case "conv2d_bwd_data": return $"K.Conv2dBackwardData({c.In[0]}, {c.In[1]}, {c.Out[0]}, {Geometry(n)});";
+                case "conv2d_bwd_filter": return $"K.Conv2dBackwardFilter({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)}, {Geometry(n)});";
+                case "conv_transpose2d": return $"K.ConvTranspose2dForward({c.In[0]}, {c.In[1]}, {c.InOrNull(2)}, {c.Out[0]}, {Geometry(n)});";
+                case "conv_transpose2d_bwd_data": return $"K.ConvTranspose2dBackwardData({c.In[0]}, {c.In[1]}, {c.Out[0]}, {Geometry(n)});";
+                case "conv_transpose2d_bwd_filter": return $"K.ConvTranspose2dBackwardFilter({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)}, {Geometry(n)});";
+            }
+            return null;
+        }
+
+        /// <summary>2 FLOPs per MAC: every weight meets every output pixel (conv) or every input pixel (transpose); the same for both gradients.</summary>
+        public override long? Flops(LibraryKernel k)
+        {
+            var n = k.Node;
+            var fwd = n.Forward ?? n;
+            if (fwd.Op != "conv2d" && fwd.Op != "conv_transpose2d") return null;
+            if (n.Op == "reshape") return null;
+            var w = fwd.Inputs[1].Shape;
+            var pixels = fwd.Op == "conv2d" ? fwd.Outputs[0].Shape : fwd.Inputs[0].Shape;
+            return 2L * w[0].Value * w[1].Value * w[2].Value * w[3].Value * pixels[2].Value * pixels[3].Value;
+        }
+    }
+}

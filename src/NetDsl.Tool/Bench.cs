@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.Loader;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using NetDsl.Compiler;
+using NetDsl.Runtime;
+using NetDsl.Runtime.Optim;
+
+namespace NetDsl.Tool;
+
+/// <summary>
+/// `netdsl bench`: compiles the generated C# of a network with Roslyn, loads it, and times its training step
+/// (forward, backward, SGD with momentum) and its inference forward on the CPU path at a batch size, with
+/// deterministic pseudo-random inputs (labels 0). A quick measurement for a .net file; the side-by-side
+/// comparisons with PyTorch are the BenchmarkDotNet suite in benchmarks/.
+/// </summary>
+internal static class Bench
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static int Run(IReadOnlyList<CompiledNetwork> networks, int batch, int steps, CliOutput o)
+    {
+        if (batch <= 0 || steps <= 0) { o.Err.WriteLine("netdsl: --batch and --steps must be positive"); return NetDslCli.ExitUsage; }
+        var asm = Load(networks, o);
+        if (asm is null) return NetDslCli.ExitErrors;
+        o.Out.WriteLine($"{"network",-16} {"batch",5} {"train step",12} {"samples/s",11} {"GFLOP/s",8} {"forward",10}");
+        foreach (var n in networks)
+        {
+            var type = asm.GetTypes().FirstOrDefault(t => t.Name == n.Name && !t.IsGenericType);
+            if (type is null) { o.Err.WriteLine($"netdsl: {n.Name} has no generated class"); return NetDslCli.ExitErrors; }
+            var net = (NetworkBase<float>)Activator.CreateInstance(type, Device.Cpu, 0)!;
+            var train = type.GetMethods().FirstOrDefault(m => m.Name == "TrainStep" && m.GetParameters().All(p => p.ParameterType.Name.StartsWith("Tensor", StringComparison.Ordinal)));
+            var forward = type.GetMethods().First(m => m.Name == "Forward");
+            var inputs = (train ?? forward).GetParameters().Select(p => Input(type, p, batch)).ToArray();
+            var forwardArgs = forward.GetParameters().Select(p => inputs[Array.FindIndex((train ?? forward).GetParameters(), q => q.Name == p.Name)]).ToArray();
+            string trainText = "-", rateText = "-", flopText = "-";
+            if (train != null)
+            {
+                var sgd = new Sgd<float>(net.Parameters, lr: 1e-3, momentum: 0.9);
+                double ms = Median(steps, () => { train.Invoke(net, inputs); sgd.Step(); });
+                long macs = (long)type.GetField("Macs", BindingFlags.Public | BindingFlags.Static | BindingFlags.FlattenHierarchy)!.GetValue(null)!;
+                trainText = ms.ToString("F2", Inv) + " ms";
+                rateText = (batch / (ms / 1000)).ToString("N0", Inv);
+                flopText = (6.0 * macs * batch / (ms / 1000) / 1e9).ToString("F1", Inv);
+            }
+            net.Eval();
+            double fms = Median(steps, () => forward.Invoke(net, forwardArgs));
+            o.Out.WriteLine($"{n.Name,-16} {batch,5} {trainText,12} {rateText,11} {flopText,8} {fms.ToString("F2", Inv) + " ms",10}");
+        }
+        o.Out.WriteLine($"median of {steps} steps after 3 warm-up steps; CPU path, {Environment.ProcessorCount} threads; GFLOP/s counts 6 x MACs x batch per step (forward 2, backward 4).");
+        return NetDslCli.ExitOk;
+    }
+
+    private static double Median(int steps, Action step)
+    {
+        for (int i = 0; i < 3; i++) step();
+        var times = new double[steps];
+        for (int i = 0; i < steps; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            step();
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[steps / 2];
+    }
+
+    private static object Input(Type type, ParameterInfo p, int batch)
+    {
+        var pascal = string.Join("_", p.Name!.Split('.').Select(s => char.ToUpperInvariant(s[0]) + s[1..]));
+        var shape = ((int[])type.GetProperty(pascal + "Shape", BindingFlags.Public | BindingFlags.Static | BindingFlags.FlattenHierarchy)!.GetValue(null)!).Select(d => d < 0 ? batch : d).ToArray();
+        int n = shape.Aggregate(1, (a, b) => a * b);
+        if (p.ParameterType == typeof(Tensor<int>)) return Tensor<int>.FromArray(new int[n], shape);
+        var rng = new Random(1);
+        return Tensor<float>.FromArray(Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), shape);
+    }
+
+    private static Assembly? Load(IReadOnlyList<CompiledNetwork> networks, CliOutput o)
+    {
+        var trees = networks.Select(n => CSharpSyntaxTree.ParseText(n.Source, new CSharpParseOptions(LanguageVersion.Latest), path: n.HintName));
+        var refs = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Append(typeof(Tensor<>).Assembly.Location)
+            .Distinct()
+            .Select(p => MetadataReference.CreateFromFile(p));
+        var compilation = CSharpCompilation.Create("NetDslBench", trees, refs,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
+        using var ms = new MemoryStream();
+        var result = compilation.Emit(ms);
+        if (!result.Success)
+        {
+            foreach (var d in result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(10))
+                o.Err.WriteLine($"netdsl: generated code does not compile: {d}");
+            return null;
+        }
+        ms.Position = 0;
+        return new AssemblyLoadContext("netdsl-bench", isCollectible: true).LoadFromStream(ms);
+    }
+}
