@@ -373,6 +373,7 @@ namespace NetDsl.Compiler.Emit
                 if (_outputKernels.Contains(k)) w.Line(call);
                 else w.Line($"if (withLoss) {call}");
             }
+            if (_g.Loss != null) w.Line($"if (withLoss) _lossValue = K.ReadScalar({Ref(_g.Loss)}); // the loss [1], whatever scalar expression it is");
             w.Close();
             w.Line();
             if (_g.Loss == null) return;
@@ -445,8 +446,7 @@ namespace NetDsl.Compiler.Emit
                 case "linear": return $"K.LinearForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {epi});";
                 case "dropout":
                     return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
-                case "cross_entropy": return $"_lossValue = K.SoftmaxCrossEntropyForward({i[0]}, {i[1]}, {o[1]}, {o[0]});";
-                case "cross_entropy_bwd": return $"K.SoftmaxCrossEntropyBackward({i[0]}, {i[1]}, T.One, {o[0]});";
+                case "ones": return $"K.Fill({o[0]}, T.One); // the seed of the backward pass: dloss/dloss = 1";
                 case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
                 case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";
             }

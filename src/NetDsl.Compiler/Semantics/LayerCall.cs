@@ -46,6 +46,15 @@ namespace NetDsl.Compiler.Semantics
             return items.Select(x => (int)((IntValue)x).Value).ToArray();
         }
 
+        /// <summary>A <c>floats</c> argument (`[1.0, 2, 0.5]`) as doubles; null when not given.</summary>
+        public double[]? Floats(string arg)
+        {
+            if (!_args.TryGetValue(arg, out var v)) return null;
+            var items = v.Value is TupleValue t ? t.Items : ((ListValue)v.Value).Items;
+            return items.Select(x => x is IntValue i ? i.Value : ((FloatValue)x).Value).ToArray();
+        }
+        /// <summary>The graph's parameters so far (file order), for ops over earlier layers' weights (penalties).</summary>
+        public IReadOnlyList<ParamDecl> ParamsSoFar => Graph.Params;
         /// <summary>An <c>ints</c> argument with as many values as given (`1` → [1], `(1, 2, 0, 1)` → 4 values); [dflt] if absent.</summary>
         public int[] IntsAny(string arg, int dflt = 0)
         {
