@@ -10,33 +10,50 @@ namespace NetDsl.Tests;
 /// </summary>
 public class GradientCheckTests(ITestOutputHelper output)
 {
-    internal static void Check<TNet>(TNet net, Func<double> loss, Func<double> trainStep, ITestOutputHelper output, int probesPerParameter = 6)
+    /// <summary>
+    /// Central finite differences of <paramref name="loss"/> for sampled entries of every parameter (every
+    /// <paramref name="tensorStride"/>-th tensor), then one <paramref name="trainStep"/>, whose gradients must agree to 1e-5
+    /// relative (or within <paramref name="absoluteTolerance"/>). With <paramref name="kinkTolerant"/>, each entry is also
+    /// differenced with a 10x smaller step and passes if either step agrees: in training-mode batchnorm networks a
+    /// perturbation moves every activation, and one relu input crossing 0 inside the step spoils a single quotient; a wrong
+    /// gradient disagrees at both steps.
+    /// </summary>
+    internal static void Check<TNet>(TNet net, Func<double> loss, Func<double> trainStep, ITestOutputHelper output, int probesPerParameter = 6,
+        double absoluteTolerance = 0, bool kinkTolerant = false, int tensorStride = 1)
         where TNet : NetworkBase<double>
     {
-        const double eps = 1e-6;
+        double[] steps = kinkTolerant ? new[] { 1e-6, 1e-7 } : new[] { 1e-6 };
         var rng = new Random(7);
-        var expected = new Dictionary<(string, int), double>();
+        var expected = new Dictionary<(string, int), double[]>();
+        int t = 0;
         foreach (var p in net.Parameters)
         {
+            if (t++ % tensorStride != 0) continue;
             var value = p.Value.AsSpan();
             for (int k = 0; k < Math.Min(probesPerParameter, p.Length); k++)
             {
                 int i = k == 0 ? 0 : rng.Next(p.Length);
                 double orig = value[i];
-                p.Value.AsSpan()[i] = orig + eps; double lp = loss();
-                p.Value.AsSpan()[i] = orig - eps; double lm = loss();
-                p.Value.AsSpan()[i] = orig;
-                expected[(p.Name, i)] = (lp - lm) / (2 * eps);
+                expected[(p.Name, i)] = steps.Select(eps =>
+                {
+                    p.Value.AsSpan()[i] = orig + eps; double lp = loss();
+                    p.Value.AsSpan()[i] = orig - eps; double lm = loss();
+                    p.Value.AsSpan()[i] = orig;
+                    return (lp - lm) / (2 * eps);
+                }).ToArray();
             }
         }
         trainStep();
         double worst = 0;
-        foreach (var ((name, i), fd) in expected)
+        foreach (var ((name, i), fds) in expected)
         {
             double analytic = net.GetParameter(name).Grad.AsSpan()[i];
-            double err = Math.Abs(analytic - fd) / Math.Max(1e-4, Math.Abs(analytic) + Math.Abs(fd));
+            double Err(double fd) => Math.Abs(analytic - fd) / Math.Max(1e-4, Math.Abs(analytic) + Math.Abs(fd));
+            double fd = fds.OrderBy(Err).First();
+            double err = Err(fd);
             worst = Math.Max(worst, err);
-            Assert.True(err < 1e-5, $"{name}[{i}]: backward {analytic:G10}, finite difference {fd:G10} (relative error {err:G3})");
+            if (Math.Abs(analytic - fd) <= absoluteTolerance) continue;
+            Assert.True(err < 1e-5, $"{name}[{i}]: backward {analytic:G10}, finite difference {string.Join(" / ", fds.Select(f => f.ToString("G10")))} (relative error {err:G3})");
         }
         output.WriteLine($"{expected.Count} probes over {net.Parameters.Count} parameters, worst relative error {worst:G3}");
     }
