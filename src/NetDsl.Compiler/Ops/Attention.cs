@@ -222,9 +222,9 @@ namespace NetDsl.Compiler.Ops
             int t = x.Shape[1].Value, d = x.Shape[2].Value;
             var w = c.Param(name, "weight", Shape.Of(maxLen, d), InitKind.Xavier, d, maxLen);
             var pos = t == maxLen ? w : Slice(c, w, name, 0, 0, t);
-            var n = c.Node("broadcast_add", name);
-            n.Inputs.Add(x); n.Inputs.Add(pos);
-            return c.Emit(n, x.Shape);
+            var y = Add(c, "broadcast_add", name, x.Shape, null, x, pos);
+            Row(c, name, "learned_positions", x.Shape, (long)maxLen * d, 0);
+            return new TensorValue(y);
         }
 
         private static CValue ClassToken(LayerCall c)
