@@ -76,7 +76,7 @@ namespace NetDsl.Compiler
             foreach (var n in g.ForwardNodes.Where(n => n.Op == "conv2d" || n.Op == "linear"))
             {
                 bool relu = consumers[n.Outputs[0]].Any(c => c.Op == "relu" || (c.Op == "batchnorm" && consumers[c.Outputs[0]].Any(c2 => c2.Op == "relu")));
-                n.Inputs[1].Param!.Init = relu ? InitKind.He : InitKind.Xavier;
+                if (n.Inputs[1].Param is { } w) w.Init = relu ? InitKind.He : InitKind.Xavier;   // a weight may be a slice of a parameter (cross-attention's in_proj_weight)
             }
         }
 

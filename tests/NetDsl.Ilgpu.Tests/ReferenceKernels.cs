@@ -95,8 +95,8 @@ public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanage
     public void LinearForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, TEpi epilogue, TGpuEpi gpuEpilogue)
         where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
-        int M = x.Shape[0], K = x.Shape[1], O = w.Shape[0];
-        y.CheckShape(nameof(y), [M, O]);
+        int K = x.Shape[^1], M = x.Length / K, O = w.Shape[0];
+        y.CheckShape(nameof(y), [.. x.Shape[..^1], O]);
         for (int m = 0; m < M; m++)
         for (int o = 0; o < O; o++)
         {
@@ -108,7 +108,7 @@ public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanage
 
     public void LinearBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx)
     {
-        int M = dy.Shape[0], O = dy.Shape[1], K = w.Shape[1];
+        int O = dy.Shape[^1], M = dy.Length / O, K = w.Shape[1];
         for (int m = 0; m < M; m++)
         for (int k = 0; k < K; k++)
         {
@@ -120,7 +120,7 @@ public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanage
 
     public void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db)
     {
-        int M = dy.Shape[0], O = dy.Shape[1], K = x.Shape[1];
+        int O = dy.Shape[^1], M = dy.Length / O, K = x.Shape[^1];
         for (int o = 0; o < O; o++)
         {
             for (int k = 0; k < K; k++)

@@ -40,13 +40,13 @@ public class OpReferenceTests(ITestOutputHelper output)
         return (NetworkBase<T>)Activator.CreateInstance(open.MakeGenericType(typeof(T)), device, seed)!;
     }
 
-    /// <summary>Parameters from the fixture formula (file order k): sin(0.731 i + 1.37 k) / sqrt(fan-in), 0.1 scale for biases.</summary>
+    /// <summary>Parameters from the fixture formula (file order k): sin(0.731 i + 1.37 k) / sqrt(fan-in), 0.1 scale for biases (names ending in "bias").</summary>
     internal static void SetParameters<T>(NetworkBase<T> net) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int k = 0;
         foreach (var p in net.Parameters)
         {
-            bool bias = p.Name.EndsWith(".bias", StringComparison.Ordinal);
+            bool bias = p.Name.EndsWith("bias", StringComparison.Ordinal);   // as torchref.py: also nn.MultiheadAttention's in_proj_bias
             double scale = bias ? 0.1 : 1 / Math.Sqrt(p.Shape.Skip(1).Aggregate(1, (a, b) => a * b));
             var host = new T[p.Length];
             for (int i = 0; i < host.Length; i++) host[i] = T.CreateChecked(Math.Sin(0.731 * i + 1.37 * k) * scale);

@@ -416,7 +416,7 @@ namespace NetDsl.Compiler.Emit
                         {
                             var fwd = n.Forward ?? n;
                             var w = fwd.Inputs[1].Shape;
-                            return 2L * w[0].Value * w[1].Value + epi;
+                            return 2L * fwd.Outputs[0].Shape.Size.Factor * w[1].Value + epi;
                         }
                         default:
                             if (Ops.OpRegistry.Flops(l) is long f) return f + epi;

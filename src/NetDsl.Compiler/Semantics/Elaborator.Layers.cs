@@ -48,12 +48,12 @@ namespace NetDsl.Compiler.Semantics
                     if (Fail(r, span)) return ErrorValue.Instance;
                     var name = Name();
                     if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    int inF = x.Shape[1].Value;
+                    int inF = x.Shape[x.Shape.Rank - 1].Value;
                     var node = new OpNode("linear", name, span);
                     node.Inputs.Add(x);
                     node.Inputs.Add(NewParam(name, "weight", Shape.Of(outF, inF), InitKind.He, inF, outF));
                     if (bias) node.Inputs.Add(NewParam(name, "bias", Shape.Of(outF), InitKind.Zeros, inF, outF));
-                    return Emit(node, r.Shape, (long)inF * outF);
+                    return Emit(node, r.Shape, r.Shape.Size.Factor * inF);
                 }
                 case "relu":
                 case "sigmoid":

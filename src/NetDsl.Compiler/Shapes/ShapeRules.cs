@@ -35,12 +35,14 @@ namespace NetDsl.Compiler.Shapes
         public static int ConvOut(int size, int kernel, int stride, int pad, int dilation = 1) =>
             (size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
 
-        /// <summary>linear: [N,F] → [N,out].</summary>
+        /// <summary>linear: [N,F] → [N,out]; on a sequence [N,T,F] → [N,T,out] (applied to every position, as PyTorch's nn.Linear).</summary>
         public static ShapeResult Linear(Shape x, int outFeatures)
         {
             if (Unknown(x)) return ShapeResult.Ok(Shape.Unknown);
             if (outFeatures <= 0) return ShapeResult.Fail(DiagnosticIds.InvalidGeometry, $"linear needs out features > 0, got {outFeatures}");
-            var r = RequireRank("linear", x, 2, "[N, features]", x.Rank > 2 ? "; insert flatten before linear" : "");
+            if (x.Rank == 3) return x[2].IsKnown ? ShapeResult.Ok(x.With(2, Dim.Of(outFeatures)))
+                : ShapeResult.Fail(DiagnosticIds.SymbolicDimNotAllowed, $"linear needs a known feature count, got {x.ToDisplay()}");
+            var r = RequireRank("linear", x, 2, "[N, features]", x.Rank > 3 ? "; insert flatten before linear" : "");
             if (r.IsError) return r;
             if (!x[1].IsKnown) return ShapeResult.Fail(DiagnosticIds.SymbolicDimNotAllowed, $"linear needs a known feature count, got {x.ToDisplay()}");
             return ShapeResult.Ok(Shape.Of(x[0], Dim.Of(outFeatures)));

@@ -8,14 +8,32 @@ public sealed partial class CpuKernels<T>
         if (t.Rank != 2) throw new ArgumentException($"{name}: expected shape {dims}, got {Tensor<T>.Format(t.Shape)}", name);
     }
 
+    /// <summary>Rows of a linear operand [..., K] (a sequence [N, T, K] is N·T rows); 2-D or 3-D.</summary>
+    internal static int LinearRows(int[] shape, string name, string dims)
+    {
+        if (shape.Length < 2 || shape.Length > 3) throw new ArgumentException($"{name}: expected shape {dims} (or [N, T, ...]), got {Tensor<T>.Format(shape)}", name);
+        return shape.Length == 2 ? shape[0] : shape[0] * shape[1];
+    }
+
+    /// <summary>y must be x with its last dim replaced by <paramref name="last"/>.</summary>
+    internal static void CheckLeading(int[] x, int[] y, int last, string xName, string yName)
+    {
+        bool ok = y.Length == x.Length && y[^1] == last && x.AsSpan(0, x.Length - 1).SequenceEqual(y.AsSpan(0, y.Length - 1));
+        if (!ok)
+        {
+            var e = (int[])x.Clone(); e[^1] = last;
+            throw new ArgumentException($"{yName}: expected shape {Tensor<T>.Format(e)} for {xName} {Tensor<T>.Format(x)}, got {Tensor<T>.Format(y)}", yName);
+        }
+    }
+
     public void LinearForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, TEpi epilogue, TGpuEpi gpuEpilogue)
         where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
-        CheckRank2(x, "x", "[M, K]"); CheckRank2(w, "w", "[O, K]");
-        int m = x.Shape[0], k = x.Shape[1], o = w.Shape[0];
+        int m = LinearRows(x.Shape, "x", "[M, K]"); CheckRank2(w, "w", "[O, K]");
+        int k = x.Shape[^1], o = w.Shape[0];
         w.CheckShape("w", [o, k]);
         b?.CheckShape("b", [o]);
-        y.CheckShape("y", [m, o]);
+        CheckLeading(x.Shape, y.Shape, o, "x", "y");
         var bk = b is null ? BiasKind.None : BiasKind.Col;
         RowBlocks(m, (long)m * o * k, (x, w, b, y, epilogue, bk, k, o), static (s, lo, hi) =>
             Gemm(hi - lo, s.o, s.k, s.x.AsSpan().Slice(lo * s.k), s.k, 1, s.w.AsSpan(), 1, s.k, s.y.AsSpan().Slice(lo * s.o), s.o,
@@ -24,10 +42,10 @@ public sealed partial class CpuKernels<T>
 
     public void LinearBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx)
     {
-        CheckRank2(dy, "dy", "[M, O]"); CheckRank2(w, "w", "[O, K]");
-        int m = dy.Shape[0], o = dy.Shape[1], k = w.Shape[1];
+        int m = LinearRows(dy.Shape, "dy", "[M, O]"); CheckRank2(w, "w", "[O, K]");
+        int o = dy.Shape[^1], k = w.Shape[1];
         w.CheckShape("w", [o, k]);
-        dx.CheckShape("dx", [m, k]);
+        CheckLeading(dy.Shape, dx.Shape, k, "dy", "dx");
         RowBlocks(m, (long)m * o * k, (dy, w, dx, k, o), static (s, lo, hi) =>
             Gemm(hi - lo, s.k, s.o, s.dy.AsSpan().Slice(lo * s.o), s.o, 1, s.w.AsSpan(), s.k, 1, s.dx.AsSpan().Slice(lo * s.k), s.k,
                 false, BiasKind.None, default, default(Identity<T>)));
@@ -35,9 +53,9 @@ public sealed partial class CpuKernels<T>
 
     public void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db)
     {
-        CheckRank2(dy, "dy", "[M, O]"); CheckRank2(x, "x", "[M, K]");
-        int m = dy.Shape[0], o = dy.Shape[1], k = x.Shape[1];
-        x.CheckShape("x", [m, k]);
+        int m = LinearRows(dy.Shape, "dy", "[M, O]");
+        int o = dy.Shape[^1], k = x.Shape[^1];
+        CheckLeading(dy.Shape, x.Shape, k, "dy", "x");
         dw.CheckShape("dw", [o, k]);
         db?.CheckShape("db", [o]);
         // dw[o-rows lo..hi] = dyᵀ[lo..hi, :] · x : A(i, p) = dy[p, lo+i]

@@ -151,9 +151,9 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     // ------------------------------------------------------------------ linear
     private static (int M, int K, int O) CheckLinear(Tensor<float> x, Tensor<float> w, string xName)
     {
-        Check(x.Rank == 2, xName, "[M, K]", x.Shape);
-        Check(w.Rank == 2 && w.Shape[1] == x.Shape[1], "w", $"[O, {x.Shape[1]}]", w.Shape);
-        return (x.Shape[0], x.Shape[1], w.Shape[0]);
+        int m = CpuKernels<float>.LinearRows(x.Shape, xName, "[M, K]");
+        Check(w.Rank == 2 && w.Shape[1] == x.Shape[^1], "w", $"[O, {x.Shape[^1]}]", w.Shape);
+        return (m, x.Shape[^1], w.Shape[0]);
     }
 
     public void LinearForward<TEpi, TGpuEpi>(Tensor<float> x, Tensor<float> w, Tensor<float>? b, Tensor<float> y, TEpi epilogue, TGpuEpi gpuEpilogue)
@@ -161,7 +161,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         var (m, k, o) = CheckLinear(x, w, "x");
         b?.CheckShape("b", [o]);
-        y.CheckShape("y", [m, o]);
+        CpuKernels<float>.CheckLeading(x.Shape, y.Shape, o, "x", "y");
         if (y.Length == 0) return;
         var kernel = Generic("linear", typeof(TGpuEpi), () =>
             _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, TGpuEpi>(GpuKernels.LinearForward));
@@ -172,7 +172,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     public void LinearBackwardData(Tensor<float> dy, Tensor<float> w, Tensor<float> dx)
     {
         var (m, k, o) = CheckLinear(dx, w, "dx");
-        dy.CheckShape("dy", [m, o]);
+        CpuKernels<float>.CheckLeading(dx.Shape, dy.Shape, o, "dx", "dy");
         if (dx.Length == 0) return;
         _linearBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.LinearBackwardData);
         _linearBackwardData(dx.Length, V(dy, "dy"), V(w, "w"), V(dx, "dx"), k, o);
@@ -181,7 +181,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     public void LinearBackwardFilter(Tensor<float> dy, Tensor<float> x, Tensor<float> dw, Tensor<float>? db)
     {
         var (m, k, o) = CheckLinear(x, dw, "x");
-        dy.CheckShape("dy", [m, o]);
+        CpuKernels<float>.CheckLeading(x.Shape, dy.Shape, o, "x", "dy");
         db?.CheckShape("db", [o]);
         if (dw.Length > 0)
         {

@@ -1,0 +1,209 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace NetDsl.Runtime;
+
+// Attention on the CPU: per (sample, head) matrix, S = Q·Kᵀ and Y = P·V (and the four backward products) are packed GEMMs
+// (strides express every transpose); the masked, scaled row softmax is vectorized. Batches run in parallel on the kernel
+// workers; nothing is allocated per call (the scores live in the probs output, the backward's in its ds scratch).
+public sealed partial class CpuKernels<T>
+{
+    public void AttentionForward(Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<int>? lengths, Tensor<T> y, Tensor<T> probs,
+        Tensor<T>? dropped, T scale, bool causal, T p, ulong seed)
+    {
+        var (nb, tq, tk, d, dv, per) = AttentionLayout.Check(q.Shape, k.Shape, v.Shape, y.Shape, probs.Shape, dropped?.Shape, lengths?.Shape);
+        if (y.Length == 0) return;
+        double pd = double.CreateChecked(p);
+        if (!(pd >= 0 && pd < 1)) throw new ArgumentOutOfRangeException(nameof(p), $"attention dropout must be in [0, 1), got {pd}");
+        bool drop = dropped is not null && pd > 0;
+        ulong threshold = (ulong)(pd * 9007199254740992.0), key = SplitMix64(seed ^ 0x6A09E667F3BCC909UL);
+        long work = 2L * nb * tq * tk * (d + dv);
+        Chunks(nb, Workers(work, nb), (q, k, v, lengths, y, probs, dropped, scale, causal, drop, threshold, key, tq, tk, d, dv, per, keep: T.One / (T.One - p)), static (s, lo, hi) =>
+        {
+            var lens = s.lengths is null ? default : s.lengths.AsSpan();
+            for (int b = lo; b < hi; b++)
+            {
+                var qb = s.q.AsSpan().Slice(b * s.tq * s.d, s.tq * s.d);
+                var kb = s.k.AsSpan().Slice(b * s.tk * s.d, s.tk * s.d);
+                var vb = s.v.AsSpan().Slice(b * s.tk * s.dv, s.tk * s.dv);
+                var pb = s.probs.AsSpan().Slice(b * s.tq * s.tk, s.tq * s.tk);
+                // S = Q·Kᵀ: B(kk, j) = K[j, kk]
+                Gemm(s.tq, s.tk, s.d, qb, s.d, 1, kb, 1, s.d, pb, s.tk, false, BiasKind.None, default, default(Identity<T>));
+                int len = s.lengths is null ? s.tk : lens[b / s.per];
+                for (int i = 0; i < s.tq; i++)
+                    SoftmaxRow(pb.Slice(i * s.tk, s.tk), AttentionLayout.Limit(i, s.tk, s.causal, len), s.scale);
+                var src = pb;
+                if (s.drop)
+                {
+                    var db = s.dropped!.AsSpan().Slice(b * s.tq * s.tk, s.tq * s.tk);
+                    ulong baseIndex = (ulong)b * (ulong)(s.tq * s.tk);
+                    for (int e = 0; e < db.Length; e++)
+                        db[e] = (SplitMix64(s.key + (baseIndex + (ulong)e) * 0x9E3779B97F4A7C15UL) >> 11) < s.threshold ? T.Zero : pb[e] * s.keep;
+                    src = db;
+                }
+                Gemm(s.tq, s.dv, s.tk, src, s.tk, 1, vb, s.dv, 1, s.y.AsSpan().Slice(b * s.tq * s.dv, s.tq * s.dv), s.dv,
+                    false, BiasKind.None, default, default(Identity<T>));
+            }
+        });
+    }
+
+    public void AttentionBackward(Tensor<T> dy, Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<T> probs, Tensor<T>? dropped,
+        Tensor<T> dq, Tensor<T> dk, Tensor<T> dv, Tensor<T> ds, T scale, T p)
+    {
+        var (nb, tq, tk, d, dvn, _) = AttentionLayout.Check(q.Shape, k.Shape, v.Shape, dy.Shape, probs.Shape, dropped?.Shape, null);
+        dq.CheckShape("dq", q.Shape); dk.CheckShape("dk", k.Shape); dv.CheckShape("dv", v.Shape); ds.CheckShape("ds", probs.Shape);
+        if (q.Length + k.Length + v.Length == 0) return;
+        bool drop = dropped is not null && p > T.Zero;
+        long work = 4L * nb * tq * tk * (d + dvn);
+        Chunks(nb, Workers(work, nb), (dy, q, k, v, probs, dropped, dq, dk, dv, ds, scale, drop, keep: T.One / (T.One - p), tq, tk, d, dvn), static (s, lo, hi) =>
+        {
+            for (int b = lo; b < hi; b++)
+            {
+                int pq = s.tq * s.tk;
+                var qb = s.q.AsSpan().Slice(b * s.tq * s.d, s.tq * s.d);
+                var kb = s.k.AsSpan().Slice(b * s.tk * s.d, s.tk * s.d);
+                var vb = s.v.AsSpan().Slice(b * s.tk * s.dvn, s.tk * s.dvn);
+                var dyb = s.dy.AsSpan().Slice(b * s.tq * s.dvn, s.tq * s.dvn);
+                var pb = s.probs.AsSpan().Slice(b * pq, pq);
+                var pdb = s.drop ? s.dropped!.AsSpan().Slice(b * pq, pq) : pb;
+                var sb = s.ds.AsSpan().Slice(b * pq, pq);
+                // dV = P̃ᵀ·dY: A(i, j) = P̃[j, i]
+                Gemm(s.tk, s.dvn, s.tq, pdb, 1, s.tk, dyb, s.dvn, 1, s.dv.AsSpan().Slice(b * s.tk * s.dvn, s.tk * s.dvn), s.dvn,
+                    false, BiasKind.None, default, default(Identity<T>));
+                // dP = dY·Vᵀ: B(c, j) = V[j, c]
+                Gemm(s.tq, s.tk, s.dvn, dyb, s.dvn, 1, vb, 1, s.dvn, sb, s.tk, false, BiasKind.None, default, default(Identity<T>));
+                for (int i = 0; i < s.tq; i++)
+                {
+                    var row = sb.Slice(i * s.tk, s.tk);
+                    if (s.drop)
+                    {
+                        var dr = pdb.Slice(i * s.tk, s.tk);
+                        for (int j = 0; j < row.Length; j++) row[j] = dr[j] != T.Zero ? row[j] * s.keep : T.Zero;
+                    }
+                    SoftmaxBackwardRow(row, pb.Slice(i * s.tk, s.tk), s.scale);
+                }
+                // dQ = dS·K, dK = dSᵀ·Q
+                Gemm(s.tq, s.d, s.tk, sb, s.tk, 1, kb, s.d, 1, s.dq.AsSpan().Slice(b * s.tq * s.d, s.tq * s.d), s.d,
+                    false, BiasKind.None, default, default(Identity<T>));
+                Gemm(s.tk, s.d, s.tq, sb, 1, s.tk, qb, s.d, 1, s.dk.AsSpan().Slice(b * s.tk * s.d, s.tk * s.d), s.d,
+                    false, BiasKind.None, default, default(Identity<T>));
+            }
+        });
+    }
+
+    /// <summary>row[0..limit) = softmax(scale·row[0..limit)), row[limit..) = 0 (the whole row 0 when limit is 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SoftmaxRow(Span<T> row, int limit, T scale)
+    {
+        row.Slice(limit).Clear();
+        if (limit <= 0) return;
+        var r = row.Slice(0, limit);
+        T max = T.NegativeInfinity;
+        int j = 0;
+        ref T r0 = ref MemoryMarshal.GetReference(r);
+        if (Vector256.IsHardwareAccelerated && limit >= Vector256<T>.Count)
+        {
+            var vm = Vector256.Create(T.NegativeInfinity);
+            for (; j <= limit - Vector256<T>.Count; j += Vector256<T>.Count) vm = Vector256.Max(vm, Vector256.LoadUnsafe(ref r0, (nuint)j));
+            for (int e = 0; e < Vector256<T>.Count; e++) if (vm[e] > max) max = vm[e];
+        }
+        for (; j < limit; j++) if (r[j] > max) max = r[j];
+        // exp(scale·s − scale·max); scale > 0 keeps the max the max
+        T m = scale * max, sum = T.Zero;
+        j = 0;
+        if (Vector256.IsHardwareAccelerated && limit >= Vector256<T>.Count)
+        {
+            var vs = Vector256.Create(scale); var vmx = Vector256.Create(m); var acc = Vector256<T>.Zero;
+            for (; j <= limit - Vector256<T>.Count; j += Vector256<T>.Count)
+            {
+                var e = VMath.Exp(vs * Vector256.LoadUnsafe(ref r0, (nuint)j) - vmx);
+                e.StoreUnsafe(ref r0, (nuint)j);
+                acc += e;
+            }
+            sum = Vector256.Sum(acc);
+        }
+        for (; j < limit; j++) { T e = T.Exp(scale * r[j] - m); r[j] = e; sum += e; }
+        ScaleInPlace(r, T.One / sum);
+    }
+
+    /// <summary>dp := scale·p∘(dp − Σ dp∘p) over one row (masked entries have p = 0 and get 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SoftmaxBackwardRow(Span<T> dp, ReadOnlySpan<T> p, T scale)
+    {
+        int n = dp.Length, j = 0;
+        T dot = T.Zero;
+        ref T d0 = ref MemoryMarshal.GetReference(dp);
+        ref T p0 = ref MemoryMarshal.GetReference(p);
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        {
+            var acc = Vector256<T>.Zero;
+            for (; j <= n - Vector256<T>.Count; j += Vector256<T>.Count) acc += Vector256.LoadUnsafe(ref d0, (nuint)j) * Vector256.LoadUnsafe(ref p0, (nuint)j);
+            dot = Vector256.Sum(acc);
+        }
+        for (; j < n; j++) dot += dp[j] * p[j];
+        j = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        {
+            var vd = Vector256.Create(dot); var vs = Vector256.Create(scale);
+            for (; j <= n - Vector256<T>.Count; j += Vector256<T>.Count)
+                (vs * Vector256.LoadUnsafe(ref p0, (nuint)j) * (Vector256.LoadUnsafe(ref d0, (nuint)j) - vd)).StoreUnsafe(ref d0, (nuint)j);
+        }
+        for (; j < n; j++) dp[j] = scale * p[j] * (dp[j] - dot);
+    }
+
+    public void AddPositionalEncoding(Tensor<T> x, Tensor<T> y, double @base)
+    {
+        AttentionLayout.CheckSequence(x.Shape, "x");
+        y.CheckShape("y", x.Shape);
+        int n = x.Shape[0], t = x.Shape[1], d = x.Shape[2];
+        if (y.Length == 0) return;
+        // one PE row per position (D sin/cos), added to that position of every sample
+        Chunks(t, Workers((long)n * t * d * 2, t), (x, y, n, t, d, @base), static (s, lo, hi) =>
+        {
+            var xs = s.x.AsSpan(); var ys = s.y.AsSpan();
+            for (int pos = lo; pos < hi; pos++)
+                for (int c = 0; c < s.d; c++)
+                {
+                    T pe = PositionalValue(pos, c, s.d, s.@base);
+                    for (int i = 0; i < s.n; i++)
+                    {
+                        int o = (i * s.t + pos) * s.d + c;
+                        ys[o] = xs[o] + pe;
+                    }
+                }
+        });
+    }
+
+    /// <summary>PE[pos, c]: sin(pos·ω) for even c, cos(pos·ω) for odd c, ω = base^(−2⌊c/2⌋/D) (computed in double).</summary>
+    internal static T PositionalValue(int pos, int c, int d, double @base)
+    {
+        double w = Math.Exp(-(c - c % 2) * Math.Log(@base) / d);
+        return T.CreateChecked(c % 2 == 0 ? Math.Sin(pos * w) : Math.Cos(pos * w));
+    }
+
+    public void ClassTokenForward(Tensor<T> x, Tensor<T> token, Tensor<T> y)
+    {
+        AttentionLayout.CheckClassToken(x.Shape, token.Shape, y.Shape, "y");
+        int n = x.Shape[0], t = x.Shape[1], d = x.Shape[2];
+        var xs = x.AsSpan(); var ys = y.AsSpan(); var ts = token.AsSpan();
+        for (int i = 0; i < n; i++)
+        {
+            ts.CopyTo(ys.Slice(i * (t + 1) * d, d));
+            xs.Slice(i * t * d, t * d).CopyTo(ys.Slice((i * (t + 1) + 1) * d, t * d));
+        }
+    }
+
+    public void ClassTokenBackward(Tensor<T> dy, Tensor<T> dx, Tensor<T> dtoken)
+    {
+        AttentionLayout.CheckClassToken(dx.Shape, dtoken.Shape, dy.Shape, "dy");
+        int n = dx.Shape[0], t = dx.Shape[1], d = dx.Shape[2];
+        var dxs = dx.AsSpan(); var dys = dy.AsSpan(); var dts = dtoken.AsSpan();
+        dts.Clear();
+        for (int i = 0; i < n; i++)
+        {
+            AddInto(dys.Slice(i * (t + 1) * d, d), dts);
+            dys.Slice((i * (t + 1) + 1) * d, t * d).CopyTo(dxs.Slice(i * t * d, t * d));
+        }
+    }
+}
