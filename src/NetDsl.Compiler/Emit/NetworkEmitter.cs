@@ -62,13 +62,18 @@ namespace NetDsl.Compiler.Emit
         /// <summary>The C# expression for a value's tensor.</summary>
         internal string Ref(TValue v)
         {
-            if (v.Role == ValueRole.Parameter) return $"{_layerProps[v.Param!.Layer]}.{(v.Param.Field == "weight" ? "Weight" : "Bias!")}.Value";
-            if (v.Role == ValueRole.ParameterGradient)
-            {
-                var p = _g.Params.First(x => x.Grad == v);
-                return $"{_layerProps[p.Layer]}.{(p.Field == "weight" ? "Weight" : "Bias!")}.Grad";
-            }
+            if (v.Role == ValueRole.Parameter) return $"{ParamRef(v.Param!)}.Value";
+            if (v.Role == ValueRole.ParameterGradient) return $"{ParamRef(_g.Params.First(x => x.Grad == v))}.Grad";
             return _fields[v];
+        }
+
+        /// <summary>A parameter of a layer property: <c>Conv1.Weight</c>, <c>Conv1.Bias!</c>, or <c>Lstm1.Parameters[2]</c> for other fields.</summary>
+        private string ParamRef(ParamDecl p)
+        {
+            var prop = _layerProps[p.Layer];
+            if (p.Field == "weight") return prop + ".Weight";
+            if (p.Field == "bias") return prop + ".Bias!";
+            return $"{prop}.Parameters[{_g.Params.Where(x => x.Layer == p.Layer).ToList().IndexOf(p)}]";
         }
 
         public string Emit()
@@ -177,9 +182,12 @@ namespace NetDsl.Compiler.Emit
             {
                 var ps = _g.Params.Where(p => p.Layer == layer).ToList();
                 string P(ParamDecl p) => $"AddParameter(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape.Dims.Select(d => d.Value))} }}, InitKind.{p.Init}, {p.FanIn})";
-                var weight = ps.First(p => p.Field == "weight");
+                var weight = ps.FirstOrDefault(p => p.Field == "weight");
                 var bias = ps.FirstOrDefault(p => p.Field == "bias");
-                w.Line($"{_layerProps[layer]} = new LayerParameters<T>(\"{layer}\", {P(weight)}, {(bias == null ? "null" : P(bias))});");
+                if (weight != null && ps.All(p => p == weight || p == bias))
+                    w.Line($"{_layerProps[layer]} = new LayerParameters<T>(\"{layer}\", {P(weight)}, {(bias == null ? "null" : P(bias))});");
+                else
+                    w.Line($"{_layerProps[layer]} = new LayerParameters<T>(\"{layer}\", new[] {{ {string.Join(", ", ps.Select(P))} }});");
             }
             w.Line("InitializeParameters();");
             w.Close();

@@ -13,6 +13,8 @@ public enum InitKind
     Xavier,
     Zeros,
     Ones,
+    /// <summary>Standard normal N(0, 1): PyTorch's nn.Embedding.</summary>
+    Normal,
 }
 
 /// <summary>

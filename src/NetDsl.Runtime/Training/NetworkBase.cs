@@ -6,11 +6,27 @@ namespace NetDsl.Runtime;
 /// <summary>The parameters of one layer instance, e.g. <c>net.Conv1.Weight</c> ("conv1.weight").</summary>
 public sealed class LayerParameters<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    private readonly Parameter<T>? _weight;
     public string Name { get; }
-    public Parameter<T> Weight { get; }
+    /// <summary>"<c>name.weight</c>"; throws for a layer without one (an LSTM's are in <see cref="Parameters"/>: weight_ih_l0, …).</summary>
+    public Parameter<T> Weight => _weight ?? throw new InvalidOperationException($"layer {Name} has no weight (its parameters: {string.Join(", ", Parameters.Select(p => p.Name))})");
     public Parameter<T>? Bias { get; }
-    public LayerParameters(string name, Parameter<T> weight, Parameter<T>? bias) { Name = name; Weight = weight; Bias = bias; }
-    public override string ToString() => Bias is null ? $"{Name}: {Weight}" : $"{Name}: {Weight}, {Bias}";
+    /// <summary>All parameters of the layer, in declaration order.</summary>
+    public IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    public LayerParameters(string name, Parameter<T> weight, Parameter<T>? bias) : this(name, bias is null ? [weight] : [weight, bias]) { }
+
+    /// <summary>A layer with any parameters (PyTorch's names: weight_ih_l0, bias_hh_l1_reverse…); <see cref="Weight"/> and <see cref="Bias"/> are the ones named "<c>name.weight</c>" and "<c>name.bias</c>".</summary>
+    public LayerParameters(string name, IReadOnlyList<Parameter<T>> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        Name = name;
+        Parameters = parameters;
+        _weight = parameters.FirstOrDefault(p => p.Name == name + ".weight");
+        Bias = parameters.FirstOrDefault(p => p.Name == name + ".bias");
+    }
+
+    public override string ToString() => $"{Name}: {string.Join(", ", Parameters.Select(p => p.ToString()))}";
 }
 
 /// <summary>
