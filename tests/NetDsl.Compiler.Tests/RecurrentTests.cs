@@ -151,4 +151,23 @@ public class RecurrentTests
         Assert.Contains("lstm expects a 3-D input", d.Message);
         Assert.Contains("flatten the feature dims first", d.Message);
     }
+
+    [Fact]
+    public void The_char_rnn_example_states_pytorch_parameter_counts()
+    {
+        var path = System.IO.Path.Combine(TestPaths.Examples, "CharRnn", "charlm.net");
+        var text = System.IO.File.ReadAllText(path);
+        var r = NetCompiler.Compile(path, text);
+        Assert.True(r.Success, string.Join("\n", r.Diagnostics));
+        // PyTorch 1.13: nn.Embedding + nn.LSTM / nn.GRU + nn.Linear of the same configuration (the file header states them)
+        var expected = new (string Name, long Count)[] { ("CharLstm", 324704), ("CharGru", 250464), ("CharLstmSampler", 324704), ("CharGruSampler", 250464), ("HelloLstm", 1764), ("HelloGru", 1348) };
+        foreach (var (name, count) in expected)
+        {
+            Assert.Equal(count, r.Networks.Single(n => n.Name == name).Summary.TotalParameters);
+            if (!name.EndsWith("Sampler")) Assert.Contains($"{name}: ", text);
+        }
+        Assert.Contains("324,704", text); Assert.Contains("250,464", text); Assert.Contains("1,764", text); Assert.Contains("1,348", text);
+        Assert.Equal("[2048, 96]", r.Networks.Single(n => n.Name == "CharLstm").Summary.Rows.Single(x => x.Layer == "fc1").OutputShape);
+        Assert.Equal("[T, 96]", r.Networks.Single(n => n.Name == "CharGruSampler").Summary.Rows.Single(x => x.Layer == "fc1").OutputShape);
+    }
 }
