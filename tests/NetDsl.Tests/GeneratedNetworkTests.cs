@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace NetDsl.Tests;
 
 /// <summary>What a user of a generated class meets: names, counts, shape errors, training on real digits.</summary>
+[Collection(SerialCollection.Name)]
 public class GeneratedNetworkTests(ITestOutputHelper output)
 {
     [Fact]

@@ -12,8 +12,8 @@ namespace NetDsl.Compiler.Autodiff
     /// </summary>
     internal static class Differentiator
     {
-        /// <summary>Ops whose backward rule is not written yet (shape checking only in this release).</summary>
-        public static readonly HashSet<string> NoBackward = new HashSet<string> { "batchnorm" };
+        /// <summary>Ops whose backward rule is not written yet (shape checking only; such a network gets NDSL0301 and no class). Empty today.</summary>
+        public static readonly HashSet<string> NoBackward = new HashSet<string>();
 
         /// <summary>Appends the backward nodes; false (graph unchanged) when an op has no backward rule yet.</summary>
         public static bool Run(NetGraph g)
@@ -27,13 +27,13 @@ namespace NetDsl.Compiler.Autodiff
 
             var grads = new Dictionary<TValue, TValue>();
             var forward = g.ForwardNodes.ToList();
-            var lossNode = g.Loss.Producer!;
+            // the loss is any scalar [1] expression: its gradient is seeded with a constant [1] of ones (op "ones", a
+            // K.Fill), and every rule, losses included, reads its upstream gradient dy
+            grads[g.Loss] = Out(g, Node(g, "ones", g.Loss.Producer!, new TValue[0]), "d" + g.Loss.Name, g.Loss);
             for (int k = forward.Count - 1; k >= 0; k--)
             {
                 var n = forward[k];
-                TValue? dy;
-                if (n == lossNode) dy = null;
-                else if (!grads.TryGetValue(n.Outputs[0], out dy)) continue;
+                if (!grads.TryGetValue(n.Outputs[0], out var dy)) continue;
                 Backward(g, n, dy, needs, grads);
             }
             foreach (var p in g.Params)
@@ -53,14 +53,6 @@ namespace NetDsl.Compiler.Autodiff
             var y = n.Outputs[0];
             switch (n.Op)
             {
-                case "cross_entropy":
-                {
-                    var logits = n.Inputs[0];
-                    if (!needs.Contains(logits)) return;
-                    var b = Node(g, "cross_entropy_bwd", n, new[] { n.Outputs[1], n.Inputs[1] });
-                    Accumulate(g, n, logits, Out(g, b, "d" + logits.Name, logits), grads);
-                    return;
-                }
                 case "linear":
                 {
                     var w = n.Inputs[1];

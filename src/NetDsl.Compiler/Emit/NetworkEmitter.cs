@@ -27,6 +27,7 @@ namespace NetDsl.Compiler.Emit
         private readonly Dictionary<string, string> _layerProps = new Dictionary<string, string>();
         private readonly HashSet<Kernel> _outputKernels;
         private readonly List<(string Input, TValue Value)> _forwardInputs;
+        private Dictionary<string, string> _layerTypes = new Dictionary<string, string>();
 
         public NetworkEmitter(NetGraph g, KernelProgram prog, MemoryPlan plan, string file, string ns, NetworkSummary summary)
         {
@@ -64,16 +65,44 @@ namespace NetDsl.Compiler.Emit
         {
             if (v.Role == ValueRole.Parameter) return $"{ParamRef(v.Param!)}.Value";
             if (v.Role == ValueRole.ParameterGradient) return $"{ParamRef(_g.Params.First(x => x.Grad == v))}.Grad";
+            if (v.Role == ValueRole.Buffer) return $"{_layerProps[v.Buffer!.Layer]}.{FieldProp(v.Buffer.Field)}.Value";
             return _fields[v];
         }
 
-        /// <summary>A parameter of a layer property: <c>Conv1.Weight</c>, <c>Conv1.Bias!</c>, or <c>Lstm1.Parameters[2]</c> for other fields.</summary>
+        /// <summary>A parameter of a layer property: <c>Conv1.Weight</c>, <c>Conv1.Bias!</c>, or <c>Ln1.Parameters[2]</c> for other fields.</summary>
         private string ParamRef(ParamDecl p)
         {
             var prop = _layerProps[p.Layer];
             if (p.Field == "weight") return prop + ".Weight";
             if (p.Field == "bias") return prop + ".Bias!";
             return $"{prop}.Parameters[{_g.Params.Where(x => x.Layer == p.Layer).ToList().IndexOf(p)}]";
+        }
+
+        /// <summary>The C# property of a field: running_mean → RunningMean.</summary>
+        private static string FieldProp(string field) =>
+            string.Concat(field.Split('_').Where(s => s.Length > 0).Select(s => char.ToUpperInvariant(s[0]) + s.Substring(1)));
+
+        /// <summary>Layers with parameters or buffers, in file order.</summary>
+        private List<string> StateLayers() =>
+            _g.Values.Where(v => v.Param != null || v.Buffer != null).Select(v => v.Param?.Layer ?? v.Buffer!.Layer).Distinct().ToList();
+
+        /// <summary>Layers with buffers get a generated subclass of LayerParameters with one property per buffer (Bn1.RunningMean); one class per op and field set.</summary>
+        private readonly Dictionary<string, string> _layerClasses = new Dictionary<string, string>();
+        private readonly List<(string Class, string Op, List<string> Params, List<string> Buffers)> _layerClassDefs = new List<(string, string, List<string>, List<string>)>();
+
+        private string LayerClass(string layer, string op)
+        {
+            var ps = _g.Params.Where(p => p.Layer == layer).Select(p => p.Field).ToList();
+            var bs = _g.Buffers.Where(b => b.Layer == layer).Select(b => b.Field).ToList();
+            if (bs.Count == 0) return "LayerParameters<T>";
+            var key = op + ":" + string.Join(",", ps) + ";" + string.Join(",", bs);
+            if (_layerClasses.TryGetValue(key, out var name)) return name;
+            var baseName = FieldProp(op) + "Layer";
+            name = baseName;
+            for (int n = 2; _layerClasses.ContainsValue(name); n++) name = baseName + n;
+            _layerClasses[key] = name;
+            _layerClassDefs.Add((name, op, ps, bs));
+            return name;
         }
 
         public string Emit()
@@ -134,16 +163,33 @@ namespace NetDsl.Compiler.Emit
             }
             w.Line();
 
-            // layer properties
-            foreach (var layer in _g.Params.Select(p => p.Layer).Distinct())
+            // layer properties: parameters (and buffers) by layer
+            var layerTypes = new Dictionary<string, string>();
+            foreach (var layer in StateLayers())
             {
                 var prop = Pascal(layer);
                 _layerProps[layer] = prop;
                 var ps = _g.Params.Where(p => p.Layer == layer).ToList();
-                var node = _g.Nodes.First(n => n.Layer == layer && !n.IsBackward && n.Inputs.Any(i => i.Param?.Layer == layer));
-                w.Line($"/// <summary>{layer}: {node.Op} at {_file} line {node.Span.Line}; {string.Join(", ", ps.Select(p => p.Field + " " + p.Shape.ToDisplay()))}.</summary>");
-                w.Line($"public LayerParameters<T> {prop} {{ get; }}");
+                var bs = _g.Buffers.Where(b => b.Layer == layer).ToList();
+                var node = _g.Nodes.First(n => n.Layer == layer && !n.IsBackward && n.Inputs.Any(i => i.Param?.Layer == layer || i.Buffer?.Layer == layer));
+                var type = layerTypes[layer] = LayerClass(layer, node.Op);
+                var fields = ps.Select(p => p.Field + " " + p.Shape.ToDisplay()).Concat(bs.Select(b => "buffer " + b.Field + " " + b.Shape.ToDisplay()));
+                w.Line($"/// <summary>{layer}: {node.Op} at {_file} line {node.Span.Line}; {string.Join(", ", fields)}.</summary>");
+                w.Line($"public {type} {prop} {{ get; }}");
             }
+            foreach (var (cls, op, ps, bs) in _layerClassDefs)
+            {
+                w.Line($"/// <summary>A {op} layer's parameters ({string.Join(", ", ps)}) and buffers ({string.Join(", ", bs)}, non-learned state saved in checkpoints).</summary>");
+                w.Open($"public sealed class {cls} : LayerParameters<T>");
+                w.Line($"public {cls}(string name, Parameter<T>[] parameters, Buffer<T>[] buffers) : base(name, parameters, buffers) {{ }}");
+                for (int i = 0; i < bs.Count; i++)
+                {
+                    w.Line($"/// <summary>The buffer <c>{bs[i]}</c> (named <c>layer.{bs[i]}</c> in checkpoints).</summary>");
+                    w.Line($"public Buffer<T> {FieldProp(bs[i])} => Buffers[{i}];");
+                }
+                w.Close();
+            }
+            _layerTypes = layerTypes;
             w.Line();
 
             // buffer fields
@@ -153,7 +199,7 @@ namespace NetDsl.Compiler.Emit
             int fieldNo = 0;
             foreach (var v in _g.Values)
             {
-                if (v.Role == ValueRole.Parameter || v.Role == ValueRole.ParameterGradient) continue;
+                if (v.Role == ValueRole.Parameter || v.Role == ValueRole.ParameterGradient || v.Role == ValueRole.Buffer) continue;
                 bool materialized = _plan.Placements.ContainsKey(v) || v.Role == ValueRole.Input || (v.AliasOf != null && _prog.Kernels.Any(k => k.Outputs.Contains(v)));
                 if (!materialized) continue;
                 var name = $"_{Sanitize(v.Name)}_{fieldNo++}";
@@ -181,13 +227,20 @@ namespace NetDsl.Compiler.Emit
             foreach (var layer in _layerProps.Keys)
             {
                 var ps = _g.Params.Where(p => p.Layer == layer).ToList();
-                string P(ParamDecl p) => $"AddParameter(\"{p.Name}\", new[] {{ {string.Join(", ", p.Shape.Dims.Select(d => d.Value))} }}, InitKind.{p.Init}, {p.FanIn})";
+                var bs = _g.Buffers.Where(b => b.Layer == layer).ToList();
+                string Dims(Shape s) => string.Join(", ", s.Dims.Select(d => d.Value));
+                string P(ParamDecl p) => $"AddParameter(\"{p.Name}\", new[] {{ {Dims(p.Shape)} }}, InitKind.{p.Init}, {p.FanIn})";
+                string B(BufferDecl b) => $"AddBuffer(\"{b.Name}\", new[] {{ {Dims(b.Shape)} }}, {b.Initial.ToString("R", CultureInfo.InvariantCulture)})";
                 var weight = ps.FirstOrDefault(p => p.Field == "weight");
                 var bias = ps.FirstOrDefault(p => p.Field == "bias");
-                if (weight != null && ps.All(p => p == weight || p == bias))
+                if (bs.Count == 0 && weight != null && ps.All(p => p == weight || p == bias))
                     w.Line($"{_layerProps[layer]} = new LayerParameters<T>(\"{layer}\", {P(weight)}, {(bias == null ? "null" : P(bias))});");
                 else
-                    w.Line($"{_layerProps[layer]} = new LayerParameters<T>(\"{layer}\", new[] {{ {string.Join(", ", ps.Select(P))} }});");
+                {
+                    var parms = ps.Count == 0 ? "Array.Empty<Parameter<T>>()" : $"new[] {{ {string.Join(", ", ps.Select(P))} }}";
+                    var bufs = bs.Count == 0 ? "Array.Empty<Buffer<T>>()" : $"new[] {{ {string.Join(", ", bs.Select(B))} }}";
+                    w.Line($"{_layerProps[layer]} = new {_layerTypes[layer]}(\"{layer}\", {parms}, {bufs});");
+                }
             }
             w.Line("InitializeParameters();");
             w.Close();
@@ -320,6 +373,7 @@ namespace NetDsl.Compiler.Emit
                 if (_outputKernels.Contains(k)) w.Line(call);
                 else w.Line($"if (withLoss) {call}");
             }
+            if (_g.Loss != null) w.Line($"if (withLoss) _lossValue = K.ReadScalar({Ref(_g.Loss)}); // the loss [1], whatever scalar expression it is");
             w.Close();
             w.Line();
             if (_g.Loss == null) return;
@@ -338,7 +392,7 @@ namespace NetDsl.Compiler.Emit
         {
             var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward ? o.Op : o.Op + " " + o.Layer));
             var lines = string.Join(",", k.Lines);
-            var ins = string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter).Select(i => i.Shape.ToDisplay()));
+            var ins = string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter && i.Role != ValueRole.Buffer).Select(i => i.Shape.ToDisplay()));
             var outs = string.Join(", ", k.Outputs.Select(o => o.Shape.ToDisplay()));
             w.Line($"// k{k.Id}: {ops} ({_file} line {lines}): {ins} -> {outs}, {N(Flops(k))} FLOPs per sample");
         }
@@ -366,7 +420,7 @@ namespace NetDsl.Compiler.Emit
                         }
                         default:
                             if (Ops.OpRegistry.Flops(l) is long f) return f + epi;
-                            return k.Inputs.Concat(k.Outputs).Where(v => v.Role != ValueRole.Parameter).Select(PerSample).DefaultIfEmpty(0).Max();
+                            return k.Inputs.Concat(k.Outputs).Where(v => v.Role != ValueRole.Parameter && v.Role != ValueRole.Buffer).Select(PerSample).DefaultIfEmpty(0).Max();
                     }
                 }
             }
@@ -392,8 +446,7 @@ namespace NetDsl.Compiler.Emit
                 case "linear": return $"K.LinearForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {epi});";
                 case "dropout":
                     return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
-                case "cross_entropy": return $"_lossValue = K.SoftmaxCrossEntropyForward({i[0]}, {i[1]}, {o[1]}, {o[0]});";
-                case "cross_entropy_bwd": return $"K.SoftmaxCrossEntropyBackward({i[0]}, {i[1]}, T.One, {o[0]});";
+                case "ones": return $"K.Fill({o[0]}, T.One); // the seed of the backward pass: dloss/dloss = 1";
                 case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
                 case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";
             }

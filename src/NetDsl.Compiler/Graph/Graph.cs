@@ -7,7 +7,8 @@ namespace NetDsl.Compiler.Graph
 {
     public enum ElemType { Float, Int }
 
-    public enum ValueRole { Input, Parameter, Activation, Gradient, ParameterGradient }
+    /// <summary>Buffer: persistent non-learned state (batchnorm running statistics): not a parameter, not planned in the arenas.</summary>
+    public enum ValueRole { Input, Parameter, Activation, Gradient, ParameterGradient, Buffer }
 
     /// <summary>A tensor value in the graph: produced by one node (or an input/parameter), read by others.</summary>
     public sealed class TValue
@@ -19,6 +20,7 @@ namespace NetDsl.Compiler.Graph
         public ValueRole Role { get; internal set; }
         public OpNode? Producer { get; internal set; }
         public ParamDecl? Param { get; internal set; }
+        public BufferDecl? Buffer { get; internal set; }
         /// <summary>For reshape-like ops: this value shares the storage of another value (no copy, no kernel).</summary>
         public TValue? AliasOf { get; internal set; }
         public TValue(int id, string name, Shape shape, ElemType type, ValueRole role)
@@ -49,7 +51,7 @@ namespace NetDsl.Compiler.Graph
     }
 
     /// <summary>How a parameter is initialized (stated per layer kind in docs/language.md).</summary>
-    public enum InitKind { He, Xavier, Zeros, Ones, PyTorchDefault, Normal }
+    public enum InitKind { He, Xavier, Zeros, Ones, PReluSlope, PyTorchDefault, Normal }
 
     /// <summary>A learned tensor: `conv1.weight`, exposed in C# as `net.Conv1.Weight`.</summary>
     public sealed class ParamDecl
@@ -67,6 +69,23 @@ namespace NetDsl.Compiler.Graph
         { Layer = layer; Field = field; Name = layer + "." + field; Shape = shape; Init = init; FanIn = fanIn; FanOut = fanOut; }
     }
 
+    /// <summary>
+    /// Non-learned persistent state of a layer (a "buffer", PyTorch's term): `bn1.running_mean`, exposed in C# as
+    /// `net.Bn1.RunningMean`. Kernels read it and may update it in place (batchnorm in training mode); it lives outside the
+    /// planned arenas, on the network's device, and is saved in checkpoints. Starts filled with <see cref="Initial"/>.
+    /// </summary>
+    public sealed class BufferDecl
+    {
+        public string Name { get; }
+        public string Layer { get; }
+        public string Field { get; }
+        public Shape Shape { get; }
+        public double Initial { get; }
+        public TValue Value { get; internal set; } = null!;
+        public BufferDecl(string layer, string field, Shape shape, double initial)
+        { Layer = layer; Field = field; Name = layer + "." + field; Shape = shape; Initial = initial; }
+    }
+
     /// <summary>A row of the summary: one layer as the user wrote it.</summary>
     public sealed record LayerInfo(string Layer, string Op, Shape Output, long Parameters, long Macs, int Line);
 
@@ -80,6 +99,7 @@ namespace NetDsl.Compiler.Graph
         public TValue? Loss { get; internal set; }
         public List<OpNode> Nodes { get; } = new List<OpNode>();
         public List<ParamDecl> Params { get; } = new List<ParamDecl>();
+        public List<BufferDecl> Buffers { get; } = new List<BufferDecl>();
         public List<LayerInfo> Layers { get; } = new List<LayerInfo>();
         public List<TValue> Values { get; } = new List<TValue>();
         /// <summary>Symbolic dims in first-seen order (N first for images).</summary>

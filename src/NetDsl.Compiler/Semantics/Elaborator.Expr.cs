@@ -269,6 +269,8 @@ namespace NetDsl.Compiler.Semantics
                     return a;
                 case ArgType.Ints when (v is TupleValue t && t.Items.All(x => x is IntValue)) || (v is ListValue l && l.Items.All(x => x is IntValue)):
                     return a;
+                case ArgType.Floats when (v is TupleValue ft && ft.Items.All(x => x is IntValue || x is FloatValue)) || (v is ListValue fl && fl.Items.All(x => x is IntValue || x is FloatValue)):
+                    return a;
             }
             _bag.Error(DiagnosticIds.TypeMismatch, a.Span, $"argument '{s.Name}' of {callee} must be {s.Type.ToString().ToLowerInvariant()}, got {v.TypeName} {(v is TensorValue ? "" : v.ToString())}".TrimEnd());
             return null;

@@ -72,35 +72,6 @@ namespace NetDsl.Compiler.Semantics
                     node.Outputs.Add(NewOutput(node, name + ".mask", x.Shape, ElemType.Float));
                     return result;
                 }
-                case "batchnorm":
-                {
-                    var x = X("x");
-                    var r = ShapeRules.BatchNorm(x.Shape);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (r.Shape.IsUnknown) return ErrorValue.Instance;
-                    int c = x.Shape[1].Value;
-                    var node = new OpNode("batchnorm", name, span);
-                    node.Attrs["eps"] = Flt("eps", 1e-5); node.Attrs["momentum"] = Flt("momentum", 0.1);
-                    node.Inputs.Add(x);
-                    node.Inputs.Add(NewParam(name, "weight", Shape.Of(c), InitKind.Ones, 1, 1));
-                    node.Inputs.Add(NewParam(name, "bias", Shape.Of(c), InitKind.Zeros, 1, 1));
-                    return Emit(node, r.Shape, 0);
-                }
-                case "cross_entropy":
-                {
-                    var logits = X("logits"); var labels = X("labels");
-                    if (labels.Type != ElemType.Int) { _bag.Error(DiagnosticIds.TypeMismatch, span, $"cross_entropy needs int labels (declare `input label: int[N]`), got a float tensor {labels.Shape.ToDisplay()}"); return ErrorValue.Instance; }
-                    var r = ShapeRules.CrossEntropy(logits.Shape, labels.Shape);
-                    if (Fail(r, span)) return ErrorValue.Instance;
-                    var name = Name();
-                    if (logits.Shape.IsUnknown) return ErrorValue.Instance;
-                    var node = new OpNode("cross_entropy", name, span);
-                    node.Inputs.Add(logits); node.Inputs.Add(labels);
-                    var result = Emit(node, r.Shape, 0);
-                    node.Outputs.Add(NewOutput(node, name + ".probs", logits.Shape, ElemType.Float));
-                    return result;
-                }
             }
             _bag.Error(DiagnosticIds.InternalError, span, $"layer {layer} has no elaboration rule");
             return ErrorValue.Instance;

@@ -162,8 +162,8 @@ namespace NetDsl.Compiler.Semantics
                     if (v is TensorValue tv)
                     {
                         if (_g.Loss != null) _bag.Error(DiagnosticIds.DuplicateDeclaration, l.Span, "the loss is declared twice");
-                        else if (tv.Value.Producer?.Op != "cross_entropy")
-                            _bag.Error(DiagnosticIds.InvalidLoss, l.Value.Span, $"loss must be a loss function such as cross_entropy(logits, labels), got {tv.Value.Producer?.Op ?? "an input"} of shape {tv.Value.Shape.ToDisplay()}");
+                        else if (tv.Value.Producer == null || tv.Value.Shape.IsUnknown || !tv.Value.Shape.Equals(Shape.Of(1)))
+                            _bag.Error(DiagnosticIds.InvalidLoss, l.Value.Span, $"loss must be a loss function such as cross_entropy(logits, labels), or a scalar [1] expression of losses and penalties, got {tv.Value.Producer?.Op ?? "an input"} of shape {tv.Value.Shape.ToDisplay()}");
                         else _g.Loss = tv.Value;
                     }
                     else if (!(v is ErrorValue)) _bag.Error(DiagnosticIds.TypeMismatch, l.Value.Span, $"loss must be a tensor, got {v.TypeName}");

@@ -46,6 +46,15 @@ namespace NetDsl.Compiler.Semantics
             return items.Select(x => (int)((IntValue)x).Value).ToArray();
         }
 
+        /// <summary>A <c>floats</c> argument (`[1.0, 2, 0.5]`) as doubles; null when not given.</summary>
+        public double[]? Floats(string arg)
+        {
+            if (!_args.TryGetValue(arg, out var v)) return null;
+            var items = v.Value is TupleValue t ? t.Items : ((ListValue)v.Value).Items;
+            return items.Select(x => x is IntValue i ? i.Value : ((FloatValue)x).Value).ToArray();
+        }
+        /// <summary>The graph's parameters so far (file order), for ops over earlier layers' weights (penalties).</summary>
+        public IReadOnlyList<ParamDecl> ParamsSoFar => Graph.Params;
         /// <summary>An <c>ints</c> argument with as many values as given (`1` → [1], `(1, 2, 0, 1)` → 4 values); [dflt] if absent.</summary>
         public int[] IntsAny(string arg, int dflt = 0)
         {
@@ -67,6 +76,16 @@ namespace NetDsl.Compiler.Semantics
 
         /// <summary>A learned parameter `layer.field` (file order is creation order).</summary>
         public TValue Param(string layer, string field, Shape shape, InitKind init, int fanIn, int fanOut) => _e.NewParam(layer, field, shape, init, fanIn, fanOut);
+        /// <summary>A buffer `layer.field` (non-learned persistent state such as running statistics), filled with <paramref name="initial"/>.</summary>
+        public TValue Buffer(string layer, string field, Shape shape, double initial)
+        {
+            var b = new BufferDecl(layer, field, shape, initial);
+            var v = Graph.NewValue(b.Name, shape, ElemType.Float, ValueRole.Buffer);
+            v.Buffer = b;
+            b.Value = v;
+            Graph.Buffers.Add(b);
+            return v;
+        }
         /// <summary>An extra output of <paramref name="node"/> (argmax indices, masks, saved statistics), after <see cref="Emit"/>.</summary>
         public TValue Output(OpNode node, string name, Shape shape, ElemType type = ElemType.Float) => _e.NewOutput(node, name, shape, type);
         /// <summary>Adds <paramref name="node"/> with its main output of <paramref name="shape"/> and a summary row (MACs per sample).</summary>

@@ -3,8 +3,9 @@ using System.Linq;
 
 namespace NetDsl.Compiler.Semantics
 {
-    /// <summary>Ints: one int or a tuple/list of ints (`kernel: (3, 5)`); String: a string literal (`reduction: "sum"`).</summary>
-    internal enum ArgType { Tensor, Tensors, Int, Float, Bool, Any, Ints, String }
+    /// <summary>Ints: one int or a tuple/list of ints (`kernel: (3, 5)`); String: a string literal (`reduction: "sum"`);
+    /// Floats: a list or tuple of numbers (`weights: [1.0, 2.0, 0.5]`).</summary>
+    internal enum ArgType { Tensor, Tensors, Int, Float, Bool, Any, Ints, String, Floats }
 
     internal sealed record ArgSpec(string Name, ArgType Type, bool Required, object? Default = null, string? DefaultText = null);
 
@@ -22,6 +23,8 @@ namespace NetDsl.Compiler.Semantics
         public static ArgSpec IsOpt(string n, string text) => new ArgSpec(n, ArgType.Ints, false, null, text);
         public static ArgSpec S(string n, string d) => new ArgSpec(n, ArgType.String, false, d, "\"" + d + "\"");
         public static ArgSpec FReq(string n) => new ArgSpec(n, ArgType.Float, true);
+        /// <summary>An optional list of floats (absent when not given).</summary>
+        public static ArgSpec Fs(string n) => new ArgSpec(n, ArgType.Floats, false, null, "none");
         public static ArgSpec B(string n, bool d) => new ArgSpec(n, ArgType.Bool, false, d, d ? "true" : "false");
 
         private static readonly Dictionary<string, IReadOnlyList<ArgSpec>> Slice = new Dictionary<string, IReadOnlyList<ArgSpec>>
@@ -31,8 +34,6 @@ namespace NetDsl.Compiler.Semantics
             ["sigmoid"] = new[] { T("x") },
             ["tanh"] = new[] { T("x") },
             ["dropout"] = new[] { T("x"), F("p", 0.5) },
-            ["batchnorm"] = new[] { T("x"), F("eps", 1e-5), F("momentum", 0.1) },
-            ["cross_entropy"] = new[] { T("logits"), T("labels") },
             ["channels"] = new[] { T("x") },
             ["dim"] = new[] { T("x"), I("axis") },
         };
@@ -55,7 +56,6 @@ namespace NetDsl.Compiler.Semantics
         public static string NamePrefix(string layer) => layer switch
         {
             "linear" => "fc",
-            "batchnorm" => "bn",
             _ => Ops.OpRegistry.Layers.TryGetValue(layer, out var d) ? d.Prefix : layer,
         };
 

@@ -8,7 +8,7 @@ namespace NetDsl.Runtime;
 /// Vector (256- and 512-bit) and scalar math helpers for generated element-wise functors. T is float or double;
 /// the <c>typeof(T)</c> tests are folded by the JIT, so each instantiation is straight-line SIMD code.
 /// </summary>
-public static class VMath
+public static partial class VMath
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp<T>(Vector256<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>

@@ -79,6 +79,7 @@ public static class Init
         {
             case InitKind.Zeros: Zeros(p.Value); break;
             case InitKind.Ones: Constant(p.Value, T.One); break;
+            case InitKind.PReluSlope: Constant(p.Value, T.CreateChecked(0.25)); break;
             case InitKind.He: He(p.Value, seed, p.Value.Rank >= 2 ? 0 : RequireFanIn(p)); break;
             case InitKind.Xavier: Xavier(p.Value, seed); break;
             case InitKind.PyTorchDefault: PyTorchDefault(p.Value, RequireFanIn(p), seed); break;

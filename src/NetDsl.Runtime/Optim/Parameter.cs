@@ -13,6 +13,8 @@ public enum InitKind
     Xavier,
     Zeros,
     Ones,
+    /// <summary>The constant 0.25 (PyTorch's nn.PReLU init).</summary>
+    PReluSlope,
     /// <summary>Standard normal N(0, 1): PyTorch's nn.Embedding.</summary>
     Normal,
 }

@@ -3,30 +3,38 @@ using NetDsl.Runtime.Optim;
 
 namespace NetDsl.Runtime;
 
-/// <summary>The parameters of one layer instance, e.g. <c>net.Conv1.Weight</c> ("conv1.weight").</summary>
-public sealed class LayerParameters<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+/// <summary>
+/// The parameters of one layer instance, e.g. <c>net.Conv1.Weight</c> ("conv1.weight"), and its buffers (non-learned state
+/// such as batchnorm's running statistics; generated layer classes name them, e.g. <c>net.Bn1.RunningMean</c>).
+/// </summary>
+public class LayerParameters<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Parameter<T>? _weight;
     public string Name { get; }
-    /// <summary>"<c>name.weight</c>"; throws for a layer without one (an LSTM's are in <see cref="Parameters"/>: weight_ih_l0, …).</summary>
+    /// <summary>"<c>name.weight</c>"; throws for a layer without one (see <see cref="Parameters"/>).</summary>
     public Parameter<T> Weight => _weight ?? throw new InvalidOperationException($"layer {Name} has no weight (its parameters: {string.Join(", ", Parameters.Select(p => p.Name))})");
     public Parameter<T>? Bias { get; }
     /// <summary>All parameters of the layer, in declaration order.</summary>
     public IReadOnlyList<Parameter<T>> Parameters { get; }
+    /// <summary>The layer's buffers (non-learned state), in declaration order; empty for most layers.</summary>
+    public IReadOnlyList<Buffer<T>> Buffers { get; }
 
-    public LayerParameters(string name, Parameter<T> weight, Parameter<T>? bias) : this(name, bias is null ? [weight] : [weight, bias]) { }
+    public LayerParameters(string name, Parameter<T> weight, Parameter<T>? bias)
+        : this(name, bias is null ? [weight] : [weight, bias], []) { }
 
-    /// <summary>A layer with any parameters (PyTorch's names: weight_ih_l0, bias_hh_l1_reverse…); <see cref="Weight"/> and <see cref="Bias"/> are the ones named "<c>name.weight</c>" and "<c>name.bias</c>".</summary>
-    public LayerParameters(string name, IReadOnlyList<Parameter<T>> parameters)
+    /// <summary>A layer with any parameters and buffers; <see cref="Weight"/> and <see cref="Bias"/> are the ones named "<c>name.weight</c>" and "<c>name.bias</c>".</summary>
+    public LayerParameters(string name, IReadOnlyList<Parameter<T>> parameters, IReadOnlyList<Buffer<T>> buffers)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(buffers);
         Name = name;
         Parameters = parameters;
+        Buffers = buffers;
         _weight = parameters.FirstOrDefault(p => p.Name == name + ".weight");
         Bias = parameters.FirstOrDefault(p => p.Name == name + ".bias");
     }
 
-    public override string ToString() => $"{Name}: {string.Join(", ", Parameters.Select(p => p.ToString()))}";
+    public override string ToString() => $"{Name}: {string.Join(", ", Parameters.Select(p => p.ToString()).Concat(Buffers.Select(b => b.ToString())))}";
 }
 
 /// <summary>
@@ -37,6 +45,7 @@ public sealed class LayerParameters<T> where T : unmanaged, IBinaryFloatingPoint
 public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly List<Parameter<T>> _parameters = new();
+    private readonly List<Buffer<T>> _buffers = new();
 
     protected NetworkBase(Device? device, int seed)
     {
@@ -71,6 +80,29 @@ public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIe
         return p;
     }
 
+    /// <summary>All buffers (non-learned state such as batchnorm running statistics), in the order of the .net file.</summary>
+    public IReadOnlyList<Buffer<T>> Buffers => _buffers;
+
+    public Buffer<T> GetBuffer(string name) =>
+        _buffers.FirstOrDefault(b => b.Name == name) ?? throw new KeyNotFoundException($"no buffer named '{name}' (have: {(_buffers.Count == 0 ? "none" : string.Join(", ", _buffers.Select(b => b.Name)))})");
+
+    /// <summary>A buffer on the network's device, filled with <paramref name="initial"/>.</summary>
+    protected Buffer<T> AddBuffer(string name, int[] shape, double initial)
+    {
+        if (_buffers.Any(b => b.Name == name) || _parameters.Any(p => p.Name == name))
+            throw new ArgumentException($"buffer name '{name}' is already used by a parameter or buffer", nameof(name));
+        var b = new Buffer<T>(name, Device.Allocate<T>(shape), initial);
+        b.Reset();
+        _buffers.Add(b);
+        return b;
+    }
+
+    /// <summary>Sets every buffer back to its initial value (running means 0, running variances 1).</summary>
+    public void ResetBuffers()
+    {
+        foreach (var b in _buffers) b.Reset();
+    }
+
     /// <summary>Initializes every parameter from <see cref="Seed"/> (each from its own stream keyed by its name).</summary>
     protected void InitializeParameters() => Init.Apply(_parameters, (ulong)Seed);
 
@@ -100,8 +132,15 @@ public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIe
         foreach (var p in _parameters) K.Fill(p.Grad, T.Zero);
     }
 
-    /// <summary>Saves every parameter by name (see <see cref="NetDsl.Runtime.Training.Checkpoint"/>).</summary>
-    public void Save(string path) => NetDsl.Runtime.Training.Checkpoint.Save(path, _parameters);
-    /// <summary>Loads parameters saved by <see cref="Save"/>; a missing, corrupt or mismatched file throws naming the file and the problem.</summary>
-    public void Load(string path) => NetDsl.Runtime.Training.Checkpoint.Load(path, _parameters);
+    /// <summary>The tensors a checkpoint holds: every parameter, then every buffer, by name.</summary>
+    private IEnumerable<(string Name, Tensor<T> Tensor)> State() =>
+        _parameters.Select(p => (p.Name, p.Value)).Concat(_buffers.Select(b => (b.Name, b.Value)));
+
+    /// <summary>Saves every parameter and buffer by name (see <see cref="NetDsl.Runtime.Training.Checkpoint"/>).</summary>
+    public void Save(string path) => NetDsl.Runtime.Training.Checkpoint.Save(path, State());
+    /// <summary>
+    /// Loads parameters and buffers saved by <see cref="Save"/>; a missing, corrupt or mismatched file throws naming the file
+    /// and the problem (a network with buffers needs them in the file: running statistics are part of the trained model).
+    /// </summary>
+    public void Load(string path) => NetDsl.Runtime.Training.Checkpoint.Load(path, State());
 }

@@ -66,7 +66,7 @@ namespace Test.Networks
 
         // ---- planned buffers: views into the arenas, rebuilt when a symbolic dim (batch size) changes
         private int _sym_N = -1;
-        private Tensor<T>? _arena0; // 1 elements
+        private Tensor<T>? _arena0; // 2 elements
         private Tensor<T>? _arena1; // N x 14,122 elements
         private Tensor<int>? _arena2; // N x 1,576 elements
         private Tensor<T> _image_0 = null!; // image [N, 1, 28, 28] (input)
@@ -83,18 +83,19 @@ namespace Test.Networks
         private Tensor<T> _fc3_11 = null!; // fc3 [N, 10]
         private Tensor<T> _cross_entropy1_12 = null!; // cross_entropy1 [1]
         private Tensor<T> _cross_entropy1_probs_13 = null!; // cross_entropy1.probs [N, 10]
-        private Tensor<T> _dfc3_14 = null!; // dfc3 [N, 10]
-        private Tensor<T> _drelu4_15 = null!; // drelu4 [N, 84]
-        private Tensor<T> _dfc2_16 = null!; // dfc2 [N, 84]
-        private Tensor<T> _drelu3_17 = null!; // drelu3 [N, 120]
-        private Tensor<T> _dfc1_18 = null!; // dfc1 [N, 120]
-        private Tensor<T> _dflatten1_19 = null!; // dflatten1 [N, 400]
-        private Tensor<T> _dmaxpool2_20 = null!; // dmaxpool2 [N, 16, 5, 5] (view of dflatten1)
-        private Tensor<T> _drelu2_21 = null!; // drelu2 [N, 16, 10, 10]
-        private Tensor<T> _dconv2_22 = null!; // dconv2 [N, 16, 10, 10]
-        private Tensor<T> _dmaxpool1_23 = null!; // dmaxpool1 [N, 6, 14, 14]
-        private Tensor<T> _drelu1_24 = null!; // drelu1 [N, 6, 28, 28]
-        private Tensor<T> _dconv1_25 = null!; // dconv1 [N, 6, 28, 28]
+        private Tensor<T> _dcross_entropy1_14 = null!; // dcross_entropy1 [1]
+        private Tensor<T> _dfc3_15 = null!; // dfc3 [N, 10]
+        private Tensor<T> _drelu4_16 = null!; // drelu4 [N, 84]
+        private Tensor<T> _dfc2_17 = null!; // dfc2 [N, 84]
+        private Tensor<T> _drelu3_18 = null!; // drelu3 [N, 120]
+        private Tensor<T> _dfc1_19 = null!; // dfc1 [N, 120]
+        private Tensor<T> _dflatten1_20 = null!; // dflatten1 [N, 400]
+        private Tensor<T> _dmaxpool2_21 = null!; // dmaxpool2 [N, 16, 5, 5] (view of dflatten1)
+        private Tensor<T> _drelu2_22 = null!; // drelu2 [N, 16, 10, 10]
+        private Tensor<T> _dconv2_23 = null!; // dconv2 [N, 16, 10, 10]
+        private Tensor<T> _dmaxpool1_24 = null!; // dmaxpool1 [N, 6, 14, 14]
+        private Tensor<T> _drelu1_25 = null!; // drelu1 [N, 6, 28, 28]
+        private Tensor<T> _dconv1_26 = null!; // dconv1 [N, 6, 28, 28]
         private T _lossValue;
 
         /// <summary>Creates the network on <paramref name="device"/> (the CPU when null), parameters initialized from <paramref name="seed"/>.</summary>
@@ -174,7 +175,7 @@ namespace Test.Networks
         private void Plan(int N)
         {
             _sym_N = N;
-            long size0 = 1L * 1L;
+            long size0 = 2L * 1L;
             if (_arena0 is null || _arena0.Length < size0) _arena0 = Device.Allocate<T>(checked((int)Math.Max(size0, 1)));
             long size1 = 14122L * (long)N;
             if (_arena1 is null || _arena1.Length < size1) _arena1 = Device.Allocate<T>(checked((int)Math.Max(size1, 1)));
@@ -191,19 +192,20 @@ namespace Test.Networks
             _fc3_11 = _arena1!.View(14112 * N, _sym_N, 10);
             _cross_entropy1_12 = _arena0!.View(0, 1);
             _cross_entropy1_probs_13 = _arena1!.View(6908 * N, _sym_N, 10);
-            _dfc3_14 = _arena1!.View(6992 * N, _sym_N, 10);
-            _drelu4_15 = _arena1!.View(6908 * N, _sym_N, 84);
-            _dfc2_16 = _arena1!.View(6992 * N, _sym_N, 84);
-            _drelu3_17 = _arena1!.View(6824 * N, _sym_N, 120);
-            _dfc1_18 = _arena1!.View(6944 * N, _sym_N, 120);
-            _dflatten1_19 = _arena1!.View(7904 * N, _sym_N, 400);
-            _drelu2_21 = _arena1!.View(6304 * N, _sym_N, 16, 10, 10);
-            _dconv2_22 = _arena1!.View(7904 * N, _sym_N, 16, 10, 10);
-            _dmaxpool1_23 = _arena1!.View(10680 * N, _sym_N, 6, 14, 14);
-            _drelu1_24 = _arena1!.View(4704 * N, _sym_N, 6, 28, 28);
-            _dconv1_25 = _arena1!.View(9408 * N, _sym_N, 6, 28, 28);
+            _dcross_entropy1_14 = _arena0!.View(1, 1);
+            _dfc3_15 = _arena1!.View(6992 * N, _sym_N, 10);
+            _drelu4_16 = _arena1!.View(6908 * N, _sym_N, 84);
+            _dfc2_17 = _arena1!.View(6992 * N, _sym_N, 84);
+            _drelu3_18 = _arena1!.View(6824 * N, _sym_N, 120);
+            _dfc1_19 = _arena1!.View(6944 * N, _sym_N, 120);
+            _dflatten1_20 = _arena1!.View(7904 * N, _sym_N, 400);
+            _drelu2_22 = _arena1!.View(6304 * N, _sym_N, 16, 10, 10);
+            _dconv2_23 = _arena1!.View(7904 * N, _sym_N, 16, 10, 10);
+            _dmaxpool1_24 = _arena1!.View(10680 * N, _sym_N, 6, 14, 14);
+            _drelu1_25 = _arena1!.View(4704 * N, _sym_N, 6, 28, 28);
+            _dconv1_26 = _arena1!.View(9408 * N, _sym_N, 6, 28, 28);
             _flatten1_8 = _maxpool2_6.View(0, _sym_N, 400);
-            _dmaxpool2_20 = _dflatten1_19.View(0, _sym_N, 16, 5, 5);
+            _dmaxpool2_21 = _dflatten1_20.View(0, _sym_N, 16, 5, 5);
         }
 
         private void RunForward(bool training, bool withLoss)
@@ -222,44 +224,47 @@ namespace Test.Networks
             K.LinearForward(_relu3_9, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_10, new ReluOp(), new ReluOpGpu());
             // k7: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], 1,680 FLOPs per sample
             K.LinearForward(_relu4_10, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_11, default(Identity<T>), default(Identity<T>));
-            // k8: cross_entropy cross_entropy1 (lenet5.net line 11): [N, 10], [N] -> [1], [N, 10], 10 FLOPs per sample
-            if (withLoss) _lossValue = K.SoftmaxCrossEntropyForward(_fc3_11, _label_1, _cross_entropy1_probs_13, _cross_entropy1_12);
+            // k8: cross_entropy cross_entropy1 (lenet5.net line 11): [N, 10], [N] -> [1], [N, 10], 60 FLOPs per sample
+            if (withLoss) K.CrossEntropyForward(_fc3_11, _label_1, ReadOnlySpan<T>.Empty, T.CreateChecked(0), LossReduction.Mean, _cross_entropy1_probs_13, _cross_entropy1_12);
+            if (withLoss) _lossValue = K.ReadScalar(_cross_entropy1_12); // the loss [1], whatever scalar expression it is
         }
 
         private void RunBackward()
         {
-            // k9: cross_entropy_bwd (lenet5.net line 11): [N, 10], [N] -> [N, 10], 10 FLOPs per sample
-            K.SoftmaxCrossEntropyBackward(_cross_entropy1_probs_13, _label_1, T.One, _dfc3_14);
-            // k10: linear_bwd_data (lenet5.net line 10): [N, 10] -> [N, 84], 1,680 FLOPs per sample
-            K.LinearBackwardData(_dfc3_14, Fc3.Weight.Value, _drelu4_15);
-            // k11: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], 1,680 FLOPs per sample
-            K.LinearBackwardFilter(_dfc3_14, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
-            // k12: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], 84 FLOPs per sample
-            K.Map(_drelu4_15, _relu4_10, _dfc2_16, new ReluBwdOp(), new ReluBwdOpGpu());
-            // k13: linear_bwd_data (lenet5.net line 9): [N, 84] -> [N, 120], 20,160 FLOPs per sample
-            K.LinearBackwardData(_dfc2_16, Fc2.Weight.Value, _drelu3_17);
-            // k14: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], 20,160 FLOPs per sample
-            K.LinearBackwardFilter(_dfc2_16, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
-            // k15: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], 120 FLOPs per sample
-            K.Map(_drelu3_17, _relu3_9, _dfc1_18, new ReluBwdOp(), new ReluBwdOpGpu());
-            // k16: linear_bwd_data (lenet5.net line 9): [N, 120] -> [N, 400], 96,000 FLOPs per sample
-            K.LinearBackwardData(_dfc1_18, Fc1.Weight.Value, _dflatten1_19);
-            // k17: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], 96,000 FLOPs per sample
-            K.LinearBackwardFilter(_dfc1_18, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
-            // k19: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], 1,600 FLOPs per sample
-            K.MaxPool2dBackward(_dmaxpool2_20, _maxpool2_argmax_7, _drelu2_21);
-            // k20: relu_bwd (lenet5.net line 8): [N, 16, 10, 10], [N, 16, 10, 10] -> [N, 16, 10, 10], 1,600 FLOPs per sample
-            K.Map(_drelu2_21, _relu2_5, _dconv2_22, new ReluBwdOp(), new ReluBwdOpGpu());
-            // k21: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], 480,000 FLOPs per sample
-            K.Conv2dBackwardData(_dconv2_22, Conv2.Weight.Value, _dmaxpool1_23, ConvGeometry.Of(1, 0));
-            // k22: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], 480,000 FLOPs per sample
-            K.Conv2dBackwardFilter(_dconv2_22, _maxpool1_3, Conv2.Weight.Grad, Conv2.Bias!.Grad, ConvGeometry.Of(1, 0));
-            // k23: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], 4,704 FLOPs per sample
-            K.MaxPool2dBackward(_dmaxpool1_23, _maxpool1_argmax_4, _drelu1_24);
-            // k24: relu_bwd (lenet5.net line 7): [N, 6, 28, 28], [N, 6, 28, 28] -> [N, 6, 28, 28], 4,704 FLOPs per sample
-            K.Map(_drelu1_24, _relu1_2, _dconv1_25, new ReluBwdOp(), new ReluBwdOpGpu());
-            // k25: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], 235,200 FLOPs per sample
-            K.Conv2dBackwardFilter(_dconv1_25, _image_0, Conv1.Weight.Grad, Conv1.Bias!.Grad, ConvGeometry.Of(1, 2));
+            // k9: ones (lenet5.net line 11):  -> [1], 1 FLOPs per sample
+            K.Fill(_dcross_entropy1_14, T.One); // the seed of the backward pass: dloss/dloss = 1
+            // k10: cross_entropy_bwd (lenet5.net line 11): [1], [N, 10], [N] -> [N, 10], 30 FLOPs per sample
+            K.CrossEntropyBackward(_dcross_entropy1_14, _cross_entropy1_probs_13, _label_1, ReadOnlySpan<T>.Empty, T.CreateChecked(0), LossReduction.Mean, _dfc3_15);
+            // k11: linear_bwd_data (lenet5.net line 10): [N, 10] -> [N, 84], 1,680 FLOPs per sample
+            K.LinearBackwardData(_dfc3_15, Fc3.Weight.Value, _drelu4_16);
+            // k12: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], 1,680 FLOPs per sample
+            K.LinearBackwardFilter(_dfc3_15, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+            // k13: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], 84 FLOPs per sample
+            K.Map(_drelu4_16, _relu4_10, _dfc2_17, new ReluBwdOp(), new ReluBwdOpGpu());
+            // k14: linear_bwd_data (lenet5.net line 9): [N, 84] -> [N, 120], 20,160 FLOPs per sample
+            K.LinearBackwardData(_dfc2_17, Fc2.Weight.Value, _drelu3_18);
+            // k15: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], 20,160 FLOPs per sample
+            K.LinearBackwardFilter(_dfc2_17, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+            // k16: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], 120 FLOPs per sample
+            K.Map(_drelu3_18, _relu3_9, _dfc1_19, new ReluBwdOp(), new ReluBwdOpGpu());
+            // k17: linear_bwd_data (lenet5.net line 9): [N, 120] -> [N, 400], 96,000 FLOPs per sample
+            K.LinearBackwardData(_dfc1_19, Fc1.Weight.Value, _dflatten1_20);
+            // k18: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], 96,000 FLOPs per sample
+            K.LinearBackwardFilter(_dfc1_19, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+            // k20: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], 1,600 FLOPs per sample
+            K.MaxPool2dBackward(_dmaxpool2_21, _maxpool2_argmax_7, _drelu2_22);
+            // k21: relu_bwd (lenet5.net line 8): [N, 16, 10, 10], [N, 16, 10, 10] -> [N, 16, 10, 10], 1,600 FLOPs per sample
+            K.Map(_drelu2_22, _relu2_5, _dconv2_23, new ReluBwdOp(), new ReluBwdOpGpu());
+            // k22: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], 480,000 FLOPs per sample
+            K.Conv2dBackwardData(_dconv2_23, Conv2.Weight.Value, _dmaxpool1_24, ConvGeometry.Of(1, 0));
+            // k23: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], 480,000 FLOPs per sample
+            K.Conv2dBackwardFilter(_dconv2_23, _maxpool1_3, Conv2.Weight.Grad, Conv2.Bias!.Grad, ConvGeometry.Of(1, 0));
+            // k24: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], 4,704 FLOPs per sample
+            K.MaxPool2dBackward(_dmaxpool1_24, _maxpool1_argmax_4, _drelu1_25);
+            // k25: relu_bwd (lenet5.net line 7): [N, 6, 28, 28], [N, 6, 28, 28] -> [N, 6, 28, 28], 4,704 FLOPs per sample
+            K.Map(_drelu1_25, _relu1_2, _dconv1_26, new ReluBwdOp(), new ReluBwdOpGpu());
+            // k26: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], 235,200 FLOPs per sample
+            K.Conv2dBackwardFilter(_dconv1_26, _image_0, Conv1.Weight.Grad, Conv1.Bias!.Grad, ConvGeometry.Of(1, 2));
         }
 
         // ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR
@@ -296,7 +301,7 @@ namespace Test.Networks
             }
         }
 
-        /// <summary>relu_bwd(a, b): used by k12, k15, k20, k24.</summary>
+        /// <summary>relu_bwd(a, b): used by k13, k16, k21, k25.</summary>
         private readonly struct ReluBwdOp : IMap2<T>
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
