@@ -51,7 +51,7 @@ namespace NetDsl.Compiler.Graph
     }
 
     /// <summary>How a parameter is initialized (stated per layer kind in docs/language.md).</summary>
-    public enum InitKind { He, Xavier, Zeros, Ones, PReluSlope }
+    public enum InitKind { He, Xavier, Zeros, Ones, PReluSlope, PyTorchDefault, Normal }
 
     /// <summary>A learned tensor: `conv1.weight`, exposed in C# as `net.Conv1.Weight`.</summary>
     public sealed class ParamDecl

@@ -83,6 +83,7 @@ public static class Init
             case InitKind.He: He(p.Value, seed, p.Value.Rank >= 2 ? 0 : RequireFanIn(p)); break;
             case InitKind.Xavier: Xavier(p.Value, seed); break;
             case InitKind.PyTorchDefault: PyTorchDefault(p.Value, RequireFanIn(p), seed); break;
+            case InitKind.Normal: Normal(p.Value, 0, 1, seed); break;
             default: throw new ArgumentOutOfRangeException(nameof(p), $"parameter {p.Name}: unknown init kind {p.Init}");
         }
         Zeros(p.Grad);

@@ -15,6 +15,8 @@ public enum InitKind
     Ones,
     /// <summary>The constant 0.25 (PyTorch's nn.PReLU init).</summary>
     PReluSlope,
+    /// <summary>Standard normal N(0, 1): PyTorch's nn.Embedding.</summary>
+    Normal,
 }
 
 /// <summary>

@@ -1,0 +1,82 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace NetDsl.Runtime.Ilgpu;
+
+// Recurrent layers and embeddings on ILGPU: simple kernels (GpuKernels.Recurrent.cs), one launch per time step with one
+// thread per (n, unit); the weight gradients are one thread per weight after the step loop.
+public sealed partial class IlgpuKernels
+{
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnStepForward;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnStepBackward;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>? _rnnBackwardData;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnBackwardWeights;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnBackwardBias;
+    private Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>? _embeddingForward;
+    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>? _embeddingBackward;
+
+    private static GpuRnnStep Step(RnnCell cell, RnnDims r, int dir, int s)
+    {
+        bool reverse = dir == 1;
+        int t = reverse ? r.T - 1 - s : s;
+        return new GpuRnnStep
+        {
+            Cell = (int)cell, N = r.N, T = r.T, D = r.D, H = r.H, Dirs = r.Dirs, S = r.S, W = r.W, Dir = dir,
+            Step = t, Prev = reverse ? t + 1 : t - 1, Next = reverse ? t - 1 : t + 1, HasPrev = s > 0 ? 1 : 0, HasNext = s < r.T - 1 ? 1 : 0,
+        };
+    }
+
+    public void RnnForward(RnnCell cell, Tensor<float> x, Tensor<float> wih, Tensor<float> whh, Tensor<float> bih, Tensor<float> bhh, Tensor<float> y, Tensor<float>? saved, int dir)
+    {
+        var r = RnnChecks.Forward(cell, x, wih, whh, bih, bhh, y, saved, dir);
+        if (r.N == 0 || r.T == 0) return;
+        _rnnStepForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnStepForward);
+        var sv = saved is null ? V(y, "y") : V(saved, "saved");
+        for (int s = 0; s < r.T; s++)
+            _rnnStepForward(r.N * r.H, V(x, "x"), V(wih, "wih"), V(whh, "whh"), V(bih, "bih"), V(bhh, "bhh"), V(y, "y"), sv, Step(cell, r, dir, s));
+    }
+
+    public void RnnBackward(RnnCell cell, Tensor<float> dy, Tensor<float> x, Tensor<float> y, Tensor<float>? saved, Tensor<float> wih, Tensor<float> whh, Tensor<float> work,
+        Tensor<float>? dx, Tensor<float> dwih, Tensor<float> dwhh, Tensor<float> dbih, Tensor<float> dbhh, int dir, bool accumulateDx)
+    {
+        var r = RnnChecks.Backward(cell, dy, x, y, saved, wih, whh, work, dx, dwih, dwhh, dbih, dbhh, dir);
+        _rnnStepBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnStepBackward);
+        _rnnBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>(GpuKernels.RnnBackwardData);
+        _rnnBackwardWeights ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnBackwardWeights);
+        _rnnBackwardBias ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnBackwardBias);
+        var sv = saved is null ? V(y, "y") : V(saved, "saved");
+        if (r.N > 0)
+            for (int s = r.T - 1; s >= 0; s--)
+                _rnnStepBackward(r.N * r.H, V(dy, "dy"), V(whh, "whh"), V(y, "y"), sv, V(work, "work"), Step(cell, r, dir, s));
+        var p = Step(cell, r, dir, 0);
+        if (dx is not null && dx.Length > 0) _rnnBackwardData(dx.Length, V(work, "work"), V(wih, "wih"), V(dx, "dx"), p, accumulateDx ? 1 : 0);
+        _rnnBackwardWeights(dwih.Length + dwhh.Length, V(work, "work"), V(x, "x"), V(y, "y"), V(dwih, "dwih"), V(dwhh, "dwhh"), p);
+        _rnnBackwardBias(2 * r.GH, V(work, "work"), V(dbih, "dbih"), V(dbhh, "dbhh"), p);
+    }
+
+    public void EmbeddingForward(Tensor<int> ids, Tensor<float> w, Tensor<float> y)
+    {
+        var (count, vocab, dim) = RnnChecks.Embedding(ids, w, y, "y");
+        CheckIds(ids, vocab);
+        if (y.Length == 0) return;
+        _embeddingForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(GpuKernels.EmbeddingForward);
+        _embeddingForward(y.Length, V(ids, "ids"), V(w, "w"), V(y, "y"), dim);
+    }
+
+    public void EmbeddingBackward(Tensor<float> dy, Tensor<int> ids, Tensor<float> dw)
+    {
+        var (count, vocab, dim) = RnnChecks.Embedding(ids, dw, dy, "dy");
+        CheckIds(ids, vocab);
+        if (dw.Length == 0) return;
+        _embeddingBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(GpuKernels.EmbeddingBackward);
+        _embeddingBackward(dw.Length, V(dy, "dy"), V(ids, "ids"), V(dw, "dw"), dim, count);
+    }
+
+    /// <summary>Ids are checked on the host (a copy of the int tensor) so a bad id throws naming it instead of reading out of bounds.</summary>
+    private static void CheckIds(Tensor<int> ids, int vocab)
+    {
+        var host = ids.CopyToHost();
+        for (int i = 0; i < host.Length; i++)
+            if ((uint)host[i] >= (uint)vocab) throw RnnChecks.BadId(host[i], i, vocab);
+    }
+}
