@@ -36,8 +36,13 @@ public class LossesTests
         Assert.Equal(Shape.Of(1), ShapeRules.ClassLoss("hinge", S(4), Shape.Of(N)).Shape);
         var r = ShapeRules.ClassLoss("focal", S(4), Shape.Of(3));
         Assert.Equal(DiagnosticIds.ShapeMismatch, r.ErrorId);
-        Assert.Contains("focal expects labels int[N] for scores [N, 4], got [3]", r.Error);
-        Assert.Equal(DiagnosticIds.RankMismatch, ShapeRules.ClassLoss("nll_loss", S(4, 2), Shape.Of(N)).ErrorId);
+        Assert.Contains("focal expects labels int[N] for scores [N, 4] (classes on the last axis), got [3]", r.Error);
+        // per position: scores [N, T, V] with labels [N, T]
+        Assert.Equal(Shape.Of(1), ShapeRules.ClassLoss("cross_entropy", S(4, 2), S(4)).Shape);
+        var seq = ShapeRules.ClassLoss("nll_loss", S(4, 2), Shape.Of(N));
+        Assert.Equal(DiagnosticIds.ShapeMismatch, seq.ErrorId);
+        Assert.Contains("expects labels int[N, 4] for scores [N, 4, 2]", seq.Error);
+        Assert.Equal(DiagnosticIds.RankMismatch, ShapeRules.ClassLoss("nll_loss", Shape.Of(N), Shape.Of(N)).ErrorId);
         Assert.Equal(Shape.Of(1), ShapeRules.Regression("mse", S(4), S(4)).Shape);
         var m = ShapeRules.Regression("mse", S(4), S(5));
         Assert.Contains("mse expects a target shaped like the prediction [N, 4], got [N, 5]", m.Error);

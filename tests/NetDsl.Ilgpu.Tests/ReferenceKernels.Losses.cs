@@ -34,7 +34,7 @@ public sealed partial class ReferenceKernels<T>
 
     public void CrossEntropyForward(Tensor<T> logits, Tensor<int> labels, ReadOnlySpan<T> weights, T smoothing, LossReduction reduction, Tensor<T> probs, Tensor<T> loss)
     {
-        int n = logits.Shape[0], c = logits.Shape[1];
+        int c = logits.Shape[^1], n = logits.Length / c;
         var x = logits.AsSpan(); var lab = labels.AsSpan(); var ps = probs.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < n; i++)
@@ -48,7 +48,7 @@ public sealed partial class ReferenceKernels<T>
 
     public void CrossEntropyBackward(Tensor<T> dy, Tensor<T> probs, Tensor<int> labels, ReadOnlySpan<T> weights, T smoothing, LossReduction reduction, Tensor<T> dlogits)
     {
-        int n = probs.Shape[0], c = probs.Shape[1];
+        int c = probs.Shape[^1], n = probs.Length / c;
         var ps = probs.AsSpan(); var lab = labels.AsSpan(); var d = dlogits.AsSpan();
         T scale = dy.AsSpan()[0] / Divisor(lab, weights, reduction);
         for (int i = 0; i < n; i++)
@@ -63,7 +63,7 @@ public sealed partial class ReferenceKernels<T>
 
     public void NllLossForward(Tensor<T> logp, Tensor<int> labels, ReadOnlySpan<T> weights, LossReduction reduction, Tensor<T> loss)
     {
-        int c = logp.Shape[1];
+        int c = logp.Shape[^1];
         var lp = logp.AsSpan(); var lab = labels.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < lab.Length; i++) total -= Wt(weights, lab[i]) * lp[i * c + lab[i]];
@@ -72,7 +72,7 @@ public sealed partial class ReferenceKernels<T>
 
     public void NllLossBackward(Tensor<T> dy, Tensor<int> labels, ReadOnlySpan<T> weights, LossReduction reduction, Tensor<T> dlogp)
     {
-        int c = dlogp.Shape[1];
+        int c = dlogp.Shape[^1];
         var lab = labels.AsSpan(); var d = dlogp.AsSpan();
         T scale = dy.AsSpan()[0] / Divisor(lab, weights, reduction);
         for (int k = 0; k < d.Length; k++) d[k] = k % c == lab[k / c] ? -Wt(weights, lab[k / c]) * scale : T.Zero;
@@ -80,7 +80,7 @@ public sealed partial class ReferenceKernels<T>
 
     public void MultiMarginForward(Tensor<T> x, Tensor<int> labels, T margin, bool squared, LossReduction reduction, Tensor<T> loss)
     {
-        int n = x.Shape[0], c = x.Shape[1];
+        int c = x.Shape[^1], n = x.Length / c;
         var xs = x.AsSpan(); var lab = labels.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < n; i++)
@@ -95,7 +95,7 @@ public sealed partial class ReferenceKernels<T>
 
     public void MultiMarginBackward(Tensor<T> dy, Tensor<T> x, Tensor<int> labels, T margin, bool squared, LossReduction reduction, Tensor<T> dx)
     {
-        int n = x.Shape[0], c = x.Shape[1];
+        int c = x.Shape[^1], n = x.Length / c;
         var xs = x.AsSpan(); var lab = labels.AsSpan(); var d = dx.AsSpan();
         d.Clear();
         T scale = dy.AsSpan()[0] / T.CreateChecked(c) / (reduction == LossReduction.Sum ? T.One : T.CreateChecked(n));
@@ -113,7 +113,7 @@ public sealed partial class ReferenceKernels<T>
 
     public void FocalLossForward(Tensor<T> logits, Tensor<int> labels, T gamma, T alpha, LossReduction reduction, Tensor<T> probs, Tensor<T> loss)
     {
-        int n = logits.Shape[0], c = logits.Shape[1];
+        int c = logits.Shape[^1], n = logits.Length / c;
         var x = logits.AsSpan(); var lab = labels.AsSpan(); var ps = probs.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < n; i++)
@@ -128,7 +128,7 @@ public sealed partial class ReferenceKernels<T>
 
     public void FocalLossBackward(Tensor<T> dy, Tensor<T> probs, Tensor<int> labels, T gamma, T alpha, LossReduction reduction, Tensor<T> dlogits)
     {
-        int n = probs.Shape[0], c = probs.Shape[1];
+        int c = probs.Shape[^1], n = probs.Length / c;
         var ps = probs.AsSpan(); var lab = labels.AsSpan(); var d = dlogits.AsSpan();
         T scale = dy.AsSpan()[0] / (reduction == LossReduction.Sum ? T.One : T.CreateChecked(n));
         for (int i = 0; i < n; i++)

@@ -61,6 +61,26 @@ public class LossesKernelTests
     }
 
     [Fact]
+    public void Cross_entropy_per_position_on_the_last_axis_equals_the_flattened_rows()
+    {
+        // scores [2, 3, 4] (N, T, classes) with labels [2, 3] is the same loss and gradient as [6, 4] with labels [6]
+        var rng = new Random(5);
+        var x3 = TU.Rand<double>(rng, 2, 3, 4);
+        var lab2 = Tensor<int>.FromArray([0, 3, 1, 2, 2, 0], 2, 3);
+        var x2 = Tensor<double>.FromArray(x3.CopyToHost(), 6, 4);
+        var lab1 = Tensor<int>.FromArray(lab2.CopyToHost(), 6);
+        var (p3, p2) = (Tensor<double>.Zeros(2, 3, 4), Tensor<double>.Zeros(6, 4));
+        double a = Run(l => K.CrossEntropyForward(x3, lab2, ReadOnlySpan<double>.Empty, 0.1, LossReduction.Mean, p3, l));
+        double b = Run(l => K.CrossEntropyForward(x2, lab1, ReadOnlySpan<double>.Empty, 0.1, LossReduction.Mean, p2, l));
+        Assert.Equal(b, a, 14);
+        var (d3, d2) = (Tensor<double>.Zeros(2, 3, 4), Tensor<double>.Zeros(6, 4));
+        K.CrossEntropyBackward(Scalar(1), p3, lab2, ReadOnlySpan<double>.Empty, 0.1, LossReduction.Mean, d3);
+        K.CrossEntropyBackward(Scalar(1), p2, lab1, ReadOnlySpan<double>.Empty, 0.1, LossReduction.Mean, d2);
+        Assert.Equal(d2.CopyToHost(), d3.CopyToHost());
+        Assert.Throws<ArgumentException>(() => Run(l => K.CrossEntropyForward(x3, lab1, ReadOnlySpan<double>.Empty, 0, LossReduction.Mean, p3, l)));
+    }
+
+    [Fact]
     public void Cross_entropy_without_options_equals_the_slice_kernel()
     {
         var rng = new Random(1);

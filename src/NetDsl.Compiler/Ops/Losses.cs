@@ -50,7 +50,7 @@ namespace NetDsl.Compiler.Ops
             {
                 var scores = c.X(args[0].Name); var labels = c.X("labels");
                 if (!IntLabels(c, labels)) return c.Error();
-                var r = layer == "cross_entropy" ? ShapeRules.CrossEntropy(scores.Shape, labels.Shape) : ShapeRules.ClassLoss(layer, scores.Shape, labels.Shape);
+                var r = ShapeRules.ClassLoss(layer, scores.Shape, labels.Shape);
                 if (c.Fail(r)) return c.Error();
                 var w = weights ? c.Floats("weights") : null;
                 if (w != null && c.Fail(ShapeRules.ClassWeights(layer, scores.Shape, w))) return c.Error();

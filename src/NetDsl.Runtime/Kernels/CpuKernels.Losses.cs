@@ -17,12 +17,15 @@ public sealed partial class CpuKernels<T>
         return dy.AsSpan()[0];
     }
 
-    /// <summary>(N, C) of scores [N, C] with labels [N] and weights empty or [C]; throws naming expected and actual.</summary>
+    /// <summary>
+    /// (rows, C) of scores [N, …, C] (classes on the last axis) with labels [N, …] and weights empty or [C]; rows is the
+    /// product of the leading dims. Throws naming expected and actual.
+    /// </summary>
     private static (int N, int C) CheckClassLoss(Tensor<T> scores, Tensor<int> labels, ReadOnlySpan<T> weights, string scoresName)
     {
-        if (scores.Rank != 2) throw new ArgumentException($"{scoresName}: expected shape [N, C], got {Tensor<T>.Format(scores.Shape)}", scoresName);
-        int n = scores.Shape[0], c = scores.Shape[1];
-        labels.CheckShape("labels", [n]);
+        if (scores.Rank < 2) throw new ArgumentException($"{scoresName}: expected shape [N, C] or [N, …, C], got {Tensor<T>.Format(scores.Shape)}", scoresName);
+        int c = scores.Shape[^1], n = c == 0 ? 0 : scores.Length / c;
+        labels.CheckShape("labels", scores.Shape.AsSpan(0, scores.Rank - 1));
         if (weights.Length != 0 && weights.Length != c)
             throw new ArgumentException($"weights: expected {c} class weights (or none) for {scoresName} {Tensor<T>.Format(scores.Shape)}, got {weights.Length}", nameof(weights));
         var lab = labels.AsSpan();

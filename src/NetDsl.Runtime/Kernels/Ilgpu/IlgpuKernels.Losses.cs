@@ -35,9 +35,9 @@ public sealed partial class IlgpuKernels
 
     private static (int N, int C) CheckClass(Tensor<float> scores, Tensor<int> labels, int weights, string name)
     {
-        Check(scores.Rank == 2, name, "[N, C]", scores.Shape);
-        int n = scores.Shape[0], c = scores.Shape[1];
-        labels.CheckShape("labels", [n]);
+        Check(scores.Rank >= 2, name, "[N, C] or [N, …, C]", scores.Shape);
+        int c = scores.Shape[^1], n = c == 0 ? 0 : scores.Length / c;
+        labels.CheckShape("labels", scores.Shape.AsSpan(0, scores.Rank - 1));
         if (weights != 0 && weights != c)
             throw new ArgumentException($"weights: expected {c} class weights (or none) for {name} {Tensor<float>.Format(scores.Shape)}, got {weights}", nameof(weights));
         return (n, c);
