@@ -80,6 +80,37 @@ def se_resnet50(classes=1000):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2048, classes))
 
 
+class NonLocal(nn.Module):
+    """Embedded-Gaussian non-local block (Wang et al. 2018, Figure 2) with batchnorm after W_z."""
+    def __init__(self, c):
+        super().__init__()
+        self.theta, self.phi, self.g = nn.Conv2d(c, c // 2, 1), nn.Conv2d(c, c // 2, 1), nn.Conv2d(c, c // 2, 1)
+        self.w = nn.Sequential(nn.Conv2d(c // 2, c, 1), nn.BatchNorm2d(c))
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        t, p, g = (m(x).flatten(2) for m in (self.theta, self.phi, self.g))
+        f = torch.softmax(t.transpose(1, 2) @ p, -1)
+        return x + self.w((g @ f.transpose(1, 2)).reshape(n, c // 2, h, w))
+
+
+def nonlocal_resnet18(classes=1000):
+    r = tv.resnet18(num_classes=classes)
+    r.layer3 = nn.Sequential(r.layer3[0], NonLocal(256), r.layer3[1])
+    return r
+
+
+def unet(classes=2, cin=1, w=64):
+    def double(i, o):
+        return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(),
+                             nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU())
+    mods = [double(cin, w), double(w, 2 * w), double(2 * w, 4 * w), double(4 * w, 8 * w), double(8 * w, 16 * w)]
+    for c in (8 * w, 4 * w, 2 * w, w):   # up-conv halves the channels, concat doubles them back, double conv
+        mods += [nn.ConvTranspose2d(2 * c, c, 2, stride=2), double(2 * c, c)]
+    mods.append(nn.Conv2d(w, classes, 1))
+    return nn.ModuleList(mods)
+
+
 REFERENCE = {
     "AlexNet (single tower, paper channels)": lambda: alexnet_single_tower(),
     "VGG11": tv.vgg11, "VGG13": tv.vgg13, "VGG16": tv.vgg16, "VGG19": tv.vgg19,
@@ -89,6 +120,7 @@ REFERENCE = {
     "GoogLeNetAux": lambda: tv.googlenet(aux_logits=True, init_weights=True),
     "DenseNet121": tv.densenet121, "MobileNetV1": mobilenet_v1, "MobileNetV2": tv.mobilenet_v2,
     "SEResNet50": se_resnet50, "EfficientNetB0": tv.efficientnet_b0,
+    "NonLocalResNet18": nonlocal_resnet18, "UNet": unet,
 }
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ public class ExampleNetworkTests
     [InlineData("Models/mobilenet.net", "MobileNetV2", 3_504_872L, null)]
     [InlineData("Models/se_resnet50.net", "SEResNet50", 28_088_024L, null)]
     [InlineData("Models/efficientnet_b0.net", "EfficientNetB0", 5_288_548L, 385_814_752L)]
+    [InlineData("Models/nonlocal.net", "NonLocalResNet18", 11_821_736L, 1_849_597_952L)]
+    [InlineData("Models/unet.net", "UNet", 31_036_546L, 48_096_083_968L)]
     public void Example_checks_and_reports_exact_parameters_and_macs(string file, string network, long parameters, long? macs)
     {
         var result = Compile(file);
