@@ -394,7 +394,23 @@ namespace NetDsl.Compiler.Emit
             var lines = string.Join(",", k.Lines);
             var ins = string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter && i.Role != ValueRole.Buffer).Select(i => i.Shape.ToDisplay()));
             var outs = string.Join(", ", k.Outputs.Select(o => o.Shape.ToDisplay()));
-            w.Line($"// k{k.Id}: {ops} ({_file} line {lines}): {ins} -> {outs}, {N(Flops(k))} FLOPs per sample");
+            w.Line($"// k{k.Id}: {ops} ({_file} line {lines}): {ins} -> {outs}, per sample {N(Flops(k))} FLOPs and {Moved(k)}");
+        }
+
+        /// <summary>
+        /// Bytes a kernel reads and writes (fp32, each tensor once): the per-sample part (activations and gradients scale
+        /// with N) and the fixed part (parameters, buffers) — a lower bound on its memory traffic.
+        /// </summary>
+        private static string Moved(Kernel k)
+        {
+            long perSample = 0, fixedBytes = 0;
+            foreach (var v in k.Inputs.Concat(k.Outputs).Distinct())
+            {
+                var (factor, symbols) = v.Shape.IsUnknown ? (0L, "") : v.Shape.Size;
+                long bytes = factor * (v.Type == ElemType.Int ? 4 : 4);
+                if (symbols.Length == 0) fixedBytes += bytes; else perSample += bytes;
+            }
+            return $"{N(perSample)} bytes moved" + (fixedBytes == 0 ? "" : $" (+ {N(fixedBytes)} bytes of parameters)");
         }
 
         /// <summary>FLOPs per sample of a kernel (2 per MAC for conv and linear, per element otherwise).</summary>

@@ -210,60 +210,60 @@ namespace Test.Networks
 
         private void RunForward(bool training, bool withLoss)
         {
-            // k0: conv2d conv1 + relu relu1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], 239,904 FLOPs per sample
+            // k0: conv2d conv1 + relu relu1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], per sample 239,904 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
             K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _relu1_2, ConvGeometry.Of(1, 2), new ReluOp(), new ReluOpGpu());
-            // k1: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], [N, 6, 14, 14], 4,704 FLOPs per sample
+            // k1: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], [N, 6, 14, 14], per sample 4,704 FLOPs and 28,224 bytes moved
             K.MaxPool2dForward(_relu1_2, _maxpool1_3, _maxpool1_argmax_4, PoolGeometry.Of(2, 2, 0));
-            // k2: conv2d conv2 + relu relu2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], 481,600 FLOPs per sample
+            // k2: conv2d conv2 + relu relu2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], per sample 481,600 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
             K.Conv2dForward(_maxpool1_3, Conv2.Weight.Value, Conv2.Bias!.Value, _relu2_5, ConvGeometry.Of(1, 0), new ReluOp(), new ReluOpGpu());
-            // k3: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], [N, 16, 5, 5], 1,600 FLOPs per sample
+            // k3: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], [N, 16, 5, 5], per sample 1,600 FLOPs and 9,600 bytes moved
             K.MaxPool2dForward(_relu2_5, _maxpool2_6, _maxpool2_argmax_7, PoolGeometry.Of(2, 2, 0));
-            // k5: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], 96,120 FLOPs per sample
+            // k5: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], per sample 96,120 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
             K.LinearForward(_flatten1_8, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_9, new ReluOp(), new ReluOpGpu());
-            // k6: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], 20,244 FLOPs per sample
+            // k6: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], per sample 20,244 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
             K.LinearForward(_relu3_9, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_10, new ReluOp(), new ReluOpGpu());
-            // k7: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], 1,680 FLOPs per sample
+            // k7: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
             K.LinearForward(_relu4_10, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_11, default(Identity<T>), default(Identity<T>));
-            // k8: cross_entropy cross_entropy1 (lenet5.net line 11): [N, 10], [N] -> [1], [N, 10], 60 FLOPs per sample
+            // k8: cross_entropy cross_entropy1 (lenet5.net line 11): [N, 10], [N] -> [1], [N, 10], per sample 60 FLOPs and 84 bytes moved (+ 4 bytes of parameters)
             if (withLoss) K.CrossEntropyForward(_fc3_11, _label_1, ReadOnlySpan<T>.Empty, T.CreateChecked(0), LossReduction.Mean, _cross_entropy1_probs_13, _cross_entropy1_12);
             if (withLoss) _lossValue = K.ReadScalar(_cross_entropy1_12); // the loss [1], whatever scalar expression it is
         }
 
         private void RunBackward()
         {
-            // k9: ones (lenet5.net line 11):  -> [1], 1 FLOPs per sample
+            // k9: ones (lenet5.net line 11):  -> [1], per sample 1 FLOPs and 0 bytes moved (+ 4 bytes of parameters)
             K.Fill(_dcross_entropy1_14, T.One); // the seed of the backward pass: dloss/dloss = 1
-            // k10: cross_entropy_bwd (lenet5.net line 11): [1], [N, 10], [N] -> [N, 10], 30 FLOPs per sample
+            // k10: cross_entropy_bwd (lenet5.net line 11): [1], [N, 10], [N] -> [N, 10], per sample 30 FLOPs and 84 bytes moved (+ 4 bytes of parameters)
             K.CrossEntropyBackward(_dcross_entropy1_14, _cross_entropy1_probs_13, _label_1, ReadOnlySpan<T>.Empty, T.CreateChecked(0), LossReduction.Mean, _dfc3_15);
-            // k11: linear_bwd_data (lenet5.net line 10): [N, 10] -> [N, 84], 1,680 FLOPs per sample
+            // k11: linear_bwd_data (lenet5.net line 10): [N, 10] -> [N, 84], per sample 1,680 FLOPs and 376 bytes moved (+ 3,360 bytes of parameters)
             K.LinearBackwardData(_dfc3_15, Fc3.Weight.Value, _drelu4_16);
-            // k12: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], 1,680 FLOPs per sample
+            // k12: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
             K.LinearBackwardFilter(_dfc3_15, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
-            // k13: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], 84 FLOPs per sample
+            // k13: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], per sample 84 FLOPs and 1,008 bytes moved
             K.Map(_drelu4_16, _relu4_10, _dfc2_17, new ReluBwdOp(), new ReluBwdOpGpu());
-            // k14: linear_bwd_data (lenet5.net line 9): [N, 84] -> [N, 120], 20,160 FLOPs per sample
+            // k14: linear_bwd_data (lenet5.net line 9): [N, 84] -> [N, 120], per sample 20,160 FLOPs and 816 bytes moved (+ 40,320 bytes of parameters)
             K.LinearBackwardData(_dfc2_17, Fc2.Weight.Value, _drelu3_18);
-            // k15: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], 20,160 FLOPs per sample
+            // k15: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], per sample 20,160 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
             K.LinearBackwardFilter(_dfc2_17, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
-            // k16: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], 120 FLOPs per sample
+            // k16: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], per sample 120 FLOPs and 1,440 bytes moved
             K.Map(_drelu3_18, _relu3_9, _dfc1_19, new ReluBwdOp(), new ReluBwdOpGpu());
-            // k17: linear_bwd_data (lenet5.net line 9): [N, 120] -> [N, 400], 96,000 FLOPs per sample
+            // k17: linear_bwd_data (lenet5.net line 9): [N, 120] -> [N, 400], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,000 bytes of parameters)
             K.LinearBackwardData(_dfc1_19, Fc1.Weight.Value, _dflatten1_20);
-            // k18: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], 96,000 FLOPs per sample
+            // k18: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
             K.LinearBackwardFilter(_dfc1_19, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
-            // k20: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], 1,600 FLOPs per sample
+            // k20: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], per sample 1,600 FLOPs and 9,600 bytes moved
             K.MaxPool2dBackward(_dmaxpool2_21, _maxpool2_argmax_7, _drelu2_22);
-            // k21: relu_bwd (lenet5.net line 8): [N, 16, 10, 10], [N, 16, 10, 10] -> [N, 16, 10, 10], 1,600 FLOPs per sample
+            // k21: relu_bwd (lenet5.net line 8): [N, 16, 10, 10], [N, 16, 10, 10] -> [N, 16, 10, 10], per sample 1,600 FLOPs and 19,200 bytes moved
             K.Map(_drelu2_22, _relu2_5, _dconv2_23, new ReluBwdOp(), new ReluBwdOpGpu());
-            // k22: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], 480,000 FLOPs per sample
+            // k22: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,600 bytes of parameters)
             K.Conv2dBackwardData(_dconv2_23, Conv2.Weight.Value, _dmaxpool1_24, ConvGeometry.Of(1, 0));
-            // k23: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], 480,000 FLOPs per sample
+            // k23: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
             K.Conv2dBackwardFilter(_dconv2_23, _maxpool1_3, Conv2.Weight.Grad, Conv2.Bias!.Grad, ConvGeometry.Of(1, 0));
-            // k24: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], 4,704 FLOPs per sample
+            // k24: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], per sample 4,704 FLOPs and 28,224 bytes moved
             K.MaxPool2dBackward(_dmaxpool1_24, _maxpool1_argmax_4, _drelu1_25);
-            // k25: relu_bwd (lenet5.net line 7): [N, 6, 28, 28], [N, 6, 28, 28] -> [N, 6, 28, 28], 4,704 FLOPs per sample
+            // k25: relu_bwd (lenet5.net line 7): [N, 6, 28, 28], [N, 6, 28, 28] -> [N, 6, 28, 28], per sample 4,704 FLOPs and 56,448 bytes moved
             K.Map(_drelu1_25, _relu1_2, _dconv1_26, new ReluBwdOp(), new ReluBwdOpGpu());
-            // k26: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], 235,200 FLOPs per sample
+            // k26: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
             K.Conv2dBackwardFilter(_dconv1_26, _image_0, Conv1.Weight.Grad, Conv1.Bias!.Grad, ConvGeometry.Of(1, 2));
         }
 
