@@ -208,7 +208,7 @@ namespace NetDsl.Compiler.Emit
                 if (v.AliasOf != null && v.Storage.Role == ValueRole.Input)
                     w.Line($"private object? {name}_of; // the input tensor {name} views");
             }
-            w.Line("private T _lossValue;");
+            if (_g.Loss != null) w.Line("private T _lossValue;");
             w.Line();
 
             EmitConstructor(w);
