@@ -129,11 +129,12 @@ class FlowInverse(nn.Module):
         return h, -gaussian_log_prob(h).mean()
 
 
-X = [{"name": "x", "shape": [2, 4, 3, 3]}]
-cases = []
-cases += both("OpActNorm", lambda: OneLayer(lambda: ActNorm(4), "actnorm1"), X)
-cases += both("OpInvConv", lambda: OneLayer(lambda: InvConv(4), "invconv1"), X)
-cases += both("OpCoupling", lambda: OneLayer(lambda: Coupling(4, 6), "coupling1"), X)
-cases += both("OpFlowStep", FlowStep, [{"name": "x", "shape": [2, 2, 4, 4]}])
-cases += both("OpFlowInverse", FlowInverse, [{"name": "x", "shape": [2, 4, 3, 4]}])
-write("flow", cases)
+if __name__ == "__main__":
+    X = [{"name": "x", "shape": [2, 4, 3, 3]}]
+    cases = []
+    cases += both("OpActNorm", lambda: OneLayer(lambda: ActNorm(4), "actnorm1"), X)
+    cases += both("OpInvConv", lambda: OneLayer(lambda: InvConv(4), "invconv1"), X)
+    cases += both("OpCoupling", lambda: OneLayer(lambda: Coupling(4, 6), "coupling1"), X)
+    cases += both("OpFlowStep", FlowStep, [{"name": "x", "shape": [2, 2, 4, 4]}])
+    cases += both("OpFlowInverse", FlowInverse, [{"name": "x", "shape": [2, 4, 3, 4]}])
+    write("flow", cases)
