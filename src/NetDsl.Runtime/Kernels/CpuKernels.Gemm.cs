@@ -63,8 +63,12 @@ public sealed partial class CpuKernels<T>
             return;
         }
         int nr = NR, MR = CpuKernels<T>.MR;
-        var packA = Scratch(ref t_packA, MC * KC);
-        var packB = Scratch(ref t_packB, KC * (NC + nr));
+        // K is cut into equal blocks of at most KC (784 = 2 × 392, not 384 + 384 + 16): a thin last block would pay the
+        // C tile's load and store for little work
+        int kBlock = (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
+        // scratch sized by this problem (small layers keep small buffers), grown when a bigger one comes
+        var packA = Scratch(ref t_packA, Math.Min(MC, (M + MR - 1) / MR * MR) * kBlock);
+        var packB = Scratch(ref t_packB, kBlock * ((Math.Min(NC, N) + nr - 1) / nr * nr));
         ref T a0 = ref MemoryMarshal.GetReference(A);
         ref T b0 = ref MemoryMarshal.GetReference(B);
         ref T c0 = ref MemoryMarshal.GetReference(C);
@@ -72,9 +76,6 @@ public sealed partial class CpuKernels<T>
         ref T pa = ref MemoryMarshal.GetArrayDataReference(packA);
         ref T pb = ref MemoryMarshal.GetArrayDataReference(packB);
 
-        // K is cut into equal blocks of at most KC (784 = 2 × 392, not 384 + 384 + 16): a thin last block would pay the
-        // C tile's load and store for little work
-        int kBlock = (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
         for (int jc = 0; jc < N; jc += NC)
         {
             int nc = Math.Min(NC, N - jc);
