@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace NetDsl.Benchmarks;
+
+/// <summary>
+/// Memory of a NetDsl training step, measured in a fresh child process per model (so kernel scratch buffers grown by one
+/// model do not hide another's): Planned = the generated class's planned arena bytes (PlannedBytesPerSample × batch) +
+/// parameters, gradients and SGD momentum (3 × ParameterCount × 4 bytes); Allocated = every managed byte allocated from
+/// building the network and optimizer through 3 training steps (GC.GetTotalAllocatedBytes, precise), minus the input
+/// batch. Nothing is freed in that window (arenas, parameters and scratch all live on), so Allocated is an upper bound on
+/// the live bytes at the step's peak, including GEMM packing and im2col scratch.
+/// </summary>
+public static class MemoryProbe
+{
+    public sealed record Result(string Model, int Batch, long PlannedBytes, long AllocatedBytes);
+
+    public static Result Run(string model)
+    {
+        long inputBytes = model == "lenet5" ? 64L * 784 * 4 + 64 * 4 : 128L * 784 * 4 + 128 * 4;
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var (step, batch, _, _) = TrainingStep.Create(model);
+        for (int i = 0; i < 3; i++) step();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before - inputBytes;
+        long planned = model == "lenet5"
+            ? LeNet5<float>.PlannedBytesPerSample * batch + 3 * LeNet5<float>.ParameterCount * 4
+            : Mlp<float>.PlannedBytesPerSample * batch + 3 * Mlp<float>.ParameterCount * 4;
+        return new Result(model, batch, planned, allocated);
+    }
+
+    public static Result? InChild(string model)
+    {
+        try
+        {
+            var self = Environment.ProcessPath!;
+            var dll = typeof(MemoryProbe).Assembly.Location;
+            var psi = Path.GetFileNameWithoutExtension(self) == "dotnet"
+                ? new ProcessStartInfo(self, [dll, "--memory-probe", model])
+                : new ProcessStartInfo(self, ["--memory-probe", model]);
+            psi.RedirectStandardOutput = true;
+            using var p = Process.Start(psi)!;
+            var line = p.StandardOutput.ReadToEnd().Trim().Split('\n').Last();
+            p.WaitForExit();
+            return JsonSerializer.Deserialize<Result>(line);
+        }
+        catch (Exception e)
+        {
+            Console.WriteLine($"memory probe for {model} failed: {e.Message}");
+            return null;
+        }
+    }
+}
