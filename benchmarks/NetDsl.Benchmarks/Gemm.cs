@@ -32,7 +32,7 @@ public class NetworkGemms
 {
     public static readonly string[] Shapes = ["lenet5.conv1", "lenet5.conv2", "mlp.fc1", "mlp.fc2", "mlp.fc3"];
 
-    [ParamsSource(nameof(Shapes))]
+    [Params("lenet5.conv1", "lenet5.conv2", "mlp.fc1", "mlp.fc2", "mlp.fc3")]
     public string Shape { get; set; } = "";
 
     private Tensor<float> _x = null!, _w = null!, _b = null!, _y = null!;
