@@ -28,7 +28,8 @@ static class SummaryWriter
         sb.AppendLine($"- Memory: {MemTotal()}; OS: {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; .NET {Environment.Version}");
         if (any is not null) sb.AppendLine($"- BenchmarkDotNet job: {string.Join(", ", any.BenchmarksCases.Select(c => c.Job.DisplayInfo).Distinct())}");
         var torchVersion = torch?.FirstOrDefault() is { } t0 && t0.TryGetProperty("torch", out var tv) ? tv.GetString() : null;
-        sb.AppendLine($"- PyTorch: {(torchVersion is null ? "not measured: " + torchError : torchVersion + " (CPU, Debian python3-torch), torch.set_num_threads(2), OPENBLAS_CORETYPE=SkylakeX")}");
+        var blas = torch?.FirstOrDefault() is { } t1 && t1.TryGetProperty("blas", out var bv) ? bv.GetString() : null;
+        sb.AppendLine($"- PyTorch: {(torchVersion is null ? "not measured: " + torchError : torchVersion + $" (CPU, Debian python3-torch), torch.set_num_threads(2), OPENBLAS_CORETYPE=SkylakeX, BLAS loaded: `{blas}`")}");
         sb.AppendLine($"- Load average (1/5/15 min) at start: `{load0}`, at end: `{load1}` (other work on the machine skews every number)");
         sb.AppendLine();
 

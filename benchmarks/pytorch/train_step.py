@@ -149,6 +149,16 @@ def peak_memory(name):
     return (peak - base) * 1024 if peak is not None and base is not None else None
 
 
+def loaded_blas():
+    """The BLAS library this process actually loaded (Debian's libblas.so.3 may be OpenBLAS or the slow reference BLAS)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(os.path.realpath(l) for l in libs)) or "none"
+    except OSError:
+        return "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="lenet5,mlp,resnet20,transformer")
@@ -179,7 +189,7 @@ def main():
         steps = max(20, min(args.steps, int(args.max_seconds / max(probe, 1e-6))))
         r = time_steps(name, args.warmup, steps)
         r.update({"model": name, "peak_bytes": peaks.get(name), "torch": torch.__version__,
-                  "threads": torch.get_num_threads(), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "")})
+                  "threads": torch.get_num_threads(), "blas": loaded_blas(), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "")})
         print(json.dumps(r), flush=True)
 
 
