@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using BenchmarkDotNet.Attributes;
+
+namespace NetDsl.Benchmarks;
+
+/// <summary>
+/// The machine's ceilings, measured in the same run as everything else: the FMA peak (12 independent Vector512 FMA chains,
+/// so latency is hidden; Vector256 where AVX-512 is not accelerated) on 1 and 2 threads, and copy bandwidth on 1 thread.
+/// </summary>
+public class Machine
+{
+    /// <summary>Loop trips per thread: each trip is 12 FMAs of one vector (2 flops per lane).</summary>
+    public const long FmaTrips = 4_000_000;
+    public static int Lanes => Vector512.IsHardwareAccelerated ? Vector512<float>.Count : Vector256<float>.Count;
+    public static double FmaFlopsPerThread => FmaTrips * 12.0 * Lanes * 2;
+    /// <summary>Elements copied (64 MB of floats, far beyond the caches); bytes moved = read + written.</summary>
+    public const int CopyElements = 1 << 24;
+    public const double CopyBytes = 2.0 * CopyElements * sizeof(float);
+
+    private float[] _src = null!, _dst = null!;
+    private Thread? _worker;
+    private readonly SemaphoreSlim _go = new(0), _done = new(0);
+    private volatile bool _stop;
+    private float _workerResult;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _src = new float[CopyElements]; _dst = new float[CopyElements];
+        new Random(1).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_src.AsSpan()));
+        _worker = new Thread(() =>
+        {
+            while (true)
+            {
+                _go.Wait();
+                if (_stop) return;
+                _workerResult = FmaLoop(FmaTrips);
+                _done.Release();
+            }
+        }) { IsBackground = true };
+        _worker.Start();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() { _stop = true; _go.Release(); _worker?.Join(); }
+
+    [Benchmark(Description = "FMA peak, 1 thread")]
+    public float Fma1() => FmaLoop(FmaTrips);
+
+    /// <summary>The same loop on this thread and on a persistent second thread at once.</summary>
+    [Benchmark(Description = "FMA peak, 2 threads")]
+    public float Fma2()
+    {
+        _go.Release();
+        float r = FmaLoop(FmaTrips);
+        _done.Wait();
+        return r + _workerResult;
+    }
+
+    [Benchmark(Description = "copy 64 MB, 1 thread")]
+    public void Copy() => _src.AsSpan().CopyTo(_dst);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static float FmaLoop(long trips)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var a = Vector512.Create(0.999999f); var b = Vector512.Create(1e-7f);
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
+                             c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+            for (long i = 0; i < trips; i++)
+            {
+                c0 = Vector512.FusedMultiplyAdd(a, c0, b); c1 = Vector512.FusedMultiplyAdd(a, c1, b); c2 = Vector512.FusedMultiplyAdd(a, c2, b);
+                c3 = Vector512.FusedMultiplyAdd(a, c3, b); c4 = Vector512.FusedMultiplyAdd(a, c4, b); c5 = Vector512.FusedMultiplyAdd(a, c5, b);
+                c6 = Vector512.FusedMultiplyAdd(a, c6, b); c7 = Vector512.FusedMultiplyAdd(a, c7, b); c8 = Vector512.FusedMultiplyAdd(a, c8, b);
+                c9 = Vector512.FusedMultiplyAdd(a, c9, b); c10 = Vector512.FusedMultiplyAdd(a, c10, b); c11 = Vector512.FusedMultiplyAdd(a, c11, b);
+            }
+            return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+        }
+        else
+        {
+            var a = Vector256.Create(0.999999f); var b = Vector256.Create(1e-7f);
+            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
+                             c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+            for (long i = 0; i < trips; i++)
+            {
+                c0 = Vector256.FusedMultiplyAdd(a, c0, b); c1 = Vector256.FusedMultiplyAdd(a, c1, b); c2 = Vector256.FusedMultiplyAdd(a, c2, b);
+                c3 = Vector256.FusedMultiplyAdd(a, c3, b); c4 = Vector256.FusedMultiplyAdd(a, c4, b); c5 = Vector256.FusedMultiplyAdd(a, c5, b);
+                c6 = Vector256.FusedMultiplyAdd(a, c6, b); c7 = Vector256.FusedMultiplyAdd(a, c7, b); c8 = Vector256.FusedMultiplyAdd(a, c8, b);
+                c9 = Vector256.FusedMultiplyAdd(a, c9, b); c10 = Vector256.FusedMultiplyAdd(a, c10, b); c11 = Vector256.FusedMultiplyAdd(a, c11, b);
+            }
+            return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using BenchmarkDotNet.Attributes;
+using NetDsl.Runtime;
+using NetDsl.Runtime.Optim;
+
+namespace NetDsl.Benchmarks;
+
+/// <summary>
+/// One training step (forward, cross-entropy, backward, SGD lr 0.01 momentum 0.9) of the generated classes on the CPU path,
+/// the same step benchmarks/pytorch/train_step.py times in PyTorch: LeNet-5 at batch 64, the MLP 784-1024-1024-10 at 128.
+/// </summary>
+[MemoryDiagnoser]
+public class TrainingStep
+{
+    private Func<float> _step = null!;
+
+    [Params("lenet5", "mlp")]
+    public string Model { get; set; } = "";
+
+    [GlobalSetup]
+    public void Setup() => _step = Create(Model).step;
+
+    /// <summary>The network, its optimizer and a fixed random batch; returns a step closure and the batch size.</summary>
+    public static (Func<float> step, int batch, NetworkBase<float> net, Optimizer<float> opt) Create(string model)
+    {
+        var r = new Random(1);
+        switch (model)
+        {
+            case "lenet5":
+            {
+                var net = new LeNet5(Device.Cpu, seed: 1);
+                var sgd = new Sgd<float>(net.Parameters, lr: 0.01, momentum: 0.9);
+                var x = Data.Uniform(r, 64, 1, 28, 28);
+                var y = Tensor<int>.FromArray(Enumerable.Range(0, 64).Select(i => i % 10).ToArray(), 64);
+                return (() => net.TrainStep(x, y, sgd), 64, net, sgd);
+            }
+            case "mlp":
+            {
+                var net = new Mlp(Device.Cpu, seed: 1);
+                var sgd = new Sgd<float>(net.Parameters, lr: 0.01, momentum: 0.9);
+                var x = Data.Uniform(r, 128, 784);
+                var y = Tensor<int>.FromArray(Enumerable.Range(0, 128).Select(i => i % 10).ToArray(), 128);
+                return (() => net.TrainStep(x, y, sgd), 128, net, sgd);
+            }
+            default: throw new ArgumentException(model);
+        }
+    }
+
+    [Benchmark(Description = "train step")]
+    public float Train() => _step();
+}
