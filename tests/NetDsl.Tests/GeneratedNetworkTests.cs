@@ -97,12 +97,10 @@ public class GeneratedNetworkTests(ITestOutputHelper output)
             long total = perStep.Sum();
             output.WriteLine($"batch {batch}: {total} managed bytes in {perStep.Length} steps on the calling thread ({string.Join(", ", perStep)}), no tensors");
             // Steady state is 0 bytes: the kernels' parallel loops run on ParallelRunner (persistent workers, struct bodies).
-            // Under a loaded test run a one-time allocation of a few hundred bytes sometimes lands in one of the first steps
-            // instead of the warm-up step (measured outside the parallel loops; see the ParallelRunner tests for their 0 bytes),
-            // so the last 10 steps must allocate exactly 0 and the average must stay below 256 bytes per step. Parallel.For
-            // allocated ~1 KB in every step, which fails both.
+            // A per-step allocation shows in every step, so the last 10 steps must allocate exactly 0. The first steps may
+            // see one-time runtime allocations (tiered JIT recompilation lands later when the machine is loaded: a clean-clone
+            // CI run under load saw 7 KB spread over the first steps), so they are only reported.
             Assert.True(perStep.Skip(10).All(b => b == 0), $"batch {batch}: steps allocated {string.Join(", ", perStep)} bytes");
-            Assert.True(total < 256 * perStep.Length, $"batch {batch}: {total} bytes in {perStep.Length} steps");
             return total;
         }
         PerStep(8);

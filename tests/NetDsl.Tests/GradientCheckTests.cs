@@ -1,4 +1,5 @@
 using NetDsl.Runtime;
+using NetDsl.Runtime.Optim;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -13,47 +14,48 @@ public class GradientCheckTests(ITestOutputHelper output)
     /// <summary>
     /// Central finite differences of <paramref name="loss"/> for sampled entries of every parameter (every
     /// <paramref name="tensorStride"/>-th tensor), then one <paramref name="trainStep"/>, whose gradients must agree to 1e-5
-    /// relative (or within <paramref name="absoluteTolerance"/>). With <paramref name="kinkTolerant"/>, each entry is also
-    /// differenced with 10x and 100x smaller steps and passes if one step agrees: in training-mode batchnorm networks a
-    /// perturbation moves every activation, and one relu input crossing 0 inside the step spoils a single quotient; a wrong
-    /// gradient disagrees at both steps.
+    /// relative (or within <paramref name="absoluteTolerance"/>). With <paramref name="kinkTolerant"/> (only for a loss that
+    /// does not change with the step count: eval mode), an entry that disagrees is differenced again with 10x and 100x
+    /// smaller steps and passes if one agrees: a perturbation that moves a relu input or a max-pool tie across its kink
+    /// spoils one quotient, and the quotients converge to the gradient as the step shrinks; a wrong gradient disagrees at all.
     /// </summary>
     internal static void Check<TNet>(TNet net, Func<double> loss, Func<double> trainStep, ITestOutputHelper output, int probesPerParameter = 6,
         double absoluteTolerance = 0, bool kinkTolerant = false, int tensorStride = 1)
         where TNet : NetworkBase<double>
     {
-        double[] steps = kinkTolerant ? new[] { 1e-6, 1e-7, 1e-8 } : new[] { 1e-6 };
+        double Quotient(Parameter<double> p, int i, double eps)
+        {
+            double orig = p.Value.AsSpan()[i];
+            p.Value.AsSpan()[i] = orig + eps; double lp = loss();
+            p.Value.AsSpan()[i] = orig - eps; double lm = loss();
+            p.Value.AsSpan()[i] = orig;
+            return (lp - lm) / (2 * eps);
+        }
         var rng = new Random(7);
-        var expected = new Dictionary<(string, int), double[]>();
+        var expected = new Dictionary<(string, int), double>();
         int t = 0;
         foreach (var p in net.Parameters)
         {
             if (t++ % tensorStride != 0) continue;
-            var value = p.Value.AsSpan();
             for (int k = 0; k < Math.Min(probesPerParameter, p.Length); k++)
             {
                 int i = k == 0 ? 0 : rng.Next(p.Length);
-                double orig = value[i];
-                expected[(p.Name, i)] = steps.Select(eps =>
-                {
-                    p.Value.AsSpan()[i] = orig + eps; double lp = loss();
-                    p.Value.AsSpan()[i] = orig - eps; double lm = loss();
-                    p.Value.AsSpan()[i] = orig;
-                    return (lp - lm) / (2 * eps);
-                }).ToArray();
+                expected[(p.Name, i)] = Quotient(p, i, 1e-6);
             }
         }
         trainStep();
         double worst = 0;
-        foreach (var ((name, i), fds) in expected)
+        foreach (var ((name, i), fd0) in expected)
         {
-            double analytic = net.GetParameter(name).Grad.AsSpan()[i];
+            var p = net.GetParameter(name);
+            double analytic = p.Grad.AsSpan()[i];
             double Err(double fd) => Math.Abs(analytic - fd) / Math.Max(1e-4, Math.Abs(analytic) + Math.Abs(fd));
-            double fd = fds.OrderBy(Err).First();
-            double err = Err(fd);
-            worst = Math.Max(worst, err);
-            if (Math.Abs(analytic - fd) <= absoluteTolerance) continue;
-            Assert.True(err < 1e-5, $"{name}[{i}]: backward {analytic:G10}, finite difference {string.Join(" / ", fds.Select(f => f.ToString("G10")))} (relative error {err:G3})");
+            bool Ok(double fd) => Err(fd) < 1e-5 || Math.Abs(analytic - fd) <= absoluteTolerance;
+            var fds = new List<double> { fd0 };
+            if (!Ok(fd0) && kinkTolerant) { fds.Add(Quotient(p, i, 1e-7)); if (!Ok(fds[1])) fds.Add(Quotient(p, i, 1e-8)); }
+            double best = fds.OrderBy(Err).First();
+            worst = Math.Max(worst, Ok(best) ? Math.Min(Err(best), 1e-5) : Err(best));
+            Assert.True(Ok(best), $"{name}[{i}]: backward {analytic:G10}, finite difference {string.Join(" / ", fds.Select(f => f.ToString("G10")))} (relative error {Err(best):G3})");
         }
         output.WriteLine($"{expected.Count} probes over {net.Parameters.Count} parameters, worst relative error {worst:G3}");
     }
