@@ -18,17 +18,20 @@ public static class MemoryProbe
 
     public static Result Run(string model)
     {
-        long inputBytes = model == "lenet5" ? 64L * 784 * 4 + 64 * 4 : 128L * 784 * 4 + 128 * 4;
         long liveBefore = GC.GetTotalMemory(forceFullCollection: true);
         long before = GC.GetTotalAllocatedBytes(precise: true);
-        var (step, batch, net, opt) = TrainingStep.Create(model);
+        var (step, batch, net, opt) = TrainingStep.Create(model, out long inputBytes);
         for (int i = 0; i < 3; i++) step();
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - before - inputBytes;
         long live = GC.GetTotalMemory(forceFullCollection: true) - liveBefore - inputBytes;
         GC.KeepAlive(step); GC.KeepAlive(net); GC.KeepAlive(opt);
-        long planned = model == "lenet5"
-            ? LeNet5<float>.PlannedBytesPerSample * batch + 3 * LeNet5<float>.ParameterCount * 4
-            : Mlp<float>.PlannedBytesPerSample * batch + 3 * Mlp<float>.ParameterCount * 4;
+        long planned = model switch
+        {
+            "lenet5" => LeNet5<float>.PlannedBytesPerSample * batch + 3 * LeNet5<float>.ParameterCount * 4,
+            "mlp" => Mlp<float>.PlannedBytesPerSample * batch + 3 * Mlp<float>.ParameterCount * 4,
+            "resnet20" => ResNet20<float>.PlannedBytesPerSample * batch + 3 * ResNet20<float>.ParameterCount * 4,
+            _ => TransformerBench<float>.PlannedBytesPerSample * batch + 3 * TransformerBench<float>.ParameterCount * 4,
+        };
         return new Result(model, batch, planned, live, allocated);
     }
 

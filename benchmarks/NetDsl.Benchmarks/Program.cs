@@ -46,7 +46,7 @@ if (trainingRan)
 {
     if (noPytorch) torchError = "skipped (--no-pytorch)";
     else (torch, torchError) = PyTorch.Run();
-    foreach (var m in new[] { "lenet5", "mlp" }) if (MemoryProbe.InChild(m) is { } r) netMemory[m] = r;
+    foreach (var m in new[] { "lenet5", "mlp", "resnet20", "transformer" }) if (MemoryProbe.InChild(m) is { } r) netMemory[m] = r;
 }
 var load1 = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 var summaryPath = Path.Combine(resultsDir, $"{started:yyyy-MM-dd}-summary.md");
