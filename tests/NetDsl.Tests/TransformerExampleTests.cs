@@ -46,7 +46,7 @@ public class TransformerExampleTests(ITestOutputHelper output)
         var net = new BertTiny<float>(Device.Cpu, seed: 1);
         var rng = new Random(5);
         var ids = Enumerable.Range(0, 4 * 8).Select(_ => rng.Next(12)).ToArray();
-        var tokens = OneHot(ids, 4, 8, 12);
+        var tokens = Tensor<int>.FromArray(ids, 4, 8);
         var label = Tensor<int>.FromArray([0, 1, 2, 1], 4);
         net.Eval();
         var losses = Train(() => net.TrainStep(tokens, label), new Adam<float>(net.Parameters, lr: 3e-3), 15, "BertTiny");
@@ -74,7 +74,8 @@ public class TransformerExampleTests(ITestOutputHelper output)
         var next = Enumerable.Range(1, B).SelectMany(Window).ToArray();
         var net = new GptTiny<float>(Device.Cpu, seed: 1);
         net.Eval();
-        var losses = Train(() => net.TrainStep(OneHot(ids, B, T, V), OneHot(next, B, T, V)), new Adam<float>(net.Parameters, lr: 1e-2), 60, "GptTiny");
+        var (tokens, targets) = (Tensor<int>.FromArray(ids, B, T), Tensor<int>.FromArray(next, B, T));
+        var losses = Train(() => net.TrainStep(tokens, targets), new Adam<float>(net.Parameters, lr: 1e-2), 60, "GptTiny");
         Assert.True(losses[^1] < 0.2 * losses[0], $"loss {losses[0]:F3} -> {losses[^1]:F3}");
 
         // greedy decoding from the prompt [2]: the causal mask makes the padding after position t irrelevant to its logits
@@ -82,7 +83,7 @@ public class TransformerExampleTests(ITestOutputHelper output)
         while (seq.Count < T)
         {
             var padded = seq.Concat(Enumerable.Repeat(0, T - seq.Count)).ToArray();
-            var logits = net.Forward(OneHot(padded, 1, T, V)).CopyToHost();
+            var logits = net.Forward(Tensor<int>.FromArray(padded, 1, T)).CopyToHost();
             var row = logits.AsSpan((seq.Count - 1) * V, V).ToArray();
             seq.Add(Array.IndexOf(row, row.Max()));
         }
@@ -95,8 +96,8 @@ public class TransformerExampleTests(ITestOutputHelper output)
     {
         var net = new GptTiny<float>(Device.Cpu, seed: 2);
         net.Eval();
-        var a = net.Forward(OneHot([1, 2, 3, 4, 5, 0, 1, 2], 1, 8, 6)).CopyToHost();
-        var b = net.Forward(OneHot([1, 2, 3, 4, 0, 0, 0, 0], 1, 8, 6)).CopyToHost();
+        var a = net.Forward(Tensor<int>.FromArray([1, 2, 3, 4, 5, 0, 1, 2], 1, 8)).CopyToHost();
+        var b = net.Forward(Tensor<int>.FromArray([1, 2, 3, 4, 0, 0, 0, 0], 1, 8)).CopyToHost();
         for (int i = 0; i < 4 * 6; i++) Assert.Equal(a[i], b[i], 5);
         Assert.NotEqual(a[4 * 6], b[4 * 6]);
     }
