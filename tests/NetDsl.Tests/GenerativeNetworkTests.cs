@@ -150,6 +150,24 @@ public class GenerativeNetworkTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_frozen_teacher_distills_into_a_student()
+    {
+        var teacher = new DistillTeacher(seed: 3);
+        teacher.Eval();
+        var student = new OpDistill(seed: 4);
+        var adam = new Adam<float>(student.Parameters, lr: 0.05f);   // the student's parameters only: the teacher is frozen
+        var x = Tensor<float>(TestData.Random(16 * 6, 11), 16, 6);
+        var before = teacher.Parameters.Select(p => p.Value.CopyToHost()).ToList();
+        var t = Device.Cpu.Allocate<float>(16, 5);
+        teacher.Forward(x).CopyToHost().AsSpan().CopyTo(t.AsSpan());
+        float first = student.TrainStep(x, t, adam), last = first;
+        for (int i = 0; i < 100; i++) last = student.TrainStep(x, t, adam);
+        output.WriteLine($"distillation loss {first} -> {last}");
+        Assert.True(last < 0.5 * first, $"distillation loss {first} -> {last}");
+        for (int i = 0; i < before.Count; i++) Assert.Equal(before[i], teacher.Parameters[i].Value.CopyToHost());
+    }
+
+    [Fact]
     public void Cyclegan_pair_trains_on_the_cycle_loss_through_two_networks()
     {
         var gAB = new CycleGeneratorSmall(seed: 1);

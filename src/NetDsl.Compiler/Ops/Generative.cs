@@ -212,7 +212,8 @@ namespace NetDsl.Compiler.Ops
                     inputs.AddRange(ins);
                     var b = c.Node(n.Op + "_bwd", n, inputs.ToArray());
                     // distill's teacher is a constant (as teacher_logits.detach() in PyTorch recipes): one output
-                    int outs = n.Op == "distill" ? 1 : ins.Count;
+                    // (the element-wise losses skip db when the target needs no gradient: the kernel gets null)
+                    int outs = n.Op == "distill" || (n.Op == "pointwise_loss" && !(ins.Count > 1 && c.Needs(ins[1]))) ? 1 : ins.Count;
                     var grads = new List<TValue>();
                     for (int k = 0; k < outs; k++) grads.Add(c.Out(b, ins[k], "d" + ins[k].Name + (k > 0 && ins[k] == ins[0] ? "_" + k : "")));
                     for (int k = 0; k < outs; k++) if (c.Needs(ins[k])) c.Accumulate(n, ins[k], grads[k]);
