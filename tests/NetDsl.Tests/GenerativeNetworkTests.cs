@@ -117,6 +117,30 @@ public class GenerativeNetworkTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Generator_update_through_the_discriminator_on_ilgpu_matches_the_cpu()
+    {
+        using var gpu = IlgpuDevice.CreateCpuSimulator();
+        var grads = new List<float[][]>();
+        foreach (Device dev in new Device[] { Device.Cpu, gpu })
+        {
+            var g = new DcganGeneratorSmall(dev, seed: 4);
+            var d = new DcganDiscriminatorSmall(dev, seed: 5);
+            var z = dev.Allocate<float>(3, 8); z.CopyFromHost(TestData.Random(3 * 8, 6).Select(v => (float)v).ToArray());
+            var ones = dev.Allocate<float>(3, 1); ones.CopyFromHost([1f, 1f, 1f]);
+            d.TrainStep(g.Forward(z), ones);
+            g.Backward(d.ImageGrad);
+            grads.Add(g.Parameters.Select(p => p.Grad.CopyToHost()).ToArray());
+        }
+        for (int k = 0; k < grads[0].Length; k++)
+        {
+            var a = grads[0][k]; var b = grads[1][k];
+            double norm = Math.Sqrt(a.Sum(v => (double)v * v) / a.Length);
+            for (int i = 0; i < a.Length; i++)
+                Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4 * (Math.Abs(a[i]) + norm + 1e-6), $"parameter {k} grad[{i}]: CPU {a[i]}, ILGPU {b[i]}");
+        }
+    }
+
+    [Fact]
     public void Dcgan_small_instances_train_in_alternation()
     {
         var g = new DcganGeneratorSmall(seed: 1);
