@@ -26,7 +26,7 @@ namespace NetDsl.Compiler
                 bool ok = !bag.Items.Skip(before).Any(d => d.Severity == Severity.Error);
                 ChooseInit(g);
                 if (ok) Differentiator.Run(g);
-                var prog = Fuser.Run(g, training: g.Loss != null);
+                var prog = Fuser.Run(g, training: g.Loss != null || g.GradOutput != null);
                 var plan = MemoryPlanner.Run(g, prog);
                 var summary = Summarize(g, plan);
                 string source = "";

@@ -145,6 +145,7 @@ public sealed partial class ReferenceKernels<T>
         }
     }
 
+    /// <summary>The logistic sigmoid (shared by the flow and generative reference kernels).</summary>
     private static T Sig(T z) => T.One / (T.One + T.Exp(-z));
 
     public void CouplingForward(Tensor<T> x, Tensor<T> h, Tensor<T> y, bool inverse)

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace NetDsl.Tests;
 
 /// <summary>
-/// examples/Generative/glow.net: header counts (= the PyTorch twin, reference_counts.py), the inverse network undoes the
+/// examples/Generative/glow.net: header counts (= the PyTorch twin, glow_reference_counts.py), the inverse network undoes the
 /// forward one to 1e-10 in fp64 with perturbed parameters copied by name, and the tiny GLOW trains with falling NLL.
 /// examples/Seq2Seq/seq2seq.net: counts, and the tiny attention seq2seq learns to reverse digit sequences.
 /// </summary>

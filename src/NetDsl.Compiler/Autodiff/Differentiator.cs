@@ -18,10 +18,12 @@ namespace NetDsl.Compiler.Autodiff
         /// <summary>Appends the backward nodes; false (graph unchanged) when an op has no backward rule yet.</summary>
         public static bool Run(NetGraph g)
         {
-            if (g.Loss == null) return true;
+            // a network without a loss is differentiated only from an output marked `grad` (its dY comes from the caller)
+            if (g.Loss == null && g.GradOutput == null) return true;
             if (g.ForwardNodes.Any(n => NoBackward.Contains(n.Op))) return false;
             var needs = new HashSet<TValue>();
             foreach (var p in g.Params) needs.Add(p.Value);
+            foreach (var x in g.GradInputs) needs.Add(x); // `input x grad`: its gradient is computed too
             foreach (var n in g.ForwardNodes.ToList())
                 if (n.Inputs.Any(needs.Contains)) foreach (var o in n.Outputs) if (o.Type == ElemType.Float) needs.Add(o);
 
@@ -29,13 +31,23 @@ namespace NetDsl.Compiler.Autodiff
             var forward = g.ForwardNodes.ToList();
             // the loss is any scalar [1] expression: its gradient is seeded with a constant [1] of ones (op "ones", a
             // K.Fill), and every rule, losses included, reads its upstream gradient dy
-            grads[g.Loss] = Out(g, Node(g, "ones", g.Loss.Producer!, new TValue[0]), "d" + g.Loss.Name, g.Loss);
+            if (g.Loss != null)
+                grads[g.Loss] = Out(g, Node(g, "ones", g.Loss.Producer!, new TValue[0]), "d" + g.Loss.Name, g.Loss);
+            else
+            {
+                // `output y grad`: the seed is a caller-supplied tensor shaped like y (bound by the generated Backward(dY))
+                var seed = g.NewValue("d" + g.GradOutput!.Name, g.GradOutput.Shape, ElemType.Float, ValueRole.Input);
+                g.OutputGradSeed = seed;
+                grads[g.GradOutput] = seed;
+            }
             for (int k = forward.Count - 1; k >= 0; k--)
             {
                 var n = forward[k];
                 if (!grads.TryGetValue(n.Outputs[0], out var dy)) continue;
                 Backward(g, n, dy, needs, grads);
             }
+            foreach (var x in g.GradInputs)
+                if (grads.TryGetValue(x, out var gx)) g.InputGrads[x] = gx;
             foreach (var p in g.Params)
             {
                 if (grads.TryGetValue(p.Value, out var gv))

@@ -214,6 +214,8 @@ namespace NetDsl.Compiler.Emit
             EmitConstructor(w);
             EmitForward(w);
             if (_g.Loss != null) EmitTrainStep(w);
+            else if (_g.OutputGradSeed != null) EmitBackward(w);
+            EmitInputGrads(w);
             EmitBind(w);
             EmitRun(w);
             EmitFunctors(w);
@@ -300,6 +302,56 @@ namespace NetDsl.Compiler.Emit
             w.Line();
         }
 
+        /// <summary>`output y grad` in a network without a loss: Backward(dY) runs the backward pass from a caller-supplied gradient.</summary>
+        private void EmitBackward(CodeWriter w)
+        {
+            var y = _g.GradOutput!;
+            var seed = _g.OutputGradSeed!;
+            var outName = _g.Outputs.First(o => o.Value == y).Name;
+            var arg = "d" + Pascal(outName);
+            w.Line("/// <summary>");
+            w.Line($"/// The backward pass from <paramref name=\"{arg}\"/>, the gradient of some outer loss with respect to output '{outName}' {y.Shape.ToDisplay()}");
+            w.Line("/// (for instance a discriminator's input gradient): overwrites every parameter's gradient (and the gradients of inputs");
+            w.Line("/// declared `grad`) using the activations of the last Forward call, which must have run in training mode on the same inputs.");
+            w.Line("/// Follow it with an optimizer's Step(). Advances the step counter (dropout and noise seeds).");
+            w.Line("/// </summary>");
+            w.Open($"public void Backward(Tensor<T> {arg})");
+            w.Line($"CheckDevice(\"{arg}\", {arg});");
+            w.Line($"var y = {_fields[y]};");
+            w.Line($"if (y is null) throw new InvalidOperationException(\"Backward needs a Forward call first (its activations are what Backward differentiates)\");");
+            w.Line($"if ({arg}.Rank != y.Rank || !{arg}.Shape.AsSpan().SequenceEqual(y.Shape))");
+            w.Line($"    throw InputShapeError(\"{arg}\", Tensor<T>.Format(y.Shape) + \" (the shape of output '{outName}' in the last Forward)\", {arg}.Shape);");
+            w.Line($"{_fields[seed]} = {arg};");
+            foreach (var k in _prog.Kernels.OfType<AliasKernel>())
+            {
+                var o = k.Outputs[0];
+                if (o.Storage == seed && _fields.ContainsKey(o))
+                    w.Line($"{_fields[o]} = {_fields[seed]}.View(0, {ShapeArgs(o.Shape)});");
+            }
+            w.Line("RunBackward();");
+            w.Line("StepCount++;");
+            w.Close();
+            w.Line();
+            w.Line($"/// <summary>Backward(<paramref name=\"{arg}\"/>) then <paramref name=\"optimizer\"/>.Step().</summary>");
+            w.Open($"public void Backward(Tensor<T> {arg}, Optimizer<T> optimizer)");
+            w.Line($"Backward({arg});");
+            w.Line("optimizer.Step();");
+            w.Close();
+            w.Line();
+        }
+
+        /// <summary>`input x grad`: XGrad, the gradient of the loss (or of Backward's dY) with respect to input x after TrainStep/Backward.</summary>
+        private void EmitInputGrads(CodeWriter w)
+        {
+            foreach (var (name, v) in _g.Inputs)
+            {
+                if (!_g.GradInputs.Contains(v)) continue;
+                w.Line($"/// <summary>The gradient with respect to input '{name}' {v.Shape.ToDisplay()} from the last TrainStep/Backward (a view into the network's buffers, overwritten by the next call).</summary>");
+                if (_g.InputGrads.TryGetValue(v, out var gv)) w.Line($"public Tensor<T> {Pascal(name)}Grad => {Ref(gv)};");
+                else w.Line($"public Tensor<T> {Pascal(name)}Grad => throw new InvalidOperationException(\"the loss does not depend on input '{name}'\");");
+            }
+        }
+
         private void EmitBind(CodeWriter w)
         {
             w.Open($"private void Bind({string.Join(", ", _g.Inputs.Select(i => $"Tensor<{ElemT(i.Value)}>? {i.Name}"))})");
@@ -329,7 +381,7 @@ namespace NetDsl.Compiler.Emit
             foreach (var k in _prog.Kernels.OfType<AliasKernel>())
             {
                 var o = k.Outputs[0];
-                if (o.Storage.Role == ValueRole.Input)
+                if (o.Storage.Role == ValueRole.Input && o.Storage != _g.OutputGradSeed)
                     w.Line($"if (!ReferenceEquals({_fields[o]}_of, {_fields[o.Storage]})) {{ {_fields[o]} = {_fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)}); {_fields[o]}_of = {_fields[o.Storage]}; }}");
             }
             w.Close();
@@ -376,7 +428,7 @@ namespace NetDsl.Compiler.Emit
             if (_g.Loss != null) w.Line($"if (withLoss) _lossValue = K.ReadScalar({Ref(_g.Loss)}); // the loss [1], whatever scalar expression it is");
             w.Close();
             w.Line();
-            if (_g.Loss == null) return;
+            if (_g.Loss == null && _g.OutputGradSeed == null) return;
             w.Open("private void RunBackward()");
             foreach (var k in _prog.Backward)
             {

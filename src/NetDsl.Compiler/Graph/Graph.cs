@@ -97,6 +97,14 @@ namespace NetDsl.Compiler.Graph
         public List<(string Name, TValue Value)> Inputs { get; } = new List<(string, TValue)>();
         public List<(string Name, TValue Value)> Outputs { get; } = new List<(string, TValue)>();
         public TValue? Loss { get; internal set; }
+        /// <summary>Inputs declared `input x grad: [...]`: the backward pass also computes their gradients (<see cref="InputGrads"/>).</summary>
+        public List<TValue> GradInputs { get; } = new List<TValue>();
+        /// <summary>After differentiation: the gradient value of each grad input (absent if the loss does not depend on it).</summary>
+        public Dictionary<TValue, TValue> InputGrads { get; } = new Dictionary<TValue, TValue>();
+        /// <summary>`output y grad = ...` in a network without a loss: the backward pass starts from a caller-supplied dY.</summary>
+        public TValue? GradOutput { get; internal set; }
+        /// <summary>The caller-supplied gradient of <see cref="GradOutput"/> (an input-like value bound by the generated Backward).</summary>
+        public TValue? OutputGradSeed { get; internal set; }
         public List<OpNode> Nodes { get; } = new List<OpNode>();
         public List<ParamDecl> Params { get; } = new List<ParamDecl>();
         public List<BufferDecl> Buffers { get; } = new List<BufferDecl>();

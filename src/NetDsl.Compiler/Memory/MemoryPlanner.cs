@@ -47,6 +47,7 @@ namespace NetDsl.Compiler.Memory
             }
             foreach (var (_, v) in g.Outputs) last[v.Storage] = end;
             if (g.Loss != null) last[g.Loss.Storage] = end;
+            foreach (var v in g.InputGrads.Values) last[v.Storage] = end; // `input x grad`: read by the caller after the step
 
             var plan = new MemoryPlan();
             var buffers = first.Keys.Where(v => v.Role == ValueRole.Activation || v.Role == ValueRole.Gradient).Where(v => v.AliasOf == null).ToList();

@@ -90,6 +90,8 @@ namespace NetDsl.Compiler.Semantics
                 env.Vars[p.Name] = CheckParamType(p, Eval(p.Default, env), p.Default.Span);
             }
             Exec(net.Body, env, out _);
+            if (_g.GradOutput != null && _g.Loss != null)
+                _bag.Error(DiagnosticIds.InvalidLoss, net.Span, $"network '{net.Name}' has a loss and an output marked `grad`: a network with a loss is differentiated from its loss (TrainStep); `output y grad` is for networks without one (Backward(dY))");
             if (_g.Outputs.Count == 0 && !_sawOutput)
                 _bag.Error(DiagnosticIds.NoOutput, net.Span, $"network '{net.Name}' declares no output (add `output name = ...`)");
             return _g;
@@ -138,6 +140,11 @@ namespace NetDsl.Compiler.Semantics
                     if (_g.Inputs.Any(x => x.Name == i.Name)) _bag.Error(DiagnosticIds.DuplicateDeclaration, i.Span, $"input '{i.Name}' is declared twice");
                     var v = _g.NewValue(i.Name, shape, type, ValueRole.Input);
                     _g.Inputs.Add((i.Name, v));
+                    if (i.Grad)
+                    {
+                        if (type == ElemType.Int) _bag.Error(DiagnosticIds.TypeMismatch, i.Span, $"input '{i.Name}' is int{shape.ToDisplay()}: only float inputs can have a gradient (`grad`)");
+                        else _g.GradInputs.Add(v);
+                    }
                     env.Vars[i.Name] = new TensorValue(v);
                     return false;
                 }
@@ -150,6 +157,12 @@ namespace NetDsl.Compiler.Semantics
                     {
                         if (_g.Outputs.Any(x => x.Name == o.Name)) _bag.Error(DiagnosticIds.DuplicateDeclaration, o.Span, $"output '{o.Name}' is declared twice");
                         _g.Outputs.Add((o.Name, tv.Value));
+                        if (o.Grad)
+                        {
+                            if (_g.GradOutput != null) _bag.Error(DiagnosticIds.DuplicateDeclaration, o.Span, $"output '{o.Name}' is the second output marked `grad`: one output of a network can be differentiated from outside");
+                            else if (tv.Value.Type != ElemType.Float) _bag.Error(DiagnosticIds.TypeMismatch, o.Span, $"output '{o.Name}' is an int tensor: only float outputs can take a gradient (`grad`)");
+                            else _g.GradOutput = tv.Value;
+                        }
                     }
                     else if (!(v is ErrorValue)) _bag.Error(DiagnosticIds.TypeMismatch, o.Value.Span, $"output '{o.Name}' must be a tensor, got {v.TypeName}");
                     env.Vars[o.Name] = v;

@@ -54,10 +54,12 @@ namespace NetDsl.Compiler.Syntax
     public abstract record Stmt : Node;
 
     /// <summary>`input image: [N, 1, 28, 28]` or `input label: int[N]`. ElementType is "float" (default) or "int".</summary>
-    public sealed record InputStmt(string Name, string ElementType, ShapeExpr Shape) : Stmt;
+    /// <remarks><see cref="Grad"/>: `input x grad: [...]`, the gradient with respect to this input is computed (generated <c>XGrad</c>).</remarks>
+    public sealed record InputStmt(string Name, string ElementType, ShapeExpr Shape, bool Grad = false) : Stmt;
 
     /// <summary>`output logits = expr`.</summary>
-    public sealed record OutputStmt(string Name, Expr Value) : Stmt;
+    /// <remarks><see cref="Grad"/>: `output y grad = expr`, a network without a loss that can be differentiated from outside (generated <c>Backward(dY)</c>).</remarks>
+    public sealed record OutputStmt(string Name, Expr Value, bool Grad = false) : Stmt;
 
     /// <summary>`loss = expr`.</summary>
     public sealed record LossStmt(Expr Value) : Stmt;

@@ -205,16 +205,18 @@ namespace NetDsl.Compiler.Syntax
             var inputStmt =
                 from _ in Tok("input")
                 from n in Identifier()
+                from g in Tok("grad", quiet: true).Optional()
                 from __ in Tok(":")
                 from t in Tok("int").Or(Tok("float")).Optional()
                 from s in _shape
-                select (Stmt)new InputStmt(n.Text, t.GetOrElse("float"), s);
+                select (Stmt)new InputStmt(n.Text, t.GetOrElse("float"), s, g.IsDefined);
             var outputStmt =
                 from _ in Tok("output")
                 from n in Identifier()
+                from g in Tok("grad", quiet: true).Optional()
                 from __ in Tok("=")
                 from v in expr
-                select (Stmt)new OutputStmt(n.Text, v);
+                select (Stmt)new OutputStmt(n.Text, v, g.IsDefined);
             var lossStmt =
                 from _ in Tok("loss")
                 from __ in Tok("=")

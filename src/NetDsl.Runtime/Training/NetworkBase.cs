@@ -115,6 +115,22 @@ public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIe
         return z ^ (z >> 31);
     }
 
+    private long _draws;
+
+    /// <summary>
+    /// The seed of a noise op (sample_normal, normal_noise, uniform_noise) at <paramref name="site"/>: unique to (network seed,
+    /// training step, draw, site), where the draw counts the noise seeds taken so far, so every Forward gets fresh noise and
+    /// a run with the same calls in the same order is reproducible. Backward never redraws (the forward saves its noise).
+    /// </summary>
+    protected ulong NoiseSeed(int site)
+    {
+        long draw = _draws++;
+        ulong z = (ulong)Seed * 0x9E3779B97F4A7C15UL ^ (ulong)StepCount * 0xBF58476D1CE4E5B9UL ^ (ulong)site * 0x94D049BB133111EBUL ^ (ulong)draw * 0xD6E8FEB86659FD93UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
     /// <summary>The exception for a wrong input tensor: names the input, the expected and the actual shape.</summary>
     protected static ArgumentException InputShapeError(string input, string expected, int[] actual) =>
         new($"input '{input}': expected shape {expected}, got {Tensor<T>.Format(actual)}", input);
