@@ -12,12 +12,12 @@ public sealed partial class ReferenceKernels<T>
     /// <summary>One sequence n of one direction: per processing step s the hidden state, cell and gate values.</summary>
     private sealed record RnnTrace(int[] Order, double[][] H, double[][] C, double[][] Gates);
 
-    private static RnnTrace Trace(RnnCell cell, double[] x, double[] wih, double[] whh, double[] bih, double[] bhh, int n, int T, int D, int H, int dir)
+    private static RnnTrace Trace(RnnCell cell, double[] x, double[] wih, double[] whh, double[] bih, double[] bhh, int n, int T, int D, int H, int dir, double[] h0, double[] c0)
     {
         int G = RnnLayout.Gates(cell);
         var order = Enumerable.Range(0, T).Select(s => dir == 1 ? T - 1 - s : s).ToArray();
         var hs = new double[T][]; var cs = new double[T][]; var gs = new double[T][];
-        var h = new double[H]; var c = new double[H];
+        var h = h0; var c = c0;
         for (int s = 0; s < T; s++)
         {
             int t = order[s];
@@ -61,17 +61,22 @@ public sealed partial class ReferenceKernels<T>
     private static double[] Host(Tensor<T>? t) => t is null ? Array.Empty<double>() : t.CopyToHost().Select(double.CreateChecked).ToArray();
     private static void Write(Tensor<T> t, double[] v) => t.CopyFromHost(v.Select(T.CreateChecked).ToArray());
 
-    public void RnnForward(RnnCell cell, Tensor<T> x, Tensor<T> wih, Tensor<T> whh, Tensor<T> bih, Tensor<T> bhh, Tensor<T> y, Tensor<T>? saved, int dir)
+    /// <summary>Block <paramref name="slot"/> row n of an initial state [slots, N, H] (zeros when absent).</summary>
+    private static double[] Init(double[] st, int slot, int n, int N, int H) =>
+        st.Length == 0 ? new double[H] : Enumerable.Range(0, H).Select(j => st[(slot * N + n) * H + j]).ToArray();
+
+    public void RnnForward(RnnCell cell, Tensor<T> x, Tensor<T> wih, Tensor<T> whh, Tensor<T> bih, Tensor<T> bhh, Tensor<T> y, Tensor<T>? saved, int dir,
+        Tensor<T>? h0 = null, Tensor<T>? c0 = null, int slot = 0)
     {
         int N = x.Shape[0], T = x.Shape[1], D = x.Shape[2], H = whh.Shape[1], G = RnnLayout.Gates(cell), S = RnnLayout.Saved(cell);
         whh.CheckShape(nameof(whh), [G * H, H]); wih.CheckShape(nameof(wih), [G * H, D]);
         int dirs = y.Shape[2] / H;
         y.CheckShape(nameof(y), [N, T, dirs * H]);
         if (S > 0) saved!.CheckShape(nameof(saved), [N, T, dirs * S * H]);
-        double[] X = Host(x), Wih = Host(wih), Whh = Host(whh), Bih = Host(bih), Bhh = Host(bhh), Y = Host(y), Sv = Host(saved);
+        double[] X = Host(x), Wih = Host(wih), Whh = Host(whh), Bih = Host(bih), Bhh = Host(bhh), Y = Host(y), Sv = Host(saved), H0 = Host(h0), C0 = Host(c0);
         for (int n = 0; n < N; n++)
         {
-            var tr = Trace(cell, X, Wih, Whh, Bih, Bhh, n, T, D, H, dir);
+            var tr = Trace(cell, X, Wih, Whh, Bih, Bhh, n, T, D, H, dir, Init(H0, slot, n, N, H), Init(C0, slot, n, N, H));
             for (int s = 0; s < T; s++)
             {
                 int t = tr.Order[s];
@@ -88,12 +93,15 @@ public sealed partial class ReferenceKernels<T>
     }
 
     public void RnnBackward(RnnCell cell, Tensor<T> dy, Tensor<T> x, Tensor<T> y, Tensor<T>? saved, Tensor<T> wih, Tensor<T> whh, Tensor<T> work,
-        Tensor<T>? dx, Tensor<T> dwih, Tensor<T> dwhh, Tensor<T> dbih, Tensor<T> dbhh, int dir, bool accumulateDx)
+        Tensor<T>? dx, Tensor<T> dwih, Tensor<T> dwhh, Tensor<T> dbih, Tensor<T> dbhh, int dir, bool accumulateDx,
+        Tensor<T>? h0 = null, Tensor<T>? c0 = null, int slot = 0, Tensor<T>? dsaved = null, Tensor<T>? dh0 = null, Tensor<T>? dc0 = null)
     {
         int N = x.Shape[0], T = x.Shape[1], D = x.Shape[2], H = whh.Shape[1], G = RnnLayout.Gates(cell), GH = G * H;
-        int dirs = y.Shape[2] / H;
+        int dirs = y.Shape[2] / H, S = RnnLayout.Saved(cell);
         dy.CheckShape(nameof(dy), [N, T, dirs * H]);
-        double[] X = Host(x), Wih = Host(wih), Whh = Host(whh), DY = Host(dy);
+        double[] X = Host(x), Wih = Host(wih), Whh = Host(whh), DY = Host(dy), H0 = Host(h0), C0 = Host(c0), DS = Host(dsaved);
+        var dH0 = dh0 is null ? Array.Empty<double>() : dir == 0 ? new double[dh0.Length] : Host(dh0);
+        var dC0 = dc0 is null ? Array.Empty<double>() : dir == 0 ? new double[dc0.Length] : Host(dc0);
         var dX = dx is not null && accumulateDx ? Host(dx) : new double[N * T * D];
         var dWih = new double[GH * D]; var dWhh = new double[GH * H]; var dBih = new double[GH]; var dBhh = new double[GH];
         for (int n = 0; n < N; n++)
@@ -103,8 +111,8 @@ public sealed partial class ReferenceKernels<T>
             for (int s = T - 1; s >= 0; s--)
             {
                 int t = tr.Order[s];
-                var hp = s > 0 ? tr.H[s - 1] : new double[H];
-                var cp = s > 0 ? tr.C[s - 1] : new double[H];
+                var hp = s > 0 ? tr.H[s - 1] : Init(H0, slot, n, N, H);
+                var cp = s > 0 ? tr.C[s - 1] : Init(C0, slot, n, N, H);
                 var dgi = new double[GH]; var dgh = new double[GH];
                 var dh = new double[H];
                 for (int j = 0; j < H; j++) dh[j] = DY[(n * T + t) * dirs * H + dir * H + j] + dhNext[j];
@@ -120,6 +128,7 @@ public sealed partial class ReferenceKernels<T>
                         {
                             double ig = gate[j], fg = gate[H + j], gg = gate[2 * H + j], og = gate[3 * H + j], tc = Math.Tanh(tr.C[s][j]);
                             double dc = dh[j] * og * (1 - tc * tc) + dcNext[j];
+                            if (DS.Length > 0) dc += DS[(n * T + t) * dirs * S * H + dir * S * H + 4 * H + j];
                             dgi[j] = dc * gg * ig * (1 - ig);
                             dgi[H + j] = dc * cp[j] * fg * (1 - fg);
                             dgi[2 * H + j] = dc * ig * (1 - gg * gg);
@@ -153,7 +162,15 @@ public sealed partial class ReferenceKernels<T>
                     dhNext[j] = v;
                 }
             }
+            // after the first processed step, the carried gradients are those of the initial states
+            for (int j = 0; j < H; j++)
+            {
+                if (dH0.Length > 0) dH0[(slot * N + n) * H + j] = dhNext[j];
+                if (dC0.Length > 0) dC0[(slot * N + n) * H + j] = dcNext[j];
+            }
         }
+        if (dh0 is not null) Write(dh0, dH0);
+        if (dc0 is not null) Write(dc0, dC0);
         if (dx is not null) Write(dx, dX);
         Write(dwih, dWih); Write(dwhh, dWhh); Write(dbih, dBih); Write(dbhh, dBhh);
     }

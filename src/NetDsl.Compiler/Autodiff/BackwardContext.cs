@@ -18,6 +18,8 @@ namespace NetDsl.Compiler.Autodiff
         public NetGraph Graph => _g;
         /// <summary>True if the loss depends on <paramref name="v"/> through a parameter (its gradient is needed).</summary>
         public bool Needs(TValue v) => _needs.Contains(v);
+        /// <summary>The gradient accumulated so far for <paramref name="v"/> (null if none), e.g. for a second output of a node.</summary>
+        public TValue? GradOf(TValue v) => _grads.TryGetValue(v, out var g) ? g : null;
         /// <summary>A backward node of <paramref name="fwd"/> (attributes copied) reading <paramref name="inputs"/>; add outputs with <see cref="Out"/>.</summary>
         public OpNode Node(string op, OpNode fwd, params TValue[] inputs) => Differentiator.Node(_g, op, fwd, inputs);
         /// <summary>A gradient output of backward node <paramref name="b"/>, shaped like <paramref name="like"/> (the first output adds the node).</summary>

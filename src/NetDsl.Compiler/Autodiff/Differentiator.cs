@@ -43,7 +43,11 @@ namespace NetDsl.Compiler.Autodiff
             for (int k = forward.Count - 1; k >= 0; k--)
             {
                 var n = forward[k];
-                if (!grads.TryGetValue(n.Outputs[0], out var dy)) continue;
+                if (!grads.TryGetValue(n.Outputs[0], out var dy))
+                {
+                    // an LSTM whose loss reads only its final cell state c_n (a slice of its second output): the rule gets dy = null
+                    if (!(n.Op == "lstm" && n.Outputs.Count > 1 && grads.ContainsKey(n.Outputs[1]))) continue;
+                }
                 Backward(g, n, dy, needs, grads);
             }
             foreach (var x in g.GradInputs)

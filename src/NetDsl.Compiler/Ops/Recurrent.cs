@@ -20,12 +20,15 @@ namespace NetDsl.Compiler.Ops
     {
         private static readonly string[] Ops = { "rnn", "lstm", "gru" };
 
+        /// <summary>An optional tensor argument (absent when not given).</summary>
+        private static ArgSpec TOpt(string n) => new ArgSpec(n, ArgType.Tensor, false, null, "none");
+
         public override IEnumerable<LayerDef> Layers => new[]
         {
             new LayerDef("embedding", new[] { T("ids"), I("vocab"), I("dim") }, Embedding),
-            new LayerDef("rnn", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), S("nonlinearity", "tanh") }, c => Rnn(c, "rnn")),
-            new LayerDef("lstm", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false) }, c => Rnn(c, "lstm")),
-            new LayerDef("gru", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false) }, c => Rnn(c, "gru")),
+            new LayerDef("rnn", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), S("nonlinearity", "tanh"), TOpt("h0"), B("state", false) }, c => Rnn(c, "rnn")),
+            new LayerDef("lstm", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), TOpt("c0"), B("state", false) }, c => Rnn(c, "lstm")),
+            new LayerDef("gru", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), B("state", false) }, c => Rnn(c, "gru")),
         };
 
         /// <summary>Gates per cell (rows of W_ih in units of H), values saved per step (units of H) and backward work per step (units of H): as the runtime's RnnLayout.</summary>
@@ -75,10 +78,36 @@ namespace NetDsl.Compiler.Ops
             }
             var r = ShapeRules.Recurrent(op, x.Shape, hidden, layers, bi);
             if (c.Fail(r)) return c.Error();
+            int dirs = bi ? 2 : 1;
+            // initial states (PyTorch's h_0 / c_0 [layers·dirs, N, hidden]) and the final ones as extra outputs (state: true)
+            TValue? h0 = c.Has("h0") ? c.X("h0") : null, c0 = c.Has("c0") ? c.X("c0") : null;
+            bool state = c.Bool("state", false);
+            foreach (var (arg, st) in new[] { ("h0", h0), ("c0", c0) })
+            {
+                if (st is null) continue;
+                if (st.Type == ElemType.Int && !st.Shape.IsUnknown)
+                {
+                    c.Error(DiagnosticIds.TypeMismatch, c.ArgSpan(arg), $"{op} {arg} must be a float tensor [layers·dirs, N, hidden], got int {st.Shape.ToDisplay()}");
+                    return c.Error();
+                }
+                var rs = ShapeRules.RecurrentState(op, arg, x.Shape, st.Shape, hidden, layers, dirs);
+                if (rs.IsError) { c.Error(rs.ErrorId!, c.ArgSpan(arg), rs.Error!); return c.Error(); }
+            }
+            if (op == "lstm" && (h0 is null) != (c0 is null))
+            {
+                c.Error(DiagnosticIds.MissingArgument, c.ArgSpan(h0 is null ? "c0" : "h0"), $"lstm needs both initial states or neither (as nn.LSTM(x, (h0, c0))): {(h0 is null ? "c0 given without h0" : "h0 given without c0")}");
+                return c.Error();
+            }
+            if (state && !r.Shape.IsUnknown && !x.Shape[1].IsKnown)
+            {
+                c.Error(DiagnosticIds.SymbolicDimNotAllowed, c.ArgSpan("state"), $"{op}(…, state: true) needs a known sequence length to take the final states, got the input {x.Shape.ToDisplay()} (declare the chunk length, e.g. [N, 16, features])");
+                return c.Error();
+            }
             var name = c.Name();
             if (r.Shape.IsUnknown) return c.Error();
             var g = c.Graph;
-            int dirs = bi ? 2 : 1, gates = Gates(cell), saved = Saved(cell), gh = gates * hidden;
+            int gates = Gates(cell), saved = Saved(cell), gh = gates * hidden;
+            var ys = new List<TValue>(); var savedVals = new List<TValue>();
             long steps = x.Shape[1].IsKnown ? x.Shape[1].Value : 1;
             long macs = 0, parameters = 0;
             TValue input = x, y = x;
@@ -99,14 +128,66 @@ namespace NetDsl.Compiler.Ops
                     parameters += (long)gh * (din + hidden + 2);
                     macs += (long)gh * (din + hidden) * steps;
                 }
+                if (h0 is not null) { node.Inputs.Add(h0); node.Attrs["h0"] = true; }
+                if (c0 is not null) { node.Inputs.Add(c0); node.Attrs["c0"] = true; }
                 y = g.NewValue(l == layers - 1 ? name : $"{name}.l{l}", r.Shape);
                 node.Outputs.Add(y);
                 if (saved > 0) node.Outputs.Add(g.NewValue($"{name}.saved_l{l}", Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(dirs * saved * hidden))));
                 g.AddNode(node);
+                ys.Add(y);
+                if (saved > 0) savedVals.Add(node.Outputs[1]);
                 input = y;
             }
             g.Layers.Add(new LayerInfo(name, op, r.Shape, parameters, macs, c.Span.Line));
-            return new TensorValue(y);
+            if (!state) return new TensorValue(y);
+            // the final states: h_n from every layer's output (direction 0 at t = T−1, the reverse one at t = 0), c_n from
+            // the saved cell states, as slices (their backward scatters dh_n / dc_n into the last step) stacked to [layers·dirs, N, H]
+            int T = x.Shape[1].Value;
+            var items = new List<CValue> { new TensorValue(y), new TensorValue(FinalState(c, name + ".hn", ys, x.Shape[0], T, hidden, dirs, 1, 0)) };
+            if (op == "lstm") items.Add(new TensorValue(FinalState(c, name + ".cn", savedVals, x.Shape[0], T, hidden, dirs, saved, 4)));
+            return new TupleValue(items);
+        }
+
+        /// <summary>
+        /// [layers·dirs, N, H] from per-layer tensors [N, T, dirs·width·H]: block (l, d) = src_l[:, t_last(d), (d·width + col)·H ..+H]
+        /// with t_last = T−1 for direction 0 and 0 for the reverse one (slice, slice, view, then concat on axis 0).
+        /// </summary>
+        private static TValue FinalState(LayerCall c, string name, List<TValue> srcs, Dim n, int T, int hidden, int dirs, int width, int col)
+        {
+            var g = c.Graph;
+            var pieces = new List<TValue>();
+            foreach (var src in srcs)
+                for (int d = 0; d < dirs; d++)
+                {
+                    var step = Slice(c, name, src, 1, d == 0 ? T - 1 : 0, Shape.Of(n, Dim.Of(1), src.Shape[2]));
+                    var part = Slice(c, name, step, 2, (d * width + col) * hidden, Shape.Of(n, Dim.Of(1), Dim.Of(hidden)));
+                    var view = c.Node("reshape", name);
+                    view.Inputs.Add(part);
+                    var v = g.NewValue(name, Shape.Of(Dim.Of(1), n, Dim.Of(hidden)));
+                    view.Outputs.Add(v);
+                    g.AddNode(view);
+                    v.AliasOf = part;
+                    pieces.Add(v);
+                }
+            if (pieces.Count == 1) return pieces[0];
+            var cat = c.Node("concat", name);
+            cat.Attrs["axis"] = 0;
+            cat.Inputs.AddRange(pieces);
+            var o = g.NewValue(name, Shape.Of(Dim.Of(pieces.Count), n, Dim.Of(hidden)));
+            cat.Outputs.Add(o);
+            g.AddNode(cat);
+            return o;
+        }
+
+        private static TValue Slice(LayerCall c, string name, TValue x, int axis, int start, Shape shape)
+        {
+            var node = c.Node("slice", name);
+            node.Attrs["axis"] = axis; node.Attrs["start"] = start; node.Attrs["step"] = 1;
+            node.Inputs.Add(x);
+            var v = c.Graph.NewValue(name, shape);
+            node.Outputs.Add(v);
+            c.Graph.AddNode(node);
+            return v;
         }
 
         public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
@@ -122,12 +203,20 @@ namespace NetDsl.Compiler.Ops
             var x = n.Inputs[0];
             var cell = (string)n.Attrs["cell"];
             int dirs = n.Int("dirs"), hidden = n.Int("hidden");
-            var inputs = new List<TValue> { dy!, x, n.Outputs[0] };
+            TValue? h0 = Flag(n, "h0") ? n.Inputs[1 + 4 * dirs] : null, c0 = Flag(n, "c0") ? n.Inputs[2 + 4 * dirs] : null;
+            // a gradient only into the saved cell states (a loss using c_n but neither y nor h_n): dy is zero
+            if (dy is null) dy = c.Out(c.Node("rnn_zero", n), n.Outputs[0]);
+            var dsaved = cell == "Lstm" && n.Outputs.Count > 1 ? c.GradOf(n.Outputs[1]) : null;
+            var inputs = new List<TValue> { dy, x, n.Outputs[0] };
             if (n.Outputs.Count > 1) inputs.Add(n.Outputs[1]);
             for (int d = 0; d < dirs; d++) { inputs.Add(n.Inputs[1 + 4 * d]); inputs.Add(n.Inputs[2 + 4 * d]); }
+            if (h0 is not null) inputs.Add(h0);
+            if (c0 is not null) inputs.Add(c0);
+            if (dsaved is not null) inputs.Add(dsaved);
             var b = c.Node(n.Op + "_bwd", n, inputs.ToArray());
             bool needDx = c.Needs(x);
             b.Attrs["dx"] = needDx;
+            b.Attrs["dsaved"] = dsaved is not null;
             var grads = new List<(TValue Target, TValue Grad)>();
             if (needDx) grads.Add((x, c.Out(b, x)));
             for (int d = 0; d < dirs; d++)
@@ -136,12 +225,19 @@ namespace NetDsl.Compiler.Ops
                     var p = n.Inputs[k + 4 * d];
                     grads.Add((p, c.Out(b, p)));
                 }
+            // the initial states' gradients (an `input h0 grad`, or h0 computed from parameters): this layer's blocks
+            bool needH0 = h0 is not null && c.Needs(h0), needC0 = c0 is not null && c.Needs(c0);
+            b.Attrs["dh0"] = needH0; b.Attrs["dc0"] = needC0;
+            if (needH0) grads.Add((h0!, c.Out(b, h0!, $"d{h0!.Name}.{n.Layer}.l{n.Int("layer")}")));
+            if (needC0) grads.Add((c0!, c.Out(b, c0!, $"d{c0!.Name}.{n.Layer}.l{n.Int("layer")}")));
             var work = c.Graph.NewValue(n.Layer + ".work", Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(dirs * Work(cell) * hidden)), ElemType.Float, ValueRole.Gradient);
             b.Outputs.Add(work);
             work.Producer = b;
             foreach (var (target, grad) in grads) c.Accumulate(n, target, grad);
             return true;
         }
+
+        private static bool Flag(OpNode n, string key) => n.Attrs.TryGetValue(key, out var v) && v is bool f && f;
 
         public override string? Call(CallContext c, LibraryKernel k)
         {
@@ -151,28 +247,36 @@ namespace NetDsl.Compiler.Ops
                 case "embedding": return $"K.EmbeddingForward({c.In[0]}, {c.In[1]}, {c.Out[0]});";
                 case "embedding_bwd": return $"K.EmbeddingBackward({c.In[0]}, {c.In[1]}, {c.Out[0]});";
             }
+            if (n.Op == "rnn_zero") return $"K.Fill({c.Out[0]}, T.Zero); // no gradient into y, only into c_n";
             bool bwd = n.Op.EndsWith("_bwd", System.StringComparison.Ordinal);
             var op = bwd ? n.Op.Substring(0, n.Op.Length - 4) : n.Op;
             if (!Ops.Contains(op)) return null;
             var cell = "RnnCell." + (string)n.Attrs["cell"];
-            int dirs = n.Int("dirs");
-            bool hasSaved = Saved((string)n.Attrs["cell"]) > 0;
+            int dirs = n.Int("dirs"), layer = n.Int("layer");
+            bool hasSaved = Saved((string)n.Attrs["cell"]) > 0, hasH0 = Flag(n, "h0"), hasC0 = Flag(n, "c0");
             var calls = new List<string>();
             if (!bwd)
             {
                 var saved = hasSaved ? c.Out[1] : "null";
+                string st = hasH0 ? $", {c.In[1 + 4 * dirs]}, {(hasC0 ? c.In[2 + 4 * dirs] : "null")}" : "";
                 for (int d = 0; d < dirs; d++)
-                    calls.Add($"K.RnnForward({cell}, {c.In[0]}, {c.In[1 + 4 * d]}, {c.In[2 + 4 * d]}, {c.In[3 + 4 * d]}, {c.In[4 + 4 * d]}, {c.Out[0]}, {saved}, {d});");
+                    calls.Add($"K.RnnForward({cell}, {c.In[0]}, {c.In[1 + 4 * d]}, {c.In[2 + 4 * d]}, {c.In[3 + 4 * d]}, {c.In[4 + 4 * d]}, {c.Out[0]}, {saved}, {d}" +
+                              (hasH0 ? $"{st}, {layer * dirs + d});" : ");"));
             }
             else
             {
                 string dy = c.In[0], x = c.In[1], y = c.In[2], saved = hasSaved ? c.In[3] : "null";
-                int w0 = hasSaved ? 4 : 3, o = 0;
+                int w0 = hasSaved ? 4 : 3, o = 0, si = w0 + 2 * dirs;
+                string h0 = hasH0 ? c.In[si++] : "null", c0 = hasC0 ? c.In[si++] : "null", dsaved = Flag(n, "dsaved") ? c.In[si++] : "null";
                 var dx = n.Bool("dx") ? c.Out[o++] : "null";
+                int so = o + 4 * dirs;
+                string dh0 = Flag(n, "dh0") ? c.Out[so++] : "null", dc0 = Flag(n, "dc0") ? c.Out[so++] : "null";
+                bool extra = hasH0 || dsaved != "null";
                 var work = c.Out[c.Out.Count - 1];
                 for (int d = 0; d < dirs; d++, o += 4)
                     calls.Add($"K.RnnBackward({cell}, {dy}, {x}, {y}, {saved}, {c.In[w0 + 2 * d]}, {c.In[w0 + 2 * d + 1]}, {work}, {dx}, " +
-                              $"{c.Out[o]}, {c.Out[o + 1]}, {c.Out[o + 2]}, {c.Out[o + 3]}, {d}, {CallContext.Bool(d > 0)});");
+                              $"{c.Out[o]}, {c.Out[o + 1]}, {c.Out[o + 2]}, {c.Out[o + 3]}, {d}, {CallContext.Bool(d > 0)}" +
+                              (extra ? $", {h0}, {c0}, {layer * dirs + d}, {dsaved}, {dh0}, {dc0});" : ");"));
             }
             return string.Join(" ", calls);
         }
@@ -182,7 +286,7 @@ namespace NetDsl.Compiler.Ops
         {
             var n = k.Node;
             var fwd = n.Forward ?? n;
-            if (!Ops.Contains(fwd.Op) || n.Op == "add") return null;
+            if (!Ops.Contains(fwd.Op) || n.Op == "add" || n.Op == "rnn_zero") return null;
             var x = fwd.Inputs[0].Shape;
             int dirs = fwd.Int("dirs"), hidden = fwd.Int("hidden"), gh = Gates((string)fwd.Attrs["cell"]) * hidden;
             long steps = x[1].IsKnown ? x[1].Value : 1;

@@ -31,5 +31,19 @@ namespace NetDsl.Compiler.Shapes
             if (!x[2].IsKnown) return ShapeResult.Fail(DiagnosticIds.SymbolicDimNotAllowed, $"{op} needs a known feature count (dim 2), got {x.ToDisplay()}");
             return ShapeResult.Ok(Shape.Of(x[0], x[1], Dim.Of(hidden * (bidirectional ? 2 : 1))));
         }
+            /// <summary>
+        /// An initial state of a recurrent layer (PyTorch's h_0 / c_0): [layers·dirs, N, hidden], N as the input's batch dim
+        /// (a symbol matches the same symbol).
+        /// </summary>
+        public static ShapeResult RecurrentState(string op, string arg, Shape x, Shape state, int hidden, int layers, int dirs)
+        {
+            if (Unknown(x) || Unknown(state)) return ShapeResult.Ok(state);
+            var expected = Shape.Of(Dim.Of(layers * dirs), x[0], Dim.Of(hidden));
+            bool ok = state.Rank == 3 && state[0].Equals(expected[0]) && state[1].Equals(x[0]) && state[2].Equals(expected[2]);
+            if (!ok)
+                return ShapeResult.Fail(DiagnosticIds.ShapeMismatch,
+                    $"{op} {arg} must be [layers·dirs, N, hidden] = {expected.ToDisplay()} for the input {x.ToDisplay()} ({layers} layer(s), {dirs} direction(s), hidden {hidden}), got {state.ToDisplay()}");
+            return ShapeResult.Ok(state);
+        }
     }
 }

@@ -55,9 +55,11 @@ public sealed partial class CpuKernels<T>
                 default(Identity<T>)));
     }
 
-    public void RnnForward(RnnCell cell, Tensor<T> x, Tensor<T> wih, Tensor<T> whh, Tensor<T> bih, Tensor<T> bhh, Tensor<T> y, Tensor<T>? saved, int dir)
+    public void RnnForward(RnnCell cell, Tensor<T> x, Tensor<T> wih, Tensor<T> whh, Tensor<T> bih, Tensor<T> bhh, Tensor<T> y, Tensor<T>? saved, int dir,
+        Tensor<T>? h0 = null, Tensor<T>? c0 = null, int slot = 0)
     {
         var r = RnnChecks.Forward(cell, x, wih, whh, bih, bhh, y, saved, dir);
+        RnnChecks.State(r, cell, h0, c0, slot);
         ArgumentNullException.ThrowIfNull(bih); ArgumentNullException.ThrowIfNull(bhh);
         int N = r.N, Tn = r.T, D = r.D, H = r.H, GH = r.GH, ldy = r.LdY, ldS = r.LdS;
         if (N == 0 || Tn == 0) return;
@@ -71,39 +73,41 @@ public sealed partial class CpuKernels<T>
         {
             int t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
             bool first = s == 0;
-            Tensor<T>? hp = first ? null : y;
-            int hpOff = first ? 0 : tp * ldy + yOff;
+            Tensor<T>? hp = first ? h0 : y;
+            int hpOff = first ? slot * N * H : tp * ldy + yOff, rsH = first ? H : Tn * ldy;
             switch (cell)
             {
                 case RnnCell.RnnTanh:
                 case RnnCell.RnnRelu:
-                    GemmRows(N, H, H, hp, hpOff, Tn * ldy, 1, whh, 0, 1, H, y, t * ldy + yOff, Tn * ldy, true, bhh, 0);
+                    GemmRows(N, H, H, hp, hpOff, rsH, 1, whh, 0, 1, H, y, t * ldy + yOff, Tn * ldy, true, bhh, 0);
                     break;
                 case RnnCell.Lstm:
-                    GemmRows(N, GH, H, hp, hpOff, Tn * ldy, 1, whh, 0, 1, H, saved!, t * ldS + sOff, Tn * ldS, true, bhh, 0);
+                    GemmRows(N, GH, H, hp, hpOff, rsH, 1, whh, 0, 1, H, saved!, t * ldS + sOff, Tn * ldS, true, bhh, 0);
                     break;
                 case RnnCell.Gru:
                     // r, z: accumulate W_h{r,z}·h + b_h{r,z} onto the input side; hn = W_hn·h + b_hn into its own slot
-                    GemmRows(N, 2 * H, H, hp, hpOff, Tn * ldy, 1, whh, 0, 1, H, saved!, t * ldS + sOff, Tn * ldS, true, bhh, 0);
-                    GemmRows(N, H, H, hp, hpOff, Tn * ldy, 1, whh, 2 * H * H, 1, H, saved!, t * ldS + sOff + 3 * H, Tn * ldS, false, bhh, 2 * H);
+                    GemmRows(N, 2 * H, H, hp, hpOff, rsH, 1, whh, 0, 1, H, saved!, t * ldS + sOff, Tn * ldS, true, bhh, 0);
+                    GemmRows(N, H, H, hp, hpOff, rsH, 1, whh, 2 * H * H, 1, H, saved!, t * ldS + sOff + 3 * H, Tn * ldS, false, bhh, 2 * H);
                     break;
             }
-            var st = (cell, y, saved, r, t, tp, first, yOff, sOff);
-            Chunks(N, Workers((long)N * H * 16, N), st, static (q, lo, hi) => ForwardGates(q.cell, q.y, q.saved, q.r, q.t, q.tp, q.first, q.yOff, q.sOff, lo, hi));
+            var st = (cell, y, saved, r, t, tp, first, yOff, sOff, h0, c0, slot);
+            Chunks(N, Workers((long)N * H * 16, N), st, static (q, lo, hi) => ForwardGates(q.cell, q.y, q.saved, q.r, q.t, q.tp, q.first, q.yOff, q.sOff, q.h0, q.c0, q.slot, lo, hi));
         }
     }
 
     /// <summary>The gate math of step t for batch rows lo..hi (pre-activations already summed in y or saved).</summary>
-    private static void ForwardGates(RnnCell cell, Tensor<T> yT, Tensor<T>? savedT, RnnDims r, int t, int tp, bool first, int yOff, int sOff, int lo, int hi)
+    private static void ForwardGates(RnnCell cell, Tensor<T> yT, Tensor<T>? savedT, RnnDims r, int t, int tp, bool first, int yOff, int sOff,
+        Tensor<T>? h0T, Tensor<T>? c0T, int slot, int lo, int hi)
     {
         int H = r.H, Tn = r.T;
         var y = yT.AsSpan();
+        var h0 = h0T is null ? default : h0T.AsSpan(); var c0 = c0T is null ? default : c0T.AsSpan();
         var sv = savedT is null ? default : savedT.AsSpan();
         var one = Vector256<T>.One;
         for (int n = lo; n < hi; n++)
         {
             int yr = (n * Tn + t) * r.LdY + yOff, yp = (n * Tn + tp) * r.LdY + yOff;
-            int sr = (n * Tn + t) * r.LdS + sOff, sp = (n * Tn + tp) * r.LdS + sOff;
+            int sr = (n * Tn + t) * r.LdS + sOff, sp = (n * Tn + tp) * r.LdS + sOff, s0 = (slot * r.N + n) * H;
             for (int j = 0; j < H; j += VC)
             {
                 int cnt = Math.Min(VC, H - j);
@@ -117,7 +121,7 @@ public sealed partial class CpuKernels<T>
                         var f = VMath.Sigmoid(Ld(sv, sr + H + j, cnt));
                         var g = VMath.Tanh(Ld(sv, sr + 2 * H + j, cnt));
                         var o = VMath.Sigmoid(Ld(sv, sr + 3 * H + j, cnt));
-                        var cp = first ? Vector256<T>.Zero : Ld(sv, sp + 4 * H + j, cnt);
+                        var cp = first ? (c0T is null ? Vector256<T>.Zero : Ld(c0, s0 + j, cnt)) : Ld(sv, sp + 4 * H + j, cnt);
                         var c = f * cp + i * g;
                         St(i, sv, sr + j, cnt); St(f, sv, sr + H + j, cnt); St(g, sv, sr + 2 * H + j, cnt); St(o, sv, sr + 3 * H + j, cnt);
                         St(c, sv, sr + 4 * H + j, cnt);
@@ -130,7 +134,7 @@ public sealed partial class CpuKernels<T>
                         var z = VMath.Sigmoid(Ld(sv, sr + H + j, cnt));
                         var hn = Ld(sv, sr + 3 * H + j, cnt);
                         var nn = VMath.Tanh(Ld(sv, sr + 2 * H + j, cnt) + rg * hn);
-                        var hprev = first ? Vector256<T>.Zero : Ld(y, yp + j, cnt);
+                        var hprev = first ? (h0T is null ? Vector256<T>.Zero : Ld(h0, s0 + j, cnt)) : Ld(y, yp + j, cnt);
                         St(rg, sv, sr + j, cnt); St(z, sv, sr + H + j, cnt); St(nn, sv, sr + 2 * H + j, cnt);
                         St((one - z) * nn + z * hprev, y, yr + j, cnt);
                         break;
@@ -141,9 +145,13 @@ public sealed partial class CpuKernels<T>
     }
 
     public void RnnBackward(RnnCell cell, Tensor<T> dy, Tensor<T> x, Tensor<T> y, Tensor<T>? saved, Tensor<T> wih, Tensor<T> whh, Tensor<T> work,
-        Tensor<T>? dx, Tensor<T> dwih, Tensor<T> dwhh, Tensor<T> dbih, Tensor<T> dbhh, int dir, bool accumulateDx)
+        Tensor<T>? dx, Tensor<T> dwih, Tensor<T> dwhh, Tensor<T> dbih, Tensor<T> dbhh, int dir, bool accumulateDx,
+        Tensor<T>? h0 = null, Tensor<T>? c0 = null, int slot = 0, Tensor<T>? dsaved = null, Tensor<T>? dh0 = null, Tensor<T>? dc0 = null)
     {
         var r = RnnChecks.Backward(cell, dy, x, y, saved, wih, whh, work, dx, dwih, dwhh, dbih, dbhh, dir);
+        RnnChecks.State(r, cell, h0, c0, slot);
+        RnnChecks.StateGrads(r, cell, saved, dsaved, h0, c0, dh0, dc0);
+        if (dir == 0) { dh0?.AsSpan().Clear(); dc0?.AsSpan().Clear(); }
         int N = r.N, Tn = r.T, D = r.D, H = r.H, GH = r.GH, ldy = r.LdY, ldW = r.LdW;
         bool reverse = dir == 1;
         int yOff = dir * H, wOff = dir * r.W * H;
@@ -162,8 +170,28 @@ public sealed partial class CpuKernels<T>
             var dys = dy.AsSpan(); var ws = work.AsSpan();
             for (int n = 0; n < N; n++) dys.Slice((n * Tn + t) * ldy + yOff, H).CopyTo(ws.Slice((n * Tn + t) * ldW + dhOff, H));
             if (!last) GemmRows(N, H, GH, work, tn * ldW + ghOff, Tn * ldW, 1, whh, 0, H, 1, work, t * ldW + dhOff, Tn * ldW, true, null, 0);
-            var st = (cell, y, saved, work, r, t, s, yOff, dir);
-            Chunks(N, Workers((long)N * H * 24, N), st, static (q, lo, hi) => BackwardGates(q.cell, q.y, q.saved, q.work, q.r, q.t, q.s, q.yOff, q.dir, lo, hi));
+            var st = (cell, y, saved, work, r, t, s, yOff, dir, h0, c0, slot, dsaved);
+            Chunks(N, Workers((long)N * H * 24, N), st, static (q, lo, hi) => BackwardGates(q.cell, q.y, q.saved, q.work, q.r, q.t, q.s, q.yOff, q.dir, q.h0, q.c0, q.slot, q.dsaved, lo, hi));
+        }
+        int t0 = reverse ? Tn - 1 : 0, sOff0 = dir * r.S * H;
+        // the initial states' gradients: dh0 = G_h(first step)·W_hh (+ dh ⊙ z for the GRU's direct path), dc0 = dc ⊙ f
+        if (dh0 is not null)
+        {
+            GemmRows(N, H, GH, work, t0 * ldW + ghOff, Tn * ldW, 1, whh, 0, H, 1, dh0, slot * N * H, H, false, null, 0);
+            if (cell == RnnCell.Gru)
+            {
+                var d0 = dh0.AsSpan(); var ws = work.AsSpan(); var sv = saved!.AsSpan();
+                for (int n = 0; n < N; n++)
+                    for (int j = 0; j < H; j++)
+                        d0[(slot * N + n) * H + j] += ws[(n * Tn + t0) * ldW + dhOff + j] * sv[(n * Tn + t0) * r.LdS + sOff0 + H + j];
+            }
+        }
+        if (dc0 is not null)
+        {
+            var d0 = dc0.AsSpan(); var ws = work.AsSpan(); var sv = saved!.AsSpan();
+            for (int n = 0; n < N; n++)
+                for (int j = 0; j < H; j++)
+                    d0[(slot * N + n) * H + j] = ws[(n * Tn + t0) * ldW + wOff + 5 * H + j] * sv[(n * Tn + t0) * r.LdS + sOff0 + H + j];
         }
         // dx (+)= G_i · W_ih over all N·T rows; dW_ih = G_iᵀ · x
         if (dx is not null) GemmRows(N * Tn, D, GH, work, wOff, ldW, 1, wih, 0, D, 1, dx, 0, D, accumulateDx, null, 0);
@@ -179,13 +207,15 @@ public sealed partial class CpuKernels<T>
                 for (int n = 0; n < rr.N; n++)
                 {
                     // forward: G_h at t = 1..T−1 with h at t−1; reverse: G_h at t = 0..T−2 with h at t+1
-                    int g0 = n * rr.T + (q.reverse ? 0 : 1), h0 = n * rr.T + (q.reverse ? 1 : 0);
+                    int g0 = n * rr.T + (q.reverse ? 0 : 1), hr0 = n * rr.T + (q.reverse ? 1 : 0);
                     Gemm(hi - lo, rr.H, rr.T - 1, q.work.AsSpan().Slice(g0 * rr.LdW + q.ghOff + lo), 1, rr.LdW,
-                        q.y.AsSpan().Slice(h0 * rr.LdY + q.yOff), rr.LdY, 1, q.dwhh.AsSpan().Slice(lo * rr.H), rr.H, n > 0,
+                        q.y.AsSpan().Slice(hr0 * rr.LdY + q.yOff), rr.LdY, 1, q.dwhh.AsSpan().Slice(lo * rr.H), rr.H, n > 0,
                         BiasKind.None, default, default(Identity<T>));
                 }
             });
         }
+        // the first processed step's hidden side with the initial state: dW_hh += Σ_n G_h[n, t0]ᵀ · h0[slot, n]
+        if (h0 is not null) GemmRows(GH, H, N, work, t0 * ldW + ghOff, 1, Tn * ldW, h0, slot * N * H, H, 1, dwhh, 0, H, Tn > 1, null, 0);
         ColumnSums(work.AsSpan(), wOff, ldW, N * Tn, GH, dbih.AsSpan());
         ColumnSums(work.AsSpan(), ghOff, ldW, N * Tn, GH, dbhh.AsSpan());
     }
@@ -197,8 +227,11 @@ public sealed partial class CpuKernels<T>
     }
 
     /// <summary>The pre-activation gradients of step t (processing index s) for batch rows lo..hi, from dh in the work row.</summary>
-    private static void BackwardGates(RnnCell cell, Tensor<T> yT, Tensor<T>? savedT, Tensor<T> workT, RnnDims r, int t, int s, int yOff, int dir, int lo, int hi)
+    private static void BackwardGates(RnnCell cell, Tensor<T> yT, Tensor<T>? savedT, Tensor<T> workT, RnnDims r, int t, int s, int yOff, int dir,
+        Tensor<T>? h0T, Tensor<T>? c0T, int slot, Tensor<T>? dsavedT, int lo, int hi)
     {
+        var h0 = h0T is null ? default : h0T.AsSpan(); var c0 = c0T is null ? default : c0T.AsSpan();
+        var dsv = dsavedT is null ? default : dsavedT.AsSpan();
         int H = r.H, Tn = r.T;
         bool reverse = dir == 1, hasNext = s < Tn - 1, hasPrev = s > 0;
         int tn = reverse ? t - 1 : t + 1, tp = reverse ? t + 1 : t - 1;
@@ -210,7 +243,7 @@ public sealed partial class CpuKernels<T>
         {
             int yr = (n * Tn + t) * r.LdY + yOff, yp = (n * Tn + tp) * r.LdY + yOff;
             int wr = (n * Tn + t) * r.LdW + wOff, wn = (n * Tn + tn) * r.LdW + wOff;
-            int sr = (n * Tn + t) * r.LdS + sOff, sn = (n * Tn + tn) * r.LdS + sOff, sp = (n * Tn + tp) * r.LdS + sOff;
+            int sr = (n * Tn + t) * r.LdS + sOff, sn = (n * Tn + tn) * r.LdS + sOff, sp = (n * Tn + tp) * r.LdS + sOff, s0 = (slot * r.N + n) * H;
             for (int j = 0; j < H; j += VC)
             {
                 int cnt = Math.Min(VC, H - j);
@@ -235,7 +268,8 @@ public sealed partial class CpuKernels<T>
                         var tc = VMath.Tanh(Ld(sv, sr + 4 * H + j, cnt));
                         var dc = dh * o * (one - tc * tc);
                         if (hasNext) dc += Ld(w, wn + 5 * H + j, cnt) * Ld(sv, sn + H + j, cnt);
-                        var cp = hasPrev ? Ld(sv, sp + 4 * H + j, cnt) : Vector256<T>.Zero;
+                        if (dsavedT is not null) dc += Ld(dsv, sr + 4 * H + j, cnt); // a gradient flowing into c_t itself (c_n)
+                        var cp = hasPrev ? Ld(sv, sp + 4 * H + j, cnt) : c0T is null ? Vector256<T>.Zero : Ld(c0, s0 + j, cnt);
                         St(dc * g * i * (one - i), w, wr + j, cnt);
                         St(dc * cp * f * (one - f), w, wr + H + j, cnt);
                         St(dc * i * (one - g * g), w, wr + 2 * H + j, cnt);
@@ -249,7 +283,7 @@ public sealed partial class CpuKernels<T>
                         // the direct path h_t = … + z_{t+1}·h_t of the next step
                         if (hasNext) { dh += Ld(w, wn + 6 * H + j, cnt) * Ld(sv, sn + H + j, cnt); St(dh, w, wr + 6 * H + j, cnt); }
                         var rg = Ld(sv, sr + j, cnt); var z = Ld(sv, sr + H + j, cnt); var nn = Ld(sv, sr + 2 * H + j, cnt); var hn = Ld(sv, sr + 3 * H + j, cnt);
-                        var hprev = hasPrev ? Ld(y, yp + j, cnt) : Vector256<T>.Zero;
+                        var hprev = hasPrev ? Ld(y, yp + j, cnt) : h0T is null ? Vector256<T>.Zero : Ld(h0, s0 + j, cnt);
                         var dnp = dh * (one - z) * (one - nn * nn);
                         var drp = dnp * hn * rg * (one - rg);
                         var dzp = dh * (hprev - nn) * z * (one - z);

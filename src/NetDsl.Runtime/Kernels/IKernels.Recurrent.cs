@@ -39,7 +39,8 @@ public static class RnnLayout
 // Recurrent layers and embeddings (docs/ops/recurrent.md). One kernel call runs one direction of one layer over the whole
 // sequence (batch first: x [N, T, D]); the two directions of a bidirectional layer write their halves of y [N, T, 2H]
 // (direction 0 columns 0..H, direction 1 — the reverse one, running from t = T−1 down to 0 — columns H..2H). The initial
-// states are zero.
+// states are zero unless h0 (and, for the LSTM, c0) [layers·dirs, N, H] are given: slot = layer·dirs + dir selects the
+// [N, H] block of this layer and direction (PyTorch's h_0 / c_0 layout).
 public partial interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>
@@ -47,15 +48,22 @@ public partial interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIe
     /// w_hh [G·H, H], b_ih and b_hh [G·H] (G = <see cref="RnnLayout.Gates"/>). <paramref name="saved"/> [N, T, dirs·S·H]
     /// (S = <see cref="RnnLayout.Saved"/>; null for the plain RNN) receives what the backward pass needs.
     /// </summary>
-    void RnnForward(RnnCell cell, Tensor<T> x, Tensor<T> wih, Tensor<T> whh, Tensor<T> bih, Tensor<T> bhh, Tensor<T> y, Tensor<T>? saved, int dir);
+    void RnnForward(RnnCell cell, Tensor<T> x, Tensor<T> wih, Tensor<T> whh, Tensor<T> bih, Tensor<T> bhh, Tensor<T> y, Tensor<T>? saved, int dir,
+        Tensor<T>? h0 = null, Tensor<T>? c0 = null, int slot = 0);
 
     /// <summary>
     /// Back-propagation through time of one direction: from dy [N, T, dirs·H] (and x, y, saved of the forward pass) the
     /// gradients dx [N, T, D] (written, or added to when <paramref name="accumulateDx"/>; null if not needed), dw_ih,
     /// dw_hh, db_ih, db_hh (written). <paramref name="work"/> [N, T, dirs·W·H] (W = <see cref="RnnLayout.Work"/>) is scratch.
+    /// h0, c0 and slot as in the forward pass. <paramref name="dsaved"/> (LSTM, shaped like saved; null if none) is a gradient
+    /// flowing into the saved cell states c_t themselves (only its c columns are read: a loss using c_n). dh0 / dc0
+    /// [layers·dirs, N, H] (null if not needed) receive the initial states' gradients in block <paramref name="slot"/>; the
+    /// call with dir 0 first clears the whole tensor (the other layers' blocks stay zero, and the two directions of a layer
+    /// fill their blocks).
     /// </summary>
     void RnnBackward(RnnCell cell, Tensor<T> dy, Tensor<T> x, Tensor<T> y, Tensor<T>? saved, Tensor<T> wih, Tensor<T> whh, Tensor<T> work,
-        Tensor<T>? dx, Tensor<T> dwih, Tensor<T> dwhh, Tensor<T> dbih, Tensor<T> dbhh, int dir, bool accumulateDx);
+        Tensor<T>? dx, Tensor<T> dwih, Tensor<T> dwhh, Tensor<T> dbih, Tensor<T> dbhh, int dir, bool accumulateDx,
+        Tensor<T>? h0 = null, Tensor<T>? c0 = null, int slot = 0, Tensor<T>? dsaved = null, Tensor<T>? dh0 = null, Tensor<T>? dc0 = null);
 
     /// <summary>y[..., :] = w[ids[...], :]: ids of any shape, w [vocab, dim], y [ids…, dim]; an id outside 0..vocab−1 throws naming it and the vocab.</summary>
     void EmbeddingForward(Tensor<int> ids, Tensor<T> w, Tensor<T> y);
@@ -116,6 +124,37 @@ internal static class RnnChecks
         dbih.CheckShape("dbih", [r.GH]);
         dbhh.CheckShape("dbhh", [r.GH]);
         return r;
+    }
+
+    /// <summary>Checks the initial states: h0 and c0 [slots, N, H] with slot in range; c0 only for the LSTM.</summary>
+    public static void State<T>(RnnDims r, RnnCell cell, Tensor<T>? h0, Tensor<T>? c0, int slot) where T : unmanaged
+    {
+        if (h0 is not null) Expect(h0.Rank == 3 && h0.Shape[1] == r.N && h0.Shape[2] == r.H && slot >= 0 && slot < h0.Shape[0], "h0", $"[layers·dirs > {slot}, {r.N}, {r.H}]", h0.Shape);
+        if (c0 is not null)
+        {
+            if (cell != RnnCell.Lstm) throw new ArgumentException($"c0: only the LSTM has a cell state, got one for {cell}", nameof(c0));
+            Expect(c0.Rank == 3 && c0.Shape[1] == r.N && c0.Shape[2] == r.H && slot >= 0 && slot < c0.Shape[0], "c0", $"[layers·dirs > {slot}, {r.N}, {r.H}]", c0.Shape);
+        }
+    }
+
+    /// <summary>Checks the state gradients: dsaved like saved (LSTM), dh0 like h0, dc0 like c0 (LSTM), each needing its state.</summary>
+    public static void StateGrads<T>(RnnDims r, RnnCell cell, Tensor<T>? saved, Tensor<T>? dsaved, Tensor<T>? h0, Tensor<T>? c0, Tensor<T>? dh0, Tensor<T>? dc0) where T : unmanaged
+    {
+        if (dsaved is not null)
+        {
+            if (cell != RnnCell.Lstm) throw new ArgumentException($"dsaved: only the LSTM's cell states take a gradient, got one for {cell}", nameof(dsaved));
+            dsaved.CheckShape("dsaved", saved!.Shape);
+        }
+        if (dh0 is not null)
+        {
+            if (h0 is null) throw new ArgumentException("dh0 needs h0 (the gradient of an initial state that was given)", nameof(dh0));
+            dh0.CheckShape("dh0", h0.Shape);
+        }
+        if (dc0 is not null)
+        {
+            if (c0 is null) throw new ArgumentException("dc0 needs c0 (the gradient of an initial state that was given)", nameof(dc0));
+            dc0.CheckShape("dc0", c0.Shape);
+        }
     }
 
     /// <summary>Checks an embedding's shapes: y = ids.Shape + [dim], w [vocab, dim].</summary>

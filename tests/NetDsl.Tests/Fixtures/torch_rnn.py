@@ -57,4 +57,79 @@ cases += both("OpGruBi2", lambda: Head("gru1", nn.GRU(3, 3, num_layers=2, bidire
 cases += both("OpEmbedLstmGru", EmbedLstmGru,
               [{"name": "ids", "shape": [2, 6], "int": [1, 4, 4, 0, 2, 3, 3, 3, 1, 0, 4, 2]}, {"name": "label", "shape": [2], "int": [1, 2]}])
 cases += both("OpLstmSymbolicT", lambda: Head("lstm1", nn.LSTM(3, 4, bidirectional=True, batch_first=True), 8, pool="mean"), seq(3, 7, 3))
+
+class LstmState(nn.Module):
+    """OpLstmState: nn.LSTM(x, (h0, c0)) with h0, c0 inputs; the loss reads y, h_n and c_n."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm1 = nn.LSTM(3, 3, num_layers=2, batch_first=True)
+        self.fc1 = nn.Linear(4 * 3 + 2 * 3 + 2 * 3, 3)
+
+    def forward(self, x, h0, c0, label):
+        y, (hn, cn) = self.lstm1(x, (h0, c0))
+        f = torch.cat([torch.flatten(y, 1), torch.flatten(hn.permute(1, 0, 2), 1), torch.flatten(cn.permute(1, 0, 2), 1)], 1)
+        o = self.fc1(f)
+        return o, F.cross_entropy(o, label)
+
+
+class GruStateBi(nn.Module):
+    """OpGruStateBi: a bidirectional nn.GRU from h0 = linear(z) viewed [2, N, 4]; the loss reads y and h_n."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(2, 8)
+        self.gru1 = nn.GRU(3, 4, bidirectional=True, batch_first=True)
+        self.fc2 = nn.Linear(4 * 8 + 2 * 4, 3)
+
+    def forward(self, x, z, label):
+        h0 = self.fc1(z).reshape(-1, 2, 4).permute(1, 0, 2).contiguous()
+        y, hn = self.gru1(x, h0)
+        o = self.fc2(torch.cat([torch.flatten(y, 1), torch.flatten(hn.permute(1, 0, 2), 1)], 1))
+        return o, F.cross_entropy(o, label)
+
+
+class RnnState(nn.Module):
+    """OpRnnState: a 2-layer tanh nn.RNN from h0 = linear(z) viewed [2, N, 3]; only h_n reaches the loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 6)
+        self.rnn1 = nn.RNN(2, 3, num_layers=2, batch_first=True)
+        self.fc2 = nn.Linear(6, 3)
+
+    def forward(self, x, z, label):
+        h0 = self.fc1(z).reshape(-1, 2, 3).permute(1, 0, 2).contiguous()
+        _, hn = self.rnn1(x, h0)
+        o = self.fc2(torch.flatten(hn.permute(1, 0, 2), 1))
+        return o, F.cross_entropy(o, label)
+
+
+class LstmCellOnly(nn.Module):
+    """OpLstmCellOnly: nn.LSTM from computed (h0, c0); only c_n reaches the loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 3)
+        self.fc2 = nn.Linear(3, 3)
+        self.lstm1 = nn.LSTM(2, 3, batch_first=True)
+        self.fc3 = nn.Linear(3, 3)
+
+    def forward(self, x, z, label):
+        h0 = self.fc1(z).reshape(1, -1, 3)
+        c0 = self.fc2(z).reshape(1, -1, 3)
+        _, (hn, cn) = self.lstm1(x, (h0, c0))
+        o = self.fc3(cn.reshape(-1, 3))
+        return o, F.cross_entropy(o, label)
+
+
+def labels(n):
+    return {"name": "label", "shape": [n], "int": [i % 3 for i in range(n)]}
+
+
+cases += both("OpLstmState", LstmState,
+              [{"name": "x", "shape": [3, 4, 3]}, {"name": "h0", "shape": [2, 3, 3]}, {"name": "c0", "shape": [2, 3, 3]}, labels(3)])
+cases += both("OpGruStateBi", GruStateBi, [{"name": "x", "shape": [2, 4, 3]}, {"name": "z", "shape": [2, 2]}, labels(2)])
+cases += both("OpRnnState", RnnState, [{"name": "x", "shape": [3, 3, 2]}, {"name": "z", "shape": [3, 3]}, labels(3)])
+cases += both("OpLstmCellOnly", LstmCellOnly, [{"name": "x", "shape": [2, 3, 2]}, {"name": "z", "shape": [2, 3]}, labels(2)])
 write("rnn", cases)

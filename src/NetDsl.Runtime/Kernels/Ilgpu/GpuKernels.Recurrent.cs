@@ -7,6 +7,8 @@ internal struct GpuRnnStep
 {
     public int Cell, N, T, D, H, Dirs, S, W, Dir;
     public int Step, Prev, Next, HasPrev, HasNext;
+    /// <summary>Initial states given (h0; c0 for the LSTM), their block [N, H] (slot = layer·dirs + dir) and whether a gradient flows into the saved c_t (dsaved).</summary>
+    public int HasH0, HasC0, Slot, HasDs;
     public readonly int LdY => Dirs * H;
     public readonly int LdS => Dirs * S * H;
     public readonly int LdW => Dirs * W * H;
@@ -18,7 +20,7 @@ internal static partial class GpuKernels
 
     /// <summary>One step of one direction, one thread per (n, unit j): all gates of unit j from x, h_prev and the weights (RNN 0/1, LSTM 2, GRU 3).</summary>
     public static void RnnStepForward(Index1D idx, ArrayView<float> x, ArrayView<float> wih, ArrayView<float> whh, ArrayView<float> bih, ArrayView<float> bhh,
-        ArrayView<float> y, ArrayView<float> saved, GpuRnnStep p)
+        ArrayView<float> y, ArrayView<float> saved, ArrayView<float> h0v, ArrayView<float> c0v, GpuRnnStep p)
     {
         int n = idx / p.H, j = idx % p.H, H = p.H, D = p.D, t = p.Step;
         int xr = (n * p.T + t) * D, yr = (n * p.T + t) * p.LdY + p.Dir * H, yp = (n * p.T + p.Prev) * p.LdY + p.Dir * H;
@@ -31,6 +33,7 @@ internal static partial class GpuKernels
             float si = bih[row], sh = bhh[row];
             for (int i = 0; i < D; i++) si += wih[row * D + i] * x[xr + i];
             if (p.HasPrev != 0) for (int k = 0; k < H; k++) sh += whh[row * H + k] * y[yp + k];
+            else if (p.HasH0 != 0) for (int k = 0; k < H; k++) sh += whh[row * H + k] * h0v[(p.Slot * p.N + n) * H + k];
             if (g == 0) { a0 = si; h0 = sh; } else if (g == 1) { a1 = si; h1 = sh; } else if (g == 2) { a2 = si; h2 = sh; } else { a3 = si; h3 = sh; }
         }
         if (p.Cell == 0) y[yr + j] = MathF.Tanh(a0 + h0);
@@ -38,7 +41,7 @@ internal static partial class GpuKernels
         else if (p.Cell == 2)
         {
             float ig = Sigmoid(a0 + h0), fg = Sigmoid(a1 + h1), gg = MathF.Tanh(a2 + h2), og = Sigmoid(a3 + h3);
-            float cp = p.HasPrev != 0 ? saved[sp + 4 * H + j] : 0f;
+            float cp = p.HasPrev != 0 ? saved[sp + 4 * H + j] : p.HasC0 != 0 ? c0v[(p.Slot * p.N + n) * H + j] : 0f;
             float c = fg * cp + ig * gg;
             saved[sr + j] = ig; saved[sr + H + j] = fg; saved[sr + 2 * H + j] = gg; saved[sr + 3 * H + j] = og; saved[sr + 4 * H + j] = c;
             y[yr + j] = og * MathF.Tanh(c);
@@ -46,15 +49,17 @@ internal static partial class GpuKernels
         else
         {
             float r = Sigmoid(a0 + h0), z = Sigmoid(a1 + h1), nn = MathF.Tanh(a2 + r * h2);
-            float hprev = p.HasPrev != 0 ? y[yp + j] : 0f;
+            float hprev = p.HasPrev != 0 ? y[yp + j] : p.HasH0 != 0 ? h0v[(p.Slot * p.N + n) * H + j] : 0f;
             saved[sr + j] = r; saved[sr + H + j] = z; saved[sr + 2 * H + j] = nn; saved[sr + 3 * H + j] = h2;
             y[yr + j] = (1f - z) * nn + z * hprev;
         }
     }
 
     /// <summary>One backward step, one thread per (n, unit j): dh from dy and the next step's hidden-side gradients, then this step's pre-activation gradients into work.</summary>
-    public static void RnnStepBackward(Index1D idx, ArrayView<float> dy, ArrayView<float> whh, ArrayView<float> y, ArrayView<float> saved, ArrayView<float> work, GpuRnnStep p)
+    public static void RnnStepBackward(Index1D idx, ArrayView<float> dy, ArrayView<float> whh, ArrayView<float> y, ArrayView<float> saved, ArrayView<float> work,
+        ArrayView<float> h0v, ArrayView<float> c0v, ArrayView<float> dsaved, GpuRnnStep p)
     {
+        int s0 = (p.Slot * p.N + idx / p.H) * p.H + idx % p.H;
         int n = idx / p.H, j = idx % p.H, H = p.H, t = p.Step;
         int gates = p.Cell == 2 ? 4 : p.Cell == 3 ? 3 : 1;
         int wOff = p.Dir * p.W * H, ghOff = wOff + (p.Cell == 3 ? 3 * H : 0), dhCol = p.Cell == 2 ? 4 * H : p.Cell == 3 ? 6 * H : H;
@@ -76,7 +81,8 @@ internal static partial class GpuKernels
             float tc = MathF.Tanh(saved[sr + 4 * H + j]);
             float dc = dh * og * (1f - tc * tc);
             if (p.HasNext != 0) dc += work[wn + 5 * H + j] * saved[sn + H + j];
-            float cp = p.HasPrev != 0 ? saved[sp + 4 * H + j] : 0f;
+            if (p.HasDs != 0) dc += dsaved[sr + 4 * H + j];
+            float cp = p.HasPrev != 0 ? saved[sp + 4 * H + j] : p.HasC0 != 0 ? c0v[s0] : 0f;
             work[wr + j] = dc * gg * ig * (1f - ig);
             work[wr + H + j] = dc * cp * fg * (1f - fg);
             work[wr + 2 * H + j] = dc * ig * (1f - gg * gg);
@@ -86,7 +92,7 @@ internal static partial class GpuKernels
         else
         {
             float r = saved[sr + j], z = saved[sr + H + j], nn = saved[sr + 2 * H + j], hn = saved[sr + 3 * H + j];
-            float hprev = p.HasPrev != 0 ? y[yp + j] : 0f;
+            float hprev = p.HasPrev != 0 ? y[yp + j] : p.HasH0 != 0 ? h0v[s0] : 0f;
             float dnp = dh * (1f - z) * (1f - nn * nn);
             float drp = dnp * hn * r * (1f - r);
             float dzp = dh * (hprev - nn) * z * (1f - z);
@@ -105,7 +111,8 @@ internal static partial class GpuKernels
     }
 
     /// <summary>dW_ih[k, i] = Σ_p G_i[p, k]·x[p, i]; dW_hh[k, j] = Σ over steps with a previous step of G_h·h_prev (one thread per weight).</summary>
-    public static void RnnBackwardWeights(Index1D idx, ArrayView<float> work, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dwih, ArrayView<float> dwhh, GpuRnnStep p)
+    public static void RnnBackwardWeights(Index1D idx, ArrayView<float> work, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dwih, ArrayView<float> dwhh,
+        ArrayView<float> h0v, GpuRnnStep p)
     {
         int gh = (p.Cell == 2 ? 4 : p.Cell == 3 ? 3 : 1) * p.H, wOff = p.Dir * p.W * p.H, ghOff = wOff + (p.Cell == 3 ? 3 * p.H : 0);
         int nih = gh * p.D;
@@ -124,11 +131,34 @@ internal static partial class GpuKernels
                 for (int t = 0; t < p.T; t++)
                 {
                     int tp = p.Dir == 1 ? t + 1 : t - 1;
-                    if (tp < 0 || tp >= p.T) continue;
+                    if (tp < 0 || tp >= p.T)
+                    {
+                        if (p.HasH0 != 0) s += work[(n * p.T + t) * p.LdW + ghOff + k] * h0v[(p.Slot * p.N + n) * p.H + j];
+                        continue;
+                    }
                     s += work[(n * p.T + t) * p.LdW + ghOff + k] * y[(n * p.T + tp) * p.LdY + p.Dir * p.H + j];
                 }
             dwhh[e] = s;
         }
+    }
+
+    /// <summary>
+    /// The initial states' gradients at the first processed step t0 (p.Step), one thread per (n, unit j) of block p.Slot:
+    /// dh0 = Σ_k G_h[k]·W_hh[k, j] (+ dh ⊙ z for the GRU), dc0 = dc ⊙ f (LSTM; flags: 1 dh0, 2 dc0).
+    /// </summary>
+    public static void RnnBackwardState(Index1D idx, ArrayView<float> work, ArrayView<float> whh, ArrayView<float> saved, ArrayView<float> dh0, ArrayView<float> dc0, GpuRnnStep p, int flags)
+    {
+        int n = idx / p.H, j = idx % p.H, H = p.H, gh = (p.Cell == 2 ? 4 : p.Cell == 3 ? 3 : 1) * H;
+        int wOff = p.Dir * p.W * H, ghOff = wOff + (p.Cell == 3 ? 3 * H : 0), row = n * p.T + p.Step;
+        int sr = row * p.LdS + p.Dir * p.S * H, o = (p.Slot * p.N + n) * H + j;
+        if ((flags & 1) != 0)
+        {
+            float s = 0f;
+            for (int k = 0; k < gh; k++) s += work[row * p.LdW + ghOff + k] * whh[k * H + j];
+            if (p.Cell == 3) s += work[row * p.LdW + wOff + 6 * H + j] * saved[sr + H + j];
+            dh0[o] = s;
+        }
+        if ((flags & 2) != 0) dc0[o] = work[row * p.LdW + wOff + 5 * H + j] * saved[sr + H + j];
     }
 
     /// <summary>db_ih[k] = Σ_p G_i[p, k], db_hh[k] = Σ_p G_h[p, k] (one thread per bias element of both).</summary>

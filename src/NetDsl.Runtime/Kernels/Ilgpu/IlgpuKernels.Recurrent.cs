@@ -7,13 +7,21 @@ namespace NetDsl.Runtime.Ilgpu;
 // thread per (n, unit); the weight gradients are one thread per weight after the step loop.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnStepForward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnStepBackward;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnStepForward;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnStepBackward;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>? _rnnBackwardState;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>? _rnnBackwardData;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnBackwardWeights;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnBackwardWeights;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnBackwardBias;
     private Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>? _embeddingForward;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>? _embeddingBackward;
+
+    private static GpuRnnStep Step(RnnCell cell, RnnDims r, int dir, int s, Tensor<float>? h0 = null, Tensor<float>? c0 = null, int slot = 0, Tensor<float>? dsaved = null)
+    {
+        var p = Step(cell, r, dir, s);
+        p.HasH0 = h0 is null ? 0 : 1; p.HasC0 = c0 is null ? 0 : 1; p.Slot = slot; p.HasDs = dsaved is null ? 0 : 1;
+        return p;
+    }
 
     private static GpuRnnStep Step(RnnCell cell, RnnDims r, int dir, int s)
     {
@@ -26,31 +34,43 @@ public sealed partial class IlgpuKernels
         };
     }
 
-    public void RnnForward(RnnCell cell, Tensor<float> x, Tensor<float> wih, Tensor<float> whh, Tensor<float> bih, Tensor<float> bhh, Tensor<float> y, Tensor<float>? saved, int dir)
+    public void RnnForward(RnnCell cell, Tensor<float> x, Tensor<float> wih, Tensor<float> whh, Tensor<float> bih, Tensor<float> bhh, Tensor<float> y, Tensor<float>? saved, int dir,
+        Tensor<float>? h0 = null, Tensor<float>? c0 = null, int slot = 0)
     {
         var r = RnnChecks.Forward(cell, x, wih, whh, bih, bhh, y, saved, dir);
+        RnnChecks.State(r, cell, h0, c0, slot);
         if (r.N == 0 || r.T == 0) return;
-        _rnnStepForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnStepForward);
+        _rnnStepForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnStepForward);
         var sv = saved is null ? V(y, "y") : V(saved, "saved");
+        var h0v = h0 is null ? V(y, "y") : V(h0, "h0"); var c0v = c0 is null ? V(y, "y") : V(c0, "c0");
         for (int s = 0; s < r.T; s++)
-            _rnnStepForward(r.N * r.H, V(x, "x"), V(wih, "wih"), V(whh, "whh"), V(bih, "bih"), V(bhh, "bhh"), V(y, "y"), sv, Step(cell, r, dir, s));
+            _rnnStepForward(r.N * r.H, V(x, "x"), V(wih, "wih"), V(whh, "whh"), V(bih, "bih"), V(bhh, "bhh"), V(y, "y"), sv, h0v, c0v, Step(cell, r, dir, s, h0, c0, slot));
     }
 
     public void RnnBackward(RnnCell cell, Tensor<float> dy, Tensor<float> x, Tensor<float> y, Tensor<float>? saved, Tensor<float> wih, Tensor<float> whh, Tensor<float> work,
-        Tensor<float>? dx, Tensor<float> dwih, Tensor<float> dwhh, Tensor<float> dbih, Tensor<float> dbhh, int dir, bool accumulateDx)
+        Tensor<float>? dx, Tensor<float> dwih, Tensor<float> dwhh, Tensor<float> dbih, Tensor<float> dbhh, int dir, bool accumulateDx,
+        Tensor<float>? h0 = null, Tensor<float>? c0 = null, int slot = 0, Tensor<float>? dsaved = null, Tensor<float>? dh0 = null, Tensor<float>? dc0 = null)
     {
         var r = RnnChecks.Backward(cell, dy, x, y, saved, wih, whh, work, dx, dwih, dwhh, dbih, dbhh, dir);
-        _rnnStepBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnStepBackward);
+        RnnChecks.State(r, cell, h0, c0, slot);
+        RnnChecks.StateGrads(r, cell, saved, dsaved, h0, c0, dh0, dc0);
+        if (dir == 0) { if (dh0 is not null) Fill(dh0, 0f); if (dc0 is not null) Fill(dc0, 0f); }
+        _rnnStepBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnStepBackward);
+        _rnnBackwardState ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>(GpuKernels.RnnBackwardState);
         _rnnBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>(GpuKernels.RnnBackwardData);
-        _rnnBackwardWeights ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnBackwardWeights);
+        _rnnBackwardWeights ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnBackwardWeights);
         _rnnBackwardBias ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnBackwardBias);
         var sv = saved is null ? V(y, "y") : V(saved, "saved");
+        var h0v = h0 is null ? V(y, "y") : V(h0, "h0"); var c0v = c0 is null ? V(y, "y") : V(c0, "c0"); var dsv = dsaved is null ? V(y, "y") : V(dsaved, "dsaved");
         if (r.N > 0)
             for (int s = r.T - 1; s >= 0; s--)
-                _rnnStepBackward(r.N * r.H, V(dy, "dy"), V(whh, "whh"), V(y, "y"), sv, V(work, "work"), Step(cell, r, dir, s));
-        var p = Step(cell, r, dir, 0);
+                _rnnStepBackward(r.N * r.H, V(dy, "dy"), V(whh, "whh"), V(y, "y"), sv, V(work, "work"), h0v, c0v, dsv, Step(cell, r, dir, s, h0, c0, slot, dsaved));
+        var p = Step(cell, r, dir, 0, h0, c0, slot, dsaved);
+        if (r.N > 0 && r.T > 0 && (dh0 is not null || dc0 is not null))
+            _rnnBackwardState(r.N * r.H, V(work, "work"), V(whh, "whh"), sv, dh0 is null ? V(work, "work") : V(dh0, "dh0"), dc0 is null ? V(work, "work") : V(dc0, "dc0"), p,
+                (dh0 is null ? 0 : 1) | (dc0 is null ? 0 : 2));
         if (dx is not null && dx.Length > 0) _rnnBackwardData(dx.Length, V(work, "work"), V(wih, "wih"), V(dx, "dx"), p, accumulateDx ? 1 : 0);
-        _rnnBackwardWeights(dwih.Length + dwhh.Length, V(work, "work"), V(x, "x"), V(y, "y"), V(dwih, "dwih"), V(dwhh, "dwhh"), p);
+        _rnnBackwardWeights(dwih.Length + dwhh.Length, V(work, "work"), V(x, "x"), V(y, "y"), V(dwih, "dwih"), V(dwhh, "dwhh"), h0v, p);
         _rnnBackwardBias(2 * r.GH, V(work, "work"), V(dbih, "dbih"), V(dbhh, "dbhh"), p);
     }
 
