@@ -40,3 +40,27 @@ public class NetworkInstanceTests
         Assert.Equal(new[] { "Mlp", "MlpSmall" }, r.Networks.Select(n => n.Name));
     }
 }
+
+/// <summary>Bounds on symbolic dims: `T <= 8` in an input's shape.</summary>
+public class SymbolBoundTests
+{
+    [Fact]
+    public void A_bound_must_be_a_positive_int_and_the_same_wherever_the_symbol_is_bounded()
+    {
+        var r = NetCompiler.Compile("b.net", "network B {\n    input x: [N, T <= 0, 4]\n    input y: [N, T <= 4, 2]\n    input z: [N, T <= 5, 2]\n    output o = x\n}\n");
+        var errors = r.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();
+        Assert.Contains(errors, d => d.Span.Line == 2 && d.Message.Contains("the bound of symbolic dim T must be a positive int, got 0"));
+        Assert.Contains(errors, d => d.Span.Line == 4 && d.Message.Contains("symbolic dim T is bounded twice: 4 and 5"));
+    }
+
+    [Fact]
+    public void A_bounded_symbol_is_a_symbol_with_a_constant_and_a_run_time_check()
+    {
+        var r = NetCompiler.Compile("b.net", "network B {\n    input x: [N, T <= 16, 4]\n    output o = x |> relu\n}\n");
+        Assert.True(r.Success, string.Join("\n", r.Diagnostics));
+        var src = r.Networks.Single().Source;
+        Assert.Contains("public const int MaxT = 16;", src);
+        Assert.Contains("if (T > 16) throw new ArgumentException(", src);
+        Assert.Contains("[N, T, 4]", src);
+    }
+}

@@ -156,6 +156,11 @@ namespace NetDsl.Compiler.Emit
             w.Line($"/// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>");
             w.Line($"public const long PlannedBytesPerSample = {_summary.PlannedBytesPerSample};");
             w.Line($"public const string SourceFile = \"{_file}\";");
+            foreach (var kv in _g.SymbolBounds.OrderBy(k => k.Key, StringComparer.Ordinal))
+            {
+                w.Line($"/// <summary>The declared upper bound of symbolic dim {kv.Key} (`{kv.Key} <= {kv.Value}` in an input's shape).</summary>");
+                w.Line($"public const int Max{kv.Key} = {kv.Value};");
+            }
             foreach (var (name, v) in _g.Inputs)
             {
                 w.Line($"/// <summary>Shape of input '{name}': {(v.Type == ElemType.Int ? "int" : "")}{v.Shape.ToDisplay()} (-1 marks a symbolic dim).</summary>");
@@ -370,7 +375,12 @@ namespace NetDsl.Compiler.Emit
                 w.Line($"if ({string.Join(" || ", conds)})");
                 w.Line($"    throw InputShapeError(\"{name}\", $\"{expected}{symNote}\", {name}.Shape);");
                 for (int i = 0; i < dims.Count; i++)
-                    if (!dims[i].IsKnown) w.Line($"{dims[i].Symbol} = {name}.Shape[{i}];");
+                    if (!dims[i].IsKnown)
+                    {
+                        w.Line($"{dims[i].Symbol} = {name}.Shape[{i}];");
+                        if (_g.SymbolBounds.TryGetValue(dims[i].Symbol!, out var bound))
+                            w.Line($"if ({dims[i].Symbol} > {bound}) throw new ArgumentException($\"input '{name}': dim {i} ({dims[i].Symbol}) is {{{dims[i].Symbol}}}, above its declared bound {dims[i].Symbol} <= {bound}\", \"{name}\");");
+                    }
                 w.Line($"{_fields[v]} = {name};");
                 w.Close();
             }

@@ -112,6 +112,8 @@ namespace NetDsl.Compiler.Graph
         public List<TValue> Values { get; } = new List<TValue>();
         /// <summary>Symbolic dims in first-seen order (N first for images).</summary>
         public List<string> Symbols { get; } = new List<string>();
+        /// <summary>Upper bounds of symbolic dims declared as `T <= 512` in an input's shape (checked when inputs bind).</summary>
+        public Dictionary<string, int> SymbolBounds { get; } = new Dictionary<string, int>();
 
         public NetGraph(string name, SourceSpan span) { Name = name; Span = span; }
 

@@ -264,6 +264,22 @@ namespace NetDsl.Compiler.Semantics
             for (int k = 0; k < s.Dims.Count; k++)
             {
                 var e = s.Dims[k];
+                // `T <= 512` in an input's shape: a symbolic dim with an upper bound, checked when the network runs
+                if (bindUnknownAsSymbols && e is Binary { Op: "<=", Left: Name bn } bound
+                    && (!env.Vars.TryGetValue(bn.Id, out var bv) || (bv is SymbolValue bsv && bsv.Symbol == bn.Id)))
+                {
+                    var limit = Eval(bound.Right, env);
+                    if (!(limit is IntValue li) || li.Value <= 0 || li.Value > int.MaxValue)
+                    {
+                        if (!(limit is ErrorValue)) _bag.Error(DiagnosticIds.TypeMismatch, bound.Right.Span, $"the bound of symbolic dim {bn.Id} must be a positive int, got {limit}");
+                        ok = false;
+                        continue;
+                    }
+                    if (_g.SymbolBounds.TryGetValue(bn.Id, out var earlier) && earlier != li.Value)
+                        _bag.Error(DiagnosticIds.ShapeMismatch, bound.Span, $"symbolic dim {bn.Id} is bounded twice: {earlier} and {li.Value}");
+                    _g.SymbolBounds[bn.Id] = (int)li.Value;
+                    e = bn;
+                }
                 if (e is Name n && !env.Vars.ContainsKey(n.Id))
                 {
                     if (actual != null && !actual.IsUnknown && k < actual.Rank)
