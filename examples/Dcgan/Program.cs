@@ -12,7 +12,7 @@ using NetDsl.Runtime.Data;
 using NetDsl.Runtime.Optim;
 using NetDsl.Runtime.Training;
 
-var o = Options.Parse(args);
+var o = Options.ParseOrExit(args, new Options(5, 64, 2e-4f, 1, Options.DefaultDataDir, "dcgan_samples.png"));
 var clock = Stopwatch.StartNew();
 var digits = Mnist.Load(Mnist.EnsureDownloaded(o.DataDir, Console.Out));
 var device = Device.Default;
@@ -67,26 +67,3 @@ zs.CopyFromHost(Enumerable.Range(0, Samples * Latent).Select(_ => (float)(Math.S
 var images = g.Forward(zs).CopyToHost();
 PngGrid.Write(o.Output, images, Samples, 28, 28, columns: 8, lo: -1f, hi: 1f);
 Console.WriteLine($"wrote {Samples} generated digits to {Path.GetFullPath(o.Output)}; {clock.Elapsed.TotalSeconds:F1} s in all");
-
-sealed record Options(int Epochs, int Batch, float LearningRate, int Seed, string DataDir, string Output)
-{
-    public static Options Parse(string[] args)
-    {
-        var o = new Options(5, 64, 2e-4f, 1, Environment.GetEnvironmentVariable("NETDSL_DATA") ?? Path.Combine("data", "mnist"), "dcgan_samples.png");
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            o = args[i] switch
-            {
-                "--epochs" => o with { Epochs = int.Parse(Next()) },
-                "--batch" => o with { Batch = int.Parse(Next()) },
-                "--lr" => o with { LearningRate = float.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
-                "--seed" => o with { Seed = int.Parse(Next()) },
-                "--data" => o with { DataDir = Next() },
-                "--out" => o with { Output = Next() },
-                _ => throw new ArgumentException($"unknown option {args[i]} (options: --epochs N --batch N --lr X --seed N --data DIR --out FILE.png)"),
-            };
-        }
-        return o;
-    }
-}

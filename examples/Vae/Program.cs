@@ -9,7 +9,7 @@ using NetDsl.Runtime;
 using NetDsl.Runtime.Data;
 using NetDsl.Runtime.Optim;
 
-var o = Options.Parse(args);
+var o = Options.ParseOrExit(args, new Options(10, 128, 1e-3f, 1, Options.DefaultDataDir, "vae_samples.png"));
 var clock = Stopwatch.StartNew();
 var all = Mnist.Load(Mnist.EnsureDownloaded(o.DataDir, Console.Out));
 var (train, test) = all.Split(seed: 1, trainCount: 8000);
@@ -50,26 +50,3 @@ z.CopyFromHost(zHost);
 var images = decoder.Forward(z).CopyToHost();
 PngGrid.Write(o.Output, images, Samples, 28, 28, columns: 8);
 Console.WriteLine($"wrote {Samples} digits decoded from z ~ N(0, I) to {Path.GetFullPath(o.Output)}; {clock.Elapsed.TotalSeconds:F1} s in all");
-
-sealed record Options(int Epochs, int Batch, float LearningRate, int Seed, string DataDir, string Output)
-{
-    public static Options Parse(string[] args)
-    {
-        var o = new Options(10, 128, 1e-3f, 1, Environment.GetEnvironmentVariable("NETDSL_DATA") ?? Path.Combine("data", "mnist"), "vae_samples.png");
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            o = args[i] switch
-            {
-                "--epochs" => o with { Epochs = int.Parse(Next()) },
-                "--batch" => o with { Batch = int.Parse(Next()) },
-                "--lr" => o with { LearningRate = float.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture) },
-                "--seed" => o with { Seed = int.Parse(Next()) },
-                "--data" => o with { DataDir = Next() },
-                "--out" => o with { Output = Next() },
-                _ => throw new ArgumentException($"unknown option {args[i]} (options: --epochs N --batch N --lr X --seed N --data DIR --out FILE.png)"),
-            };
-        }
-        return o;
-    }
-}
