@@ -160,3 +160,37 @@ public class InputViewTests
         Assert.NotEqual(y1, net.Forward(x1).CopyToHost());
     }
 }
+
+/// <summary>
+/// Bigger generated networks also train without allocating in steady state: batchnorm, concat (DenseNet), depthwise convs,
+/// squeeze-and-excitation and stochastic depth (EfficientNet). A per-step allocation shows in every step, so the last 10 of
+/// 20 steps must allocate exactly 0 managed bytes on the calling thread.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public class ExampleAllocationTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("ResNetTiny")]
+    [InlineData("DenseNetTiny")]
+    [InlineData("EfficientNetTiny")]
+    public void Training_step_allocates_nothing_in_steady_state(string network)
+    {
+        var net = OpReferenceTests.Create<float>(network, Device.Cpu, seed: 1);
+        var shape = ((int[])net.GetType().GetProperty("ImageShape")!.GetValue(null)!).Select(d => d < 0 ? 4 : d).ToArray();
+        var x = Tensor<float>.FromArray(TestData.Random(shape.Aggregate(1, (a, b) => a * b), 3).Select(v => (float)v).ToArray(), shape);
+        var y = Tensor<int>.FromArray([0, 1, 2, 3], 4);
+        var adam = new Adam<float>(net.Parameters, lr: 1e-3);
+        dynamic d = net;
+        for (int i = 0; i < 3; i++) { d.TrainStep(x, y); adam.Step(); }
+        var perStep = new long[20];
+        for (int i = 0; i < perStep.Length; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            d.TrainStep(x, y);
+            adam.Step();
+            perStep[i] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        output.WriteLine($"{network}: {string.Join(", ", perStep)}");
+        Assert.True(perStep.Skip(10).All(b => b == 0), $"{network}: steps allocated {string.Join(", ", perStep)} bytes");
+    }
+}

@@ -230,9 +230,12 @@ public sealed partial class CpuKernels<T>
     {
         var lead = x.Shape.AsSpan(0, x.Rank - dims);
         var tail = x.Shape.AsSpan(x.Rank - dims);
-        foreach (var (t, name) in new[] { (weight, "weight"), (bias, "bias") })
+        for (int i = 0; i < 2; i++)
+        {
+            var (t, name) = i == 0 ? (weight, "weight") : (bias, "bias"); // no array per call: this runs every step
             if (t is not null && !t.Shape.AsSpan().SequenceEqual(tail))
                 throw new ArgumentException($"{name}: expected shape {Tensor<T>.Format(tail)} (the last {dims} dims of x {Tensor<T>.Format(x.Shape)}), got {Tensor<T>.Format(t.Shape)}", name);
+        }
         if (!mean.Shape.AsSpan().SequenceEqual(lead))
             throw new ArgumentException($"mean: expected shape {Tensor<T>.Format(lead)} (the leading dims of x {Tensor<T>.Format(x.Shape)}), got {Tensor<T>.Format(mean.Shape)}", nameof(mean));
         if (!invStd.Shape.AsSpan().SequenceEqual(lead))

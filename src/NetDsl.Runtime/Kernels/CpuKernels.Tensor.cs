@@ -49,6 +49,14 @@ internal static class TensorLayout
         for (int k = shape.Length - 1; k >= 0; k--) { p.SetStride(op, k, s); s *= shape[k]; }
     }
 
+    /// <summary>Row-major strides of <paramref name="shape"/> into <paramref name="s"/> (no allocation: kernels pass a stackalloc'd span).</summary>
+    public static Span<int> ContiguousStrides(int[] shape, Span<int> s)
+    {
+        s = s[..shape.Length]; int m = 1;
+        for (int k = shape.Length - 1; k >= 0; k--) { s[k] = m; m *= shape[k]; }
+        return s;
+    }
+
     public static int[] ContiguousStrides(int[] shape)
     {
         var s = new int[shape.Length]; int m = 1;
@@ -57,9 +65,9 @@ internal static class TensorLayout
     }
 
     /// <summary>Strides of <paramref name="x"/> broadcast (aligned from the right) to <paramref name="to"/>: 0 where x has 1 or no dim; throws if x does not broadcast.</summary>
-    public static void BroadcastStrides(int[] x, int[] to, ref Strided p, int op, string xName, string toName)
+    public static void BroadcastStrides(ReadOnlySpan<int> x, ReadOnlySpan<int> to, ref Strided p, int op, string xName, string toName)
     {
-        if (x.Length > to.Length) throw new ArgumentException($"{xName}: shape {F(x)} does not broadcast to {toName} {F(to)}", xName);
+        if (x.Length > to.Length) throw new ArgumentException($"{xName}: shape {F(x.ToArray())} does not broadcast to {toName} {F(to.ToArray())}", xName);
         int s = 1, off = to.Length - x.Length;
         for (int k = to.Length - 1; k >= 0; k--)
         {
@@ -67,7 +75,7 @@ internal static class TensorLayout
             if (i < 0) { p.SetStride(op, k, 0); continue; }
             if (x[i] == to[k]) p.SetStride(op, k, to[k] == 1 ? 0 : s);
             else if (x[i] == 1) p.SetStride(op, k, 0);
-            else throw new ArgumentException($"{xName}: shape {F(x)} does not broadcast to {toName} {F(to)} (dim {i}: {x[i]} vs {to[k]})", xName);
+            else throw new ArgumentException($"{xName}: shape {F(x.ToArray())} does not broadcast to {toName} {F(to.ToArray())} (dim {i}: {x[i]} vs {to[k]})", xName);
             s *= x[i];
         }
     }
@@ -128,27 +136,40 @@ internal static class TensorLayout
         CheckRank(a, aName, 2); CheckRank(b, bName, 2); CheckRank(y, yName, 2);
         int m = a[^2], k = a[^1], n = b[^1];
         if (b[^2] != k) throw new ArgumentException($"{bName}: expected [..., {k}, N] to match {aName} {F(a)}, got {F(b)}", bName);
-        var ab = a[..^2]; var bb = b[..^2];
-        int r = Math.Max(ab.Length, bb.Length);
-        var yb = new int[r];
+        ReadOnlySpan<int> ab = a.AsSpan(0, a.Length - 2), bb = b.AsSpan(0, b.Length - 2);
+        int r = Math.Max(ab.Length, bb.Length), batch = 1;
+        bool shapeOk = y.Length == r + 2 && y[^2] == m && y[^1] == n;
         for (int i = 0; i < r; i++)
         {
             int da = i - (r - ab.Length) >= 0 ? ab[i - (r - ab.Length)] : 1, db = i - (r - bb.Length) >= 0 ? bb[i - (r - bb.Length)] : 1;
-            yb[i] = da == db ? da : da == 1 ? db : db == 1 ? da : throw new ArgumentException($"{bName}: batch dims of {F(b)} do not broadcast with {aName} {F(a)}", bName);
+            int d = da == db ? da : da == 1 ? db : db == 1 ? da : throw new ArgumentException($"{bName}: batch dims of {F(b)} do not broadcast with {aName} {F(a)}", bName);
+            batch *= d;
+            shapeOk &= y.Length == r + 2 && y[i] == d;
         }
-        var expected = yb.Concat(new[] { m, n }).ToArray();
-        if (!expected.AsSpan().SequenceEqual(y)) throw new ArgumentException($"{yName}: expected shape {F(expected)}, got {F(y)}", yName);
-        return (m, k, n, yb.Aggregate(1, (p, d) => p * d));
+        if (!shapeOk)
+        {
+            // the expected shape only for the message (no allocation on the normal path)
+            var expected = new int[r + 2];
+            for (int i = 0; i < r; i++)
+            {
+                int da = i - (r - ab.Length) >= 0 ? ab[i - (r - ab.Length)] : 1, db = i - (r - bb.Length) >= 0 ? bb[i - (r - bb.Length)] : 1;
+                expected[i] = da == 1 ? db : da;
+            }
+            expected[r] = m; expected[r + 1] = n;
+            throw new ArgumentException($"{yName}: expected shape {F(expected)}, got {F(y)}", yName);
+        }
+        return (m, k, n, batch);
     }
 
     /// <summary>Batch strides (in matrices) of a and b over y's batch dims: operand 0 = a, 1 = b; Dims = y's batch dims.</summary>
     public static Strided BatchStrides(int[] a, int[] b, int[] y)
     {
         var p = new Strided { Rank = Math.Max(1, y.Length - 2) };
-        var yb = y.Length > 2 ? y[..^2] : new[] { 1 };
+        ReadOnlySpan<int> one = [1];
+        ReadOnlySpan<int> yb = y.Length > 2 ? y.AsSpan(0, y.Length - 2) : one;
         for (int k = 0; k < yb.Length; k++) p.Dims[k] = yb[k];
-        BroadcastStrides(a.Length > 2 ? a[..^2] : Array.Empty<int>(), yb, ref p, 0, "a", "y");
-        BroadcastStrides(b.Length > 2 ? b[..^2] : Array.Empty<int>(), yb, ref p, 1, "b", "y");
+        BroadcastStrides(a.Length > 2 ? a.AsSpan(0, a.Length - 2) : default, yb, ref p, 0, "a", "y");
+        BroadcastStrides(b.Length > 2 ? b.AsSpan(0, b.Length - 2) : default, yb, ref p, 1, "b", "y");
         return p;
     }
 
@@ -179,29 +200,41 @@ internal static class TensorLayout
     {
         CheckRank(x, xName);
         if ((uint)axis >= (uint)x.Length || step < 1) throw new ArgumentException($"slice axis {axis} / step {step} invalid for {xName} {F(x)}", nameof(axis));
-        var expected = (int[])x.Clone();
-        expected[axis] = y.Length == x.Length ? y[axis] : -1;
-        if (!expected.AsSpan().SequenceEqual(y) || start < 0 || y[axis] < 1 || start + step * (y[axis] - 1) >= x[axis])
+        bool like = y.Length == x.Length;
+        for (int k = 0; like && k < x.Length; k++) like = k == axis || x[k] == y[k];
+        if (!like || start < 0 || y[axis] < 1 || start + step * (y[axis] - 1) >= x[axis])
             throw new ArgumentException($"{yName}: expected {F(x)} sliced on axis {axis} from {start} by {step} (like {xName} except dim {axis}), got {F(y)}", yName);
     }
 
     public static void CheckConcat(int[][] parts, int[] y, int axis, string partName, string yName)
     {
+        CheckConcatAxis(y, axis, yName);
+        int total = 0;
+        for (int i = 0; i < parts.Length; i++) total += CheckConcatPart(parts[i], i, y, axis, partName, yName);
+        CheckConcatTotal(total, y, axis, yName);
+    }
+
+    public static void CheckConcatAxis(int[] y, int axis, string yName)
+    {
         CheckRank(y, yName);
         if ((uint)axis >= (uint)y.Length) throw new ArgumentException($"concat axis {axis} is out of range for {yName} {F(y)}", nameof(axis));
-        int total = 0;
-        for (int i = 0; i < parts.Length; i++)
+    }
+
+    /// <summary>Part <paramref name="i"/> of a concat must equal y except on the axis; returns its size there.</summary>
+    public static int CheckConcatPart(int[] p, int i, int[] y, int axis, string partName, string yName)
+    {
+        bool ok = p.Length == y.Length;
+        for (int k = 0; ok && k < y.Length; k++) ok = k == axis || p[k] == y[k];
+        if (!ok)
         {
-            var p = parts[i];
-            bool ok = p.Length == y.Length;
-            for (int k = 0; ok && k < y.Length; k++) ok = k == axis || p[k] == y[k];
-            if (!ok)
-            {
-                var e = (int[])y.Clone(); if (p.Length == y.Length) e[axis] = p[axis];
-                throw new ArgumentException($"{partName}[{i}]: expected shape {F(e)} (like {yName} except dim {axis}), got {F(p)}", partName);
-            }
-            total += p[axis];
+            var e = (int[])y.Clone(); if (p.Length == y.Length) e[axis] = p[axis];
+            throw new ArgumentException($"{partName}[{i}]: expected shape {F(e)} (like {yName} except dim {axis}), got {F(p)}", partName);
         }
+        return p[axis];
+    }
+
+    public static void CheckConcatTotal(int total, int[] y, int axis, string yName)
+    {
         if (total != y[axis]) { var e = (int[])y.Clone(); e[axis] = total; throw new ArgumentException($"{yName}: expected shape {F(e)}, got {F(y)}", yName); }
     }
 
@@ -362,7 +395,7 @@ public sealed partial class CpuKernels<T>
         TensorLayout.CheckPermutation(x.Shape, y.Shape, perm);
         if (y.Length == 0) return;
         var p = Plan1(y.Shape);
-        var xs = TensorLayout.ContiguousStrides(x.Shape);
+        var xs = TensorLayout.ContiguousStrides(x.Shape, stackalloc int[TensorLayout.MaxRank]);
         for (int k = 0; k < perm.Length; k++) p.SetStride(0, k, xs[perm[k]]);
         TensorLayout.Contiguous(y.Shape, ref p, 1);
         CopyStrided(x, 0, y, 0, TensorLayout.Collapse(p, 2), T.One);
@@ -371,7 +404,7 @@ public sealed partial class CpuKernels<T>
     private static Strided SlicePlan(int[] x, int[] y, int axis, int step, out int offset, int srcOp, int dstOp)
     {
         var p = Plan1(y);
-        var xs = TensorLayout.ContiguousStrides(x);
+        var xs = TensorLayout.ContiguousStrides(x, stackalloc int[TensorLayout.MaxRank]);
         for (int k = 0; k < x.Length; k++) p.SetStride(srcOp, k, k == axis ? xs[k] * step : xs[k]);
         TensorLayout.Contiguous(y, ref p, dstOp);
         offset = xs[axis];
@@ -395,11 +428,13 @@ public sealed partial class CpuKernels<T>
         CopyStrided(dy, 0, dx, start * stride, p, T.One);
     }
 
-    private static int[][] Shapes(ReadOnlySpan<Tensor<T>> ts)
+    /// <summary>Checks the parts of a concat against y without collecting their shapes (no allocation per call).</summary>
+    private static void CheckConcat(ReadOnlySpan<Tensor<T>> parts, int[] y, int axis, string partName, string yName)
     {
-        var r = new int[ts.Length][];
-        for (int i = 0; i < ts.Length; i++) r[i] = ts[i].Shape;
-        return r;
+        TensorLayout.CheckConcatAxis(y, axis, yName);
+        int total = 0;
+        for (int i = 0; i < parts.Length; i++) total += TensorLayout.CheckConcatPart(parts[i].Shape, i, y, axis, partName, yName);
+        TensorLayout.CheckConcatTotal(total, y, axis, yName);
     }
 
     /// <summary>The plan copying part (shape <paramref name="part"/>) to or from its block of y along axis; offset in y's elements.</summary>
@@ -407,7 +442,7 @@ public sealed partial class CpuKernels<T>
     {
         var p = Plan1(part);
         TensorLayout.Contiguous(part, ref p, partOp);
-        var ys = TensorLayout.ContiguousStrides(y);
+        var ys = TensorLayout.ContiguousStrides(y, stackalloc int[TensorLayout.MaxRank]);
         for (int k = 0; k < y.Length; k++) p.SetStride(yOp, k, ys[k]);
         offset = at * ys[axis];
         return TensorLayout.Collapse(p, 2);
@@ -415,7 +450,7 @@ public sealed partial class CpuKernels<T>
 
     public void Concat(ReadOnlySpan<Tensor<T>> inputs, Tensor<T> y, int axis)
     {
-        TensorLayout.CheckConcat(Shapes(inputs), y.Shape, axis, "inputs", "y");
+        CheckConcat(inputs, y.Shape, axis, "inputs", "y");
         int at = 0;
         foreach (var t in inputs)
         {
@@ -426,7 +461,7 @@ public sealed partial class CpuKernels<T>
 
     public void ConcatBackward(Tensor<T> dy, ReadOnlySpan<Tensor<T>> dxs, int axis)
     {
-        TensorLayout.CheckConcat(Shapes(dxs), dy.Shape, axis, "dxs", "dy");
+        CheckConcat(dxs, dy.Shape, axis, "dxs", "dy");
         int at = 0;
         foreach (var t in dxs)
         {

@@ -43,17 +43,18 @@ internal static class AttentionLayout
     {
         if (q.Length < 3 || q.Length > 4) throw new ArgumentException($"q: expected shape [N, T, D] or [N, H, T, D], got {F(q)}", nameof(q));
         int r = q.Length, tq = q[^2], d = q[^1];
-        var batch = q[..^2];
+        ReadOnlySpan<int> batch = q.AsSpan(0, r - 2);
         if (k.Length != r || !k.AsSpan(0, r - 2).SequenceEqual(batch) || k[^1] != d)
-            throw new ArgumentException($"k: expected shape [{string.Join(", ", batch)}, Tk, {d}] to match q {F(q)}, got {F(k)}", nameof(k));
+            throw new ArgumentException($"k: expected shape [{string.Join(", ", batch.ToArray())}, Tk, {d}] to match q {F(q)}, got {F(k)}", nameof(k));
         int tk = k[^2];
         if (v.Length != r || !v.AsSpan(0, r - 2).SequenceEqual(batch) || v[^2] != tk)
-            throw new ArgumentException($"v: expected shape [{string.Join(", ", batch)}, {tk}, Dv] to match k {F(k)}, got {F(v)}", nameof(v));
+            throw new ArgumentException($"v: expected shape [{string.Join(", ", batch.ToArray())}, {tk}, Dv] to match k {F(k)}, got {F(v)}", nameof(v));
         int dv = v[^1];
-        int[] ye = [.. batch, tq, dv], pe = [.. batch, tq, tk];
-        if (!y.AsSpan().SequenceEqual(ye)) throw new ArgumentException($"y: expected shape {F(ye)}, got {F(y)}", nameof(y));
-        if (!probs.AsSpan().SequenceEqual(pe)) throw new ArgumentException($"probs: expected shape {F(pe)}, got {F(probs)}", nameof(probs));
-        if (dropped is not null && !dropped.AsSpan().SequenceEqual(pe)) throw new ArgumentException($"dropped: expected shape {F(pe)}, got {F(dropped)}", nameof(dropped));
+        // no arrays on the normal path (this runs every step): compare batch dims and the last two separately
+        static bool Like(int[] s, ReadOnlySpan<int> batch, int a, int b) => s.Length == batch.Length + 2 && s.AsSpan(0, batch.Length).SequenceEqual(batch) && s[^2] == a && s[^1] == b;
+        if (!Like(y, batch, tq, dv)) throw new ArgumentException($"y: expected shape {F([.. batch, tq, dv])}, got {F(y)}", nameof(y));
+        if (!Like(probs, batch, tq, tk)) throw new ArgumentException($"probs: expected shape {F([.. batch, tq, tk])}, got {F(probs)}", nameof(probs));
+        if (dropped is not null && !Like(dropped, batch, tq, tk)) throw new ArgumentException($"dropped: expected shape {F([.. batch, tq, tk])}, got {F(dropped)}", nameof(dropped));
         int b = 1;
         foreach (var x in batch) b *= x;
         if (lengths is not null && (lengths.Length != 1 || lengths[0] != q[0]))

@@ -84,29 +84,28 @@ internal readonly record struct RnnDims(int N, int T, int D, int H, int G, int D
 
 internal static class RnnChecks
 {
-    private static void Expect(bool ok, string name, string expected, int[] actual)
-    {
-        if (!ok) throw new ArgumentException($"{name}: expected shape {expected}, got {Tensor<int>.Format(actual)}", name);
-    }
+    // Checks run every step: the message (an interpolated string) is built only when a check fails.
+    private static void Throw(string name, string expected, int[] actual) =>
+        throw new ArgumentException($"{name}: expected shape {expected}, got {Tensor<int>.Format(actual)}", name);
 
     /// <summary>Checks the forward tensors of one direction and returns the sizes; ArgumentException names the tensor, the expected and the actual shape.</summary>
     public static RnnDims Forward<T>(RnnCell cell, Tensor<T> x, Tensor<T> wih, Tensor<T> whh, Tensor<T>? bih, Tensor<T>? bhh, Tensor<T> y, Tensor<T>? saved, int dir) where T : unmanaged
     {
-        Expect(x.Rank == 3, "x", "[N, T, D]", x.Shape);
+        if (!(x.Rank == 3)) Throw("x", "[N, T, D]", x.Shape);
         int n = x.Shape[0], t = x.Shape[1], d = x.Shape[2], g = RnnLayout.Gates(cell);
-        Expect(whh.Rank == 2 && whh.Shape[1] > 0 && whh.Shape[0] == g * whh.Shape[1], "whh", $"[{g}·H, H] for {cell}", whh.Shape);
+        if (!(whh.Rank == 2 && whh.Shape[1] > 0 && whh.Shape[0] == g * whh.Shape[1])) Throw("whh", $"[{g}·H, H] for {cell}", whh.Shape);
         int h = whh.Shape[1];
-        Expect(wih.Rank == 2 && wih.Shape[0] == g * h && wih.Shape[1] == d, "wih", $"[{g * h}, {d}]", wih.Shape);
-        if (bih is not null) Expect(bih.Rank == 1 && bih.Shape[0] == g * h, "bih", $"[{g * h}]", bih.Shape);
-        if (bhh is not null) Expect(bhh.Rank == 1 && bhh.Shape[0] == g * h, "bhh", $"[{g * h}]", bhh.Shape);
-        Expect(y.Rank == 3 && y.Shape[0] == n && y.Shape[1] == t && (y.Shape[2] == h || y.Shape[2] == 2 * h), "y", $"[{n}, {t}, {h}] or [{n}, {t}, {2 * h}]", y.Shape);
+        if (!(wih.Rank == 2 && wih.Shape[0] == g * h && wih.Shape[1] == d)) Throw("wih", $"[{g * h}, {d}]", wih.Shape);
+        if (bih is not null) { if (!(bih.Rank == 1 && bih.Shape[0] == g * h)) Throw("bih", $"[{g * h}]", bih.Shape); }
+        if (bhh is not null) { if (!(bhh.Rank == 1 && bhh.Shape[0] == g * h)) Throw("bhh", $"[{g * h}]", bhh.Shape); }
+        if (!(y.Rank == 3 && y.Shape[0] == n && y.Shape[1] == t && (y.Shape[2] == h || y.Shape[2] == 2 * h))) Throw("y", $"[{n}, {t}, {h}] or [{n}, {t}, {2 * h}]", y.Shape);
         int dirs = y.Shape[2] / h;
         if (dir < 0 || dir >= dirs) throw new ArgumentOutOfRangeException(nameof(dir), $"direction {dir} of a layer with {dirs} direction(s) (y {Tensor<int>.Format(y.Shape)}, H = {h})");
         int s = RnnLayout.Saved(cell);
         if (s > 0)
         {
             if (saved is null) throw new ArgumentNullException(nameof(saved), $"{cell} needs a saved tensor [{n}, {t}, {dirs * s * h}]");
-            Expect(saved.Rank == 3 && saved.Shape[0] == n && saved.Shape[1] == t && saved.Shape[2] == dirs * s * h, "saved", $"[{n}, {t}, {dirs * s * h}]", saved.Shape);
+            if (!(saved.Rank == 3 && saved.Shape[0] == n && saved.Shape[1] == t && saved.Shape[2] == dirs * s * h)) Throw("saved", $"[{n}, {t}, {dirs * s * h}]", saved.Shape);
         }
         return new RnnDims(n, t, d, h, g, dirs, s, RnnLayout.Work(cell));
     }
@@ -129,11 +128,11 @@ internal static class RnnChecks
     /// <summary>Checks the initial states: h0 and c0 [slots, N, H] with slot in range; c0 only for the LSTM.</summary>
     public static void State<T>(RnnDims r, RnnCell cell, Tensor<T>? h0, Tensor<T>? c0, int slot) where T : unmanaged
     {
-        if (h0 is not null) Expect(h0.Rank == 3 && h0.Shape[1] == r.N && h0.Shape[2] == r.H && slot >= 0 && slot < h0.Shape[0], "h0", $"[layers·dirs > {slot}, {r.N}, {r.H}]", h0.Shape);
+        if (h0 is not null) { if (!(h0.Rank == 3 && h0.Shape[1] == r.N && h0.Shape[2] == r.H && slot >= 0 && slot < h0.Shape[0])) Throw("h0", $"[layers·dirs > {slot}, {r.N}, {r.H}]", h0.Shape); }
         if (c0 is not null)
         {
             if (cell != RnnCell.Lstm) throw new ArgumentException($"c0: only the LSTM has a cell state, got one for {cell}", nameof(c0));
-            Expect(c0.Rank == 3 && c0.Shape[1] == r.N && c0.Shape[2] == r.H && slot >= 0 && slot < c0.Shape[0], "c0", $"[layers·dirs > {slot}, {r.N}, {r.H}]", c0.Shape);
+            if (!(c0.Rank == 3 && c0.Shape[1] == r.N && c0.Shape[2] == r.H && slot >= 0 && slot < c0.Shape[0])) Throw("c0", $"[layers·dirs > {slot}, {r.N}, {r.H}]", c0.Shape);
         }
     }
 
@@ -160,10 +159,10 @@ internal static class RnnChecks
     /// <summary>Checks an embedding's shapes: y = ids.Shape + [dim], w [vocab, dim].</summary>
     public static (int Count, int Vocab, int Dim) Embedding<T>(Tensor<int> ids, Tensor<T> w, Tensor<T> y, string yName) where T : unmanaged
     {
-        Expect(w.Rank == 2, "w", "[vocab, dim]", w.Shape);
+        if (!(w.Rank == 2)) Throw("w", "[vocab, dim]", w.Shape);
         int vocab = w.Shape[0], dim = w.Shape[1];
-        var expected = ids.Shape.Append(dim).ToArray();
-        y.CheckShape(yName, expected);
+        if (y.Rank != ids.Rank + 1 || y.Shape[^1] != dim || !y.Shape.AsSpan(0, ids.Rank).SequenceEqual(ids.Shape))
+            y.CheckShape(yName, ids.Shape.Append(dim).ToArray()); // throws naming both shapes
         return (ids.Length, vocab, dim);
     }
 
