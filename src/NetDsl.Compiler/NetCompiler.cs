@@ -8,6 +8,11 @@ namespace NetDsl.Compiler
     {
         /// <summary>Namespace of the generated classes (the generator passes the project's RootNamespace).</summary>
         public string Namespace { get; init; } = "NetDsl.Generated";
+        /// <summary>
+        /// Wraps every kernel call in a timer that reports to <c>NetDsl.Runtime.KernelProfile</c> (used by `netdsl bench --profile`;
+        /// the generator never sets it, so user code carries no timing).
+        /// </summary>
+        public bool Profile { get; init; }
     }
 
     /// <summary>One row of `netdsl summary`: a layer (or op) with its output shape, parameters and MACs per sample.</summary>

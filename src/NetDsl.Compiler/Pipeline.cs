@@ -33,7 +33,7 @@ namespace NetDsl.Compiler
                 if (ok)
                 {
                     if (NoKernel(g, bag)) ok = false;
-                    else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary).Emit();
+                    else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary) { Profile = options.Profile }.Emit();
                 }
                 networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary) { Graph = View(g) });
             }

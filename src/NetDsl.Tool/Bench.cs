@@ -20,7 +20,7 @@ internal static class Bench
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static int Run(IReadOnlyList<CompiledNetwork> networks, int batch, int steps, CliOutput o)
+    public static int Run(IReadOnlyList<CompiledNetwork> networks, int batch, int steps, bool profile, CliOutput o)
     {
         if (batch <= 0 || steps <= 0) { o.Err.WriteLine("netdsl: --batch and --steps must be positive"); return NetDslCli.ExitUsage; }
         var asm = Load(networks, o);
@@ -39,23 +39,45 @@ internal static class Bench
             if (train != null)
             {
                 var sgd = new Sgd<float>(net.Parameters, lr: 1e-3, momentum: 0.9);
-                double ms = Median(steps, () => { train.Invoke(net, inputs); sgd.Step(); });
+                KernelProfile.Reset();
+                KernelProfile.Enabled = false;
+                double ms = Median(steps, () => { train.Invoke(net, inputs); sgd.Step(); }, () => KernelProfile.Enabled = profile);
                 long macs = (long)type.GetField("Macs", BindingFlags.Public | BindingFlags.Static | BindingFlags.FlattenHierarchy)!.GetValue(null)!;
                 trainText = ms.ToString("F2", Inv) + " ms";
                 rateText = (batch / (ms / 1000)).ToString("N0", Inv);
                 flopText = (6.0 * macs * batch / (ms / 1000) / 1e9).ToString("F1", Inv);
             }
+            KernelProfile.Enabled = false;
+            var profiled = KernelProfile.Entries;
             net.Eval();
             double fms = Median(steps, () => forward.Invoke(net, forwardArgs));
             o.Out.WriteLine($"{n.Name,-16} {batch,5} {trainText,12} {rateText,11} {flopText,8} {fms.ToString("F2", Inv) + " ms",10}");
+            if (profile && profiled.Count > 0) PrintProfile(n.Name, profiled, steps, o);
         }
         o.Out.WriteLine($"median of {steps} steps after 3 warm-up steps; CPU path, {Environment.ProcessorCount} threads; GFLOP/s counts 6 x MACs x batch per step (forward 2, backward 4).");
         return NetDslCli.ExitOk;
     }
 
-    private static double Median(int steps, Action step)
+    /// <summary>Per-kernel times of the training step (averaged over the timed steps), slowest first.</summary>
+    private static void PrintProfile(string network, IReadOnlyList<KernelProfile.Entry> entries, int steps, CliOutput o)
+    {
+        double total = entries.Sum(e => e.Milliseconds);
+        o.Out.WriteLine();
+        o.Out.WriteLine($"{network}: kernels of a training step (mean of {steps} steps; kernel times sum to {(total / steps).ToString("F2", Inv)} ms, the optimizer step is not a kernel of the network)");
+        o.Out.WriteLine($"{"ms",8} {"%",6} {"GFLOP/s",8}  kernel");
+        foreach (var e in entries.OrderByDescending(e => e.Ticks))
+        {
+            double ms = e.Milliseconds / steps;
+            string gf = e.Flops == 0 || e.Ticks == 0 ? "-" : (e.Flops / (e.Milliseconds / 1000) / 1e9).ToString("F1", Inv);
+            o.Out.WriteLine($"{ms.ToString("F3", Inv),8} {(100 * e.Milliseconds / total).ToString("F1", Inv),6} {gf,8}  {e.Label}");
+        }
+        o.Out.WriteLine();
+    }
+
+    private static double Median(int steps, Action step, Action? afterWarmup = null)
     {
         for (int i = 0; i < 3; i++) step();
+        afterWarmup?.Invoke();
         var times = new double[steps];
         for (int i = 0; i < steps; i++)
         {

@@ -147,13 +147,13 @@ internal static class Commands
 
     // ------------------------------------------------------------------ bench
 
-    public static int Bench(FileInfo file, string? network, int batch, int steps, CliOutput o)
+    public static int Bench(FileInfo file, string? network, int batch, int steps, bool profile, CliOutput o)
     {
-        if (!TryCompile(file, o, out var result)) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
+        if (!TryCompile(file, o, out var result, new CompileOptions { Profile = profile })) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
         if (!TrySelect(result, network, file, o, out var selected)) return NetDslCli.ExitUsage;
         var empty = selected.Where(n => n.Source.Length == 0).Select(n => n.Name).ToList();
         if (empty.Count > 0) { o.Err.WriteLine($"netdsl: no code was generated for {string.Join(", ", empty)} (see the warnings above)"); return NetDslCli.ExitErrors; }
-        return Tool.Bench.Run(selected, batch, steps, o);
+        return Tool.Bench.Run(selected, batch, steps, profile, o);
     }
 
     // ------------------------------------------------------------------ show
@@ -236,11 +236,11 @@ internal static class Commands
     }
 
     /// <summary>Reads and compiles; prints diagnostics. result is null on an I/O error.</summary>
-    private static bool TryCompile(FileInfo file, CliOutput o, out CompileResult? result)
+    private static bool TryCompile(FileInfo file, CliOutput o, out CompileResult? result, CompileOptions? options = null)
     {
         result = null;
         if (!TryRead(file, o, out var text)) return false;
-        result = NetCompiler.Compile(file.FullName, text);
+        result = NetCompiler.Compile(file.FullName, text, options);
         foreach (var d in result.Diagnostics)
             (d.Severity == Severity.Error ? o.Err : o.Out).WriteLine(d.ToString());
         return result.Success;

@@ -67,13 +67,14 @@ public static class NetDslCli
         show.SetAction(p => Commands.Show(p.GetValue(showFile)!, p.GetValue(showNetwork), output));
         root.Subcommands.Add(show);
 
-        // bench FILE [--network NAME] [--batch B] [--steps S]
+        // bench FILE [--network NAME] [--batch B] [--steps S] [--profile]
         var benchFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
         var benchNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
         var benchBatch = new Option<int>("--batch", "-b") { Description = "batch size (default 64)", DefaultValueFactory = _ => 64 };
         var benchSteps = new Option<int>("--steps", "-s") { Description = "timed steps (default 20; the median is printed)", DefaultValueFactory = _ => 20 };
-        var bench = new Command("bench", "Compile the generated C#, then time a training step and a forward pass on the CPU path.") { benchFile, benchNetwork, benchBatch, benchSteps };
-        bench.SetAction(p => Commands.Bench(p.GetValue(benchFile)!, p.GetValue(benchNetwork), p.GetValue(benchBatch), p.GetValue(benchSteps), output));
+        var benchProfile = new Option<bool>("--profile", "-p") { Description = "also time every kernel of the training step and print them, slowest first" };
+        var bench = new Command("bench", "Compile the generated C#, then time a training step and a forward pass on the CPU path.") { benchFile, benchNetwork, benchBatch, benchSteps, benchProfile };
+        bench.SetAction(p => Commands.Bench(p.GetValue(benchFile)!, p.GetValue(benchNetwork), p.GetValue(benchBatch), p.GetValue(benchSteps), p.GetValue(benchProfile), output));
         root.Subcommands.Add(bench);
 
         // graph FILE [--network NAME] [--out DIR|-]

@@ -203,6 +203,22 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void Bench_profile_times_every_kernel_of_the_training_step()
+    {
+        var (exit, stdout, stderr) = Run("bench", RepoPaths.LeNet5, "--batch", "2", "--steps", "3", "--profile");
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        var rows = stdout.Split('\n').Where(l => l.Contains(" k", StringComparison.Ordinal) && (l.Contains("forward k", StringComparison.Ordinal) || l.Contains("backward k", StringComparison.Ordinal))).ToList();
+        // LeNet-5's kernels: the conv+relu forward, both conv backward kernels, and the loss, each with a time and a share
+        Assert.Contains(rows, r => r.Contains("forward k0: conv2d conv1 + relu relu1 (line 7)", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.Contains("conv2d_bwd_filter", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.Contains("cross_entropy", StringComparison.Ordinal));
+        double share = rows.Sum(r => double.Parse(r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(share, 99.0, 101.0);   // the shares of all kernels add up to the whole
+        // profiling is the tool's: the generated class the generator emits carries no timers
+        Assert.DoesNotContain("KernelProfile", NetDsl.Compiler.NetCompiler.Compile(RepoPaths.LeNet5, System.IO.File.ReadAllText(RepoPaths.LeNet5)).Networks[0].Source);
+    }
+
+    [Fact]
     public void Bench_rejects_a_batch_size_that_is_not_positive()
     {
         var (exit, _, stderr) = Run("bench", System.IO.Path.Combine(RepoPaths.Root, "examples", "Models", "inception.net"), "--batch", "0");

@@ -29,6 +29,9 @@ namespace NetDsl.Compiler.Emit
         private readonly List<(string Input, TValue Value)> _forwardInputs;
         private Dictionary<string, string> _layerTypes = new Dictionary<string, string>();
 
+        /// <summary>Time every kernel call (see <see cref="CompileOptions.Profile"/>).</summary>
+        public bool Profile { get; set; }
+
         public NetworkEmitter(NetGraph g, KernelProgram prog, MemoryPlan plan, string file, string ns, NetworkSummary summary)
         {
             _g = g; _prog = prog; _plan = plan; _file = file; _ns = ns; _summary = summary;
@@ -431,7 +434,7 @@ namespace NetDsl.Compiler.Emit
             {
                 if (k is AliasKernel) continue;
                 Comment(w, k);
-                var call = Call(k);
+                var call = Timed(k, Call(k), "forward");
                 if (_outputKernels.Contains(k)) w.Line(call);
                 else w.Line($"if (withLoss) {call}");
             }
@@ -444,10 +447,19 @@ namespace NetDsl.Compiler.Emit
             {
                 if (k is AliasKernel) continue;
                 Comment(w, k);
-                w.Line(Call(k));
+                w.Line(Timed(k, Call(k), "backward"));
             }
             w.Close();
             w.Line();
+        }
+
+        /// <summary>The call itself, or (profiling) the call between two timestamps reported with the kernel's label and FLOPs.</summary>
+        private string Timed(Kernel k, string call, string pass)
+        {
+            if (!Profile) return call;
+            var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward ? o.Op : o.Op + " " + o.Layer));
+            var label = $"{pass} k{k.Id}: {ops} (line {string.Join(",", k.Lines)})".Replace("\\", "\\\\").Replace("\"", "\\\"");
+            return $"{{ long __prof{k.Id} = System.Diagnostics.Stopwatch.GetTimestamp();\n{call}\nNetDsl.Runtime.KernelProfile.Record(\"{_g.Name}\", {k.Id}, \"{label}\", {Flops(k)}L{string.Concat(_g.Symbols.Select(x => " * _sym_" + x))}, __prof{k.Id}); }}";
         }
 
         private void Comment(CodeWriter w, Kernel k)
