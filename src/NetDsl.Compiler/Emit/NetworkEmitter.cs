@@ -24,6 +24,11 @@ namespace NetDsl.Compiler.Emit
         private readonly string _ns;
         private readonly NetworkSummary _summary;
         private readonly Dictionary<TValue, string> _fields = new Dictionary<TValue, string>();
+        /// <summary>While emitting an accumulating call: parameter-gradient outputs redirected to scratch views.</summary>
+        private readonly Dictionary<TValue, string> _refOverride = new Dictionary<TValue, string>();
+        /// <summary>Backward kernels that write parameter gradients and accumulate through scratch: their scratch views (field, offset, shape).</summary>
+        private readonly List<(string Field, long Offset, Shape Shape)> _accViews = new List<(string, long, Shape)>();
+        private long _accScratchSize;
         private readonly Dictionary<string, string> _layerProps = new Dictionary<string, string>();
         private readonly HashSet<Kernel> _outputKernels;
         private readonly List<(string Input, TValue Value)> _forwardInputs;
@@ -66,6 +71,7 @@ namespace NetDsl.Compiler.Emit
         /// <summary>The C# expression for a value's tensor.</summary>
         internal string Ref(TValue v)
         {
+            if (_refOverride.TryGetValue(v, out var over)) return over;
             if (v.Role == ValueRole.Parameter) return $"{ParamRef(v.Param!)}.Value";
             if (v.Role == ValueRole.ParameterGradient) return $"{ParamRef(_g.Params.First(x => x.Grad == v))}.Grad";
             if (v.Role == ValueRole.Buffer) return $"{_layerProps[v.Buffer!.Layer]}.{FieldProp(v.Buffer.Field)}.Value";
@@ -289,14 +295,35 @@ namespace NetDsl.Compiler.Emit
             w.Open($"public T TrainStep({Params(all)})");
             w.Line($"Bind({args});");
             w.Line("RunForward(Training, withLoss: true);");
-            w.Line("RunBackward();");
+            w.Line("RunBackward(accumulate: false);");
             w.Line("StepCount++;");
             w.Line("return _lossValue;");
             w.Close();
             w.Line();
-            w.Line("/// <summary>Forward, backward and <paramref name=\"optimizer\"/>.Step(); returns the loss.</summary>");
+            w.Line("/// <summary>");
+            w.Line("/// Forward and backward like TrainStep, but adds this batch's gradients to every <c>Parameter.Grad</c> instead of");
+            w.Line("/// overwriting them (PyTorch's <c>loss.backward()</c>): several batches sum without a copy. Clear with optimizer.ZeroGrad().");
+            w.Line("/// </summary>");
+            w.Open($"public T AccumulateGradients({Params(all)})");
+            w.Line($"Bind({args});");
+            w.Line("RunForward(Training, withLoss: true);");
+            w.Line("EnsureAccumulateScratch();");
+            w.Line("RunBackward(accumulate: true);");
+            w.Line("StepCount++;");
+            w.Line("return _lossValue;");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// Forward, backward and <paramref name=\"optimizer\"/>.Step(); returns the loss. An optimizer that keeps its state in the");
+            w.Line("/// gradients (Sgd with stateInGradients) prepares them first and the backward pass accumulates into them.");
+            w.Line("/// </summary>");
             w.Open($"public T TrainStep({Params(all)}, Optimizer<T> optimizer)");
-            w.Line($"var loss = TrainStep({args});");
+            w.Line("T loss;");
+            w.Open("if (optimizer.AccumulatesGradients)");
+            w.Line("optimizer.BeforeBackward();");
+            w.Line($"loss = AccumulateGradients({args});");
+            w.Close();
+            w.Line($"else loss = TrainStep({args});");
             w.Line("optimizer.Step();");
             w.Line("return loss;");
             w.Close();
@@ -336,12 +363,13 @@ namespace NetDsl.Compiler.Emit
                 if (o.Storage == seed && _fields.ContainsKey(o))
                     w.Line($"{_fields[o]} = {_fields[seed]}.View(0, {ShapeArgs(o.Shape)});");
             }
-            w.Line("RunBackward();");
+            w.Line("RunBackward(accumulate: false);");
             w.Line("StepCount++;");
             w.Close();
             w.Line();
             w.Line($"/// <summary>Backward(<paramref name=\"{arg}\"/>) then <paramref name=\"optimizer\"/>.Step().</summary>");
             w.Open($"public void Backward(Tensor<T> {arg}, Optimizer<T> optimizer)");
+            w.Line("if (optimizer.AccumulatesGradients) throw new NotSupportedException(\"an optimizer that keeps its state in the gradients is stepped through TrainStep(…, optimizer), not Backward\");");
             w.Line($"Backward({arg});");
             w.Line("optimizer.Step();");
             w.Close();
@@ -442,13 +470,68 @@ namespace NetDsl.Compiler.Emit
             w.Close();
             w.Line();
             if (_g.Loss == null && _g.OutputGradSeed == null) return;
-            w.Open("private void RunBackward()");
+            w.Line("/// <summary>The backward pass; with <paramref name=\"accumulate\"/> it adds into every Parameter.Grad instead of overwriting it.</summary>");
+            w.Open("private void RunBackward(bool accumulate)");
             foreach (var k in _prog.Backward)
             {
                 if (k is AliasKernel) continue;
                 Comment(w, k);
-                w.Line(Timed(k, Call(k), "backward"));
+                EmitBackwardCall(w, k);
             }
+            w.Close();
+            w.Line();
+            EmitAccumulateScratch(w);
+        }
+
+        /// <summary>
+        /// A backward kernel call. A kernel that writes parameter gradients has two forms: overwrite (TrainStep) and
+        /// accumulate (AccumulateGradients, optimizers with their state in the gradients). linear_bwd_filter accumulates in its
+        /// GEMM; other kernels write into a scratch view that is then added into the gradient.
+        /// </summary>
+        private void EmitBackwardCall(CodeWriter w, Kernel k)
+        {
+            var grads = k.Outputs.Where(o => o.Storage.Role == ValueRole.ParameterGradient).ToList();
+            if (grads.Count == 0) { w.Line(Timed(k, Call(k), "backward")); return; }
+            if (k is LibraryKernel lk && lk.Node.Op == "linear_bwd_filter" && grads.Count == k.Outputs.Count)
+            {
+                var over = Call(k);
+                var acc = over.Replace("K.LinearBackwardFilter(", "K.LinearBackwardFilterAccumulate(");
+                if (Profile) { w.Line(Timed(k, $"if (accumulate) {acc}\nelse {over}", "backward")); return; }
+                w.Line($"if (accumulate) {acc}");
+                w.Line($"else {over}");
+                return;
+            }
+            // one call whose gradient outputs are scratch views when accumulating, then the scratch added into the gradients
+            var adds = new List<string>();
+            long offset = 0;
+            foreach (var o in grads)
+            {
+                var (factor, symbols) = o.Shape.Size;
+                if (symbols.Length != 0) throw new InvalidOperationException($"parameter gradient {o.Name} has a symbolic shape {o.Shape.ToDisplay()}");
+                var field = $"_acc{k.Id}_{adds.Count}";
+                _accViews.Add((field, offset, o.Shape));
+                adds.Add($"K.Accumulate({field}, {Ref(o)});");
+                _refOverride[o] = $"(accumulate ? {field} : {Ref(o)})";
+                offset += factor;
+            }
+            _accScratchSize = Math.Max(_accScratchSize, offset);
+            var call = Call(k);
+            _refOverride.Clear();
+            var then = adds.Count == 1 ? $"if (accumulate) {adds[0]}" : $"if (accumulate) {{ {string.Join(" ", adds)} }}";
+            if (Profile) { w.Line(Timed(k, call + "\n" + then, "backward")); return; }
+            w.Line(call);
+            w.Line(then);
+        }
+
+        /// <summary>The scratch behind accumulating kernels' gradient outputs, allocated on first use (one buffer, views per output).</summary>
+        private void EmitAccumulateScratch(CodeWriter w)
+        {
+            w.Line("private Tensor<T>? _accScratch; // scratch for gradients accumulated through a kernel that overwrites (" + N(_accScratchSize) + " elements)");
+            foreach (var (field, _, shape) in _accViews) w.Line($"private Tensor<T> {field} = null!;");
+            w.Open("private void EnsureAccumulateScratch()");
+            w.Line("if (_accScratch is not null) return;");
+            w.Line($"_accScratch = Device.Allocate<T>({Math.Max(1, _accScratchSize)});");
+            foreach (var (field, offset, shape) in _accViews) w.Line($"{field} = _accScratch.View({offset}, {ShapeArgs(shape)});");
             w.Close();
             w.Line();
         }

@@ -51,7 +51,12 @@ public sealed partial class CpuKernels<T>
                 false, BiasKind.None, default, default(Identity<T>)));
     }
 
-    public void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db)
+    public void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db) => LinearBackwardFilter(dy, x, dw, db, accumulate: false);
+
+    /// <summary>dw += dyᵀ·x; db += column sums of dy (the GEMM accumulates into dw: no temporary).</summary>
+    public void LinearBackwardFilterAccumulate(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db) => LinearBackwardFilter(dy, x, dw, db, accumulate: true);
+
+    private static void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db, bool accumulate)
     {
         int m = LinearRows(dy.Shape, "dy", "[M, O]");
         int o = dy.Shape[^1], k = x.Shape[^1];
@@ -59,13 +64,13 @@ public sealed partial class CpuKernels<T>
         dw.CheckShape("dw", [o, k]);
         db?.CheckShape("db", [o]);
         // dw[o-rows lo..hi] = dyᵀ[lo..hi, :] · x : A(i, p) = dy[p, lo+i]
-        RowBlocks(o, (long)m * o * k, (dy, x, dw, k, o, m), static (s, lo, hi) =>
+        RowBlocks(o, (long)m * o * k, (dy, x, dw, k, o, m, accumulate), static (s, lo, hi) =>
             Gemm(hi - lo, s.k, s.m, s.dy.AsSpan().Slice(lo), 1, s.o, s.x.AsSpan(), s.k, 1, s.dw.AsSpan().Slice(lo * s.k), s.k,
-                false, BiasKind.None, default, default(Identity<T>)));
+                s.accumulate, BiasKind.None, default, default(Identity<T>)));
         if (db is not null)
         {
             var dbs = db.AsSpan(); var dys = dy.AsSpan();
-            dbs.Clear();
+            if (!accumulate) dbs.Clear();
             for (int i = 0; i < m; i++) AddInto(dys.Slice(i * o, o), dbs);
         }
     }
