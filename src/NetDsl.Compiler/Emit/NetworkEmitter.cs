@@ -458,9 +458,16 @@ namespace NetDsl.Compiler.Emit
         private void EmitRun(CodeWriter w)
         {
             w.Open("private void RunForward(bool training, bool withLoss)");
-            foreach (var k in _prog.Forward)
+            var forward = _prog.Forward.Where(k => !(k is AliasKernel)).ToList();
+            for (int j = 0; j < forward.Count; j++)
             {
-                if (k is AliasKernel) continue;
+                var k = forward[j];
+                if (j + 1 < forward.Count && FoldPartner(k, forward[j + 1]) is { } bn)
+                {
+                    EmitFolded(w, (LibraryKernel)k, bn);
+                    j++;
+                    continue;
+                }
                 Comment(w, k);
                 var call = Timed(k, Call(k), "forward");
                 if (_outputKernels.Contains(k)) w.Line(call);
@@ -469,6 +476,7 @@ namespace NetDsl.Compiler.Emit
             if (_g.Loss != null) w.Line($"if (withLoss) _lossValue = K.ReadScalar({Ref(_g.Loss)}); // the loss [1], whatever scalar expression it is");
             w.Close();
             w.Line();
+            EmitFoldScratch(w);
             if (_g.Loss == null && _g.OutputGradSeed == null) return;
             w.Line("/// <summary>The backward pass; with <paramref name=\"accumulate\"/> it adds into every Parameter.Grad instead of overwriting it.</summary>");
             w.Open("private void RunBackward(bool accumulate)");
@@ -481,6 +489,86 @@ namespace NetDsl.Compiler.Emit
             w.Close();
             w.Line();
             EmitAccumulateScratch(w);
+        }
+
+        /// <summary>
+        /// The batchnorm kernel that <paramref name="k"/> (a convolution, or a linear layer with a 2-D output) feeds as its only
+        /// reader, when the pair can run folded at inference: then eval-mode Forward computes conv(x, w·s) + (b − μ)·s + β with
+        /// s = γ/√(σ² + ε) and batchnorm's epilogue in one kernel, with no batchnorm pass and no convolution output buffer.
+        /// </summary>
+        private LibraryKernel? FoldPartner(Kernel k, Kernel next)
+        {
+            if (!(k is LibraryKernel conv) || conv.Epilogue != null || !_outputKernels.Contains(k)) return null;
+            if (!(conv.Node.Op == "conv2d" || (conv.Node.Op == "linear" && conv.Outputs[0].Shape.Rank == 2))) return null;
+            if (!(next is LibraryKernel bn) || bn.Node.Op != "batchnorm" || bn.Node.Inputs.Count != 5 || bn.Outputs.Count != 3) return null;
+            var y = conv.Outputs[0];
+            if (bn.Node.Inputs[0] != y || conv.Node.Inputs[1].Role != ValueRole.Parameter) return null;
+            if (bn.Node.Inputs[1].Role != ValueRole.Parameter || bn.Node.Inputs[2].Role != ValueRole.Parameter) return null;
+            if (_g.Outputs.Any(o => o.Value == y || o.Value.Storage == y)) return null;
+            // the convolution's output is read by the batchnorm alone (in the forward kernels; the backward runs only when training)
+            if (_prog.Forward.Any(o => o != bn && o.Inputs.Contains(y))) return null;
+            // the folded kernel writes batchnorm's output while reading the convolution's input: they must not share memory
+            // (in a network without a backward pass the planner may put the one where the other died)
+            if (Overlaps(bn.Outputs[0], conv.Node.Inputs[0])) return null;
+            return bn;
+        }
+
+        private bool Overlaps(TValue a, TValue b)
+        {
+            if (!_plan.Placements.TryGetValue(a.Storage, out var pa) || !_plan.Placements.TryGetValue(b.Storage, out var pb)) return false;
+            return pa.Arena == pb.Arena && pa.Offset < pb.Offset + pb.Units && pb.Offset < pa.Offset + pa.Units;
+        }
+
+        private readonly List<(string W, string B, Shape WShape, int K)> _folds = new List<(string, string, Shape, int)>();
+
+        private void EmitFolded(CodeWriter w, LibraryKernel conv, LibraryKernel bn)
+        {
+            Comment(w, conv);
+            Comment(w, bn);
+            var wv = conv.Node.Inputs[1];
+            int channels = wv.Shape[0].Value;
+            string fw = $"_fold{conv.Id}W", fb = $"_fold{conv.Id}B";
+            _folds.Add((fw, fb, wv.Shape, channels));
+            var bi = bn.Node.Inputs.Select(Ref).ToList();
+            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {CallContext_T(bn.Node.Float("eps"))}, {fw}, {fb});";
+            var ins = conv.Node.Inputs.Select(Ref).ToList();
+            ins[1] = fw;
+            if (ins.Count > 2) ins[2] = fb; else ins.Add(fb);
+            var epi = bn.Epilogue != null ? $"new {FunctorName(bn)}(), new {FunctorName(bn)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
+            string folded = conv.Node.Op == "linear"
+                ? $"K.LinearForward({ins[0]}, {ins[1]}, {ins[2]}, {Ref(bn.Outputs[0])}, {epi});"
+                : Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(bn.Outputs[0]) }, epi), conv)!;
+            w.Open("if (!training && !withLoss)");
+            w.Line($"// inference: batchnorm {bn.Node.Layer} folded into {conv.Node.Layer} (weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β)");
+            w.Line("EnsureFoldScratch();");
+            w.Line(Timed(bn, fold, "forward"));
+            w.Line(Timed(conv, folded, "forward"));
+            w.Close();
+            w.Open("else");
+            w.Line(Timed(conv, Call(conv), "forward"));
+            w.Line(Timed(bn, Call(bn), "forward"));
+            w.Close();
+        }
+
+        private static string CallContext_T(double v) => Ops.CallContext.T(v);
+
+        /// <summary>One scratch for the folded weights and biases of eval-mode Forward (layers fold one at a time, so they share it).</summary>
+        private void EmitFoldScratch(CodeWriter w)
+        {
+            if (_folds.Count == 0) return;
+            long wMax = _folds.Max(f => f.WShape.Size.Factor), kMax = _folds.Max(f => (long)f.K);
+            w.Line($"private Tensor<T>? _foldScratch; // folded batchnorm weights and biases for inference ({N(wMax + kMax)} elements, shared by the {_folds.Count} folded layers)");
+            foreach (var f in _folds) w.Line($"private Tensor<T> {f.W} = null!, {f.B} = null!;");
+            w.Open("private void EnsureFoldScratch()");
+            w.Line("if (_foldScratch is not null) return;");
+            w.Line($"_foldScratch = Device.Allocate<T>({wMax + kMax});");
+            foreach (var f in _folds)
+            {
+                w.Line($"{f.W} = _foldScratch.View(0, {ShapeArgs(f.WShape)});");
+                w.Line($"{f.B} = _foldScratch.View({wMax}, {f.K});");
+            }
+            w.Close();
+            w.Line();
         }
 
         /// <summary>
