@@ -25,7 +25,9 @@ public class DirectConvTests
         [3, 2, 5, 5, 3, 3, 3, 0, 0, 1, 1, 0, 0],       // no padding, tiny image
         [1, 20, 17, 17, 33, 3, 3, 1, 1, 1, 1, 0, 0],   // batch 1, parallel over tiles, K = 33
         [3, 20, 32, 32, 24, 3, 3, 1, 1, 1, 1, 0, 0],   // parallel over images, weight-gradient image groups
-        [5, 9, 4, 3, 17, 3, 3, 1, 1, 1, 1, 0, 0],      // Q smaller than one tile
+        [5, 9, 4, 3, 17, 3, 3, 1, 1, 1, 1, 0, 0],      // Q smaller than one tile; strips of 4 images + 1
+        [9, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0],       // strips of 8 images side by side + a strip of 1
+        [4, 2, 5, 7, 3, 3, 3, 2, 0, 1, 1, 0, 2],       // asymmetric width padding (0 left, 2 right) in strips
     ];
 
     private static ConvGeometry G(int ph, int pw, int dh, int dw, int eh, int ew) =>

@@ -28,17 +28,35 @@ public sealed partial class CpuKernels<T>
     [ThreadStatic] private static int[]? t_dcOffs;   // per caller: tap offsets into xpad
 
     private const int DcMR = 8;
+    /// <summary>Rows of the register tile: 8 output channels × 2 vectors of q, or 6 × 4 vectors when there are few outputs
+    /// (LeNet's K = 6 would leave a quarter of an 8-row tile empty).</summary>
+    private static int DirectRows(int k) => k <= 6 ? 6 : DcMR;
 
-    /// <summary>Geometry of the direct kernel: an input of C×H×W placed at (PadT, PadL) in Hp×Wp (negative pads crop), K outputs.</summary>
-    private readonly record struct DirectGeom(int N, int C, int H, int W, int K, int KH, int KW, int DilH, int DilW, int PadT, int PadL, int Hp, int Wp)
+    /// <summary>
+    /// Geometry of the direct kernel: G images of C×H×W side by side in a strip of Hp×Wp per channel, image g at row PadT,
+    /// column PadL + g·Ws (negative pads crop, G = 1 then), K outputs of OH×OW per image. Small images share a strip so
+    /// fewer of the padded-width columns are garbage: the pad columns between two images serve both.
+    /// </summary>
+    private readonly record struct DirectGeom(int N, int C, int H, int W, int K, int KH, int KW, int DilH, int DilW, int PadT, int PadL,
+        int Hp, int Wp, int G, int Ws, int OW)
     {
         public int OH => Hp - DilH * (KH - 1);
-        public int OW => Wp - DilW * (KW - 1);
         public int Plane => Hp * Wp;
         public int Q => OH * Wp;
         public int CRS => C * KH * KW;
-        /// <summary>Padded image plus a zero tail covering the over-read of the last (rounded-up) tile.</summary>
-        public int PadSize => C * Hp * Wp + Wp + 64;
+        public int Strips => (N + G - 1) / G;
+        /// <summary>Padded strip plus a zero tail covering the over-read of the last (rounded-up) tile.</summary>
+        public int PadSize => C * Hp * Wp + Wp + 128;
+
+        public static DirectGeom Make(int n, int c, int h, int w, int k, int kh, int kw, int dilH, int dilW, int pt, int pb, int pl, int pr)
+        {
+            int ow = w + pl + pr - dilW * (kw - 1), sep = Math.Max(pl, pr), g = 1;
+            // images side by side while the strip stays short (≤ 80 columns); each image's outputs must stay in its own Ws columns
+            if (pl >= 0 && pr >= 0 && ow <= w + sep)
+                while (2 * g <= n && 2 * g * (w + sep) <= 80) g *= 2;
+            int wp = g == 1 ? w + pl + pr : pl + g * w + (g - 1) * sep + pr;
+            return new DirectGeom(n, c, h, w, k, kh, kw, dilH, dilW, pt, pl, h + pt + pb, wp, g, g == 1 ? wp : w + sep, ow);
+        }
     }
 
     /// <summary>Whether a convolution of x by w with g runs on the direct kernels (for tests).</summary>
@@ -54,12 +72,14 @@ public sealed partial class CpuKernels<T>
         && (long)(d.C + d.K) * (d.H + g.PadH + g.PadBottom + d.KH * g.DilationH) * (d.W + g.PadW + g.PadRight + d.KW * g.DilationW) < int.MaxValue / 4;
 
     private static DirectGeom ForwardGeom(ConvDims d, ConvGeometry g) =>
-        new(d.N, d.C, d.H, d.W, d.K, d.KH, d.KW, g.DilationH, g.DilationW, g.PadH, g.PadW, d.H + g.PadH + g.PadBottom, d.W + g.PadW + g.PadRight);
+        DirectGeom.Make(d.N, d.C, d.H, d.W, d.K, d.KH, d.KW, g.DilationH, g.DilationW, g.PadH, g.PadBottom, g.PadW, g.PadRight);
 
     /// <summary>dx = conv(dy padded by dil·(k−1) − pad, flipped weights): C ← K, K ← C, output H×W.</summary>
-    private static DirectGeom BackwardDataGeom(ConvDims d, ConvGeometry g) =>
-        new(d.N, d.K, d.OH, d.OW, d.C, d.KH, d.KW, g.DilationH, g.DilationW,
-            g.DilationH * (d.KH - 1) - g.PadH, g.DilationW * (d.KW - 1) - g.PadW, d.H + g.DilationH * (d.KH - 1), d.W + g.DilationW * (d.KW - 1));
+    private static DirectGeom BackwardDataGeom(ConvDims d, ConvGeometry g)
+    {
+        int eh = g.DilationH * (d.KH - 1), ew = g.DilationW * (d.KW - 1);
+        return DirectGeom.Make(d.N, d.K, d.OH, d.OW, d.C, d.KH, d.KW, g.DilationH, g.DilationW, eh - g.PadH, eh - g.PadBottom, ew - g.PadW, ew - g.PadRight);
+    }
 
     private static int[] DirectOffsets(DirectGeom q)
     {
@@ -71,17 +91,22 @@ public sealed partial class CpuKernels<T>
         return offs;
     }
 
-    /// <summary>xp[0, PadSize) = the image placed at (PadT, PadL) of each Hp×Wp plane, zeros elsewhere.</summary>
+    /// <summary>xp[0, PadSize) = images n0..n0+gn placed at (PadT, PadL + g·Ws) of each Hp×Wp plane, zeros elsewhere.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PadImage(ReadOnlySpan<T> x, Span<T> xp, DirectGeom q)
+    private static void PadStrip(ReadOnlySpan<T> x, int n0, int gn, Span<T> xp, DirectGeom q)
     {
         xp[..q.PadSize].Clear();
         int iw0 = Math.Max(0, -q.PadL), iw1 = Math.Min(q.W, q.Wp - q.PadL);
         int ih0 = Math.Max(0, -q.PadT), ih1 = Math.Min(q.H, q.Hp - q.PadT);
         if (iw1 <= iw0 || ih1 <= ih0) return;
-        for (int c = 0; c < q.C; c++)
-            for (int ih = ih0; ih < ih1; ih++)
-                CopySmall(x.Slice((c * q.H + ih) * q.W + iw0, iw1 - iw0), xp.Slice(c * q.Plane + (ih + q.PadT) * q.Wp + q.PadL + iw0));
+        int inSize = q.C * q.H * q.W;
+        for (int g = 0; g < gn; g++)
+        {
+            var img = x.Slice((n0 + g) * inSize, inSize);
+            for (int c = 0; c < q.C; c++)
+                for (int ih = ih0; ih < ih1; ih++)
+                    CopySmall(img.Slice((c * q.H + ih) * q.W + iw0, iw1 - iw0), xp.Slice(c * q.Plane + (ih + q.PadT) * q.Wp + q.PadL + g * q.Ws + iw0));
+        }
     }
 
     // ---------------------------------------------------------------- forward (and backward data)
@@ -91,14 +116,14 @@ public sealed partial class CpuKernels<T>
     {
         var q = ForwardGeom(d, g);
         // panels [K/MR][CRS][MR] of W (K×CRS), zero rows past K
-        int crs = q.CRS, kp = (q.K + DcMR - 1) / DcMR * DcMR;
+        int crs = q.CRS, mr = DirectRows(q.K), kp = (q.K + mr - 1) / mr * mr;
         var panels = Scratch(ref t_dcPanels, kp * crs);
         var ws = w.AsSpan();
         for (int k = 0; k < kp; k++)
         {
-            int panel = k / DcMR * crs * DcMR, lane = k % DcMR;
-            if (k < q.K) for (int i = 0; i < crs; i++) panels[panel + i * DcMR + lane] = ws[k * crs + i];
-            else for (int i = 0; i < crs; i++) panels[panel + i * DcMR + lane] = T.Zero;
+            int panel = k / mr * crs * mr, lane = k % mr;
+            if (k < q.K) for (int i = 0; i < crs; i++) panels[panel + i * mr + lane] = ws[k * crs + i];
+            else for (int i = 0; i < crs; i++) panels[panel + i * mr + lane] = T.Zero;
         }
         RunDirect(x, y, b, panels, DirectOffsets(q), q, epi);
     }
@@ -107,18 +132,18 @@ public sealed partial class CpuKernels<T>
     {
         var q = BackwardDataGeom(d, g);
         // w'[c][k][r][s] = w[k][c][KH−1−r][KW−1−s], packed into panels of MR input channels
-        int crs = q.CRS, cp = (d.C + DcMR - 1) / DcMR * DcMR, khw = d.KH * d.KW;
+        int crs = q.CRS, mr = DirectRows(d.C), cp = (d.C + mr - 1) / mr * mr, khw = d.KH * d.KW;
         var panels = Scratch(ref t_dcPanels, cp * crs);
         var ws = w.AsSpan();
         for (int c = 0; c < cp; c++)
         {
-            int panel = c / DcMR * crs * DcMR, lane = c % DcMR;
+            int panel = c / mr * crs * mr, lane = c % mr;
             for (int k = 0; k < d.K; k++)
                 for (int r = 0; r < d.KH; r++)
                     for (int s = 0; s < d.KW; s++)
                     {
                         int i = (k * d.KH + r) * d.KW + s;
-                        panels[panel + i * DcMR + lane] = c < d.C ? ws[(k * d.C + c) * khw + (d.KH - 1 - r) * d.KW + (d.KW - 1 - s)] : T.Zero;
+                        panels[panel + i * mr + lane] = c < d.C ? ws[(k * d.C + c) * khw + (d.KH - 1 - r) * d.KW + (d.KW - 1 - s)] : T.Zero;
                     }
         }
         RunDirect(dy, dx, null, panels, DirectOffsets(q), q, default(Identity<T>));
@@ -127,13 +152,14 @@ public sealed partial class CpuKernels<T>
     private static void RunDirect<TEpi>(Tensor<T> src, Tensor<T> dst, Tensor<T>? b, T[] panels, int[] offs, DirectGeom q, TEpi epi)
         where TEpi : struct, IMap1<T>
     {
-        int nq = 2 * Vector512<T>.Count;
+        int nq = (DirectRows(q.K) == DcMR ? 2 : 4) * Vector512<T>.Count;
         int tiles = (q.Q + nq - 1) / nq;
         long work = (long)q.N * q.K * q.CRS * q.OH * q.OW;
         int cores = Environment.ProcessorCount;
-        // small batches split each image's tiles too, so every core gets work
-        int split = q.N >= 2 * cores ? 1 : Math.Min(tiles, (2 * cores + q.N - 1) / q.N);
-        int units = q.N * split;
+        // few strips: split each strip's tiles too, so every core gets work
+        int strips = q.Strips;
+        int split = strips >= 2 * cores ? 1 : Math.Min(tiles, (2 * cores + strips - 1) / strips);
+        int units = strips * split;
         int workers = Workers(work, units);
         Chunks(units, workers, (src, dst, b, panels, offs, q, epi, split, tiles), static (s, lo, hi) =>
             DirectRange(s.src, s.dst, s.b, s.panels, s.offs, s.q, s.epi, s.split, s.tiles, lo, hi));
@@ -144,7 +170,7 @@ public sealed partial class CpuKernels<T>
         int split, int tiles, int lo, int hi) where TEpi : struct, IMap1<T>
     {
         if (lo >= hi) return;
-        int nq = 2 * Vector512<T>.Count;
+        int rows = DirectRows(q.K), nq = (rows == DcMR ? 2 : 4) * Vector512<T>.Count;
         var xp = Scratch(ref t_dcPad, q.PadSize);
         var ss = src.AsSpan(); var ds = dst.AsSpan();
         int inSize = q.C * q.H * q.W, outSize = q.K * q.OH * q.OW, crs = q.CRS;
@@ -158,20 +184,22 @@ public sealed partial class CpuKernels<T>
         int cur = -1;
         for (int u = lo; u < hi; u++)
         {
-            int n = u / split;
-            if (n != cur) { PadImage(ss.Slice(n * inSize, inSize), xp, q); cur = n; }
+            int si = u / split, n0 = si * q.G, gn = Math.Min(q.G, q.N - n0);
+            if (si != cur) { PadStrip(ss, n0, gn, xp, q); cur = si; }
             var (t0, t1) = Chunk(tiles, split, u % split);
-            ref T y0 = ref MemoryMarshal.GetReference(ds.Slice(n * outSize, outSize));
+            ref T y0 = ref MemoryMarshal.GetReference(ds.Slice(n0 * outSize));
+            var wr = new TileDst(outSize, gn);
             for (int tb0 = t0; tb0 < t1; tb0 += tb)
             {
                 int tb1 = Math.Min(t1, tb0 + tb);
-                for (int k0 = 0; k0 < q.K; k0 += DcMR)
+                for (int k0 = 0; k0 < q.K; k0 += rows)
                 {
                     ref T pa = ref Unsafe.Add(ref pa0, k0 * crs);
-                    int mr = Math.Min(DcMR, q.K - k0);
+                    int mr = Math.Min(rows, q.K - k0);
+                    ref T bk = ref hasBias ? ref Unsafe.Add(ref bias0, k0) : ref bias0;
                     for (int t = tb0; t < tb1; t++)
-                        DirectTile512(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, q, k0, mr, t * nq,
-                            hasBias, ref hasBias ? ref Unsafe.Add(ref bias0, k0) : ref bias0, epi);
+                        if (rows == DcMR) DirectTile512(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
+                        else DirectTile512x6(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
                 }
             }
         }
@@ -181,7 +209,7 @@ public sealed partial class CpuKernels<T>
     /// epilogue and the valid columns written to y.</summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DirectTile512<TEpi>(ref T xq, ref T ap, ref int off, int crs, ref T y, DirectGeom q, int k0, int mr, int q0,
+    private static void DirectTile512<TEpi>(ref T xq, ref T ap, ref int off, int crs, ref T y, TileDst wr, DirectGeom q, int k0, int mr, int q0,
         bool hasBias, ref T bias, TEpi epi) where TEpi : struct, IMap1<T>
     {
         int w = Vector512<T>.Count;
@@ -214,20 +242,78 @@ public sealed partial class CpuKernels<T>
         if (mr > 5) TileRow(ref t, 5, c50, c51, hasBias, ref bias, epi);
         if (mr > 6) TileRow(ref t, 6, c60, c61, hasBias, ref bias, epi);
         if (mr > 7) TileRow(ref t, 7, c70, c71, hasBias, ref bias, epi);
-        // valid runs of the tile: q ∈ [q0, q0+nq) ∩ [0, Q), ow = q mod Wp < OW
+        WriteTile(ref t, nq, ref y, wr, q, k0, mr, q0);
+    }
+
+    /// <summary>Where a strip's outputs go: image g of the strip at y + g·OutSize; Images = images in this strip.</summary>
+    private readonly record struct TileDst(int OutSize, int Images);
+
+    /// <summary>Writes the valid runs of a tile (rows of <paramref name="nq"/> columns at q0): q ∈ [q0, q0+nq) ∩ [0, Q), q = oh·Wp + col,
+    /// col = g·Ws + ow with g &lt; images and ow &lt; OW, to y[g][k0+i][oh][ow].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteTile(ref T t, int nq, ref T y, TileDst wr, DirectGeom q, int k0, int mr, int q0)
+    {
         int plane = q.OH * q.OW, qEnd = Math.Min(q0 + nq, q.Q);
-        int oh = q0 / q.Wp, ow = q0 - oh * q.Wp;
         for (int qq = q0; qq < qEnd;)
         {
-            if (ow >= q.OW) { qq += q.Wp - ow; ow = 0; oh++; continue; }
+            int oh = qq / q.Wp, col = qq - oh * q.Wp, g = col / q.Ws, ow = col - g * q.Ws;
+            if (g >= wr.Images) { qq += q.Wp - col; continue; }          // past the strip's last image: the rest of the row
+            if (ow >= q.OW) { qq += q.Ws - ow; continue; }               // the pad columns after image g
             int len = Math.Min(q.OW - ow, qEnd - qq);
-            ref T yd = ref Unsafe.Add(ref y, k0 * plane + oh * q.OW + ow);
+            ref T yd = ref Unsafe.Add(ref y, g * wr.OutSize + k0 * plane + oh * q.OW + ow);
             ref T ts = ref Unsafe.Add(ref t, qq - q0);
             for (int i = 0; i < mr; i++)
                 CopyRun(ref Unsafe.Add(ref ts, i * nq), ref Unsafe.Add(ref yd, i * plane), len);
-            qq += len; ow += len;
-            if (ow == q.Wp) { ow = 0; oh++; }
+            qq += len;
         }
+    }
+
+    /// <summary>Output rows k0..k0+mr (mr ≤ 6), columns q0..q0+4w: 6 × 4 vector accumulators.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectTile512x6<TEpi>(ref T xq, ref T ap, ref int off, int crs, ref T y, TileDst wr, DirectGeom q, int k0, int mr, int q0,
+        bool hasBias, ref T bias, TEpi epi) where TEpi : struct, IMap1<T>
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default,
+                     c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default,
+                     c40 = default, c41 = default, c42 = default, c43 = default, c50 = default, c51 = default, c52 = default, c53 = default;
+        for (int i = 0; i < crs; i++)
+        {
+            ref T bp = ref Unsafe.Add(ref xq, Unsafe.Add(ref off, i));
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
+            var b2 = Vector512.LoadUnsafe(ref bp, (nuint)(2 * w));
+            var b3 = Vector512.LoadUnsafe(ref bp, (nuint)(3 * w));
+            var a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01); c02 = Fma(a, b2, c02); c03 = Fma(a, b3, c03);
+            a = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11); c12 = Fma(a, b2, c12); c13 = Fma(a, b3, c13);
+            a = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21); c22 = Fma(a, b2, c22); c23 = Fma(a, b3, c23);
+            a = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31); c32 = Fma(a, b2, c32); c33 = Fma(a, b3, c33);
+            a = Vector512.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41); c42 = Fma(a, b2, c42); c43 = Fma(a, b3, c43);
+            a = Vector512.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51); c52 = Fma(a, b2, c52); c53 = Fma(a, b3, c53);
+            ap = ref Unsafe.Add(ref ap, 6);
+        }
+        int nq = 4 * w;
+        Span<T> tile = stackalloc T[6 * 4 * Vector512<T>.Count];
+        ref T t = ref MemoryMarshal.GetReference(tile);
+        TileRow4(ref t, 0, c00, c01, c02, c03, hasBias, ref bias, epi);
+        if (mr > 1) TileRow4(ref t, 1, c10, c11, c12, c13, hasBias, ref bias, epi);
+        if (mr > 2) TileRow4(ref t, 2, c20, c21, c22, c23, hasBias, ref bias, epi);
+        if (mr > 3) TileRow4(ref t, 3, c30, c31, c32, c33, hasBias, ref bias, epi);
+        if (mr > 4) TileRow4(ref t, 4, c40, c41, c42, c43, hasBias, ref bias, epi);
+        if (mr > 5) TileRow4(ref t, 5, c50, c51, c52, c53, hasBias, ref bias, epi);
+        WriteTile(ref t, nq, ref y, wr, q, k0, mr, q0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileRow4<TEpi>(ref T t, int row, Vector512<T> v0, Vector512<T> v1, Vector512<T> v2, Vector512<T> v3, bool hasBias, ref T bias, TEpi epi)
+        where TEpi : struct, IMap1<T>
+    {
+        int w = Vector512<T>.Count;
+        if (hasBias) { var bv = Vector512.Create(Unsafe.Add(ref bias, row)); v0 += bv; v1 += bv; v2 += bv; v3 += bv; }
+        if (typeof(TEpi) != typeof(Identity<T>)) { v0 = epi.Apply(v0); v1 = epi.Apply(v1); v2 = epi.Apply(v2); v3 = epi.Apply(v3); }
+        ref T r = ref Unsafe.Add(ref t, row * 4 * w);
+        v0.StoreUnsafe(ref r); v1.StoreUnsafe(ref r, (nuint)w); v2.StoreUnsafe(ref r, (nuint)(2 * w)); v3.StoreUnsafe(ref r, (nuint)(3 * w));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -255,19 +341,20 @@ public sealed partial class CpuKernels<T>
     /// <summary>Elements of padded images + padded-width dy a worker's image group may hold.</summary>
     private const int DirectFilterGroupElements = 1 << 18;
 
-    private static int DirectFilterGroup(DirectGeom q, int qv, int images)
+    /// <summary>Strips summed inside one register block.</summary>
+    private static int DirectFilterGroup(DirectGeom q, int qv, int strips)
     {
         int per = q.PadSize + q.K * qv;
         int want = Math.Max(1, (2048 + qv - 1) / qv);   // long enough a run per register block to amortize the horizontal sums
-        return Math.Clamp(Math.Min(want, DirectFilterGroupElements / per), 1, Math.Max(1, images));
+        return Math.Clamp(Math.Min(want, DirectFilterGroupElements / per), 1, Math.Max(1, strips));
     }
 
     private static void DirectConvBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, ConvGeometry g, ConvDims d)
     {
         var q = ForwardGeom(d, g);
         var offs = DirectOffsets(q);
-        int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
-        if (workers == 1) { DirectFilterRange(dy, x, dw.AsSpan(), offs, q, 0, d.N); return; }
+        int workers = Workers((long)d.N * d.K * d.CRS * d.P, q.Strips);
+        if (workers == 1) { DirectFilterRange(dy, x, dw.AsSpan(), offs, q, 0, q.Strips); return; }
         int size = d.K * d.CRS;
         var partials = t_dwPartials ??= [];
         if (partials.Length < workers) { Array.Resize(ref partials, workers); t_dwPartials = partials; }
@@ -283,7 +370,7 @@ public sealed partial class CpuKernels<T>
     {
         public void Run(int p)
         {
-            var (lo, hi) = Chunk(q.N, workers, p);
+            var (lo, hi) = Chunk(q.Strips, workers, p);
             DirectFilterRange(dy, x, p == 0 ? dw.AsSpan() : partials[p].AsSpan(0, size), offs, q, lo, hi);
         }
     }
@@ -292,15 +379,16 @@ public sealed partial class CpuKernels<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectFilterRange(Tensor<T> dy, Tensor<T> x, Span<T> dw, int[] offs, DirectGeom q, int lo, int hi)
     {
+        // lo, hi: strips
         if (lo >= hi) { dw.Clear(); return; }
         int w = Vector512<T>.Count;
         int qv = (q.Q + w - 1) / w * w;
-        int group = DirectFilterGroup(q, qv, hi - lo), scratchGroup = DirectFilterGroup(q, qv, q.N);
+        int group = DirectFilterGroup(q, qv, hi - lo), scratchGroup = DirectFilterGroup(q, qv, q.Strips);
         int padSize = q.PadSize, dySize = q.K * qv;
         var xp = Scratch(ref t_dcPad, scratchGroup * padSize);
         var dyp = Scratch(ref t_dcDy, scratchGroup * dySize);
         var xs = x.AsSpan(); var dys = dy.AsSpan();
-        int inSize = q.C * q.H * q.W, plane = q.OH * q.OW, outSize = q.K * plane, crs = q.CRS;
+        int plane = q.OH * q.OW, outSize = q.K * plane, crs = q.CRS;
         ref T xp0 = ref MemoryMarshal.GetArrayDataReference(xp);
         ref T dy0 = ref MemoryMarshal.GetArrayDataReference(dyp);
         Span<T> r = stackalloc T[DfM * DfN];
@@ -309,13 +397,17 @@ public sealed partial class CpuKernels<T>
             int gn = Math.Min(group, hi - n0);
             for (int i = 0; i < gn; i++)
             {
-                PadImage(xs.Slice((n0 + i) * inSize, inSize), xp.AsSpan(i * padSize, padSize), q);
-                var src = dys.Slice((n0 + i) * outSize, outSize);
+                int first = (n0 + i) * q.G, images = Math.Min(q.G, q.N - first);
+                PadStrip(xs, first, images, xp.AsSpan(i * padSize, padSize), q);
                 var dst = dyp.AsSpan(i * dySize, dySize);
                 dst.Clear();
-                for (int k = 0; k < q.K; k++)
-                    for (int oh = 0; oh < q.OH; oh++)
-                        CopySmall(src.Slice(k * plane + oh * q.OW, q.OW), dst.Slice(k * qv + oh * q.Wp));
+                for (int g = 0; g < images; g++)
+                {
+                    var src = dys.Slice((first + g) * outSize, outSize);
+                    for (int k = 0; k < q.K; k++)
+                        for (int oh = 0; oh < q.OH; oh++)
+                            CopySmall(src.Slice(k * plane + oh * q.OW, q.OW), dst.Slice(k * qv + oh * q.Wp + g * q.Ws));
+                }
             }
             bool acc = n0 > lo;
             for (int k0 = 0; k0 < q.K; k0 += DfM)
