@@ -410,28 +410,78 @@ public sealed partial class CpuKernels<T>
                 }
             }
             bool acc = n0 > lo;
-            for (int k0 = 0; k0 < q.K; k0 += DfM)
+            // 4 filters × 6 taps per register block, or 6 × 4 when K is 6 (LeNet) or a multiple of 6 but not of 4
+            bool six = q.K <= 6 || (q.K % 4 != 0 && q.K % 6 == 0);
+            int fm = six ? 6 : DfM, fn = six ? 4 : DfN;
+            for (int k0 = 0; k0 < q.K; k0 += fm)
             {
-                int mr = Math.Min(DfM, q.K - k0);
+                int mr = Math.Min(fm, q.K - k0);
                 // missing rows / taps alias the last valid one: computed and discarded
                 ref T d0 = ref Unsafe.Add(ref dy0, k0 * qv);
                 ref T d1 = ref Unsafe.Add(ref dy0, (k0 + Math.Min(1, mr - 1)) * qv);
                 ref T d2 = ref Unsafe.Add(ref dy0, (k0 + Math.Min(2, mr - 1)) * qv);
                 ref T d3 = ref Unsafe.Add(ref dy0, (k0 + Math.Min(3, mr - 1)) * qv);
-                for (int j0 = 0; j0 < crs; j0 += DfN)
+                ref T d4 = ref Unsafe.Add(ref dy0, (k0 + Math.Min(4, mr - 1)) * qv);
+                ref T d5 = ref Unsafe.Add(ref dy0, (k0 + Math.Min(5, mr - 1)) * qv);
+                for (int j0 = 0; j0 < crs; j0 += fn)
                 {
-                    int nr = Math.Min(DfN, crs - j0);
-                    int o0 = offs[j0], o1 = offs[j0 + Math.Min(1, nr - 1)], o2 = offs[j0 + Math.Min(2, nr - 1)],
-                        o3 = offs[j0 + Math.Min(3, nr - 1)], o4 = offs[j0 + Math.Min(4, nr - 1)], o5 = offs[j0 + Math.Min(5, nr - 1)];
-                    FilterDot4x6_512(ref d0, ref d1, ref d2, ref d3, ref xp0, o0, o1, o2, o3, o4, o5, qv, gn, dySize, padSize, r);
+                    int nr = Math.Min(fn, crs - j0);
+                    int o0 = offs[j0], o1 = offs[j0 + Math.Min(1, nr - 1)], o2 = offs[j0 + Math.Min(2, nr - 1)], o3 = offs[j0 + Math.Min(3, nr - 1)];
+                    if (six) FilterDot6x4_512(ref d0, ref d1, ref d2, ref d3, ref d4, ref d5, ref xp0, o0, o1, o2, o3, qv, gn, dySize, padSize, r);
+                    else
+                    {
+                        int o4 = offs[j0 + Math.Min(4, nr - 1)], o5 = offs[j0 + Math.Min(5, nr - 1)];
+                        FilterDot4x6_512(ref d0, ref d1, ref d2, ref d3, ref xp0, o0, o1, o2, o3, o4, o5, qv, gn, dySize, padSize, r);
+                    }
                     for (int ii = 0; ii < mr; ii++)
                     {
                         var row = dw.Slice((k0 + ii) * crs + j0, nr);
-                        for (int jj = 0; jj < nr; jj++) row[jj] = acc ? row[jj] + r[ii * DfN + jj] : r[ii * DfN + jj];
+                        for (int jj = 0; jj < nr; jj++) row[jj] = acc ? row[jj] + r[ii * fn + jj] : r[ii * fn + jj];
                     }
                 }
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FilterDot6x4_512(ref T d0, ref T d1, ref T d2, ref T d3, ref T d4, ref T d5, ref T xp, int o0, int o1, int o2, int o3,
+        int qv, int batch, int batchDy, int batchX, Span<T> r)
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default,
+                     s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default,
+                     s40 = default, s41 = default, s42 = default, s43 = default, s50 = default, s51 = default, s52 = default, s53 = default;
+        for (int bt = 0; bt < batch; bt++)
+        {
+            ref T x0 = ref Unsafe.Add(ref xp, bt * batchX + o0);
+            ref T x1 = ref Unsafe.Add(ref xp, bt * batchX + o1);
+            ref T x2 = ref Unsafe.Add(ref xp, bt * batchX + o2);
+            ref T x3 = ref Unsafe.Add(ref xp, bt * batchX + o3);
+            ref T e0 = ref Unsafe.Add(ref d0, bt * batchDy);
+            ref T e1 = ref Unsafe.Add(ref d1, bt * batchDy);
+            ref T e2 = ref Unsafe.Add(ref d2, bt * batchDy);
+            ref T e3 = ref Unsafe.Add(ref d3, bt * batchDy);
+            ref T e4 = ref Unsafe.Add(ref d4, bt * batchDy);
+            ref T e5 = ref Unsafe.Add(ref d5, bt * batchDy);
+            for (int k = 0; k < qv; k += w)
+            {
+                nuint o = (nuint)k;
+                var a0 = Vector512.LoadUnsafe(ref x0, o); var a1 = Vector512.LoadUnsafe(ref x1, o);
+                var a2 = Vector512.LoadUnsafe(ref x2, o); var a3 = Vector512.LoadUnsafe(ref x3, o);
+                var e = Vector512.LoadUnsafe(ref e0, o); s00 = Fma(e, a0, s00); s01 = Fma(e, a1, s01); s02 = Fma(e, a2, s02); s03 = Fma(e, a3, s03);
+                e = Vector512.LoadUnsafe(ref e1, o); s10 = Fma(e, a0, s10); s11 = Fma(e, a1, s11); s12 = Fma(e, a2, s12); s13 = Fma(e, a3, s13);
+                e = Vector512.LoadUnsafe(ref e2, o); s20 = Fma(e, a0, s20); s21 = Fma(e, a1, s21); s22 = Fma(e, a2, s22); s23 = Fma(e, a3, s23);
+                e = Vector512.LoadUnsafe(ref e3, o); s30 = Fma(e, a0, s30); s31 = Fma(e, a1, s31); s32 = Fma(e, a2, s32); s33 = Fma(e, a3, s33);
+                e = Vector512.LoadUnsafe(ref e4, o); s40 = Fma(e, a0, s40); s41 = Fma(e, a1, s41); s42 = Fma(e, a2, s42); s43 = Fma(e, a3, s43);
+                e = Vector512.LoadUnsafe(ref e5, o); s50 = Fma(e, a0, s50); s51 = Fma(e, a1, s51); s52 = Fma(e, a2, s52); s53 = Fma(e, a3, s53);
+            }
+        }
+        r[0] = Vector512.Sum(s00); r[1] = Vector512.Sum(s01); r[2] = Vector512.Sum(s02); r[3] = Vector512.Sum(s03);
+        r[4] = Vector512.Sum(s10); r[5] = Vector512.Sum(s11); r[6] = Vector512.Sum(s12); r[7] = Vector512.Sum(s13);
+        r[8] = Vector512.Sum(s20); r[9] = Vector512.Sum(s21); r[10] = Vector512.Sum(s22); r[11] = Vector512.Sum(s23);
+        r[12] = Vector512.Sum(s30); r[13] = Vector512.Sum(s31); r[14] = Vector512.Sum(s32); r[15] = Vector512.Sum(s33);
+        r[16] = Vector512.Sum(s40); r[17] = Vector512.Sum(s41); r[18] = Vector512.Sum(s42); r[19] = Vector512.Sum(s43);
+        r[20] = Vector512.Sum(s50); r[21] = Vector512.Sum(s51); r[22] = Vector512.Sum(s52); r[23] = Vector512.Sum(s53);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
