@@ -8,7 +8,7 @@ using NetDsl.Runtime;
 int reps = args.Length > 0 ? int.Parse(args[0]) : 15;
 var flag = typeof(CpuKernels<float>).GetField("DirectConvEnabled", BindingFlags.Static | BindingFlags.NonPublic)!;
 var k = CpuKernels<float>.Instance;
-Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
+Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}, AVX-512 kernels: {typeof(CpuKernels<float>).GetField("Use512", BindingFlags.Static | BindingFlags.NonPublic)!.GetValue(null)}");
 Console.WriteLine($"{"shape",-34} {"op",-11} {"im2col ms",10} {"direct ms",10} {"GF/s old",9} {"GF/s new",9} {"speed-up",8}");
 (string, int, int, int, int, int, int, int, bool)[] shapes =
 [

@@ -6,6 +6,7 @@ namespace NetDsl.Runtime.Tests;
 /// <summary>
 /// The direct (implicit-GEMM) stride-1 convolution kernels against naive loops (with dilation and asymmetric padding) and
 /// against the im2col path in the same process, forward (bias, relu epilogue), backward data and backward filter.
+/// The AVX2 kernels run when AVX-512 is off: DOTNET_EnableAVX512=0 dotnet test --filter DirectConvTests.
 /// </summary>
 public class DirectConvTests
 {
@@ -36,7 +37,7 @@ public class DirectConvTests
     [Theory, MemberData(nameof(Cases))]
     public void DirectPathApplies(int n, int c, int h, int w, int k, int kh, int kw, int ph, int pw, int dh, int dw, int eh, int ew)
     {
-        if (!CpuKernels<float>.Use512) return;   // the direct kernels need AVX-512; elsewhere the im2col path runs
+        if (!Vector256.IsHardwareAccelerated) return;   // the direct kernels need AVX-512 or AVX2; elsewhere the im2col path runs
         Assert.True(CpuKernels<float>.DirectConvApplies([n, c, h, w], [k, c, kh, kw], G(ph, pw, dh, dw, eh, ew)));
         Assert.True(CpuKernels<double>.DirectConvApplies([n, c, h, w], [k, c, kh, kw], G(ph, pw, dh, dw, eh, ew)));
         // strided and grouped convolutions keep the im2col path

@@ -9,7 +9,7 @@ namespace NetDsl.Runtime;
 //   backward data:   dcol (CRS×P)    = Wᵀ · dy[n], then col2im adds dcol into dx[n]
 //   backward filter: dW (K×CRS)     += dy[n] · col(x[n])ᵀ, one partial dW per core, summed at the end
 // A 1×1, stride-1, unpadded convolution uses x[n] / dx[n] directly as the column matrix.
-// Other stride-1 convolutions (groups 1) go to the direct kernels of CpuKernels.DirectConv.cs when AVX-512 is available.
+// Other stride-1 convolutions (groups 1) go to the direct kernels of CpuKernels.DirectConv.cs (AVX-512 or AVX2).
 public sealed partial class CpuKernels<T>
 {
     // Scratch is sized for the whole batch's group (ColumnGroup(d, d.N)), not for the chunk a thread got: a thread's scratch then

@@ -9,10 +9,13 @@ namespace NetDsl.Runtime;
 // coordinates q = oh·Wp + ow, ow ∈ [0, Wp) (columns ow ≥ OW are garbage, dropped on write). For every tap (c, r, s) the
 // inputs needed by a run of q are xpad_flat[off(c,r,s) + q], off = c·Hp·Wp + r·dilH·Wp + s·dilW: contiguous in q, so the
 // GEMM's B operand is a set of shifted views of xpad and is never packed.
-//   forward:         y[k][q]  = Σ_crs W[k][crs] · xpad[off(crs) + q]   (W packed into MR-row panels, register tile MR × 2 vectors of q)
+//   forward:         y[k][q]  = Σ_crs W[k][crs] · xpad[off(crs) + q]   (W packed into MR-row panels; register tile 8 × 2 or
+//                    6 × 4 zmm vectors of q with AVX-512, 6 × 2 ymm with AVX2)
 //   backward data:   the same kernel on dy padded by dil·(KH−1) − pad with flipped, transposed weights w'[c][k][KH−1−r][KW−1−s]
 //   backward filter: dW[k][crs] = Σ_n Σ_q dy_pw[k][q] · xpad[off(crs) + q], dy_pw = dy in padded-width layout with zeros in the
-//                    garbage columns: dot form, 4 k × 6 taps of vector accumulators, a group of images summed in registers.
+//                    garbage columns: dot form, 4 k × 6 taps (or 6 × 4; AVX2 4 × 3) of vector accumulators, a group of
+//                    strips summed in registers.
+// Small images are laid side by side in a strip (their pad columns shared), so fewer padded-width columns are garbage.
 public sealed partial class CpuKernels<T>
 {
     /// <summary>Use the direct kernels where they apply (NETDSL_DIRECT_CONV=0 turns them off; tests and A/B measurements flip it).</summary>
@@ -30,7 +33,9 @@ public sealed partial class CpuKernels<T>
     private const int DcMR = 8;
     /// <summary>Rows of the register tile: 8 output channels × 2 vectors of q, or 6 × 4 vectors when there are few outputs
     /// (LeNet's K = 6 would leave a quarter of an 8-row tile empty).</summary>
-    private static int DirectRows(int k) => k <= 6 ? 6 : DcMR;
+    private static int DirectRows(int k) => !Use512 ? 6 : k <= 6 ? 6 : DcMR;
+    /// <summary>Columns (q) of the register tile: 2 vectors with 8 rows, 4 with 6 rows (AVX-512); AVX2: 6 rows × 2 vectors.</summary>
+    private static int DirectCols(int rows) => Use512 ? (rows == DcMR ? 2 : 4) * Vector512<T>.Count : 2 * Vector256<T>.Count;
 
     /// <summary>
     /// Geometry of the direct kernel: G images of C×H×W side by side in a strip of Hp×Wp per channel, image g at row PadT,
@@ -67,7 +72,7 @@ public sealed partial class CpuKernels<T>
     }
 
     private static bool UseDirect(ConvDims d, ConvGeometry g) =>
-        DirectConvEnabled && !t_forceIm2col && Use512 && g.Groups == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadBottom >= 0 && g.PadRight >= 0
+        DirectConvEnabled && !t_forceIm2col && (Use512 || Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported) && g.Groups == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadBottom >= 0 && g.PadRight >= 0
         && !d.Is1x1Direct(g) && d.CRS <= DirectMaxCrs && d.K * d.KH * d.KW <= DirectMaxCrs
         && (long)(d.C + d.K) * (d.H + g.PadH + g.PadBottom + d.KH * g.DilationH) * (d.W + g.PadW + g.PadRight + d.KW * g.DilationW) < int.MaxValue / 4;
 
@@ -152,7 +157,7 @@ public sealed partial class CpuKernels<T>
     private static void RunDirect<TEpi>(Tensor<T> src, Tensor<T> dst, Tensor<T>? b, T[] panels, int[] offs, DirectGeom q, TEpi epi)
         where TEpi : struct, IMap1<T>
     {
-        int nq = (DirectRows(q.K) == DcMR ? 2 : 4) * Vector512<T>.Count;
+        int nq = DirectCols(DirectRows(q.K));
         int tiles = (q.Q + nq - 1) / nq;
         long work = (long)q.N * q.K * q.CRS * q.OH * q.OW;
         int cores = Environment.ProcessorCount;
@@ -170,7 +175,7 @@ public sealed partial class CpuKernels<T>
         int split, int tiles, int lo, int hi) where TEpi : struct, IMap1<T>
     {
         if (lo >= hi) return;
-        int rows = DirectRows(q.K), nq = (rows == DcMR ? 2 : 4) * Vector512<T>.Count;
+        int rows = DirectRows(q.K), nq = DirectCols(rows);
         var xp = Scratch(ref t_dcPad, q.PadSize);
         var ss = src.AsSpan(); var ds = dst.AsSpan();
         int inSize = q.C * q.H * q.W, outSize = q.K * q.OH * q.OW, crs = q.CRS;
@@ -198,7 +203,8 @@ public sealed partial class CpuKernels<T>
                     int mr = Math.Min(rows, q.K - k0);
                     ref T bk = ref hasBias ? ref Unsafe.Add(ref bias0, k0) : ref bias0;
                     for (int t = tb0; t < tb1; t++)
-                        if (rows == DcMR) DirectTile512(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
+                        if (!Use512) DirectTile256(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
+                        else if (rows == DcMR) DirectTile512(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
                         else DirectTile512x6(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
                 }
             }
@@ -305,6 +311,51 @@ public sealed partial class CpuKernels<T>
         WriteTile(ref t, nq, ref y, wr, q, k0, mr, q0);
     }
 
+    /// <summary>AVX2: output rows k0..k0+mr (mr ≤ 6), columns q0..q0+2w: 6 × 2 vector accumulators.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectTile256<TEpi>(ref T xq, ref T ap, ref int off, int crs, ref T y, TileDst wr, DirectGeom q, int k0, int mr, int q0,
+        bool hasBias, ref T bias, TEpi epi) where TEpi : struct, IMap1<T>
+    {
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                     c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int i = 0; i < crs; i++)
+        {
+            ref T bp = ref Unsafe.Add(ref xq, Unsafe.Add(ref off, i));
+            var b0 = Vector256.LoadUnsafe(ref bp);
+            var b1 = Vector256.LoadUnsafe(ref bp, (nuint)w);
+            var a = Vector256.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            a = Vector256.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
+            a = Vector256.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
+            a = Vector256.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
+            a = Vector256.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
+            a = Vector256.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
+            ap = ref Unsafe.Add(ref ap, 6);
+        }
+        int nq = 2 * w;
+        Span<T> tile = stackalloc T[6 * 2 * Vector256<T>.Count];
+        ref T t = ref MemoryMarshal.GetReference(tile);
+        TileRow256(ref t, 0, c00, c01, hasBias, ref bias, epi);
+        if (mr > 1) TileRow256(ref t, 1, c10, c11, hasBias, ref bias, epi);
+        if (mr > 2) TileRow256(ref t, 2, c20, c21, hasBias, ref bias, epi);
+        if (mr > 3) TileRow256(ref t, 3, c30, c31, hasBias, ref bias, epi);
+        if (mr > 4) TileRow256(ref t, 4, c40, c41, hasBias, ref bias, epi);
+        if (mr > 5) TileRow256(ref t, 5, c50, c51, hasBias, ref bias, epi);
+        WriteTile(ref t, nq, ref y, wr, q, k0, mr, q0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileRow256<TEpi>(ref T t, int row, Vector256<T> v0, Vector256<T> v1, bool hasBias, ref T bias, TEpi epi)
+        where TEpi : struct, IMap1<T>
+    {
+        int w = Vector256<T>.Count;
+        if (hasBias) { var bv = Vector256.Create(Unsafe.Add(ref bias, row)); v0 += bv; v1 += bv; }
+        if (typeof(TEpi) != typeof(Identity<T>)) { v0 = epi.Apply(v0); v1 = epi.Apply(v1); }
+        v0.StoreUnsafe(ref t, (nuint)(row * 2 * w));
+        v1.StoreUnsafe(ref t, (nuint)(row * 2 * w + w));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TileRow4<TEpi>(ref T t, int row, Vector512<T> v0, Vector512<T> v1, Vector512<T> v2, Vector512<T> v3, bool hasBias, ref T bias, TEpi epi)
         where TEpi : struct, IMap1<T>
@@ -381,7 +432,7 @@ public sealed partial class CpuKernels<T>
     {
         // lo, hi: strips
         if (lo >= hi) { dw.Clear(); return; }
-        int w = Vector512<T>.Count;
+        int w = Use512 ? Vector512<T>.Count : Vector256<T>.Count;
         int qv = (q.Q + w - 1) / w * w;
         int group = DirectFilterGroup(q, qv, hi - lo), scratchGroup = DirectFilterGroup(q, qv, q.Strips);
         int padSize = q.PadSize, dySize = q.K * qv;
@@ -411,8 +462,8 @@ public sealed partial class CpuKernels<T>
             }
             bool acc = n0 > lo;
             // 4 filters × 6 taps per register block, or 6 × 4 when K is 6 (LeNet) or a multiple of 6 but not of 4
-            bool six = q.K <= 6 || (q.K % 4 != 0 && q.K % 6 == 0);
-            int fm = six ? 6 : DfM, fn = six ? 4 : DfN;
+            bool six = Use512 && (q.K <= 6 || (q.K % 4 != 0 && q.K % 6 == 0));
+            int fm = six ? 6 : DfM, fn = six ? 4 : Use512 ? DfN : 3;   // AVX2: 4 × 3
             for (int k0 = 0; k0 < q.K; k0 += fm)
             {
                 int mr = Math.Min(fm, q.K - k0);
@@ -427,7 +478,8 @@ public sealed partial class CpuKernels<T>
                 {
                     int nr = Math.Min(fn, crs - j0);
                     int o0 = offs[j0], o1 = offs[j0 + Math.Min(1, nr - 1)], o2 = offs[j0 + Math.Min(2, nr - 1)], o3 = offs[j0 + Math.Min(3, nr - 1)];
-                    if (six) FilterDot6x4_512(ref d0, ref d1, ref d2, ref d3, ref d4, ref d5, ref xp0, o0, o1, o2, o3, qv, gn, dySize, padSize, r);
+                    if (!Use512) FilterDot4x3_256(ref d0, ref d1, ref d2, ref d3, ref xp0, o0, o1, o2, qv, gn, dySize, padSize, r);
+                    else if (six) FilterDot6x4_512(ref d0, ref d1, ref d2, ref d3, ref d4, ref d5, ref xp0, o0, o1, o2, o3, qv, gn, dySize, padSize, r);
                     else
                     {
                         int o4 = offs[j0 + Math.Min(4, nr - 1)], o5 = offs[j0 + Math.Min(5, nr - 1)];
@@ -441,6 +493,38 @@ public sealed partial class CpuKernels<T>
                 }
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FilterDot4x3_256(ref T d0, ref T d1, ref T d2, ref T d3, ref T xp, int o0, int o1, int o2,
+        int qv, int batch, int batchDy, int batchX, Span<T> r)
+    {
+        int w = Vector256<T>.Count;
+        Vector256<T> s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default,
+                     s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
+        for (int bt = 0; bt < batch; bt++)
+        {
+            ref T x0 = ref Unsafe.Add(ref xp, bt * batchX + o0);
+            ref T x1 = ref Unsafe.Add(ref xp, bt * batchX + o1);
+            ref T x2 = ref Unsafe.Add(ref xp, bt * batchX + o2);
+            ref T e0 = ref Unsafe.Add(ref d0, bt * batchDy);
+            ref T e1 = ref Unsafe.Add(ref d1, bt * batchDy);
+            ref T e2 = ref Unsafe.Add(ref d2, bt * batchDy);
+            ref T e3 = ref Unsafe.Add(ref d3, bt * batchDy);
+            for (int k = 0; k < qv; k += w)
+            {
+                nuint o = (nuint)k;
+                var a0 = Vector256.LoadUnsafe(ref x0, o); var a1 = Vector256.LoadUnsafe(ref x1, o); var a2 = Vector256.LoadUnsafe(ref x2, o);
+                var e = Vector256.LoadUnsafe(ref e0, o); s00 = Fma(e, a0, s00); s01 = Fma(e, a1, s01); s02 = Fma(e, a2, s02);
+                e = Vector256.LoadUnsafe(ref e1, o); s10 = Fma(e, a0, s10); s11 = Fma(e, a1, s11); s12 = Fma(e, a2, s12);
+                e = Vector256.LoadUnsafe(ref e2, o); s20 = Fma(e, a0, s20); s21 = Fma(e, a1, s21); s22 = Fma(e, a2, s22);
+                e = Vector256.LoadUnsafe(ref e3, o); s30 = Fma(e, a0, s30); s31 = Fma(e, a1, s31); s32 = Fma(e, a2, s32);
+            }
+        }
+        r[0] = Vector256.Sum(s00); r[1] = Vector256.Sum(s01); r[2] = Vector256.Sum(s02);
+        r[3] = Vector256.Sum(s10); r[4] = Vector256.Sum(s11); r[5] = Vector256.Sum(s12);
+        r[6] = Vector256.Sum(s20); r[7] = Vector256.Sum(s21); r[8] = Vector256.Sum(s22);
+        r[9] = Vector256.Sum(s30); r[10] = Vector256.Sum(s31); r[11] = Vector256.Sum(s32);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
