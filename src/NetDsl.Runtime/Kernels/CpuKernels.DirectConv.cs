@@ -31,6 +31,8 @@ public sealed partial class CpuKernels<T>
     [ThreadStatic] private static int[]? t_dcOffs;   // per caller: tap offsets into xpad
 
     private const int DcMR = 8;
+    /// <summary>Input elements (C × columns) a block of tiles spans while every weight panel runs over it.</summary>
+    internal static int DirectBlockElements = 4096;
     /// <summary>Rows of the register tile: 8 output channels × 2 vectors of q, or 6 × 4 vectors when there are few outputs
     /// (LeNet's K = 6 would leave a quarter of an 8-row tile empty).</summary>
     private static int DirectRows(int k) => !Use512 ? 6 : k <= 6 ? 6 : DcMR;
@@ -185,7 +187,7 @@ public sealed partial class CpuKernels<T>
         ref T pa0 = ref MemoryMarshal.GetArrayDataReference(panels);
         ref int off0 = ref MemoryMarshal.GetArrayDataReference(offs);
         // a block of tiles whose input window stays in L1 while every weight panel runs over it
-        int tb = Math.Max(1, 4096 / Math.Max(1, q.C) / nq);
+        int tb = Math.Max(1, DirectBlockElements / Math.Max(1, q.C) / nq);
         int cur = -1;
         for (int u = lo; u < hi; u++)
         {
