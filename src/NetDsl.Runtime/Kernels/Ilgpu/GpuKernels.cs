@@ -29,26 +29,8 @@ internal struct AdamParams
 /// </summary>
 internal static partial class GpuKernels
 {
-    // ---------------------------------------------------------------- convolution and linear (the products are TiledGemm, GpuKernels.Gemm.cs)
-    /// <summary>db[k] = Σ over n and the plane of dy[n, k].</summary>
-    public static void ConvBackwardBias(Index1D k, ArrayView<float> dy, ArrayView<float> db, int n, int channels, int plane)
-    {
-        float s = 0f;
-        for (int j = 0; j < n; j++)
-        {
-            int o = (j * channels + k) * plane;
-            for (int q = 0; q < plane; q++) s += dy[o + q];
-        }
-        db[k] = s;
-    }
-
-    /// <summary>db [O] = column sums of dy [M,O].</summary>
-    public static void ColumnSums(Index1D j, ArrayView<float> dy, ArrayView<float> db, int m, int o)
-    {
-        float s = 0f;
-        for (int r = 0; r < m; r++) s += dy[r * o + j];
-        db[j] = s;
-    }
+    // convolution and linear: the products are TiledGemm (GpuKernels.Gemm.cs), the bias gradients group reductions
+    // (GpuKernels.Reductions.cs)
 
     // ---------------------------------------------------------------- pooling
     public static void MaxPoolForward(Index1D index, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolParams p)
@@ -166,14 +148,6 @@ internal static partial class GpuKernels
         int label = labels[n];
         if (label < 0 || label >= classes) { error[0] = 1; rowLoss[n] = 0f; }
         else rowLoss[n] = MathF.Log(sum) + max - logits[o + label];
-    }
-
-    /// <summary>loss[0] = mean of rowLoss[0..n) (one thread: n is a batch size).</summary>
-    public static void Mean(Index1D index, ArrayView<float> rowLoss, ArrayView<float> loss, int n)
-    {
-        float s = 0f;
-        for (int j = 0; j < n; j++) s += rowLoss[j];
-        loss[0] = n == 0 ? 0f : s / n;
     }
 
     public static void SoftmaxCrossEntropyBackward(Index1D index, ArrayView<float> probs, ArrayView<int> labels, ArrayView<float> dlogits,

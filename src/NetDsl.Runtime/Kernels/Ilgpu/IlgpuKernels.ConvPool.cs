@@ -50,8 +50,7 @@ public sealed partial class IlgpuKernels
         Conv2dBackwardFilter(x, dy, dw, null, g);
         if (db is not null && db.Length > 0)
         {
-            _convBackwardBias ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.ConvBackwardBias);
-            _convBackwardBias(db.Length, V(dy, "dy"), V(db, "db"), dy.Shape[0], dy.Shape[1], dy.Shape[2] * dy.Shape[3]);
+            ChannelSums(V(dy, "dy"), V(db, "db"), dy.Shape[0], dy.Shape[1], dy.Shape[2] * dy.Shape[3]);
         }
     }
 

@@ -36,14 +36,11 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     private ArrayView<int> V(Tensor<int> t, string name) => _device.View(t, name);
 
     // ------------------------------------------------------------------ kernel cache
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? _convBackwardBias;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int>? _columnSums;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolParams>? _maxPoolForward;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>? _maxPoolBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, PoolParams>? _avgPoolForward, _avgPoolBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, int>? _globalAvgForward, _globalAvgBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>? _softmaxRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int>? _mean;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>? _softmaxBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, ulong, float>? _dropout;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? _concatForward, _concatBackward;
@@ -136,8 +133,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         }
         if (db is not null && db.Length > 0)
         {
-            _convBackwardBias ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.ConvBackwardBias);
-            _convBackwardBias(db.Length, V(dy, "dy"), V(db, "db"), p.N, p.K, p.OH * p.OW);
+            ChannelSums(V(dy, "dy"), V(db, "db"), p.N, p.K, p.OH * p.OW);
         }
     }
 
@@ -179,8 +175,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         }
         if (db is not null && o > 0)
         {
-            _columnSums ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.ColumnSums);
-            _columnSums(o, V(dy, "dy"), V(db, "db"), m, o);
+            ColumnSums(V(dy, "dy"), V(db, "db"), m, o);
         }
     }
 
@@ -265,10 +260,9 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
             _error ??= _acc.Allocate1D<int>(1);
             _error.View.MemSetToZero();
             _softmaxRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(GpuKernels.SoftmaxCrossEntropyRows);
-            _mean ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GpuKernels.Mean);
             ArrayView<float> rows = _rowLoss.View.SubView(0, n);
             _softmaxRows(n, V(logits, "logits"), V(labels, "labels"), V(probs, "probs"), rows, _error.View, c);
-            _mean(1, rows, lossView, n);
+            LossSum(rows, null, lossView, n);
             Span<int> error = stackalloc int[1];
             ((ArrayView<int>)_error.View).CopyToCPU(error);
             if (error[0] != 0) throw BadLabel(labels, c);
