@@ -94,11 +94,12 @@ public sealed partial class IlgpuKernels
             Dense(taps, 1, p.Kg * taps), new GemmConvInput { P = p }, new GemmChannelsByPixels { Rows = p.Kg, Channels = p.K, Plane = plane }, epi);
     }
 
-    private void ConvBackwardDataTiled(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvParams p)
+    /// <summary>Also the transposed convolution's forward (then <paramref name="bias"/> [C] is added per output channel).</summary>
+    private void ConvBackwardDataTiled(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvParams p, ArrayView<float>? bias = null)
     {
         // dx[g] [Cg, N·H·W] = w[g]ᵀ [Cg, Kg·KH·KW] · taps(dy[g]) [Kg·KH·KW, N·H·W] (a gather: no col2im scatter, no atomics)
         int taps = p.KH * p.KW;
-        Gemm("gemm.conv.dx", w, dy, dx, dx, new GemmDims { M = p.Cg, N = p.N * p.H * p.W, K = p.Kg * taps }, p.K / p.Kg,
+        Gemm("gemm.conv.dx", w, dy, bias ?? dx, dx, new GemmDims { M = p.Cg, N = p.N * p.H * p.W, K = p.Kg * taps, BiasMode = bias is null ? 0 : 1 }, p.K / p.Kg,
             new GemmConvWeightT { Kg = p.Kg, Cg = p.Cg, Taps = taps }, new GemmConvGradCols { P = p },
             new GemmChannelsByPixels { Rows = p.Cg, Channels = p.C, Plane = p.H * p.W }, default(Identity<float>));
     }
