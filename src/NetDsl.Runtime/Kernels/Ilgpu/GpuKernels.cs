@@ -24,8 +24,8 @@ internal struct AdamParams
 /// <summary>
 /// The ILGPU kernels: plain static methods, mostly one thread per output element, gathering their inputs (so no atomics
 /// except max-pool backward, whose signature carries no window geometry); the GEMMs (linear, convolution) are
-/// shared-memory tiled (<see cref="TiledGemm"/>) and the long reductions are group reductions. Generic kernels take the fused functor as a struct
-/// argument (<see cref="IGpuMap1"/> …), which ILGPU specializes per functor type.
+/// shared-memory tiled (<see cref="TiledGemm"/>) and the long reductions are group reductions. Generic kernels take the
+/// fused functor as a struct argument (<see cref="IGpuMap1"/> …), which ILGPU specializes per functor type.
 /// </summary>
 internal static partial class GpuKernels
 {

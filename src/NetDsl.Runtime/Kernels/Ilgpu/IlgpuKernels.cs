@@ -5,9 +5,10 @@ using ILGPU.Runtime;
 namespace NetDsl.Runtime.Ilgpu;
 
 /// <summary>
-/// <see cref="IKernels{T}"/> for float on an <see cref="IlgpuDevice"/>: straightforward one-thread-per-output ILGPU kernels
-/// (<see cref="GpuKernels"/>). Each kernel is compiled on its first launch (per functor type for the generic ones) and
-/// cached for the device's lifetime. Launches are asynchronous on the accelerator's default stream, except
+/// <see cref="IKernels{T}"/> for float on an <see cref="IlgpuDevice"/>: ILGPU kernels (<see cref="GpuKernels"/>), a
+/// shared-memory tiled GEMM for linear, convolution (implicit GEMM) and matmul (IlgpuKernels.Gemm.cs), group reductions
+/// for statistics and bias gradients (IlgpuKernels.Reductions.cs), one thread per output element elsewhere. Each kernel is
+/// compiled on its first launch (per functor type for the generic ones) and cached for the device's lifetime. Launches are asynchronous on the accelerator's default stream, except
 /// <see cref="SoftmaxCrossEntropyForward"/>, which returns the loss and so waits.
 /// </summary>
 public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
