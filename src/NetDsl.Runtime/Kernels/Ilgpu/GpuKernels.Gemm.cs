@@ -21,10 +21,13 @@ internal interface IGpuGemmOutput
     int Offset(int baseOffset, int row, int col);
 }
 
-/// <summary>Sizes of a tiled GEMM: y = epi(op(A)[M,K]·op(B)[K,N] + bias); BiasMode 0 none, 1 bias[z·M + row], 2 bias[col].</summary>
+/// <summary>
+/// Sizes of a tiled GEMM: y = epi(op(A)[M,K]·op(B)[K,N] + bias); BiasMode 0 none, 1 bias[z·M + row], 2 bias[col];
+/// Depth, the K extent of one shared-memory stage (set by the host from the tile shape).
+/// </summary>
 internal struct GemmDims
 {
-    public int M, N, K, BiasMode;
+    public int M, N, K, BiasMode, Depth;
 }
 
 // ------------------------------------------------------------------------------------------------ operands
@@ -141,8 +144,12 @@ internal static class GemmTile
 {
     /// <summary>Each thread accumulates a Reg × Reg block of the output (strided by the group's dims: conflict-free shared reads).</summary>
     public const int Reg = 4;
-    /// <summary>The depth of one shared-memory stage.</summary>
-    public const int Depth = 16;
+    /// <summary>
+    /// Shared floats per operand: a stage is BM × Depth of A and Depth × BN of B, Depth = Capacity / max(BM, BN) up to
+    /// <see cref="MaxDepth"/> (32 for 64 × 64 tiles, 16 KB of shared memory; deeper stages, so fewer barriers, for small tiles).
+    /// </summary>
+    public const int Capacity = 2048;
+    public const int MaxDepth = 64;
     /// <summary>At most 16 × 16 threads: tiles up to 64 × 64.</summary>
     public const int MaxThreadsPerDim = 16;
     public const int MaxSide = Reg * MaxThreadsPerDim;
@@ -152,8 +159,8 @@ internal static partial class GpuKernels
 {
     /// <summary>
     /// Shared-memory tiled GEMM, one group per (BM × BN) output tile of batch z = Grid.IdxZ, BM = 4·Group.DimY,
-    /// BN = 4·Group.DimX (the host picks the group shape per problem, up to 16 × 16): each stage loads a BM × 16 slice of
-    /// A and a 16 × BN slice of B into shared memory through the operand structs (which may gather, e.g. implicit im2col),
+    /// BN = 4·Group.DimX (the host picks the group shape per problem, up to 16 × 16): each stage loads a BM × Depth slice
+    /// of A and a Depth × BN slice of B into shared memory through the operand structs (which may gather, e.g. implicit im2col),
     /// then every thread accumulates its 4 × 4 register block; the bias and the fused epilogue functor are applied in the
     /// output write.
     /// </summary>
@@ -161,8 +168,8 @@ internal static partial class GpuKernels
         GemmDims d, TA opA, TB opB, TOut output, TEpi epi)
         where TA : struct, IGpuGemmOperand where TB : struct, IGpuGemmOperand where TOut : struct, IGpuGemmOutput where TEpi : struct, IGpuMap1
     {
-        var sa = SharedMemory.Allocate<float>(GemmTile.Depth * GemmTile.MaxSide);
-        var sb = SharedMemory.Allocate<float>(GemmTile.Depth * GemmTile.MaxSide);
+        var sa = SharedMemory.Allocate<float>(GemmTile.Capacity);
+        var sb = SharedMemory.Allocate<float>(GemmTile.Capacity);
         int tx = Group.IdxX, ty = Group.IdxY, dimX = Group.DimX, dimY = Group.DimY;
         int bm = GemmTile.Reg * dimY, bn = GemmTile.Reg * dimX;
         int row0 = Grid.IdxY * bm, col0 = Grid.IdxX * bn, z = Grid.IdxZ;
@@ -174,18 +181,19 @@ internal static partial class GpuKernels
         float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
         float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
 
-        for (int k0 = 0; k0 < d.K; k0 += GemmTile.Depth)
+        int stage = d.Depth;
+        for (int k0 = 0; k0 < d.K; k0 += stage)
         {
-            int depth = d.K - k0 < GemmTile.Depth ? d.K - k0 : GemmTile.Depth;
+            int depth = d.K - k0 < stage ? d.K - k0 : stage;
             // A slice: sa[kk·bm + r] = A[row0 + r, k0 + kk]; kk varies fastest (row-major A reads run along k)
-            for (int e = tid; e < bm * GemmTile.Depth; e += threads)
+            for (int e = tid; e < bm * stage; e += threads)
             {
-                int r = e / GemmTile.Depth, kk = e - r * GemmTile.Depth;
+                int r = e / stage, kk = e - r * stage;
                 int gr = row0 + r;
                 sa[kk * bm + r] = gr < d.M && kk < depth ? opA.Load(a, baseA, gr, k0 + kk) : 0f;
             }
             // B slice: sb[kk·bn + c] = B[k0 + kk, col0 + c]; c varies fastest
-            for (int e = tid; e < bn * GemmTile.Depth; e += threads)
+            for (int e = tid; e < bn * stage; e += threads)
             {
                 int kk = e / bn, c = e - kk * bn;
                 int gc = col0 + c;

@@ -50,6 +50,7 @@ public sealed partial class IlgpuKernels
         var kernel = GemmKernel<TA, TB, TOut, TEpi>(name);
         var (gx, gy) = GemmGroupShape(d.M, d.N);
         int tileM = GemmTile.Reg * gy, tileN = GemmTile.Reg * gx;
+        d.Depth = Math.Min(GemmTile.MaxDepth, GemmTile.Capacity / Math.Max(tileM, tileN));
         var config = new KernelConfig(new Index3D((d.N + tileN - 1) / tileN, (d.M + tileM - 1) / tileM, batches), new Index3D(gx, gy, 1));
         kernel(config, a, b, bias, y, d, opA, opB, output, epi);
     }
