@@ -23,7 +23,8 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         return a;
     }
 
-    internal static void CheckGemm(IlgpuDevice dev, int batches, int m, int n, int k, bool transA, bool transB, int biasMode, bool relu, int seed)
+    internal static void CheckGemm(IlgpuDevice dev, int batches, int m, int n, int k, bool transA, bool transB, int biasMode, bool relu, int seed,
+        bool allowSplit = false)
     {
         var kernels = (IlgpuKernels)dev.Kernels<float>();
         var a = Random(batches * m * k, seed);
@@ -36,9 +37,9 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         var gy = dev.Allocate<float>(Math.Max(1, batches * m * n));
         gy.CopyFromHost(Enumerable.Repeat(float.NaN, gy.Length).ToArray()); // every element must be written
         if (relu) kernels.GemmForTests(ga, transA, gb, transB, gbias, biasMode, gy, batches, m, n, k, new ReluOp());
-        else kernels.GemmForTests(ga, transA, gb, transB, gbias, biasMode, gy, batches, m, n, k, new Identity<float>());
+        else kernels.GemmForTests(ga, transA, gb, transB, gbias, biasMode, gy, batches, m, n, k, new Identity<float>(), allowSplit);
         var y = gy.CopyToHost();
-        string what = $"gemm z={batches} {m}x{n}x{k} transA={transA} transB={transB} bias={biasMode} relu={relu}";
+        string what = $"gemm z={batches} {m}x{n}x{k} transA={transA} transB={transB} bias={biasMode} relu={relu} split={allowSplit}";
         for (int z = 0; z < batches; z++)
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
@@ -67,6 +68,18 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         CheckGemm(_dev, 1, 37, 29, 70, transA, transB, biasMode: 2, relu: true, seed: 11);
         CheckGemm(_dev, 2, 19, 6, 33, transA, transB, biasMode: 1, relu: false, seed: 12);
         CheckGemm(_dev, 1, 5, 41, 3, transA, transB, biasMode: 0, relu: true, seed: 13);
+    }
+
+    [Fact]
+    public void Split_k_sums_long_products_of_few_tiles()
+    {
+        // few output tiles and a long K: the K splits add into the zeroed output (bias once)
+        Assert.Equal(1, IlgpuKernels.GemmSplits(tiles: 64, k: 100000, depth: 32));
+        Assert.Equal(1, IlgpuKernels.GemmSplits(tiles: 1, k: 100, depth: 32));
+        Assert.Equal(8, IlgpuKernels.GemmSplits(tiles: 8, k: 100000, depth: 32));
+        Assert.Equal(3, IlgpuKernels.GemmSplits(tiles: 1, k: 400, depth: 32));
+        CheckGemm(_dev, 1, 5, 7, 611, true, false, biasMode: 2, relu: false, seed: 41, allowSplit: true);
+        CheckGemm(_dev, 2, 6, 3, 1300, false, true, biasMode: 1, relu: false, seed: 42, allowSplit: true);
     }
 
     [Fact]
@@ -106,6 +119,31 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         r.Conv2dBackwardFilter(dyc, xc, dwc, dbc, g);
         Close(dwc, dw, "dw");
         Close(dbc, db, "db");
+    }
+
+    [Fact]
+    public void Filter_gradients_with_a_long_batch_axis_split_k_and_match_the_reference()
+    {
+        // conv dw: 3 × 18 outputs (one tile) over K = 4·20·20 = 1600 → several K splits; linear dw likewise over 700 rows
+        var k = _dev.Kernels<float>();
+        var r = ReferenceKernels<float>.Instance;
+        var g = new ConvGeometry(1, 1, 1, 1, 1, 1, 1);
+        var (x, xc) = Pair(1, 4, 2, 20, 20);
+        var (dy, dyc) = Pair(2, 4, 3, 20, 20);
+        var dw = _dev.Allocate<float>(3, 2, 3, 3); var dwc = Tensor<float>.Zeros(3, 2, 3, 3);
+        var db = _dev.Allocate<float>(3); var dbc = Tensor<float>.Zeros(3);
+        k.Fill(dw, float.NaN); // split-K zeroes its output first
+        k.Conv2dBackwardFilter(dy, x, dw, db, g);
+        r.Conv2dBackwardFilter(dyc, xc, dwc, dbc, g);
+        Close(dwc, dw, "conv dw");
+        Close(dbc, db, "conv db");
+        var (lx, lxc) = Pair(3, 700, 5);
+        var (ldy, ldyc) = Pair(4, 700, 6);
+        var ldw = _dev.Allocate<float>(6, 5); var ldwc = Tensor<float>.Zeros(6, 5);
+        k.Fill(ldw, float.NaN);
+        k.LinearBackwardFilter(ldy, lx, ldw, null);
+        r.LinearBackwardFilter(ldyc, lxc, ldwc, null);
+        Close(ldwc, ldw, "linear dw");
     }
 
     private (Tensor<float> Gpu, Tensor<float> Cpu) Pair(int seed, params int[] shape)

@@ -23,11 +23,13 @@ internal interface IGpuGemmOutput
 
 /// <summary>
 /// Sizes of a tiled GEMM: y = epi(op(A)[M,K]·op(B)[K,N] + bias); BiasMode 0 none, 1 bias[z·M + row], 2 bias[col];
-/// Depth, the K extent of one shared-memory stage (set by the host from the tile shape).
+/// Depth, the K extent of one shared-memory stage (set by the host from the tile shape). Splits &gt; 1: split-K, grid z
+/// runs batches × Splits, split s sums K range [s·SplitK, (s + 1)·SplitK) and adds it atomically into y (zeroed by the
+/// host; no epilogue, split 0 adds the bias).
 /// </summary>
 internal struct GemmDims
 {
-    public int M, N, K, BiasMode, Depth;
+    public int M, N, K, BiasMode, Depth, Splits, SplitK;
 }
 
 // ------------------------------------------------------------------------------------------------ operands
@@ -172,7 +174,9 @@ internal static partial class GpuKernels
         var sb = SharedMemory.Allocate<float>(GemmTile.Capacity);
         int tx = Group.IdxX, ty = Group.IdxY, dimX = Group.DimX, dimY = Group.DimY;
         int bm = GemmTile.Reg * dimY, bn = GemmTile.Reg * dimX;
-        int row0 = Grid.IdxY * bm, col0 = Grid.IdxX * bn, z = Grid.IdxZ;
+        int row0 = Grid.IdxY * bm, col0 = Grid.IdxX * bn;
+        int z = Grid.IdxZ / d.Splits, split = Grid.IdxZ - z * d.Splits;
+        int kBegin = split * d.SplitK, kEnd = d.K - kBegin < d.SplitK ? d.K : kBegin + d.SplitK;
         int tid = ty * dimX + tx, threads = dimX * dimY;
         int baseA = opA.Base(z), baseB = opB.Base(z);
 
@@ -182,9 +186,9 @@ internal static partial class GpuKernels
         float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
 
         int stage = d.Depth;
-        for (int k0 = 0; k0 < d.K; k0 += stage)
+        for (int k0 = kBegin; k0 < kEnd; k0 += stage)
         {
-            int depth = d.K - k0 < stage ? d.K - k0 : stage;
+            int depth = kEnd - k0 < stage ? kEnd - k0 : stage;
             // A slice: sa[kk·bm + r] = A[row0 + r, k0 + kk]; kk varies fastest (row-major A reads run along k)
             for (int e = tid; e < bm * stage; e += threads)
             {
@@ -215,22 +219,41 @@ internal static partial class GpuKernels
 
         int baseY = output.Base(z);
         int r0 = row0 + ty, cl0 = col0 + tx;
-        GemmStoreRow(y, bias, d, output, epi, baseY, z, r0, cl0, dimX, c00, c01, c02, c03);
-        GemmStoreRow(y, bias, d, output, epi, baseY, z, r0 + dimY, cl0, dimX, c10, c11, c12, c13);
-        GemmStoreRow(y, bias, d, output, epi, baseY, z, r0 + 2 * dimY, cl0, dimX, c20, c21, c22, c23);
-        GemmStoreRow(y, bias, d, output, epi, baseY, z, r0 + 3 * dimY, cl0, dimX, c30, c31, c32, c33);
+        GemmStoreRow(y, bias, d, output, epi, baseY, z, split, r0, cl0, dimX, c00, c01, c02, c03);
+        GemmStoreRow(y, bias, d, output, epi, baseY, z, split, r0 + dimY, cl0, dimX, c10, c11, c12, c13);
+        GemmStoreRow(y, bias, d, output, epi, baseY, z, split, r0 + 2 * dimY, cl0, dimX, c20, c21, c22, c23);
+        GemmStoreRow(y, bias, d, output, epi, baseY, z, split, r0 + 3 * dimY, cl0, dimX, c30, c31, c32, c33);
     }
 
     private static void GemmStoreRow<TOut, TEpi>(ArrayView<float> y, ArrayView<float> bias, GemmDims d, TOut output, TEpi epi,
-        int baseY, int z, int row, int col, int step, float v0, float v1, float v2, float v3)
+        int baseY, int z, int split, int row, int col, int step, float v0, float v1, float v2, float v3)
         where TOut : struct, IGpuGemmOutput where TEpi : struct, IGpuMap1
     {
         if (row >= d.M) return;
         float rb = d.BiasMode == 1 ? bias[z * d.M + row] : 0f;
+        if (d.Splits > 1)
+        {
+            // split-K: partial sums meet in y (bias once, from split 0; the host allows no epilogue here)
+            bool first = split == 0;
+            GemmAccumulate(y, bias, d, output, baseY, row, col, first ? rb : 0f, first, v0);
+            GemmAccumulate(y, bias, d, output, baseY, row, col + step, first ? rb : 0f, first, v1);
+            GemmAccumulate(y, bias, d, output, baseY, row, col + 2 * step, first ? rb : 0f, first, v2);
+            GemmAccumulate(y, bias, d, output, baseY, row, col + 3 * step, first ? rb : 0f, first, v3);
+            return;
+        }
         GemmStore(y, bias, d, output, epi, baseY, row, col, rb, v0);
         GemmStore(y, bias, d, output, epi, baseY, row, col + step, rb, v1);
         GemmStore(y, bias, d, output, epi, baseY, row, col + 2 * step, rb, v2);
         GemmStore(y, bias, d, output, epi, baseY, row, col + 3 * step, rb, v3);
+    }
+
+    private static void GemmAccumulate<TOut>(ArrayView<float> y, ArrayView<float> bias, GemmDims d, TOut output,
+        int baseY, int row, int col, float rowBias, bool first, float v) where TOut : struct, IGpuGemmOutput
+    {
+        if (col >= d.N) return;
+        float s = v + rowBias;
+        if (first && d.BiasMode == 2) s += bias[col];
+        Atomic.Add(ref y[output.Offset(baseY, row, col)], s);
     }
 
     private static void GemmStore<TOut, TEpi>(ArrayView<float> y, ArrayView<float> bias, GemmDims d, TOut output, TEpi epi,

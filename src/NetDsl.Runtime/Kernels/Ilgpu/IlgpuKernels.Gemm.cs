@@ -42,8 +42,12 @@ public sealed partial class IlgpuKernels
     /// y = epi(op(A)·op(B) + bias) for <paramref name="batches"/> products (grid z). <paramref name="name"/> names the
     /// (TA, TB, TOut) combination in the kernel cache (one literal per call site).
     /// </summary>
+    /// <param name="splitOutput">
+    /// The whole output when split-K is allowed (no epilogue; the products that reduce a long K into few tiles, e.g. the
+    /// filter gradients): it is zeroed and the K splits add into it.
+    /// </param>
     private void Gemm<TA, TB, TOut, TEpi>(string name, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> y,
-        GemmDims d, int batches, TA opA, TB opB, TOut output, TEpi epi)
+        GemmDims d, int batches, TA opA, TB opB, TOut output, TEpi epi, ArrayView<float>? splitOutput = null)
         where TA : struct, IGpuGemmOperand where TB : struct, IGpuGemmOperand where TOut : struct, IGpuGemmOutput where TEpi : struct, IGpuMap1
     {
         if (d.M <= 0 || d.N <= 0 || batches <= 0) return;
@@ -51,8 +55,23 @@ public sealed partial class IlgpuKernels
         var (gx, gy) = GemmGroupShape(d.M, d.N);
         int tileM = GemmTile.Reg * gy, tileN = GemmTile.Reg * gx;
         d.Depth = Math.Min(GemmTile.MaxDepth, GemmTile.Capacity / Math.Max(tileM, tileN));
-        var config = new KernelConfig(new Index3D((d.N + tileN - 1) / tileN, (d.M + tileM - 1) / tileM, batches), new Index3D(gx, gy, 1));
+        int tiles = (d.N + tileN - 1) / tileN * ((d.M + tileM - 1) / tileM) * batches;
+        d.Splits = splitOutput is null ? 1 : GemmSplits(tiles, d.K, d.Depth);
+        d.SplitK = d.Splits == 1 ? Math.Max(d.K, 1) : (d.K + d.Splits - 1) / d.Splits;
+        if (d.Splits > 1) splitOutput!.Value.MemSetToZero();
+        var config = new KernelConfig(new Index3D((d.N + tileN - 1) / tileN, (d.M + tileM - 1) / tileM, batches * d.Splits), new Index3D(gx, gy, 1));
         kernel(config, a, b, bias, y, d, opA, opB, output, epi);
+    }
+
+    /// <summary>Groups a split-K launch aims for (a GPU needs many groups in flight; the filter gradients have few tiles).</summary>
+    internal const int SplitTargetGroups = 64;
+
+    /// <summary>K splits for a product of <paramref name="tiles"/> output tiles: enough to reach <see cref="SplitTargetGroups"/>, each split at least 4 stages deep.</summary>
+    internal static int GemmSplits(int tiles, int k, int depth)
+    {
+        if (tiles >= SplitTargetGroups) return 1;
+        int byGroups = (SplitTargetGroups + tiles - 1) / tiles, byDepth = k / (4 * depth);
+        return Math.Max(1, Math.Min(byGroups, byDepth));
     }
 
     /// <summary>The (TA, TB, TOut) of every TiledGemm call site below (the codegen tests compile each for PTX and OpenCL).</summary>
@@ -83,7 +102,8 @@ public sealed partial class IlgpuKernels
 
     private void LinearBackwardFilterTiled(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, int m, int k, int o) =>
         // dw [O, K] = dyᵀ · x: A(j, r) = dy[r, j]
-        Gemm("gemm.linear.dw", dy, x, dw, dw, new GemmDims { M = o, N = k, K = m }, 1, Dense(1, o), Dense(k, 1), Dense(k, 1), default(Identity<float>));
+        Gemm("gemm.linear.dw", dy, x, dw, dw, new GemmDims { M = o, N = k, K = m }, 1, Dense(1, o), Dense(k, 1), Dense(k, 1), default(Identity<float>),
+            splitOutput: dw);
 
     // ---------------------------------------------------------------- convolution as implicit GEMM, one product per group
     private void ConvForwardTiled<TGpuEpi>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y,
@@ -111,7 +131,7 @@ public sealed partial class IlgpuKernels
         int taps = p.Cg * p.KH * p.KW, plane = p.OH * p.OW;
         Gemm("gemm.conv.dw", dy, x, dw, dw, new GemmDims { M = p.Kg, N = taps, K = p.N * plane }, p.K / p.Kg,
             new GemmChannelsByPixels { Rows = p.Kg, Channels = p.K, Plane = plane }, new GemmConvInput { P = p, Transposed = 1 },
-            Dense(taps, 1, p.Kg * taps), default(Identity<float>));
+            Dense(taps, 1, p.Kg * taps), default(Identity<float>), splitOutput: dw);
     }
 
     // ---------------------------------------------------------------- batched matmul, batch offsets from the broadcast plan
@@ -125,13 +145,13 @@ public sealed partial class IlgpuKernels
     private void MatMulBackwardATiled(ArrayView<float> dy, ArrayView<float> b, ArrayView<float> da, GpuStrided p, int nb, int m, int k, int n) =>
         Gemm("gemm.matmul.da", dy, b, da, da, new GemmDims { M = m, N = k, K = n }, nb,
             Dense(n, 1, m * n), new GemmBroadcast { P = p, UseB = 1, Rows = k, Cols = n, Transposed = 1 }, new GemmBroadcast { P = p, Rows = m, Cols = k },
-            default(Identity<float>));
+            default(Identity<float>), splitOutput: da);
 
     /// <summary>db[OffsetB(z)] = a[OffsetA(z)]ᵀ · dy[z]; only when b is not broadcast.</summary>
     private void MatMulBackwardBTiled(ArrayView<float> a, ArrayView<float> dy, ArrayView<float> db, GpuStrided p, int nb, int m, int k, int n) =>
         Gemm("gemm.matmul.db", a, dy, db, db, new GemmDims { M = k, N = n, K = m }, nb,
             new GemmBroadcast { P = p, Rows = m, Cols = k, Transposed = 1 }, Dense(n, 1, m * n), new GemmBroadcast { P = p, UseB = 1, Rows = k, Cols = n },
-            default(Identity<float>));
+            default(Identity<float>), splitOutput: db);
 
     // ---------------------------------------------------------------- test hook
     /// <summary>
@@ -140,12 +160,15 @@ public sealed partial class IlgpuKernels
     /// biasMode 0 none, 1 per row (bias [batches·M]), 2 per column (bias [N]).
     /// </summary>
     internal void GemmForTests<TGpuEpi>(Tensor<float> a, bool transA, Tensor<float> b, bool transB, Tensor<float>? bias, int biasMode,
-        Tensor<float> y, int batches, int m, int n, int k, TGpuEpi epi) where TGpuEpi : struct, IGpuMap1
+        Tensor<float> y, int batches, int m, int n, int k, TGpuEpi epi, bool allowSplit = false) where TGpuEpi : struct, IGpuMap1
     {
         if (a.Length != batches * m * k || b.Length != batches * k * n || y.Length != batches * m * n || (biasMode != 0) != (bias is not null))
             throw new ArgumentException("GemmForTests: operand sizes do not match");
+        if (allowSplit && typeof(TGpuEpi) != typeof(Identity<float>)) throw new ArgumentException("GemmForTests: split-K takes no epilogue");
         var av = V(a, "a");
-        Gemm("gemm.test", av, V(b, "b"), bias is null ? av : V(bias, "bias"), V(y, "y"), new GemmDims { M = m, N = n, K = k, BiasMode = biasMode }, batches,
-            transA ? Dense(1, m, m * k) : Dense(k, 1, m * k), transB ? Dense(1, k, k * n) : Dense(n, 1, k * n), Dense(n, 1, m * n), epi);
+        var yv = V(y, "y");
+        Gemm("gemm.test", av, V(b, "b"), bias is null ? av : V(bias, "bias"), yv, new GemmDims { M = m, N = n, K = k, BiasMode = biasMode }, batches,
+            transA ? Dense(1, m, m * k) : Dense(k, 1, m * k), transB ? Dense(1, k, k * n) : Dense(n, 1, k * n), Dense(n, 1, m * n), epi,
+            allowSplit ? yv : null);
     }
 }
