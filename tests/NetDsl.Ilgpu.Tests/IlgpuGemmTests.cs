@@ -64,8 +64,8 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
     [InlineData(true, true)]
     public void Tiled_gemm_matches_a_double_product_for_every_transpose_variant(bool transA, bool transB)
     {
-        // 37 × 29 × 70: partial 16 × 16 tiles on the simulator, two K stages (64 + 6)
-        CheckGemm(_dev, 1, 37, 29, 70, transA, transB, biasMode: 2, relu: true, seed: 11);
+        // 37 × 29 × 150: partial 16 × 16 tiles on the simulator, two K stages (128 + 22)
+        CheckGemm(_dev, 1, 37, 29, 150, transA, transB, biasMode: 2, relu: true, seed: 11);
         CheckGemm(_dev, 2, 19, 6, 33, transA, transB, biasMode: 1, relu: false, seed: 12);
         CheckGemm(_dev, 1, 5, 41, 3, transA, transB, biasMode: 0, relu: true, seed: 13);
     }
@@ -78,8 +78,21 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         Assert.Equal(1, IlgpuKernels.GemmSplits(tiles: 1, k: 100, depth: 32));
         Assert.Equal(8, IlgpuKernels.GemmSplits(tiles: 8, k: 100000, depth: 32));
         Assert.Equal(3, IlgpuKernels.GemmSplits(tiles: 1, k: 400, depth: 32));
-        CheckGemm(_dev, 1, 5, 7, 611, true, false, biasMode: 2, relu: false, seed: 41, allowSplit: true);
-        CheckGemm(_dev, 2, 6, 3, 1300, false, true, biasMode: 1, relu: false, seed: 42, allowSplit: true);
+        WithSplitK(() =>
+        {
+            CheckGemm(_dev, 1, 5, 7, 611, true, false, biasMode: 2, relu: false, seed: 41, allowSplit: true);
+            CheckGemm(_dev, 2, 6, 3, 1300, false, true, biasMode: 1, relu: false, seed: 42, allowSplit: true);
+        });
+    }
+
+    /// <summary>Split-K is off on the CPU simulator (GPUs only); on for the duration of <paramref name="body"/>.</summary>
+    private void WithSplitK(Action body)
+    {
+        var kernels = (IlgpuKernels)_dev.Kernels<float>();
+        bool was = kernels.SplitK;
+        kernels.SplitK = true;
+        try { body(); }
+        finally { kernels.SplitK = was; }
     }
 
     [Fact]
@@ -122,7 +135,7 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
     }
 
     [Fact]
-    public void Filter_gradients_with_a_long_batch_axis_split_k_and_match_the_reference()
+    public void Filter_gradients_with_a_long_batch_axis_split_k_and_match_the_reference() => WithSplitK(() =>
     {
         // conv dw: 3 × 18 outputs (one tile) over K = 4·20·20 = 1600 → several K splits; linear dw likewise over 700 rows
         var k = _dev.Kernels<float>();
@@ -144,7 +157,7 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         k.LinearBackwardFilter(ldy, lx, ldw, null);
         r.LinearBackwardFilter(ldyc, lxc, ldwc, null);
         Close(ldwc, ldw, "linear dw");
-    }
+    });
 
     private (Tensor<float> Gpu, Tensor<float> Cpu) Pair(int seed, params int[] shape)
     {

@@ -148,10 +148,11 @@ internal static class GemmTile
     public const int Reg = 4;
     /// <summary>
     /// Shared floats per operand: a stage is BM × Depth of A and Depth × BN of B, Depth = Capacity / max(BM, BN) up to
-    /// <see cref="MaxDepth"/> (32 for 64 × 64 tiles, 16 KB of shared memory; deeper stages, so fewer barriers, for small tiles).
+    /// <see cref="MaxDepth"/> (32 for 64 × 64 tiles, 16 KB of shared memory; deeper stages, so fewer barriers, for small
+    /// tiles: 128 for 16 × 16).
     /// </summary>
     public const int Capacity = 2048;
-    public const int MaxDepth = 64;
+    public const int MaxDepth = 128;
     /// <summary>At most 16 × 16 threads: tiles up to 64 × 64.</summary>
     public const int MaxThreadsPerDim = 16;
     public const int MaxSide = Reg * MaxThreadsPerDim;

@@ -56,12 +56,18 @@ public sealed partial class IlgpuKernels
         int tileM = GemmTile.Reg * gy, tileN = GemmTile.Reg * gx;
         d.Depth = Math.Min(GemmTile.MaxDepth, GemmTile.Capacity / Math.Max(tileM, tileN));
         int tiles = (d.N + tileN - 1) / tileN * ((d.M + tileM - 1) / tileM) * batches;
-        d.Splits = splitOutput is null ? 1 : GemmSplits(tiles, d.K, d.Depth);
+        d.Splits = splitOutput is null || !SplitK ? 1 : GemmSplits(tiles, d.K, d.Depth);
         d.SplitK = d.Splits == 1 ? Math.Max(d.K, 1) : (d.K + d.Splits - 1) / d.Splits;
         if (d.Splits > 1) splitOutput!.Value.MemSetToZero();
         var config = new KernelConfig(new Index3D((d.N + tileN - 1) / tileN, (d.M + tileM - 1) / tileM, batches * d.Splits), new Index3D(gx, gy, 1));
         kernel(config, a, b, bias, y, d, opA, opB, output, epi);
     }
+
+    /// <summary>
+    /// Whether products may split K: on GPUs; not on ILGPU's CPU simulator, which runs one group at a time (more groups
+    /// only add barriers and atomics there). Tests turn it on to check split-K on the simulator.
+    /// </summary>
+    internal bool SplitK { get; set; }
 
     /// <summary>Groups a split-K launch aims for (a GPU needs many groups in flight; the filter gradients have few tiles).</summary>
     internal const int SplitTargetGroups = 64;

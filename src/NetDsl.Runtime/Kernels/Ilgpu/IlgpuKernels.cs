@@ -24,6 +24,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         _device = device;
         _acc = device.Accelerator;
+        SplitK = _acc.AcceleratorType != AcceleratorType.CPU;
     }
 
     public void Dispose()
