@@ -24,6 +24,16 @@ public class IlgpuCodegenTests(IlgpuFixture fixture)
         foreach (var m in type.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
         {
             if (!m.IsGenericMethodDefinition) { yield return m; continue; }
+            if (m.GetGenericArguments()[0].GetGenericParameterConstraints().Contains(typeof(IGpuGemmOperand)))
+            {
+                // the tiled GEMM: every operand combination the host uses, with and without a fused epilogue
+                foreach (var (a, b, o) in IlgpuKernels.GemmVariants)
+                {
+                    yield return m.MakeGenericMethod(a, b, o, typeof(ReluOp));
+                    yield return m.MakeGenericMethod(a, b, o, typeof(Identity<float>));
+                }
+                continue;
+            }
             var args = m.GetGenericArguments().Select(a =>
             {
                 var c = a.GetGenericParameterConstraints();
@@ -42,7 +52,9 @@ public class IlgpuCodegenTests(IlgpuFixture fixture)
         {
             try
             {
-                var entry = EntryPointDescription.FromImplicitlyGroupedKernel(m);
+                var p0 = m.GetParameters()[0].ParameterType;
+                bool implicitlyGrouped = p0 == typeof(ILGPU.Index1D) || p0 == typeof(ILGPU.Index2D) || p0 == typeof(ILGPU.Index3D);
+                var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(m) : EntryPointDescription.FromExplicitlyGroupedKernel(m);
                 var spec = new KernelSpecialization(null, null);
                 backend.Compile(entry, spec);
                 count++;

@@ -19,40 +19,6 @@ internal struct LinearTap
 // scatter: each input writes its own argmax position of a zeroed output).
 internal static partial class GpuKernels
 {
-    /// <summary>
-    /// Transposed convolution, y[n, ci, h, w] = b[ci] + the backward-data gather of the convolution p (whose input is y and
-    /// whose output is x): every (k, u, v) whose output position maps back onto (h, w).
-    /// </summary>
-    public static void ConvTransposeForward(Index1D index, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias,
-        ArrayView<float> y, ConvParams p)
-    {
-        int i = index;
-        int iw = i % p.W; int t = i / p.W;
-        int ih = t % p.H; t /= p.H;
-        int ci = t % p.C; int n = t / p.C;
-        int grp = ci / p.Cg, c = ci % p.Cg;
-        float s = hasBias != 0 ? b[ci] : 0f;
-        for (int k = grp * p.Kg; k < (grp + 1) * p.Kg; k++)
-        {
-            for (int u = 0; u < p.KH; u++)
-            {
-                int ohs = ih + p.PH - u * p.DH;
-                if (ohs < 0 || ohs % p.SH != 0) continue;
-                int oh = ohs / p.SH;
-                if (oh >= p.OH) continue;
-                for (int v = 0; v < p.KW; v++)
-                {
-                    int ows = iw + p.PW - v * p.DW;
-                    if (ows < 0 || ows % p.SW != 0) continue;
-                    int ow = ows / p.SW;
-                    if (ow >= p.OW) continue;
-                    s += x[((n * p.K + k) * p.OH + oh) * p.OW + ow] * w[((k * p.Cg + c) * p.KH + u) * p.KW + v];
-                }
-            }
-        }
-        y[i] = s;
-    }
-
     // ---------------------------------------------------------------- adaptive average pooling
     private static int AdaptiveStart(int i, int input, int output) => i * input / output;
     private static int AdaptiveEnd(int i, int input, int output) => ((i + 1) * input + output - 1) / output;

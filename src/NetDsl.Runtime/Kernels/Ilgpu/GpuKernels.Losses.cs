@@ -25,14 +25,6 @@ internal static partial class GpuKernels
         d[0] = s;
     }
 
-    /// <summary>loss[0] = Σ rows[0..count) / d[0].</summary>
-    public static void LossReduce(Index1D index, ArrayView<float> rows, ArrayView<float> d, ArrayView<float> loss, int count)
-    {
-        float s = 0f;
-        for (int i = 0; i < count; i++) s += rows[i];
-        loss[0] = count == 0 ? 0f : s / d[0];
-    }
-
     /// <summary>Softmax of row n into probs; returns log Σ exp.</summary>
     private static float SoftmaxRow(ArrayView<float> x, ArrayView<float> probs, int o, int c)
     {

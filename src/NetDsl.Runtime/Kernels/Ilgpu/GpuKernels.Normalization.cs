@@ -9,40 +9,13 @@ internal struct NormParams
     public float Eps, Momentum;
 }
 
-// Normalization: one thread per channel (batchnorm) or per row (layer/group norm) for statistics and for the backward
-// reductions (fine at the sizes the tests use; a tree reduction is the next step for big tensors), one thread per element
-// for the normalized output and batchnorm's dx. Two passes per statistic: the mean, then the squared deviations.
+// Normalization: statistics (batchnorm per channel, layer/group norm per row) and the channel parameter gradients are group
+// reductions (GpuKernels.Reductions.cs; two passes per statistic: the mean, then the squared deviations); one thread per
+// element for the normalized output and batchnorm's dx; one thread per row for the layer/group norm dx and per column for
+// layernorm's weight gradient.
 internal static partial class GpuKernels
 {
     // ---------------------------------------------------------------- batchnorm
-    public static void BatchNormStats(Index1D ch, ArrayView<float> x, ArrayView<float> rm, ArrayView<float> rv,
-        ArrayView<float> mean, ArrayView<float> invStd, NormParams p)
-    {
-        float mu, var;
-        if (p.Training != 0)
-        {
-            float count = (float)p.N * p.Inner, s = 0f;
-            for (int n = 0; n < p.N; n++)
-            {
-                int o = (n * p.C + ch) * p.Inner;
-                for (int q = 0; q < p.Inner; q++) s += x[o + q];
-            }
-            mu = s / count;
-            float ss = 0f;
-            for (int n = 0; n < p.N; n++)
-            {
-                int o = (n * p.C + ch) * p.Inner;
-                for (int q = 0; q < p.Inner; q++) { float d = x[o + q] - mu; ss += d * d; }
-            }
-            var = ss / count;
-            rm[ch] = (1f - p.Momentum) * rm[ch] + p.Momentum * mu;
-            rv[ch] = (1f - p.Momentum) * rv[ch] + p.Momentum * (ss / (count - 1f));
-        }
-        else { mu = rm[ch]; var = rv[ch]; }
-        mean[ch] = mu;
-        invStd[ch] = 1f / MathF.Sqrt(var + p.Eps);
-    }
-
     /// <summary>y = (x − mean)·invstd·w + b, statistics per channel (RowLen = 0) or per row of RowLen values; affine per channel.</summary>
     public static void NormApplyChannels(Index1D index, ArrayView<float> x, ArrayView<float> y, ArrayView<float> mean, ArrayView<float> invStd,
         ArrayView<float> w, ArrayView<float> b, NormParams p)
@@ -52,22 +25,6 @@ internal static partial class GpuKernels
         int s = p.RowLen > 0 ? i / p.RowLen : ch;
         float v = (x[i] - mean[s]) * invStd[s];
         y[i] = p.HasAffine != 0 ? v * w[ch] + b[ch] : v;
-    }
-
-    /// <summary>dbias[c] = Σ dy, dweight[c] = Σ dy·x̂ over N and space (statistics per channel, or per (n, group) row).</summary>
-    public static void NormChannelGrads(Index1D ch, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd,
-        ArrayView<float> dweight, ArrayView<float> dbias, NormParams p)
-    {
-        float sdy = 0f, sdyx = 0f;
-        for (int n = 0; n < p.N; n++)
-        {
-            int s = p.RowLen > 0 ? n * p.Groups + ch / p.Cg : ch;
-            float mu = mean[s], inv = invStd[s];
-            int o = (n * p.C + ch) * p.Inner;
-            for (int q = 0; q < p.Inner; q++) { float g = dy[o + q]; sdy += g; sdyx += g * (x[o + q] - mu) * inv; }
-        }
-        dbias[ch] = sdy;
-        dweight[ch] = sdyx;
     }
 
     /// <summary>batchnorm dx from the channel sums (dweight = Σ dy·x̂, dbias = Σ dy).</summary>
@@ -84,17 +41,6 @@ internal static partial class GpuKernels
     }
 
     // ---------------------------------------------------------------- layernorm and groupnorm: rows of RowLen contiguous values
-    public static void RowStats(Index1D r, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd, NormParams p)
-    {
-        int o = r * p.RowLen;
-        float s = 0f;
-        for (int j = 0; j < p.RowLen; j++) s += x[o + j];
-        float mu = s / p.RowLen, ss = 0f;
-        for (int j = 0; j < p.RowLen; j++) { float d = x[o + j] - mu; ss += d * d; }
-        mean[r] = mu;
-        invStd[r] = 1f / MathF.Sqrt(ss / p.RowLen + p.Eps);
-    }
-
     /// <summary>layernorm output: the weight and bias run along the row.</summary>
     public static void LayerNormApply(Index1D index, ArrayView<float> x, ArrayView<float> y, ArrayView<float> mean, ArrayView<float> invStd,
         ArrayView<float> w, ArrayView<float> b, NormParams p)

@@ -56,16 +56,6 @@ internal static partial class GpuKernels
         y[i] = scale * s;
     }
 
-    /// <summary>y [nb, M, N] = a·b per batch; batch offsets (in matrices) from p (A for a, B for b).</summary>
-    public static void MatMul(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, GpuStrided p, int m, int k, int n)
-    {
-        int bi = i / (m * n), r = i % (m * n) / n, c = i % n;
-        int ao = p.OffsetA(bi) * m * k + r * k, bo = p.OffsetB(bi) * k * n + c;
-        float s = 0f;
-        for (int q = 0; q < k; q++) s += a[ao + q] * b[bo + q * n];
-        y[i] = s;
-    }
-
     /// <summary>da[i] (i over a's [batch, M, K]) = Σ over the y batches that read this a batch of dy·bᵀ.</summary>
     public static void MatMulBackwardA(Index1D i, ArrayView<float> dy, ArrayView<float> b, ArrayView<float> da, GpuStrided p, int nb, int m, int k, int n)
     {

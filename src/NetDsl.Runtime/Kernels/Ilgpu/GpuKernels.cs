@@ -22,150 +22,15 @@ internal struct AdamParams
 }
 
 /// <summary>
-/// The ILGPU kernels: plain static methods, one thread per output element, gathering their inputs (so no atomics except
-/// max-pool backward, whose signature carries no window geometry). Generic kernels take the fused functor as a struct
-/// argument (<see cref="IGpuMap1"/> …), which ILGPU specializes per functor type.
+/// The ILGPU kernels: plain static methods, mostly one thread per output element, gathering their inputs (so no atomics
+/// except max-pool backward, whose signature carries no window geometry); the GEMMs (linear, convolution) are
+/// shared-memory tiled (<see cref="TiledGemm"/>) and the long reductions are group reductions. Generic kernels take the
+/// fused functor as a struct argument (<see cref="IGpuMap1"/> …), which ILGPU specializes per functor type.
 /// </summary>
 internal static partial class GpuKernels
 {
-    // ---------------------------------------------------------------- convolution
-    public static void ConvForward<TEpi>(Index1D index, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias,
-        ArrayView<float> y, ConvParams p, TEpi epi) where TEpi : struct, IGpuMap1
-    {
-        int i = index;
-        int ow = i % p.OW; int t = i / p.OW;
-        int oh = t % p.OH; t /= p.OH;
-        int k = t % p.K; int n = t / p.K;
-        int grp = k / p.Kg;
-        float s = hasBias != 0 ? b[k] : 0f;
-        int ih0 = oh * p.SH - p.PH, iw0 = ow * p.SW - p.PW;
-        for (int c = 0; c < p.Cg; c++)
-        {
-            int xPlane = (n * p.C + grp * p.Cg + c) * p.H;
-            int wPlane = (k * p.Cg + c) * p.KH;
-            for (int u = 0; u < p.KH; u++)
-            {
-                int ih = ih0 + u * p.DH;
-                if (ih < 0 || ih >= p.H) continue;
-                int xRow = (xPlane + ih) * p.W, wRow = (wPlane + u) * p.KW;
-                for (int v = 0; v < p.KW; v++)
-                {
-                    int iw = iw0 + v * p.DW;
-                    if (iw >= 0 && iw < p.W) s += x[xRow + iw] * w[wRow + v];
-                }
-            }
-        }
-        y[i] = epi.Apply(s);
-    }
-
-    /// <summary>dx[n, ci, h, w]: gathers every (k, u, v) whose output position maps back onto (h, w).</summary>
-    public static void ConvBackwardData(Index1D index, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvParams p)
-    {
-        int i = index;
-        int iw = i % p.W; int t = i / p.W;
-        int ih = t % p.H; t /= p.H;
-        int ci = t % p.C; int n = t / p.C;
-        int grp = ci / p.Cg, c = ci % p.Cg;
-        float s = 0f;
-        for (int k = grp * p.Kg; k < (grp + 1) * p.Kg; k++)
-        {
-            for (int u = 0; u < p.KH; u++)
-            {
-                int ohs = ih + p.PH - u * p.DH;
-                if (ohs < 0 || ohs % p.SH != 0) continue;
-                int oh = ohs / p.SH;
-                if (oh >= p.OH) continue;
-                for (int v = 0; v < p.KW; v++)
-                {
-                    int ows = iw + p.PW - v * p.DW;
-                    if (ows < 0 || ows % p.SW != 0) continue;
-                    int ow = ows / p.SW;
-                    if (ow >= p.OW) continue;
-                    s += dy[((n * p.K + k) * p.OH + oh) * p.OW + ow] * w[((k * p.Cg + c) * p.KH + u) * p.KW + v];
-                }
-            }
-        }
-        dx[i] = s;
-    }
-
-    /// <summary>dw[k, c, u, v] = Σ over n, oh, ow of dy · x.</summary>
-    public static void ConvBackwardFilter(Index1D index, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, ConvParams p)
-    {
-        int i = index;
-        int v = i % p.KW; int t = i / p.KW;
-        int u = t % p.KH; t /= p.KH;
-        int c = t % p.Cg; int k = t / p.Cg;
-        int ci = (k / p.Kg) * p.Cg + c;
-        float s = 0f;
-        for (int n = 0; n < p.N; n++)
-        {
-            int dyPlane = (n * p.K + k) * p.OH, xPlane = (n * p.C + ci) * p.H;
-            for (int oh = 0; oh < p.OH; oh++)
-            {
-                int ih = oh * p.SH - p.PH + u * p.DH;
-                if (ih < 0 || ih >= p.H) continue;
-                int dyRow = (dyPlane + oh) * p.OW, xRow = (xPlane + ih) * p.W;
-                for (int ow = 0; ow < p.OW; ow++)
-                {
-                    int iw = ow * p.SW - p.PW + v * p.DW;
-                    if (iw >= 0 && iw < p.W) s += dy[dyRow + ow] * x[xRow + iw];
-                }
-            }
-        }
-        dw[i] = s;
-    }
-
-    /// <summary>db[k] = Σ over n and the plane of dy[n, k].</summary>
-    public static void ConvBackwardBias(Index1D k, ArrayView<float> dy, ArrayView<float> db, int n, int channels, int plane)
-    {
-        float s = 0f;
-        for (int j = 0; j < n; j++)
-        {
-            int o = (j * channels + k) * plane;
-            for (int q = 0; q < plane; q++) s += dy[o + q];
-        }
-        db[k] = s;
-    }
-
-    // ---------------------------------------------------------------- linear: x [M,K], w [O,K]
-    public static void LinearForward<TEpi>(Index1D index, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, int hasBias,
-        ArrayView<float> y, int k, int o, TEpi epi) where TEpi : struct, IGpuMap1
-    {
-        int i = index;
-        int m = i / o, j = i % o;
-        float s = hasBias != 0 ? b[j] : 0f;
-        int xo = m * k, wo = j * k;
-        for (int q = 0; q < k; q++) s += x[xo + q] * w[wo + q];
-        y[i] = epi.Apply(s);
-    }
-
-    /// <summary>dx [M,K] = dy [M,O] · w [O,K].</summary>
-    public static void LinearBackwardData(Index1D index, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, int k, int o)
-    {
-        int i = index;
-        int m = i / k, q = i % k;
-        float s = 0f;
-        for (int j = 0; j < o; j++) s += dy[m * o + j] * w[j * k + q];
-        dx[i] = s;
-    }
-
-    /// <summary>dw [O,K] = dyᵀ · x.</summary>
-    public static void LinearBackwardFilter(Index1D index, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, int m, int k, int o)
-    {
-        int i = index;
-        int j = i / k, q = i % k;
-        float s = 0f;
-        for (int r = 0; r < m; r++) s += dy[r * o + j] * x[r * k + q];
-        dw[i] = s;
-    }
-
-    /// <summary>db [O] = column sums of dy [M,O].</summary>
-    public static void ColumnSums(Index1D j, ArrayView<float> dy, ArrayView<float> db, int m, int o)
-    {
-        float s = 0f;
-        for (int r = 0; r < m; r++) s += dy[r * o + j];
-        db[j] = s;
-    }
+    // convolution and linear: the products are TiledGemm (GpuKernels.Gemm.cs), the bias gradients group reductions
+    // (GpuKernels.Reductions.cs)
 
     // ---------------------------------------------------------------- pooling
     public static void MaxPoolForward(Index1D index, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolParams p)
@@ -283,14 +148,6 @@ internal static partial class GpuKernels
         int label = labels[n];
         if (label < 0 || label >= classes) { error[0] = 1; rowLoss[n] = 0f; }
         else rowLoss[n] = MathF.Log(sum) + max - logits[o + label];
-    }
-
-    /// <summary>loss[0] = mean of rowLoss[0..n) (one thread: n is a batch size).</summary>
-    public static void Mean(Index1D index, ArrayView<float> rowLoss, ArrayView<float> loss, int n)
-    {
-        float s = 0f;
-        for (int j = 0; j < n; j++) s += rowLoss[j];
-        loss[0] = n == 0 ? 0f : s / n;
     }
 
     public static void SoftmaxCrossEntropyBackward(Index1D index, ArrayView<float> probs, ArrayView<int> labels, ArrayView<float> dlogits,

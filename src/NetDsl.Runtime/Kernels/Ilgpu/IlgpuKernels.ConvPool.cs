@@ -3,12 +3,11 @@ using ILGPU.Runtime;
 
 namespace NetDsl.Runtime.Ilgpu;
 
-// The conv/pool family on ILGPU (float): transposed convolution (gathers of the convolution kernels: its forward is the
-// backward-data gather plus bias, its gradients are the convolution forward and filter kernels), adaptive average pooling,
+// The conv/pool family on ILGPU (float): transposed convolution (the convolution's implicit GEMMs: its forward is the
+// backward-data product plus bias, its gradients are the convolution forward and filter products), adaptive average pooling,
 // max unpooling and upsampling.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ConvParams>? _convTransposeForward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams>? _adaptiveForward, _adaptiveBackward, _nearestForward, _nearestBackward, _bilinearForward, _bilinearBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PlaneParams>? _unpoolForward, _unpoolBackward;
 
@@ -33,9 +32,7 @@ public sealed partial class IlgpuKernels
     {
         var p = CheckConvTranspose(x, w, b, y, g, "x", "y");
         if (y.Length == 0) return;
-        _convTransposeForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ConvParams>(GpuKernels.ConvTransposeForward);
-        var xv = V(x, "x");
-        _convTransposeForward(y.Length, xv, V(w, "w"), b is null ? xv : V(b, "b"), b is null ? 0 : 1, V(y, "y"), p);
+        ConvBackwardDataTiled(V(x, "x"), V(w, "w"), V(y, "y"), p, b is null ? null : V(b, "b"));
     }
 
     public void ConvTranspose2dBackwardData(Tensor<float> dy, Tensor<float> w, Tensor<float> dx, ConvGeometry g)
@@ -50,8 +47,7 @@ public sealed partial class IlgpuKernels
         Conv2dBackwardFilter(x, dy, dw, null, g);
         if (db is not null && db.Length > 0)
         {
-            _convBackwardBias ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.ConvBackwardBias);
-            _convBackwardBias(db.Length, V(dy, "dy"), V(db, "db"), dy.Shape[0], dy.Shape[1], dy.Shape[2] * dy.Shape[3]);
+            ChannelSums(V(dy, "dy"), V(db, "db"), dy.Shape[0], dy.Shape[1], dy.Shape[2] * dy.Shape[3]);
         }
     }
 

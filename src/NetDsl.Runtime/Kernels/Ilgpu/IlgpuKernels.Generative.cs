@@ -56,7 +56,7 @@ public sealed partial class IlgpuKernels
             Scratch(count, ReadOnlySpan<float>.Empty);
             fill(_lossRows!.View);
             _setScalar!(1, _lossDivisor!.View, divisor);
-            _lossReduce!(1, _lossRows.View, _lossDivisor.View, V(loss, "loss"), count);
+            LossSum(_lossRows.View, _lossDivisor.View, V(loss, "loss"), count);
         }
     }
 

@@ -10,7 +10,6 @@ public sealed partial class IlgpuKernels
     private MemoryBuffer1D<float, Stride1D.Dense>? _lossRows, _lossDivisor, _classWeights;
     private MemoryBuffer1D<int, Stride1D.Dense>? _lossError;
     private Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, LossParams>? _lossDivisorK;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _lossReduce;
     private Action<Index1D, ArrayView<float>, float>? _setScalar;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossParams>? _ceRows;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>? _ceBackward;
@@ -52,7 +51,6 @@ public sealed partial class IlgpuKernels
         if (_classWeights is null || _classWeights.Length < Math.Max(1, weights.Length)) { _classWeights?.Dispose(); _classWeights = _acc.Allocate1D<float>(Math.Max(weights.Length, 64)); }
         if (weights.Length > 0) ((ArrayView<float>)_classWeights.View).SubView(0, weights.Length).CopyFromCPU(weights);
         _lossDivisorK ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.LossDivisor);
-        _lossReduce ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(GpuKernels.LossReduce);
         _setScalar ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(GpuKernels.SetScalar);
         return _classWeights.View;
     }
@@ -63,7 +61,7 @@ public sealed partial class IlgpuKernels
     private void FinishClassLoss(Tensor<int> labels, ArrayView<float> w, Tensor<float> loss, LossParams p)
     {
         _lossDivisorK!(1, V(labels, "labels"), w, _lossDivisor!.View, p);
-        _lossReduce!(1, _lossRows!.View, _lossDivisor.View, V(loss, "loss"), p.N);
+        LossSum(_lossRows!.View, _lossDivisor.View, V(loss, "loss"), p.N);
         Span<int> error = stackalloc int[1];
         ((ArrayView<int>)_lossError!.View).CopyToCPU(error);
         if (error[0] != 0) throw BadLabel(labels, p.C);
@@ -210,7 +208,7 @@ public sealed partial class IlgpuKernels
             _regressionTerms ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.RegressionTerms);
             _regressionTerms(y.Length, V(y, "y"), V(target, "target"), _lossRows!.View, p);
             _setScalar!(1, _lossDivisor!.View, reduction == LossReduction.Sum ? 1f : y.Length);
-            _lossReduce!(1, _lossRows.View, _lossDivisor.View, V(loss, "loss"), y.Length);
+            LossSum(_lossRows.View, _lossDivisor.View, V(loss, "loss"), y.Length);
         }
     }
 

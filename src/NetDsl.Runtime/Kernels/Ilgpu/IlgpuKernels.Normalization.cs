@@ -3,14 +3,13 @@ using ILGPU.Runtime;
 
 namespace NetDsl.Runtime.Ilgpu;
 
-// Normalization on ILGPU (GpuKernels.Normalization.cs): statistics one thread per channel or row, outputs one thread per element.
+// Normalization on ILGPU (GpuKernels.Normalization.cs): statistics and parameter gradients are group reductions, one group
+// per channel or row (GpuKernels.Reductions.cs); outputs one thread per element.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _bnStats;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _normApplyChannels, _layerNormApply;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _normChannelGrads, _layerNormWeightGrad;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _layerNormWeightGrad;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _bnBackwardData;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _rowStats;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _rowNormBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams, int, float, float, float>? _lrnForward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams, int, float, float>? _lrnBackward;
@@ -45,8 +44,7 @@ public sealed partial class IlgpuKernels
             throw new ArgumentException($"x: batchnorm in training mode needs more than 1 value per channel, got {Tensor<float>.Format(x.Shape)}", nameof(x));
         if (c == 0) return;
         var p = new NormParams { N = n, C = c, Inner = inner, HasAffine = 1, Training = training ? 1 : 0, Eps = eps, Momentum = momentum };
-        _bnStats ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.BatchNormStats);
-        _bnStats(c, V(x, "x"), V(runningMean, "runningMean"), V(runningVar, "runningVar"), V(mean, "mean"), V(invStd, "invStd"), p);
+        BatchNormStatsReduce(V(x, "x"), V(runningMean, "runningMean"), V(runningVar, "runningVar"), V(mean, "mean"), V(invStd, "invStd"), p);
         if (x.Length == 0) return;
         _normApplyChannels ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormApplyChannels);
         _normApplyChannels(x.Length, V(x, "x"), V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), V(weight, "weight"), V(bias, "bias"), p);
@@ -60,8 +58,7 @@ public sealed partial class IlgpuKernels
         CheckVec(weight, "weight", c); CheckVec(mean, "mean", c); CheckVec(invStd, "invStd", c); CheckVec(dweight, "dweight", c); CheckVec(dbias, "dbias", c);
         if (c == 0) return;
         var p = new NormParams { N = n, C = c, Inner = inner, HasAffine = 1, Training = training ? 1 : 0 };
-        _normChannelGrads ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormChannelGrads);
-        _normChannelGrads(c, V(dy, "dy"), V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), p);
+        NormChannelGradsReduce(V(dy, "dy"), V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), p);
         if (dx is null || x.Length == 0) return;
         _bnBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.BatchNormBackwardData);
         _bnBackwardData(x.Length, V(dy, "dy"), V(x, "x"), V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), V(dx, "dx"), p);
@@ -89,8 +86,7 @@ public sealed partial class IlgpuKernels
         if ((weight is null) != (bias is null)) throw new ArgumentException("weight and bias: give both or neither");
         if (rows == 0 || d == 0) return;
         var p = new NormParams { N = rows, RowLen = d, HasAffine = weight is null ? 0 : 1, Eps = eps };
-        _rowStats ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.RowStats);
-        _rowStats(rows, V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), p);
+        RowStatsReduce(rows, V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), p);
         var xv = V(x, "x");
         _layerNormApply ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.LayerNormApply);
         _layerNormApply(x.Length, xv, V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), weight is null ? xv : V(weight, "weight"), bias is null ? xv : V(bias, "bias"), p);
@@ -137,8 +133,7 @@ public sealed partial class IlgpuKernels
         if ((weight is null) != (bias is null)) throw new ArgumentException("weight and bias: give both or neither");
         if (x.Length == 0) return;
         p.Eps = eps;
-        _rowStats ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.RowStats);
-        _rowStats(p.N * groups, V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), p);
+        RowStatsReduce(p.N * groups, V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), p);
         var xv = V(x, "x");
         _normApplyChannels ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormApplyChannels);
         _normApplyChannels(x.Length, xv, V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), weight is null ? xv : V(weight, "weight"), bias is null ? xv : V(bias, "bias"), p);
@@ -160,8 +155,7 @@ public sealed partial class IlgpuKernels
         }
         if (dweight is not null && dbias is not null)
         {
-            _normChannelGrads ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormChannelGrads);
-            _normChannelGrads(p.C, V(dy, "dy"), xv, V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), p);
+            NormChannelGradsReduce(V(dy, "dy"), xv, V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), p);
         }
     }
 

@@ -4,13 +4,12 @@ using ILGPU.Runtime;
 namespace NetDsl.Runtime.Ilgpu;
 
 // Tensor operators on ILGPU: the host builds the same collapsed loop nests as the CPU (TensorLayout) and hands them to
-// one-thread-per-output kernels (GpuKernels.Tensor.cs).
+// one-thread-per-output kernels (GpuKernels.Tensor.cs); matmul runs on the tiled GEMM (IlgpuKernels.Gemm.cs).
 public sealed partial class IlgpuKernels
 {
     private Action<Index1D, ArrayView<float>, ArrayView<float>, GpuStrided, float>? _stridedCopy;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int>? _binary;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, GpuStrided, GpuStrided, int, float>? _sumTo;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int, int, int>? _matmul;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int, int, int, int>? _matmulBwdA, _matmulBwdB;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>? _gram;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _gramBwd;
@@ -157,8 +156,7 @@ public sealed partial class IlgpuKernels
         var (m, k, n, _) = TensorLayout.CheckMatMul(a.Shape, b.Shape, y.Shape, "a", "b", "y");
         if (y.Length == 0) return;
         var p = TensorLayout.BatchStrides(a.Shape, b.Shape, y.Shape);
-        _matmul ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int, int, int>(GpuKernels.MatMul);
-        _matmul(y.Length, V(a, "a"), V(b, "b"), V(y, "y"), G(p), m, k, n);
+        MatMulTiled(V(a, "a"), V(b, "b"), V(y, "y"), G(p), y.Length / (m * n), m, k, n);
     }
 
     public void MatMulBackwardA(Tensor<float> dy, Tensor<float> b, Tensor<float> da)
@@ -166,6 +164,8 @@ public sealed partial class IlgpuKernels
         var (m, k, n, nb) = TensorLayout.CheckMatMul(da.Shape, b.Shape, dy.Shape, "da", "b", "dy");
         if (da.Length == 0) return;
         var p = TensorLayout.BatchStrides(da.Shape, b.Shape, dy.Shape);
+        if (da.Length / (m * k) == nb && n > 0) { MatMulBackwardATiled(V(dy, "dy"), V(b, "b"), V(da, "da"), G(p), nb, m, k, n); return; }
+        // a broadcast over batches: its gradient sums several products (one thread per element of da)
         _matmulBwdA ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int, int, int, int>(GpuKernels.MatMulBackwardA);
         _matmulBwdA(da.Length, V(dy, "dy"), V(b, "b"), V(da, "da"), G(p), nb, m, k, n);
     }
@@ -175,6 +175,7 @@ public sealed partial class IlgpuKernels
         var (m, k, n, nb) = TensorLayout.CheckMatMul(a.Shape, db.Shape, dy.Shape, "a", "db", "dy");
         if (db.Length == 0) return;
         var p = TensorLayout.BatchStrides(a.Shape, db.Shape, dy.Shape);
+        if (db.Length / (k * n) == nb && m > 0) { MatMulBackwardBTiled(V(a, "a"), V(dy, "dy"), V(db, "db"), G(p), nb, m, k, n); return; }
         _matmulBwdB ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int, int, int, int>(GpuKernels.MatMulBackwardB);
         _matmulBwdB(db.Length, V(a, "a"), V(dy, "dy"), V(db, "db"), G(p), nb, m, k, n);
     }

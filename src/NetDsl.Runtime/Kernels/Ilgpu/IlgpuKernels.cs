@@ -5,9 +5,10 @@ using ILGPU.Runtime;
 namespace NetDsl.Runtime.Ilgpu;
 
 /// <summary>
-/// <see cref="IKernels{T}"/> for float on an <see cref="IlgpuDevice"/>: straightforward one-thread-per-output ILGPU kernels
-/// (<see cref="GpuKernels"/>). Each kernel is compiled on its first launch (per functor type for the generic ones) and
-/// cached for the device's lifetime. Launches are asynchronous on the accelerator's default stream, except
+/// <see cref="IKernels{T}"/> for float on an <see cref="IlgpuDevice"/>: ILGPU kernels (<see cref="GpuKernels"/>), a
+/// shared-memory tiled GEMM for linear, convolution (implicit GEMM) and matmul (IlgpuKernels.Gemm.cs), group reductions
+/// for statistics and bias gradients (IlgpuKernels.Reductions.cs), one thread per output element elsewhere. Each kernel is
+/// compiled on its first launch (per functor type for the generic ones) and cached for the device's lifetime. Launches are asynchronous on the accelerator's default stream, except
 /// <see cref="SoftmaxCrossEntropyForward"/>, which returns the loss and so waits.
 /// </summary>
 public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
@@ -23,6 +24,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         _device = device;
         _acc = device.Accelerator;
+        SplitK = _acc.AcceleratorType != AcceleratorType.CPU;
     }
 
     public void Dispose()
@@ -36,17 +38,11 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     private ArrayView<int> V(Tensor<int> t, string name) => _device.View(t, name);
 
     // ------------------------------------------------------------------ kernel cache
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvParams>? _convBackwardData, _convBackwardFilter;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? _convBackwardBias;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _linearBackwardData;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _linearBackwardFilter;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int>? _columnSums;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolParams>? _maxPoolForward;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>? _maxPoolBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, PoolParams>? _avgPoolForward, _avgPoolBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, int>? _globalAvgForward, _globalAvgBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>? _softmaxRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int>? _mean;
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>? _softmaxBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, ulong, float>? _dropout;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? _concatForward, _concatBackward;
@@ -119,18 +115,15 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         var p = CheckConv(x, w, b, y, g, "x", "y");
         if (y.Length == 0) return;
-        var k = Generic("conv", typeof(TGpuEpi), () =>
-            _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ConvParams, TGpuEpi>(GpuKernels.ConvForward));
-        var xv = V(x, "x");
-        k(y.Length, xv, V(w, "w"), b is null ? xv : V(b, "b"), b is null ? 0 : 1, V(y, "y"), p, gpuEpilogue);
+        var wv = V(w, "w");
+        ConvForwardTiled(V(x, "x"), wv, b is null ? wv : V(b, "b"), b is not null, V(y, "y"), p, gpuEpilogue);
     }
 
     public void Conv2dBackwardData(Tensor<float> dy, Tensor<float> w, Tensor<float> dx, ConvGeometry g)
     {
         var p = CheckConv(dx, w, null, dy, g, "dx", "dy");
         if (dx.Length == 0) return;
-        _convBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvParams>(GpuKernels.ConvBackwardData);
-        _convBackwardData(dx.Length, V(dy, "dy"), V(w, "w"), V(dx, "dx"), p);
+        ConvBackwardDataTiled(V(dy, "dy"), V(w, "w"), V(dx, "dx"), p);
     }
 
     public void Conv2dBackwardFilter(Tensor<float> dy, Tensor<float> x, Tensor<float> dw, Tensor<float>? db, ConvGeometry g)
@@ -138,13 +131,11 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         var p = CheckConv(x, dw, db, dy, g, "x", "dy");
         if (dw.Length > 0)
         {
-            _convBackwardFilter ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvParams>(GpuKernels.ConvBackwardFilter);
-            _convBackwardFilter(dw.Length, V(dy, "dy"), V(x, "x"), V(dw, "dw"), p);
+            ConvBackwardFilterTiled(V(dy, "dy"), V(x, "x"), V(dw, "dw"), p);
         }
         if (db is not null && db.Length > 0)
         {
-            _convBackwardBias ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.ConvBackwardBias);
-            _convBackwardBias(db.Length, V(dy, "dy"), V(db, "db"), p.N, p.K, p.OH * p.OW);
+            ChannelSums(V(dy, "dy"), V(db, "db"), p.N, p.K, p.OH * p.OW);
         }
     }
 
@@ -163,10 +154,8 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         b?.CheckShape("b", [o]);
         CpuKernels<float>.CheckLeading(x.Shape, y.Shape, o, "x", "y");
         if (y.Length == 0) return;
-        var kernel = Generic("linear", typeof(TGpuEpi), () =>
-            _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, TGpuEpi>(GpuKernels.LinearForward));
         var xv = V(x, "x");
-        kernel(y.Length, xv, V(w, "w"), b is null ? xv : V(b, "b"), b is null ? 0 : 1, V(y, "y"), k, o, gpuEpilogue);
+        LinearForwardTiled(xv, V(w, "w"), b is null ? xv : V(b, "b"), b is not null, V(y, "y"), m, k, o, gpuEpilogue);
     }
 
     public void LinearBackwardData(Tensor<float> dy, Tensor<float> w, Tensor<float> dx)
@@ -174,8 +163,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         var (m, k, o) = CheckLinear(dx, w, "dx");
         CpuKernels<float>.CheckLeading(dx.Shape, dy.Shape, o, "dx", "dy");
         if (dx.Length == 0) return;
-        _linearBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.LinearBackwardData);
-        _linearBackwardData(dx.Length, V(dy, "dy"), V(w, "w"), V(dx, "dx"), k, o);
+        LinearBackwardDataTiled(V(dy, "dy"), V(w, "w"), V(dx, "dx"), m, k, o);
     }
 
     public void LinearBackwardFilter(Tensor<float> dy, Tensor<float> x, Tensor<float> dw, Tensor<float>? db)
@@ -185,13 +173,11 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         db?.CheckShape("db", [o]);
         if (dw.Length > 0)
         {
-            _linearBackwardFilter ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.LinearBackwardFilter);
-            _linearBackwardFilter(dw.Length, V(dy, "dy"), V(x, "x"), V(dw, "dw"), m, k, o);
+            LinearBackwardFilterTiled(V(dy, "dy"), V(x, "x"), V(dw, "dw"), m, k, o);
         }
         if (db is not null && o > 0)
         {
-            _columnSums ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.ColumnSums);
-            _columnSums(o, V(dy, "dy"), V(db, "db"), m, o);
+            ColumnSums(V(dy, "dy"), V(db, "db"), m, o);
         }
     }
 
@@ -276,10 +262,9 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
             _error ??= _acc.Allocate1D<int>(1);
             _error.View.MemSetToZero();
             _softmaxRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(GpuKernels.SoftmaxCrossEntropyRows);
-            _mean ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GpuKernels.Mean);
             ArrayView<float> rows = _rowLoss.View.SubView(0, n);
             _softmaxRows(n, V(logits, "logits"), V(labels, "labels"), V(probs, "probs"), rows, _error.View, c);
-            _mean(1, rows, lossView, n);
+            LossSum(rows, null, lossView, n);
             Span<int> error = stackalloc int[1];
             ((ArrayView<int>)_error.View).CopyToCPU(error);
             if (error[0] != 0) throw BadLabel(labels, c);
