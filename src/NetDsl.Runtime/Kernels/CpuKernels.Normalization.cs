@@ -127,8 +127,19 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ batchnorm
+    // Memory-bound: per channel (channels split across cores) one read of x computes the statistics (sums of the values and
+    // of their squares, shifted by the channel's first value against cancellation), then one read of x writes y. The
+    // backward reads its dy sources (a fused prologue, e.g. relu_bwd(dy, y), is applied on the fly) and x once for the two
+    // sums, parking the combined dy in dx (or in dyOut when other kernels read it), then dx = A·g + B·x + C in place: a
+    // channel's data (≤ 1 MB per array at ResNet sizes) is still in L2 for that second pass.
+
     public void BatchNormForward(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
-        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum)
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum) =>
+        BatchNormForward(x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, default(Identity<T>), default(Identity<T>));
+
+    public void BatchNormForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
         var (n, c, inner) = NormDims(x, "batchnorm");
         NormCheckLike(y, "y", x, "x");
@@ -138,26 +149,33 @@ public sealed partial class CpuKernels<T>
         long count = (long)n * inner;
         if (training && count < 2)
             throw new ArgumentException($"x: batchnorm in training mode needs more than 1 value per channel, got {Tensor<T>.Format(x.Shape)}", nameof(x));
-        NormChunks(c, count * c, (x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, n, c, inner),
+        NormChunks(c, count * c, (x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, n, c, inner, epilogue),
             static (s, lo, hi) => BatchNormChannels(s.x.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.runningMean.AsSpan(), s.runningVar.AsSpan(),
-                s.y.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(), s.training, s.eps, s.momentum, s.n, s.c, s.inner, lo, hi));
+                s.y.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(), s.training, s.eps, s.momentum, s.n, s.c, s.inner, lo, hi, s.epilogue));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BatchNormChannels(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> rm, Span<T> rv,
-        Span<T> y, Span<T> mean, Span<T> invStd, bool training, T eps, T momentum, int n, int c, int inner, int lo, int hi)
+    private static void BatchNormChannels<TEpi>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> rm, Span<T> rv,
+        Span<T> y, Span<T> mean, Span<T> invStd, bool training, T eps, T momentum, int n, int c, int inner, int lo, int hi, TEpi epi)
+        where TEpi : struct, IMap1<T>
     {
         T count = T.CreateChecked((long)n * inner);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T py = ref MemoryMarshal.GetReference(y);
         for (int ch = lo; ch < hi; ch++)
         {
             T mu, var;
             if (training)
             {
-                T sum = T.Zero;
-                for (int i = 0; i < n; i++) sum += NormSum(x.Slice((i * c + ch) * inner, inner));
-                mu = sum / count;
-                T ss = T.Zero;
-                for (int i = 0; i < n; i++) ss += NormSumSqDev(x.Slice((i * c + ch) * inner, inner), mu);
+                T shift = x[ch * inner], s1 = T.Zero, s2 = T.Zero;
+                for (int i = 0; i < n; i++)
+                {
+                    var (a, q) = BnShiftedSums(ref Unsafe.Add(ref px, (i * c + ch) * inner), inner, shift);
+                    s1 += a; s2 += q;
+                }
+                T d = s1 / count;
+                mu = shift + d;
+                T ss = T.Max(s2 - s1 * d, T.Zero);   // Σ (x − μ)²
                 var = ss / count;
                 rm[ch] = (T.One - momentum) * rm[ch] + momentum * mu;
                 rv[ch] = (T.One - momentum) * rv[ch] + momentum * (ss / (count - T.One));
@@ -165,55 +183,233 @@ public sealed partial class CpuKernels<T>
             else { mu = rm[ch]; var = rv[ch]; }
             T inv = T.One / T.Sqrt(var + eps);
             mean[ch] = mu; invStd[ch] = inv;
-            T a = inv * w[ch], bb = b[ch];
+            T sc = inv * w[ch], sh = b[ch] - mu * sc;
             for (int i = 0; i < n; i++)
             {
                 int o = (i * c + ch) * inner;
-                NormScaleShift(x.Slice(o, inner), y.Slice(o, inner), mu, a, bb);
+                BnAffine(ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref py, o), inner, sc, sh, epi);
             }
         }
+    }
+
+    /// <summary>(Σ (x − shift), Σ (x − shift)²) over len values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (T, T) BnShiftedSums(ref T p, int len, T shift)
+    {
+        int i = 0;
+        T r1 = T.Zero, r2 = T.Zero;
+        if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> a0 = Vector512<T>.Zero, a1 = Vector512<T>.Zero, q0 = Vector512<T>.Zero, q1 = Vector512<T>.Zero, vs = Vector512.Create(shift);
+            for (; i <= len - 2 * w; i += 2 * w)
+            {
+                var d0 = Vector512.LoadUnsafe(ref p, (nuint)i) - vs; var d1 = Vector512.LoadUnsafe(ref p, (nuint)(i + w)) - vs;
+                a0 += d0; q0 += d0 * d0; a1 += d1; q1 += d1 * d1;
+            }
+            for (; i <= len - w; i += w) { var d0 = Vector512.LoadUnsafe(ref p, (nuint)i) - vs; a0 += d0; q0 += d0 * d0; }
+            r1 = Vector512.Sum(a0 + a1); r2 = Vector512.Sum(q0 + q1);
+        }
+        else if (len >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> a0 = Vector256<T>.Zero, q0 = Vector256<T>.Zero, vs = Vector256.Create(shift);
+            for (; i <= len - w; i += w) { var d0 = Vector256.LoadUnsafe(ref p, (nuint)i) - vs; a0 += d0; q0 += d0 * d0; }
+            r1 = Vector256.Sum(a0); r2 = Vector256.Sum(q0);
+        }
+        for (; i < len; i++) { T d = Unsafe.Add(ref p, i) - shift; r1 += d; r2 += d * d; }
+        return (r1, r2);
+    }
+
+    /// <summary>y = epi(x·sc + sh) over len values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BnAffine<TEpi>(ref T px, ref T py, int len, T sc, T sh, TEpi epi) where TEpi : struct, IMap1<T>
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> va = Vector512.Create(sc), vb = Vector512.Create(sh);
+            for (; i <= len - w; i += w) epi.Apply(Vector512.LoadUnsafe(ref px, (nuint)i) * va + vb).StoreUnsafe(ref py, (nuint)i);
+        }
+        if (len - i >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> va = Vector256.Create(sc), vb = Vector256.Create(sh);
+            for (; i <= len - w; i += w) epi.Apply(Vector256.LoadUnsafe(ref px, (nuint)i) * va + vb).StoreUnsafe(ref py, (nuint)i);
+        }
+        for (; i < len; i++) Unsafe.Add(ref py, i) = epi.Apply(Unsafe.Add(ref px, i) * sc + sh);
     }
 
     public void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training)
     {
+        NormCheckLike(dy, "dy", x, "x");
+        BatchNormBackwardCore(dy, dy, dy, x, weight, mean, invStd, null, dx, dweight, dbias, training, default(BnDy1));
+    }
+
+    public void BatchNormBackward<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap2<T> where TGpuOp : struct, IGpuMap2
+    {
+        NormCheckLike(a, "a", x, "x"); NormCheckLike(b, "b", x, "x"); NormCheckLike(dyOut, "dyOut", x, "x");
+        BatchNormBackwardCore(a, b, b, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, new BnDy2<TOp>(prologue));
+    }
+
+    public void BatchNormBackward<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> c, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap3<T> where TGpuOp : struct, IGpuMap3
+    {
+        NormCheckLike(a, "a", x, "x"); NormCheckLike(b, "b", x, "x"); NormCheckLike(c, "c", x, "x"); NormCheckLike(dyOut, "dyOut", x, "x");
+        BatchNormBackwardCore(a, b, c, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, new BnDy3<TOp>(prologue));
+    }
+
+    /// <summary>How batchnorm's backward reads dy: from one tensor, or as a fused element-wise function of two or three.</summary>
+    private interface IBnDy
+    {
+        /// <summary>True when dy is a plain tensor (the second pass can read it again instead of a parked copy).</summary>
+        bool Plain { get; }
+        T Load(ref T a, ref T b, ref T c, nuint i);
+        Vector256<T> Load256(ref T a, ref T b, ref T c, nuint i);
+        Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i);
+    }
+
+    private readonly struct BnDy1 : IBnDy
+    {
+        public bool Plain => true;
+        public T Load(ref T a, ref T b, ref T c, nuint i) => Unsafe.Add(ref a, i);
+        public Vector256<T> Load256(ref T a, ref T b, ref T c, nuint i) => Vector256.LoadUnsafe(ref a, i);
+        public Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i) => Vector512.LoadUnsafe(ref a, i);
+    }
+
+    private readonly struct BnDy2<TOp>(TOp op) : IBnDy where TOp : struct, IMap2<T>
+    {
+        public bool Plain => false;
+        public T Load(ref T a, ref T b, ref T c, nuint i) => op.Apply(Unsafe.Add(ref a, i), Unsafe.Add(ref b, i));
+        public Vector256<T> Load256(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector256.LoadUnsafe(ref a, i), Vector256.LoadUnsafe(ref b, i));
+        public Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector512.LoadUnsafe(ref a, i), Vector512.LoadUnsafe(ref b, i));
+    }
+
+    private readonly struct BnDy3<TOp>(TOp op) : IBnDy where TOp : struct, IMap3<T>
+    {
+        public bool Plain => false;
+        public T Load(ref T a, ref T b, ref T c, nuint i) => op.Apply(Unsafe.Add(ref a, i), Unsafe.Add(ref b, i), Unsafe.Add(ref c, i));
+        public Vector256<T> Load256(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector256.LoadUnsafe(ref a, i), Vector256.LoadUnsafe(ref b, i), Vector256.LoadUnsafe(ref c, i));
+        public Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector512.LoadUnsafe(ref a, i), Vector512.LoadUnsafe(ref b, i), Vector512.LoadUnsafe(ref c, i));
+    }
+
+    private static void BatchNormBackwardCore<TDy>(Tensor<T> a, Tensor<T> b, Tensor<T> c3, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TDy dy) where TDy : struct, IBnDy
+    {
         var (n, c, inner) = NormDims(x, "batchnorm");
-        NormCheckLike(dy, "dy", x, "x"); NormCheckLike(dx, "dx", x, "x");
+        NormCheckLike(dx, "dx", x, "x");
         NormCheckVec(weight, "weight", c); NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
         NormCheckVec(dweight, "dweight", c); NormCheckVec(dbias, "dbias", c);
-        NormChunks(c, (long)n * inner * c, (dy, x, weight, mean, invStd, dx, dweight, dbias, training, n, c, inner),
-            static (s, lo, hi) => BatchNormBackwardChannels(s.dy.AsSpan(), s.x.AsSpan(), s.weight.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
-                s.dx is null ? default : s.dx.AsSpan(), s.dx is not null, s.dweight.AsSpan(), s.dbias.AsSpan(), s.training, s.n, s.c, s.inner, lo, hi));
+        NormChunks(c, (long)n * inner * c, (a, b, c3, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, n, c, inner, dy),
+            static (s, lo, hi) => BatchNormBackwardChannels(s.a.AsSpan(), s.b.AsSpan(), s.c3.AsSpan(), s.x.AsSpan(), s.weight.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
+                s.dyOut is null ? default : s.dyOut.AsSpan(), s.dx is null ? default : s.dx.AsSpan(), s.dyOut is not null, s.dx is not null,
+                s.dweight.AsSpan(), s.dbias.AsSpan(), s.training, s.n, s.c, s.inner, lo, hi, s.dy));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BatchNormBackwardChannels(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> mean, ReadOnlySpan<T> invStd,
-        Span<T> dx, bool hasDx, Span<T> dweight, Span<T> dbias, bool training, int n, int c, int inner, int lo, int hi)
+    private static void BatchNormBackwardChannels<TDy>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c3, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+        ReadOnlySpan<T> mean, ReadOnlySpan<T> invStd, Span<T> dyOut, Span<T> dx, bool hasDyOut, bool hasDx, Span<T> dweight, Span<T> dbias,
+        bool training, int n, int c, int inner, int lo, int hi, TDy dy) where TDy : struct, IBnDy
     {
         T count = T.CreateChecked((long)n * inner);
+        ref T pa = ref MemoryMarshal.GetReference(a); ref T pb = ref MemoryMarshal.GetReference(b); ref T pc = ref MemoryMarshal.GetReference(c3);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        // where the combined dy is parked for the second pass: dyOut when asked for, else dx (overwritten in place); a plain dy is re-read
+        bool park = hasDyOut || (hasDx && !dy.Plain);
+        ref T pg = ref hasDyOut ? ref MemoryMarshal.GetReference(dyOut) : ref MemoryMarshal.GetReference(dx);
+        ref T pd = ref MemoryMarshal.GetReference(dx);
         for (int ch = lo; ch < hi; ch++)
         {
             T mu = mean[ch], inv = invStd[ch];
             T sdy = T.Zero, sdyx = T.Zero;
             for (int i = 0; i < n; i++)
             {
-                int o = (i * c + ch) * inner;
-                var (a, b) = NormDotSums(dy.Slice(o, inner), x.Slice(o, inner), mu);
-                sdy += a; sdyx += b;
+                nuint o = (nuint)((i * c + ch) * inner);
+                var (s1, s2) = park
+                    ? BnBackSums(ref Unsafe.Add(ref pa, o), ref Unsafe.Add(ref pb, o), ref Unsafe.Add(ref pc, o), ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pg, o), true, inner, mu, dy)
+                    : BnBackSums(ref Unsafe.Add(ref pa, o), ref Unsafe.Add(ref pb, o), ref Unsafe.Add(ref pc, o), ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pa, o), false, inner, mu, dy);
+                sdy += s1; sdyx += s2;
             }
             T sdyxhat = sdyx * inv;
             dbias[ch] = sdy; dweight[ch] = sdyxhat;
             if (!hasDx) continue;
-            // training: dx = w·inv·(dy − Σdy/n − x̂·Σdy·x̂/n); eval: dx = w·inv·dy
+            // training: dx = w·inv·(dy − Σdy/n − x̂·Σdy·x̂/n) = A·dy + B·(x − μ) + C; eval: dx = w·inv·dy
             T A = w[ch] * inv;
             T B = training ? -A * inv * sdyxhat / count : T.Zero;
             T C = training ? -A * sdy / count : T.Zero;
             for (int i = 0; i < n; i++)
             {
                 int o = (i * c + ch) * inner;
-                NormLin3(dy.Slice(o, inner), x.Slice(o, inner), dx.Slice(o, inner), mu, A, B, C);
+                ref T g = ref park ? ref Unsafe.Add(ref pg, o) : ref Unsafe.Add(ref pa, o);
+                BnBackDx(ref g, ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pd, o), inner, A, B, C - B * mu);
             }
         }
+    }
+
+    /// <summary>(Σ g, Σ g·(x − μ)) over len values, g = dy.Load(a, b, c); g is stored to pg when <paramref name="store"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (T, T) BnBackSums<TDy>(ref T pa, ref T pb, ref T pc, ref T px, ref T pg, bool store, int len, T mu, TDy dy) where TDy : struct, IBnDy
+    {
+        int i = 0;
+        T r1 = T.Zero, r2 = T.Zero;
+        if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> s1 = Vector512<T>.Zero, s2 = Vector512<T>.Zero, vm = Vector512.Create(mu);
+            for (; i <= len - w; i += w)
+            {
+                var g = dy.Load512(ref pa, ref pb, ref pc, (nuint)i);
+                if (store) g.StoreUnsafe(ref pg, (nuint)i);
+                s1 += g; s2 += g * (Vector512.LoadUnsafe(ref px, (nuint)i) - vm);
+            }
+            r1 = Vector512.Sum(s1); r2 = Vector512.Sum(s2);
+        }
+        if (len - i >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> s1 = Vector256<T>.Zero, s2 = Vector256<T>.Zero, vm = Vector256.Create(mu);
+            for (; i <= len - w; i += w)
+            {
+                var g = dy.Load256(ref pa, ref pb, ref pc, (nuint)i);
+                if (store) g.StoreUnsafe(ref pg, (nuint)i);
+                s1 += g; s2 += g * (Vector256.LoadUnsafe(ref px, (nuint)i) - vm);
+            }
+            r1 += Vector256.Sum(s1); r2 += Vector256.Sum(s2);
+        }
+        for (; i < len; i++)
+        {
+            T g = dy.Load(ref pa, ref pb, ref pc, (nuint)i);
+            if (store) Unsafe.Add(ref pg, i) = g;
+            r1 += g; r2 += g * (Unsafe.Add(ref px, i) - mu);
+        }
+        return (r1, r2);
+    }
+
+    /// <summary>dx = A·g + B·x + C over len values (dx may be g itself).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BnBackDx(ref T pg, ref T px, ref T pd, int len, T A, T B, T C)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> va = Vector512.Create(A), vb = Vector512.Create(B), vc = Vector512.Create(C);
+            for (; i <= len - w; i += w)
+                (va * Vector512.LoadUnsafe(ref pg, (nuint)i) + (vb * Vector512.LoadUnsafe(ref px, (nuint)i) + vc)).StoreUnsafe(ref pd, (nuint)i);
+        }
+        if (len - i >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> va = Vector256.Create(A), vb = Vector256.Create(B), vc = Vector256.Create(C);
+            for (; i <= len - w; i += w)
+                (va * Vector256.LoadUnsafe(ref pg, (nuint)i) + (vb * Vector256.LoadUnsafe(ref px, (nuint)i) + vc)).StoreUnsafe(ref pd, (nuint)i);
+        }
+        for (; i < len; i++) Unsafe.Add(ref pd, i) = A * Unsafe.Add(ref pg, i) + (B * Unsafe.Add(ref px, i) + C);
     }
 
     // ------------------------------------------------------------------ layernorm
