@@ -30,6 +30,29 @@ public class FusionTests
     }
 
     [Fact]
+    public void Batchnorm_backward_takes_the_relu_gradient_as_a_prologue()
+    {
+        // a residual block: relu after bn1 (its gradient feeds only bn1's backward: no buffer), and relu(bn2 + x), whose
+        // gradient feeds bn2's backward and the shortcut (the fused kernel also writes it)
+        var s = Source("""
+            input x: [N, 4, 6, 6]
+            input y: int[N]
+            z = x |> conv(4, 3, pad: 1)
+            h = z |> conv(4, 3, pad: 1, bias: false) |> batchnorm |> relu |> conv(4, 3, pad: 1, bias: false) |> batchnorm
+            r = relu(h + z)
+            output o = r |> globalavgpool |> linear(3)
+            loss = cross_entropy(o, y)
+            """);
+        Assert.Equal(0, Count(s, @"K\.Map\([^;]*new ReluBwdOp\(\)"));               // no separate relu_bwd loop
+        Assert.Equal(2, Count(s, @"K\.BatchNormBackward\([^;]*new ReluBwdOp\(\), new ReluBwdOpGpu\(\)\);"));
+        Assert.Matches(@"// k\d+: relu_bwd \+ batchnorm_bwd \(f\.net line 5\)", s);
+        Assert.Matches(@"// k\d+: relu_bwd \+ batchnorm_bwd \(f\.net line 5,6\)", s);
+        // relu(h + x)'s gradient: written by the first batchnorm_bwd for the shortcut (dyOut not null), none for the inner relu
+        Assert.Matches(@"K\.BatchNormBackward\(_\w+, _\w+, [^;]*, _\w+, _\w+, Bn2\.Weight\.Grad, Bn2\.Bias!\.Grad, Training, new ReluBwdOp\(\)", s);
+        Assert.Matches(@"K\.BatchNormBackward\(_\w+, _\w+, [^;]*, null, _\w+, Bn1\.Weight\.Grad, Bn1\.Bias!\.Grad, Training, new ReluBwdOp\(\)", s);
+    }
+
+    [Fact]
     public void Elementwise_chains_become_one_loop_with_up_to_three_inputs()
     {
         var s = Source("""
