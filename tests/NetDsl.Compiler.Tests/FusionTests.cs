@@ -43,6 +43,8 @@ public class FusionTests
             output o = r |> globalavgpool |> linear(3)
             loss = cross_entropy(o, y)
             """);
+        Assert.Contains("// k2: batchnorm bn1 + relu relu1 (f.net line 5)", s);                // forward: the relu is bn1's epilogue
+        Assert.Matches(@"K\.BatchNormForward\([^;]*training, [^;]*, new ReluOp\(\), new ReluOpGpu\(\)\);", s);
         Assert.Equal(0, Count(s, @"K\.Map\([^;]*new ReluBwdOp\(\)"));               // no separate relu_bwd loop
         Assert.Equal(2, Count(s, @"K\.BatchNormBackward\([^;]*new ReluBwdOp\(\), new ReluBwdOpGpu\(\)\);"));
         Assert.Matches(@"// k\d+: relu_bwd \+ batchnorm_bwd \(f\.net line 5\)", s);

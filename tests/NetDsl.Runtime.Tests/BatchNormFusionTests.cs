@@ -65,6 +65,46 @@ public class BatchNormFusionTests
             Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * (1 + Math.Abs(expected[i])), $"{what}[{i}]: expected {expected[i]:G12}, got {actual[i]:G12}");
     }
 
+    [Theory]
+    [InlineData(3, 5, 7, 3)]
+    [InlineData(16, 8, 32, 32)]
+    public void Forward_epilogues_match_batchnorm_then_map(int n, int c, int h, int w)
+    {
+        Epilogues<double>(n, c, h, w);
+        Epilogues<float>(n, c, h, w);
+    }
+
+    private static void Epilogues<T>(int n, int c, int h, int w) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new Random(n + c + h);
+        int[] shape = [n, c, h, w];
+        var K = CpuKernels<T>.Instance;
+        var x = TU.Rand<T>(rng, shape); var r = TU.Rand<T>(rng, shape); var wt = TU.Rand<T>(rng, c); var bt = TU.Rand<T>(rng, c);
+        foreach (bool training in new[] { true, false })
+        {
+            var rv0 = TU.RandArray(rng, c).Select(v => 1.5 + v).ToArray(); var rm0 = TU.RandArray(rng, c);
+            Tensor<T> Rm() => TU.From<T>(rng, rm0, c);
+            Tensor<T> Rv() => TU.From<T>(rng, rv0, c);
+            T eps = T.CreateChecked(1e-5), mom = T.CreateChecked(0.1);
+            // reference: batchnorm, then the element-wise pass
+            var y = TU.Empty<T>(rng, shape); var m = TU.Empty<T>(rng, c); var iv = TU.Empty<T>(rng, c); var rm = Rm(); var rv = Rv();
+            K.BatchNormForward(x, wt, bt, rm, rv, y, m, iv, training, eps, mom);
+            var relu = TU.Empty<T>(rng, shape); K.Map(y, relu, new ReluFn<T>(), new ReluFn<T>());
+            var addRelu = TU.Empty<T>(rng, shape); K.Map(y, r, addRelu, new AddReluFn<T>(), new AddReluFn<T>());
+            // fused
+            var y1 = TU.Empty<T>(rng, shape); var m1 = TU.Empty<T>(rng, c); var iv1 = TU.Empty<T>(rng, c); var rm1 = Rm(); var rv1 = Rv();
+            K.BatchNormForward(x, wt, bt, rm1, rv1, y1, m1, iv1, training, eps, mom, new ReluFn<T>(), new ReluFn<T>());
+            var y2 = TU.Empty<T>(rng, shape); var m2 = TU.Empty<T>(rng, c); var iv2 = TU.Empty<T>(rng, c); var rm2 = Rm(); var rv2 = Rv();
+            K.BatchNormForward(x, r, wt, bt, rm2, rv2, y2, m2, iv2, training, eps, mom, new AddReluFn<T>());
+            string what = $"{typeof(T).Name} training={training}";
+            Assert.Equal(TU.D(relu), TU.D(y1));
+            Assert.Equal(TU.D(addRelu), TU.D(y2));
+            Assert.Contains(TU.D(y1), v => v == 0);
+            foreach (var (a, b) in new[] { (m, m1), (m, m2), (iv, iv1), (iv, iv2), (rm, rm1), (rv, rv2) }) Assert.Equal(TU.D(a), TU.D(b));
+            TU.CheckGuards(y1); TU.CheckGuards(y2);
+        }
+    }
+
     [Fact]
     public void Batchnorm_statistics_stay_accurate_far_from_zero()
     {
@@ -103,4 +143,20 @@ internal readonly struct AddReluBwdOp<T> : IMap3<T>, IGpuMap3 where T : unmanage
     public Vector256<T> Apply(Vector256<T> a, Vector256<T> b, Vector256<T> c) => Vector256.ConditionalSelect(Vector256.GreaterThan(c, Vector256<T>.Zero), a + b, Vector256<T>.Zero);
     public Vector512<T> Apply(Vector512<T> a, Vector512<T> b, Vector512<T> c) => Vector512.ConditionalSelect(Vector512.GreaterThan(c, Vector512<T>.Zero), a + b, Vector512<T>.Zero);
     float IGpuMap3.Apply(float a, float b, float c) => c > 0 ? a + b : 0;
+}
+
+internal readonly struct ReluFn<T> : IMap1<T>, IGpuMap1 where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public T Apply(T a) => T.Max(a, T.Zero);
+    public Vector256<T> Apply(Vector256<T> a) => Vector256.Max(a, Vector256<T>.Zero);
+    public Vector512<T> Apply(Vector512<T> a) => Vector512.Max(a, Vector512<T>.Zero);
+    float IGpuMap1.Apply(float a) => MathF.Max(a, 0);
+}
+
+internal readonly struct AddReluFn<T> : IMap2<T>, IGpuMap2 where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public T Apply(T a, T b) => T.Max(a + b, T.Zero);
+    public Vector256<T> Apply(Vector256<T> a, Vector256<T> b) => Vector256.Max(a + b, Vector256<T>.Zero);
+    public Vector512<T> Apply(Vector512<T> a, Vector512<T> b) => Vector512.Max(a + b, Vector512<T>.Zero);
+    float IGpuMap2.Apply(float a, float b) => MathF.Max(a + b, 0);
 }

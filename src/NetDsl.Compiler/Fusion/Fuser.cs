@@ -5,7 +5,7 @@ using NetDsl.Compiler.Graph;
 namespace NetDsl.Compiler.Fusion
 {
     /// <summary>
-    /// Lowers the graph to kernels and fuses: (1) a conv/linear whose only consumer is relu, sigmoid or tanh
+    /// Lowers the graph to kernels and fuses: (1) a conv/linear/batchnorm whose only consumer is relu, sigmoid or tanh
     /// takes it as an epilogue (applied as the GEMM writes its output, so it costs nothing); (2) chains of
     /// element-wise ops whose intermediate values have one consumer become one loop with up to three inputs; (3) in
     /// backward, the element-wise loop producing a batchnorm's dy (relu_bwd, add + relu_bwd) becomes that batchnorm's prologue.
@@ -77,7 +77,7 @@ namespace NetDsl.Compiler.Fusion
                 {
                     var lk = new LibraryKernel();
                     lk.Ops.Add(n); lk.Inputs.AddRange(n.Inputs); lk.Outputs.AddRange(n.Outputs);
-                    if ((n.Op == "conv2d" || n.Op == "linear") && SingleUse(n.Outputs[0]))
+                    if ((n.Op == "conv2d" || n.Op == "linear" || n.Op == "batchnorm") && SingleUse(n.Outputs[0]))
                     {
                         var c = consumers[n.Outputs[0]][0];
                         if (IsActivation(c.Op))

@@ -234,7 +234,8 @@ namespace NetDsl.Compiler.Ops
             switch (n.Op)
             {
                 case "batchnorm":
-                    return $"K.BatchNormForward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.Float("momentum"))});";
+                    // a fused activation (k.Epilogue: the relu after it) is applied as y is written
+                    return $"K.BatchNormForward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.Float("momentum"))}{(k.Epilogue != null ? ", " + c.Epilogue : "")});";
                 case "batchnorm_bwd":
                 {
                     // inputs dy, x, weight, mean, invstd; outputs [dx,] dweight, dbias. Backward runs in the mode of the forward pass.

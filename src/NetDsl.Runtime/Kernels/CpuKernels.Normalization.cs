@@ -139,7 +139,22 @@ public sealed partial class CpuKernels<T>
 
     public void BatchNormForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
         Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue, TGpuEpi gpuEpilogue)
-        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1 =>
+        BatchNormForwardCore(x, x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, new BnOut1<TEpi>(epilogue));
+
+    /// <summary>
+    /// Batchnorm with a residual epilogue: y = epilogue(batchnorm(x), residual), e.g. a ResNet block's tail relu(bn(x) + r)
+    /// in one write (CPU only; the compiler does not emit it yet).
+    /// </summary>
+    public void BatchNormForward<TEpi>(Tensor<T> x, Tensor<T> residual, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue) where TEpi : struct, IMap2<T>
+    {
+        NormCheckLike(residual, "residual", x, "x");
+        BatchNormForwardCore(x, residual, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, new BnOut2<TEpi>(epilogue));
+    }
+
+    private static void BatchNormForwardCore<TOut>(Tensor<T> x, Tensor<T> r, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TOut epilogue) where TOut : struct, IBnOut
     {
         var (n, c, inner) = NormDims(x, "batchnorm");
         NormCheckLike(y, "y", x, "x");
@@ -149,18 +164,41 @@ public sealed partial class CpuKernels<T>
         long count = (long)n * inner;
         if (training && count < 2)
             throw new ArgumentException($"x: batchnorm in training mode needs more than 1 value per channel, got {Tensor<T>.Format(x.Shape)}", nameof(x));
-        NormChunks(c, count * c, (x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, n, c, inner, epilogue),
-            static (s, lo, hi) => BatchNormChannels(s.x.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.runningMean.AsSpan(), s.runningVar.AsSpan(),
+        NormChunks(c, count * c, (x, r, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, n, c, inner, epilogue),
+            static (s, lo, hi) => BatchNormChannels(s.x.AsSpan(), s.r.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.runningMean.AsSpan(), s.runningVar.AsSpan(),
                 s.y.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(), s.training, s.eps, s.momentum, s.n, s.c, s.inner, lo, hi, s.epilogue));
     }
 
+    /// <summary>What batchnorm's forward writes: epilogue(v) or epilogue(v, residual).</summary>
+    private interface IBnOut
+    {
+        T Apply(T v, ref T r, nuint i);
+        Vector256<T> Apply(Vector256<T> v, ref T r, nuint i);
+        Vector512<T> Apply(Vector512<T> v, ref T r, nuint i);
+    }
+
+    private readonly struct BnOut1<TOp>(TOp op) : IBnOut where TOp : struct, IMap1<T>
+    {
+        public T Apply(T v, ref T r, nuint i) => op.Apply(v);
+        public Vector256<T> Apply(Vector256<T> v, ref T r, nuint i) => op.Apply(v);
+        public Vector512<T> Apply(Vector512<T> v, ref T r, nuint i) => op.Apply(v);
+    }
+
+    private readonly struct BnOut2<TOp>(TOp op) : IBnOut where TOp : struct, IMap2<T>
+    {
+        public T Apply(T v, ref T r, nuint i) => op.Apply(v, Unsafe.Add(ref r, i));
+        public Vector256<T> Apply(Vector256<T> v, ref T r, nuint i) => op.Apply(v, Vector256.LoadUnsafe(ref r, i));
+        public Vector512<T> Apply(Vector512<T> v, ref T r, nuint i) => op.Apply(v, Vector512.LoadUnsafe(ref r, i));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BatchNormChannels<TEpi>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> rm, Span<T> rv,
-        Span<T> y, Span<T> mean, Span<T> invStd, bool training, T eps, T momentum, int n, int c, int inner, int lo, int hi, TEpi epi)
-        where TEpi : struct, IMap1<T>
+    private static void BatchNormChannels<TOut>(ReadOnlySpan<T> x, ReadOnlySpan<T> r, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> rm, Span<T> rv,
+        Span<T> y, Span<T> mean, Span<T> invStd, bool training, T eps, T momentum, int n, int c, int inner, int lo, int hi, TOut epi)
+        where TOut : struct, IBnOut
     {
         T count = T.CreateChecked((long)n * inner);
         ref T px = ref MemoryMarshal.GetReference(x);
+        ref T pr = ref MemoryMarshal.GetReference(r);
         ref T py = ref MemoryMarshal.GetReference(y);
         for (int ch = lo; ch < hi; ch++)
         {
@@ -187,7 +225,7 @@ public sealed partial class CpuKernels<T>
             for (int i = 0; i < n; i++)
             {
                 int o = (i * c + ch) * inner;
-                BnAffine(ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref py, o), inner, sc, sh, epi);
+                BnAffine(ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pr, o), ref Unsafe.Add(ref py, o), inner, sc, sh, epi);
             }
         }
     }
@@ -221,24 +259,24 @@ public sealed partial class CpuKernels<T>
         return (r1, r2);
     }
 
-    /// <summary>y = epi(x·sc + sh) over len values.</summary>
+    /// <summary>y = epi(x·sc + sh[, r]) over len values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BnAffine<TEpi>(ref T px, ref T py, int len, T sc, T sh, TEpi epi) where TEpi : struct, IMap1<T>
+    private static void BnAffine<TOut>(ref T px, ref T pr, ref T py, int len, T sc, T sh, TOut epi) where TOut : struct, IBnOut
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
         {
             int w = Vector512<T>.Count;
             Vector512<T> va = Vector512.Create(sc), vb = Vector512.Create(sh);
-            for (; i <= len - w; i += w) epi.Apply(Vector512.LoadUnsafe(ref px, (nuint)i) * va + vb).StoreUnsafe(ref py, (nuint)i);
+            for (; i <= len - w; i += w) epi.Apply(Vector512.LoadUnsafe(ref px, (nuint)i) * va + vb, ref pr, (nuint)i).StoreUnsafe(ref py, (nuint)i);
         }
         if (len - i >= Vector256<T>.Count)
         {
             int w = Vector256<T>.Count;
             Vector256<T> va = Vector256.Create(sc), vb = Vector256.Create(sh);
-            for (; i <= len - w; i += w) epi.Apply(Vector256.LoadUnsafe(ref px, (nuint)i) * va + vb).StoreUnsafe(ref py, (nuint)i);
+            for (; i <= len - w; i += w) epi.Apply(Vector256.LoadUnsafe(ref px, (nuint)i) * va + vb, ref pr, (nuint)i).StoreUnsafe(ref py, (nuint)i);
         }
-        for (; i < len; i++) Unsafe.Add(ref py, i) = epi.Apply(Unsafe.Add(ref px, i) * sc + sh);
+        for (; i < len; i++) Unsafe.Add(ref py, i) = epi.Apply(Unsafe.Add(ref px, i) * sc + sh, ref pr, (nuint)i);
     }
 
     public void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,

@@ -15,6 +15,10 @@ public partial interface IKernels<T>
     /// </summary>
     void BatchNormForward(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
         Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum);
+    /// <summary>As above with a fused epilogue: y = epilogue(batchnorm(x)) (the relu after it) in the same write.</summary>
+    void BatchNormForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1;
     /// <summary>
     /// dbias = Σ dy, dweight = Σ dy·x̂ per channel; dx (if not null) = w·invstd·(dy − dbias/n − x̂·dweight/n) in training
     /// (the batch statistics depend on x), w·invstd·dy in eval mode.

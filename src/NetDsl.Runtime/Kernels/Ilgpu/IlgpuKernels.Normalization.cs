@@ -67,6 +67,14 @@ public sealed partial class IlgpuKernels
         _bnBackwardData(x.Length, V(dy, "dy"), V(x, "x"), V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), V(dx, "dx"), p);
     }
 
+    public void BatchNormForward<TEpi, TGpuEpi>(Tensor<float> x, Tensor<float> weight, Tensor<float> bias, Tensor<float> runningMean, Tensor<float> runningVar,
+        Tensor<float> y, Tensor<float> mean, Tensor<float> invStd, bool training, float eps, float momentum, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<float> where TGpuEpi : struct, IGpuMap1
+    {
+        BatchNormForward(x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum);
+        Map(y, y, epilogue, gpuEpilogue);   // the epilogue as its own in-place pass on the device
+    }
+
     private Tensor<float>? _bnDyScratch;
 
     /// <summary>The fused prologue's dy: dyOut when given, else a device scratch tensor kept for the next call (grown on demand).</summary>
