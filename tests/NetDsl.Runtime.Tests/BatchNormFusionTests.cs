@@ -14,6 +14,7 @@ public class BatchNormFusionTests
     [InlineData(5, 3, 1, 1)]      // [N, C]
     [InlineData(2, 3, 5, 5)]
     [InlineData(16, 8, 32, 32)]   // big enough for the parallel path
+    [InlineData(40, 3, 29, 31)]   // channels of > 2^15 values: the prologue runs first as its own streaming pass into dyOut or dx
     public void Fused_prologue_matches_map_then_batchnorm_backward(int n, int c, int h, int w)
     {
         Run<double>(n, c, h, w);

@@ -205,12 +205,8 @@ public sealed partial class CpuKernels<T>
             T mu, var;
             if (training)
             {
-                T shift = x[ch * inner], s1 = T.Zero, s2 = T.Zero;
-                for (int i = 0; i < n; i++)
-                {
-                    var (a, q) = BnShiftedSums(ref Unsafe.Add(ref px, (i * c + ch) * inner), inner, shift);
-                    s1 += a; s2 += q;
-                }
+                T shift = x[ch * inner];
+                var (s1, s2) = BnShiftedSums(ref Unsafe.Add(ref px, ch * inner), n, c * inner, inner, shift);
                 T d = s1 / count;
                 mu = shift + d;
                 T ss = T.Max(s2 - s1 * d, T.Zero);   // Σ (x − μ)²
@@ -230,33 +226,25 @@ public sealed partial class CpuKernels<T>
         }
     }
 
-    /// <summary>(Σ (x − shift), Σ (x − shift)²) over len values.</summary>
+    /// <summary>(Σ (x − shift), Σ (x − shift)²) over n segments of len values, stride apart (one channel); vector sums reduced once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (T, T) BnShiftedSums(ref T p, int len, T shift)
+    private static (T, T) BnShiftedSums(ref T p0, int n, int stride, int len, T shift)
     {
-        int i = 0;
         T r1 = T.Zero, r2 = T.Zero;
-        if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+        Vector512<T> a512 = Vector512<T>.Zero, q512 = Vector512<T>.Zero, vs512 = Vector512.Create(shift);
+        Vector256<T> a256 = Vector256<T>.Zero, q256 = Vector256<T>.Zero, vs256 = Vector256.Create(shift);
+        int w512 = Vector512<T>.Count, w256 = Vector256<T>.Count;
+        for (int s = 0; s < n; s++)
         {
-            int w = Vector512<T>.Count;
-            Vector512<T> a0 = Vector512<T>.Zero, a1 = Vector512<T>.Zero, q0 = Vector512<T>.Zero, q1 = Vector512<T>.Zero, vs = Vector512.Create(shift);
-            for (; i <= len - 2 * w; i += 2 * w)
-            {
-                var d0 = Vector512.LoadUnsafe(ref p, (nuint)i) - vs; var d1 = Vector512.LoadUnsafe(ref p, (nuint)(i + w)) - vs;
-                a0 += d0; q0 += d0 * d0; a1 += d1; q1 += d1 * d1;
-            }
-            for (; i <= len - w; i += w) { var d0 = Vector512.LoadUnsafe(ref p, (nuint)i) - vs; a0 += d0; q0 += d0 * d0; }
-            r1 = Vector512.Sum(a0 + a1); r2 = Vector512.Sum(q0 + q1);
+            ref T p = ref Unsafe.Add(ref p0, s * stride);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i <= len - w512; i += w512) { var d = Vector512.LoadUnsafe(ref p, (nuint)i) - vs512; a512 += d; q512 += d * d; }
+            for (; i <= len - w256; i += w256) { var d = Vector256.LoadUnsafe(ref p, (nuint)i) - vs256; a256 += d; q256 += d * d; }
+            for (; i < len; i++) { T d = Unsafe.Add(ref p, i) - shift; r1 += d; r2 += d * d; }
         }
-        else if (len >= Vector256<T>.Count)
-        {
-            int w = Vector256<T>.Count;
-            Vector256<T> a0 = Vector256<T>.Zero, q0 = Vector256<T>.Zero, vs = Vector256.Create(shift);
-            for (; i <= len - w; i += w) { var d0 = Vector256.LoadUnsafe(ref p, (nuint)i) - vs; a0 += d0; q0 += d0 * d0; }
-            r1 = Vector256.Sum(a0); r2 = Vector256.Sum(q0);
-        }
-        for (; i < len; i++) { T d = Unsafe.Add(ref p, i) - shift; r1 += d; r2 += d * d; }
-        return (r1, r2);
+        if (Vector512.IsHardwareAccelerated) { r1 += Vector512.Sum(a512); r2 += Vector512.Sum(q512); }
+        return (r1 + Vector256.Sum(a256), r2 + Vector256.Sum(q256));
     }
 
     /// <summary>y = epi(x·sc + sh[, r]) over len values.</summary>
@@ -336,11 +324,34 @@ public sealed partial class CpuKernels<T>
         public Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector512.LoadUnsafe(ref a, i), Vector512.LoadUnsafe(ref b, i), Vector512.LoadUnsafe(ref c, i));
     }
 
+    /// <summary>
+    /// Channels of more values than this (64 K elements of a ResNet's 32×32 maps at batch 64) no longer keep a fused prologue's
+    /// sources in L2 between the two passes: the prologue then runs first as a streaming pass into dyOut or dx (still no buffer
+    /// of its own), which measured faster there.
+    /// </summary>
+    private const long BnPrologueInlineMax = 1 << 15;
+
     private static void BatchNormBackwardCore<TDy>(Tensor<T> a, Tensor<T> b, Tensor<T> c3, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TDy dy) where TDy : struct, IBnDy
     {
         var (n, c, inner) = NormDims(x, "batchnorm");
         NormCheckLike(dx, "dx", x, "x");
+        if (!dy.Plain && (long)n * inner > BnPrologueInlineMax && (dyOut ?? dx) is { } target)
+        {
+            NormCheckVec(weight, "weight", c);   // checked before anything is written
+            Elementwise(x.Length, (a, b, c3, target, dy), static (s, lo, hi) =>
+            {
+                ref T pa = ref MemoryMarshal.GetReference(s.a.AsSpan()); ref T pb = ref MemoryMarshal.GetReference(s.b.AsSpan());
+                ref T pc = ref MemoryMarshal.GetReference(s.c3.AsSpan()); ref T pt = ref MemoryMarshal.GetReference(s.target.AsSpan());
+                int i = lo;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; i <= hi - Vector512<T>.Count; i += Vector512<T>.Count) s.dy.Load512(ref pa, ref pb, ref pc, (nuint)i).StoreUnsafe(ref pt, (nuint)i);
+                for (; i <= hi - Vector256<T>.Count; i += Vector256<T>.Count) s.dy.Load256(ref pa, ref pb, ref pc, (nuint)i).StoreUnsafe(ref pt, (nuint)i);
+                for (; i < hi; i++) Unsafe.Add(ref pt, i) = s.dy.Load(ref pa, ref pb, ref pc, (nuint)i);
+            });
+            BatchNormBackwardCore(target, target, target, x, weight, mean, invStd, null, dx, dweight, dbias, training, default(BnDy1));
+            return;
+        }
         NormCheckVec(weight, "weight", c); NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
         NormCheckVec(dweight, "dweight", c); NormCheckVec(dbias, "dbias", c);
         NormChunks(c, (long)n * inner * c, (a, b, c3, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, n, c, inner, dy),
@@ -364,15 +375,10 @@ public sealed partial class CpuKernels<T>
         for (int ch = lo; ch < hi; ch++)
         {
             T mu = mean[ch], inv = invStd[ch];
-            T sdy = T.Zero, sdyx = T.Zero;
-            for (int i = 0; i < n; i++)
-            {
-                nuint o = (nuint)((i * c + ch) * inner);
-                var (s1, s2) = park
-                    ? BnBackSums(ref Unsafe.Add(ref pa, o), ref Unsafe.Add(ref pb, o), ref Unsafe.Add(ref pc, o), ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pg, o), true, inner, mu, dy)
-                    : BnBackSums(ref Unsafe.Add(ref pa, o), ref Unsafe.Add(ref pb, o), ref Unsafe.Add(ref pc, o), ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pa, o), false, inner, mu, dy);
-                sdy += s1; sdyx += s2;
-            }
+            nuint co = (nuint)(ch * inner);
+            var (sdy, sdyx) = park
+                ? BnBackSums(ref Unsafe.Add(ref pa, co), ref Unsafe.Add(ref pb, co), ref Unsafe.Add(ref pc, co), ref Unsafe.Add(ref px, co), ref Unsafe.Add(ref pg, co), true, n, c * inner, inner, mu, dy)
+                : BnBackSums(ref Unsafe.Add(ref pa, co), ref Unsafe.Add(ref pb, co), ref Unsafe.Add(ref pc, co), ref Unsafe.Add(ref px, co), ref Unsafe.Add(ref pa, co), false, n, c * inner, inner, mu, dy);
             T sdyxhat = sdyx * inv;
             dbias[ch] = sdy; dweight[ch] = sdyxhat;
             if (!hasDx) continue;
@@ -389,43 +395,45 @@ public sealed partial class CpuKernels<T>
         }
     }
 
-    /// <summary>(Σ g, Σ g·(x − μ)) over len values, g = dy.Load(a, b, c); g is stored to pg when <paramref name="store"/>.</summary>
+    /// <summary>
+    /// (Σ g, Σ g·(x − μ)) over n segments of len values, stride apart (one channel), g = dy.Load(a, b, c); g is stored to pg
+    /// when <paramref name="store"/>. Vector sums are reduced once per channel.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (T, T) BnBackSums<TDy>(ref T pa, ref T pb, ref T pc, ref T px, ref T pg, bool store, int len, T mu, TDy dy) where TDy : struct, IBnDy
+    private static (T, T) BnBackSums<TDy>(ref T pa0, ref T pb0, ref T pc0, ref T px0, ref T pg0, bool store, int n, int stride, int len, T mu, TDy dy) where TDy : struct, IBnDy
     {
-        int i = 0;
         T r1 = T.Zero, r2 = T.Zero;
-        if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+        Vector512<T> a512 = Vector512<T>.Zero, b512 = Vector512<T>.Zero, m512 = Vector512.Create(mu);
+        Vector256<T> a256 = Vector256<T>.Zero, b256 = Vector256<T>.Zero, m256 = Vector256.Create(mu);
+        int w512 = Vector512<T>.Count, w256 = Vector256<T>.Count;
+        for (int s = 0; s < n; s++)
         {
-            int w = Vector512<T>.Count;
-            Vector512<T> s1 = Vector512<T>.Zero, s2 = Vector512<T>.Zero, vm = Vector512.Create(mu);
-            for (; i <= len - w; i += w)
-            {
-                var g = dy.Load512(ref pa, ref pb, ref pc, (nuint)i);
-                if (store) g.StoreUnsafe(ref pg, (nuint)i);
-                s1 += g; s2 += g * (Vector512.LoadUnsafe(ref px, (nuint)i) - vm);
-            }
-            r1 = Vector512.Sum(s1); r2 = Vector512.Sum(s2);
-        }
-        if (len - i >= Vector256<T>.Count)
-        {
-            int w = Vector256<T>.Count;
-            Vector256<T> s1 = Vector256<T>.Zero, s2 = Vector256<T>.Zero, vm = Vector256.Create(mu);
-            for (; i <= len - w; i += w)
+            nuint so = (nuint)(s * stride);
+            ref T pa = ref Unsafe.Add(ref pa0, so); ref T pb = ref Unsafe.Add(ref pb0, so); ref T pc = ref Unsafe.Add(ref pc0, so);
+            ref T px = ref Unsafe.Add(ref px0, so); ref T pg = ref Unsafe.Add(ref pg0, so);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i <= len - w512; i += w512)
+                {
+                    var g = dy.Load512(ref pa, ref pb, ref pc, (nuint)i);
+                    if (store) g.StoreUnsafe(ref pg, (nuint)i);
+                    a512 += g; b512 += g * (Vector512.LoadUnsafe(ref px, (nuint)i) - m512);
+                }
+            for (; i <= len - w256; i += w256)
             {
                 var g = dy.Load256(ref pa, ref pb, ref pc, (nuint)i);
                 if (store) g.StoreUnsafe(ref pg, (nuint)i);
-                s1 += g; s2 += g * (Vector256.LoadUnsafe(ref px, (nuint)i) - vm);
+                a256 += g; b256 += g * (Vector256.LoadUnsafe(ref px, (nuint)i) - m256);
             }
-            r1 += Vector256.Sum(s1); r2 += Vector256.Sum(s2);
+            for (; i < len; i++)
+            {
+                T g = dy.Load(ref pa, ref pb, ref pc, (nuint)i);
+                if (store) Unsafe.Add(ref pg, i) = g;
+                r1 += g; r2 += g * (Unsafe.Add(ref px, i) - mu);
+            }
         }
-        for (; i < len; i++)
-        {
-            T g = dy.Load(ref pa, ref pb, ref pc, (nuint)i);
-            if (store) Unsafe.Add(ref pg, i) = g;
-            r1 += g; r2 += g * (Unsafe.Add(ref px, i) - mu);
-        }
-        return (r1, r2);
+        if (Vector512.IsHardwareAccelerated) { r1 += Vector512.Sum(a512); r2 += Vector512.Sum(b512); }
+        return (r1 + Vector256.Sum(a256), r2 + Vector256.Sum(b256));
     }
 
     /// <summary>dx = A·g + B·x + C over len values (dx may be g itself).</summary>
