@@ -104,6 +104,9 @@ namespace NetDsl.Compiler.Fusion
         /// inputs) as a prologue: dy is computed as the batchnorm reads it. When other kernels also read that dy, the
         /// batchnorm kernel writes it as an extra output, which is only possible if none of them runs before it.
         /// </summary>
+        /// <summary>Whether batchnorm_bwd also absorbs a dy that other kernels read (writing it as dyOut); off, see FusePrologue.</summary>
+        internal static bool FuseSharedDy = false;
+
         private static void FusePrologue(KernelProgram prog, LibraryKernel lk, Dictionary<TValue, Kernel> producedBy, System.Func<TValue, bool> singleUse,
             Dictionary<TValue, List<OpNode>> consumers)
         {
@@ -112,6 +115,9 @@ namespace NetDsl.Compiler.Fusion
             if (!producedBy.TryGetValue(dy, out var pk) || !(pk is ElementwiseKernel pe) || !prog.Kernels.Contains(pe)) return;
             if (pe.Inputs.Count < 2 || pe.Inputs.Count > 3 || n.Inputs.Skip(1).Contains(dy)) return;
             bool single = singleUse(dy);
+            // a dy other kernels read too (relu(bn(x) + r)'s gradient, also the shortcut's) would be written by the fused kernel
+            // (dyOut); measured at ResNet-20's sizes that was no faster than the separate loop (0.6–1.3×), so it stays separate
+            if (!single && !FuseSharedDy) return;
             if (!single)
             {
                 // an alias of dy, or a pinned value, or a reader that already ran (its kernel is in the program): keep the loop

@@ -339,16 +339,7 @@ public sealed partial class CpuKernels<T>
         if (!dy.Plain && (long)n * inner > BnPrologueInlineMax && (dyOut ?? dx) is { } target)
         {
             NormCheckVec(weight, "weight", c);   // checked before anything is written
-            Elementwise(x.Length, (a, b, c3, target, dy), static (s, lo, hi) =>
-            {
-                ref T pa = ref MemoryMarshal.GetReference(s.a.AsSpan()); ref T pb = ref MemoryMarshal.GetReference(s.b.AsSpan());
-                ref T pc = ref MemoryMarshal.GetReference(s.c3.AsSpan()); ref T pt = ref MemoryMarshal.GetReference(s.target.AsSpan());
-                int i = lo;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; i <= hi - Vector512<T>.Count; i += Vector512<T>.Count) s.dy.Load512(ref pa, ref pb, ref pc, (nuint)i).StoreUnsafe(ref pt, (nuint)i);
-                for (; i <= hi - Vector256<T>.Count; i += Vector256<T>.Count) s.dy.Load256(ref pa, ref pb, ref pc, (nuint)i).StoreUnsafe(ref pt, (nuint)i);
-                for (; i < hi; i++) Unsafe.Add(ref pt, i) = s.dy.Load(ref pa, ref pb, ref pc, (nuint)i);
-            });
+            Elementwise(x.Length, (a, b, c3, target, dy), static (s, lo, hi) => BnPrologueRange(s.a.AsSpan(), s.b.AsSpan(), s.c3.AsSpan(), s.target.AsSpan(), lo, hi, s.dy));
             BatchNormBackwardCore(target, target, target, x, weight, mean, invStd, null, dx, dweight, dbias, training, default(BnDy1));
             return;
         }
@@ -393,6 +384,19 @@ public sealed partial class CpuKernels<T>
                 BnBackDx(ref g, ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pd, o), inner, A, B, C - B * mu);
             }
         }
+    }
+
+    /// <summary>target[lo..hi) = dy.Load(a, b, c): a fused prologue run as its own streaming pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loop: skip tier-0/OSR code during warm-up
+    private static void BnPrologueRange<TDy>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> target, int lo, int hi, TDy dy) where TDy : struct, IBnDy
+    {
+        ref T pa = ref MemoryMarshal.GetReference(a); ref T pb = ref MemoryMarshal.GetReference(b);
+        ref T pc = ref MemoryMarshal.GetReference(c); ref T pt = ref MemoryMarshal.GetReference(target);
+        int i = lo;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= hi - Vector512<T>.Count; i += Vector512<T>.Count) dy.Load512(ref pa, ref pb, ref pc, (nuint)i).StoreUnsafe(ref pt, (nuint)i);
+        for (; i <= hi - Vector256<T>.Count; i += Vector256<T>.Count) dy.Load256(ref pa, ref pb, ref pc, (nuint)i).StoreUnsafe(ref pt, (nuint)i);
+        for (; i < hi; i++) Unsafe.Add(ref pt, i) = dy.Load(ref pa, ref pb, ref pc, (nuint)i);
     }
 
     /// <summary>
