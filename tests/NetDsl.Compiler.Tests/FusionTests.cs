@@ -30,6 +30,31 @@ public class FusionTests
     }
 
     [Fact]
+    public void Batchnorm_backward_takes_the_relu_gradient_as_a_prologue()
+    {
+        // a residual block: relu after bn1 (its gradient feeds only bn1's backward: no buffer), and relu(bn2 + x), whose
+        // gradient feeds bn2's backward and the shortcut (the fused kernel also writes it)
+        var s = Source("""
+            input x: [N, 4, 6, 6]
+            input y: int[N]
+            z = x |> conv(4, 3, pad: 1)
+            h = z |> conv(4, 3, pad: 1, bias: false) |> batchnorm |> relu |> conv(4, 3, pad: 1, bias: false) |> batchnorm
+            r = relu(h + z)
+            output o = r |> globalavgpool |> linear(3)
+            loss = cross_entropy(o, y)
+            """);
+        Assert.Contains("// k2: batchnorm bn1 + relu relu1 (f.net line 5)", s);                // forward: the relu is bn1's epilogue
+        Assert.Matches(@"K\.BatchNormForward\([^;]*training, [^;]*, new ReluOp\(\), new ReluOpGpu\(\)\);", s);
+        // the inner relu's gradient feeds only bn1's backward: fused, no loop and no buffer (dyOut null)
+        Assert.Equal(1, Count(s, @"K\.BatchNormBackward\([^;]*new ReluBwdOp\(\), new ReluBwdOpGpu\(\)\);"));
+        Assert.Matches(@"// k\d+: relu_bwd \+ batchnorm_bwd \(f\.net line 5\)", s);
+        Assert.Matches(@"line 5\)[^\n]*\n\s*K\.BatchNormBackward\((?:[^,;]+, ){6}null, ", s);   // a, b, x, weight, mean, invstd, then dyOut
+        // relu(h + z)'s gradient also feeds the shortcut: it stays its own loop (FuseSharedDy is off), bn2's backward reads it
+        Assert.Equal(1, Count(s, @"K\.Map\([^;]*new ReluBwdOp\(\)"));
+        Assert.DoesNotMatch(@"relu_bwd \+ batchnorm_bwd \(f\.net line 5,6\)", s);
+    }
+
+    [Fact]
     public void Elementwise_chains_become_one_loop_with_up_to_three_inputs()
     {
         var s = Source("""

@@ -74,7 +74,7 @@ public class NormalizationTests
         var src = r.Networks.Single().Source;
         Assert.Contains("public BatchnormLayer Bn1 { get; }", src);
         Assert.Contains("public Buffer<T> RunningVar => Buffers[1];", src);
-        Assert.Contains("T.CreateChecked(0.2));", src);
+        Assert.Contains("T.CreateChecked(0.2), new ReluOp(), new ReluOpGpu());", src);   // momentum, then the fused relu
         // the running statistics are not planned buffers: the kernel reads the layer's tensors
         Assert.Contains("Bn1.RunningMean.Value, Bn1.RunningVar.Value", src);
         Assert.DoesNotContain("_bn1_running_mean", src);

@@ -43,6 +43,32 @@ public sealed partial class ReferenceKernels<T>
         }
     }
 
+    public void BatchNormForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
+    {
+        BatchNormForward(x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum);
+        Map(y, y, epilogue, gpuEpilogue);
+    }
+
+    public void BatchNormBackward<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap2<T> where TGpuOp : struct, IGpuMap2
+    {
+        var dy = dyOut ?? Tensor<T>.Zeros(x.Shape);
+        Map(a, b, dy, prologue, gpuPrologue);
+        BatchNormBackward(dy, x, weight, mean, invStd, dx, dweight, dbias, training);
+    }
+
+    public void BatchNormBackward<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> c, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap3<T> where TGpuOp : struct, IGpuMap3
+    {
+        var dy = dyOut ?? Tensor<T>.Zeros(x.Shape);
+        Map(a, b, c, dy, prologue, gpuPrologue);
+        BatchNormBackward(dy, x, weight, mean, invStd, dx, dweight, dbias, training);
+    }
+
     public void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training)
     {

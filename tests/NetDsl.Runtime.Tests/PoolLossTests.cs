@@ -12,6 +12,8 @@ public class PoolTests
         [1, 2, 5, 6, 3, 2, 1, 2, 1, 0],     // rectangular window
         [2, 2, 6, 6, 3, 3, 3, 3, 1, 1],     // padding in the divisor on both borders
         [3, 64, 32, 32, 3, 3, 2, 2, 1, 1],  // large: parallel planes
+        [64, 16, 10, 10, 2, 2, 2, 2, 0, 0], // LeNet pool2: rows narrower than a vector, parallel planes
+        [5, 7, 11, 13, 2, 2, 2, 2, 0, 0],   // odd sizes: the last row and column are dropped
     ];
 
     private static PoolGeometry G(int kh, int kw, int sh, int sw, int ph, int pw) => new(kh, kw, sh, sw, ph, pw);

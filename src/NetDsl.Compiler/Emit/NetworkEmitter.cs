@@ -669,6 +669,7 @@ namespace NetDsl.Compiler.Emit
                 {
                     var n = l.Node;
                     long epi = l.Epilogue != null ? PerSample(l.Outputs[0]) * ElemCode.FlopsPerElement(l.Epilogue) : 0;
+                    if (l.Prologue != null) epi += PerSample(n.Inputs[0]) * ElemCode.FlopsPerElement(l.Prologue);
                     switch (n.Op)
                     {
                         case "linear":
@@ -698,9 +699,10 @@ namespace NetDsl.Compiler.Emit
             }
             var l = (LibraryKernel)k;
             var n = l.Node;
-            var i = n.Inputs.Select(Ref).ToList();
+            // a fused prologue computes input 0 from PrologueInputs: it has no buffer of its own (unless other kernels read it)
+            var i = n.Inputs.Select((v, idx) => l.Prologue != null && idx == 0 ? "null" : Ref(v)).ToList();
             var o = l.Outputs.Select(Ref).ToList();
-            string epi = l.Epilogue != null ? $"new {FunctorName(k)}(), new {FunctorName(k)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
+            string epi = l.Epilogue != null || l.Prologue != null ? $"new {FunctorName(k)}(), new {FunctorName(k)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
             string Opt(int idx) => idx < i.Count ? i[idx] : "null";
             switch (n.Op)
             {
@@ -711,13 +713,13 @@ namespace NetDsl.Compiler.Emit
                 case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
                 case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";
             }
-            var reg = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi), l);
+            var reg = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()), l);
             if (reg != null) return reg;
             throw new InvalidOperationException($"no kernel call for {n.Op}");
         }
 
-        private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : (k as LibraryKernel)?.Epilogue;
-        private static int Arity(Kernel k) => k is ElementwiseKernel e ? e.Inputs.Count : 1;
+        private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : (k as LibraryKernel)?.Epilogue ?? (k as LibraryKernel)?.Prologue;
+        private static int Arity(Kernel k) => k is ElementwiseKernel e ? e.Inputs.Count : k is LibraryKernel { Prologue: not null } l ? l.PrologueInputs.Count : 1;
 
         /// <summary>One functor per distinct expression, named after its ops (Relu, ReluBwd, AddRelu…), shared by the kernels that use it.</summary>
         private readonly Dictionary<string, string> _functorNames = new Dictionary<string, string>();

@@ -34,10 +34,21 @@ namespace NetDsl.Compiler.Fusion
     /// <summary>A call into a runtime kernel (conv, linear, pooling, loss…) with an optional fused epilogue (a unary ElemExpr over input 0).</summary>
     public sealed class LibraryKernel : Kernel
     {
-        public OpNode Node => Ops[0];
+        private OpNode? _primary;
+        /// <summary>The kernel's op (a fused prologue's ops come before it in <see cref="Kernel.Ops"/>).</summary>
+        public OpNode Node { get => _primary ?? Ops[0]; internal set => _primary = value; }
         public ElemExpr? Epilogue { get; internal set; }
         /// <summary>The op of the epilogue (relu, sigmoid, tanh) for comments, or null.</summary>
         public OpNode? EpilogueNode { get; internal set; }
+        /// <summary>
+        /// A fused element-wise prologue (batchnorm_bwd only): the kernel's dy, input 0 of its node, is not read from memory
+        /// but computed as it is read from <see cref="PrologueInputs"/> (2 or 3 values, e.g. relu_bwd(dy, y) or
+        /// relu_bwd(add(g1, g2), y)). The kernel's Inputs are PrologueInputs followed by the node's other inputs.
+        /// </summary>
+        public ElemExpr? Prologue { get; internal set; }
+        public List<TValue> PrologueInputs { get; } = new List<TValue>();
+        /// <summary>The prologue's value when other kernels read it too: the kernel also writes it (its last output); else null.</summary>
+        public TValue? PrologueOutput { get; internal set; }
     }
 
     /// <summary>A fused element-wise loop: Output[i] = Expr(Inputs[0][i], Inputs[1][i], …), at most three inputs.</summary>

@@ -21,8 +21,10 @@ namespace NetDsl.Compiler.Ops
         public IReadOnlyList<string> Out { get; }
         /// <summary>The epilogue functor pair: <c>new XOp(), new XOpGpu()</c> or <c>default(Identity&lt;T&gt;), default(Identity&lt;T&gt;)</c>.</summary>
         public string Epilogue { get; }
-        internal CallContext(NetworkEmitter e, LibraryKernel k, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string epilogue)
-        { _e = e; Kernel = k; In = inputs; Out = outputs; Epilogue = epilogue; }
+        /// <summary>The inputs of a fused prologue (<see cref="LibraryKernel.Prologue"/>; its functor pair is <see cref="Epilogue"/>), else empty.</summary>
+        public IReadOnlyList<string> PrologueIn { get; }
+        internal CallContext(NetworkEmitter e, LibraryKernel k, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string epilogue, IReadOnlyList<string>? prologueIn = null)
+        { _e = e; Kernel = k; In = inputs; Out = outputs; Epilogue = epilogue; PrologueIn = prologueIn ?? new string[0]; }
         /// <summary>Input <paramref name="i"/> or <c>null</c> when absent (an optional bias).</summary>
         public string InOrNull(int i) => i < In.Count ? In[i] : "null";
         public string OutOrNull(int i) => i < Out.Count ? Out[i] : "null";

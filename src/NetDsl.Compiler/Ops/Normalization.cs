@@ -234,12 +234,18 @@ namespace NetDsl.Compiler.Ops
             switch (n.Op)
             {
                 case "batchnorm":
-                    return $"K.BatchNormForward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.Float("momentum"))});";
+                    // a fused activation (k.Epilogue: the relu after it) is applied as y is written
+                    return $"K.BatchNormForward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.Float("momentum"))}{(k.Epilogue != null ? ", " + c.Epilogue : "")});";
                 case "batchnorm_bwd":
                 {
                     // inputs dy, x, weight, mean, invstd; outputs [dx,] dweight, dbias. Backward runs in the mode of the forward pass.
                     bool hasDx = n.Bool("has_dx");
-                    return $"K.BatchNormBackward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {(hasDx ? o[0] : "null")}, {o[hasDx ? 1 : 0]}, {o[hasDx ? 2 : 1]}, Training);";
+                    string dx = hasDx ? o[0] : "null", dw = o[hasDx ? 1 : 0], db = o[hasDx ? 2 : 1];
+                    if (k.Prologue == null)
+                        return $"K.BatchNormBackward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {dx}, {dw}, {db}, Training);";
+                    // fused prologue: dy = f(a, b[, c]) computed as it is read; written to its own buffer only when other kernels read it
+                    string dyOut = k.PrologueOutput != null ? o[o.Count - 1] : "null";
+                    return $"K.BatchNormBackward({string.Join(", ", c.PrologueIn)}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {dyOut}, {dx}, {dw}, {db}, Training, {c.Epilogue});";
                 }
                 case "layernorm":
                 case "groupnorm":

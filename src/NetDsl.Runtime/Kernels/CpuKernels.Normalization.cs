@@ -127,8 +127,34 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ batchnorm
+    // Memory-bound: per channel (channels split across cores) one read of x computes the statistics (sums of the values and
+    // of their squares, shifted by the channel's first value against cancellation), then one read of x writes y. The
+    // backward reads its dy sources (a fused prologue, e.g. relu_bwd(dy, y), is applied on the fly) and x once for the two
+    // sums, parking the combined dy in dx (or in dyOut when other kernels read it), then dx = A·g + B·x + C in place: a
+    // channel's data (≤ 1 MB per array at ResNet sizes) is still in L2 for that second pass.
+
     public void BatchNormForward(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
-        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum)
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum) =>
+        BatchNormForward(x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, default(Identity<T>), default(Identity<T>));
+
+    public void BatchNormForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1 =>
+        BatchNormForwardCore(x, x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, new BnOut1<TEpi>(epilogue));
+
+    /// <summary>
+    /// Batchnorm with a residual epilogue: y = epilogue(batchnorm(x), residual), e.g. a ResNet block's tail relu(bn(x) + r)
+    /// in one write (CPU only; the compiler does not emit it yet).
+    /// </summary>
+    public void BatchNormForward<TEpi>(Tensor<T> x, Tensor<T> residual, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue) where TEpi : struct, IMap2<T>
+    {
+        NormCheckLike(residual, "residual", x, "x");
+        BatchNormForwardCore(x, residual, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, new BnOut2<TEpi>(epilogue));
+    }
+
+    private static void BatchNormForwardCore<TOut>(Tensor<T> x, Tensor<T> r, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TOut epilogue) where TOut : struct, IBnOut
     {
         var (n, c, inner) = NormDims(x, "batchnorm");
         NormCheckLike(y, "y", x, "x");
@@ -138,26 +164,52 @@ public sealed partial class CpuKernels<T>
         long count = (long)n * inner;
         if (training && count < 2)
             throw new ArgumentException($"x: batchnorm in training mode needs more than 1 value per channel, got {Tensor<T>.Format(x.Shape)}", nameof(x));
-        NormChunks(c, count * c, (x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, n, c, inner),
-            static (s, lo, hi) => BatchNormChannels(s.x.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.runningMean.AsSpan(), s.runningVar.AsSpan(),
-                s.y.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(), s.training, s.eps, s.momentum, s.n, s.c, s.inner, lo, hi));
+        NormChunks(c, count * c, (x, r, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, n, c, inner, epilogue),
+            static (s, lo, hi) => BatchNormChannels(s.x.AsSpan(), s.r.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.runningMean.AsSpan(), s.runningVar.AsSpan(),
+                s.y.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(), s.training, s.eps, s.momentum, s.n, s.c, s.inner, lo, hi, s.epilogue));
+    }
+
+    /// <summary>What batchnorm's forward writes: epilogue(v) or epilogue(v, residual).</summary>
+    private interface IBnOut
+    {
+        T Apply(T v, ref T r, nuint i);
+        Vector256<T> Apply(Vector256<T> v, ref T r, nuint i);
+        Vector512<T> Apply(Vector512<T> v, ref T r, nuint i);
+    }
+
+    private readonly struct BnOut1<TOp>(TOp op) : IBnOut where TOp : struct, IMap1<T>
+    {
+        public T Apply(T v, ref T r, nuint i) => op.Apply(v);
+        public Vector256<T> Apply(Vector256<T> v, ref T r, nuint i) => op.Apply(v);
+        public Vector512<T> Apply(Vector512<T> v, ref T r, nuint i) => op.Apply(v);
+    }
+
+    private readonly struct BnOut2<TOp>(TOp op) : IBnOut where TOp : struct, IMap2<T>
+    {
+        public T Apply(T v, ref T r, nuint i) => op.Apply(v, Unsafe.Add(ref r, i));
+        public Vector256<T> Apply(Vector256<T> v, ref T r, nuint i) => op.Apply(v, Vector256.LoadUnsafe(ref r, i));
+        public Vector512<T> Apply(Vector512<T> v, ref T r, nuint i) => op.Apply(v, Vector512.LoadUnsafe(ref r, i));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BatchNormChannels(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> rm, Span<T> rv,
-        Span<T> y, Span<T> mean, Span<T> invStd, bool training, T eps, T momentum, int n, int c, int inner, int lo, int hi)
+    private static void BatchNormChannels<TOut>(ReadOnlySpan<T> x, ReadOnlySpan<T> r, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> rm, Span<T> rv,
+        Span<T> y, Span<T> mean, Span<T> invStd, bool training, T eps, T momentum, int n, int c, int inner, int lo, int hi, TOut epi)
+        where TOut : struct, IBnOut
     {
         T count = T.CreateChecked((long)n * inner);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T pr = ref MemoryMarshal.GetReference(r);
+        ref T py = ref MemoryMarshal.GetReference(y);
         for (int ch = lo; ch < hi; ch++)
         {
             T mu, var;
             if (training)
             {
-                T sum = T.Zero;
-                for (int i = 0; i < n; i++) sum += NormSum(x.Slice((i * c + ch) * inner, inner));
-                mu = sum / count;
-                T ss = T.Zero;
-                for (int i = 0; i < n; i++) ss += NormSumSqDev(x.Slice((i * c + ch) * inner, inner), mu);
+                T shift = x[ch * inner];
+                var (s1, s2) = BnShiftedSums(ref Unsafe.Add(ref px, ch * inner), n, c * inner, inner, shift);
+                T d = s1 / count;
+                mu = shift + d;
+                T ss = T.Max(s2 - s1 * d, T.Zero);   // Σ (x − μ)²
                 var = ss / count;
                 rm[ch] = (T.One - momentum) * rm[ch] + momentum * mu;
                 rv[ch] = (T.One - momentum) * rv[ch] + momentum * (ss / (count - T.One));
@@ -165,55 +217,249 @@ public sealed partial class CpuKernels<T>
             else { mu = rm[ch]; var = rv[ch]; }
             T inv = T.One / T.Sqrt(var + eps);
             mean[ch] = mu; invStd[ch] = inv;
-            T a = inv * w[ch], bb = b[ch];
+            T sc = inv * w[ch], sh = b[ch] - mu * sc;
             for (int i = 0; i < n; i++)
             {
                 int o = (i * c + ch) * inner;
-                NormScaleShift(x.Slice(o, inner), y.Slice(o, inner), mu, a, bb);
+                BnAffine(ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pr, o), ref Unsafe.Add(ref py, o), inner, sc, sh, epi);
             }
         }
+    }
+
+    /// <summary>(Σ (x − shift), Σ (x − shift)²) over n segments of len values, stride apart (one channel); vector sums reduced once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (T, T) BnShiftedSums(ref T p0, int n, int stride, int len, T shift)
+    {
+        T r1 = T.Zero, r2 = T.Zero;
+        Vector512<T> a512 = Vector512<T>.Zero, q512 = Vector512<T>.Zero, vs512 = Vector512.Create(shift);
+        Vector256<T> a256 = Vector256<T>.Zero, q256 = Vector256<T>.Zero, vs256 = Vector256.Create(shift);
+        int w512 = Vector512<T>.Count, w256 = Vector256<T>.Count;
+        for (int s = 0; s < n; s++)
+        {
+            ref T p = ref Unsafe.Add(ref p0, s * stride);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i <= len - w512; i += w512) { var d = Vector512.LoadUnsafe(ref p, (nuint)i) - vs512; a512 += d; q512 += d * d; }
+            for (; i <= len - w256; i += w256) { var d = Vector256.LoadUnsafe(ref p, (nuint)i) - vs256; a256 += d; q256 += d * d; }
+            for (; i < len; i++) { T d = Unsafe.Add(ref p, i) - shift; r1 += d; r2 += d * d; }
+        }
+        if (Vector512.IsHardwareAccelerated) { r1 += Vector512.Sum(a512); r2 += Vector512.Sum(q512); }
+        return (r1 + Vector256.Sum(a256), r2 + Vector256.Sum(q256));
+    }
+
+    /// <summary>y = epi(x·sc + sh[, r]) over len values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BnAffine<TOut>(ref T px, ref T pr, ref T py, int len, T sc, T sh, TOut epi) where TOut : struct, IBnOut
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> va = Vector512.Create(sc), vb = Vector512.Create(sh);
+            for (; i <= len - w; i += w) epi.Apply(Vector512.LoadUnsafe(ref px, (nuint)i) * va + vb, ref pr, (nuint)i).StoreUnsafe(ref py, (nuint)i);
+        }
+        if (len - i >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> va = Vector256.Create(sc), vb = Vector256.Create(sh);
+            for (; i <= len - w; i += w) epi.Apply(Vector256.LoadUnsafe(ref px, (nuint)i) * va + vb, ref pr, (nuint)i).StoreUnsafe(ref py, (nuint)i);
+        }
+        for (; i < len; i++) Unsafe.Add(ref py, i) = epi.Apply(Unsafe.Add(ref px, i) * sc + sh, ref pr, (nuint)i);
     }
 
     public void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training)
     {
+        NormCheckLike(dy, "dy", x, "x");
+        BatchNormBackwardCore(dy, dy, dy, x, weight, mean, invStd, null, dx, dweight, dbias, training, default(BnDy1));
+    }
+
+    public void BatchNormBackward<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap2<T> where TGpuOp : struct, IGpuMap2
+    {
+        NormCheckLike(a, "a", x, "x"); NormCheckLike(b, "b", x, "x"); NormCheckLike(dyOut, "dyOut", x, "x");
+        BatchNormBackwardCore(a, b, b, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, new BnDy2<TOp>(prologue));
+    }
+
+    public void BatchNormBackward<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> c, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap3<T> where TGpuOp : struct, IGpuMap3
+    {
+        NormCheckLike(a, "a", x, "x"); NormCheckLike(b, "b", x, "x"); NormCheckLike(c, "c", x, "x"); NormCheckLike(dyOut, "dyOut", x, "x");
+        BatchNormBackwardCore(a, b, c, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, new BnDy3<TOp>(prologue));
+    }
+
+    /// <summary>How batchnorm's backward reads dy: from one tensor, or as a fused element-wise function of two or three.</summary>
+    private interface IBnDy
+    {
+        /// <summary>True when dy is a plain tensor (the second pass can read it again instead of a parked copy).</summary>
+        bool Plain { get; }
+        T Load(ref T a, ref T b, ref T c, nuint i);
+        Vector256<T> Load256(ref T a, ref T b, ref T c, nuint i);
+        Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i);
+    }
+
+    private readonly struct BnDy1 : IBnDy
+    {
+        public bool Plain => true;
+        public T Load(ref T a, ref T b, ref T c, nuint i) => Unsafe.Add(ref a, i);
+        public Vector256<T> Load256(ref T a, ref T b, ref T c, nuint i) => Vector256.LoadUnsafe(ref a, i);
+        public Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i) => Vector512.LoadUnsafe(ref a, i);
+    }
+
+    private readonly struct BnDy2<TOp>(TOp op) : IBnDy where TOp : struct, IMap2<T>
+    {
+        public bool Plain => false;
+        public T Load(ref T a, ref T b, ref T c, nuint i) => op.Apply(Unsafe.Add(ref a, i), Unsafe.Add(ref b, i));
+        public Vector256<T> Load256(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector256.LoadUnsafe(ref a, i), Vector256.LoadUnsafe(ref b, i));
+        public Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector512.LoadUnsafe(ref a, i), Vector512.LoadUnsafe(ref b, i));
+    }
+
+    private readonly struct BnDy3<TOp>(TOp op) : IBnDy where TOp : struct, IMap3<T>
+    {
+        public bool Plain => false;
+        public T Load(ref T a, ref T b, ref T c, nuint i) => op.Apply(Unsafe.Add(ref a, i), Unsafe.Add(ref b, i), Unsafe.Add(ref c, i));
+        public Vector256<T> Load256(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector256.LoadUnsafe(ref a, i), Vector256.LoadUnsafe(ref b, i), Vector256.LoadUnsafe(ref c, i));
+        public Vector512<T> Load512(ref T a, ref T b, ref T c, nuint i) => op.Apply(Vector512.LoadUnsafe(ref a, i), Vector512.LoadUnsafe(ref b, i), Vector512.LoadUnsafe(ref c, i));
+    }
+
+    /// <summary>
+    /// Channels of more values than this (64 K elements of a ResNet's 32×32 maps at batch 64) no longer keep a fused prologue's
+    /// sources in L2 between the two passes: the prologue then runs first as a streaming pass into dyOut or dx (still no buffer
+    /// of its own), which measured faster there.
+    /// </summary>
+    private const long BnPrologueInlineMax = 1 << 15;
+
+    private static void BatchNormBackwardCore<TDy>(Tensor<T> a, Tensor<T> b, Tensor<T> c3, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TDy dy) where TDy : struct, IBnDy
+    {
         var (n, c, inner) = NormDims(x, "batchnorm");
-        NormCheckLike(dy, "dy", x, "x"); NormCheckLike(dx, "dx", x, "x");
+        NormCheckLike(dx, "dx", x, "x");
+        if (!dy.Plain && (long)n * inner > BnPrologueInlineMax && (dyOut ?? dx) is { } target)
+        {
+            NormCheckVec(weight, "weight", c);   // checked before anything is written
+            Elementwise(x.Length, (a, b, c3, target, dy), static (s, lo, hi) => BnPrologueRange(s.a.AsSpan(), s.b.AsSpan(), s.c3.AsSpan(), s.target.AsSpan(), lo, hi, s.dy));
+            BatchNormBackwardCore(target, target, target, x, weight, mean, invStd, null, dx, dweight, dbias, training, default(BnDy1));
+            return;
+        }
         NormCheckVec(weight, "weight", c); NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
         NormCheckVec(dweight, "dweight", c); NormCheckVec(dbias, "dbias", c);
-        NormChunks(c, (long)n * inner * c, (dy, x, weight, mean, invStd, dx, dweight, dbias, training, n, c, inner),
-            static (s, lo, hi) => BatchNormBackwardChannels(s.dy.AsSpan(), s.x.AsSpan(), s.weight.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
-                s.dx is null ? default : s.dx.AsSpan(), s.dx is not null, s.dweight.AsSpan(), s.dbias.AsSpan(), s.training, s.n, s.c, s.inner, lo, hi));
+        NormChunks(c, (long)n * inner * c, (a, b, c3, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, n, c, inner, dy),
+            static (s, lo, hi) => BatchNormBackwardChannels(s.a.AsSpan(), s.b.AsSpan(), s.c3.AsSpan(), s.x.AsSpan(), s.weight.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
+                s.dyOut is null ? default : s.dyOut.AsSpan(), s.dx is null ? default : s.dx.AsSpan(), s.dyOut is not null, s.dx is not null,
+                s.dweight.AsSpan(), s.dbias.AsSpan(), s.training, s.n, s.c, s.inner, lo, hi, s.dy));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BatchNormBackwardChannels(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> mean, ReadOnlySpan<T> invStd,
-        Span<T> dx, bool hasDx, Span<T> dweight, Span<T> dbias, bool training, int n, int c, int inner, int lo, int hi)
+    private static void BatchNormBackwardChannels<TDy>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c3, ReadOnlySpan<T> x, ReadOnlySpan<T> w,
+        ReadOnlySpan<T> mean, ReadOnlySpan<T> invStd, Span<T> dyOut, Span<T> dx, bool hasDyOut, bool hasDx, Span<T> dweight, Span<T> dbias,
+        bool training, int n, int c, int inner, int lo, int hi, TDy dy) where TDy : struct, IBnDy
     {
         T count = T.CreateChecked((long)n * inner);
+        ref T pa = ref MemoryMarshal.GetReference(a); ref T pb = ref MemoryMarshal.GetReference(b); ref T pc = ref MemoryMarshal.GetReference(c3);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        // where the combined dy is parked for the second pass: dyOut when asked for, else dx (overwritten in place); a plain dy is re-read
+        bool park = hasDyOut || (hasDx && !dy.Plain);
+        ref T pg = ref hasDyOut ? ref MemoryMarshal.GetReference(dyOut) : ref MemoryMarshal.GetReference(dx);
+        ref T pd = ref MemoryMarshal.GetReference(dx);
         for (int ch = lo; ch < hi; ch++)
         {
             T mu = mean[ch], inv = invStd[ch];
-            T sdy = T.Zero, sdyx = T.Zero;
-            for (int i = 0; i < n; i++)
-            {
-                int o = (i * c + ch) * inner;
-                var (a, b) = NormDotSums(dy.Slice(o, inner), x.Slice(o, inner), mu);
-                sdy += a; sdyx += b;
-            }
+            nuint co = (nuint)(ch * inner);
+            var (sdy, sdyx) = park
+                ? BnBackSums(ref Unsafe.Add(ref pa, co), ref Unsafe.Add(ref pb, co), ref Unsafe.Add(ref pc, co), ref Unsafe.Add(ref px, co), ref Unsafe.Add(ref pg, co), true, n, c * inner, inner, mu, dy)
+                : BnBackSums(ref Unsafe.Add(ref pa, co), ref Unsafe.Add(ref pb, co), ref Unsafe.Add(ref pc, co), ref Unsafe.Add(ref px, co), ref Unsafe.Add(ref pa, co), false, n, c * inner, inner, mu, dy);
             T sdyxhat = sdyx * inv;
             dbias[ch] = sdy; dweight[ch] = sdyxhat;
             if (!hasDx) continue;
-            // training: dx = w·inv·(dy − Σdy/n − x̂·Σdy·x̂/n); eval: dx = w·inv·dy
+            // training: dx = w·inv·(dy − Σdy/n − x̂·Σdy·x̂/n) = A·dy + B·(x − μ) + C; eval: dx = w·inv·dy
             T A = w[ch] * inv;
             T B = training ? -A * inv * sdyxhat / count : T.Zero;
             T C = training ? -A * sdy / count : T.Zero;
             for (int i = 0; i < n; i++)
             {
                 int o = (i * c + ch) * inner;
-                NormLin3(dy.Slice(o, inner), x.Slice(o, inner), dx.Slice(o, inner), mu, A, B, C);
+                ref T g = ref park ? ref Unsafe.Add(ref pg, o) : ref Unsafe.Add(ref pa, o);
+                BnBackDx(ref g, ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref pd, o), inner, A, B, C - B * mu);
             }
         }
+    }
+
+    /// <summary>target[lo..hi) = dy.Load(a, b, c): a fused prologue run as its own streaming pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loop: skip tier-0/OSR code during warm-up
+    private static void BnPrologueRange<TDy>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> target, int lo, int hi, TDy dy) where TDy : struct, IBnDy
+    {
+        ref T pa = ref MemoryMarshal.GetReference(a); ref T pb = ref MemoryMarshal.GetReference(b);
+        ref T pc = ref MemoryMarshal.GetReference(c); ref T pt = ref MemoryMarshal.GetReference(target);
+        int i = lo;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= hi - Vector512<T>.Count; i += Vector512<T>.Count) dy.Load512(ref pa, ref pb, ref pc, (nuint)i).StoreUnsafe(ref pt, (nuint)i);
+        for (; i <= hi - Vector256<T>.Count; i += Vector256<T>.Count) dy.Load256(ref pa, ref pb, ref pc, (nuint)i).StoreUnsafe(ref pt, (nuint)i);
+        for (; i < hi; i++) Unsafe.Add(ref pt, i) = dy.Load(ref pa, ref pb, ref pc, (nuint)i);
+    }
+
+    /// <summary>
+    /// (Σ g, Σ g·(x − μ)) over n segments of len values, stride apart (one channel), g = dy.Load(a, b, c); g is stored to pg
+    /// when <paramref name="store"/>. Vector sums are reduced once per channel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (T, T) BnBackSums<TDy>(ref T pa0, ref T pb0, ref T pc0, ref T px0, ref T pg0, bool store, int n, int stride, int len, T mu, TDy dy) where TDy : struct, IBnDy
+    {
+        T r1 = T.Zero, r2 = T.Zero;
+        Vector512<T> a512 = Vector512<T>.Zero, b512 = Vector512<T>.Zero, m512 = Vector512.Create(mu);
+        Vector256<T> a256 = Vector256<T>.Zero, b256 = Vector256<T>.Zero, m256 = Vector256.Create(mu);
+        int w512 = Vector512<T>.Count, w256 = Vector256<T>.Count;
+        for (int s = 0; s < n; s++)
+        {
+            nuint so = (nuint)(s * stride);
+            ref T pa = ref Unsafe.Add(ref pa0, so); ref T pb = ref Unsafe.Add(ref pb0, so); ref T pc = ref Unsafe.Add(ref pc0, so);
+            ref T px = ref Unsafe.Add(ref px0, so); ref T pg = ref Unsafe.Add(ref pg0, so);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i <= len - w512; i += w512)
+                {
+                    var g = dy.Load512(ref pa, ref pb, ref pc, (nuint)i);
+                    if (store) g.StoreUnsafe(ref pg, (nuint)i);
+                    a512 += g; b512 += g * (Vector512.LoadUnsafe(ref px, (nuint)i) - m512);
+                }
+            for (; i <= len - w256; i += w256)
+            {
+                var g = dy.Load256(ref pa, ref pb, ref pc, (nuint)i);
+                if (store) g.StoreUnsafe(ref pg, (nuint)i);
+                a256 += g; b256 += g * (Vector256.LoadUnsafe(ref px, (nuint)i) - m256);
+            }
+            for (; i < len; i++)
+            {
+                T g = dy.Load(ref pa, ref pb, ref pc, (nuint)i);
+                if (store) Unsafe.Add(ref pg, i) = g;
+                r1 += g; r2 += g * (Unsafe.Add(ref px, i) - mu);
+            }
+        }
+        if (Vector512.IsHardwareAccelerated) { r1 += Vector512.Sum(a512); r2 += Vector512.Sum(b512); }
+        return (r1 + Vector256.Sum(a256), r2 + Vector256.Sum(b256));
+    }
+
+    /// <summary>dx = A·g + B·x + C over len values (dx may be g itself).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BnBackDx(ref T pg, ref T px, ref T pd, int len, T A, T B, T C)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> va = Vector512.Create(A), vb = Vector512.Create(B), vc = Vector512.Create(C);
+            for (; i <= len - w; i += w)
+                (va * Vector512.LoadUnsafe(ref pg, (nuint)i) + (vb * Vector512.LoadUnsafe(ref px, (nuint)i) + vc)).StoreUnsafe(ref pd, (nuint)i);
+        }
+        if (len - i >= Vector256<T>.Count)
+        {
+            int w = Vector256<T>.Count;
+            Vector256<T> va = Vector256.Create(A), vb = Vector256.Create(B), vc = Vector256.Create(C);
+            for (; i <= len - w; i += w)
+                (va * Vector256.LoadUnsafe(ref pg, (nuint)i) + (vb * Vector256.LoadUnsafe(ref px, (nuint)i) + vc)).StoreUnsafe(ref pd, (nuint)i);
+        }
+        for (; i < len; i++) Unsafe.Add(ref pd, i) = A * Unsafe.Add(ref pg, i) + (B * Unsafe.Add(ref px, i) + C);
     }
 
     // ------------------------------------------------------------------ layernorm

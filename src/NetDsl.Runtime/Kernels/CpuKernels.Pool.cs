@@ -22,11 +22,15 @@ public sealed partial class CpuKernels<T>
     private static void Planes<TState>(int planes, long work, TState state, Action<TState, int, int> body) =>
         Chunks(planes, work < (1 << 17) ? 1 : Math.Min(Environment.ProcessorCount, planes), state, body);
 
+    /// <summary>Max pooling's planes: both cores from 2¹⁵ window elements (LeNet's second pool, 64×16×5×5 outputs of 2×2, is 10⁵).</summary>
+    private static void MaxPoolPlanesChunks<TState>(int planes, long work, TState state, Action<TState, int, int> body) =>
+        Chunks(planes, work < (1 << 15) ? 1 : Math.Min(Environment.ProcessorCount, planes), state, body);
+
     public void MaxPool2dForward(Tensor<T> x, Tensor<T> y, Tensor<int> argmax, PoolGeometry g)
     {
         var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
         argmax.CheckShape("argmax", y.Shape);
-        Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (x, y, argmax, h, w, oh, ow, g),
+        MaxPoolPlanesChunks(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (x, y, argmax, h, w, oh, ow, g),
             static (s, lo, hi) => MaxPoolPlanes(s.x.AsSpan(), s.y.AsSpan(), s.argmax.AsSpan(), lo, hi, s.h, s.w, s.oh, s.ow, s.g));
     }
 
@@ -47,10 +51,11 @@ public sealed partial class CpuKernels<T>
                     var yr = yp.Slice(i * ow, ow); var ar = ap.Slice(i * ow, ow);
                     int base0 = 2 * i * w;
                     int j = MaxPool2x2Vector(r0, r1, yr, ar, base0, w);
+                    ref T p0 = ref MemoryMarshal.GetReference(r0); ref T p1 = ref MemoryMarshal.GetReference(r1);
                     for (; j < yr.Length; j++)
                     {
-                        int b = 2 * j;
-                        T a0 = r0[b], a1 = r0[b + 1], a2 = r1[b], a3 = r1[b + 1];
+                        int b = 2 * j;   // 2·j + 1 < w: the window is inside both rows
+                        T a0 = Unsafe.Add(ref p0, b), a1 = Unsafe.Add(ref p0, b + 1), a2 = Unsafe.Add(ref p1, b), a3 = Unsafe.Add(ref p1, b + 1);
                         // branch-free (compare results as 0/1 integers; Max is NaN-propagating)
                         int g1 = Unsafe.BitCast<bool, byte>(a1 > a0), g3 = Unsafe.BitCast<bool, byte>(a3 > a2);
                         T m01 = T.Max(a0, a1), m23 = T.Max(a2, a3);
@@ -134,7 +139,16 @@ public sealed partial class CpuKernels<T>
             var m23 = Vector256.ConditionalSelect(g3, o1, e1); var f23 = Vector256.ConditionalSelect(g3, three, two);
             var g = Vector256.GreaterThan(m23, m01);
             Vector256.ConditionalSelect(g, m23, m01).StoreUnsafe(ref py, (nuint)j);
-            Vector256.ConditionalSelect(g, f23, f01).CopyTo(offs);
+            var off = Vector256.ConditionalSelect(g, f23, f01);
+            if (typeof(T) == typeof(float))
+            {
+                // the 8 indices at once: base0 + 2·(j + t) + (o & 1) + (o >> 1)·w, o in 0..3 the window position
+                var o = Vector256.ConvertToInt32(off.AsSingle());
+                var idx = Vector256.Create(base0 + 2 * j) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14) + (o & Vector256<int>.One) + Vector256.ShiftRightLogical(o, 1) * Vector256.Create(w);
+                idx.StoreUnsafe(ref MemoryMarshal.GetReference(ar), (nuint)j);
+                continue;
+            }
+            off.CopyTo(offs);
             for (int t = 0; t < offs.Length; t++)
             {
                 int o = int.CreateTruncating(offs[t]);
@@ -171,20 +185,29 @@ public sealed partial class CpuKernels<T>
         if (dx.Rank != 4 || dx.Shape[0] != dy.Shape[0] || dx.Shape[1] != dy.Shape[1])
             throw new ArgumentException($"dx: expected shape [{dy.Shape[0]}, {dy.Shape[1]}, H, W], got {Tensor<T>.Format(dx.Shape)}", nameof(dx));
         int planes = dy.Shape[0] * dy.Shape[1], hw = dx.Shape[2] * dx.Shape[3], ohw = dy.Shape[2] * dy.Shape[3];
-        var dys = dy.AsSpan(); var am = argmax.AsSpan(); var dxs = dx.AsSpan();
-        dxs.Clear();
-        for (int pl = 0; pl < planes; pl++)
+        // planes split across cores (each plane's indices stay in its plane); a plane is cleared just before its scatter, in L1
+        MaxPoolPlanesChunks(planes, (long)planes * hw, (dy, argmax, dx, hw, ohw), static (s, lo, hi) =>
         {
-            var dxp = dxs.Slice(pl * hw, hw);
-            int o = pl * ohw;
-            for (int i = 0; i < ohw; i++)
+            var dys = s.dy.AsSpan(); var am = s.argmax.AsSpan(); var dxs = s.dx.AsSpan();
+            int hw = s.hw, ohw = s.ohw;
+            for (int pl = lo; pl < hi; pl++)
             {
-                int idx = am[o + i];
-                if ((uint)idx >= (uint)hw) throw new ArgumentException($"argmax: index {idx} out of range for an input plane of {hw} elements", nameof(argmax));
-                dxp[idx] += dys[o + i];
+                var dxp = dxs.Slice(pl * hw, hw);
+                dxp.Clear();
+                var dyp = dys.Slice(pl * ohw, ohw); var ap = am.Slice(pl * ohw, ohw);
+                ref T pd = ref MemoryMarshal.GetReference(dxp);
+                for (int i = 0; i < dyp.Length; i++)
+                {
+                    int idx = ap[i];
+                    if ((uint)idx >= (uint)hw) ThrowArgmax(idx, hw);
+                    Unsafe.Add(ref pd, idx) += dyp[i];
+                }
             }
-        }
+        });
     }
+
+    private static void ThrowArgmax(int idx, int hw) =>
+        throw new ArgumentException($"argmax: index {idx} out of range for an input plane of {hw} elements", "argmax");
 
     public void AvgPool2dForward(Tensor<T> x, Tensor<T> y, PoolGeometry g)
     {

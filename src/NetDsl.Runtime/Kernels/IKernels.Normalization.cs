@@ -15,12 +15,29 @@ public partial interface IKernels<T>
     /// </summary>
     void BatchNormForward(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
         Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum);
+    /// <summary>As above with a fused epilogue: y = epilogue(batchnorm(x)) (the relu after it) in the same write.</summary>
+    void BatchNormForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1;
     /// <summary>
     /// dbias = Σ dy, dweight = Σ dy·x̂ per channel; dx (if not null) = w·invstd·(dy − dbias/n − x̂·dweight/n) in training
     /// (the batch statistics depend on x), w·invstd·dy in eval mode.
     /// </summary>
     void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training);
+    /// <summary>
+    /// <see cref="BatchNormBackward(Tensor{T}, Tensor{T}, Tensor{T}, Tensor{T}, Tensor{T}, Tensor{T}?, Tensor{T}, Tensor{T}, bool)"/>
+    /// with a fused element-wise prologue: dy = prologue(a, b) (e.g. relu_bwd(dy, y), the gradient through the relu after
+    /// this batchnorm) is computed as it is read, never stored, unless <paramref name="dyOut"/> is given (other kernels read
+    /// it too), which then receives it.
+    /// </summary>
+    void BatchNormBackward<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap2<T> where TGpuOp : struct, IGpuMap2;
+    /// <summary>As the two-input form with dy = prologue(a, b, c) (e.g. relu_bwd(add(g1, g2), y)).</summary>
+    void BatchNormBackward<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> c, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
+        Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap3<T> where TGpuOp : struct, IGpuMap3;
 
     // ---- layernorm: x [d0, …, dk]; normalized over the last `dims` dims (D elements); weight, bias shaped like those dims or
     // null; mean, invStd shaped like the leading dims

@@ -64,6 +64,45 @@ public sealed partial class IlgpuKernels
         _bnBackwardData(x.Length, V(dy, "dy"), V(x, "x"), V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), V(dx, "dx"), p);
     }
 
+    public void BatchNormForward<TEpi, TGpuEpi>(Tensor<float> x, Tensor<float> weight, Tensor<float> bias, Tensor<float> runningMean, Tensor<float> runningVar,
+        Tensor<float> y, Tensor<float> mean, Tensor<float> invStd, bool training, float eps, float momentum, TEpi epilogue, TGpuEpi gpuEpilogue)
+        where TEpi : struct, IMap1<float> where TGpuEpi : struct, IGpuMap1
+    {
+        BatchNormForward(x, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum);
+        Map(y, y, epilogue, gpuEpilogue);   // the epilogue as its own in-place pass on the device
+    }
+
+    private Tensor<float>? _bnDyScratch;
+
+    /// <summary>The fused prologue's dy: dyOut when given, else a device scratch tensor kept for the next call (grown on demand).</summary>
+    private Tensor<float> BnDy(Tensor<float>? dyOut, Tensor<float> x)
+    {
+        if (dyOut is not null) return dyOut;
+        if (_bnDyScratch is null || !_bnDyScratch.Shape.AsSpan().SequenceEqual(x.Shape)) _bnDyScratch = _device.Allocate<float>((int[])x.Shape.Clone());
+        return _bnDyScratch;
+    }
+
+    // ILGPU runs the prologue as its own element-wise pass into dyOut or a scratch buffer, then the batchnorm backward.
+    public void BatchNormBackward<TOp, TGpuOp>(Tensor<float> a, Tensor<float> b, Tensor<float> x, Tensor<float> weight, Tensor<float> mean, Tensor<float> invStd,
+        Tensor<float>? dyOut, Tensor<float>? dx, Tensor<float> dweight, Tensor<float> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap2<float> where TGpuOp : struct, IGpuMap2
+    {
+        CheckLike(a, "a", x);
+        var dy = BnDy(dyOut, x);
+        Map(a, b, dy, prologue, gpuPrologue);
+        BatchNormBackward(dy, x, weight, mean, invStd, dx, dweight, dbias, training);
+    }
+
+    public void BatchNormBackward<TOp, TGpuOp>(Tensor<float> a, Tensor<float> b, Tensor<float> c, Tensor<float> x, Tensor<float> weight, Tensor<float> mean, Tensor<float> invStd,
+        Tensor<float>? dyOut, Tensor<float>? dx, Tensor<float> dweight, Tensor<float> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
+        where TOp : struct, IMap3<float> where TGpuOp : struct, IGpuMap3
+    {
+        CheckLike(a, "a", x);
+        var dy = BnDy(dyOut, x);
+        Map(a, b, c, dy, prologue, gpuPrologue);
+        BatchNormBackward(dy, x, weight, mean, invStd, dx, dweight, dbias, training);
+    }
+
     // ------------------------------------------------------------------ layernorm
     private static (int Rows, int D) LayerNormCheck(Tensor<float> x, Tensor<float>? weight, Tensor<float>? bias, Tensor<float> mean, Tensor<float> invStd, int dims)
     {
