@@ -26,9 +26,25 @@ namespace NetDsl.Compiler
                 bool ok = !bag.Items.Skip(before).Any(d => d.Severity == Severity.Error);
                 ChooseInit(g);
                 if (ok) Differentiator.Run(g);
-                var prog = Fuser.Run(g, training: g.Loss != null || g.GradOutput != null);
+                bool training = g.Loss != null || g.GradOutput != null;
+                var prog = Fuser.Run(g, training);
                 var plan = MemoryPlanner.Run(g, prog);
                 var summary = Summarize(g, plan);
+                if (ok && training && options.Rematerialize)
+                {
+                    var remat = Rematerializer.Run(g, prog);
+                    if (remat.Recomputed.Count > 0)
+                    {
+                        plan = MemoryPlanner.Run(g, prog);
+                        summary = summary with
+                        {
+                            PlannedBytesPerSample = Summarize(g, plan).PlannedBytesPerSample,
+                            PlannedBytesPerSampleWithoutRecompute = summary.PlannedBytesPerSample,
+                            RecomputedValues = remat.Recomputed.Count,
+                            RecomputeFlopsPerSample = remat.FlopsPerSample,
+                        };
+                    }
+                }
                 string source = "";
                 if (ok)
                 {

@@ -174,6 +174,33 @@ public sealed partial class CpuKernels<T>
         }
     }
 
+    public void BatchNormApply(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y)
+    {
+        var (n, c, inner) = NormDims(x, "batchnorm");
+        NormCheckLike(y, "y", x, "x");
+        NormCheckVec(weight, "weight", c); NormCheckVec(bias, "bias", c);
+        NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
+        NormChunks(c, (long)n * inner * c, (x, weight, bias, mean, invStd, y, n, c, inner),
+            static (s, lo, hi) => BatchNormApplyChannels(s.x.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
+                s.y.AsSpan(), s.n, s.c, s.inner, lo, hi));
+    }
+
+    /// <summary>The output loop of <see cref="BatchNormChannels"/> (same a = invStd·w and the same NormScaleShift, so the same bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BatchNormApplyChannels(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, ReadOnlySpan<T> mean, ReadOnlySpan<T> invStd,
+        Span<T> y, int n, int c, int inner, int lo, int hi)
+    {
+        for (int ch = lo; ch < hi; ch++)
+        {
+            T mu = mean[ch], a = invStd[ch] * w[ch], bb = b[ch];
+            for (int i = 0; i < n; i++)
+            {
+                int o = (i * c + ch) * inner;
+                NormScaleShift(x.Slice(o, inner), y.Slice(o, inner), mu, a, bb);
+            }
+        }
+    }
+
     public void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training)
     {

@@ -16,6 +16,12 @@ public partial interface IKernels<T>
     void BatchNormForward(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
         Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum);
     /// <summary>
+    /// y = (x − mean)·(invStd·w) + b per channel with saved statistics (no statistics computed, nothing updated): the output of
+    /// <see cref="BatchNormForward"/> recomputed bit for bit from its input and the mean and invStd it wrote. The compiler's
+    /// rematerialization pass calls it in the backward pass instead of keeping the forward output alive.
+    /// </summary>
+    void BatchNormApply(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y);
+    /// <summary>
     /// dbias = Σ dy, dweight = Σ dy·x̂ per channel; dx (if not null) = w·invstd·(dy − dbias/n − x̂·dweight/n) in training
     /// (the batch statistics depend on x), w·invstd·dy in eval mode.
     /// </summary>
