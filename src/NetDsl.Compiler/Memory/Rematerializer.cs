@@ -7,7 +7,7 @@ using NetDsl.Compiler.Graph;
 namespace NetDsl.Compiler.Memory
 {
     /// <summary>What the rematerialization pass did: the forward values it recomputes and the FLOPs per sample that adds.</summary>
-    public sealed record RematReport(IReadOnlyList<TValue> Recomputed, long FlopsPerSample);
+    public sealed record RematReport(IReadOnlyList<TValue> Recomputed, long FlopsPerSample, int LongestChain = 0);
 
     /// <summary>
     /// Rematerialization (runs after fusion, before memory planning, in training programs). A forward value the backward
@@ -34,8 +34,14 @@ namespace NetDsl.Compiler.Memory
     {
         /// <summary>Upper bound of the recomputation's FLOPs as a fraction of the training step's.</summary>
         public const double MaxStepFraction = 0.05;
+        /// <summary>
+        /// Chain limits the pipeline tries (keeping the smallest plan): 1 recomputes only from kept values; longer chains
+        /// recompute from recomputed values too (a residual block's output from the previous block's recomputed output), which
+        /// frees more at the start of the backward pass but holds more recomputed buffers at once later.
+        /// </summary>
+        public static readonly int[] ChainLimits = { 1, 2, 3, 4 };
 
-        public static RematReport Run(NetGraph g, KernelProgram prog)
+        public static RematReport Run(NetGraph g, KernelProgram prog, int maxChain = 1)
         {
             var none = new RematReport(new List<TValue>(), 0);
             var forward = prog.Kernels.Where(k => !k.IsBackward).ToList();
@@ -54,15 +60,17 @@ namespace NetDsl.Compiler.Memory
             long budget = (long)(stepFlops * MaxStepFraction), spent = 0;
             var recomputed = new HashSet<TValue>();
             var plans = new Dictionary<TValue, List<(Kernel Source, TValue Value)>>();
+            var chain = new Dictionary<TValue, int>();        // recomputed values on the longest path to kept values, this one included
+            var deps = new Dictionary<TValue, List<TValue>>(); // recomputed values a recompute reads
 
             bool Batchless(TValue v) => v.Shape.IsUnknown || v.Shape.Size.Symbols.Length == 0;
             bool Kept(TValue u) =>
                 u.Role == ValueRole.Parameter || u.Role == ValueRole.Buffer || u.Role == ValueRole.Input || Batchless(u)
                 || (readByBackward.Contains(u) && !recomputed.Contains(u));
 
-            // The kernels (in order) that recompute v from kept values, or null. depth 0: v itself; depth 1: an input of
-            // v's producer that the backward pass does not read.
-            List<(Kernel, TValue)>? Plan(TValue v, int depth)
+            // The kernels (in order) that recompute v, or null; dependencies on other recomputed values go to `reads`.
+            // depth 0: v itself; depth 1: an input of v's producer that the backward pass does not read.
+            List<(Kernel, TValue)>? Plan(TValue v, int depth, List<TValue> reads)
             {
                 if (v.Role != ValueRole.Activation || v.Type != ElemType.Float || v.AliasOf != null || aliased.Contains(v) || pinned.Contains(v)) return null;
                 if (Batchless(v) || !producer.TryGetValue(v, out var k)) return null;
@@ -75,8 +83,9 @@ namespace NetDsl.Compiler.Memory
                 foreach (var u in ins.Distinct())
                 {
                     if (Kept(u)) continue;
+                    if (recomputed.Contains(u) && chain[u] < maxChain) { reads.Add(u); continue; }
                     if (depth > 0 || readByBackward.Contains(u)) return null;
-                    var sub = Plan(u, depth + 1);
+                    var sub = Plan(u, depth + 1, reads);
                     if (sub == null) return null;
                     steps.AddRange(sub);
                 }
@@ -84,61 +93,81 @@ namespace NetDsl.Compiler.Memory
                 return steps;
             }
 
+            var forwardOrder = new List<TValue>();
             foreach (var k in forward)
                 foreach (var v in k.Outputs)
                 {
                     if (!readByBackward.Contains(v)) continue;
-                    var plan = Plan(v, 0);
+                    var reads = new List<TValue>();
+                    var plan = Plan(v, 0, reads);
                     if (plan == null) continue;
                     long cost = plan.Sum(s => Flops(s.Item1, s.Item2));
                     if (spent + cost > budget) continue;
                     spent += cost;
                     recomputed.Add(v);
                     plans[v] = plan;
+                    deps[v] = reads.Distinct().ToList();
+                    chain[v] = 1 + deps[v].Select(u => chain[u]).DefaultIfEmpty(0).Max();
+                    forwardOrder.Add(v);
                 }
             if (recomputed.Count == 0) return none;
 
-            // clone each plan right before the first backward kernel that reads its value; backward kernels read the clone
-            var order = new List<TValue>();
-            var insertions = new Dictionary<Kernel, List<Kernel>>();
-            foreach (var b in backward)
+            // where each recompute goes: right before the first backward kernel that reads the value, or before the first
+            // recompute that reads it (dependencies come earlier in forward order, so one backward sweep settles it)
+            var index = new Dictionary<Kernel, int>();
+            for (int i = 0; i < prog.Kernels.Count; i++) index[prog.Kernels[i]] = i;
+            var point = new Dictionary<TValue, int>();
+            foreach (var v in forwardOrder)
+                point[v] = backward.Where(b => b.Inputs.Contains(v)).Select(b => index[b]).Min();
+            for (int j = forwardOrder.Count - 1; j >= 0; j--)
+                foreach (var u in deps[forwardOrder[j]])
+                    point[u] = System.Math.Min(point[u], point[forwardOrder[j]]);
+
+            var cloneOf = new Dictionary<TValue, TValue>();
+            foreach (var v in forwardOrder) cloneOf[v] = g.NewValue(v.Name + ".recomputed", v.Shape, v.Type);
+            var insertions = new Dictionary<int, List<Kernel>>();
+            foreach (var v in forwardOrder.OrderBy(v => point[v]).ThenBy(v => forwardOrder.IndexOf(v)))
             {
-                foreach (var v in b.Inputs.Where(recomputed.Contains).Distinct().ToList())
+                var list = insertions.TryGetValue(point[v], out var l) ? l : insertions[point[v]] = new List<Kernel>();
+                var clones = new Dictionary<TValue, TValue>(cloneOf);
+                foreach (var (src, value) in plans[v])
                 {
-                    if (order.Contains(v)) continue;
-                    order.Add(v);
-                    var clones = new Dictionary<TValue, TValue>();
-                    var list = insertions.TryGetValue(b, out var l) ? l : insertions[b] = new List<Kernel>();
-                    foreach (var (src, value) in plans[v])
-                    {
-                        var copy = g.NewValue(value.Name + ".recomputed", value.Shape, value.Type);
-                        var ck = Clone(src, value, copy, clones);
-                        ck.Recomputes = value;
-                        copy.Producer = ck.Ops[0];
-                        clones[value] = copy;
-                        list.Add(ck);
-                    }
+                    var copy = value == v ? cloneOf[v] : g.NewValue(value.Name + ".recomputed", value.Shape, value.Type);
+                    var ck = Clone(src, value, copy, clones);
+                    ck.Recomputes = value;
+                    copy.Producer = ck.Ops[0];
+                    clones[value] = copy;
+                    list.Add(ck);
                 }
             }
-            var remap = order.ToDictionary(v => v, v => (TValue)null!);
-            foreach (var kv in insertions)
-                foreach (var ck in kv.Value)
-                    if (remap.ContainsKey(ck.Recomputes!)) remap[ck.Recomputes!] = ck.Outputs[0];
+            // backward kernels read the clones: their inputs and (copies of) their op nodes, the graph itself stays as it was
             foreach (var b in backward)
             {
-                Replace(b.Inputs, remap);
-                foreach (var op in b.Ops) Replace(op.Inputs, remap);
+                if (!b.Inputs.Any(cloneOf.ContainsKey)) continue;
+                Replace(b.Inputs, cloneOf);
+                for (int i = 0; i < b.Ops.Count; i++)
+                {
+                    var n = b.Ops[i];
+                    if (!n.Inputs.Any(cloneOf.ContainsKey)) continue;
+                    var c = new OpNode(n.Op, n.Layer, n.Span) { Id = n.Id, IsBackward = n.IsBackward, Forward = n.Forward };
+                    foreach (var a in n.Attrs) c.Attrs[a.Key] = a.Value;
+                    c.Inputs.AddRange(n.Inputs);
+                    Replace(c.Inputs, cloneOf);
+                    c.Outputs.AddRange(n.Outputs);
+                    b.Ops[i] = c;
+                    if (b is LibraryKernel lk && lk.EpilogueNode == n) lk.EpilogueNode = c;
+                }
             }
             var result = new List<Kernel>();
-            foreach (var k in prog.Kernels)
+            for (int i = 0; i < prog.Kernels.Count; i++)
             {
-                if (insertions.TryGetValue(k, out var ins)) result.AddRange(ins);
-                result.Add(k);
+                if (insertions.TryGetValue(i, out var ins)) result.AddRange(ins);
+                result.Add(prog.Kernels[i]);
             }
             prog.Kernels.Clear();
             prog.Kernels.AddRange(result);
             for (int i = 0; i < prog.Kernels.Count; i++) prog.Kernels[i].Id = i;
-            return new RematReport(order, spent);
+            return new RematReport(forwardOrder, spent, chain.Values.Max());
         }
 
         private static void Replace(List<TValue> values, Dictionary<TValue, TValue> remap)
