@@ -43,7 +43,8 @@ public sealed partial class ReferenceKernels<T>
         }
     }
 
-    public void BatchNormApply(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y)
+    public void BatchNormApply<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y,
+        TEpi epilogue, TGpuEpi gpuEpilogue) where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
         var (N, Cn, I) = Nci(x);
         y.CheckShape(nameof(y), x.Shape);
@@ -52,7 +53,7 @@ public sealed partial class ReferenceKernels<T>
             for (int n = 0; n < N; n++) for (int i = 0; i < I; i++)
             {
                 int k = (n * Cn + c) * I + i;
-                ys[k] = (xs[k] - mean.AsSpan()[c]) * invStd.AsSpan()[c] * weight.AsSpan()[c] + bias.AsSpan()[c];
+                ys[k] = epilogue.Apply((xs[k] - mean.AsSpan()[c]) * invStd.AsSpan()[c] * weight.AsSpan()[c] + bias.AsSpan()[c]);
             }
     }
 

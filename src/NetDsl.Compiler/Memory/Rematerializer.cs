@@ -130,8 +130,28 @@ namespace NetDsl.Compiler.Memory
             {
                 var list = insertions.TryGetValue(point[v], out var l) ? l : insertions[point[v]] = new List<Kernel>();
                 var clones = new Dictionary<TValue, TValue>(cloneOf);
-                foreach (var (src, value) in plans[v])
+                var steps = plans[v];
+                for (int s = 0; s < steps.Count; s++)
                 {
+                    var (src, value) = steps[s];
+                    // batchnorm then a one-input element-wise kernel over its output (relu): one kernel, the loop as its epilogue
+                    if (src is LibraryKernel && s + 1 < steps.Count && steps[s + 1].Source is ElementwiseKernel next
+                        && next.Inputs.Count == 1 && next.Inputs[0] == value)
+                    {
+                        var fusedOut = steps[s + 1].Value;
+                        var fusedCopy = fusedOut == v ? cloneOf[v] : g.NewValue(fusedOut.Name + ".recomputed", fusedOut.Shape, fusedOut.Type);
+                        var fk = (LibraryKernel)Clone(src, value, fusedCopy, clones);
+                        var act = Clone(next, fusedOut, fusedCopy, clones);
+                        fk.Epilogue = next.Expr;
+                        fk.EpilogueNode = act.Ops[act.Ops.Count - 1];
+                        fk.Ops.AddRange(act.Ops);
+                        fk.Recomputes = fusedOut;
+                        fusedCopy.Producer = fk.Ops[0];
+                        clones[fusedOut] = fusedCopy;
+                        list.Add(fk);
+                        s++;
+                        continue;
+                    }
                     var copy = value == v ? cloneOf[v] : g.NewValue(value.Name + ".recomputed", value.Shape, value.Type);
                     var ck = Clone(src, value, copy, clones);
                     ck.Recomputes = value;

@@ -237,7 +237,7 @@ namespace NetDsl.Compiler.Ops
                     return $"K.BatchNormForward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.Float("momentum"))});";
                 case "batchnorm_apply":
                     // rematerialization: the forward output recomputed from x and the saved statistics (inputs x, weight, bias, mean, invstd)
-                    return $"K.BatchNormApply({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]});";
+                    return $"K.BatchNormApply({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {c.Epilogue});";
                 case "batchnorm_bwd":
                 {
                     // inputs dy, x, weight, mean, invstd; outputs [dx,] dweight, dbias. Backward runs in the mode of the forward pass.

@@ -174,21 +174,25 @@ public sealed partial class CpuKernels<T>
         }
     }
 
-    public void BatchNormApply(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y)
+    public void BatchNormApply<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y,
+        TEpi epilogue, TGpuEpi gpuEpilogue) where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
         var (n, c, inner) = NormDims(x, "batchnorm");
         NormCheckLike(y, "y", x, "x");
         NormCheckVec(weight, "weight", c); NormCheckVec(bias, "bias", c);
         NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
-        NormChunks(c, (long)n * inner * c, (x, weight, bias, mean, invStd, y, n, c, inner),
+        NormChunks(c, (long)n * inner * c, (x, weight, bias, mean, invStd, y, n, c, inner, epilogue),
             static (s, lo, hi) => BatchNormApplyChannels(s.x.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
-                s.y.AsSpan(), s.n, s.c, s.inner, lo, hi));
+                s.y.AsSpan(), s.n, s.c, s.inner, lo, hi, s.epilogue));
     }
 
-    /// <summary>The output loop of <see cref="BatchNormChannels"/> (same a = invStd·w and the same NormScaleShift, so the same bits).</summary>
+    /// <summary>
+    /// The output loop of <see cref="BatchNormChannels"/> (same a = invStd·w and the same NormScaleShift, so the same bits), then
+    /// the epilogue over each row while it is in cache (the element-wise loop a separate kernel would run: the same bits too).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BatchNormApplyChannels(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, ReadOnlySpan<T> mean, ReadOnlySpan<T> invStd,
-        Span<T> y, int n, int c, int inner, int lo, int hi)
+    private static void BatchNormApplyChannels<TEpi>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, ReadOnlySpan<T> mean, ReadOnlySpan<T> invStd,
+        Span<T> y, int n, int c, int inner, int lo, int hi, TEpi epi) where TEpi : struct, IMap1<T>
     {
         for (int ch = lo; ch < hi; ch++)
         {
@@ -196,7 +200,9 @@ public sealed partial class CpuKernels<T>
             for (int i = 0; i < n; i++)
             {
                 int o = (i * c + ch) * inner;
-                NormScaleShift(x.Slice(o, inner), y.Slice(o, inner), mu, a, bb);
+                var row = y.Slice(o, inner);
+                NormScaleShift(x.Slice(o, inner), row, mu, a, bb);
+                if (typeof(TEpi) != typeof(Identity<T>)) Map1Range(row, row, epi);
             }
         }
     }
