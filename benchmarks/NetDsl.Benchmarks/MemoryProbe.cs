@@ -25,12 +25,14 @@ public static class MemoryProbe
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - before - inputBytes;
         long live = GC.GetTotalMemory(forceFullCollection: true) - liveBefore - inputBytes;
         GC.KeepAlive(step); GC.KeepAlive(net); GC.KeepAlive(opt);
-        long planned = model switch
+        // parameters, gradients and momentum (3 copies), or 2 when the momentum lives in the gradients ("/sig")
+        int copies = model.EndsWith("/sig", StringComparison.Ordinal) ? 2 : 3;
+        long planned = model.Split('/')[0] switch
         {
-            "lenet5" => LeNet5<float>.PlannedBytesPerSample * batch + 3 * LeNet5<float>.ParameterCount * 4,
-            "mlp" => Mlp<float>.PlannedBytesPerSample * batch + 3 * Mlp<float>.ParameterCount * 4,
-            "resnet20" => ResNet20<float>.PlannedBytesPerSample * batch + 3 * ResNet20<float>.ParameterCount * 4,
-            _ => TransformerBench<float>.PlannedBytesPerSample * batch + 3 * TransformerBench<float>.ParameterCount * 4,
+            "lenet5" => LeNet5<float>.PlannedBytesPerSample * batch + copies * LeNet5<float>.ParameterCount * 4,
+            "mlp" => Mlp<float>.PlannedBytesPerSample * batch + copies * Mlp<float>.ParameterCount * 4,
+            "resnet20" => ResNet20<float>.PlannedBytesPerSample * batch + copies * ResNet20<float>.ParameterCount * 4,
+            _ => TransformerBench<float>.PlannedBytesPerSample * batch + copies * TransformerBench<float>.ParameterCount * 4,
         };
         return new Result(model, batch, planned, live, allocated);
     }

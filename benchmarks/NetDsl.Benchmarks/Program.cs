@@ -46,7 +46,9 @@ if (trainingRan)
 {
     if (noPytorch) torchError = "skipped (--no-pytorch)";
     else (torch, torchError) = PyTorch.Run();
-    foreach (var m in new[] { "lenet5", "mlp", "resnet20", "transformer" }) if (MemoryProbe.InChild(m) is { } r) netMemory[m] = r;
+    foreach (var m in new[] { "lenet5", "mlp", "resnet20", "transformer" })
+        foreach (var variant in new[] { m, m + "/sig" })   // SGD with its own momentum buffers, and with the momentum in the gradients
+            if (MemoryProbe.InChild(variant) is { } r) netMemory[variant] = r;
 }
 var load1 = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 var summaryPath = Path.Combine(resultsDir, $"{started:yyyy-MM-dd}-summary.md");

@@ -101,14 +101,19 @@ static class SummaryWriter
                     $"{F(tt3 / (o3 / 1e6) / want * 100 - 100, "+0;-0")} %"));
 
             long? tpeak = te is { } y && y.TryGetProperty("peak_bytes", out var pb) && pb.ValueKind == JsonValueKind.Number ? pb.GetInt64() : null;
-            mem.TryGetValue(m, out var nm);
             string MB(long b) => F(b / 1048576.0, "F2");
-            string oursMem = nm is null ? "not measured" : $"{MB(nm.PlannedBytes)} planned / {MB(nm.LiveBytes)} live / {MB(nm.AllocatedBytes)} allocated";
-            string ratioMem = nm is not null && tpeak is { } tp && tp > 0 ? F((double)nm.LiveBytes / tp, "F2") + "×" : "—";
-            memRows.Add([label, batch.ToString(), oursMem, tpeak is { } tp2 ? MB(tp2) : "not measured", ratioMem]);
-            if (nm is not null && tpeak is { } tp3 && tp3 > 0)
-                targets.Add(Target($"{label} peak memory ≤ 0.7× PyTorch", $"{F((double)nm.LiveBytes / tp3, "F2")}× ({MB(nm.LiveBytes)} vs {MB(tp3)} MB)",
-                    (double)nm.LiveBytes / tp3 <= 0.7, $"limit 0.7×, {F(0.7 * tp3 / 1048576.0, "F2")} MB"));
+            MemoryProbe.Result? best = null; string bestHow = "";
+            foreach (var (key, how) in new[] { (m, "SGD momentum buffers"), (m + "/sig", "momentum in the gradients") })
+            {
+                mem.TryGetValue(key, out var nm);
+                string oursMem = nm is null ? "not measured" : $"{MB(nm.PlannedBytes)} planned / {MB(nm.LiveBytes)} live / {MB(nm.AllocatedBytes)} allocated";
+                string ratioMem = nm is not null && tpeak is { } tp && tp > 0 ? F((double)nm.LiveBytes / tp, "F2") + "×" : "—";
+                memRows.Add([label, batch.ToString(), how, oursMem, tpeak is { } tp2 ? MB(tp2) : "not measured", ratioMem]);
+                if (nm is not null && (best is null || nm.LiveBytes < best.LiveBytes)) { best = nm; bestHow = how; }
+            }
+            if (best is not null && tpeak is { } tp3 && tp3 > 0)
+                targets.Add(Target($"{label} peak memory ≤ 0.7× PyTorch", $"{F((double)best.LiveBytes / tp3, "F2")}× ({MB(best.LiveBytes)} vs {MB(tp3)} MB; {bestHow})",
+                    (double)best.LiveBytes / tp3 <= 0.7, $"limit 0.7×, {F(0.7 * tp3 / 1048576.0, "F2")} MB"));
         }
 
         sb.AppendLine("## Targets");
@@ -140,9 +145,12 @@ static class SummaryWriter
                       "a steady-state step allocates nothing, so this is the live peak, kernel scratch included); *allocated* = all managed " +
                       "bytes allocated in that window (init garbage included); a fresh process per model. PyTorch: growth of the process's peak resident memory (VmHWM) over building the model and 3 steps, " +
                       "after a throw-away run of the same model, with glibc's mmap threshold at 64 KB so freed tensors leave the process " +
-                      "(this Debian build has no Kineto, so the profiler's allocator timeline is unavailable). Ratio = NetDsl live / PyTorch.");
+                      "(this Debian build has no Kineto, so the profiler's allocator timeline is unavailable). Ratio = NetDsl live / PyTorch. " +
+                      "Both NetDsl rows compute the same SGD update (PyTorch's form, momentum 0.9): with its own momentum buffers, and with " +
+                      "`Sgd(stateInGradients: true)`, whose velocity lives in the gradient buffers while the backward pass accumulates into them " +
+                      "(2 parameter-sized copies instead of 3); the target row takes the smaller.");
         sb.AppendLine();
-        Table(sb, ["model", "batch", "NetDsl", "PyTorch MB", "ratio"], memRows);
+        Table(sb, ["model", "batch", "optimizer state", "NetDsl", "PyTorch MB", "ratio"], memRows);
         return sb.ToString();
     }
 

@@ -25,15 +25,22 @@ public class TrainingStep
     public static (Func<float> step, int batch, NetworkBase<float> net, Optimizer<float> opt) Create(string model) => Create(model, out _);
 
     /// <summary>As <see cref="Create(string)"/>; <paramref name="inputBytes"/> is the size of the input batch.</summary>
+    /// <remarks>
+    /// A model name ending in "/sig" uses SGD with its momentum kept in the gradient buffers (<c>stateInGradients</c>: the
+    /// same update, the backward pass accumulating into the velocity), which saves one parameter-sized buffer per parameter.
+    /// </remarks>
     public static (Func<float> step, int batch, NetworkBase<float> net, Optimizer<float> opt) Create(string model, out long inputBytes)
     {
         var r = new Random(1);
+        bool sig = model.EndsWith("/sig", StringComparison.Ordinal);
+        if (sig) model = model[..^4];
+        Sgd<float> Sgd(NetworkBase<float> net) => new(net.Parameters, lr: 0.01, momentum: 0.9, stateInGradients: sig);
         switch (model)
         {
             case "lenet5":
             {
                 var net = new LeNet5(Device.Cpu, seed: 1);
-                var sgd = new Sgd<float>(net.Parameters, lr: 0.01, momentum: 0.9);
+                var sgd = Sgd(net);
                 var x = Data.Uniform(r, 64, 1, 28, 28);
                 var y = Tensor<int>.FromArray(Enumerable.Range(0, 64).Select(i => i % 10).ToArray(), 64);
                 inputBytes = 4L * (x.Length + y.Length);
@@ -42,7 +49,7 @@ public class TrainingStep
             case "mlp":
             {
                 var net = new Mlp(Device.Cpu, seed: 1);
-                var sgd = new Sgd<float>(net.Parameters, lr: 0.01, momentum: 0.9);
+                var sgd = Sgd(net);
                 var x = Data.Uniform(r, 128, 784);
                 var y = Tensor<int>.FromArray(Enumerable.Range(0, 128).Select(i => i % 10).ToArray(), 128);
                 inputBytes = 4L * (x.Length + y.Length);
@@ -51,7 +58,7 @@ public class TrainingStep
             case "resnet20":
             {
                 var net = new ResNet20(Device.Cpu, seed: 1);
-                var sgd = new Sgd<float>(net.Parameters, lr: 0.01, momentum: 0.9);
+                var sgd = Sgd(net);
                 var x = Data.Uniform(r, 64, 3, 32, 32);
                 var y = Tensor<int>.FromArray(Enumerable.Range(0, 64).Select(i => i % 10).ToArray(), 64);
                 inputBytes = 4L * (x.Length + y.Length);
@@ -60,7 +67,7 @@ public class TrainingStep
             case "transformer":
             {
                 var net = new TransformerBench(Device.Cpu, seed: 1);
-                var sgd = new Sgd<float>(net.Parameters, lr: 0.01, momentum: 0.9);
+                var sgd = Sgd(net);
                 var x = Data.Uniform(r, 16, 128, 256);
                 var y = Tensor<int>.FromArray(Enumerable.Range(0, 16).Select(i => i % 10).ToArray(), 16);
                 inputBytes = 4L * (x.Length + y.Length);

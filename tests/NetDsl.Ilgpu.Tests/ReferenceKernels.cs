@@ -118,6 +118,15 @@ public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanage
         }
     }
 
+    public void LinearBackwardFilterAccumulate(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db)
+    {
+        var tw = Tensor<T>.FromArray(new T[dw.Length], dw.Shape);
+        var tb = db is null ? null : Tensor<T>.FromArray(new T[db.Length], db.Shape);
+        LinearBackwardFilter(dy, x, tw, tb);
+        Accumulate(tw, dw);
+        if (db is not null) Accumulate(tb!, db);
+    }
+
     public void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db)
     {
         int O = dy.Shape[^1], M = dy.Length / O, K = x.Shape[^1];

@@ -118,6 +118,8 @@ public class LinearTests
     [InlineData(64, 84, 10)]
     [InlineData(37, 300, 41)]     // K > KC
     [InlineData(101, 33, 600)]    // O > NC
+    [InlineData(6, 250, 301)]     // wider than tall: both cores split the columns (an odd count) of y
+    [InlineData(6, 517, 90)]      // dx [6, 517] split by columns too
     public void MatchesReferenceFloatAndDouble(int m, int k, int o)
     {
         Run<double>(m, k, o, 1e-12);
@@ -148,6 +150,10 @@ public class LinearTests
         var edb = new double[o];
         for (int i = 0; i < m; i++) for (int j = 0; j < o; j++) edb[j] += dyd[i * o + j];
         TU.Close(edb, db, tol, "db");
+        // accumulating form: dw and db grow by the same again
+        kern.LinearBackwardFilterAccumulate(dy, x, dw, db);
+        TU.Close(Ref.MatMul(dyd, xd, o, m, k, transA: true).Select(v => 2 * v).ToArray(), dw, tol, "dw accumulated");
+        TU.Close(edb.Select(v => 2 * v).ToArray(), db, tol, "db accumulated");
     }
 
     [Fact]

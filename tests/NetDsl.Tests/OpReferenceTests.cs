@@ -158,6 +158,32 @@ public class OpReferenceTests(ITestOutputHelper output)
         GradientCheckTests.Check(net, () => ComputeLoss(net, inputs), () => TrainStep(net, inputs), output);
     }
 
+    /// <summary>
+    /// AccumulateGradients adds this batch's gradients to whatever Parameter.Grad held (PyTorch's backward semantics), for every
+    /// op network's parameter-gradient kernels: the in-GEMM accumulation of linear layers and the scratch path of the others.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Accumulated_gradients_add_to_the_existing_ones(string network)
+    {
+        var f = Case(network);
+        var fresh = Create<double>(network, Device.Cpu, seed: 3);
+        var acc = Create<double>(network, Device.Cpu, seed: 3);
+        SetMode(fresh, f); SetMode(acc, f);
+        var inputs = Inputs<double>(f, Device.Cpu);
+        double lf = TrainStep(fresh, inputs);
+        var before = acc.Parameters.Select((p, j) => Enumerable.Range(0, p.Length).Select(i => Math.Sin(0.3 * i + j)).ToArray()).ToArray();
+        for (int j = 0; j < before.Length; j++) acc.Parameters[j].Grad.CopyFromHost(before[j]);
+        double la = (double)Method(acc, "AccumulateGradients", inputs.Length).Invoke(acc, inputs)!;
+        Assert.Equal(lf, la, 12);
+        for (int j = 0; j < before.Length; j++)
+        {
+            var g = fresh.Parameters[j].Grad.CopyToHost(); var a = acc.Parameters[j].Grad.CopyToHost();
+            for (int i = 0; i < g.Length; i++)
+                Assert.True(Math.Abs(before[j][i] + g[i] - a[i]) <= 1e-12 * (1 + Math.Abs(a[i])), $"{acc.Parameters[j].Name}.grad[{i}]: {before[j][i]} + {g[i]} != {a[i]}");
+        }
+    }
+
     private static readonly Lazy<IlgpuDevice> s_gpu = new(() => IlgpuDevice.CreateCpuSimulator());
 
     [Theory]

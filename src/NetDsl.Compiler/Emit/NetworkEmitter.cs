@@ -24,6 +24,11 @@ namespace NetDsl.Compiler.Emit
         private readonly string _ns;
         private readonly NetworkSummary _summary;
         private readonly Dictionary<TValue, string> _fields = new Dictionary<TValue, string>();
+        /// <summary>While emitting an accumulating call: parameter-gradient outputs redirected to scratch views.</summary>
+        private readonly Dictionary<TValue, string> _refOverride = new Dictionary<TValue, string>();
+        /// <summary>Backward kernels that write parameter gradients and accumulate through scratch: their scratch views (field, offset, shape).</summary>
+        private readonly List<(string Field, long Offset, Shape Shape)> _accViews = new List<(string, long, Shape)>();
+        private long _accScratchSize;
         private readonly Dictionary<string, string> _layerProps = new Dictionary<string, string>();
         private readonly HashSet<Kernel> _outputKernels;
         private readonly List<(string Input, TValue Value)> _forwardInputs;
@@ -66,6 +71,7 @@ namespace NetDsl.Compiler.Emit
         /// <summary>The C# expression for a value's tensor.</summary>
         internal string Ref(TValue v)
         {
+            if (_refOverride.TryGetValue(v, out var over)) return over;
             if (v.Role == ValueRole.Parameter) return $"{ParamRef(v.Param!)}.Value";
             if (v.Role == ValueRole.ParameterGradient) return $"{ParamRef(_g.Params.First(x => x.Grad == v))}.Grad";
             if (v.Role == ValueRole.Buffer) return $"{_layerProps[v.Buffer!.Layer]}.{FieldProp(v.Buffer.Field)}.Value";
@@ -290,14 +296,35 @@ namespace NetDsl.Compiler.Emit
             w.Open($"public T TrainStep({Params(all)})");
             w.Line($"Bind({args});");
             w.Line("RunForward(Training, withLoss: true);");
-            w.Line("RunBackward();");
+            w.Line("RunBackward(accumulate: false);");
             w.Line("StepCount++;");
             w.Line("return _lossValue;");
             w.Close();
             w.Line();
-            w.Line("/// <summary>Forward, backward and <paramref name=\"optimizer\"/>.Step(); returns the loss.</summary>");
+            w.Line("/// <summary>");
+            w.Line("/// Forward and backward like TrainStep, but adds this batch's gradients to every <c>Parameter.Grad</c> instead of");
+            w.Line("/// overwriting them (PyTorch's <c>loss.backward()</c>): several batches sum without a copy. Clear with optimizer.ZeroGrad().");
+            w.Line("/// </summary>");
+            w.Open($"public T AccumulateGradients({Params(all)})");
+            w.Line($"Bind({args});");
+            w.Line("RunForward(Training, withLoss: true);");
+            w.Line("EnsureAccumulateScratch();");
+            w.Line("RunBackward(accumulate: true);");
+            w.Line("StepCount++;");
+            w.Line("return _lossValue;");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// Forward, backward and <paramref name=\"optimizer\"/>.Step(); returns the loss. An optimizer that keeps its state in the");
+            w.Line("/// gradients (Sgd with stateInGradients) prepares them first and the backward pass accumulates into them.");
+            w.Line("/// </summary>");
             w.Open($"public T TrainStep({Params(all)}, Optimizer<T> optimizer)");
-            w.Line($"var loss = TrainStep({args});");
+            w.Line("T loss;");
+            w.Open("if (optimizer.AccumulatesGradients)");
+            w.Line("optimizer.BeforeBackward();");
+            w.Line($"loss = AccumulateGradients({args});");
+            w.Close();
+            w.Line($"else loss = TrainStep({args});");
             w.Line("optimizer.Step();");
             w.Line("return loss;");
             w.Close();
@@ -337,12 +364,13 @@ namespace NetDsl.Compiler.Emit
                 if (o.Storage == seed && _fields.ContainsKey(o))
                     w.Line($"{_fields[o]} = {_fields[seed]}.View(0, {ShapeArgs(o.Shape)});");
             }
-            w.Line("RunBackward();");
+            w.Line("RunBackward(accumulate: false);");
             w.Line("StepCount++;");
             w.Close();
             w.Line();
             w.Line($"/// <summary>Backward(<paramref name=\"{arg}\"/>) then <paramref name=\"optimizer\"/>.Step().</summary>");
             w.Open($"public void Backward(Tensor<T> {arg}, Optimizer<T> optimizer)");
+            w.Line("if (optimizer.AccumulatesGradients) throw new NotSupportedException(\"an optimizer that keeps its state in the gradients is stepped through TrainStep(…, optimizer), not Backward\");");
             w.Line($"Backward({arg});");
             w.Line("optimizer.Step();");
             w.Close();
@@ -431,9 +459,16 @@ namespace NetDsl.Compiler.Emit
         private void EmitRun(CodeWriter w)
         {
             w.Open("private void RunForward(bool training, bool withLoss)");
-            foreach (var k in _prog.Forward)
+            var forward = _prog.Forward.Where(k => !(k is AliasKernel)).ToList();
+            for (int j = 0; j < forward.Count; j++)
             {
-                if (k is AliasKernel) continue;
+                var k = forward[j];
+                if (j + 1 < forward.Count && FoldPartner(k, forward[j + 1]) is { } bn)
+                {
+                    EmitFolded(w, (LibraryKernel)k, bn);
+                    j++;
+                    continue;
+                }
                 Comment(w, k);
                 var call = Timed(k, Call(k), "forward");
                 if (_outputKernels.Contains(k)) w.Line(call);
@@ -442,14 +477,150 @@ namespace NetDsl.Compiler.Emit
             if (_g.Loss != null) w.Line($"if (withLoss) _lossValue = K.ReadScalar({Ref(_g.Loss)}); // the loss [1], whatever scalar expression it is");
             w.Close();
             w.Line();
+            EmitFoldScratch(w);
             if (_g.Loss == null && _g.OutputGradSeed == null) return;
-            w.Open("private void RunBackward()");
+            w.Line("/// <summary>The backward pass; with <paramref name=\"accumulate\"/> it adds into every Parameter.Grad instead of overwriting it.</summary>");
+            w.Open("private void RunBackward(bool accumulate)");
             foreach (var k in _prog.Backward)
             {
                 if (k is AliasKernel) continue;
                 Comment(w, k);
-                w.Line(Timed(k, Call(k), "backward"));
+                EmitBackwardCall(w, k);
             }
+            w.Close();
+            w.Line();
+            EmitAccumulateScratch(w);
+        }
+
+        /// <summary>
+        /// The batchnorm kernel that <paramref name="k"/> (a convolution, or a linear layer with a 2-D output) feeds as its only
+        /// reader, when the pair can run folded at inference: then eval-mode Forward computes conv(x, w·s) + (b − μ)·s + β with
+        /// s = γ/√(σ² + ε) and batchnorm's epilogue in one kernel, with no batchnorm pass and no convolution output buffer.
+        /// </summary>
+        private LibraryKernel? FoldPartner(Kernel k, Kernel next)
+        {
+            if (!(k is LibraryKernel conv) || conv.Epilogue != null || !_outputKernels.Contains(k)) return null;
+            if (!(conv.Node.Op == "conv2d" || (conv.Node.Op == "linear" && conv.Outputs[0].Shape.Rank == 2))) return null;
+            if (!(next is LibraryKernel bn) || bn.Node.Op != "batchnorm" || bn.Node.Inputs.Count != 5 || bn.Outputs.Count != 3) return null;
+            var y = conv.Outputs[0];
+            if (bn.Node.Inputs[0] != y || conv.Node.Inputs[1].Role != ValueRole.Parameter) return null;
+            if (bn.Node.Inputs[1].Role != ValueRole.Parameter || bn.Node.Inputs[2].Role != ValueRole.Parameter) return null;
+            if (_g.Outputs.Any(o => o.Value == y || o.Value.Storage == y)) return null;
+            // the convolution's output is read by the batchnorm alone (in the forward kernels; the backward runs only when training)
+            if (_prog.Forward.Any(o => o != bn && o.Inputs.Contains(y))) return null;
+            // the folded kernel writes batchnorm's output while reading the convolution's input: they must not share memory
+            // (in a network without a backward pass the planner may put the one where the other died)
+            if (Overlaps(bn.Outputs[0], conv.Node.Inputs[0])) return null;
+            return bn;
+        }
+
+        private bool Overlaps(TValue a, TValue b)
+        {
+            if (!_plan.Placements.TryGetValue(a.Storage, out var pa) || !_plan.Placements.TryGetValue(b.Storage, out var pb)) return false;
+            return pa.Arena == pb.Arena && pa.Offset < pb.Offset + pb.Units && pb.Offset < pa.Offset + pa.Units;
+        }
+
+        private readonly List<(string W, string B, Shape WShape, int K)> _folds = new List<(string, string, Shape, int)>();
+
+        private void EmitFolded(CodeWriter w, LibraryKernel conv, LibraryKernel bn)
+        {
+            Comment(w, conv);
+            Comment(w, bn);
+            var wv = conv.Node.Inputs[1];
+            int channels = wv.Shape[0].Value;
+            string fw = $"_fold{conv.Id}W", fb = $"_fold{conv.Id}B";
+            _folds.Add((fw, fb, wv.Shape, channels));
+            var bi = bn.Node.Inputs.Select(Ref).ToList();
+            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {CallContext_T(bn.Node.Float("eps"))}, {fw}, {fb});";
+            var ins = conv.Node.Inputs.Select(Ref).ToList();
+            ins[1] = fw;
+            if (ins.Count > 2) ins[2] = fb; else ins.Add(fb);
+            var epi = bn.Epilogue != null ? $"new {FunctorName(bn)}(), new {FunctorName(bn)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
+            string folded = conv.Node.Op == "linear"
+                ? $"K.LinearForward({ins[0]}, {ins[1]}, {ins[2]}, {Ref(bn.Outputs[0])}, {epi});"
+                : Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(bn.Outputs[0]) }, epi), conv)!;
+            w.Open("if (!training && !withLoss)");
+            w.Line($"// inference: batchnorm {bn.Node.Layer} folded into {conv.Node.Layer} (weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β)");
+            w.Line("EnsureFoldScratch();");
+            w.Line(Timed(bn, fold, "forward"));
+            w.Line(Timed(conv, folded, "forward"));
+            w.Close();
+            w.Open("else");
+            w.Line(Timed(conv, Call(conv), "forward"));
+            w.Line(Timed(bn, Call(bn), "forward"));
+            w.Close();
+        }
+
+        private static string CallContext_T(double v) => Ops.CallContext.T(v);
+
+        /// <summary>One scratch for the folded weights and biases of eval-mode Forward (layers fold one at a time, so they share it).</summary>
+        private void EmitFoldScratch(CodeWriter w)
+        {
+            if (_folds.Count == 0) return;
+            long wMax = _folds.Max(f => f.WShape.Size.Factor), kMax = _folds.Max(f => (long)f.K);
+            w.Line($"private Tensor<T>? _foldScratch; // folded batchnorm weights and biases for inference ({N(wMax + kMax)} elements, shared by the {_folds.Count} folded layers)");
+            foreach (var f in _folds) w.Line($"private Tensor<T> {f.W} = null!, {f.B} = null!;");
+            w.Open("private void EnsureFoldScratch()");
+            w.Line("if (_foldScratch is not null) return;");
+            w.Line($"_foldScratch = Device.Allocate<T>({wMax + kMax});");
+            foreach (var f in _folds)
+            {
+                w.Line($"{f.W} = _foldScratch.View(0, {ShapeArgs(f.WShape)});");
+                w.Line($"{f.B} = _foldScratch.View({wMax}, {f.K});");
+            }
+            w.Close();
+            w.Line();
+        }
+
+        /// <summary>
+        /// A backward kernel call. A kernel that writes parameter gradients has two forms: overwrite (TrainStep) and
+        /// accumulate (AccumulateGradients, optimizers with their state in the gradients). linear_bwd_filter accumulates in its
+        /// GEMM; other kernels write into a scratch view that is then added into the gradient.
+        /// </summary>
+        private void EmitBackwardCall(CodeWriter w, Kernel k)
+        {
+            var grads = k.Outputs.Where(o => o.Storage.Role == ValueRole.ParameterGradient).ToList();
+            if (grads.Count == 0) { w.Line(Timed(k, Call(k), "backward")); return; }
+            if (k is LibraryKernel lk && lk.Node.Op == "linear_bwd_filter" && grads.Count == k.Outputs.Count)
+            {
+                var over = Call(k);
+                var acc = over.Replace("K.LinearBackwardFilter(", "K.LinearBackwardFilterAccumulate(");
+                if (Profile) { w.Line(Timed(k, $"if (accumulate) {acc}\nelse {over}", "backward")); return; }
+                w.Line($"if (accumulate) {acc}");
+                w.Line($"else {over}");
+                return;
+            }
+            // one call whose gradient outputs are scratch views when accumulating, then the scratch added into the gradients
+            var adds = new List<string>();
+            long offset = 0;
+            foreach (var o in grads)
+            {
+                var (factor, symbols) = o.Shape.Size;
+                if (symbols.Length != 0) throw new InvalidOperationException($"parameter gradient {o.Name} has a symbolic shape {o.Shape.ToDisplay()}");
+                var field = $"_acc{k.Id}_{adds.Count}";
+                _accViews.Add((field, offset, o.Shape));
+                adds.Add($"K.Accumulate({field}, {Ref(o)});");
+                _refOverride[o] = $"(accumulate ? {field} : {Ref(o)})";
+                offset += factor;
+            }
+            _accScratchSize = Math.Max(_accScratchSize, offset);
+            var call = Call(k);
+            _refOverride.Clear();
+            var then = adds.Count == 1 ? $"if (accumulate) {adds[0]}" : $"if (accumulate) {{ {string.Join(" ", adds)} }}";
+            if (Profile) { w.Line(Timed(k, call + "\n" + then, "backward")); return; }
+            w.Line(call);
+            w.Line(then);
+        }
+
+        /// <summary>The scratch behind accumulating kernels' gradient outputs, allocated on first use (one buffer, views per output).</summary>
+        private void EmitAccumulateScratch(CodeWriter w)
+        {
+            w.Line("private Tensor<T>? _accScratch; // scratch for gradients accumulated through a kernel that overwrites (" + N(_accScratchSize) + " elements)");
+            foreach (var (field, _, shape) in _accViews) w.Line($"private Tensor<T> {field} = null!;");
+            w.Open("private void EnsureAccumulateScratch()");
+            w.Line("if (_accScratch is not null) return;");
+            w.Line($"_accScratch = Device.Allocate<T>({Math.Max(1, _accScratchSize)});");
+            foreach (var (field, offset, shape) in _accViews) w.Line($"{field} = _accScratch.View({offset}, {ShapeArgs(shape)});");
             w.Close();
             w.Line();
         }

@@ -63,6 +63,21 @@ namespace NetDsl.Compiler.Ops
         private static TValue Slice(LayerCall c, TValue x, string layer, int axis, int start, int size) =>
             Add(c, "slice", layer, x.Shape.With(axis, Dim.Of(size)), n => { n.Attrs["axis"] = axis; n.Attrs["start"] = start; n.Attrs["step"] = 1; }, x);
 
+        /// <summary>
+        /// split_heads: a packed projection [N, T, P, H, dh] into P tensors [N, H, T, dh] in one pass; its backward writes the
+        /// packed gradient from the P part gradients in one pass (instead of a permuted copy, P slices, and P zero-filled slice
+        /// gradients summed).
+        /// </summary>
+        private static TValue[] SplitHeads(LayerCall c, TValue packed, string layer, int parts, Shape partShape)
+        {
+            var n = c.Node("split_heads", layer);
+            n.Inputs.Add(packed);
+            var outs = Enumerable.Range(0, parts).Select(_ => c.Graph.NewValue(layer, partShape)).ToArray();
+            n.Outputs.AddRange(outs);
+            c.Graph.AddNode(n);
+            return outs;
+        }
+
         private static TValue Linear(LayerCall c, TValue x, string layer, TValue w, TValue? b, int outF)
         {
             var inputs = b == null ? new[] { x, w } : new[] { x, w, b };
@@ -167,11 +182,10 @@ namespace NetDsl.Compiler.Ops
             Shape Heads(Dim t) => Shape.Of(x.Shape[0], Dim.Of(heads), t, Dim.Of(dh));
             if (kv == null)
             {
-                // [N, T, 3D] → [N, T, 3, H, dh] → [3, N, H, T, dh] → three [N, H, T, dh]
+                // [N, T, 3D] → [N, T, 3, H, dh] → three [N, H, T, dh] in one pass (split_heads)
                 var qkv = Linear(c, x, name, w, b, 3 * d);
-                var p = Permute(c, View(c, qkv, Shape.Of(x.Shape[0], nT, Dim.Of(3), Dim.Of(heads), Dim.Of(dh)), name), name, 2, 0, 3, 1, 4);
-                TValue Part(int i) => View(c, Slice(c, p, name, 0, i, 1), Heads(nT), name);
-                q = Part(0); k = Part(1); v = Part(2);
+                var parts = SplitHeads(c, View(c, qkv, Shape.Of(x.Shape[0], nT, Dim.Of(3), Dim.Of(heads), Dim.Of(dh)), name), name, 3, Heads(nT));
+                q = parts[0]; k = parts[1]; v = parts[2];
             }
             else
             {
@@ -180,9 +194,8 @@ namespace NetDsl.Compiler.Ops
                 var qp = Linear(c, x, name, wq, bq, d);
                 q = Permute(c, View(c, qp, Shape.Of(x.Shape[0], nT, Dim.Of(heads), Dim.Of(dh)), name), name, 0, 2, 1, 3);
                 var kvp = Linear(c, kv, name, wkv, bkv, 2 * d);
-                var p = Permute(c, View(c, kvp, Shape.Of(x.Shape[0], nS, Dim.Of(2), Dim.Of(heads), Dim.Of(dh)), name), name, 2, 0, 3, 1, 4);
-                k = View(c, Slice(c, p, name, 0, 0, 1), Heads(nS), name);
-                v = View(c, Slice(c, p, name, 0, 1, 1), Heads(nS), name);
+                var parts = SplitHeads(c, View(c, kvp, Shape.Of(x.Shape[0], nS, Dim.Of(2), Dim.Of(heads), Dim.Of(dh)), name), name, 2, Heads(nS));
+                k = parts[0]; v = parts[1];
             }
             var att = SdpaNode(c, name, q, k, v, lengths, causal, 1 / Math.Sqrt(dh), dropout, Heads(nT));
             c.Graph.AddNode(att);
@@ -317,6 +330,16 @@ namespace NetDsl.Compiler.Ops
                 case "positional_encoding":
                     if (c.Needs(n.Inputs[0])) c.Accumulate(n, n.Inputs[0], dy!);
                     return true;
+                case "split_heads":
+                {
+                    if (!c.Needs(n.Inputs[0])) return true;
+                    var parts = n.Outputs.Select(o => c.GradOf(o)).ToArray();
+                    if (parts.Any(g => g == null))
+                        throw new InvalidOperationException($"split_heads {n.Layer}: every part needs a gradient (attention's backward gives q, k and v one each)");
+                    var b = c.Node("split_heads_bwd", n, parts!);
+                    c.Accumulate(n, n.Inputs[0], c.Out(b, n.Inputs[0]));
+                    return true;
+                }
                 case "class_token":
                 {
                     var b = c.Node("class_token_bwd", n, dy!);
@@ -356,6 +379,8 @@ namespace NetDsl.Compiler.Ops
                 }
                 case "positional_encoding":
                     return $"K.AddPositionalEncoding({c.In[0]}, {c.Out[0]}, {n.Float("base").ToString("R", CultureInfo.InvariantCulture)});";
+                case "split_heads": return $"K.SplitHeads({c.In[0]}, {c.Out[0]}, {c.Out[1]}, {c.OutOrNull(2)});";
+                case "split_heads_bwd": return $"K.SplitHeadsBackward({c.In[0]}, {c.In[1]}, {c.InOrNull(2)}, {c.Out[0]});";
                 case "class_token": return $"K.ClassTokenForward({c.In[0]}, {c.In[1]}, {c.Out[0]});";
                 case "class_token_bwd": return $"K.ClassTokenBackward({c.In[0]}, {c.Out[0]}, {c.Out[1]});";
             }
@@ -366,6 +391,7 @@ namespace NetDsl.Compiler.Ops
         {
             var n = k.Node;
             var fwd = n.Forward ?? n;
+            if (fwd.Op == "split_heads") return 0;   // a copy: bytes moved, no arithmetic
             if (fwd.Op != "attention") return null;
             var q = fwd.Inputs[0].Shape; var kk = fwd.Inputs[1].Shape; var v = fwd.Inputs[2].Shape;
             long pairs = ShapeRules.AttentionProbs(q, kk).Size.Factor;

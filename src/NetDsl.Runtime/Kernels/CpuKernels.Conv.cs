@@ -9,6 +9,7 @@ namespace NetDsl.Runtime;
 //   backward data:   dcol (CRS×P)    = Wᵀ · dy[n], then col2im adds dcol into dx[n]
 //   backward filter: dW (K×CRS)     += dy[n] · col(x[n])ᵀ, one partial dW per core, summed at the end
 // A 1×1, stride-1, unpadded convolution uses x[n] / dx[n] directly as the column matrix.
+// Other stride-1 convolutions (groups 1) go to the direct kernels of CpuKernels.DirectConv.cs (AVX-512 or AVX2).
 public sealed partial class CpuKernels<T>
 {
     // Scratch is sized for the whole batch's group (ColumnGroup(d, d.N)), not for the chunk a thread got: a thread's scratch then
@@ -57,6 +58,7 @@ public sealed partial class CpuKernels<T>
         var d = CheckConv(x, w, y, g, "x", "y");
         b?.CheckShape("b", [d.K]);
         if (g.Groups > 1) { GroupedForward(x, w, b, y, g, d, epilogue); return; }
+        if (UseDirect(d, g)) { DirectConvForward(x, w, b, y, g, d, epilogue); return; }
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         Chunks(d.N, workers, (x, w, b, y, g, d, epilogue), static (s, lo, hi) => ConvForwardRange(s.x, s.w, s.b, s.y, s.g, s.d, lo, hi, s.epilogue));
     }
@@ -113,6 +115,7 @@ public sealed partial class CpuKernels<T>
     {
         var d = CheckConv(dx, w, dy, g, "dx", "dy");
         if (g.Groups > 1) { GroupedBackwardData(dy, w, dx, g, d); return; }
+        if (UseDirect(d, g)) { DirectConvBackwardData(dy, w, dx, g, d); return; }
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         Chunks(d.N, workers, (dy, w, dx, g, d), static (s, lo, hi) => ConvBackwardDataRange(s.dy, s.w, s.dx, s.g, s.d, lo, hi));
     }
@@ -161,6 +164,7 @@ public sealed partial class CpuKernels<T>
         db?.CheckShape("db", [d.K]);
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (g.Groups > 1) GroupedBackwardFilter(dy, x, dw, g, d);
+        else if (UseDirect(d, g)) DirectConvBackwardFilter(dy, x, dw, g, d);
         else if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
         else ConvBackwardFilterParallel(dy, x, dw, g, d, workers);
         if (db is not null)

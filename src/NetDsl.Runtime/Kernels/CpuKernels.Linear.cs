@@ -35,9 +35,34 @@ public sealed partial class CpuKernels<T>
         b?.CheckShape("b", [o]);
         CheckLeading(x.Shape, y.Shape, o, "x", "y");
         var bk = b is null ? BiasKind.None : BiasKind.Col;
-        RowBlocks(m, (long)m * o * k, (x, w, b, y, epilogue, bk, k, o), static (s, lo, hi) =>
-            Gemm(hi - lo, s.o, s.k, s.x.AsSpan().Slice(lo * s.k), s.k, 1, s.w.AsSpan(), 1, s.k, s.y.AsSpan().Slice(lo * s.o), s.o,
-                false, s.bk, s.b is null ? default : s.b.AsSpan(), s.epilogue));
+        Blocks(m, o, (long)m * o * k, (x, w, b, y, epilogue, bk, k, o), static (s, r0, r1, c0, c1) =>
+            Gemm(r1 - r0, c1 - c0, s.k, s.x.AsSpan().Slice(r0 * s.k), s.k, 1, s.w.AsSpan().Slice(c0 * s.k), 1, s.k, s.y.AsSpan().Slice(r0 * s.o + c0), s.o,
+                false, s.bk, s.b is null ? default : s.b.AsSpan().Slice(c0), s.epilogue));
+    }
+
+    /// <summary>
+    /// Runs a GEMM body over C [rows, cols] in one piece, or split across cores when the work is big: by column blocks
+    /// (multiples of NR) when C is wider than tall, else by row blocks (multiples of MR). Each core packs only its share of
+    /// the wide operand (B for a column split), so neither the packing work nor the packing scratch is duplicated per core.
+    /// </summary>
+    private static void Blocks<TState>(int rows, int cols, long work, TState state, Action<TState, int, int, int, int> body)
+    {
+        bool byCols = cols > rows;
+        int workers = Workers(work, byCols ? (cols + NR - 1) / NR : (rows + MR - 1) / MR);
+        if (workers <= 1) body(state, 0, rows, 0, cols);
+        else ParallelRunner.For(workers, new BlockBody<TState>(rows, cols, byCols, workers, state, body));
+    }
+
+    private readonly struct BlockBody<TState>(int rows, int cols, bool byCols, int workers, TState state, Action<TState, int, int, int, int> body) : IParallelBody
+    {
+        public void Run(int p)
+        {
+            int unit = byCols ? NR : MR, n = byCols ? cols : rows;
+            var (lo, hi) = Chunk((n + unit - 1) / unit, workers, p);
+            int a = lo * unit, b = Math.Min(n, hi * unit);
+            if (b <= a) return;
+            if (byCols) body(state, 0, rows, a, b); else body(state, a, b, 0, cols);
+        }
     }
 
     public void LinearBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx)
@@ -46,12 +71,17 @@ public sealed partial class CpuKernels<T>
         int o = dy.Shape[^1], k = w.Shape[1];
         w.CheckShape("w", [o, k]);
         CheckLeading(dy.Shape, dx.Shape, k, "dy", "dx");
-        RowBlocks(m, (long)m * o * k, (dy, w, dx, k, o), static (s, lo, hi) =>
-            Gemm(hi - lo, s.k, s.o, s.dy.AsSpan().Slice(lo * s.o), s.o, 1, s.w.AsSpan(), s.k, 1, s.dx.AsSpan().Slice(lo * s.k), s.k,
+        Blocks(m, k, (long)m * o * k, (dy, w, dx, k, o), static (s, r0, r1, c0, c1) =>
+            Gemm(r1 - r0, c1 - c0, s.o, s.dy.AsSpan().Slice(r0 * s.o), s.o, 1, s.w.AsSpan().Slice(c0), s.k, 1, s.dx.AsSpan().Slice(r0 * s.k + c0), s.k,
                 false, BiasKind.None, default, default(Identity<T>)));
     }
 
-    public void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db)
+    public void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db) => LinearBackwardFilter(dy, x, dw, db, accumulate: false);
+
+    /// <summary>dw += dyᵀ·x; db += column sums of dy (the GEMM accumulates into dw: no temporary).</summary>
+    public void LinearBackwardFilterAccumulate(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db) => LinearBackwardFilter(dy, x, dw, db, accumulate: true);
+
+    private static void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db, bool accumulate)
     {
         int m = LinearRows(dy.Shape, "dy", "[M, O]");
         int o = dy.Shape[^1], k = x.Shape[^1];
@@ -59,13 +89,13 @@ public sealed partial class CpuKernels<T>
         dw.CheckShape("dw", [o, k]);
         db?.CheckShape("db", [o]);
         // dw[o-rows lo..hi] = dyᵀ[lo..hi, :] · x : A(i, p) = dy[p, lo+i]
-        RowBlocks(o, (long)m * o * k, (dy, x, dw, k, o, m), static (s, lo, hi) =>
+        RowBlocks(o, (long)m * o * k, (dy, x, dw, k, o, m, accumulate), static (s, lo, hi) =>
             Gemm(hi - lo, s.k, s.m, s.dy.AsSpan().Slice(lo), 1, s.o, s.x.AsSpan(), s.k, 1, s.dw.AsSpan().Slice(lo * s.k), s.k,
-                false, BiasKind.None, default, default(Identity<T>)));
+                s.accumulate, BiasKind.None, default, default(Identity<T>)));
         if (db is not null)
         {
             var dbs = db.AsSpan(); var dys = dy.AsSpan();
-            dbs.Clear();
+            if (!accumulate) dbs.Clear();
             for (int i = 0; i < m; i++) AddInto(dys.Slice(i * o, o), dbs);
         }
     }

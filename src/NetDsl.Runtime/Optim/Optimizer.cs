@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Numerics;
 
 namespace NetDsl.Runtime.Optim;
@@ -59,6 +61,16 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
     /// <summary>Updates every parameter with one group kernel; <paramref name="step"/> starts at 1.</summary>
     protected abstract void UpdateAll(IKernels<T> kernels, int step);
 
+    /// <summary>
+    /// True when this optimizer keeps its state in the gradient buffers (<see cref="Sgd{T}"/> with <c>stateInGradients</c>):
+    /// a generated network's <c>TrainStep(…, optimizer)</c> then calls <see cref="BeforeBackward"/>, runs a backward pass that
+    /// adds into <c>Parameter.Grad</c>, and steps. Such an optimizer must be driven that way.
+    /// </summary>
+    public virtual bool AccumulatesGradients => false;
+
+    /// <summary>Prepares the gradient buffers for an accumulating backward pass (only for <see cref="AccumulatesGradients"/>).</summary>
+    public virtual void BeforeBackward() { }
+
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGrad()
     {
@@ -85,28 +97,92 @@ public abstract class Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee
 public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Tensor<T>[] _velocity;
+    private bool _prepared, _started;
 
     public double Momentum { get; }
     public bool Nesterov { get; }
+    /// <summary>True when the momentum buffer is each parameter's gradient buffer (see the constructor).</summary>
+    public bool StateInGradients { get; }
 
-    public Sgd(IEnumerable<Parameter<T>> parameters, double lr, double momentum = 0, double weightDecay = 0, bool nesterov = false)
+    /// <summary>
+    /// PyTorch's SGD: g' = g + wd·θ; v = μ·v + g'; θ −= lr·v (or lr·(g' + μ·v) with Nesterov).
+    /// With <paramref name="stateInGradients"/> (momentum &gt; 0, no Nesterov) the velocity lives in <c>Parameter.Grad</c> and no
+    /// momentum buffer is allocated: before each backward pass the gradient buffer becomes μ·v + wd·θ, the network's backward
+    /// adds g into it (so it holds v), and the step is θ −= lr·v — the same arithmetic, one parameter-sized buffer less per
+    /// parameter. Drive it with the generated <c>TrainStep(…, optimizer)</c>; after a step <c>Parameter.Grad</c> holds the velocity.
+    /// </summary>
+    public Sgd(IEnumerable<Parameter<T>> parameters, double lr, double momentum = 0, double weightDecay = 0, bool nesterov = false, bool stateInGradients = false)
         : base(parameters, lr, weightDecay)
     {
         if (!(momentum >= 0)) throw new ArgumentOutOfRangeException(nameof(momentum), $"momentum must be >= 0, got {momentum}");
         if (nesterov && momentum <= 0) throw new ArgumentException("Nesterov momentum requires momentum > 0", nameof(nesterov));
+        if (stateInGradients && (momentum <= 0 || nesterov))
+            throw new ArgumentException($"stateInGradients keeps the momentum buffer in the gradients: it needs momentum > 0 and no Nesterov (got momentum {momentum}, nesterov {nesterov})", nameof(stateInGradients));
         Momentum = momentum;
         Nesterov = nesterov;
-        _velocity = Parameters.Select(State).ToArray();
+        StateInGradients = stateInGradients;
+        _velocity = stateInGradients ? Grads : Parameters.Select(State).ToArray();
     }
 
-    /// <summary>The momentum buffer of parameter <paramref name="index"/>.</summary>
+    public override bool AccumulatesGradients => StateInGradients;
+
+    /// <summary>With <see cref="StateInGradients"/>: grad = μ·grad + wd·θ (grad = wd·θ before the first step: v starts at 0).</summary>
+    public override void BeforeBackward()
+    {
+        if (!StateInGradients) return;
+        var mu = Cast(_started ? Momentum : 0);
+        for (int i = 0; i < Grads.Length; i++)
+        {
+            var k = Parameters[i].Device.Kernels<T>();
+            if (!_started && WeightDecay == 0) k.Fill(Grads[i], T.Zero);
+            else k.Map(Grads[i], Values[i], Grads[i], new MomentumDecayMap<T>(mu, Cast(WeightDecay)), new MomentumDecayMapGpu(float.CreateChecked(mu), (float)WeightDecay));
+        }
+        _prepared = true;
+    }
+
+    /// <summary>The momentum buffer of parameter <paramref name="index"/> (its gradient buffer with <see cref="StateInGradients"/>).</summary>
     public Tensor<T> Velocity(int index) => _velocity[index];
 
-    protected override void Update(int index, Parameter<T> p, IKernels<T> kernels, int step) =>
-        kernels.SgdStep(p.Value, p.Grad, _velocity[index], Cast(LearningRate), Cast(Momentum), Cast(WeightDecay), Nesterov);
+    private void CheckPrepared()
+    {
+        if (!StateInGradients) return;
+        if (!_prepared)
+            throw new InvalidOperationException("this Sgd keeps its momentum in the gradients (stateInGradients: true): step it through the network's TrainStep(…, optimizer), which prepares the gradients and accumulates into them");
+        _prepared = false;
+        _started = true;
+    }
 
-    protected override void UpdateAll(IKernels<T> kernels, int step) =>
-        kernels.SgdStep(Values, Grads, _velocity, Cast(LearningRate), Cast(Momentum), Cast(WeightDecay), Nesterov);
+    // with the state in the gradients the buffer already holds v = μ·v + g': the step is θ −= lr·v (SgdStep with μ = 0, wd = 0 and
+    // the gradient as its own velocity rewrites v unchanged)
+    protected override void Update(int index, Parameter<T> p, IKernels<T> kernels, int step)
+    {
+        if (index == 0) CheckPrepared();
+        if (StateInGradients) kernels.SgdStep(p.Value, p.Grad, p.Grad, Cast(LearningRate), T.Zero, T.Zero, false);
+        else kernels.SgdStep(p.Value, p.Grad, _velocity[index], Cast(LearningRate), Cast(Momentum), Cast(WeightDecay), Nesterov);
+    }
+
+    protected override void UpdateAll(IKernels<T> kernels, int step)
+    {
+        CheckPrepared();
+        if (StateInGradients) kernels.SgdStep(Values, Grads, Grads, Cast(LearningRate), T.Zero, T.Zero, false);
+        else kernels.SgdStep(Values, Grads, _velocity, Cast(LearningRate), Cast(Momentum), Cast(WeightDecay), Nesterov);
+    }
+}
+
+/// <summary>μ·g + wd·θ: the gradient buffer of <see cref="Sgd{T}"/> with its state in the gradients, before a backward pass.</summary>
+public readonly struct MomentumDecayMap<T>(T momentum, T weightDecay) : IMap2<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly T _mu = momentum, _wd = weightDecay;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public T Apply(T g, T p) => _mu * g + _wd * p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<T> Apply(Vector256<T> g, Vector256<T> p) => Vector256.Create(_mu) * g + Vector256.Create(_wd) * p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector512<T> Apply(Vector512<T> g, Vector512<T> p) => Vector512.Create(_mu) * g + Vector512.Create(_wd) * p;
+}
+
+/// <summary><see cref="MomentumDecayMap{T}"/> on ILGPU.</summary>
+public readonly struct MomentumDecayMapGpu(float momentum, float weightDecay) : IGpuMap2
+{
+    private readonly float _mu = momentum, _wd = weightDecay;
+    public float Apply(float g, float p) => _mu * g + _wd * p;
 }
 
 /// <summary>

@@ -128,15 +128,38 @@ namespace Test.Networks
         {
             Bind(image, label);
             RunForward(Training, withLoss: true);
-            RunBackward();
+            RunBackward(accumulate: false);
             StepCount++;
             return _lossValue;
         }
 
-        /// <summary>Forward, backward and <paramref name="optimizer"/>.Step(); returns the loss.</summary>
+        /// <summary>
+        /// Forward and backward like TrainStep, but adds this batch's gradients to every <c>Parameter.Grad</c> instead of
+        /// overwriting them (PyTorch's <c>loss.backward()</c>): several batches sum without a copy. Clear with optimizer.ZeroGrad().
+        /// </summary>
+        public T AccumulateGradients(Tensor<T> image, Tensor<int> label)
+        {
+            Bind(image, label);
+            RunForward(Training, withLoss: true);
+            EnsureAccumulateScratch();
+            RunBackward(accumulate: true);
+            StepCount++;
+            return _lossValue;
+        }
+
+        /// <summary>
+        /// Forward, backward and <paramref name="optimizer"/>.Step(); returns the loss. An optimizer that keeps its state in the
+        /// gradients (Sgd with stateInGradients) prepares them first and the backward pass accumulates into them.
+        /// </summary>
         public T TrainStep(Tensor<T> image, Tensor<int> label, Optimizer<T> optimizer)
         {
-            var loss = TrainStep(image, label);
+            T loss;
+            if (optimizer.AccumulatesGradients)
+            {
+                optimizer.BeforeBackward();
+                loss = AccumulateGradients(image, label);
+            }
+            else loss = TrainStep(image, label);
             optimizer.Step();
             return loss;
         }
@@ -229,7 +252,8 @@ namespace Test.Networks
             if (withLoss) _lossValue = K.ReadScalar(_cross_entropy1_12); // the loss [1], whatever scalar expression it is
         }
 
-        private void RunBackward()
+        /// <summary>The backward pass; with <paramref name="accumulate"/> it adds into every Parameter.Grad instead of overwriting it.</summary>
+        private void RunBackward(bool accumulate)
         {
             // k9: ones (lenet5.net line 11):  -> [1], per sample 1 FLOPs and 0 bytes moved (+ 4 bytes of parameters)
             K.Fill(_dcross_entropy1_14, T.One); // the seed of the backward pass: dloss/dloss = 1
@@ -238,19 +262,22 @@ namespace Test.Networks
             // k11: linear_bwd_data (lenet5.net line 10): [N, 10] -> [N, 84], per sample 1,680 FLOPs and 376 bytes moved (+ 3,360 bytes of parameters)
             K.LinearBackwardData(_dfc3_15, Fc3.Weight.Value, _drelu4_16);
             // k12: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
-            K.LinearBackwardFilter(_dfc3_15, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc3_15, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+            else K.LinearBackwardFilter(_dfc3_15, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
             // k13: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], per sample 84 FLOPs and 1,008 bytes moved
             K.Map(_drelu4_16, _relu4_10, _dfc2_17, new ReluBwdOp(), new ReluBwdOpGpu());
             // k14: linear_bwd_data (lenet5.net line 9): [N, 84] -> [N, 120], per sample 20,160 FLOPs and 816 bytes moved (+ 40,320 bytes of parameters)
             K.LinearBackwardData(_dfc2_17, Fc2.Weight.Value, _drelu3_18);
             // k15: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], per sample 20,160 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
-            K.LinearBackwardFilter(_dfc2_17, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc2_17, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+            else K.LinearBackwardFilter(_dfc2_17, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
             // k16: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], per sample 120 FLOPs and 1,440 bytes moved
             K.Map(_drelu3_18, _relu3_9, _dfc1_19, new ReluBwdOp(), new ReluBwdOpGpu());
             // k17: linear_bwd_data (lenet5.net line 9): [N, 120] -> [N, 400], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,000 bytes of parameters)
             K.LinearBackwardData(_dfc1_19, Fc1.Weight.Value, _dflatten1_20);
             // k18: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
-            K.LinearBackwardFilter(_dfc1_19, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc1_19, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+            else K.LinearBackwardFilter(_dfc1_19, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
             // k20: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], per sample 1,600 FLOPs and 9,600 bytes moved
             K.MaxPool2dBackward(_dmaxpool2_21, _maxpool2_argmax_7, _drelu2_22);
             // k21: relu_bwd (lenet5.net line 8): [N, 16, 10, 10], [N, 16, 10, 10] -> [N, 16, 10, 10], per sample 1,600 FLOPs and 19,200 bytes moved
@@ -258,13 +285,30 @@ namespace Test.Networks
             // k22: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,600 bytes of parameters)
             K.Conv2dBackwardData(_dconv2_23, Conv2.Weight.Value, _dmaxpool1_24, ConvGeometry.Of(1, 0));
             // k23: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
-            K.Conv2dBackwardFilter(_dconv2_23, _maxpool1_3, Conv2.Weight.Grad, Conv2.Bias!.Grad, ConvGeometry.Of(1, 0));
+            K.Conv2dBackwardFilter(_dconv2_23, _maxpool1_3, (accumulate ? _acc23_0 : Conv2.Weight.Grad), (accumulate ? _acc23_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
+            if (accumulate) { K.Accumulate(_acc23_0, Conv2.Weight.Grad); K.Accumulate(_acc23_1, Conv2.Bias!.Grad); }
             // k24: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], per sample 4,704 FLOPs and 28,224 bytes moved
             K.MaxPool2dBackward(_dmaxpool1_24, _maxpool1_argmax_4, _drelu1_25);
             // k25: relu_bwd (lenet5.net line 7): [N, 6, 28, 28], [N, 6, 28, 28] -> [N, 6, 28, 28], per sample 4,704 FLOPs and 56,448 bytes moved
             K.Map(_drelu1_25, _relu1_2, _dconv1_26, new ReluBwdOp(), new ReluBwdOpGpu());
             // k26: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
-            K.Conv2dBackwardFilter(_dconv1_26, _image_0, Conv1.Weight.Grad, Conv1.Bias!.Grad, ConvGeometry.Of(1, 2));
+            K.Conv2dBackwardFilter(_dconv1_26, _image_0, (accumulate ? _acc26_0 : Conv1.Weight.Grad), (accumulate ? _acc26_1 : Conv1.Bias!.Grad), ConvGeometry.Of(1, 2));
+            if (accumulate) { K.Accumulate(_acc26_0, Conv1.Weight.Grad); K.Accumulate(_acc26_1, Conv1.Bias!.Grad); }
+        }
+
+        private Tensor<T>? _accScratch; // scratch for gradients accumulated through a kernel that overwrites (2,416 elements)
+        private Tensor<T> _acc23_0 = null!;
+        private Tensor<T> _acc23_1 = null!;
+        private Tensor<T> _acc26_0 = null!;
+        private Tensor<T> _acc26_1 = null!;
+        private void EnsureAccumulateScratch()
+        {
+            if (_accScratch is not null) return;
+            _accScratch = Device.Allocate<T>(2416);
+            _acc23_0 = _accScratch.View(0, 16, 6, 5, 5);
+            _acc23_1 = _accScratch.View(2400, 16);
+            _acc26_0 = _accScratch.View(0, 6, 1, 5, 5);
+            _acc26_1 = _accScratch.View(150, 6);
         }
 
         // ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR

@@ -1,0 +1,78 @@
+// A/B harness for the direct stride-1 convolution kernels: the im2col path (direct kernels off) and the direct path, run
+// alternately in one process at the ResNet-20 and LeNet-5 shapes. Prints the fastest time of each and the ratio.
+//   dotnet run -c Release --project benchmarks/DirectConvAB [-- reps]
+using System.Diagnostics;
+using System.Reflection;
+using NetDsl.Runtime;
+
+int reps = args.Length > 0 ? int.Parse(args[0]) : 15;
+if (args.Length > 1 && args[1] == "sweep")
+{
+    // tuning: forward with DirectBlockElements a (column A) vs b (column B)
+    var blk = typeof(CpuKernels<float>).GetField("DirectBlockElements", BindingFlags.Static | BindingFlags.NonPublic)!;
+    int va = int.Parse(args[2]), vb = int.Parse(args[3]);
+    foreach (var (c, hw) in new[] { (16, 32), (32, 16), (64, 8) })
+    {
+        var g = ConvGeometry.Of(1, 1);
+        var x = Tensor<float>.Zeros(64, c, hw, hw); var wt = Tensor<float>.Zeros(c, c, 3, 3); var y = Tensor<float>.Zeros(64, c, hw, hw);
+        var dy = Tensor<float>.Zeros(64, c, hw, hw); var dx = Tensor<float>.Zeros(64, c, hw, hw);
+        var t = new[] { new List<double>(), new List<double>() };
+        for (int i = 0; i < reps + 3; i++)
+            for (int m = 0; m < 2; m++)
+            {
+                blk.SetValue(null, m == 0 ? va : vb);
+                var sw = Stopwatch.StartNew();
+                CpuKernels<float>.Instance.Conv2dForward(x, wt, null, y, g, default(Identity<float>), default(Identity<float>));
+                CpuKernels<float>.Instance.Conv2dBackwardData(dy, wt, dx, g);
+                if (i >= 3) t[m].Add(sw.Elapsed.TotalMilliseconds);
+            }
+        Console.WriteLine($"{c}ch {hw}x{hw} fwd+bwd_data: {va}: {Median(t[0]):F3} ms, {vb}: {Median(t[1]):F3} ms");
+    }
+    return;
+}
+var flag = typeof(CpuKernels<float>).GetField("DirectConvEnabled", BindingFlags.Static | BindingFlags.NonPublic)!;
+var k = CpuKernels<float>.Instance;
+Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}, AVX-512 kernels: {typeof(CpuKernels<float>).GetField("Use512", BindingFlags.Static | BindingFlags.NonPublic)!.GetValue(null)}");
+Console.WriteLine($"{"shape",-34} {"op",-11} {"im2col ms",10} {"direct ms",10} {"GF/s old",9} {"GF/s new",9} {"speed-up",8}");
+(string, int, int, int, int, int, int, int, bool)[] shapes =
+[
+    ("resnet 16ch 32x32", 64, 16, 32, 32, 16, 3, 1, true),
+    ("resnet 32ch 16x16", 64, 32, 16, 16, 32, 3, 1, true),
+    ("resnet 64ch 8x8", 64, 64, 8, 8, 64, 3, 1, true),
+    ("resnet stem 3ch 32x32", 64, 3, 32, 32, 16, 3, 1, false),
+    ("lenet conv1 1ch 28x28 k6 5x5 p2", 64, 1, 28, 28, 6, 5, 2, false),
+    ("lenet conv2 6ch 14x14 k16 5x5", 64, 6, 14, 14, 16, 5, 0, true),
+];
+var rng = new Random(1);
+Tensor<float> R(params int[] s) { var t = Tensor<float>.Zeros(s); var sp = t.AsSpan(); for (int i = 0; i < sp.Length; i++) sp[i] = (float)(rng.NextDouble() * 2 - 1); return t; }
+foreach (var (name, n, c, h, w, kk, ks, pad, bwdData) in shapes)
+{
+    var g = ConvGeometry.Of(1, pad);
+    int oh = g.OutH(h, ks), ow = g.OutW(w, ks);
+    var x = R(n, c, h, w); var wt = R(kk, c, ks, ks); var b = R(kk); var y = R(n, kk, oh, ow); var dy = R(n, kk, oh, ow);
+    var dx = R(n, c, h, w); var dw = R(kk, c, ks, ks); var db = R(kk);
+    double flops = 2.0 * n * kk * c * ks * ks * oh * ow;
+    var ops = new List<(string, Action)>
+    {
+        ("forward", () => k.Conv2dForward(x, wt, b, y, g, default(Identity<float>), default(Identity<float>))),
+        ("bwd_filter", () => k.Conv2dBackwardFilter(dy, x, dw, db, g)),
+    };
+    if (bwdData) ops.Insert(1, ("bwd_data", () => k.Conv2dBackwardData(dy, wt, dx, g)));
+    foreach (var (op, run) in ops)
+    {
+        var t = new[] { new List<double>(), new List<double>() };
+        for (int i = 0; i < 3; i++) for (int m = 0; m < 2; m++) { flag.SetValue(null, m == 1); run(); }
+        for (int i = 0; i < reps; i++)
+            for (int m = 0; m < 2; m++)
+            {
+                flag.SetValue(null, m == 1);
+                var sw = Stopwatch.StartNew(); run(); t[m].Add(sw.Elapsed.TotalMilliseconds);
+            }
+        double a = Median(t[0]), d = Median(t[1]);
+        Console.WriteLine($"{name,-34} {op,-11} {a,10:F3} {d,10:F3} {flops / a / 1e6,9:F1} {flops / d / 1e6,9:F1} {a / d,7:F2}x");
+    }
+}
+flag.SetValue(null, true);
+Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
+// the fastest run of each: on a shared machine the minimum is the least disturbed measurement
+static double Median(List<double> v) { v.Sort(); return v[0]; }

@@ -1,0 +1,35 @@
+namespace NetDsl.Runtime;
+
+public sealed partial class CpuKernels<T>
+{
+    public void FoldBatchNorm(Tensor<T> w, Tensor<T>? b, Tensor<T> gamma, Tensor<T> beta, Tensor<T> runningMean, Tensor<T> runningVar, T eps,
+        Tensor<T> wOut, Tensor<T> bOut)
+    {
+        int k = CheckFold(w, b, gamma, beta, runningMean, runningVar, wOut, bOut);
+        int inner = k == 0 ? 0 : w.Length / k;
+        var ws = w.AsSpan(); var wo = wOut.AsSpan(); var bo = bOut.AsSpan();
+        var g = gamma.AsSpan(); var be = beta.AsSpan(); var m = runningMean.AsSpan(); var v = runningVar.AsSpan();
+        ReadOnlySpan<T> bs = b is null ? default : b.AsSpan();
+        for (int c = 0; c < k; c++)
+        {
+            T s = g[c] / T.Sqrt(v[c] + eps);
+            var row = ws.Slice(c * inner, inner); var dst = wo.Slice(c * inner, inner);
+            for (int i = 0; i < inner; i++) dst[i] = row[i] * s;
+            bo[c] = ((b is null ? T.Zero : bs[c]) - m[c]) * s + be[c];
+        }
+    }
+
+    /// <summary>Checks the fold's operands; returns the output-channel count K.</summary>
+    internal static int CheckFold(Tensor<T> w, Tensor<T>? b, Tensor<T> gamma, Tensor<T> beta, Tensor<T> runningMean, Tensor<T> runningVar,
+        Tensor<T> wOut, Tensor<T> bOut)
+    {
+        if (w.Rank < 2) throw new ArgumentException($"w: expected shape [K, …] (a convolution or linear weight), got {Tensor<T>.Format(w.Shape)}", nameof(w));
+        int k = w.Shape[0];
+        wOut.CheckShape("wOut", w.Shape);
+        b?.CheckShape("b", [k]);
+        gamma.CheckShape("gamma", [k]); beta.CheckShape("beta", [k]);
+        runningMean.CheckShape("runningMean", [k]); runningVar.CheckShape("runningVar", [k]);
+        bOut.CheckShape("bOut", [k]);
+        return k;
+    }
+}
