@@ -52,7 +52,7 @@ public class MemoryPlanTests
         Assert.True(on.Summary.PlannedBytesPerSample < 0.65 * off.Summary.PlannedBytesPerSample,
             $"{on.Summary.PlannedBytesPerSample} planned bytes per sample, {off.Summary.PlannedBytesPerSample} without recomputation");
         // each recompute is in the backward pass, named, and reads batchnorm's saved statistics
-        var backward = on.Source.Substring(on.Source.IndexOf("private void RunBackward()"));
+        var backward = on.Source.Substring(on.Source.IndexOf("private void RunBackward("));
         Assert.Equal(on.Source.Split("// recomputed for backward:").Length, backward.Split("// recomputed for backward:").Length);
         // relu(bn(conv1)) is one kernel: batchnorm's affine map with the relu as its epilogue
         Assert.Matches(@"// k\d+: batchnorm_apply basic1\.bn1 \+ relu basic1\.relu1 [^\n]*\n\s*// recomputed for backward: basic1\.relu1 \[N, 16, 32, 32\] from basic1\.conv1 ", backward);
