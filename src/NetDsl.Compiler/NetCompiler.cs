@@ -13,6 +13,12 @@ namespace NetDsl.Compiler
         /// the generator never sets it, so user code carries no timing).
         /// </summary>
         public bool Profile { get; init; }
+        /// <summary>
+        /// Rematerialization (on by default): forward values the backward pass reads that are cheap to recompute (element-wise
+        /// kernels, batchnorm's affine apply) from values kept anyway are recomputed right before their first backward use
+        /// instead of staying alive through the backward pass. Off gives the plan that keeps every such value (for tests).
+        /// </summary>
+        public bool Rematerialize { get; init; } = true;
     }
 
     /// <summary>One row of `netdsl summary`: a layer (or op) with its output shape, parameters and MACs per sample.</summary>
@@ -27,7 +33,15 @@ namespace NetDsl.Compiler
         /// <summary>Bytes of activations per sample kept for a training step (fp32).</summary>
         long ActivationBytesPerSample,
         /// <summary>Bytes of the planned arena per sample after liveness-based reuse (fp32).</summary>
-        long PlannedBytesPerSample);
+        long PlannedBytesPerSample)
+    {
+        /// <summary>Bytes of the planned arena per sample without rematerialization (equal to <see cref="PlannedBytesPerSample"/> when nothing is recomputed).</summary>
+        public long PlannedBytesPerSampleWithoutRecompute { get; init; } = PlannedBytesPerSample;
+        /// <summary>Forward values recomputed in the backward pass instead of kept (rematerialization).</summary>
+        public int RecomputedValues { get; init; }
+        /// <summary>FLOPs per sample the recomputation adds to a training step.</summary>
+        public long RecomputeFlopsPerSample { get; init; }
+    }
 
     /// <summary>A node of the forward graph as the user wrote it (inputs and layers, no parameters), for drawing.</summary>
     public sealed record GraphNodeView(int Id, string Name, string Op, string OutputShape, int Line, IReadOnlyList<int> Inputs);

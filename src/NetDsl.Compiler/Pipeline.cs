@@ -26,9 +26,37 @@ namespace NetDsl.Compiler
                 bool ok = !bag.Items.Skip(before).Any(d => d.Severity == Severity.Error);
                 ChooseInit(g);
                 if (ok) Differentiator.Run(g);
-                var prog = Fuser.Run(g, training: g.Loss != null || g.GradOutput != null);
+                bool training = g.Loss != null || g.GradOutput != null;
+                var prog = Fuser.Run(g, training);
                 var plan = MemoryPlanner.Run(g, prog);
                 var summary = Summarize(g, plan);
+                if (ok && training && options.Rematerialize)
+                {
+                    // the chain limit with the smallest plan (the pass leaves the graph as it was, apart from new values)
+                    int values = g.Values.Count, bestChain = 1;
+                    long best = long.MaxValue;
+                    foreach (var limit in Rematerializer.ChainLimits)
+                    {
+                        var trial = Fuser.Run(g, training);
+                        var r = Rematerializer.Run(g, trial, limit);
+                        long bytes = r.Recomputed.Count == 0 ? summary.PlannedBytesPerSample : Summarize(g, MemoryPlanner.Run(g, trial)).PlannedBytesPerSample;
+                        if (bytes < best) { best = bytes; bestChain = limit; }
+                        if (r.LongestChain < limit) break;   // longer limits give the same program
+                    }
+                    g.Values.RemoveRange(values, g.Values.Count - values);
+                    var remat = Rematerializer.Run(g, prog, bestChain);
+                    if (remat.Recomputed.Count > 0)
+                    {
+                        plan = MemoryPlanner.Run(g, prog);
+                        summary = summary with
+                        {
+                            PlannedBytesPerSample = Summarize(g, plan).PlannedBytesPerSample,
+                            PlannedBytesPerSampleWithoutRecompute = summary.PlannedBytesPerSample,
+                            RecomputedValues = remat.Recomputed.Count,
+                            RecomputeFlopsPerSample = remat.FlopsPerSample,
+                        };
+                    }
+                }
                 string source = "";
                 if (ok)
                 {

@@ -74,7 +74,8 @@ internal static class Commands
         ("Total parameters", $"{N(s.TotalParameters)} ({Human(s.TotalParameters * 4)} as fp32)"),
         ("Total MACs per sample", N(s.TotalMacs)),
         ("Activation memory per sample", Bytes(s.ActivationBytesPerSample)),
-        ("Planned memory per sample", Bytes(s.PlannedBytesPerSample)),
+        ("Planned memory per sample", Bytes(s.PlannedBytesPerSample) + (s.RecomputedValues == 0 ? "" :
+            $", {s.RecomputedValues} values recomputed for backward ({Human(s.PlannedBytesPerSampleWithoutRecompute)} without, +{N(s.RecomputeFlopsPerSample)} FLOPs)")),
     }.Concat((_batches ?? DefaultBatches).Select(b =>
         ($"Peak training memory, batch {b}", $"{Bytes(PeakTrainingBytes(s, b, 1))} with SGD+momentum, {Bytes(PeakTrainingBytes(s, b, 2))} with Adam"))).ToArray();
 

@@ -184,9 +184,9 @@ public sealed class ToolTests : IDisposable
     {
         var (exit, stdout, stderr) = Run("summary", RepoPaths.LeNet5, "--batch", "64", "256");
         Assert.True(exit == NetDslCli.ExitOk, stderr);
-        // parameters + gradients + momentum (3 x 61,706 x 4 bytes) + 64 x 62,792 planned bytes per sample
-        Assert.Contains($"batch 64:  {Commands.Bytes(3 * 61_706 * 4 + 64 * 62_792L)} with SGD+momentum", stdout);
-        Assert.Contains($"{Commands.Bytes(4 * 61_706 * 4 + 256 * 62_792L)} with Adam", stdout);
+        // parameters + gradients + momentum (3 x 61,706 x 4 bytes) + 64 x 48,680 planned bytes per sample
+        Assert.Contains($"batch 64:  {Commands.Bytes(3 * 61_706 * 4 + 64 * 48_680L)} with SGD+momentum", stdout);
+        Assert.Contains($"{Commands.Bytes(4 * 61_706 * 4 + 256 * 48_680L)} with Adam", stdout);
         Assert.DoesNotContain("batch 32", stdout);
     }
 

@@ -120,3 +120,35 @@ public class IlgpuNormalizationTests(IlgpuFixture fixture)
         Assert.Contains("3 channels", e.Message);
     }
 }
+
+/// <summary>relu as a kernel epilogue (public: ILGPU compiles only public types).</summary>
+public readonly struct TestReluEpi : IMap1<float>, IGpuMap1
+{
+    public float Apply(float a) => MathF.Max(a, 0f);
+    public System.Runtime.Intrinsics.Vector256<float> Apply(System.Runtime.Intrinsics.Vector256<float> a) => System.Runtime.Intrinsics.Vector256.Max(a, System.Runtime.Intrinsics.Vector256<float>.Zero);
+    public System.Runtime.Intrinsics.Vector512<float> Apply(System.Runtime.Intrinsics.Vector512<float> a) => System.Runtime.Intrinsics.Vector512.Max(a, System.Runtime.Intrinsics.Vector512<float>.Zero);
+}
+
+[Collection("ilgpu")]
+public class IlgpuBatchNormApplyTests(IlgpuFixture fixture)
+{
+    [Fact]
+    public void BatchNormApply_with_a_relu_epilogue_matches_the_reference()
+    {
+        var dev = fixture.Device;
+        var K = dev.Kernels<float>();
+        var R = ReferenceKernels<float>.Instance;
+        int[] s = [3, 5, 2, 3];
+        var rng = new Random(5);
+        float[] D(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        (Tensor<float> G, Tensor<float> C) P(float[] d, params int[] shape) { var g = dev.Allocate<float>(shape); g.CopyFromHost(d); return (g, Tensor<float>.FromArray((float[])d.Clone(), shape)); }
+        var x = P(D(90), s); var w = P(D(5), 5); var b = P(D(5), 5); var m = P(D(5), 5);
+        var inv = P(D(5).Select(v => 1.5f + v).ToArray(), 5);
+        var y = (G: dev.Allocate<float>(s), C: Tensor<float>.Zeros(s));
+        K.BatchNormApply(x.G, w.G, b.G, m.G, inv.G, y.G, default(TestReluEpi), default(TestReluEpi));
+        R.BatchNormApply(x.C, w.C, b.C, m.C, inv.C, y.C, default(TestReluEpi), default(TestReluEpi));
+        var e = y.C.AsSpan().ToArray(); var a = y.G.CopyToHost();
+        Assert.Contains(e, v => v == 0f);
+        for (int i = 0; i < e.Length; i++) Assert.True(Math.Abs(e[i] - a[i]) <= 1e-5f * (1 + Math.Abs(e[i])), $"y[{i}]: reference {e[i]}, ILGPU {a[i]}");
+    }
+}

@@ -69,6 +69,20 @@ public sealed partial class ReferenceKernels<T>
         BatchNormBackward(dy, x, weight, mean, invStd, dx, dweight, dbias, training);
     }
 
+    public void BatchNormApply<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y,
+        TEpi epilogue, TGpuEpi gpuEpilogue) where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
+    {
+        var (N, Cn, I) = Nci(x);
+        y.CheckShape(nameof(y), x.Shape);
+        var xs = x.AsSpan(); var ys = y.AsSpan();
+        for (int c = 0; c < Cn; c++)
+            for (int n = 0; n < N; n++) for (int i = 0; i < I; i++)
+            {
+                int k = (n * Cn + c) * I + i;
+                ys[k] = epilogue.Apply((xs[k] - mean.AsSpan()[c]) * invStd.AsSpan()[c] * weight.AsSpan()[c] + bias.AsSpan()[c]);
+            }
+    }
+
     public void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training)
     {

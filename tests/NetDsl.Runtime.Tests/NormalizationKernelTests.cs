@@ -362,3 +362,47 @@ public class NormalizationKernelTests
         Assert.Contains("scale", e.Message); Assert.Contains("[2, 3, 4]", e.Message);
     }
 }
+
+/// <summary>BatchNormApply (rematerialization) recomputes BatchNormForward's output bit for bit, with or without a fused relu.</summary>
+public class BatchNormApplyTests
+{
+    private readonly struct ReluEpi<T> : IMap1<T>, IGpuMap1 where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T Apply(T a) => T.Max(a, T.Zero);
+        public System.Runtime.Intrinsics.Vector256<T> Apply(System.Runtime.Intrinsics.Vector256<T> a) => System.Runtime.Intrinsics.Vector256.Max(a, System.Runtime.Intrinsics.Vector256<T>.Zero);
+        public System.Runtime.Intrinsics.Vector512<T> Apply(System.Runtime.Intrinsics.Vector512<T> a) => System.Runtime.Intrinsics.Vector512.Max(a, System.Runtime.Intrinsics.Vector512<T>.Zero);
+        public float Apply(float a) => MathF.Max(a, 0f);
+    }
+
+    private static void Check<T>(int n, int c, int h, int w, bool training) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var k = new CpuKernels<T>();
+        var rng = new Random(n * 131 + c * 7 + h);
+        Tensor<T> Rand(params int[] shape) => Tensor<T>.FromArray(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => T.CreateChecked(rng.NextDouble() * 4 - 2)).ToArray(), shape);
+        int[] s = h == 1 && w == 1 ? [n, c] : [n, c, h, w];
+        var x = Rand(s); var wt = Rand(c); var b = Rand(c); var rm = Rand(c);
+        var rv = Tensor<T>.FromArray(Enumerable.Range(0, c).Select(i => T.CreateChecked(0.5 + i)).ToArray(), c);
+        var y = Tensor<T>.Zeros(s); var mean = Tensor<T>.Zeros(c); var inv = Tensor<T>.Zeros(c);
+        k.BatchNormForward(x, wt, b, rm, rv, y, mean, inv, training, T.CreateChecked(1e-5), T.CreateChecked(0.1));
+        var again = Tensor<T>.FromArray(Enumerable.Repeat(T.NaN, y.Length).ToArray(), s);
+        k.BatchNormApply(x, wt, b, mean, inv, again, default(Identity<T>), default(Identity<T>));
+        Assert.Equal(y.AsSpan().ToArray(), again.AsSpan().ToArray());
+        var relu = Tensor<T>.Zeros(s);
+        k.Map(y, relu, default(ReluEpi<T>), default(ReluEpi<T>));
+        var fused = Tensor<T>.FromArray(Enumerable.Repeat(T.NaN, y.Length).ToArray(), s);
+        k.BatchNormApply(x, wt, b, mean, inv, fused, default(ReluEpi<T>), default(ReluEpi<T>));
+        Assert.Equal(relu.AsSpan().ToArray(), fused.AsSpan().ToArray());
+        Assert.Contains(fused.AsSpan().ToArray(), v => v == T.Zero);
+    }
+
+    [Theory]
+    [InlineData(3, 5, 7, 9, true)]
+    [InlineData(3, 5, 7, 9, false)]
+    [InlineData(7, 13, 1, 1, true)]
+    [InlineData(64, 16, 32, 32, true)]   // the parallel path
+    public void BatchNormApply_recomputes_the_forward_output_bit_for_bit(int n, int c, int h, int w, bool training)
+    {
+        Check<float>(n, c, h, w, training);
+        Check<double>(n, c, h, w, training);
+    }
+}

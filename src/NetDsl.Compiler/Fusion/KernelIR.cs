@@ -27,6 +27,11 @@ namespace NetDsl.Compiler.Fusion
         public List<TValue> Inputs { get; } = new List<TValue>();
         public List<TValue> Outputs { get; } = new List<TValue>();
         public bool IsBackward => Ops[0].IsBackward;
+        /// <summary>
+        /// Set on a kernel the rematerialization pass added to the backward pass: the forward value it recomputes (into a
+        /// short-lived buffer) instead of keeping it alive from the forward pass (see <see cref="Memory.Rematerializer"/>).
+        /// </summary>
+        public TValue? Recomputes { get; internal set; }
         /// <summary>.net source lines this kernel covers.</summary>
         public IEnumerable<int> Lines => Ops.Select(o => o.Span.Line).Distinct().OrderBy(l => l);
     }

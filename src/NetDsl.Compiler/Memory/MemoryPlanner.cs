@@ -24,7 +24,8 @@ namespace NetDsl.Compiler.Memory
     /// <summary>
     /// Liveness-based buffer reuse over the training schedule (forward kernels then backward kernels):
     /// each value materialized by a kernel gets an offset in an arena such that values alive at the same
-    /// time never overlap (greedy by size, first fit). Offsets are in units of the arena's symbolic
+    /// time never overlap (greedy by size, first fit); an element-wise kernel writes in place over an input that
+    /// dies there. Offsets are in units of the arena's symbolic
     /// size (N), so one plan serves every batch size. Parameters, their gradients and inputs are not in arenas.
     /// </summary>
     internal static class MemoryPlanner
@@ -45,13 +46,42 @@ namespace NetDsl.Compiler.Memory
                 }
                 foreach (var i in kernel.Inputs) last[i.Storage] = k;
             }
+            // a convolution (or linear) feeding batchnorm may run folded with it at inference (NetworkEmitter.FoldPartner): the
+            // folded kernel reads the convolution's input while writing batchnorm's output, so that input lives until the batchnorm
+            for (int k = 0; k + 1 < prog.Kernels.Count; k++)
+                if (prog.Kernels[k] is LibraryKernel conv && !conv.IsBackward && (conv.Node.Op == "conv2d" || conv.Node.Op == "linear")
+                    && prog.Kernels[k + 1] is LibraryKernel bn && !bn.IsBackward && bn.Node.Op == "batchnorm" && bn.Node.Inputs[0] == conv.Outputs[0]
+                    && last.TryGetValue(conv.Node.Inputs[0].Storage, out var l) && l < k + 1)
+                    last[conv.Node.Inputs[0].Storage] = k + 1;
             foreach (var (_, v) in g.Outputs) last[v.Storage] = end;
             if (g.Loss != null) last[g.Loss.Storage] = end;
             foreach (var v in g.InputGrads.Values) last[v.Storage] = end; // `input x grad`: read by the caller after the step
 
             var plan = new MemoryPlan();
             var buffers = first.Keys.Where(v => v.Role == ValueRole.Activation || v.Role == ValueRole.Gradient).Where(v => v.AliasOf == null).ToList();
-            var groups = buffers.GroupBy(v => (v.Type, v.Shape.Size.Symbols)).OrderBy(x => x.Key.Type).ThenBy(x => x.Key.Symbols, StringComparer.Ordinal);
+            var planned = new HashSet<TValue>(buffers);
+
+            // In place: an element-wise kernel's output takes the buffer of an input that dies in that kernel (same type and
+            // size; every element is read before the same element is written, on every device). Buffers shared this way form
+            // chains: each member is born where the previous one dies.
+            var head = buffers.ToDictionary(v => v, v => v);         // value -> first value of its chain
+            var chainLast = buffers.ToDictionary(v => v, v => last[v]); // chain head -> last use of the chain
+            for (int k = 0; k < prog.Kernels.Count; k++)
+            {
+                if (!(prog.Kernels[k] is ElementwiseKernel e)) continue;
+                var o = e.Output;
+                if (!planned.Contains(o) || first[o] != k || head[o] != o) continue;
+                var donor = e.Inputs.Select(i => i.Storage).Distinct().FirstOrDefault(s => planned.Contains(s) && s != o && last[s] == k
+                    && chainLast[head[s]] == k && s.Type == o.Type && s.Shape.Size.Symbols == o.Shape.Size.Symbols && s.Shape.Size.Factor == o.Shape.Size.Factor);
+                if (donor == null) continue;
+                var h = head[donor];
+                head[o] = h;
+                chainLast[h] = last[o];
+                chainLast.Remove(o);
+            }
+
+            var chains = buffers.GroupBy(v => head[v]).ToDictionary(c => c.Key, c => c.ToList());
+            var groups = chains.Keys.GroupBy(v => (v.Type, v.Shape.Size.Symbols)).OrderBy(x => x.Key.Type).ThenBy(x => x.Key.Symbols, StringComparer.Ordinal);
             foreach (var group in groups)
             {
                 var placed = new List<(TValue V, long Off, long Size)>();
@@ -59,7 +89,7 @@ namespace NetDsl.Compiler.Memory
                 foreach (var v in group.OrderByDescending(v => v.Shape.Size.Factor).ThenBy(v => v.Id))
                 {
                     long size = v.Shape.Size.Factor;
-                    var busy = placed.Where(p => first[p.V] <= last[v] && first[v] <= last[p.V]).OrderBy(p => p.Off).ToList();
+                    var busy = placed.Where(p => first[p.V] <= chainLast[v] && first[v] <= chainLast[p.V]).OrderBy(p => p.Off).ToList();
                     long off = 0;
                     foreach (var b in busy)
                     {
@@ -71,7 +101,8 @@ namespace NetDsl.Compiler.Memory
                 }
                 var arena = new Arena(plan.Arenas.Count, group.Key.Type, group.Key.Symbols, top);
                 plan.Arenas.Add(arena);
-                foreach (var p in placed) plan.Placements[p.V] = new Placement(arena, p.Off, p.Size);
+                foreach (var p in placed)
+                    foreach (var m in chains[p.V]) plan.Placements[m] = new Placement(arena, p.Off, p.Size);
             }
             return plan;
         }

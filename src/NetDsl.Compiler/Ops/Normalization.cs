@@ -236,6 +236,9 @@ namespace NetDsl.Compiler.Ops
                 case "batchnorm":
                     // a fused activation (k.Epilogue: the relu after it) is applied as y is written
                     return $"K.BatchNormForward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.Float("momentum"))}{(k.Epilogue != null ? ", " + c.Epilogue : "")});";
+                case "batchnorm_apply":
+                    // rematerialization: the forward output recomputed from x and the saved statistics (inputs x, weight, bias, mean, invstd)
+                    return $"K.BatchNormApply({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {c.Epilogue});";
                 case "batchnorm_bwd":
                 {
                     // inputs dy, x, weight, mean, invstd; outputs [dx,] dweight, dbias. Backward runs in the mode of the forward pass.
@@ -288,6 +291,8 @@ namespace NetDsl.Compiler.Ops
             {
                 // statistics (2 passes, ~3 FLOPs per element) and the affine normalization (~4)
                 case "batchnorm": case "layernorm": case "groupnorm": case "instancenorm": return 7 * e;
+                // the affine map alone, (x − mean)·a + b (rematerialization)
+                case "batchnorm_apply": return 3 * e;
                 // two reductions and the dx formula
                 case "batchnorm_bwd": case "layernorm_bwd": case "groupnorm_bwd": case "instancenorm_bwd": return 10 * e;
                 // the window sum of squares, then a power and a product

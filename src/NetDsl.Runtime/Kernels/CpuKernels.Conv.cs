@@ -63,13 +63,15 @@ public sealed partial class CpuKernels<T>
         Chunks(d.N, workers, (x, w, b, y, g, d, epilogue), static (s, lo, hi) => ConvForwardRange(s.x, s.w, s.b, s.y, s.g, s.d, lo, hi, s.epilogue));
     }
 
-    [ThreadStatic] private static T[]? t_out;
+    // the second scratch of a thread: a group's output (forward, backward data) or the padded dy (backward filter), never both at once
+    [ThreadStatic] private static T[]? t_aux;
     /// <summary>Images with fewer output pixels than this share one GEMM (columns side by side), so tiles are mostly full.</summary>
     private const int GroupBelowPixels = 512;
     private const int GroupElements = 1 << 18;
 
+    /// <summary>Images per group: the group's column matrix and its output (both scratch) fit the budget together.</summary>
     private static int ColumnGroup(ConvDims d, int images, int budget = GroupElements) =>
-        d.P >= GroupBelowPixels ? 1 : Math.Clamp(budget / Math.Max(1, d.CRS * d.P), 1, images);
+        d.P >= GroupBelowPixels ? 1 : Math.Clamp(budget / Math.Max(1, (d.CRS + d.K) * d.P), 1, images);
     /// <summary>Backward data keeps its group's column matrix cache-resident for col2im: a much smaller budget.</summary>
     internal static int BackwardDataGroupElements = 1 << 17;
 
@@ -86,7 +88,7 @@ public sealed partial class CpuKernels<T>
         {
             // y for a group of images as one GEMM: W (K×CRS) · [col₀ col₁ …] (CRS × G·P), then scattered to NCHW
             var col = Scratch(ref t_col, d.CRS * scratchGroup * d.P);
-            var outG = Scratch(ref t_out, d.K * scratchGroup * d.P);
+            var outG = Scratch(ref t_aux, d.K * scratchGroup * d.P);
             for (int n0 = lo; n0 < hi; n0 += group)
             {
                 int gn = Math.Min(group, hi - n0), ld = gn * d.P;
@@ -128,7 +130,7 @@ public sealed partial class CpuKernels<T>
         {
             // [dcol₀ dcol₁ …] (CRS × G·P) = Wᵀ · [dy₀ dy₁ …] (K × G·P), then col2im per image
             var col = Scratch(ref t_col, d.CRS * scratchGroup * d.P);
-            var dyG = Scratch(ref t_out, d.K * scratchGroup * d.P);
+            var dyG = Scratch(ref t_aux, d.K * scratchGroup * d.P);
             for (int n0 = lo; n0 < hi; n0 += group)
             {
                 int gn = Math.Min(group, hi - n0), ld = gn * d.P;
@@ -177,8 +179,8 @@ public sealed partial class CpuKernels<T>
         }
     }
 
-    [ThreadStatic] private static T[]? t_dyPad;
-    private const int FilterGroupElements = 1 << 19;
+    /// <summary>Column elements of a backward-filter group (a thread's t_col: 1 MB of floats); NETDSL_CONV_FILTER_GROUP overrides it.</summary>
+    private static readonly int FilterGroupElements = Env("NETDSL_CONV_FILTER_GROUP", 1 << 18);
 
     private static void ConvBackwardFilterParallel(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, ConvGeometry g, ConvDims d, int workers)
     {
@@ -218,7 +220,7 @@ public sealed partial class CpuKernels<T>
         int group = Math.Clamp(FilterGroupElements / Math.Max(1, d.CRS * pp), 1, hi - lo);
         int scratchGroup = Math.Clamp(FilterGroupElements / Math.Max(1, d.CRS * pp), 1, d.N);
         var col = direct && !padded ? null : Scratch(ref t_col, scratchGroup * d.CRS * pp);
-        var dyPad = padded ? Scratch(ref t_dyPad, scratchGroup * d.K * pp) : null;
+        var dyPad = padded ? Scratch(ref t_aux, scratchGroup * d.K * pp) : null;
         for (int n0 = lo; n0 < hi; n0 += group)
         {
             int gn = Math.Min(group, hi - n0);

@@ -77,7 +77,7 @@ public sealed partial class CpuKernels<T>
             int vw = Use512 ? Vector512<T>.Count : Vector256<T>.Count;
             int pp = (dg.P + vw - 1) / vw * vw;   // rows padded with zeros to the vector width (GemmNT's dot form)
             var col = Scratch(ref t_col, dg.CRS * pp);
-            var dyPad = Scratch(ref t_dyPad, dg.K * pp);
+            var dyPad = Scratch(ref t_aux, dg.K * pp);
             int inG = dg.C * d.H * d.W, outG = dg.K * d.P, wG = dg.K * dg.CRS;
             for (int q = lo; q < hi; q++)
             {

@@ -267,6 +267,41 @@ public sealed partial class CpuKernels<T>
         for (; i < len; i++) Unsafe.Add(ref py, i) = epi.Apply(Unsafe.Add(ref px, i) * sc + sh, ref pr, (nuint)i);
     }
 
+    public void BatchNormApply<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y,
+        TEpi epilogue, TGpuEpi gpuEpilogue) where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
+    {
+        var (n, c, inner) = NormDims(x, "batchnorm");
+        NormCheckLike(y, "y", x, "x");
+        NormCheckVec(weight, "weight", c); NormCheckVec(bias, "bias", c);
+        NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
+        NormChunks(c, (long)n * inner * c, (x, weight, bias, mean, invStd, y, n, c, inner, epilogue),
+            static (s, lo, hi) => BatchNormApplyChannels(s.x.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
+                s.y.AsSpan(), s.n, s.c, s.inner, lo, hi, s.epilogue));
+    }
+
+    /// <summary>
+    /// The output loop of <see cref="BatchNormChannels"/>: the same sc = invStd·w, sh = b − mean·sc and the same
+    /// <see cref="BnAffine"/> with the epilogue applied as y is written, so the recomputed values have the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BatchNormApplyChannels<TEpi>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, ReadOnlySpan<T> mean, ReadOnlySpan<T> invStd,
+        Span<T> y, int n, int c, int inner, int lo, int hi, TEpi epi) where TEpi : struct, IMap1<T>
+    {
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T py = ref MemoryMarshal.GetReference(y);
+        var outEpi = new BnOut1<TEpi>(epi);
+        for (int ch = lo; ch < hi; ch++)
+        {
+            T mu = mean[ch], inv = invStd[ch];
+            T sc = inv * w[ch], sh = b[ch] - mu * sc;
+            for (int i = 0; i < n; i++)
+            {
+                int o = (i * c + ch) * inner;
+                BnAffine(ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref px, o), ref Unsafe.Add(ref py, o), inner, sc, sh, outEpi);
+            }
+        }
+    }
+
     public void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training)
     {

@@ -50,6 +50,19 @@ public sealed partial class IlgpuKernels
         _normApplyChannels(x.Length, V(x, "x"), V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), V(weight, "weight"), V(bias, "bias"), p);
     }
 
+    public void BatchNormApply<TEpi, TGpuEpi>(Tensor<float> x, Tensor<float> weight, Tensor<float> bias, Tensor<float> mean, Tensor<float> invStd, Tensor<float> y,
+        TEpi epilogue, TGpuEpi gpuEpilogue) where TEpi : struct, IMap1<float> where TGpuEpi : struct, IGpuMap1
+    {
+        var (n, c, inner) = NormDims(x, "batchnorm");
+        CheckLike(y, "y", x);
+        CheckVec(weight, "weight", c); CheckVec(bias, "bias", c); CheckVec(mean, "mean", c); CheckVec(invStd, "invStd", c);
+        if (c == 0 || x.Length == 0) return;
+        var p = new NormParams { N = n, C = c, Inner = inner, HasAffine = 1 };
+        _normApplyChannels ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormApplyChannels);
+        _normApplyChannels(x.Length, V(x, "x"), V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), V(weight, "weight"), V(bias, "bias"), p);
+        if (typeof(TGpuEpi) != typeof(Identity<float>)) Map(y, y, epilogue, gpuEpilogue);   // in place, element by element
+    }
+
     public void BatchNormBackward(Tensor<float> dy, Tensor<float> x, Tensor<float> weight, Tensor<float> mean, Tensor<float> invStd,
         Tensor<float>? dx, Tensor<float> dweight, Tensor<float> dbias, bool training)
     {
