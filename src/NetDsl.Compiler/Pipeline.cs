@@ -25,6 +25,7 @@ namespace NetDsl.Compiler
                 var g = elaborator.Elaborate(net);
                 bool ok = !bag.Items.Skip(before).Any(d => d.Severity == Severity.Error);
                 ChooseInit(g);
+                if (ok) PoolBeforeRelu.Run(g);
                 if (ok) Differentiator.Run(g);
                 bool training = g.Loss != null || g.GradOutput != null;
                 var prog = Fuser.Run(g, training);

@@ -26,10 +26,17 @@ public class MemoryPlanTests
         var maps = Regex.Matches(s, @"// k\d+: relu_bwd [^\n]*\n\s*K\.Map\((_\w+), (_\w+), (_\w+),").ToList();
         Assert.Equal(4, maps.Count);
         // dy dies in relu_bwd (y, the forward output, is kept for nothing else either), so dx takes one of their buffers
+        int checkedMaps = 0;
         foreach (var m in maps)
+        {
+            // a dy that is a view (relu2's gradient is flatten's, reshaped) has no placement of its own
+            if (!views.ContainsKey(m.Groups[1].Value) || !views.ContainsKey(m.Groups[2].Value) || !views.ContainsKey(m.Groups[3].Value)) continue;
+            checkedMaps++;
             Assert.True(views[m.Groups[3].Value] == views[m.Groups[1].Value] || views[m.Groups[3].Value] == views[m.Groups[2].Value],
                 $"{m.Value}: output at {views[m.Groups[3].Value]}, inputs at {views[m.Groups[1].Value]} and {views[m.Groups[2].Value]}");
-        Assert.Contains("public const long PlannedBytesPerSample = 48680;", s);   // 62,792 without in-place
+        }
+        Assert.True(checkedMaps >= 3, $"{checkedMaps} relu_bwd kernels with placed buffers");
+        Assert.Contains("public const long PlannedBytesPerSample = 34568;", s);   // 48,680 with relu before pooling, 62,792 without in-place either
     }
 
     [Fact]
