@@ -531,7 +531,7 @@ namespace NetDsl.Compiler.Emit
             string fw = $"_fold{conv.Id}W", fb = $"_fold{conv.Id}B";
             _folds.Add((fw, fb, wv.Shape, channels));
             var bi = bn.Node.Inputs.Select(Ref).ToList();
-            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {CallContext_T(bn.Node.Float("eps"))}, {fw}, {fb});";
+            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {Ops.CallContext.T(bn.Node.Float("eps"))}, {fw}, {fb});";
             var ins = conv.Node.Inputs.Select(Ref).ToList();
             ins[1] = fw;
             if (ins.Count > 2) ins[2] = fb; else ins.Add(fb);
@@ -550,8 +550,6 @@ namespace NetDsl.Compiler.Emit
             w.Line(Timed(bn, Call(bn), "forward"));
             w.Close();
         }
-
-        private static string CallContext_T(double v) => Ops.CallContext.T(v);
 
         /// <summary>One scratch for the folded weights and biases of eval-mode Forward (layers fold one at a time, so they share it).</summary>
         private void EmitFoldScratch(CodeWriter w)
