@@ -15,14 +15,35 @@ public sealed class Mutator
 
     public Mutator(IReadOnlyList<string> corpus, int seed) { _corpus = corpus; _seed = seed; }
 
-    /// <summary>The .net files under <paramref name="roots"/>, in a stable order.</summary>
+    /// <summary>
+    /// The .net files under <paramref name="roots"/>, in a stable order. A file without blocks whose networks stand alone
+    /// (the op-network files hold a dozen each) is split into one entry per network, so that an input compiles one network
+    /// and a run covers more of them.
+    /// </summary>
     public static List<string> LoadCorpus(params string[] roots) =>
         roots.Where(Directory.Exists)
             .SelectMany(r => Directory.GetFiles(r, "*.net", SearchOption.AllDirectories))
             .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}") && !p.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
             .OrderBy(p => p, StringComparer.Ordinal)
             .Select(File.ReadAllText)
+            .SelectMany(Split)
             .ToList();
+
+    private static IEnumerable<string> Split(string text)
+    {
+        var lines = text.Split('\n');
+        if (lines.Any(l => l.StartsWith("block ", StringComparison.Ordinal)) || lines.Any(l => Regex.IsMatch(l, @"^network \w+ *=")))
+            return [text];
+        var parts = new List<string>();
+        var current = new StringBuilder();
+        foreach (var l in lines)
+        {
+            if (l.StartsWith("network ", StringComparison.Ordinal) && current.ToString().Contains("network ")) { parts.Add(current.ToString()); current.Clear(); }
+            current.Append(l).Append('\n');
+        }
+        parts.Add(current.ToString());
+        return parts;
+    }
 
     public static readonly string[] HostileNames =
     [

@@ -44,7 +44,8 @@ namespace NetDsl.Compiler.Emit
         /// <summary>Members of the generated class that are not derived from .net names.</summary>
         public static readonly HashSet<string> GeneratedMembers = new HashSet<string>(StringComparer.Ordinal)
         {
-            "ParameterCount", "Macs", "ActivationBytesPerSample", "PlannedBytesPerSample", "SourceFile", "NetworkName",
+            "ParameterCount", "Macs", "ActivationBytesPerSample", "PlannedBytesPerSample", "SourceFile", "NetworkName", "NetSource",
+            "CompileErrors", "GradientOrder",
             "Forward", "TrainStep", "AccumulateGradients", "ComputeLoss", "Backward", "Bind", "Plan", "RunForward",
             "RunBackward", "EnsureFoldScratch", "EnsureAccumulateScratch",
         };
@@ -146,7 +147,7 @@ namespace NetDsl.Compiler.Emit
                 var e = OutputElements[o.Name] = Take(scope, Names.Pascal(o.Name), $"output '{o.Name}'", g.Span, member: false);
                 elems[Names.Bare(e)] = $"output '{o.Name}'";
             }
-            if (g.GradOutput != null)
+            if (g.GradOutput != null && g.Outputs.Any(o => o.Value == g.GradOutput))
             {
                 var outName = g.Outputs.First(o => o.Value == g.GradOutput).Name;
                 var backwardLocals = new Dictionary<string, string?>(StringComparer.Ordinal) { ["optimizer"] = null, ["y"] = null };
