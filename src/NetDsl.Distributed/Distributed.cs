@@ -1,0 +1,161 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace NetDsl.Distributed;
+
+/// <summary>
+/// Entry point of data-parallel training: <see cref="Init"/> joins the MPI job when the process was started by an MPI
+/// launcher (<c>mpiexec</c>, <c>srun --mpi=pmi2</c>) and otherwise returns a single-process context (rank 0 of 1), so the
+/// same program runs alone or under <c>mpiexec.mpich -n 4 dotnet app.dll</c>.
+/// </summary>
+public static class Distributed
+{
+    private static DistributedContext? _current;
+
+    /// <summary>
+    /// True when an MPI launcher started this process: the process-manager variables of MPICH's Hydra and Slurm's PMI
+    /// (<c>PMI_RANK</c>, <c>PMI_FD</c>, <c>PMIX_RANK</c>) are set.
+    /// </summary>
+    public static bool LaunchedByMpi =>
+        Env("PMI_RANK") != null || Env("PMI_FD") != null || Env("PMIX_RANK") != null;
+
+    /// <summary>The context <see cref="Init"/> returned, or null before it.</summary>
+    public static DistributedContext? Current => _current;
+
+    /// <summary>
+    /// Joins the MPI job (once per process; later calls return the same context). <paramref name="force"/>: true requires
+    /// MPI (fails clearly without a launcher or library), false never starts MPI, null (default) detects the launcher.
+    /// </summary>
+    public static DistributedContext Init(bool? force = null)
+    {
+        if (_current != null) return _current;
+        if (Env("OMPI_COMM_WORLD_RANK") != null)
+            throw new DistributedException("this process was started by Open MPI's mpirun, whose ABI MPI.NET cannot use; launch with an MPICH-family " +
+                "mpiexec (mpiexec.mpich, Intel MPI, Cray MPICH, MVAPICH) or srun --mpi=pmi2 (docs/distributed.md)");
+        bool mpi = force ?? LaunchedByMpi;
+        _current = mpi ? DistributedContext.StartMpi() : DistributedContext.Single();
+        return _current;
+    }
+
+    internal static string? Env(string name) => System.Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+}
+
+/// <summary>
+/// This process's place in the job: <see cref="Rank"/> of <see cref="Size"/>, <see cref="LocalRank"/> among the ranks on
+/// its machine, and the collectives the data-parallel layer uses (sums over all ranks, broadcast from rank 0).
+/// </summary>
+public sealed unsafe class DistributedContext : IDisposable
+{
+    private readonly MPI.Environment? _env;
+    private readonly MPI.Intracommunicator? _world;
+
+    public int Rank { get; }
+    public int Size { get; }
+    /// <summary>Rank among the processes on this machine (same host name), e.g. to pick a GPU.</summary>
+    public int LocalRank { get; private set; }
+    public int LocalSize { get; private set; }
+    /// <summary>True when running under MPI (even with one rank).</summary>
+    public bool IsMpi => _world != null;
+    /// <summary>Rank 0: the one that writes checkpoints, logs and progress.</summary>
+    public bool IsMain => Rank == 0;
+    public string Host { get; }
+
+    private DistributedContext(MPI.Environment? env, MPI.Intracommunicator? world, int rank, int size, int localRank, int localSize, string host)
+    {
+        _env = env; _world = world; Rank = rank; Size = size; LocalRank = localRank; LocalSize = localSize; Host = host;
+    }
+
+    internal static DistributedContext Single() => new(null, null, 0, 1, 0, 1, System.Environment.MachineName);
+
+    internal static DistributedContext StartMpi()
+    {
+        MpiNative.Register();
+        string[] args = [];
+        MPI.Environment env;
+        try { env = new MPI.Environment(ref args, MPI.Threading.Serialized); }
+        catch (DllNotFoundException e) { throw new DistributedException(e.Message); }
+        var world = MPI.Communicator.world;
+        // errors come back as return codes (a lost rank becomes a DistributedException naming it, not an abort without a message)
+        MpiNative.MPI_Comm_set_errhandler(MpiNative.CommWorld, MpiNative.ErrorsReturn);
+        string host = System.Environment.MachineName;
+        var ctx = new DistributedContext(env, world, world.Rank, world.Size, 0, 1, host);
+        var hosts = ctx.Allgather(host);
+        int local = 0, localSize = 0;
+        for (int r = 0; r < hosts.Length; r++)
+            if (hosts[r] == host) { if (r < world.Rank) local++; localSize++; }
+        ctx.LocalRank = local; ctx.LocalSize = localSize;
+        return ctx;
+    }
+
+    /// <summary>Sums <paramref name="data"/> over all ranks, in place (every rank gets the sum).</summary>
+    public void AllreduceSum<T>(Span<T> data) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (_world == null || data.Length == 0) return;
+        fixed (T* p = data)
+            MpiNative.Check(MpiNative.MPI_Allreduce((void*)-1, p, data.Length, DataType<T>(), MpiNative.Sum, MpiNative.CommWorld), $"rank {Rank}: allreduce of {data.Length} values");
+    }
+
+    /// <summary>The sum of <paramref name="value"/> over all ranks.</summary>
+    public double AllreduceSum(double value)
+    {
+        Span<double> v = [value];
+        AllreduceSum(v);
+        return v[0];
+    }
+
+    /// <summary>The maximum of <paramref name="value"/> over all ranks.</summary>
+    public double AllreduceMax(double value)
+    {
+        if (_world == null) return value;
+        double r = 0;
+        MpiNative.Check(MpiNative.MPI_Allreduce(&value, &r, 1, MpiNative.Double, MpiNative.Max, MpiNative.CommWorld), $"rank {Rank}: allreduce max");
+        return r;
+    }
+
+    /// <summary>Copies rank 0's <paramref name="data"/> to every rank.</summary>
+    public void Broadcast<T>(Span<T> data) where T : unmanaged
+    {
+        if (_world == null || data.Length == 0) return;
+        fixed (T* p = data)
+            MpiNative.Check(MPI_Bcast(p, data.Length * sizeof(T), 0x4c00010d /* MPI_BYTE */, 0, MpiNative.CommWorld), $"rank {Rank}: broadcast");
+    }
+
+    [DllImport("msmpi.dll")] private static extern int MPI_Bcast(void* buffer, int count, int datatype, int root, int comm);
+
+    /// <summary>Every rank's <paramref name="value"/>, indexed by rank.</summary>
+    public string[] Allgather(string value)
+    {
+        if (_world == null) return [value];
+        // MPI.NET serializes strings with BinaryFormatter, which .NET 10 removed: gather the lengths, then the padded UTF-8 bytes
+        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+        int[] lengths = _world.Allgather(bytes.Length);
+        int max = Math.Max(1, lengths.Max());
+        var send = new byte[max];
+        bytes.CopyTo(send, 0);
+        var recv = new byte[(long)max * Size];
+        fixed (byte* s = send) fixed (byte* r = recv)
+            MpiNative.Check(MPI_Allgather(s, max, 0x4c00010d, r, max, 0x4c00010d, MpiNative.CommWorld), $"rank {Rank}: allgather");
+        var result = new string[Size];
+        for (int i = 0; i < Size; i++) result[i] = System.Text.Encoding.UTF8.GetString(recv, i * max, lengths[i]);
+        return result;
+    }
+
+    [DllImport("msmpi.dll")] private static extern int MPI_Allgather(void* send, int sendCount, int sendType, void* recv, int recvCount, int recvType, int comm);
+
+    public void Barrier() => _world?.Barrier();
+
+    /// <summary>Ends the whole job with <paramref name="code"/> (every rank), e.g. after an error on one rank.</summary>
+    public void Abort(int code)
+    {
+        if (_world == null) System.Environment.Exit(code);
+        MpiNative.MPI_Abort(MpiNative.CommWorld, code);
+    }
+
+    internal static int DataType<T>() => typeof(T) == typeof(float) ? MpiNative.Float
+        : typeof(T) == typeof(double) ? MpiNative.Double
+        : throw new NotSupportedException($"allreduce of {typeof(T).Name}: float and double only");
+
+    public void Dispose() => _env?.Dispose();
+
+    public override string ToString() => IsMpi ? $"rank {Rank} of {Size} (local {LocalRank} of {LocalSize} on {Host})" : "single process";
+}
