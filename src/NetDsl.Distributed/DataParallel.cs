@@ -23,6 +23,11 @@ public sealed record DataParallelOptions
     /// generated class's gradient-ready calls, see <see cref="NetworkBase{T}.GradientOrder"/>); false reduces after backward.
     /// </summary>
     public bool Overlap { get; init; } = true;
+    /// <summary>
+    /// Without <see cref="SyncBatchNorm"/>, copy rank 0's buffers (running statistics) to every rank before each step, as
+    /// PyTorch DDP's broadcast_buffers (default true): the ranks' models stay identical, rank 0's statistics win.
+    /// </summary>
+    public bool BroadcastBuffers { get; init; } = true;
 }
 
 /// <summary>Where the time of the last <see cref="DataParallel{T}.Step"/> went (milliseconds).</summary>
@@ -55,6 +60,7 @@ public sealed class DataParallel<T> : IDisposable where T : unmanaged, IBinaryFl
         if (context.Size > 1 && !network.Device.IsCpu)
             throw new NotSupportedException($"data-parallel training runs on the CPU device (the network is on {network.Device.Name}): gradients are reduced from host memory");
         CheckSameNetwork();
+        if (context.IsMain && context.Size > 1) Console.Error.WriteLine($"data-parallel over {context.Size} ranks: {context.RankMap()}");
         foreach (var p in network.Parameters) context.Broadcast(p.Value.AsSpan());
         foreach (var b in network.Buffers) context.Broadcast(b.Value.AsSpan());
         _buckets = new GradientBuckets<T>(network, context, Options.BucketBytes, Options.Overlap);
@@ -126,6 +132,8 @@ public sealed class DataParallel<T> : IDisposable where T : unmanaged, IBinaryFl
         double scale = (double)localBatch / globalBatch;
         _share = T.CreateChecked(scale) * T.CreateChecked(Context.Size);
         var sw = Stopwatch.StartNew();
+        if (!Options.SyncBatchNorm && Options.BroadcastBuffers && Context.Size > 1)
+            foreach (var b in Network.Buffers) Context.Broadcast(b.Value.AsSpan());
         _buckets.Begin(T.CreateChecked(scale));
         T loss = forwardBackward();
         double backward = sw.Elapsed.TotalMilliseconds;

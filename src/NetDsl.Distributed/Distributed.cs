@@ -84,15 +84,82 @@ public sealed unsafe class DistributedContext : IDisposable
         for (int r = 0; r < hosts.Length; r++)
             if (hosts[r] == host) { if (r < world.Rank) local++; localSize++; }
         ctx.LocalRank = local; ctx.LocalSize = localSize;
+        ctx.Pids = ctx.Allgather(System.Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)).Select(int.Parse).ToArray();
+        ctx.Hosts = hosts;
+        ctx.Timeout = TimeSpan.FromSeconds(double.TryParse(Distributed.Env("NETDSL_DISTRIBUTED_TIMEOUT"), System.Globalization.CultureInfo.InvariantCulture, out var t) && t > 0 ? t : 300);
         return ctx;
     }
+
+    /// <summary>Process ids of the ranks (index = rank), for messages about a lost rank.</summary>
+    public int[] Pids { get; private set; } = [System.Environment.ProcessId];
+    public string[] Hosts { get; private set; } = [System.Environment.MachineName];
+
+    /// <summary>
+    /// How long a collective may wait for the other ranks before this rank gives up, names the rank it is waiting for when it
+    /// can tell (a process on this machine that has exited or is stopped) and aborts the job (<c>NETDSL_DISTRIBUTED_TIMEOUT</c>
+    /// seconds, default 300). A rank that dies is normally noticed sooner by the launcher: MPICH's Hydra ends the whole job.
+    /// </summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>One line naming every rank's process: printed by rank 0 at start so a launcher's "PID n" names a rank.</summary>
+    public string RankMap() => string.Join(", ", Enumerable.Range(0, Size).Select(r => $"rank {r} = pid {Pids[Math.Min(r, Pids.Length - 1)]} on {Hosts[Math.Min(r, Hosts.Length - 1)]}"));
 
     /// <summary>Sums <paramref name="data"/> over all ranks, in place (every rank gets the sum).</summary>
     public void AllreduceSum<T>(Span<T> data) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (_world == null || data.Length == 0) return;
         fixed (T* p = data)
-            MpiNative.Check(MpiNative.MPI_Allreduce((void*)-1, p, data.Length, DataType<T>(), MpiNative.Sum, MpiNative.CommWorld), $"rank {Rank}: allreduce of {data.Length} values");
+        {
+            int request;
+            MpiNative.Check(MpiNative.MPI_Iallreduce((void*)-1, p, data.Length, DataType<T>(), MpiNative.Sum, MpiNative.CommWorld, &request), $"rank {Rank}: allreduce of {data.Length} values");
+            Wait(&request, $"an allreduce of {data.Length} values");
+        }
+    }
+
+    /// <summary>
+    /// Waits for a non-blocking operation, polling with MPI_Test so a lost rank cannot hang this one forever: after
+    /// <see cref="Timeout"/> it reports which rank is lost (when it can tell) and aborts the job with exit code 4.
+    /// </summary>
+    internal void Wait(int* request, string what)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var spin = new SpinWait();
+        while (true)
+        {
+            int flag = 0;
+            int rc = MpiNative.MPI_Test(request, &flag, MpiNative.StatusIgnore);
+            if (rc != 0) Fail($"{what} failed ({MpiNative.ErrorString(rc)}): {Suspects()}");
+            if (flag != 0) return;
+            if (sw.Elapsed > Timeout) Fail($"{what} has not completed after {Timeout.TotalSeconds:0.#} s: {Suspects()}");
+            if (spin.NextSpinWillYield && sw.ElapsedMilliseconds > 50) Thread.Sleep(0);
+            spin.SpinOnce(-1);
+        }
+    }
+
+    /// <summary>Ranks on this machine whose process has exited or is stopped.</summary>
+    private string Suspects()
+    {
+        var lost = new List<string>();
+        for (int r = 0; r < Size && r < Pids.Length; r++)
+        {
+            if (r == Rank || Hosts[r] != Host) continue;
+            string stat = $"/proc/{Pids[r]}/stat";
+            string? state = null;
+            try { var f = File.ReadAllText(stat); int close = f.LastIndexOf(')'); state = f.Substring(close + 2, 1); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            if (state == null || state == "Z" || state == "X") lost.Add($"lost rank {r} (pid {Pids[r]} on {Host} has exited)");
+            else if (state == "T" || state == "t") lost.Add($"lost rank {r} (pid {Pids[r]} on {Host} is stopped)");
+        }
+        return lost.Count > 0 ? string.Join("; ", lost) : "a rank on another machine is lost or stuck (ranks: " + RankMap() + ")";
+    }
+
+    private void Fail(string message)
+    {
+        Console.Error.WriteLine($"rank {Rank}: {message}; aborting the job");
+        Console.Error.Flush();
+        MpiNative.MPI_Abort(MpiNative.CommWorld, 4);
+        System.Environment.Exit(4);
     }
 
     /// <summary>The sum of <paramref name="value"/> over all ranks.</summary>

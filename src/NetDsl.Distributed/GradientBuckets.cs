@@ -122,10 +122,8 @@ internal sealed unsafe class GradientBuckets<T> : IDisposable where T : unmanage
         for (int b = 0; b < _members.Length; b++)
         {
             var sw = Stopwatch.StartNew();
-            int rc;
-            fixed (int* r = &_requests[b]) rc = MpiNative.MPI_Wait(r, MpiNative.StatusIgnore);
+            fixed (int* r = &_requests[b]) _ctx.Wait(r, $"the allreduce of gradient bucket {b}");
             wait += sw.Elapsed.TotalMilliseconds;
-            if (rc != 0) throw Lost(rc, $"the allreduce of gradient bucket {b}");
             foreach (int i in _members[b])
                 new ReadOnlySpan<T>(_buffers[b] + _offsetOf[i], ps[i].Length).CopyTo(ps[i].Grad.AsSpan());
         }

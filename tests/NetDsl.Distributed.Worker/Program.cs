@@ -89,9 +89,10 @@ public static class Program
                 if (step < startStep) { step++; continue; }
                 if (ctx.Rank == o.KillRank && step == o.KillStep)
                 {
-                    Console.Error.WriteLine($"rank {ctx.Rank}: killing myself at step {step} (fault test)");
+                    Console.Error.WriteLine($"rank {ctx.Rank}: sending myself signal {o.KillSignal} at step {step} (fault test)");
                     Console.Error.Flush();
-                    Process.GetCurrentProcess().Kill();
+                    kill(Environment.ProcessId, o.KillSignal);
+                    Thread.Sleep(Timeout.Infinite);
                 }
                 if (!xs.TryGetValue(shard.Size, out var t))
                     xs[shard.Size] = t = (Tensor<float>.Zeros(shard.Size, 1, 28, 28), Tensor<T>.Zeros(shard.Size, 1, 28, 28), Tensor<int>.Zeros(shard.Size));
@@ -107,7 +108,7 @@ public static class Program
                 step++;
             }
         // every rank must hold the same parameters: compare a digest of all of them
-        string digest = Digest(net);
+        string digest = Digest(net, buffers: o.SyncBn);   // per-rank batchnorm: each rank's last update of its statistics differs
         var digests = ctx.Allgather(digest);
         int bad = Array.FindIndex(digests, d => d != digests[0]);
         if (bad >= 0) throw new DistributedException($"rank {bad}'s parameters differ from rank 0's after {o.Steps} steps");
@@ -120,11 +121,13 @@ public static class Program
         return 0;
     }
 
-    private static string Digest<T>(NetworkBase<T> net) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)] private static extern int kill(int pid, int sig);
+
+    private static string Digest<T>(NetworkBase<T> net, bool buffers) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         using var h = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         foreach (var p in net.Parameters) h.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.Value.AsSpan()));
-        foreach (var b in net.Buffers) h.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.Value.AsSpan()));
+        if (buffers) foreach (var b in net.Buffers) h.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.Value.AsSpan()));
         return Convert.ToHexString(h.GetHashAndReset());
     }
 
@@ -179,7 +182,7 @@ internal sealed class Options
 {
     public string Mode = "train", Net = "lenet", Type = "f32";
     public string? Out, CheckpointDir, Resume;
-    public int Steps = 20, Global = 64, Seed = 1, Samples = 320, KillRank = -1, KillStep = -1, CheckpointEvery = 0, StepDelayMs = 0, Repeat = 20;
+    public int Steps = 20, Global = 64, Seed = 1, Samples = 320, KillRank = -1, KillStep = -1, KillSignal = 9, CheckpointEvery = 0, StepDelayMs = 0, Repeat = 20;
     public bool SyncBn = true, Verbose, Overlap = true;
     public long BucketBytes = 25L << 20;
     public List<string> Rest = new();
@@ -206,6 +209,7 @@ internal sealed class Options
                 case "--bucket-bytes": o.BucketBytes = long.Parse(V()); break;
                 case "--kill-rank": o.KillRank = int.Parse(V()); break;
                 case "--kill-step": o.KillStep = int.Parse(V()); break;
+                case "--kill-signal": o.KillSignal = int.Parse(V()); break;
                 case "--checkpoint-dir": o.CheckpointDir = V(); break;
                 case "--checkpoint-every": o.CheckpointEvery = int.Parse(V()); break;
                 case "--resume": o.Resume = V(); break;
