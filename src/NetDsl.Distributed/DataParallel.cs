@@ -90,7 +90,9 @@ public sealed class DataParallel<T> : IDisposable where T : unmanaged, IBinaryFl
     public static string Describe(NetworkBase<T> net)
     {
         var sb = new StringBuilder();
-        sb.Append(net.GetType().Name).Append(" <").Append(typeof(T).Name).Append("> seed ").Append(net.Seed).Append('\n');
+        string type = net.GetType().Name;
+        if (type.IndexOf('`') is var tick and > 0) type = type[..tick];
+        sb.Append(type).Append(" <").Append(typeof(T).Name).Append("> seed ").Append(net.Seed).Append('\n');
         foreach (var p in net.Parameters) sb.Append(p.Name).Append(' ').Append(Tensor<T>.Format(p.Shape)).Append('\n');
         foreach (var b in net.Buffers) sb.Append(b.Name).Append(' ').Append(Tensor<T>.Format(b.Shape)).Append(" (buffer)\n");
         return sb.ToString();

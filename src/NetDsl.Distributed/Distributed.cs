@@ -124,20 +124,30 @@ public sealed unsafe class DistributedContext : IDisposable
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var spin = new SpinWait();
+        long nextCheck = 1000;
         while (true)
         {
             int flag = 0;
             int rc = MpiNative.MPI_Test(request, &flag, MpiNative.StatusIgnore);
-            if (rc != 0) Fail($"{what} failed ({MpiNative.ErrorString(rc)}): {Suspects()}");
+            if (rc != 0) Fail($"{what} failed ({MpiNative.ErrorString(rc)}): {Suspects() ?? UnknownSuspect()}");
             if (flag != 0) return;
-            if (sw.Elapsed > Timeout) Fail($"{what} has not completed after {Timeout.TotalSeconds:0.#} s: {Suspects()}");
-            if (spin.NextSpinWillYield && sw.ElapsedMilliseconds > 50) Thread.Sleep(0);
+            long ms = sw.ElapsedMilliseconds;
+            if (ms >= nextCheck)
+            {
+                // every second: a rank on this machine whose process has exited or stopped will never answer
+                nextCheck = ms + 1000;
+                if (Suspects() is { } lost) Fail($"{what} has waited {ms / 1000.0:0.#} s: {lost}");
+            }
+            if (sw.Elapsed > Timeout) Fail($"{what} has not completed after {Timeout.TotalSeconds:0.#} s: {Suspects() ?? UnknownSuspect()}");
+            if (spin.NextSpinWillYield && ms > 50) Thread.Sleep(0);
             spin.SpinOnce(-1);
         }
     }
 
-    /// <summary>Ranks on this machine whose process has exited or is stopped.</summary>
-    private string Suspects()
+    private string UnknownSuspect() => "a rank on another machine is lost or stuck (ranks: " + RankMap() + ")";
+
+    /// <summary>Ranks on this machine whose process has exited or is stopped; null when none.</summary>
+    private string? Suspects()
     {
         var lost = new List<string>();
         for (int r = 0; r < Size && r < Pids.Length; r++)
@@ -151,7 +161,7 @@ public sealed unsafe class DistributedContext : IDisposable
             if (state == null || state == "Z" || state == "X") lost.Add($"lost rank {r} (pid {Pids[r]} on {Host} has exited)");
             else if (state == "T" || state == "t") lost.Add($"lost rank {r} (pid {Pids[r]} on {Host} is stopped)");
         }
-        return lost.Count > 0 ? string.Join("; ", lost) : "a rank on another machine is lost or stuck (ranks: " + RankMap() + ")";
+        return lost.Count > 0 ? string.Join("; ", lost) : null;
     }
 
     private void Fail(string message)

@@ -148,7 +148,7 @@ public static class Program
     /// <summary>Parameters, buffers, SGD velocities and the step, written by rank 0 (to a temporary file, then renamed).</summary>
     private static void SaveCheckpoint<T>(string path, NetworkBase<T> net, Sgd<T> opt, int step) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var stepT = Tensor<T>.Zeros(1); stepT.AsSpan()[0] = T.CreateChecked(step);
+        var stepT = Tensor<T>.Zeros(2); stepT.AsSpan()[0] = T.CreateChecked(step); stepT.AsSpan()[1] = T.CreateChecked(net.StepCount);
         var tensors = net.Parameters.Select(p => (p.Name, p.Value))
             .Concat(net.Buffers.Select(b => (b.Name, b.Value)))
             .Concat(net.Parameters.Select((p, i) => ("optimizer.velocity." + p.Name, opt.Velocity(i))))
@@ -159,12 +159,13 @@ public static class Program
 
     private static int LoadCheckpoint<T>(string path, NetworkBase<T> net, Sgd<T> opt) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var stepT = Tensor<T>.Zeros(1);
+        var stepT = Tensor<T>.Zeros(2);
         var tensors = net.Parameters.Select(p => (p.Name, p.Value))
             .Concat(net.Buffers.Select(b => (b.Name, b.Value)))
             .Concat(net.Parameters.Select((p, i) => ("optimizer.velocity." + p.Name, opt.Velocity(i))))
             .Append(("train.step", stepT));
         Checkpoint.Load(path, tensors);
+        net.StepCount = long.CreateChecked(stepT.AsSpan()[1]);   // dropout masks continue where they stopped
         return int.CreateChecked(stepT.AsSpan()[0]);
     }
 

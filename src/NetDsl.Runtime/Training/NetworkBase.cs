@@ -64,8 +64,11 @@ public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIe
     public void Train() => Training = true;
     public void Eval() => Training = false;
 
-    /// <summary>Training steps run so far (seeds dropout masks, so runs are reproducible).</summary>
-    public long StepCount { get; protected set; }
+    /// <summary>
+    /// Training steps run so far (seeds dropout masks, so runs are reproducible). Restore it when resuming from a checkpoint
+    /// so the resumed run draws the masks the uninterrupted one would.
+    /// </summary>
+    public long StepCount { get; set; }
 
     /// <summary>All parameters, in the order of the .net file.</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
