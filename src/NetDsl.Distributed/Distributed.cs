@@ -32,6 +32,9 @@ public static class Distributed
         if (Env("OMPI_COMM_WORLD_RANK") != null)
             throw new DistributedException("this process was started by Open MPI's mpirun, whose ABI MPI.NET cannot use; launch with an MPICH-family " +
                 "mpiexec (mpiexec.mpich, Intel MPI, Cray MPICH, MVAPICH) or srun --mpi=pmi2 (docs/distributed.md)");
+        if (force != false && !LaunchedByMpi && int.TryParse(Env("SLURM_NTASKS"), out int tasks) && tasks > 1 && Env("SLURM_PROCID") != null)
+            throw new DistributedException($"started by Slurm as task {Env("SLURM_PROCID")} of {tasks} without an MPI process manager: every task would " +
+                "train alone; launch with srun --mpi=pmi2 (docs/distributed.md)");
         bool mpi = force ?? LaunchedByMpi;
         _current = mpi ? DistributedContext.StartMpi() : DistributedContext.Single();
         return _current;
