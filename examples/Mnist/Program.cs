@@ -9,13 +9,16 @@ using NetDsl.Runtime.Data;
 using NetDsl.Runtime.Optim;
 using NetDsl.Runtime.Training;
 
-var options = Options.Parse(args);
+bool distributed = args.Contains("--distributed") || NetDsl.Distributed.Distributed.LaunchedByMpi; // docs/distributed.md
+var options = Options.Parse(args.Where(a => a != "--distributed").ToArray());
 var clock = Stopwatch.StartNew();
 
 string dir = Mnist.EnsureDownloaded(options.DataDir, Console.Out);
 var all = Mnist.Load(dir);
 const int SplitSeed = 1; // the held-out set is the same whatever --seed says
 var (train, test) = all.Split(seed: SplitSeed, trainCount: 8000);
+
+if (distributed) return DistributedMnist.Run(train, test, options.Epochs, options.Batch, options.LearningRate, options.Seed, options.Shift, options.Checkpoint, options.Target, clock);
 
 var device = Device.Default;
 var net = new LeNet5(device, seed: options.Seed);

@@ -154,7 +154,7 @@ public class LossesTests
             }
             """);
         var s = r.Networks.Single().Source;
-        Assert.Matches(@"if \(training\) K\.Dropout2dForward\(_conv1_\w+, _dropout2d1_mask_\w+, _dropout2d1_\w+, T\.CreateChecked\(0\.2\), DropoutSeed\(\d+\)\); else \{ K\.Copy", s);
+        Assert.Matches(@"if \(training\) K\.Dropout2dForward\(_conv1_\w+, _dropout2d1_mask_\w+, _dropout2d1_\w+, T\.CreateChecked\(0\.2\), DropoutSeed\(\d+, 3L\)\); else \{ K\.Copy", s);
         Assert.Contains("K.StochasticDepthForward(", s);
         Assert.Contains("DropoutBwdOp", s);
     }

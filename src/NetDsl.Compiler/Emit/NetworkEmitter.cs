@@ -491,15 +491,18 @@ namespace NetDsl.Compiler.Emit
             if (_g.Loss == null && _g.OutputGradSeed == null) return;
             w.Line("/// <summary>The backward pass; with <paramref name=\"accumulate\"/> it adds into every Parameter.Grad instead of overwriting it.</summary>");
             w.Open("private void RunBackward(bool accumulate)");
+            var grads = new DistributedEmit.GradientPlan(_g);
             foreach (var k in _prog.Backward)
             {
                 if (k is AliasKernel) continue;
                 Comment(w, k);
                 EmitBackwardCall(w, k);
                 EmitFiniteChecks(w, k, "backward", "");
+                grads.AfterKernel(w, k);
             }
             w.Close();
             w.Line();
+            grads.EmitOrder(w, ParamRef);
             EmitAccumulateScratch(w);
         }
 
@@ -745,7 +748,7 @@ namespace NetDsl.Compiler.Emit
             {
                 case "linear": return $"K.LinearForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {epi});";
                 case "dropout":
-                    return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), DropoutSeed({n.Id})); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
+                    return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), {DistributedEmit.ShardSeed(n, 1)}); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
                 case "ones": return $"K.Fill({o[0]}, T.One); // the seed of the backward pass: dloss/dloss = 1";
                 case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
                 case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";

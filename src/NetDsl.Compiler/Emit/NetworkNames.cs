@@ -59,7 +59,8 @@ namespace NetDsl.Compiler.Emit
             "AddBuffer", "AddParameter", "Buffers", "CheckDevice", "Device", "DropoutSeed", "Eval", "GetBuffer", "GetParameter",
             "InitializeParameters", "InputShapeError", "K", "Load", "Name", "NoiseSeed", "Parameters", "ResetBuffers", "Save",
             "Seed", "StepCount", "Train", "Training", "ZeroGrad", "CheckFinite", "ValidateInputs", "CheckFiniteAfter",
-            "CheckInputFinite", "FindNonFinite", "NonFiniteError",
+            "CheckInputFinite", "FindNonFinite", "NonFiniteError", "SampleOffset", "GradientOrder", "GradientReadyHook",
+            "GradientReady", "ParameterIndex",
             "ToString", "Equals", "GetHashCode", "GetType", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 

@@ -96,7 +96,7 @@ namespace NetDsl.Compiler.Ops
                 case "stochastic_depth":
                 {
                     var kernel = n.Op == "dropout2d" ? "Dropout2dForward" : "StochasticDepthForward";
-                    return $"if (training) K.{kernel}({c.In[0]}, {c.Out[1]}, {c.Out[0]}, {CallContext.T(n.Float("p"))}, {c.Seed}); else {{ K.Copy({c.In[0]}, {c.Out[0]}); K.Fill({c.Out[1]}, T.One); }}";
+                    return $"if (training) K.{kernel}({c.In[0]}, {c.Out[1]}, {c.Out[0]}, {CallContext.T(n.Float("p"))}, {(n.Op == "dropout2d" ? Emit.DistributedEmit.ShardSeed(n, 1, 2) : Emit.DistributedEmit.ShardSeed(n, 1, 1))}); else {{ K.Copy({c.In[0]}, {c.Out[0]}); K.Fill({c.Out[1]}, T.One); }}";
                 }
                 case "penalty": return $"K.PenaltyForward([{string.Join(", ", c.In)}], {CallContext.T(n.Float("l1"))}, {CallContext.T(n.Float("l2"))}, {c.Out[0]});";
                 case "penalty_bwd": return $"K.PenaltyBackward({c.In[0]}, {c.In[1]}, {CallContext.T(n.Float("l1"))}, {CallContext.T(n.Float("l2"))}, {c.Out[0]});";

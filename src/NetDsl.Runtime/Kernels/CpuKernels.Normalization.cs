@@ -164,6 +164,7 @@ public sealed partial class CpuKernels<T>
         long count = (long)n * inner;
         if (training && count < 2)
             throw new ArgumentException($"x: batchnorm in training mode needs more than 1 value per channel, got {Tensor<T>.Format(x.Shape)}", nameof(x));
+        if (training && BatchNormReduction is { } reduce) { BatchNormForwardSync(x, r, weight, bias, runningMean, runningVar, y, mean, invStd, eps, momentum, epilogue, reduce); return; }
         NormChunks(c, count * c, (x, r, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, n, c, inner, epilogue),
             static (s, lo, hi) => BatchNormChannels(s.x.AsSpan(), s.r.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.runningMean.AsSpan(), s.runningVar.AsSpan(),
                 s.y.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(), s.training, s.eps, s.momentum, s.n, s.c, s.inner, lo, hi, s.epilogue));
@@ -371,6 +372,7 @@ public sealed partial class CpuKernels<T>
     {
         var (n, c, inner) = NormDims(x, "batchnorm");
         NormCheckLike(dx, "dx", x, "x");
+        if (training && BatchNormReduction is { } reduce) { BatchNormBackwardSync(a, b, c3, x, weight, mean, invStd, dyOut, dx, dweight, dbias, dy, reduce); return; }
         if (!dy.Plain && (long)n * inner > BnPrologueInlineMax && (dyOut ?? dx) is { } target)
         {
             NormCheckVec(weight, "weight", c);   // checked before anything is written

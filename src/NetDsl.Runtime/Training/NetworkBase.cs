@@ -65,8 +65,11 @@ public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIe
     public void Train() => Training = true;
     public void Eval() => Training = false;
 
-    /// <summary>Training steps run so far (seeds dropout masks, so runs are reproducible).</summary>
-    public long StepCount { get; protected set; }
+    /// <summary>
+    /// Training steps run so far (seeds dropout masks, so runs are reproducible). Restore it when resuming from a checkpoint
+    /// so the resumed run draws the masks the uninterrupted one would.
+    /// </summary>
+    public long StepCount { get; set; }
 
     /// <summary>All parameters, in the order of the .net file.</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
@@ -115,6 +118,84 @@ public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIe
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
+
+    /// <summary>
+    /// Index, in the global batch of a data-parallel step, of this process's first sample (0 in a single process). Set by
+    /// <c>NetDsl.Distributed.DataParallel</c>: dropout then draws for each local sample the mask that sample gets at its
+    /// global position, so R ranks × batch B draw exactly the masks of one process × batch R·B.
+    /// </summary>
+    public long SampleOffset { get; set; }
+
+    /// <summary>
+    /// <see cref="DropoutSeed(int)"/> for a dropout site whose mask stream has <paramref name="blocksPerSample"/> decisions per
+    /// sample (elements for dropout, channels for dropout2d, 1 for stochastic depth). With a <see cref="SampleOffset"/> o the
+    /// kernels' counter-based stream (decision i is splitmix64(key + i·φ), key = splitmix64(seed ⊕ c)) is shifted to start at
+    /// decision o·blocksPerSample: the returned seed is the one whose key is key + o·blocksPerSample·φ (splitmix64 is a
+    /// bijection, so it is inverted exactly). With o = 0 it is <see cref="DropoutSeed(int)"/> itself.
+    /// </summary>
+    protected ulong DropoutSeed(int site, long blocksPerSample)
+    {
+        ulong seed = DropoutSeed(site);
+        if (SampleOffset == 0 || blocksPerSample == 0) return seed;
+        const ulong phi = 0x9E3779B97F4A7C15UL, salt = 0x6A09E667F3BCC909UL;   // CpuKernels.DropoutForward's stream constants
+        ulong key = SplitMix64Kernel(seed ^ salt) + (ulong)SampleOffset * (ulong)blocksPerSample * phi;
+        return InverseSplitMix64Kernel(key) ^ salt;
+    }
+
+    /// <summary>The kernels' splitmix64 finalizer with its increment (CpuKernels.SplitMix64).</summary>
+    internal static ulong SplitMix64Kernel(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    internal static ulong InverseSplitMix64Kernel(ulong z)
+    {
+        z = UnXorShift(z, 31);
+        z *= InverseOdd(0x94D049BB133111EBUL);
+        z = UnXorShift(z, 27);
+        z *= InverseOdd(0xBF58476D1CE4E5B9UL);
+        z = UnXorShift(z, 30);
+        return z - 0x9E3779B97F4A7C15UL;
+
+        static ulong UnXorShift(ulong y, int s)
+        {
+            ulong x = y;
+            for (int i = 0; i < 64 / s + 1; i++) x = y ^ (x >> s);
+            return x;
+        }
+        static ulong InverseOdd(ulong a)
+        {
+            ulong x = a;                                   // Newton: x = x·(2 − a·x) doubles the correct low bits
+            for (int i = 0; i < 6; i++) x *= 2 - a * x;
+            return x;
+        }
+    }
+
+    /// <summary>
+    /// The order in which the backward pass makes the parameter gradients final (indices into <see cref="Parameters"/>),
+    /// known when the class is generated; a data-parallel layer groups gradients into allreduce buckets in this order.
+    /// Null when the class does not say.
+    /// </summary>
+    public virtual IReadOnlyList<int>? GradientOrder => null;
+
+    /// <summary>
+    /// Called by the generated backward pass with a parameter's index as soon as that parameter's gradient is final (no
+    /// later kernel of the pass writes it), e.g. to start its bucket's allreduce while the backward pass goes on. Null by default.
+    /// </summary>
+    public Action<int>? GradientReadyHook { get; set; }
+
+    /// <summary>What the generated backward pass calls when the gradient at <paramref name="position"/> of <see cref="GradientOrder"/> is final.</summary>
+    protected void GradientReady(int position)
+    {
+        var hook = GradientReadyHook;
+        if (hook != null) hook(GradientOrder![position]);
+    }
+
+    /// <summary>The index of <paramref name="p"/> in <see cref="Parameters"/>.</summary>
+    protected int ParameterIndex(Parameter<T> p) => _parameters.IndexOf(p);
 
     private long _draws;
 

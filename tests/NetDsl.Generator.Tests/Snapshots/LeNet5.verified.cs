@@ -289,6 +289,7 @@ namespace Test.Networks
             if (accumulate) K.LinearBackwardFilterAccumulate(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
             else K.LinearBackwardFilter(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
             if (CheckFinite) { CheckFiniteAfter("backward k14: linear_bwd_filter (lenet5.net line 10)", "fc3.weight.grad", Fc3.Weight.Grad); CheckFiniteAfter("backward k14: linear_bwd_filter (lenet5.net line 10)", "fc3.bias.grad", Fc3.Bias!.Grad); }
+            GradientReady(0); GradientReady(1); // gradients final: their allreduce bucket may start
             // k15: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], per sample 84 FLOPs and 1,008 bytes moved
             K.Map(_drelu4_18, _relu4_10, _dfc2_19, new ReluBwdOp(), new ReluBwdOpGpu());
             if (CheckFinite) { CheckFiniteAfter("backward k15: relu_bwd (lenet5.net line 9)", "dfc2", _dfc2_19); }
@@ -299,6 +300,7 @@ namespace Test.Networks
             if (accumulate) K.LinearBackwardFilterAccumulate(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
             else K.LinearBackwardFilter(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
             if (CheckFinite) { CheckFiniteAfter("backward k17: linear_bwd_filter (lenet5.net line 9)", "fc2.weight.grad", Fc2.Weight.Grad); CheckFiniteAfter("backward k17: linear_bwd_filter (lenet5.net line 9)", "fc2.bias.grad", Fc2.Bias!.Grad); }
+            GradientReady(2); GradientReady(3); // gradients final: their allreduce bucket may start
             // k18: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], per sample 120 FLOPs and 1,440 bytes moved
             K.Map(_drelu3_20, _relu3_9, _dfc1_21, new ReluBwdOp(), new ReluBwdOpGpu());
             if (CheckFinite) { CheckFiniteAfter("backward k18: relu_bwd (lenet5.net line 9)", "dfc1", _dfc1_21); }
@@ -309,6 +311,7 @@ namespace Test.Networks
             if (accumulate) K.LinearBackwardFilterAccumulate(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
             else K.LinearBackwardFilter(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
             if (CheckFinite) { CheckFiniteAfter("backward k20: linear_bwd_filter (lenet5.net line 9)", "fc1.weight.grad", Fc1.Weight.Grad); CheckFiniteAfter("backward k20: linear_bwd_filter (lenet5.net line 9)", "fc1.bias.grad", Fc1.Bias!.Grad); }
+            GradientReady(4); GradientReady(5); // gradients final: their allreduce bucket may start
             // k22: relu_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 4,800 bytes moved
             K.Map(_dmaxpool2_23, _maxpool2_6, _dmaxpool2_24, new ReluBwdOp(), new ReluBwdOpGpu());
             if (CheckFinite) { CheckFiniteAfter("backward k22: relu_bwd (lenet5.net line 8)", "dmaxpool2", _dmaxpool2_24); }
@@ -322,6 +325,7 @@ namespace Test.Networks
             K.Conv2dBackwardFilter(_dconv2_25, _maxpool1_3, (accumulate ? _acc25_0 : Conv2.Weight.Grad), (accumulate ? _acc25_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
             if (accumulate) { K.Accumulate(_acc25_0, Conv2.Weight.Grad); K.Accumulate(_acc25_1, Conv2.Bias!.Grad); }
             if (CheckFinite) { CheckFiniteAfter("backward k25: conv2d_bwd_filter (lenet5.net line 8)", "conv2.weight.grad", Conv2.Weight.Grad); CheckFiniteAfter("backward k25: conv2d_bwd_filter (lenet5.net line 8)", "conv2.bias.grad", Conv2.Bias!.Grad); }
+            GradientReady(6); GradientReady(7); // gradients final: their allreduce bucket may start
             // k26: relu_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 14,112 bytes moved
             K.Map(_dmaxpool1_26, _maxpool1_3, _dmaxpool1_27, new ReluBwdOp(), new ReluBwdOpGpu());
             if (CheckFinite) { CheckFiniteAfter("backward k26: relu_bwd (lenet5.net line 7)", "dmaxpool1", _dmaxpool1_27); }
@@ -332,7 +336,12 @@ namespace Test.Networks
             K.Conv2dBackwardFilter(_dconv1_28, _image_0, (accumulate ? _acc28_0 : Conv1.Weight.Grad), (accumulate ? _acc28_1 : Conv1.Bias!.Grad), ConvGeometry.Of(1, 2));
             if (accumulate) { K.Accumulate(_acc28_0, Conv1.Weight.Grad); K.Accumulate(_acc28_1, Conv1.Bias!.Grad); }
             if (CheckFinite) { CheckFiniteAfter("backward k28: conv2d_bwd_filter (lenet5.net line 7)", "conv1.weight.grad", Conv1.Weight.Grad); CheckFiniteAfter("backward k28: conv2d_bwd_filter (lenet5.net line 7)", "conv1.bias.grad", Conv1.Bias!.Grad); }
+            GradientReady(8); GradientReady(9); // gradients final: their allreduce bucket may start
         }
+
+        private int[]? _gradientOrder;
+        /// <summary>Indices into Parameters in the order the backward pass makes their gradients final (GradientReady's positions).</summary>
+        public override System.Collections.Generic.IReadOnlyList<int>? GradientOrder => _gradientOrder ??= new[] { ParameterIndex(Fc3.Weight), ParameterIndex(Fc3.Bias!), ParameterIndex(Fc2.Weight), ParameterIndex(Fc2.Bias!), ParameterIndex(Fc1.Weight), ParameterIndex(Fc1.Bias!), ParameterIndex(Conv2.Weight), ParameterIndex(Conv2.Bias!), ParameterIndex(Conv1.Weight), ParameterIndex(Conv1.Bias!) };
 
         private Tensor<T>? _accScratch; // scratch for gradients accumulated through a kernel that overwrites (2,416 elements)
         private Tensor<T> _acc25_0 = null!;
