@@ -62,9 +62,23 @@ namespace NetDsl.Compiler
                 if (ok)
                 {
                     if (NoKernel(g, bag)) ok = false;
-                    else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary) { Profile = options.Profile }.Emit();
+                    else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary) { Profile = options.Profile }.Emit()
+                        + SourceMembers.Emit(options.Namespace, g.Name, text);
                 }
                 networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary) { Graph = View(g) });
+            }
+        }
+
+        /// <summary>The forward graph of each network of a file (parse, resolve, shapes; no autodiff, fusion or code), for exporters.</summary>
+        public static void ForwardGraphs(string path, string text, DiagnosticBag bag, List<NetGraph> graphs)
+        {
+            var file = NetParser.Parse(path, text, bag);
+            var elaborator = new Elaborator(bag, file.Decls);
+            foreach (var net in Networks(file, bag))
+            {
+                int before = bag.Items.Count;
+                var g = elaborator.Elaborate(net);
+                if (!bag.Items.Skip(before).Any(d => d.Severity == Severity.Error)) graphs.Add(g);
             }
         }
 
