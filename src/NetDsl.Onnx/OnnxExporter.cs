@@ -49,7 +49,7 @@ public static class OnnxExporter
         ["flow_logdet"] = "normalizing-flow log-determinant: no ONNX op",
         ["gaussian_log_prob"] = "a log-likelihood term (part of a loss)",
         ["lrn(even size)"] = "ONNX LRN pads an even window (size-1)/2 before and size/2 after the channel, PyTorch size/2 before: the results differ",
-        ["adaptive_avgpool2d(uneven)"] = "adaptive average pooling whose input size is not a multiple of its output size has no ONNX op (only GlobalAveragePool and fixed windows)",
+        ["adaptive_avgpool2d(symbolic)"] = "adaptive average pooling over a symbolic height or width: its windows depend on the size, and ONNX has no adaptive pooling op",
         ["attention(lengths)"] = "attention with key lengths: the length mask is not written yet",
         ["normal_noise"] = "random noise in the forward pass",
         ["uniform_noise"] = "random noise in the forward pass",
@@ -160,8 +160,8 @@ public static class OnnxExporter
                 case "lrn" when n.Int("size") % 2 == 0: return Unsupported["lrn(even size)"];
                 case "adaptive_avgpool2d":
                 {
-                    var x = n.Inputs[0].Shape; var y = n.Outputs[0].Shape;
-                    if (!x[2].IsKnown || !x[3].IsKnown || x[2].Value % y[2].Value != 0 || x[3].Value % y[3].Value != 0) return Unsupported["adaptive_avgpool2d(uneven)"];
+                    var x = n.Inputs[0].Shape;
+                    if (!x[2].IsKnown || !x[3].IsKnown) return Unsupported["adaptive_avgpool2d(symbolic)"];
                     return null;
                 }
                 case "attention" when n.Inputs.Count > 3: return Unsupported["attention(lengths)"];
@@ -472,8 +472,27 @@ public static class OnnxExporter
                 case "adaptive_avgpool2d":
                 {
                     var xs = n.Inputs[0].Shape; var ys = y.Shape;
-                    long kh = xs[2].Value / ys[2].Value, kw = xs[3].Value / ys[3].Value;
-                    Out(Op("AveragePool", L, new[] { In(0) }, A("kernel_shape", kh, kw), A("strides", kh, kw)));
+                    int h = xs[2].Value, w = xs[3].Value, oh = ys[2].Value, ow = ys[3].Value;
+                    if (h % oh == 0 && w % ow == 0)
+                    {
+                        long kh = h / oh, kw = w / ow;
+                        Out(Op("AveragePool", L, new[] { In(0) }, A("kernel_shape", kh, kw), A("strides", kh, kw)));
+                        return;
+                    }
+                    // PyTorch's windows [floor(i·H/oh), ceil((i+1)·H/oh)): one Slice + ReduceMean per output cell, concatenated
+                    var rows = new List<string>();
+                    for (int i = 0; i < oh; i++)
+                    {
+                        var cells = new List<string>();
+                        for (int j = 0; j < ow; j++)
+                        {
+                            long h0 = (long)i * h / oh, h1 = ((long)(i + 1) * h + oh - 1) / oh, w0 = (long)j * w / ow, w1 = ((long)(j + 1) * w + ow - 1) / ow;
+                            var cell = Op("Slice", L, new[] { In(0), ConstI(L + "/starts", h0, w0), ConstI(L + "/ends", h1, w1), ConstI(L + "/axes", 2, 3) });
+                            cells.Add(Op("ReduceMean", L, new[] { cell }, A("axes", 2L, 3L), A("keepdims", 1L)));
+                        }
+                        rows.Add(cells.Count == 1 ? cells[0] : Op("Concat", L, cells.ToArray(), A("axis", 3L)));
+                    }
+                    Out(rows.Count == 1 ? rows[0] : Op("Concat", L, rows.ToArray(), A("axis", 2L)));
                     return;
                 }
                 case "flatten":
