@@ -38,8 +38,17 @@ internal static class Export
         }
         if (compiled.Source.Length == 0) { o.Err.WriteLine($"netdsl: no code was generated for {compiled.Name} (see the warnings above)"); return NetDslCli.ExitErrors; }
 
-        var asm = Bench.Load(selected, o);
-        if (asm is null) return NetDslCli.ExitErrors;
+        // one Roslyn compilation per generated source in a process (tests export the same network several times)
+        System.Reflection.Assembly? asm;
+        lock (Compiled)
+        {
+            if (!Compiled.TryGetValue(compiled.Source, out asm))
+            {
+                asm = Bench.Load(selected, o);
+                if (asm is null) return NetDslCli.ExitErrors;
+                Compiled[compiled.Source] = asm;
+            }
+        }
         var type = asm.GetTypes().First(t => t.Name == compiled.Name && !t.IsGenericType);
         var net = (NetworkBase<float>)Activator.CreateInstance(type, Device.Cpu, seed)!;
         if (weights != null)
@@ -69,6 +78,8 @@ internal static class Export
         o.Out.WriteLine($"  outputs: {Shapes(graph.Outputs)}");
         return NetDslCli.ExitOk;
     }
+
+    private static readonly Dictionary<string, System.Reflection.Assembly> Compiled = new(StringComparer.Ordinal);
 
     private static HashSet<string> UsedInputs(Compiler.Graph.NetGraph g)
     {
