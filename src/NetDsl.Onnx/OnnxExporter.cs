@@ -33,10 +33,7 @@ public static class OnnxExporter
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Unsupported = new Dictionary<string, string>
     {
-        ["lstm"] = "ONNX has LSTM, but its gate order (i, o, f, c) and weight layout differ from PyTorch's; the re-packing is not written yet",
-        ["gru"] = "ONNX has GRU, but its gate order (z, r, h) and linear_before_reset layout differ from PyTorch's; the re-packing is not written yet",
-        ["rnn"] = "ONNX has RNN, but the bias and state layout mapping is not written yet",
-        ["rnn_zero"] = "the zero initial state of a recurrent layer (recurrent layers are not exported)",
+        ["lstm(state: true)"] = "the final cell state c_n of lstm(..., state: true) is read from the layer's saved gates, which have no ONNX counterpart (h_n and the outputs export)",
         ["max_unpool2d"] = "ONNX MaxUnpool needs MaxPool's indices, which ONNX flattens over the whole tensor (N and C included) while NetDsl's argmax is per plane; the conversion is not written yet",
         ["sample_normal"] = "eval: \"sample\" draws noise in eval mode; ONNX's RandomNormalLike cannot reproduce NetDsl's generator (use sample_normal(..., eval: \"mean\") for a deterministic export)",
         ["positional_encoding"] = "the sinusoidal table is not written as a constant yet",
@@ -139,8 +136,15 @@ public static class OnnxExporter
         public IReadOnlyList<string> Problems()
         {
             var list = new List<string>();
-            foreach (var n in Needed())
+            var nodes = Needed();
+            var read = new HashSet<TValue>(nodes.SelectMany(n => n.Inputs).Concat(_g.Outputs.Select(o => o.Value)));
+            foreach (var n in nodes)
+            {
                 if (Reason(n) is { } r) list.Add($"{n.Op} at line {n.Span.Line} ({n.Layer}): {r}");
+                // recurrent layers export their output sequence; their saved gates (second output) have no ONNX counterpart
+                else if ((n.Op == "lstm" || n.Op == "gru" || n.Op == "rnn") && n.Outputs.Skip(1).Any(read.Contains))
+                    list.Add($"{n.Op} at line {n.Span.Line} ({n.Layer}): {Unsupported["lstm(state: true)"]}");
+            }
             return list;
         }
 
@@ -176,7 +180,7 @@ public static class OnnxExporter
             "globalavgpool", "adaptive_avgpool2d", "flatten", "reshape", "permute", "add", "sub", "mul", "broadcast_add",
             "broadcast_sub", "broadcast_mul", "scale", "affine", "concat", "slice", "mean", "sum", "matmul", "dropout", "dropout2d",
             "stochastic_depth", "layernorm", "instancenorm", "groupnorm", "lrn", "embedding", "attention", "split_heads",
-            "class_token", "sample_normal", "upsample_nearest2d", "upsample_bilinear2d",
+            "class_token", "sample_normal", "upsample_nearest2d", "upsample_bilinear2d", "lstm", "gru", "rnn",
         };
 
         public ModelProto Build()
@@ -324,6 +328,13 @@ public static class OnnxExporter
         private static AttributeProto A(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
         private static AttributeProto A(string name, float v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = v };
         private static AttributeProto A(string name, string v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(v) };
+        private static AttributeProto A(string name, string[] v)
+        {
+            var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Strings };
+            a.Strings.AddRange(v.Select(ByteString.CopyFromUtf8));
+            return a;
+        }
+
         private static AttributeProto A(string name, params long[] v)
         {
             var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
@@ -615,6 +626,45 @@ public static class OnnxExporter
                     var xs = n.Inputs[0].Shape;
                     var tok = Op("Expand", L, new[] { In(1), ShapeTensor(new Shape(new[] { xs[0], Dim.Of(1), xs[2] }), L) });
                     Out(Op("Concat", L, new[] { tok, In(0) }, A("axis", 1L)));
+                    return;
+                }
+                case "lstm":
+                case "gru":
+                case "rnn":
+                {
+                    // PyTorch's layout [N, T, D] and gate blocks (LSTM i f g o, GRU r z n) → ONNX [T, N, D] and (LSTM i o f c, GRU z r h);
+                    // the blocks are re-ordered in the graph from the state_dict initializers (ONNX Runtime folds it)
+                    string cell = (string)n.Attrs["cell"];
+                    int hidden = n.Int("hidden"), dirs = n.Int("dirs"), layer = n.Int("layer");
+                    int[] order = cell == "Lstm" ? new[] { 0, 3, 1, 2 } : cell == "Gru" ? new[] { 1, 0, 2 } : new[] { 0 };
+                    string Packed(int k)   // 0 weight_ih, 1 weight_hh, 2 bias_ih, 3 bias_hh → [dirs, gates·H, …]
+                    {
+                        var perDir = new List<string>();
+                        for (int d = 0; d < dirs; d++)
+                        {
+                            var p = In(1 + 4 * d + k);
+                            var blocks = order.Select(b => order.Length == 1 ? p
+                                : Op("Slice", L, new[] { p, ConstI(L + "/starts", (long)b * hidden), ConstI(L + "/ends", (long)(b + 1) * hidden), ConstI(L + "/axes", 0) })).ToArray();
+                            var cat = blocks.Length == 1 ? blocks[0] : Op("Concat", L, blocks, A("axis", 0L));
+                            perDir.Add(Op("Unsqueeze", L, new[] { cat, ConstI(L + "/axes", 0) }));
+                        }
+                        return perDir.Count == 1 ? perDir[0] : Op("Concat", L, perDir.ToArray(), A("axis", 0L));
+                    }
+                    var inputs = new List<string>
+                    {
+                        Op("Transpose", L, new[] { In(0) }, A("perm", 1L, 0L, 2L)),
+                        Packed(0), Packed(1), Op("Concat", L, new[] { Packed(2), Packed(3) }, A("axis", 1L)),
+                    };
+                    // initial states [layers·dirs, N, H]: this layer's rows
+                    int at = 1 + 4 * dirs;
+                    string State() => Op("Slice", L, new[] { In(at++), ConstI(L + "/starts", (long)layer * dirs), ConstI(L + "/ends", (long)(layer + 1) * dirs), ConstI(L + "/axes", 0) });
+                    if (n.Attrs.ContainsKey("h0")) { inputs.Add(""); inputs.Add(State()); }
+                    if (n.Attrs.ContainsKey("c0")) inputs.Add(State());
+                    var attrs = new List<AttributeProto> { A("hidden_size", (long)hidden), A("direction", dirs == 2 ? "bidirectional" : "forward") };
+                    if (cell == "Gru") attrs.Add(A("linear_before_reset", 1L));
+                    if (cell.StartsWith("Rnn", StringComparison.Ordinal)) attrs.Add(A("activations", Enumerable.Repeat(cell == "RnnRelu" ? "Relu" : "Tanh", dirs).ToArray()));
+                    var seq = Op(cell == "Lstm" ? "LSTM" : cell == "Gru" ? "GRU" : "RNN", L, inputs.ToArray(), attrs.ToArray());   // Y [T, dirs, N, H]
+                    Out(Reshape(Op("Transpose", L, new[] { seq }, A("perm", 2L, 0L, 1L, 3L)), y.Shape, L));
                     return;
                 }
                 case "upsample_nearest2d":

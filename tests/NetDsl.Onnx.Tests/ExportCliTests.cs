@@ -62,14 +62,14 @@ public class ExportCliTests
         try
         {
             var onnx = Path.Combine(dir.FullName, "x.onnx");
-            var (code, _, err) = Cli("export", Example("charlm.net"), "-o", onnx);
+            var (code, _, err) = Cli("export", Example("vae.net"), "-o", onnx);
             Assert.Equal(NetDslCli.ExitUsage, code);
             Assert.Contains("choose one with --network", err);
 
-            (code, _, err) = Cli("export", Example("charlm.net"), "--network", "CharLstmSampler", "-o", onnx);
+            (code, _, err) = Cli("export", Example("vae.net"), "--network", "VaeSmall", "-o", onnx);
             Assert.Equal(NetDslCli.ExitErrors, code);
-            Assert.Contains("CharLstmSampler cannot be exported to ONNX", err);
-            Assert.Contains("lstm at line", err);
+            Assert.Contains("VaeSmall cannot be exported to ONNX", err);
+            Assert.Contains("vae.net: sample_normal at line 12", err);
             Assert.False(File.Exists(onnx));
 
             (code, _, err) = Cli("export", Example("lenet5.net"), "--network", "LeNet6", "-o", onnx);

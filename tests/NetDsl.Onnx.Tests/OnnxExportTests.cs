@@ -21,6 +21,7 @@ public class OnnxExportTests(ITestOutputHelper output)
         "MobileNetV1Tiny", "MobileNetV2Tiny", "EfficientNetTiny", "UNetTiny",
         "DcganGeneratorSmall", "DcganDiscriminatorSmall", "CycleGeneratorSmall",
         "EncoderTiny", "ViTTiny", "BertTiny", "GptTiny",
+        "HelloLstm", "HelloGru", "HelloLstmSampler", "HelloGruSampler", "Seq2SeqTiny",
     };
 
     /// <summary>Small op networks (tests/NetDsl.Tests/Networks/ops_*.net) for the mapped ops the examples do not use.</summary>
@@ -33,6 +34,8 @@ public class OnnxExportTests(ITestOutputHelper output)
         "OpUpsampleNearest", "OpUpsampleBilinear", "OpUpsampleBilinearAligned",
         "OpBatchNormTrain", "OpBatchNorm1d", "OpBatchNormInput", "OpLayerNorm", "OpLayerNormPlain", "OpInstanceNorm", "OpInstanceNormAffine", "OpGroupNorm", "OpLrn",
         "OpArith", "OpBroadcast", "OpMatMul", "OpViews", "OpReduce", "OpScaleChannels", "OpAttention",
+        "OpEmbedding", "OpRnnTanh", "OpRnnReluBi2", "OpLstm", "OpLstmBi2", "OpGru", "OpGruBi2", "OpEmbedLstmGru", "OpLstmSymbolicT",
+        "OpGruStateBi", "OpRnnState",
     };
 
     public static IEnumerable<object[]> ExportedData() => Exported.Select(n => new object[] { n });
@@ -145,18 +148,24 @@ public class OnnxExportTests(ITestOutputHelper output)
     [Fact]
     public void Unexportable_network_names_the_op_the_line_and_why()
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "examples", "charlm.net");
+        var path = Path.Combine(AppContext.BaseDirectory, "examples", "vae.net");
         var ex = Assert.Throws<OnnxExportException>(() =>
-            OnnxExporter.BuildModel(path, File.ReadAllText(path), "CharLstmSampler", _ => throw new InvalidOperationException("weights are not read before the ops are checked")));
-        Assert.Contains("CharLstmSampler", ex.Message);
-        Assert.Contains("lstm at line", ex.Message);
-        Assert.Contains("gate order", ex.Message);
+            OnnxExporter.BuildModel(path, File.ReadAllText(path), "VaeSmall", _ => throw new InvalidOperationException("weights are not read before the ops are checked")));
+        Assert.Contains("VaeSmall", ex.Message);
+        Assert.Contains("sample_normal at line 12", ex.Message);
+        Assert.Contains("eval: \"mean\"", ex.Message);
 
         // the API path reports the same before reading any weight
         var unpool = OnnxHarness.Create("OpMaxUnpool", seed: 1);
         ex = Assert.Throws<OnnxExportException>(() => unpool.ExportOnnx(TempFile("unpool")));
         Assert.Contains("max_unpool2d at line", ex.Message);
         Assert.False(File.Exists(TempFile("unpool")));
+
+        // lstm(state: true)'s final cell state comes from the saved gates
+        var state = OnnxHarness.Create("OpLstmState", seed: 1);
+        ex = Assert.Throws<OnnxExportException>(() => state.ToOnnx());
+        Assert.Contains("lstm at line", ex.Message);
+        Assert.Contains("c_n", ex.Message);
     }
 
     [Fact]

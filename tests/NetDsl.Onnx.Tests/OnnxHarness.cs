@@ -19,15 +19,20 @@ internal static class OnnxHarness
         return (NetworkBase<float>)Activator.CreateInstance(type, Device.Cpu, seed)!;
     }
 
-    /// <summary>Inputs for the parameters of <paramref name="method"/>: dim 0 = batch, other symbolic dims 5; floats in [-1, 1), ints i % 2 (valid labels and token ids).</summary>
+    /// <summary>
+    /// Inputs for the parameters of <paramref name="method"/>: symbolic dim N = batch, any other symbol (T…) 3, from the
+    /// network's own forward graph; floats in [-1, 1), ints (i·7 + seed) % 2 (valid labels and token ids).
+    /// </summary>
     public static object[] Inputs(NetworkBase<float> net, MethodInfo method, int batch, int seed)
     {
         var rng = new Random(seed);
+        var type = net.GetType();
+        string Const(string name) => (string)type.GetField(name, BindingFlags.Public | BindingFlags.Static | BindingFlags.FlattenHierarchy)!.GetValue(null)!;
+        var graph = OnnxExporter.ForwardGraph("test.net", Const("NetSource"), Const("NetworkName"));
         return method.GetParameters().Select(p =>
         {
-            var pascal = string.Join("_", p.Name!.Split('.').Select(s => char.ToUpperInvariant(s[0]) + s[1..]));
-            var declared = (int[])net.GetType().GetProperty(pascal + "Shape", BindingFlags.Public | BindingFlags.Static | BindingFlags.FlattenHierarchy)!.GetValue(null)!;
-            var shape = declared.Select((d, i) => d >= 0 ? d : i == 0 ? batch : 5).ToArray();
+            var declared = graph.Inputs.Single(i => i.Name == p.Name).Value.Shape;
+            var shape = declared.Dims.Select(d => d.IsKnown ? d.Value : d.Symbol == "N" ? batch : 3).ToArray();
             int n = shape.Aggregate(1, (a, b) => a * b);
             if (p.ParameterType == typeof(Tensor<int>)) return (object)Tensor<int>.FromArray(Enumerable.Range(0, n).Select(i => (i * 7 + seed) % 2).ToArray(), shape);
             return Tensor<float>.FromArray(Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), shape);
