@@ -36,8 +36,6 @@ public static class OnnxExporter
         ["lstm(state: true)"] = "the final cell state c_n of lstm(..., state: true) is read from the layer's saved gates, which have no ONNX counterpart (h_n and the outputs export)",
         ["max_unpool2d"] = "ONNX MaxUnpool needs MaxPool's indices, which ONNX flattens over the whole tensor (N and C included) while NetDsl's argmax is per plane; the conversion is not written yet",
         ["sample_normal"] = "eval: \"sample\" draws noise in eval mode; ONNX's RandomNormalLike cannot reproduce NetDsl's generator (use sample_normal(..., eval: \"mean\") for a deterministic export)",
-        ["positional_encoding"] = "the sinusoidal table is not written as a constant yet",
-        ["maxout"] = "not mapped yet (a Reshape and ReduceMax would do)",
         ["gram"] = "not mapped yet (a Reshape, Transpose and MatMul would do)",
         ["actnorm"] = "normalizing-flow op (GLOW): no ONNX op, not decomposed",
         ["invconv_weight"] = "normalizing-flow op (GLOW): the LU-parameterized weight has no ONNX op, not decomposed",
@@ -45,9 +43,9 @@ public static class OnnxExporter
         ["coupling_logdet"] = "normalizing-flow log-determinant: no ONNX op",
         ["flow_logdet"] = "normalizing-flow log-determinant: no ONNX op",
         ["gaussian_log_prob"] = "a log-likelihood term (part of a loss)",
+        ["positional_encoding(unbounded)"] = "positional_encoding over a symbolic length without a declared bound (`T <= 512`): the sinusoidal table is a constant of the bound's rows",
         ["lrn(even size)"] = "ONNX LRN pads an even window (size-1)/2 before and size/2 after the channel, PyTorch size/2 before: the results differ",
         ["adaptive_avgpool2d(symbolic)"] = "adaptive average pooling over a symbolic height or width: its windows depend on the size, and ONNX has no adaptive pooling op",
-        ["attention(lengths)"] = "attention with key lengths: the length mask is not written yet",
         ["normal_noise"] = "random noise in the forward pass",
         ["uniform_noise"] = "random noise in the forward pass",
     };
@@ -116,7 +114,10 @@ public static class OnnxExporter
         private readonly Dictionary<string, (TValue Input, int Axis)> _symbolSource = new(StringComparer.Ordinal);
         private int _tmp;
 
-        public Builder(NetGraph g, Func<string, (int[] Shape, float[] Data)> weights) { _g = g; _weights = weights; }
+        public Builder(NetGraph g, Func<string, (int[] Shape, float[] Data)> weights)
+        {
+            _g = g; _weights = weights;
+        }
 
         /// <summary>The forward nodes the outputs depend on, in order.</summary>
         private List<OpNode> Needed()
@@ -154,7 +155,7 @@ public static class OnnxExporter
             "triplet_margin", "nt_xent", "distill",
         };
 
-        private static string? Reason(OpNode n)
+        private string? Reason(OpNode n)
         {
             if (n.Op != "sample_normal" && Unsupported.TryGetValue(n.Op, out var r)) return r;
             if (Losses.Contains(n.Op)) return "a loss is not part of an exported forward pass; export the network's outputs before the loss";
@@ -168,7 +169,11 @@ public static class OnnxExporter
                     if (!x[2].IsKnown || !x[3].IsKnown) return Unsupported["adaptive_avgpool2d(symbolic)"];
                     return null;
                 }
-                case "attention" when n.Inputs.Count > 3: return Unsupported["attention(lengths)"];
+                case "positional_encoding":
+                {
+                    var t = n.Inputs[0].Shape[1];
+                    return t.IsKnown || t.Symbol != null && n.Inputs[0].Shape[2].IsKnown && _g.SymbolBounds.ContainsKey(t.Symbol) ? null : Unsupported["positional_encoding(unbounded)"];
+                }
             }
             return Mapped.Contains(n.Op) ? null : "no ONNX mapping for this op yet";
         }
@@ -180,7 +185,7 @@ public static class OnnxExporter
             "globalavgpool", "adaptive_avgpool2d", "flatten", "reshape", "permute", "add", "sub", "mul", "broadcast_add",
             "broadcast_sub", "broadcast_mul", "scale", "affine", "concat", "slice", "mean", "sum", "matmul", "dropout", "dropout2d",
             "stochastic_depth", "layernorm", "instancenorm", "groupnorm", "lrn", "embedding", "attention", "split_heads",
-            "class_token", "sample_normal", "upsample_nearest2d", "upsample_bilinear2d", "lstm", "gru", "rnn",
+            "class_token", "sample_normal", "upsample_nearest2d", "upsample_bilinear2d", "lstm", "gru", "rnn", "positional_encoding", "maxout",
         };
 
         public ModelProto Build()
@@ -291,6 +296,16 @@ public static class OnnxExporter
             var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
             t.Dims.Add(values.Length);
             t.Int64Data.AddRange(values);
+            _graph.Initializer.Add(t);
+            return name;
+        }
+
+        /// <summary>A scalar int64 constant (Range's start, limit and delta are scalars).</summary>
+        private string ConstI0(string hint, long value)
+        {
+            var name = Fresh(hint);
+            var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+            t.Int64Data.Add(value);
             _graph.Initializer.Add(t);
             return name;
         }
@@ -604,6 +619,15 @@ public static class OnnxExporter
                         var tril = Op("Cast", L, new[] { Op("Trilu", L, new[] { ones }, A("upper", 0L)) }, A("to", (long)TensorProto.Types.DataType.Bool));
                         s = Op("Where", L, new[] { tril, s, ScalarF(float.NegativeInfinity) });
                     }
+                    if (n.Inputs.Count > 3)
+                    {
+                        // key lengths [N]: keys j < lengths[n] (a sample with length 0 gives NaN rows here; NetDsl's kernel gives zeros)
+                        int rank = q.Shape.Rank;
+                        var tk = Op("Shape", L, new[] { s }, A("start", -1L));
+                        var keys = Op("Range", L, new[] { ConstI0(L + "/zero", 0), Op("Squeeze", L, new[] { tk, ConstI(L + "/axis", 0) }), ConstI0(L + "/one", 1) });
+                        var len = Op("Reshape", L, new[] { Op("Cast", L, new[] { In(3) }, A("to", (long)TensorProto.Types.DataType.Int64)), ConstI(L + "/lenshape", new[] { -1L }.Concat(Enumerable.Repeat(1L, rank - 1)).ToArray()) });
+                        s = Op("Where", L, new[] { Op("Less", L, new[] { keys, len }), s, ScalarF(float.NegativeInfinity) });
+                    }
                     var probs = Op("Softmax", L, new[] { s }, A("axis", -1L));
                     Out(Op("MatMul", L, new[] { probs, In(2) }));
                     if (n.Outputs.Count > 1) Bind(n.Outputs[1], probs);
@@ -665,6 +689,34 @@ public static class OnnxExporter
                     if (cell.StartsWith("Rnn", StringComparison.Ordinal)) attrs.Add(A("activations", Enumerable.Repeat(cell == "RnnRelu" ? "Relu" : "Tanh", dirs).ToArray()));
                     var seq = Op(cell == "Lstm" ? "LSTM" : cell == "Gru" ? "GRU" : "RNN", L, inputs.ToArray(), attrs.ToArray());   // Y [T, dirs, N, H]
                     Out(Reshape(Op("Transpose", L, new[] { seq }, A("perm", 2L, 0L, 1L, 3L)), y.Shape, L));
+                    return;
+                }
+                case "positional_encoding":
+                {
+                    // x + PE[:T], PE[pos, c] = sin(pos·ω) (even c) or cos(pos·ω) (odd c), ω = base^(−2⌊c/2⌋/D), as NetDsl's kernel (in double)
+                    var xs = n.Inputs[0].Shape;
+                    int d = xs[2].Value, rows = xs[1].IsKnown ? xs[1].Value : _g.SymbolBounds[xs[1].Symbol!];
+                    double b = n.Float("base");
+                    var table = new float[rows * d];
+                    for (int pos = 0; pos < rows; pos++)
+                        for (int c = 0; c < d; c++)
+                        {
+                            double w = Math.Exp(-(c - c % 2) * Math.Log(b) / d);
+                            table[pos * d + c] = (float)(c % 2 == 0 ? Math.Sin(pos * w) : Math.Cos(pos * w));
+                        }
+                    var pe = ConstF(L + "/table", table, new long[] { rows, d });
+                    if (!xs[1].IsKnown)
+                        pe = Op("Slice", L, new[] { pe, ConstI(L + "/starts", 0), SymbolDim(xs[1].Symbol!, L), ConstI(L + "/axes", 0) });
+                    Out(Op("Add", L, new[] { In(0), pe }));
+                    return;
+                }
+                case "maxout":
+                {
+                    // channels c·pieces + j → [N, C, pieces, …], max over the pieces
+                    var xs = n.Inputs[0].Shape;
+                    int pieces = n.Int("pieces");
+                    var split = new Shape(new[] { xs[0], Dim.Of(xs[1].Value / pieces), Dim.Of(pieces) }.Concat(xs.Dims.Skip(2)));
+                    Out(Op("ReduceMax", L, new[] { Reshape(In(0), split, L) }, A("axes", new[] { 2L }), A("keepdims", 0L)));
                     return;
                 }
                 case "upsample_nearest2d":

@@ -34,6 +34,8 @@ internal static class OnnxHarness
             var declared = graph.Inputs.Single(i => i.Name == p.Name).Value.Shape;
             var shape = declared.Dims.Select(d => d.IsKnown ? d.Value : d.Symbol == "N" ? batch : 3).ToArray();
             int n = shape.Aggregate(1, (a, b) => a * b);
+            if (p.ParameterType == typeof(Tensor<int>) && p.Name == "lengths")   // key lengths in [1, T]
+                return (object)Tensor<int>.FromArray(Enumerable.Range(0, n).Select(i => 1 + (i * 3 + seed) % 4).ToArray(), shape);
             if (p.ParameterType == typeof(Tensor<int>)) return (object)Tensor<int>.FromArray(Enumerable.Range(0, n).Select(i => (i * 7 + seed) % 2).ToArray(), shape);
             return Tensor<float>.FromArray(Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), shape);
         }).ToArray();
