@@ -36,7 +36,6 @@ public static class OnnxExporter
         ["lstm(state: true)"] = "the final cell state c_n of lstm(..., state: true) is read from the layer's saved gates, which have no ONNX counterpart (h_n and the outputs export)",
         ["max_unpool2d"] = "ONNX MaxUnpool needs MaxPool's indices, which ONNX flattens over the whole tensor (N and C included) while NetDsl's argmax is per plane; the conversion is not written yet",
         ["sample_normal"] = "eval: \"sample\" draws noise in eval mode; ONNX's RandomNormalLike cannot reproduce NetDsl's generator (use sample_normal(..., eval: \"mean\") for a deterministic export)",
-        ["gram"] = "not mapped yet (a Reshape, Transpose and MatMul would do)",
         ["actnorm"] = "normalizing-flow op (GLOW): no ONNX op, not decomposed",
         ["invconv_weight"] = "normalizing-flow op (GLOW): the LU-parameterized weight has no ONNX op, not decomposed",
         ["coupling"] = "normalizing-flow op (GLOW): no ONNX op, not decomposed",
@@ -185,7 +184,7 @@ public static class OnnxExporter
             "globalavgpool", "adaptive_avgpool2d", "flatten", "reshape", "permute", "add", "sub", "mul", "broadcast_add",
             "broadcast_sub", "broadcast_mul", "scale", "affine", "concat", "slice", "mean", "sum", "matmul", "dropout", "dropout2d",
             "stochastic_depth", "layernorm", "instancenorm", "groupnorm", "lrn", "embedding", "attention", "split_heads",
-            "class_token", "sample_normal", "upsample_nearest2d", "upsample_bilinear2d", "lstm", "gru", "rnn", "positional_encoding", "maxout",
+            "class_token", "sample_normal", "upsample_nearest2d", "upsample_bilinear2d", "lstm", "gru", "rnn", "positional_encoding", "maxout", "gram",
         };
 
         public ModelProto Build()
@@ -708,6 +707,16 @@ public static class OnnxExporter
                     if (!xs[1].IsKnown)
                         pe = Op("Slice", L, new[] { pe, ConstI(L + "/starts", 0), SymbolDim(xs[1].Symbol!, L), ConstI(L + "/axes", 0) });
                     Out(Op("Add", L, new[] { In(0), pe }));
+                    return;
+                }
+                case "gram":
+                {
+                    // G = F Fᵀ / (C·H·W) with F = x as [N, C, H·W]
+                    var xs = n.Inputs[0].Shape;
+                    int c = xs[1].Value, hw = xs[2].Value * xs[3].Value;
+                    var f = Reshape(In(0), new Shape(new[] { xs[0], Dim.Of(c), Dim.Of(hw) }), L);
+                    var ft = Op("Transpose", L, new[] { f }, A("perm", 0L, 2L, 1L));
+                    Out(Op("Mul", L, new[] { Op("MatMul", L, new[] { f, ft }), ScalarF((float)(1.0 / ((long)c * hw))) }));
                     return;
                 }
                 case "maxout":

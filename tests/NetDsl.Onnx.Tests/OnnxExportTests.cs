@@ -36,7 +36,7 @@ public class OnnxExportTests(ITestOutputHelper output)
         "OpBatchNormTrain", "OpBatchNorm1d", "OpBatchNormInput", "OpLayerNorm", "OpLayerNormPlain", "OpInstanceNorm", "OpInstanceNormAffine", "OpGroupNorm", "OpLrn",
         "OpArith", "OpBroadcast", "OpMatMul", "OpViews", "OpReduce", "OpScaleChannels", "OpAttention",
         "OpEmbedding", "OpRnnTanh", "OpRnnReluBi2", "OpLstm", "OpLstmBi2", "OpGru", "OpGruBi2", "OpEmbedLstmGru", "OpLstmSymbolicT",
-        "OpGruStateBi", "OpRnnState", "OpMaxout",
+        "OpGruStateBi", "OpRnnState", "OpMaxout", "OpGram",
         "OpSdpa", "OpSdpaCausal", "OpSdpaLengths", "OpSelfAttention", "OpCausalSelfAttention", "OpCrossAttention", "OpPositions", "OpPatchEmbed", "OpAdditiveAttention",
     };
 
