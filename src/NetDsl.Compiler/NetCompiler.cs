@@ -101,5 +101,25 @@ namespace NetDsl.Compiler
                     $"internal compiler error: {error.GetType().Name}: {error.Message} (please report this with the .net file)");
             return new CompileResult(bag.Items, networks);
         }
+
+        /// <summary>
+        /// The forward graph IR of every network of a file that elaborates without errors (parse, resolve and unroll, shape
+        /// rules; no autodiff or code), for exporters such as ONNX. Never throws: failures are in the diagnostics.
+        /// </summary>
+        public static (IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<Graph.NetGraph> Graphs) ForwardGraphs(string path, string text)
+        {
+            var bag = new DiagnosticBag(path);
+            var graphs = new List<Graph.NetGraph>();
+            try
+            {
+                Pipeline.ForwardGraphs(path, text, bag, graphs);
+            }
+            catch (Exception ex)
+            {
+                bag.Error(DiagnosticIds.InternalError, new Syntax.SourceSpan(1, 1, 1, 1),
+                    $"internal compiler error: {ex.GetType().Name}: {ex.Message} (please report this with the .net file)");
+            }
+            return (bag.Items, graphs);
+        }
     }
 }

@@ -65,10 +65,25 @@ namespace NetDsl.Compiler
                     else
                     {
                         var names = new NetworkNames(g, NetworkEmitter.StateLayers(g), bag);
-                        if (names.Ok) source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary, names) { Profile = options.Profile }.Emit();
+                        if (names.Ok)
+                            source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary, names) { Profile = options.Profile }.Emit()
+                                + SourceMembers.Emit(options.Namespace, names.Class, g.Name, text);
                     }
                 }
                 networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary) { Graph = View(g) });
+            }
+        }
+
+        /// <summary>The forward graph of each network of a file (parse, resolve, shapes; no autodiff, fusion or code), for exporters.</summary>
+        public static void ForwardGraphs(string path, string text, DiagnosticBag bag, List<NetGraph> graphs)
+        {
+            var file = NetParser.Parse(path, text, bag);
+            var elaborator = new Elaborator(bag, file.Decls);
+            foreach (var net in Networks(file, bag))
+            {
+                int before = bag.Items.Count;
+                var g = elaborator.Elaborate(net);
+                if (!bag.Items.Skip(before).Any(d => d.Severity == Severity.Error)) graphs.Add(g);
             }
         }
 

@@ -99,7 +99,7 @@ internal static class Bench
         return Tensor<float>.FromArray(Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), shape);
     }
 
-    private static Assembly? Load(IReadOnlyList<CompiledNetwork> networks, CliOutput o)
+    internal static Assembly? Load(IReadOnlyList<CompiledNetwork> networks, CliOutput o)
     {
         var trees = networks.Select(n => CSharpSyntaxTree.ParseText(n.Source, new CSharpParseOptions(LanguageVersion.Latest), path: n.HintName));
         var refs = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)

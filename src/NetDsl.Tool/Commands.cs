@@ -221,7 +221,7 @@ internal static class Commands
             _ => bytes.ToString(Inv) + " B",
         };
 
-    private static bool TryRead(FileInfo file, CliOutput o, out string text)
+    internal static bool TryRead(FileInfo file, CliOutput o, out string text)
     {
         text = "";
         try
@@ -237,7 +237,7 @@ internal static class Commands
     }
 
     /// <summary>Reads and compiles; prints diagnostics. result is null on an I/O error.</summary>
-    private static bool TryCompile(FileInfo file, CliOutput o, out CompileResult? result, CompileOptions? options = null)
+    internal static bool TryCompile(FileInfo file, CliOutput o, out CompileResult? result, CompileOptions? options = null)
     {
         result = null;
         if (!TryRead(file, o, out var text)) return false;
@@ -247,7 +247,7 @@ internal static class Commands
         return result.Success;
     }
 
-    private static bool TrySelect(CompileResult? result, string? network, FileInfo file, CliOutput o, out IReadOnlyList<CompiledNetwork> selected)
+    internal static bool TrySelect(CompileResult? result, string? network, FileInfo file, CliOutput o, out IReadOnlyList<CompiledNetwork> selected)
     {
         var all = result?.Networks ?? Array.Empty<CompiledNetwork>();
         if (network is null)

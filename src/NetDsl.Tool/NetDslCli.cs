@@ -85,6 +85,16 @@ public static class NetDslCli
         graph.SetAction(p => Commands.Graph(p.GetValue(graphFile)!, p.GetValue(graphNetwork), p.GetValue(graphOut), output));
         root.Subcommands.Add(graph);
 
+        // export FILE [--network NAME] [--weights FILE] [--seed S] -o FILE.onnx
+        var exportFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
+        var exportNetwork = new Option<string?>("--network", "-n") { Description = "the network to export (needed when the file declares several)" };
+        var exportWeights = new Option<FileInfo?>("--weights", "-w") { Description = "weights to load first (the file the network's Load reads); default: the initial weights of --seed" };
+        var exportSeed = new Option<int>("--seed") { Description = "parameter seed when no weights are given (default 0)", DefaultValueFactory = _ => 0 };
+        var exportOut = new Option<string?>("--output", "-o") { Description = "the .onnx file to write" };
+        var export = new Command("export", "Write a network's eval-mode forward pass as an ONNX model (opset 17), weights included.") { exportFile, exportNetwork, exportWeights, exportSeed, exportOut };
+        export.SetAction(p => Export.Run(p.GetValue(exportFile)!, p.GetValue(exportNetwork), p.GetValue(exportWeights), p.GetValue(exportOut), p.GetValue(exportSeed), output));
+        root.Subcommands.Add(export);
+
         return root;
     }
 }

@@ -427,3 +427,14 @@ namespace Test.Networks
 
     }
 }
+
+namespace Test.Networks
+{
+    public partial class LeNet5<T>
+    {
+        /// <summary>The text of the .net file this network was compiled from (read by exporters such as NetDsl.Onnx).</summary>
+        public const string NetSource = "// LeNet-5 as PyTorch's tutorials define it (ReLU, max pooling, 28x28 input with pad 2):\u000A// conv 6@5x5 pad 2, pool, conv 16@5x5, pool, 120, 84, 10.  61,706 parameters.\u000Anetwork LeNet5(classes: int = 10) {\u000A    input image: [N, 1, 28, 28]\u000A    input label: int[N]\u000A\u000A    x = image |> conv(6, 5, pad: 2) |> relu |> maxpool(2)      // [N, 6, 14, 14]\u000A              |> conv(16, 5) |> relu |> maxpool(2)             // [N, 16, 5, 5]\u000A    x = x |> flatten |> linear(120) |> relu |> linear(84) |> relu\u000A    output logits = x |> linear(classes)\u000A    loss = cross_entropy(logits, label)\u000A}\u000A";
+        /// <summary>The name of this network in <see cref="NetSource"/>.</summary>
+        public const string NetworkName = "LeNet5";
+    }
+}
