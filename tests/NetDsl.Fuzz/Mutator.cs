@@ -13,7 +13,13 @@ public sealed class Mutator
     private readonly IReadOnlyList<string> _corpus;
     private readonly int _seed;
 
-    public Mutator(IReadOnlyList<string> corpus, int seed) { _corpus = corpus; _seed = seed; }
+    private readonly bool _light;
+
+    /// <param name="light">
+    /// No mutation that makes a big network (loops of 100,000, chains of thousands of steps): for the short run in the
+    /// default test suite, which must stay under a minute. The harness runs the full set.
+    /// </param>
+    public Mutator(IReadOnlyList<string> corpus, int seed, bool light = false) { _corpus = corpus; _seed = seed; _light = light; }
 
     /// <summary>
     /// The .net files under <paramref name="roots"/>, in a stable order. A file without blocks whose networks stand alone
@@ -81,11 +87,11 @@ public sealed class Mutator
         var rng = new Random(HashCode.Combine(_seed, index));
         var text = _corpus[rng.Next(_corpus.Count)];
         int n = 1 + rng.Next(4);
-        for (int k = 0; k < n; k++) text = Mutate(text, rng);
+        for (int k = 0; k < n; k++) text = Mutate(text, rng, _light);
         return text;
     }
 
-    private static string Mutate(string s, Random rng)
+    private static string Mutate(string s, Random rng, bool light)
     {
         if (s.Length == 0) return Snippets[rng.Next(Snippets.Length)];
         switch (rng.Next(10))
@@ -143,7 +149,7 @@ public sealed class Mutator
                 var lines = s.Split('\n');
                 int i = rng.Next(lines.Length);
                 if (!lines[i].Contains('=') || lines[i].Contains("input") || lines[i].Contains("output")) goto default;
-                lines[i] = $"repeat {(rng.Next(3) == 0 ? "100000" : rng.Next(1, 40).ToString())} {{ {lines[i].Trim()} }}";
+                lines[i] = $"repeat {(rng.Next(3) == 0 && !light ? "100000" : rng.Next(1, light ? 5 : 40).ToString())} {{ {lines[i].Trim()} }}";
                 return string.Join("\n", lines);
             }
             case 7: // a long chain on a line
@@ -151,7 +157,7 @@ public sealed class Mutator
                 var lines = s.Split('\n');
                 int i = rng.Next(lines.Length);
                 if (!lines[i].Contains("|>")) goto default;
-                lines[i] += string.Concat(Enumerable.Repeat(" |> relu", 1 + rng.Next(rng.Next(2) == 0 ? 50 : 3000)));
+                lines[i] += string.Concat(Enumerable.Repeat(" |> relu", 1 + rng.Next(rng.Next(2) == 0 || light ? 50 : 3000)));
                 return string.Join("\n", lines);
             }
             default: // a stray character or snippet

@@ -15,8 +15,9 @@ public class CompilerFuzzTests(ITestOutputHelper output)
     public void Two_thousand_mutated_files_give_no_internal_error_and_only_valid_CSharp()
     {
         var corpus = Mutator.LoadCorpus(Path.Combine(RepoPaths.Root, "tests", "NetDsl.Tests", "Networks"), Path.Combine(RepoPaths.Root, "examples", "Mnist"));
+        // (the literal snippets "repeat 100000 { }" can still appear: an empty loop body costs only iterations)
         Assert.True(corpus.Count >= 10, $"corpus of {corpus.Count} files");
-        var mutator = new Mutator(corpus, seed: 20261207);
+        var mutator = new Mutator(corpus, seed: 20261207, light: true);
         var failures = new List<string>();
         int compiled = 0;
         long maxMs = 0;
