@@ -22,7 +22,7 @@ var settingNames = Opt(a, "--torch-settings");
 int memorySteps = int.Parse(Opt(a, "--memory-steps") ?? "3");
 var waitQuiet = Opt(a, "--wait-quiet");
 double maxLoad = double.Parse(Opt(a, "--max-load") ?? "0.5");
-bool allowLoad = Flag(a, "--allow-load"), noTorch = Flag(a, "--no-pytorch"), noTorchSharp = Flag(a, "--no-torchsharp"), noOrt = Flag(a, "--no-ort");
+bool ab = Flag(a, "--ab"), allowLoad = Flag(a, "--allow-load"), noTorch = Flag(a, "--no-pytorch"), noTorchSharp = Flag(a, "--no-torchsharp"), noOrt = Flag(a, "--no-ort");
 var outPath = Opt(a, "--out") ?? Path.Combine("benchmarks", "results", $"{DateTime.UtcNow:yyyy-MM-dd}-side-by-side.md");
 string script = Path.Combine("benchmarks", "pytorch", "peer.py");
 if (a.Count > 0) { Console.Error.WriteLine($"side-by-side: unknown option(s) {string.Join(' ', a)} (see benchmarks/README.md)"); return 2; }
@@ -47,6 +47,7 @@ else if (Machine.Load1() >= maxLoad)
 }
 
 var sides = new List<ISide> { new NetDslSide() };
+if (ab && suites.Contains("infer")) sides.Add(new NetDslBaselineSide());
 var torchPeers = new List<TorchPeer>();
 if (!noTorch)
     foreach (var s in TorchPeer.All.Where(s => settingNames is null || settingNames.Split(',').Contains(s.Name)))
@@ -128,13 +129,15 @@ foreach (var suite in suites)
         foreach (var s in ws) s.Release(w);
         string load1 = Machine.LoadText();
         var nd = samples[net];
-        var best = ws.Where(s => !s.IsNetDsl).MinBy(s => samples[s].Median)!;
+        var best = ws.Where(s => !s.IsNetDsl && s is not NetDslBaselineSide).MinBy(s => samples[s].Median)!;
         var bs = samples[best];
         double ratio = bs.Median / nd.Median;
         var perRound = Enumerable.Range(0, rounds).Select(i => bs.RoundMedians[i] / nd.RoundMedians[i]).ToArray();
         double target = Target(w);
-        string others = string.Join("; ", ws.Where(s => !s.IsNetDsl && s != best).Select(s => $"{s.Name} {Samples.F(samples[s].Median)}")
+        string others = string.Join("; ", ws.Where(s => !s.IsNetDsl && s != best && s is not NetDslBaselineSide).Select(s => $"{s.Name} {Samples.F(samples[s].Median)}")
             .Concat(screened.Select(s => $"{s.Name} {Samples.F(warm[s])} (screened)")));
+        string abText = ws.OfType<NetDslBaselineSide>().FirstOrDefault() is { } bl ? $"; before (batch-1 paths off) {samples[bl].Text()} = {samples[bl].Median / nd.Median:F2}× slower" : "";
+        others += abText;
         md.AppendLine($"| {model} | {batch} | {steps}×{rounds} | {nd.Text()} | {best.Name} | {bs.Text()} | **{ratio:F2}×** ({perRound.Min():F2}–{perRound.Max():F2}) | ≥ {target:0.0#}×: {(ratio >= target ? "met" : "missed")} | {others} | {load0} → {load1} |");
         Console.WriteLine($"{w}: NetDsl {nd.Text()} vs {best.Name} {bs.Text()} = {ratio:F2}×");
         Save();

@@ -207,3 +207,24 @@ public sealed class TorchPeer : ISide
         _p.Dispose();
     }
 }
+
+/// <summary>NetDsl with the batch-1 inference paths switched off (the packed GEMM for linear layers with few rows; one
+/// core per image for im2col and 1×1 convolutions): the "before" of an A/B run in the same process (--ab).</summary>
+public sealed class NetDslBaselineSide : ISide
+{
+    private readonly NetDslSide _inner = new();
+    public string Name => "NetDsl (batch-1 paths off)";
+    public bool IsNetDsl => false;
+    public bool Supports(string workload) => workload.StartsWith("infer:", StringComparison.Ordinal);
+    private static T Off<T>(Func<T> f)
+    {
+        int gemv = CpuKernels<float>.GemvMaxRows; bool split = CpuKernels<float>.SplitWithinImages;
+        CpuKernels<float>.GemvMaxRows = 0; CpuKernels<float>.SplitWithinImages = false;
+        try { return f(); }
+        finally { CpuKernels<float>.GemvMaxRows = gemv; CpuKernels<float>.SplitWithinImages = split; }
+    }
+    public int Warmup(string workload, double seconds, int minSteps) => Off(() => _inner.Warmup(workload, seconds, minSteps));
+    public double[] Run(string workload, int steps) => Off(() => _inner.Run(workload, steps));
+    public void Release(string workload) => _inner.Release(workload);
+    public void Dispose() => _inner.Dispose();
+}
