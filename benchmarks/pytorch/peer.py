@@ -144,7 +144,8 @@ def serve(args):
             m = cache[name]
             if cmd == "warmup":
                 t_end = time.perf_counter() + req.get("seconds", 1.0); n = 0
-                while n < req.get("min_steps", 5) or time.perf_counter() < t_end:
+                t_cap = time.perf_counter() + max(20.0, req.get("seconds", 1.0))
+                while (n < req.get("min_steps", 5) or time.perf_counter() < t_end) and not (n >= 3 and time.perf_counter() >= t_cap):
                     step(*m); n += 1
                 resp = {"steps": n}
             else:
