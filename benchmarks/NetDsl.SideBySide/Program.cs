@@ -18,6 +18,8 @@ int rounds = int.Parse(Opt(a, "--rounds") ?? "5");
 double roundMs = double.Parse(Opt(a, "--round-ms") ?? "400");
 double warmupSeconds = double.Parse(Opt(a, "--warmup-seconds") ?? "2");
 int keepTorch = int.Parse(Opt(a, "--keep-torch") ?? "0");
+double screenFactor = double.Parse(Opt(a, "--screen-factor") ?? "3");
+double maxRoundSeconds = double.Parse(Opt(a, "--max-round-seconds") ?? "5");
 var settingNames = Opt(a, "--torch-settings");
 int memorySteps = int.Parse(Opt(a, "--memory-steps") ?? "3");
 var waitQuiet = Opt(a, "--wait-quiet");
@@ -75,7 +77,7 @@ foreach (var p in torchPeers) md.AppendLine($"- PyTorch `{p.Config.Name}`: {p.In
 if (sides.OfType<TorchSharpSide>().Any()) md.AppendLine($"- {TorchSharpSide.Version}, 2 intra-op threads, 1 inter-op thread, in this process (its bundled libgomp reads the harness's environment: GOMP_SPINCOUNT={Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "unset"}, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}).");
 if (sides.OfType<OrtSide>().Any()) md.AppendLine($"- {OrtSide.Version}, CPU provider, 2 intra-op threads, ORT_ENABLE_ALL, in this process; models exported by `peer.py export` (torch.onnx.export, opset 17, eval mode).");
 md.AppendLine($"- Method: {rounds} interleaved rounds (the order of the sides rotates each round); in a round every side runs the same number of steps, each timed alone; median and p10–p90 over all timed steps. Ratio = fastest peer's median / NetDsl's median (> 1: NetDsl faster); the range is the min–max of the per-round ratios (NetDsl's round median / that peer's round median).");
-if (keepTorch > 0) md.AppendLine($"- PyTorch settings screened: after warm-up only the {keepTorch} fastest settings per workload run the rounds (the others' warm-up medians are listed).");
+md.AppendLine($"- PyTorch settings screened per workload: after warm-up, a setting more than {screenFactor}× slower than the fastest setting (median of 5 probe steps){(keepTorch > 0 ? $", or not among the {keepTorch} fastest," : "")} skips the rounds; its probe median is listed with \"(screened)\". Steps per round: about {roundMs} ms of NetDsl, at most {maxRoundSeconds} s of the slowest remaining side, at least 2.");
 if (loadNote != "") md.AppendLine($"- {loadNote}");
 md.AppendLine();
 void Save() { Directory.CreateDirectory(Path.GetDirectoryName(outPath)!); File.WriteAllText(outPath, md.ToString()); }
@@ -111,14 +113,17 @@ foreach (var suite in suites)
             Console.WriteLine($"  {s.Name}: {warm[s]:F3} ms after warm-up");
         }
         var screened = new List<ISide>();
-        if (keepTorch > 0)
+        var torchByTime = ws.OfType<TorchPeer>().OrderBy(p => warm[p]).ToList();
+        if (torchByTime.Count > 0)
         {
-            var torch = ws.OfType<TorchPeer>().OrderBy(p => warm[p]).ToList();
-            screened = torch.Skip(keepTorch).Cast<ISide>().ToList();
+            // a setting more than screenFactor× slower than the fastest setting after warm-up cannot be the fastest peer
+            double fastest = warm[torchByTime[0]];
+            screened = torchByTime.Where((p, i) => (keepTorch > 0 && i >= keepTorch) || warm[p] > screenFactor * fastest).Cast<ISide>().ToList();
             ws = ws.Except(screened).ToList();
         }
         var net = ws.First(s => s.IsNetDsl);
-        int steps = (int)Math.Clamp(roundMs / Math.Max(warm[net], 1e-3), 2, 200);
+        double slowest = ws.Max(s => warm[s]);
+        int steps = (int)Math.Clamp(Math.Min(roundMs / Math.Max(warm[net], 1e-3), maxRoundSeconds * 1000 / Math.Max(slowest, 1e-3)), 2, 200);
         var samples = ws.ToDictionary(s => s, _ => new Samples());
         for (int r = 0; r < rounds; r++)
         {

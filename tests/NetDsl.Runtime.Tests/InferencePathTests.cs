@@ -65,4 +65,36 @@ public class InferencePathTests
         kern.Conv2dForward(x, wt, b, y, g, default(ReluOp<T>), default(ReluOp<T>));
         TU.Close(expected.Select(v => Math.Max(v, 0)).ToArray(), y, tol, "conv+bias+relu");
     }
+
+    [Theory]
+    [InlineData(6, 1, 5, 5, true)]        // LeNet-5 conv1: one thread
+    [InlineData(512, 512, 3, 3, false)]   // ResNet-50 layer4 3×3 (2.4M weights): split across cores
+    [InlineData(10, 84, 1, 1, true)]      // a linear layer's [O, K]
+    public void FoldBatchNormMatchesReference(int k, int c, int kh, int kw, bool bias)
+    {
+        Fold<double>(k, c, kh, kw, bias, 1e-12);
+        Fold<float>(k, c, kh, kw, bias, 1e-5);
+    }
+
+    private static void Fold<T>(int k, int c, int kh, int kw, bool bias, double tol) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new Random(k + c);
+        var w = TU.Rand<T>(rng, k, c, kh, kw); var b = bias ? TU.Rand<T>(rng, k) : null;
+        var gamma = TU.Rand<T>(rng, k); var beta = TU.Rand<T>(rng, k); var mean = TU.Rand<T>(rng, k);
+        var var_ = TU.From<T>(rng, TU.RandArray(rng, k).Select(v => Math.Abs(v) + 0.1).ToArray(), k);
+        var wOut = TU.Empty<T>(rng, k, c, kh, kw); var bOut = TU.Empty<T>(rng, k);
+        CpuKernels<T>.Instance.FoldBatchNorm(w, b, gamma, beta, mean, var_, T.CreateChecked(1e-5), wOut, bOut);
+        double[] wd = TU.D(w), g = TU.D(gamma), be = TU.D(beta), mu = TU.D(mean), vd = TU.D(var_);
+        double[] bd = b is null ? new double[k] : TU.D(b);
+        int inner = c * kh * kw;
+        var ew = new double[wd.Length]; var eb = new double[k];
+        for (int o = 0; o < k; o++)
+        {
+            double s = g[o] / Math.Sqrt(vd[o] + 1e-5);
+            for (int i = 0; i < inner; i++) ew[o * inner + i] = wd[o * inner + i] * s;
+            eb[o] = (bd[o] - mu[o]) * s + be[o];
+        }
+        TU.Close(ew, wOut, tol, "folded weights");
+        TU.Close(eb, bOut, tol, "folded bias");
+    }
 }
