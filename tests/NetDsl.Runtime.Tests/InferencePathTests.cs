@@ -42,7 +42,7 @@ public class InferencePathTests
 
     [Theory]
     // n, c, h, w, k, kh, kw, stride, pad: work above the parallel threshold with a single image
-    [InlineData(1, 3, 64, 64, 16, 7, 7, 2, 3)]     // ResNet-50's stem shape (7×7 stride 2), scaled down: im2col, split by pixel columns
+    [InlineData(1, 3, 96, 96, 16, 7, 7, 2, 3)]     // ResNet-50's stem shape (7×7 stride 2), scaled down: im2col rows and pixel columns split
     [InlineData(1, 64, 14, 14, 256, 1, 1, 1, 0)]   // 1×1 expand: no im2col, split by output channels
     [InlineData(1, 128, 14, 14, 64, 3, 3, 2, 1)]   // strided 3×3
     [InlineData(1, 256, 8, 8, 512, 1, 1, 2, 0)]    // strided 1×1 projection shortcut

@@ -86,7 +86,9 @@ public sealed partial class CpuKernels<T>
         var bk = b is null ? BiasKind.None : BiasKind.Row;
         for (int n = 0; n < d.N; n++)
         {
-            if (!direct) Im2Col(x.AsSpan().Slice(n * inSize, inSize), col!, d, g);
+            if (!direct)
+                Chunks(d.CRS, Workers((long)d.CRS * d.P, d.CRS), (x, col, d, g, n, inSize), static (s, lo, hi) =>
+                    Im2ColRows(s.x.AsSpan().Slice(s.n * s.inSize, s.inSize), s.col!, s.d, s.g, lo, hi));
             Blocks(d.K, d.P, (long)d.K * d.P * d.CRS, (x, w, b, y, col, d, bk, epi, n, inSize, outSize), static (s, r0, r1, c0, c1) =>
             {
                 ReadOnlySpan<T> bm = s.col is null ? s.x.AsSpan().Slice(s.n * s.inSize, s.inSize) : s.col;
@@ -334,6 +336,37 @@ public sealed partial class CpuKernels<T>
                         else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[ow] = src[iw];
                     }
                 }
+    }
+
+    /// <summary>Rows [lo, hi) of <see cref="Im2Col(ReadOnlySpan{T}, Span{T}, ConvDims, ConvGeometry)"/> (row = (c, kh, kw)), so cores can share one image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2ColRows(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g, int lo, int hi)
+    {
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dwl = g.DilationW, khw = d.KH * d.KW;
+        for (int row = lo; row < hi; row++)
+        {
+            int c = row / khw, kh = row % khw / d.KW, kw = row % d.KW;
+            var dst = col.Slice(row * d.P, d.P);
+            int owLo = Math.Max(0, CeilDiv(pw - kw * dwl, sw));
+            int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw * dwl, sw) + 1);
+            for (int oh = 0; oh < d.OH; oh++)
+            {
+                var drow = dst.Slice(oh * d.OW, d.OW);
+                int ih = oh * sh - ph + kh * dh;
+                if ((uint)ih >= (uint)d.H || owHi <= owLo) { drow.Clear(); continue; }
+                var src = x.Slice((c * d.H + ih) * d.W, d.W);
+                if (owLo > 0) drow[..owLo].Clear();
+                if (owHi < d.OW) drow[owHi..].Clear();
+                int iw0 = owLo * sw - pw + kw * dwl;
+                if (sw == 1) CopySmall(src.Slice(iw0, owHi - owLo), drow[owLo..owHi]);
+                else
+                {
+                    ref T s0 = ref MemoryMarshal.GetReference(src);
+                    ref T d0 = ref MemoryMarshal.GetReference(drow);
+                    for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) Unsafe.Add(ref d0, ow) = Unsafe.Add(ref s0, iw);
+                }
+            }
+        }
     }
 
     /// <summary>dx = 0, then dx[c, ih, iw] += col[(c,kh,kw), (oh,ow)] for every valid tap (the adjoint of Im2Col).</summary>
