@@ -13,6 +13,8 @@ var a = args.ToList();
 if (Opt(a, "--memory-child") is { } childSpec) return MemoryChild(childSpec, int.Parse(Opt(a, "--steps") ?? "3"));
 
 var suites = (Opt(a, "--suite") ?? "train,infer").Split(',');
+bool memoryOnly = a.Remove("--memory-only");   // only the fresh-process memory table
+if (memoryOnly) suites = [];
 var models = (Opt(a, "--models") ?? "lenet5,mlp,resnet20,transformer,resnet50").Split(',');
 int rounds = int.Parse(Opt(a, "--rounds") ?? "5");
 double roundMs = double.Parse(Opt(a, "--round-ms") ?? "400");
@@ -51,7 +53,7 @@ else if (Machine.Load1() >= maxLoad)
 var sides = new List<ISide> { new NetDslSide() };
 if (ab && suites.Contains("infer")) sides.Add(new NetDslBaselineSide());
 var torchPeers = new List<TorchPeer>();
-if (!noTorch)
+if (!noTorch && suites.Contains("train"))
     foreach (var s in TorchPeer.All.Where(s => settingNames is null || settingNames.Split(',').Contains(s.Name)))
     {
         if (!TorchPeer.Usable(s)) { Console.WriteLine($"skipping PyTorch setting '{s.Name}' (not installed)"); continue; }
@@ -141,8 +143,8 @@ foreach (var suite in suites)
         double target = Target(w);
         string others = string.Join("; ", ws.Where(s => !s.IsNetDsl && s != best && s is not NetDslBaselineSide).Select(s => $"{s.Name} {Samples.F(samples[s].Median)}")
             .Concat(screened.Select(s => $"{s.Name} {Samples.F(warm[s])} (screened)")));
-        string abText = ws.OfType<NetDslBaselineSide>().FirstOrDefault() is { } bl ? $"; before (batch-1 paths off) {samples[bl].Text()} = {samples[bl].Median / nd.Median:F2}× slower" : "";
-        others += abText;
+        string abText = ws.OfType<NetDslBaselineSide>().FirstOrDefault() is { } bl ? $"before (batch-1 paths off) {samples[bl].Text()}: before/after {samples[bl].Median / nd.Median:F2}×" : "";
+        others = string.Join("; ", new[] { others, abText }.Where(t => t != ""));
         md.AppendLine($"| {model} | {batch} | {steps}×{rounds} | {nd.Text()} | {best.Name} | {bs.Text()} | **{ratio:F2}×** ({perRound.Min():F2}–{perRound.Max():F2}) | ≥ {target:0.0#}×: {(ratio >= target ? "met" : "missed")} | {others} | {load0} → {load1} |");
         Console.WriteLine($"{w}: NetDsl {nd.Text()} vs {best.Name} {bs.Text()} = {ratio:F2}×");
         Save();
@@ -152,7 +154,7 @@ foreach (var suite in suites)
 }
 
 // memory: peak RSS of fresh processes that build the model and run N training steps, the same way on every side
-if (memorySteps > 0 && suites.Contains("train"))
+if (memorySteps > 0 && (suites.Contains("train") || memoryOnly))
 {
     md.AppendLine($"## Peak memory of a training step (fresh process: build the model, run {memorySteps} steps), MB\n");
     md.AppendLine("Peak RSS (VmHWM) of the whole process, and in brackets its growth over the RSS just before the model is built " +
