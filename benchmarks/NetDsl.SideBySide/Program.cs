@@ -158,7 +158,8 @@ if (memorySteps > 0 && (suites.Contains("train") || memoryOnly))
 {
     md.AppendLine($"## Peak memory of a training step (fresh process: build the model, run {memorySteps} steps), MB\n");
     md.AppendLine("Peak RSS (VmHWM) of the whole process, and in brackets its growth over the RSS just before the model is built " +
-        "(after the runtime and torch are loaded). NetDsl's planned bytes (arenas + parameters, gradients, momentum) and live managed bytes after the steps are beside it. PyTorch runs with its default setting.\n");
+        "(after the runtime and torch are loaded). NetDsl's planned bytes (arenas + parameters, gradients, momentum) and live managed bytes after the steps are beside it. " +
+        $"PyTorch (2 threads) and TorchSharp run with the harness's environment (OPENBLAS_CORETYPE=SkylakeX, GOMP_SPINCOUNT={Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "unset"}).\n");
     md.AppendLine("| model | batch | NetDsl peak RSS (growth) | NetDsl planned / live managed | PyTorch peak RSS (growth) | TorchSharp peak RSS (growth) | NetDsl / PyTorch (growth ratio) | target ≤ 0.7× (growth) |");
     md.AppendLine("|---|---|---|---|---|---|---|---|");
     foreach (var model in models)
