@@ -1,8 +1,10 @@
 // NetDsl benchmark suite (BenchmarkDotNet). Run from the repository root:
-//   dotnet run -c Release --project benchmarks/NetDsl.Benchmarks                      # everything, with PyTorch side by side
+//   dotnet run -c Release --project benchmarks/NetDsl.Benchmarks                      # everything (NetDsl alone)
 //   dotnet run -c Release --project benchmarks/NetDsl.Benchmarks -- --filter '*Gemm*' --job short   # a subset, quickly
-// Own options (the rest goes to BenchmarkDotNet): --no-pytorch, --wait-quiet <minutes> (wait for a 1-minute load average
-// below 0.5 before measuring), --memory-probe <model> (internal: the child process that measures one model's memory).
+// Own options (the rest goes to BenchmarkDotNet): --wait-quiet <minutes> (wait for a 1-minute load average below 0.5; if it
+// does not come, exit 3 without measuring, or with --allow-load measure and mark the summary "measured under load"),
+// --memory-probe <model> (internal: the child process that measures one model's memory).
+// The comparison with PyTorch, TorchSharp and ONNX Runtime is benchmarks/NetDsl.SideBySide.
 // Writes each class's BenchmarkDotNet table and <date>-summary.md (machine, targets, all tables) to benchmarks/results/.
 using System.Diagnostics;
 using System.Globalization;
@@ -17,10 +19,21 @@ var argList = args.ToList();
 if (TakeOption(argList, "--memory-probe") is { } probeModel)
 {
     Console.WriteLine(JsonSerializer.Serialize(MemoryProbe.Run(probeModel)));
-    return;
+    return 0;
 }
-bool noPytorch = TakeFlag(argList, "--no-pytorch");
-if (TakeOption(argList, "--wait-quiet") is { } waitText) WaitQuiet(double.Parse(waitText));
+bool allowLoad = TakeFlag(argList, "--allow-load");
+TakeFlag(argList, "--no-pytorch");   // accepted for old command lines: this suite no longer runs PyTorch
+string loadNote = "";
+if (TakeOption(argList, "--wait-quiet") is { } waitText && !WaitQuiet(double.Parse(waitText)))
+{
+    string l = File.ReadAllText("/proc/loadavg").Trim();
+    if (!allowLoad)
+    {
+        Console.Error.WriteLine($"NetDsl.Benchmarks: the machine did not become quiet within {waitText} min (load average {l}, need < 0.5); not measuring. Pass --allow-load to measure anyway (the summary is then marked).");
+        return 3;
+    }
+    loadNote = $"measured under load: the load average did not fall below 0.5 within {waitText} min ({l})";
+}
 if (!argList.Contains("--filter")) argList.AddRange(["--filter", "*"]);
 
 string resultsDir = Path.Combine("benchmarks", "results");
@@ -44,8 +57,9 @@ List<JsonElement>? torch = null; string? torchError = null;
 Dictionary<string, MemoryProbe.Result> netMemory = [];
 if (trainingRan)
 {
-    if (noPytorch) torchError = "skipped (--no-pytorch)";
-    else (torch, torchError) = PyTorch.Run();
+    // PyTorch is compared in benchmarks/NetDsl.SideBySide (interleaved rounds, the same statistics on both sides, peers at
+    // their best settings); this suite times NetDsl alone
+    torchError = "see benchmarks/NetDsl.SideBySide (interleaved side-by-side run)" + (loadNote == "" ? "" : "; " + loadNote);
     foreach (var m in new[] { "lenet5", "mlp", "resnet20", "transformer" })
         foreach (var variant in new[] { m, m + "/sig" })   // SGD with its own momentum buffers, and with the momentum in the gradients
             if (MemoryProbe.InChild(variant) is { } r) netMemory[variant] = r;
@@ -54,6 +68,7 @@ var load1 = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Tri
 var summaryPath = Path.Combine(resultsDir, $"{started:yyyy-MM-dd}-summary.md");
 File.WriteAllText(summaryPath, SummaryWriter.Write(results, torch, torchError, netMemory, started, load0, load1, summaries.FirstOrDefault()));
 Console.WriteLine($"summary: {summaryPath}");
+return 0;
 
 static string? TakeOption(List<string> a, string name)
 {
@@ -63,13 +78,16 @@ static string? TakeOption(List<string> a, string name)
 }
 static bool TakeFlag(List<string> a, string name) => a.Remove(name);
 
-static void WaitQuiet(double minutes)
+/// <summary>Waits up to <paramref name="minutes"/> for a 1-minute load average below 0.5; false if it never came.</summary>
+static bool WaitQuiet(double minutes)
 {
+    if (!File.Exists("/proc/loadavg")) return true;
     var until = DateTime.UtcNow.AddMinutes(minutes);
-    while (DateTime.UtcNow < until && File.Exists("/proc/loadavg"))
+    while (true)
     {
         double l = double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
-        if (l < 0.5) return;
+        if (l < 0.5) return true;
+        if (DateTime.UtcNow >= until) return false;
         Console.WriteLine($"waiting for a quiet machine: load average {l:F2}");
         Thread.Sleep(15_000);
     }
@@ -95,38 +113,4 @@ sealed class Results
     }
     public bool Has(string type) => _median.Keys.Any(k => k.StartsWith(type + ".", StringComparison.Ordinal));
     public double? Ns(string key) => _median.TryGetValue(key, out var v) ? v : null;
-}
-
-static class PyTorch
-{
-    /// <summary>Runs benchmarks/pytorch/train_step.py with 2 threads and OPENBLAS_CORETYPE=SkylakeX; one JSON object per model.</summary>
-    public static (List<JsonElement>? rows, string? error) Run()
-    {
-        string script = Path.Combine("benchmarks", "pytorch", "train_step.py");
-        string python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-        if (!File.Exists(script)) return (null, $"{script} not found (run from the repository root)");
-        var psi = new ProcessStartInfo(python, [script, "--threads", "2"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
-        try
-        {
-            Console.WriteLine("PyTorch: running benchmarks/pytorch/train_step.py ...");
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEndAsync();
-            var rows = new List<JsonElement>();
-            string? line;
-            while ((line = p.StandardOutput.ReadLine()) is not null)
-            {
-                Console.WriteLine("  " + line);
-                if (line.StartsWith('{')) rows.Add(JsonDocument.Parse(line).RootElement.Clone());
-            }
-            p.WaitForExit();
-            if (p.ExitCode != 0 || rows.Count == 0)
-            {
-                var err = stderr.Result.Trim().Split('\n').LastOrDefault() ?? "";
-                return (rows.Count > 0 ? rows : null, $"python3 exited with {p.ExitCode}: {err}");
-            }
-            return (rows, null);
-        }
-        catch (Exception e) { return (null, $"python3 could not be started: {e.Message}"); }
-    }
 }

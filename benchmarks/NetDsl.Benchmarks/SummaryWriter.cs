@@ -170,7 +170,7 @@ static class SummaryWriter
         Table(sb, ["version", "ms", "speed-up"], epi);
         sb.AppendLine("## Training step vs PyTorch (forward, cross-entropy, backward, SGD momentum 0.9; fp32; 2 threads)");
         sb.AppendLine();
-        sb.AppendLine("ms per step (medians). Speed-up = PyTorch time / NetDsl time. PyTorch: `benchmarks/pytorch/train_step.py` (20 warm-up steps, then up to 200 timed steps, at most 15 s per model).");
+        sb.AppendLine("ms per step (medians). Speed-up = PyTorch time / NetDsl time. PyTorch is compared in benchmarks/NetDsl.SideBySide (interleaved rounds, same statistics on both sides).");
         sb.AppendLine();
         Table(sb, ["model", "batch", "NetDsl ms", "PyTorch 1.13 ms", "speed-up"], train);
         sb.AppendLine("## Peak memory of a training step (MB = 2²⁰ bytes)");

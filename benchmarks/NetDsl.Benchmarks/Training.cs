@@ -6,7 +6,7 @@ namespace NetDsl.Benchmarks;
 
 /// <summary>
 /// One training step (forward, cross-entropy, backward, SGD lr 0.01 momentum 0.9) of the generated classes on the CPU path,
-/// the same step benchmarks/pytorch/train_step.py times in PyTorch: LeNet-5 at batch 64, the MLP 784-1024-1024-10 at 128,
+/// the same step benchmarks/pytorch/peer.py times in PyTorch (compared in benchmarks/NetDsl.SideBySide): LeNet-5 at batch 64, the MLP 784-1024-1024-10 at 128,
 /// ResNet-20 (examples/Models/resnet20.net, projection shortcuts as in the PyTorch twin) at 64, and one post-norm
 /// transformer encoder block (transformer_bench.net: d 256, 4 heads, ff 1024, T 128) at 16.
 /// </summary>

@@ -72,7 +72,7 @@ public static class NetDslCli
         var benchNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
         var benchBatch = new Option<int>("--batch", "-b") { Description = "batch size (default 64)", DefaultValueFactory = _ => 64 };
         var benchSteps = new Option<int>("--steps", "-s") { Description = "timed steps (default 20; the median is printed)", DefaultValueFactory = _ => 20 };
-        var benchProfile = new Option<bool>("--profile", "-p") { Description = "also time every kernel of the training step and print them, slowest first" };
+        var benchProfile = new Option<bool>("--profile", "-p") { Description = "also time every kernel of the training step and of the forward pass and print them, slowest first" };
         var bench = new Command("bench", "Compile the generated C#, then time a training step and a forward pass on the CPU path.") { benchFile, benchNetwork, benchBatch, benchSteps, benchProfile };
         bench.SetAction(p => Commands.Bench(p.GetValue(benchFile)!, p.GetValue(benchNetwork), p.GetValue(benchBatch), p.GetValue(benchSteps), p.GetValue(benchProfile), output));
         root.Subcommands.Add(bench);

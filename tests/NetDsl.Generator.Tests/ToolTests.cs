@@ -203,18 +203,26 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
-    public void Bench_profile_times_every_kernel_of_the_training_step()
+    public void Bench_profile_times_every_kernel_of_the_training_step_and_of_the_forward_pass()
     {
         var (exit, stdout, stderr) = Run("bench", RepoPaths.LeNet5, "--batch", "2", "--steps", "3", "--profile");
         Assert.True(exit == NetDslCli.ExitOk, stderr);
-        var rows = stdout.Split('\n').Where(l => l.Contains(" k", StringComparison.Ordinal) && (l.Contains("forward k", StringComparison.Ordinal) || l.Contains("backward k", StringComparison.Ordinal))).ToList();
+        // two tables: the training step's kernels, then the eval-mode forward pass's
+        int split = stdout.IndexOf("kernels of an inference forward pass", StringComparison.Ordinal);
+        Assert.True(split > 0, stdout);
+        static List<string> Rows(string text) => text.Split('\n').Where(l => l.Contains(" k", StringComparison.Ordinal) && (l.Contains("forward k", StringComparison.Ordinal) || l.Contains("backward k", StringComparison.Ordinal))).ToList();
+        static double Share(List<string> rows) => rows.Sum(r => double.Parse(r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture));
+        var inference = Rows(stdout[split..]);
+        Assert.Contains(inference, r => r.Contains("forward k0: conv2d conv1 (line 7)", StringComparison.Ordinal));
+        Assert.DoesNotContain(inference, r => r.Contains("backward k", StringComparison.Ordinal));
+        Assert.InRange(Share(inference), 99.0, 101.0);
+        var rows = Rows(stdout[..split]);
         // LeNet-5's kernels: the conv forward, the relu after pooling, both conv backward kernels and the loss, each with a time and a share
         Assert.Contains(rows, r => r.Contains("forward k0: conv2d conv1 (line 7)", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("forward k2: relu relu1 (line 7)", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("conv2d_bwd_filter", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("cross_entropy", StringComparison.Ordinal));
-        double share = rows.Sum(r => double.Parse(r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture));
-        Assert.InRange(share, 99.0, 101.0);   // the shares of all kernels add up to the whole
+        Assert.InRange(Share(rows), 99.0, 101.0);   // the shares of all kernels add up to the whole
         // profiling is the tool's: the generated class the generator emits carries no timers
         Assert.DoesNotContain("KernelProfile", NetDsl.Compiler.NetCompiler.Compile(RepoPaths.LeNet5, System.IO.File.ReadAllText(RepoPaths.LeNet5)).Networks[0].Source);
     }

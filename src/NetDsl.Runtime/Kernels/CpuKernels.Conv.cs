@@ -59,8 +59,43 @@ public sealed partial class CpuKernels<T>
         b?.CheckShape("b", [d.K]);
         if (g.Groups > 1) { GroupedForward(x, w, b, y, g, d, epilogue); return; }
         if (UseDirect(d, g)) { DirectConvForward(x, w, b, y, g, d, epilogue); return; }
-        int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
+        long work = (long)d.N * d.K * d.CRS * d.P;
+        int workers = Workers(work, d.N);
+        if (SplitWithinImages && d.N < Environment.ProcessorCount && Workers(work, Environment.ProcessorCount) > workers)
+        {
+            // fewer images than cores (batch-1 inference): split each image's GEMM across the cores instead
+            ConvForwardWithinImages(x, w, b, y, g, d, epilogue);
+            return;
+        }
         Chunks(d.N, workers, (x, w, b, y, g, d, epilogue), static (s, lo, hi) => ConvForwardRange(s.x, s.w, s.b, s.y, s.g, s.d, lo, hi, s.epilogue));
+    }
+
+    /// <summary>Whether convolutions with fewer images than cores split each image's GEMM (off only for A/B benchmarks).</summary>
+    internal static bool SplitWithinImages = true;
+
+    /// <summary>
+    /// One image at a time: im2col (skipped for a 1×1, stride-1, unpadded convolution, whose column matrix is the image
+    /// itself), then y[n] = W · col split across cores by output-channel rows or by pixel columns (<see cref="Blocks"/>).
+    /// </summary>
+    private static void ConvForwardWithinImages<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, ConvDims d, TEpi epi)
+        where TEpi : struct, IMap1<T>
+    {
+        bool direct = d.Is1x1Direct(g);
+        int inSize = d.C * d.H * d.W, outSize = d.K * d.P;
+        var col = direct ? null : Scratch(ref t_col, d.CRS * d.P);
+        var bk = b is null ? BiasKind.None : BiasKind.Row;
+        for (int n = 0; n < d.N; n++)
+        {
+            if (!direct)
+                Chunks(d.CRS, Workers((long)d.CRS * d.P, d.CRS), (x, col, d, g, n, inSize), static (s, lo, hi) =>
+                    Im2ColRows(s.x.AsSpan().Slice(s.n * s.inSize, s.inSize), s.col!, s.d, s.g, lo, hi));
+            Blocks(d.K, d.P, (long)d.K * d.P * d.CRS, (x, w, b, y, col, d, bk, epi, n, inSize, outSize), static (s, r0, r1, c0, c1) =>
+            {
+                ReadOnlySpan<T> bm = s.col is null ? s.x.AsSpan().Slice(s.n * s.inSize, s.inSize) : s.col;
+                Gemm(r1 - r0, c1 - c0, s.d.CRS, s.w.AsSpan().Slice(r0 * s.d.CRS), s.d.CRS, 1, bm.Slice(c0), s.d.P, 1,
+                    s.y.AsSpan().Slice(s.n * s.outSize + r0 * s.d.P + c0), s.d.P, false, s.bk, s.b is null ? default : s.b.AsSpan().Slice(r0), s.epi);
+            });
+        }
     }
 
     // the second scratch of a thread: a group's output (forward, backward data) or the padded dy (backward filter), never both at once
@@ -301,6 +336,37 @@ public sealed partial class CpuKernels<T>
                         else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[ow] = src[iw];
                     }
                 }
+    }
+
+    /// <summary>Rows [lo, hi) of <see cref="Im2Col(ReadOnlySpan{T}, Span{T}, ConvDims, ConvGeometry)"/> (row = (c, kh, kw)), so cores can share one image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2ColRows(ReadOnlySpan<T> x, Span<T> col, ConvDims d, ConvGeometry g, int lo, int hi)
+    {
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dwl = g.DilationW, khw = d.KH * d.KW;
+        for (int row = lo; row < hi; row++)
+        {
+            int c = row / khw, kh = row % khw / d.KW, kw = row % d.KW;
+            var dst = col.Slice(row * d.P, d.P);
+            int owLo = Math.Max(0, CeilDiv(pw - kw * dwl, sw));
+            int owHi = Math.Min(d.OW, FloorDiv(d.W - 1 + pw - kw * dwl, sw) + 1);
+            for (int oh = 0; oh < d.OH; oh++)
+            {
+                var drow = dst.Slice(oh * d.OW, d.OW);
+                int ih = oh * sh - ph + kh * dh;
+                if ((uint)ih >= (uint)d.H || owHi <= owLo) { drow.Clear(); continue; }
+                var src = x.Slice((c * d.H + ih) * d.W, d.W);
+                if (owLo > 0) drow[..owLo].Clear();
+                if (owHi < d.OW) drow[owHi..].Clear();
+                int iw0 = owLo * sw - pw + kw * dwl;
+                if (sw == 1) CopySmall(src.Slice(iw0, owHi - owLo), drow[owLo..owHi]);
+                else
+                {
+                    ref T s0 = ref MemoryMarshal.GetReference(src);
+                    ref T d0 = ref MemoryMarshal.GetReference(drow);
+                    for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) Unsafe.Add(ref d0, ow) = Unsafe.Add(ref s0, iw);
+                }
+            }
+        }
     }
 
     /// <summary>dx = 0, then dx[c, ih, iw] += col[(c,kh,kw), (oh,ow)] for every valid tap (the adjoint of Im2Col).</summary>
