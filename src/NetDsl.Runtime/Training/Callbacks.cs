@@ -197,7 +197,8 @@ public sealed class CurvePlot(string pathWithoutExtension, string title = "train
             var s = plot.Add.Scatter(epochs, ys, palette.GetColor(color++));
             s.LegendText = percent ? name + " (%)" : name;
             s.MarkerSize = epochs.Length > 30 ? 0 : 4;
-            if (name.Contains("val", StringComparison.Ordinal)) s.LinePattern = ScottPlot.LinePattern.Dashed;
+            // validation curves: square markers (a dashed line pattern is not supported by the SVG backend)
+            if (name.Contains("val", StringComparison.Ordinal)) s.MarkerShape = ScottPlot.MarkerShape.OpenSquare;
             if (percent)
             {
                 s.Axes.YAxis = plot.Axes.Right;

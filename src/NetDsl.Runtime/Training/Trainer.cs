@@ -126,6 +126,11 @@ public sealed class Trainer<T, TBatch> where T : unmanaged, IBinaryFloatingPoint
     /// <summary>Float targets of a batch (regression: val_loss is the mean squared error of the outputs).</summary>
     public Func<TBatch, Tensor<float>>? Targets { get; init; }
     public List<IMetric> Metrics { get; init; } = new();
+    /// <summary>
+    /// Extra values computed after each epoch with the network in evaluation mode (e.g. a held-out loss the network computes
+    /// itself, as a VAE's <c>ComputeLoss</c>): added to the epoch's log (and so to the progress line, CSV and curves).
+    /// </summary>
+    public Func<int, IEnumerable<(string Name, double Value)>>? Validate { get; init; }
     public List<Callback> Callbacks { get; init; } = new();
     /// <summary>The progress display (default: a <see cref="ProgressReporter"/> for <see cref="Epochs"/>); null with <see cref="Quiet"/>.</summary>
     public ProgressReporter? Progress { get; init; }
@@ -189,6 +194,12 @@ public sealed class Trainer<T, TBatch> where T : unmanaged, IBinaryFloatingPoint
             log.Set("lr", lr);
             if (validation is not null)
                 foreach (var (name, value, percent) in Evaluate(validation, "val_")) log.Set(name, value, percent);
+            if (Validate is not null)
+            {
+                Network?.Eval();
+                foreach (var (name, value) in Validate(epoch)) log.Set(name, value);
+                Network?.Train();
+            }
             log.Set("time_s", clock.Elapsed.TotalSeconds);
             history.Epochs.Add(log);
 
