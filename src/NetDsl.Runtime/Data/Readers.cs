@@ -329,7 +329,7 @@ public static class ImageFolder
     {
         if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), $"channels is 1 (grey) or 3 (RGB), got {channels}");
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"image folder '{root}' does not exist");
-        var classes = Directory.GetDirectories(root).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        var classes = Directory.GetDirectories(root).Select(d => Path.GetFileName(d)!).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         if (classes.Length == 0) throw new DataFormatException(root, $"image folder '{root}' has no class folders (expected root/CLASS/image.png)");
         var pixels = new List<float>();
         var labels = new List<int>();

@@ -88,8 +88,37 @@ public abstract class Optimizer<T> : IOptimizer where T : unmanaged, IBinaryFloa
         public required bool OneDevice { get; init; }
         /// <summary>Per-parameter state of this group in the same order (built by subclasses, cached for the fused kernels).</summary>
         public Dictionary<string, Tensor<T>[]> Slots { get; } = new();
-        public Tensor<T>[] Slot(string name, Tensor<T>[] all) =>
-            Slots.TryGetValue(name, out var s) ? s : Slots[name] = Indices.Select(i => all[i]).ToArray();
+        // no lambda on the fast paths: a captured parameter would allocate a closure on every call (steps allocate nothing)
+        public Tensor<T>[] Slot(string name, Tensor<T>[] all) => Slots.TryGetValue(name, out var s) ? s : MakeSlot(name, all);
+
+        private Tensor<T>[] MakeSlot(string name, Tensor<T>[] all)
+        {
+            var s = new Tensor<T>[Indices.Length];
+            for (int i = 0; i < s.Length; i++) s[i] = all[Indices[i]];
+            return Slots[name] = s;
+        }
+
+        private readonly Dictionary<string, Group> _active = new(StringComparer.Ordinal);
+
+        /// <summary>This group without its frozen parameters (itself when none is frozen; cached per frozen set, for the fused kernels).</summary>
+        public Group Active(Parameter<T>[] all)
+        {
+            bool any = false;
+            foreach (int i in Indices) if (all[i].Frozen) { any = true; break; }
+            return any ? ActiveSubgroup(all) : this;
+        }
+
+        private Group ActiveSubgroup(Parameter<T>[] all)
+        {
+            var key = string.Concat(Indices.Select(i => all[i].Frozen ? '1' : '0'));
+            if (_active.TryGetValue(key, out var g)) return g;
+            var idx = Indices.Where(i => !all[i].Frozen).ToArray();
+            return _active[key] = new Group
+            {
+                Spec = Spec, Indices = idx, Values = idx.Select(i => all[i].Value).ToArray(), Grads = idx.Select(i => all[i].Grad).ToArray(),
+                OneDevice = idx.Length > 0 && idx.All(i => all[i].Device == all[idx[0]].Device),
+            };
+        }
     }
 
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
@@ -182,12 +211,17 @@ public abstract class Optimizer<T> : IOptimizer where T : unmanaged, IBinaryFloa
     /// </summary>
     public void Step()
     {
-        if (_clipValue is { } cv) GradClip.ClipValue(_parameters, cv);
-        if (_clipNorm is { } cn) LastGradNorm = GradClip.ClipNorm(_parameters, cn);
+        if (_clipValue is not null || _clipNorm is not null)
+        {
+            IReadOnlyList<Parameter<T>> live = _parameters.Any(p => p.Frozen) ? _parameters.Where(p => !p.Frozen).ToArray() : _parameters;
+            if (_clipValue is { } cv) GradClip.ClipValue(live, cv);
+            if (_clipNorm is { } cn) LastGradNorm = GradClip.ClipNorm(live, cn);
+        }
         StepCount++;
+        BeforeStep();
         for (int g = 0; g < _groups.Length; g++)
         {
-            var group = _groups[g];
+            var group = _groups[g].Active(_parameters); // frozen parameters are skipped
             if (group.Indices.Length == 0) continue;
             double lr = GroupLearningRate(g), wd = GroupWeightDecay(g);
             if (group.OneDevice) UpdateGroup(group, _parameters[group.Indices[0]].Device.Kernels<T>(), StepCount, lr, wd);
@@ -196,6 +230,9 @@ public abstract class Optimizer<T> : IOptimizer where T : unmanaged, IBinaryFloa
                     Update(i, _parameters[i], _parameters[i].Device.Kernels<T>(), StepCount, lr, wd);
         }
     }
+
+    /// <summary>Called once per <see cref="Step"/> before the updates.</summary>
+    protected virtual void BeforeStep() { }
 
     /// <summary>The values and gradients of all parameters, in order (built once: fused kernels cache per array instance).</summary>
     protected Tensor<T>[] Values { get; }
@@ -457,9 +494,10 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPo
 
     // with the state in the gradients the buffer already holds v = μ·v + g': the step is θ −= lr·v (SgdStep with μ = 0, wd = 0 and
     // the gradient as its own velocity rewrites v unchanged)
+    protected override void BeforeStep() => CheckPrepared();
+
     protected override void Update(int index, Parameter<T> p, IKernels<T> kernels, int step, double lr, double weightDecay)
     {
-        if (index == 0) CheckPrepared();
         if (StateInGradients) kernels.SgdStep(p.Value, p.Grad, p.Grad, Cast(lr), T.Zero, T.Zero, false);
         else if (Fused) kernels.SgdStep(p.Value, p.Grad, _velocity[index], Cast(lr), Cast(Momentum), Cast(weightDecay), Nesterov);
         else HostStep(p, _velocity[index], step, lr, weightDecay);
@@ -467,7 +505,6 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPo
 
     protected override void UpdateGroup(Group group, IKernels<T> kernels, int step, double lr, double weightDecay)
     {
-        if (group.Indices[0] == 0) CheckPrepared();
         if (StateInGradients) kernels.SgdStep(group.Values, group.Grads, group.Grads, Cast(lr), T.Zero, T.Zero, false);
         else if (Fused) kernels.SgdStep(group.Values, group.Grads, group.Slot("velocity", _velocity), Cast(lr), Cast(Momentum), Cast(weightDecay), Nesterov);
         else foreach (int i in group.Indices) HostStep(Parameters[i], _velocity[i], step, lr, weightDecay);

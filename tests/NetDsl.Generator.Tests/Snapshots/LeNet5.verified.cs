@@ -270,22 +270,31 @@ namespace Test.Networks
             // k13: linear_bwd_data (lenet5.net line 10): [N, 10] -> [N, 84], per sample 1,680 FLOPs and 376 bytes moved (+ 3,360 bytes of parameters)
             K.LinearBackwardData(_dfc3_17, Fc3.Weight.Value, _drelu4_18);
             // k14: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
-            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
-            else K.LinearBackwardFilter(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+            if (!(Fc3.Weight.Frozen && Fc3.Bias!.Frozen))
+            {
+                if (accumulate) K.LinearBackwardFilterAccumulate(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+                else K.LinearBackwardFilter(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+            }
             // k15: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], per sample 84 FLOPs and 1,008 bytes moved
             K.Map(_drelu4_18, _relu4_10, _dfc2_19, new ReluBwdOp(), new ReluBwdOpGpu());
             // k16: linear_bwd_data (lenet5.net line 9): [N, 84] -> [N, 120], per sample 20,160 FLOPs and 816 bytes moved (+ 40,320 bytes of parameters)
             K.LinearBackwardData(_dfc2_19, Fc2.Weight.Value, _drelu3_20);
             // k17: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], per sample 20,160 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
-            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
-            else K.LinearBackwardFilter(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+            if (!(Fc2.Weight.Frozen && Fc2.Bias!.Frozen))
+            {
+                if (accumulate) K.LinearBackwardFilterAccumulate(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+                else K.LinearBackwardFilter(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+            }
             // k18: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], per sample 120 FLOPs and 1,440 bytes moved
             K.Map(_drelu3_20, _relu3_9, _dfc1_21, new ReluBwdOp(), new ReluBwdOpGpu());
             // k19: linear_bwd_data (lenet5.net line 9): [N, 120] -> [N, 400], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,000 bytes of parameters)
             K.LinearBackwardData(_dfc1_21, Fc1.Weight.Value, _dflatten1_22);
             // k20: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
-            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
-            else K.LinearBackwardFilter(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+            if (!(Fc1.Weight.Frozen && Fc1.Bias!.Frozen))
+            {
+                if (accumulate) K.LinearBackwardFilterAccumulate(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+                else K.LinearBackwardFilter(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+            }
             // k22: relu_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 4,800 bytes moved
             K.Map(_dmaxpool2_23, _maxpool2_6, _dmaxpool2_24, new ReluBwdOp(), new ReluBwdOpGpu());
             // k23: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], per sample 1,600 FLOPs and 9,600 bytes moved
@@ -293,15 +302,21 @@ namespace Test.Networks
             // k24: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,600 bytes of parameters)
             K.Conv2dBackwardData(_dconv2_25, Conv2.Weight.Value, _dmaxpool1_26, ConvGeometry.Of(1, 0));
             // k25: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
-            K.Conv2dBackwardFilter(_dconv2_25, _maxpool1_3, (accumulate ? _acc25_0 : Conv2.Weight.Grad), (accumulate ? _acc25_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
-            if (accumulate) { K.Accumulate(_acc25_0, Conv2.Weight.Grad); K.Accumulate(_acc25_1, Conv2.Bias!.Grad); }
+            if (!(Conv2.Weight.Frozen && Conv2.Bias!.Frozen))
+            {
+                K.Conv2dBackwardFilter(_dconv2_25, _maxpool1_3, (accumulate ? _acc25_0 : Conv2.Weight.Grad), (accumulate ? _acc25_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
+                if (accumulate) { K.Accumulate(_acc25_0, Conv2.Weight.Grad); K.Accumulate(_acc25_1, Conv2.Bias!.Grad); }
+            }
             // k26: relu_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 14,112 bytes moved
             K.Map(_dmaxpool1_26, _maxpool1_3, _dmaxpool1_27, new ReluBwdOp(), new ReluBwdOpGpu());
             // k27: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], per sample 4,704 FLOPs and 28,224 bytes moved
             K.MaxPool2dBackward(_dmaxpool1_27, _maxpool1_argmax_4, _dconv1_28);
             // k28: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
-            K.Conv2dBackwardFilter(_dconv1_28, _image_0, (accumulate ? _acc28_0 : Conv1.Weight.Grad), (accumulate ? _acc28_1 : Conv1.Bias!.Grad), ConvGeometry.Of(1, 2));
-            if (accumulate) { K.Accumulate(_acc28_0, Conv1.Weight.Grad); K.Accumulate(_acc28_1, Conv1.Bias!.Grad); }
+            if (!(Conv1.Weight.Frozen && Conv1.Bias!.Frozen))
+            {
+                K.Conv2dBackwardFilter(_dconv1_28, _image_0, (accumulate ? _acc28_0 : Conv1.Weight.Grad), (accumulate ? _acc28_1 : Conv1.Bias!.Grad), ConvGeometry.Of(1, 2));
+                if (accumulate) { K.Accumulate(_acc28_0, Conv1.Weight.Grad); K.Accumulate(_acc28_1, Conv1.Bias!.Grad); }
+            }
         }
 
         private Tensor<T>? _accScratch; // scratch for gradients accumulated through a kernel that overwrites (2,416 elements)
