@@ -281,6 +281,17 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Epoch_result_without_held_out_samples_shows_no_accuracy()
+    {
+        var text = new StringWriter();
+        var r = new ProgressReporter(1, plainOut: text, interactive: false);
+        var stats = r.RunEpoch(0, 1, p => p.Batch(0.25, 8));
+        r.EpochResult(stats, 0, 0, 0);
+        Assert.DoesNotContain("accuracy", text.ToString());
+        Assert.Contains("train loss 0.2500", text.ToString());
+    }
+
+    [Fact]
     public void Metrics_count_correctly()
     {
         // 4 samples, 3 classes: predictions 0, 2, 1, 1; labels 0, 1, 1, 2

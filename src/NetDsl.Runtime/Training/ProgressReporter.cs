@@ -98,7 +98,7 @@ public sealed class ProgressReporter
     private string Title(int epoch) => $"epoch {epoch + 1}/{Epochs}";
 
     private string Describe(EpochProgress p) =>
-        string.Create(Inv, $"{Title(p.Epoch)}  loss {p.MeanLoss,7:F4}  {p.ImagesPerSecond,7:F0} img/s");
+        string.Create(Inv, $"{Title(p.Epoch)}  loss {p.MeanLoss,7:F4}  {p.ImagesPerSecond,7:F0} samples/s");
 
     private void RunLive(EpochProgress progress, Action<EpochProgress> body)
     {
@@ -151,7 +151,7 @@ public sealed class ProgressReporter
         var line = string.Create(Inv, $"{Title(stats.Epoch)}: train loss {stats.MeanLoss:F4}")
             + (total > 0 ? string.Create(Inv, $", held-out accuracy {accuracy * 100:F2}% ({correct}/{total})") : "")
             + (learningRate is { } lr ? string.Create(Inv, $", lr {lr:G4}") : "")
-            + string.Create(Inv, $", {stats.ImagesPerSecond:F0} img/s");
+            + string.Create(Inv, $", {stats.ImagesPerSecond:F0} samples/s");
         Line(line);
     }
 
