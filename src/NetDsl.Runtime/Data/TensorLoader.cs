@@ -42,8 +42,8 @@ public sealed class TensorBatch : IBatch
 /// <summary>
 /// Yields minibatches of a <see cref="TensorDataset"/> (PyTorch's DataLoader): shuffled per epoch from (seed, epoch), the last
 /// partial batch kept unless <c>dropLast</c>. Batches are gathered and transformed (<see cref="Transform"/>, on host memory)
-/// one batch ahead on a worker thread while the caller trains on the current one (<see cref="Prefetch"/>); transforms are
-/// seeded by (epoch, batch index), so the batches are the same with or without the worker.
+/// up to one batch ahead on a worker thread (one per epoch) while the caller trains on the current one (<see cref="Prefetch"/>);
+/// transforms are seeded by (epoch, batch index), so the batches are the same with or without the worker.
 /// </summary>
 public sealed class TensorLoader : IBatchSource<TensorBatch>
 {
@@ -120,38 +120,66 @@ public sealed class TensorLoader : IBatchSource<TensorBatch>
     {
         FillOrder(epoch, _order);
         int n = BatchesPerEpoch;
-        Task? pending = null;
         TensorBatch HostFor(int b) => b < Count / BatchSize ? _host[b & 1] : _hostTail[b & 1];
-        void Prepare(int b) => Fill(HostFor(b), b * BatchSize, epoch, b);
-        try
+        if (!Prefetch)
         {
-            if (!Prefetch) { }
-            else pending = Task.Run(() => Prepare(0));
             for (int b = 0; b < n; b++)
             {
-                if (Prefetch) { pending!.GetAwaiter().GetResult(); pending = null; }
-                else Prepare(b);
-                var host = HostFor(b);
-                if (Prefetch && b + 1 < n) { int next = b + 1; pending = Task.Run(() => Prepare(next)); }
-                if (Device.IsCpu) yield return host;
-                else
+                Fill(HostFor(b), b * BatchSize, epoch, b);
+                yield return ToDevice(HostFor(b), epoch, b);
+            }
+            yield break;
+        }
+        // one worker thread per epoch, at most one batch ahead: two host buffers, "free" counts the buffers it may fill
+        using var free = new SemaphoreSlim(2);
+        using var ready = new SemaphoreSlim(0);
+        Exception? failure = null;
+        bool stop = false;
+        var worker = new Thread(() =>
+        {
+            try
+            {
+                for (int b = 0; b < n; b++)
                 {
-                    var dev = host.Size == BatchSize ? _device! : _deviceTail!;
-                    foreach (var c in _data.Columns)
-                    {
-                        if (c.IsInt) dev.Int(c.Name).CopyFromHost(host.Int(c.Name).AsSpan());
-                        else dev.Float(c.Name).CopyFromHost(host.Float(c.Name).AsSpan());
-                    }
-                    dev.Index = b; dev.Epoch = epoch;
-                    yield return dev;
+                    free.Wait();
+                    if (Volatile.Read(ref stop)) return;
+                    Fill(HostFor(b), b * BatchSize, epoch, b);
+                    ready.Release();
                 }
+            }
+            catch (Exception e) { failure = e; ready.Release(); }
+        }) { IsBackground = true, Name = "TensorLoader prefetch" };
+        worker.Start();
+        try
+        {
+            for (int b = 0; b < n; b++)
+            {
+                ready.Wait();
+                if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+                yield return ToDevice(HostFor(b), epoch, b);
+                free.Release(); // the caller has moved past batch b: its buffer may take batch b + 2
             }
         }
         finally
         {
-            // an abandoned enumeration waits for the worker so the buffers are not written behind the next epoch's back
-            try { pending?.GetAwaiter().GetResult(); } catch (Exception) { }
+            // an abandoned enumeration stops the worker before the buffers are reused
+            Volatile.Write(ref stop, true);
+            free.Release(2);
+            worker.Join();
         }
+    }
+
+    private TensorBatch ToDevice(TensorBatch host, int epoch, int b)
+    {
+        if (Device.IsCpu) return host;
+        var dev = host.Size == BatchSize ? _device! : _deviceTail!;
+        foreach (var c in _data.Columns)
+        {
+            if (c.IsInt) dev.Int(c.Name).CopyFromHost(host.Int(c.Name).AsSpan());
+            else dev.Float(c.Name).CopyFromHost(host.Float(c.Name).AsSpan());
+        }
+        dev.Index = b; dev.Epoch = epoch;
+        return dev;
     }
 
     private void Fill(TensorBatch batch, int start, int epoch, int index)
