@@ -4,18 +4,21 @@
 //
 //   sudo apt-get install fortunes-min        (the program installs nothing itself)
 //   dotnet run -c Release --project examples/CharRnn [-- --model lstm|gru --epochs 10 --lr 0.003 --seed 1
-//                                                      --temperature 0.8 --length 240 --prompt "A " --corpus DIR]
+//                                                      --temperature 0.8 --length 240 --prompt "A " --corpus DIR --curves charrnn_curves]
 //
 // Parameters (PyTorch 1.13: nn.Embedding(96, 32) + nn.LSTM(32, 256) or nn.GRU(32, 256) + nn.Linear(256, 96)):
 // CharLstm 324,704 and CharGru 250,464. Batches are 32 chunks of 64 characters from random offsets; each chunk starts
 // from a zero state (truncated back-propagation through time: the model sees 64 characters of context at most).
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
 using NetDsl.Examples;
 using NetDsl.Runtime;
 using NetDsl.Runtime.Optim;
+using NetDsl.Runtime.Training;
 
-var o = Options.Parse(args);
+var (o, exit) = Options.Parse(args);
+if (o is null) return exit;
 string[] files = Directory.Exists(o.Corpus)
     ? Directory.GetFiles(o.Corpus).Where(f => !f.EndsWith(".dat", StringComparison.Ordinal) && !f.EndsWith(".u8", StringComparison.Ordinal)).OrderBy(f => f, StringComparer.Ordinal).ToArray()
     : [];
@@ -60,6 +63,7 @@ int stepsPerEpoch = Math.Max(1, corpus.Length / (Batch * Steps));
 Console.WriteLine($"batches of {Batch} x {Steps} characters, {stepsPerEpoch} steps per epoch, Adam lr {o.LearningRate}; samples: {(o.Temperature > 0 ? $"temperature {o.Temperature}" : "greedy")}, seed {o.Seed}");
 
 var clock = Stopwatch.StartNew();
+var history = new TrainingHistory();
 for (int epoch = 1; epoch <= o.Epochs; epoch++)
 {
     var t0 = clock.Elapsed;
@@ -77,10 +81,14 @@ for (int epoch = 1; epoch <= o.Epochs; epoch++)
     }
     var seconds = (clock.Elapsed - t0).TotalSeconds;
     Console.WriteLine($"epoch {epoch}/{o.Epochs}: loss {sum / stepsPerEpoch:F3} (cross-entropy per character, nats), {stepsPerEpoch * Batch * Steps / seconds:N0} characters/s, {seconds:F1} s");
+    var log = new EpochLog();
+    log.Set("epoch", epoch); log.Set("loss", sum / stepsPerEpoch);
+    history.Epochs.Add(log);
+    CurvePlot.Draw(history, o.Curves + ".png", o.Curves + ".svg", $"character {o.Model.ToUpperInvariant()}: cross-entropy per character (nats)");
     foreach (var p in net.Parameters) sampler.GetParameter(p.Name).Value.CopyFromHost(p.Value.CopyToHost());
     Console.WriteLine("  sample: " + Sample(o.Prompt, o.Length, new Random(o.Seed + epoch)).Replace("\n", "\n          "));
 }
-Console.WriteLine($"trained {o.Epochs} epochs in {clock.Elapsed.TotalSeconds:F1} s");
+Console.WriteLine($"trained {o.Epochs} epochs in {clock.Elapsed.TotalSeconds:F1} s; loss curve: {Path.GetFullPath(o.Curves)}.png/.svg");
 return 0;
 
 // generation: the sampler reads the last (up to) 2·Steps characters and gives the next-character logits after each;
@@ -122,28 +130,30 @@ static int Draw(ReadOnlySpan<float> v, double temperature, Random r)
     return p.Length - 1;
 }
 
-sealed record Options(string Model, int Epochs, float LearningRate, int Seed, double Temperature, int Length, string Prompt, string Corpus)
+sealed record Options(string Model, int Epochs, float LearningRate, int Seed, double Temperature, int Length, string Prompt, string Corpus, string Curves)
 {
-    public static Options Parse(string[] args)
+    /// <summary>Parses the options with System.CommandLine: (options, 0), or (null, exit code) after --help or a bad option.</summary>
+    public static (Options? Options, int Exit) Parse(string[] args)
     {
-        var o = new Options("lstm", 10, 0.003f, 1, 0.8, 240, "A ", "/usr/share/games/fortunes");
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        for (int i = 0; i < args.Length; i++)
+        var model = ExampleCli.Opt("--model", "lstm", "lstm or gru", v => v is "lstm" or "gru", "must be lstm or gru");
+        var epochs = ExampleCli.Opt("--epochs", 10, "training epochs", v => v > 0, "must be positive");
+        var lr = ExampleCli.Opt("--lr", 0.003f, "Adam learning rate", v => v > 0 && float.IsFinite(v), "must be a positive number");
+        var seed = ExampleCli.Opt("--seed", 1, "seed of initialization, batches and samples");
+        var temperature = ExampleCli.Opt("--temperature", 0.8, "sampling temperature (0: greedy)", v => v >= 0 && double.IsFinite(v), "must be >= 0");
+        var length = ExampleCli.Opt("--length", 240, "characters per sample", v => v > 0, "must be positive");
+        var prompt = ExampleCli.Opt("--prompt", "A ", "start of each sample");
+        var corpus = ExampleCli.Opt("--corpus", "/usr/share/games/fortunes", "folder of text files");
+        var curves = ExampleCli.Opt("--curves", "charrnn_curves", "loss curve path without extension (.png and .svg are written)");
+        var root = new RootCommand("Train a character-level LSTM/GRU language model and print samples.") { model, epochs, lr, seed, temperature, length, prompt, corpus, curves };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            o = args[i] switch
-            {
-                "--model" => o with { Model = Next() switch { "lstm" => "lstm", "gru" => "gru", var m => throw new ArgumentException($"--model is lstm or gru, got {m}") } },
-                "--epochs" => o with { Epochs = int.Parse(Next(), inv) },
-                "--lr" => o with { LearningRate = float.Parse(Next(), inv) },
-                "--seed" => o with { Seed = int.Parse(Next(), inv) },
-                "--temperature" => o with { Temperature = double.Parse(Next(), inv) },
-                "--length" => o with { Length = int.Parse(Next(), inv) },
-                "--prompt" => o with { Prompt = Next() },
-                "--corpus" => o with { Corpus = Next() },
-                _ => throw new ArgumentException($"unknown option {args[i]} (options: --model lstm|gru --epochs N --lr X --seed N --temperature T --length N --prompt TEXT --corpus DIR)"),
-            };
+            foreach (var e in parse.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("Run with --help for the options.");
+            return (null, 2);
         }
-        return o;
+        if (parse.Action is System.CommandLine.Help.HelpAction) { parse.Invoke(); return (null, 0); }
+        return (new Options(parse.GetValue(model)!, parse.GetValue(epochs), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(temperature),
+            parse.GetValue(length), parse.GetValue(prompt)!, parse.GetValue(corpus)!, parse.GetValue(curves)!), 0);
     }
 }

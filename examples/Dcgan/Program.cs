@@ -12,7 +12,9 @@ using NetDsl.Runtime.Data;
 using NetDsl.Runtime.Optim;
 using NetDsl.Runtime.Training;
 
-var o = Options.ParseOrExit(args, new Options(5, 64, 2e-4f, 1, Options.DefaultDataDir, "dcgan_samples.png"));
+return Options.Run("Train a DCGAN on real MNIST digits and write a grid of generated digits.", args,
+    new Options(5, 64, 2e-4f, 1, Options.DefaultDataDir, "dcgan_samples.png"), o =>
+{
 var clock = Stopwatch.StartNew();
 var digits = Mnist.Load(Mnist.EnsureDownloaded(o.DataDir, Console.Out));
 var device = Device.Default;
@@ -36,6 +38,8 @@ var zHost = new float[o.Batch * Latent];
 var rng = new Random(o.Seed);
 float Normal() => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
 
+var history = new TrainingHistory();
+string curves = Options.CurvesPath(o.Output);
 for (int epoch = 0; epoch < o.Epochs; epoch++)
 {
     var t0 = clock.Elapsed;
@@ -56,6 +60,10 @@ for (int epoch = 0; epoch < o.Epochs; epoch++)
         dSum += lReal + lFake; gSum += lGen; steps++;
     }
     Console.WriteLine($"epoch {epoch + 1,2}/{o.Epochs}: D loss {dSum / steps:F3} (real + fake), G loss {gSum / steps:F3} (−log D(G(z))), {steps} steps, {(clock.Elapsed - t0).TotalSeconds:F1} s");
+    var log = new EpochLog();
+    log.Set("epoch", epoch + 1); log.Set("d_loss", dSum / steps); log.Set("g_loss", gSum / steps);
+    history.Epochs.Add(log);
+    CurvePlot.Draw(history, curves + ".png", curves + ".svg", "DCGAN on MNIST: discriminator and generator losses");
 }
 
 // 64 digits from a fixed z, in eval mode (batchnorm running statistics)
@@ -66,4 +74,6 @@ var fixedRng = new Random(12345);
 zs.CopyFromHost(Enumerable.Range(0, Samples * Latent).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - fixedRng.NextDouble())) * Math.Cos(2 * Math.PI * fixedRng.NextDouble()))).ToArray());
 var images = g.Forward(zs).CopyToHost();
 PngGrid.Write(o.Output, images, Samples, 28, 28, columns: 8, lo: -1f, hi: 1f);
-Console.WriteLine($"wrote {Samples} generated digits to {Path.GetFullPath(o.Output)}; {clock.Elapsed.TotalSeconds:F1} s in all");
+Console.WriteLine($"wrote {Samples} generated digits to {Path.GetFullPath(o.Output)}, curves to {Path.GetFullPath(curves)}.png/.svg; {clock.Elapsed.TotalSeconds:F1} s in all");
+return 0;
+});

@@ -1,6 +1,6 @@
-// A minimal grayscale PNG writer (no image library needed): a grid of equally sized images, values mapped from [lo, hi]
-// to 0..255, zlib-compressed with System.IO.Compression. Shared by examples/Vae and examples/Dcgan.
-using System.IO.Compression;
+// A grid of equally sized grayscale images written as a PNG with StbImageWriteSharp (values mapped from [lo, hi] to 0..255).
+// Shared by examples/Vae and examples/Dcgan.
+using StbImageWriteSharp;
 
 namespace NetDsl.Examples;
 
@@ -24,46 +24,9 @@ public static class PngGrid
                         for (int dx = 0; dx < zoom; dx++) image[(oy + r * zoom + dy) * width + ox + c * zoom + dx] = b;
                 }
         }
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
         using var file = File.Create(path);
-        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BigEndian(header, 0, width); BigEndian(header, 4, height);
-        header[8] = 8; header[9] = 0; // 8-bit grayscale; compression, filter, interlace 0
-        Chunk(file, "IHDR", header);
-        using (var raw = new MemoryStream())
-        {
-            using (var z = new ZLibStream(raw, CompressionLevel.Optimal, leaveOpen: true))
-                for (int y = 0; y < height; y++) { z.WriteByte(0); z.Write(image, y * width, width); } // filter 0 per scanline
-            Chunk(file, "IDAT", raw.ToArray());
-        }
-        Chunk(file, "IEND", []);
-    }
-
-    private static void BigEndian(byte[] b, int o, int v) { b[o] = (byte)(v >> 24); b[o + 1] = (byte)(v >> 16); b[o + 2] = (byte)(v >> 8); b[o + 3] = (byte)v; }
-
-    private static void Chunk(Stream s, string type, byte[] data)
-    {
-        var len = new byte[4]; BigEndian(len, 0, data.Length);
-        s.Write(len);
-        var body = new byte[4 + data.Length];
-        for (int i = 0; i < 4; i++) body[i] = (byte)type[i];
-        data.CopyTo(body, 4);
-        s.Write(body);
-        var crc = new byte[4]; BigEndian(crc, 0, (int)Crc32(body));
-        s.Write(crc);
-    }
-
-    private static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
-    {
-        uint c = (uint)n;
-        for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        return c;
-    }).ToArray();
-
-    public static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint c = 0xFFFFFFFFu;
-        foreach (var b in data) c = Table[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
+        new ImageWriter().WritePng(image, width, height, ColorComponents.Grey, file);
     }
 }

@@ -593,6 +593,20 @@ namespace NetDsl.Compiler.Emit
         {
             var grads = k.Outputs.Where(o => o.Storage.Role == ValueRole.ParameterGradient).ToList();
             if (grads.Count == 0) { w.Line(Timed(k, Call(k), "backward")); return; }
+            // a kernel that only computes parameter gradients does not run when all its parameters are frozen (net.Freeze)
+            var gradRefs = grads.Count == k.Outputs.Count ? grads.Select(Ref).ToList() : new List<string>();
+            if (gradRefs.Count > 0 && gradRefs.All(r => r.EndsWith(".Grad", StringComparison.Ordinal)))
+            {
+                w.Open($"if (!({string.Join(" && ", gradRefs.Select(r => r.Substring(0, r.Length - ".Grad".Length) + ".Frozen"))}))");
+                EmitGradientCall(w, k, grads);
+                w.Close();
+                return;
+            }
+            EmitGradientCall(w, k, grads);
+        }
+
+        private void EmitGradientCall(CodeWriter w, Kernel k, List<TValue> grads)
+        {
             if (k is LibraryKernel lk && lk.Node.Op == "linear_bwd_filter" && grads.Count == k.Outputs.Count)
             {
                 var over = Call(k);

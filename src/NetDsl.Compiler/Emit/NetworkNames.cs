@@ -60,7 +60,8 @@ namespace NetDsl.Compiler.Emit
             "InitializeParameters", "InputShapeError", "K", "Load", "Name", "NoiseSeed", "Parameters", "ResetBuffers", "Save",
             "Seed", "StepCount", "Train", "Training", "ZeroGrad", "CheckFinite", "ValidateInputs", "CheckFiniteAfter",
             "CheckInputFinite", "FindNonFinite", "NonFiniteError", "SampleOffset", "GradientOrder", "GradientReadyHook",
-            "GradientReady", "ParameterIndex",
+            "GradientReady", "ParameterIndex", "Freeze", "Unfreeze", "SaveWeights", "LoadWeights", "StateDict", "LoadStateDict",
+            "ExportOnnx", "ToOnnx", "Fit",
             "ToString", "Equals", "GetHashCode", "GetType", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 

@@ -2,7 +2,7 @@ namespace NetDsl.Runtime.Data;
 
 /// <summary>One minibatch: <see cref="Images"/> [Size, ...sample shape] and <see cref="Labels"/> [Size] on the loader's device.</summary>
 /// <remarks>The tensors are reused by the loader: their contents are valid until the next batch is produced.</remarks>
-public readonly record struct Batch(Tensor<float> Images, Tensor<int> Labels, int Size, int Index);
+public readonly record struct Batch(Tensor<float> Images, Tensor<int> Labels, int Size, int Index) : IBatch;
 
 /// <summary>
 /// Yields minibatches of a <see cref="LabeledImages"/> set into preallocated tensors (no allocation per batch), in an
@@ -11,7 +11,7 @@ public readonly record struct Batch(Tensor<float> Images, Tensor<int> Labels, in
 /// preallocated tensors [Count % BatchSize, ...]; pass <c>dropLast: true</c> to skip it instead.
 /// Every sample appears exactly once per epoch (unless dropped with the last partial batch).
 /// </summary>
-public sealed class DataLoader
+public sealed class DataLoader : IBatchSource<Batch>
 {
     private readonly LabeledImages _data;
     private readonly int[] _order;

@@ -37,6 +37,12 @@ public sealed class Parameter<T> where T : unmanaged, IBinaryFloatingPointIeee75
     /// </summary>
     public int FanIn { get; internal set; }
 
+    /// <summary>
+    /// A frozen parameter is not trained: optimizers skip it, and a generated network skips the backward kernels that only
+    /// compute frozen parameters' gradients (<c>net.Freeze("conv1")</c>). Its <see cref="Grad"/> is then stale.
+    /// </summary>
+    public bool Frozen { get; set; }
+
     public int[] Shape => Value.Shape;
     public int Length => Value.Length;
     public Device Device => Value.Device;

@@ -13,7 +13,8 @@ public sealed record CheckpointEntry<T>(string Name, int[] Shape, T[] Data) wher
 /// <summary>
 /// Saves and loads named parameter values in a small binary file (little-endian):
 /// <code>
-/// magic "NDSLCKPT" (8 bytes) | int32 version (1) | int32 element type (1 = float32, 2 = float64) | int32 count
+/// magic "NDSLCKPT" (8 bytes) | int32 version (1, or 2 with metadata) | int32 element type (1 = float32, 2 = float64) | int32 count
+/// [version 2: int32 metadata count | that many × { int32 key length | UTF-8 key | int32 value length | UTF-8 value }]
 /// count × { int32 name length | UTF-8 name | int32 rank | rank × int32 dim | elements }
 /// uint64 FNV-1a hash of all preceding bytes
 /// </code>
@@ -22,14 +23,19 @@ public sealed record CheckpointEntry<T>(string Name, int[] Shape, T[] Data) wher
 /// </summary>
 public static class Checkpoint
 {
+    /// <summary>The version written without metadata (2 is written when metadata is given; both are read).</summary>
     public const int Version = 1;
+    public const int MetadataVersion = 2;
     private static ReadOnlySpan<byte> Magic => "NDSLCKPT"u8;
     private const int MaxNameBytes = 4096, MaxRank = 16;
 
     public static void Save<T>(string path, IEnumerable<Parameter<T>> parameters) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         Save(path, parameters.Select(p => (p.Name, p.Value)));
 
-    public static void Save<T>(string path, IEnumerable<(string Name, Tensor<T> Tensor)> tensors) where T : unmanaged
+    public static void Save<T>(string path, IEnumerable<(string Name, Tensor<T> Tensor)> tensors) where T : unmanaged => Save(path, tensors, null);
+
+    /// <summary>Saves named tensors and string metadata (e.g. an optimizer's step count and learning rate).</summary>
+    public static void Save<T>(string path, IEnumerable<(string Name, Tensor<T> Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata) where T : unmanaged
     {
         int typeCode = TypeCode<T>();
         var list = tensors.ToList();
@@ -39,9 +45,22 @@ public static class Checkpoint
 
         var buf = new ArrayBufferWriter<byte>();
         buf.Write(Magic);
-        WriteInt(buf, Version);
+        WriteInt(buf, metadata is null ? Version : MetadataVersion);
         WriteInt(buf, typeCode);
         WriteInt(buf, list.Count);
+        if (metadata is not null)
+        {
+            WriteInt(buf, metadata.Count);
+            foreach (var (k, v) in metadata)
+            {
+                foreach (var str in new[] { k, v })
+                {
+                    var b = Encoding.UTF8.GetBytes(str);
+                    WriteInt(buf, b.Length);
+                    buf.Write(b);
+                }
+            }
+        }
         foreach (var (name, tensor) in list)
         {
             var nameBytes = Encoding.UTF8.GetBytes(name);
@@ -69,8 +88,12 @@ public static class Checkpoint
     }
 
     /// <summary>Reads every tensor of a checkpoint written for element type <typeparamref name="T"/>.</summary>
-    public static IReadOnlyList<CheckpointEntry<T>> Read<T>(string path) where T : unmanaged
+    public static IReadOnlyList<CheckpointEntry<T>> Read<T>(string path) where T : unmanaged => Read<T>(path, out _);
+
+    /// <summary>Reads every tensor and the metadata (empty for a version-1 file).</summary>
+    public static IReadOnlyList<CheckpointEntry<T>> Read<T>(string path, out Dictionary<string, string> metadata) where T : unmanaged
     {
+        metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
         catch (FileNotFoundException e) { throw new FileNotFoundException($"checkpoint '{path}' does not exist", path, e); }
@@ -80,13 +103,30 @@ public static class Checkpoint
         if (!bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw r.Bad("bad magic header: not a NetDsl checkpoint");
         r.Pos = Magic.Length;
         int version = r.Int("version");
-        if (version != Version) throw r.Bad($"unsupported version {version} (this runtime reads version {Version})");
+        if (version != Version && version != MetadataVersion) throw r.Bad($"unsupported version {version} (this runtime reads versions {Version} and {MetadataVersion})");
         bool checksumOk = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(bytes.Length - 8)) == Fnv1a(bytes.AsSpan(0, bytes.Length - 8));
         int typeCode = r.Int("element type");
         if (typeCode != TypeCode<T>()) throw r.Bad($"holds {TypeName(typeCode)} tensors, expected {TypeName(TypeCode<T>())}");
         int count = r.Int("tensor count");
         if (count < 0) throw r.Bad($"negative tensor count {count}");
         r.End = bytes.Length - 8;
+        if (version == MetadataVersion)
+        {
+            int metaCount = r.Int("metadata count");
+            if (metaCount < 0 || metaCount > 1_000_000) throw r.Bad($"invalid metadata count {metaCount}");
+            for (int i = 0; i < metaCount; i++)
+            {
+                var kv = new string[2];
+                for (int j = 0; j < 2; j++)
+                {
+                    int len = r.Int($"length of metadata entry #{i}");
+                    if (len < 0 || len > 1 << 20) throw r.Bad($"metadata entry #{i}: invalid length {len}");
+                    try { kv[j] = new UTF8Encoding(false, true).GetString(r.Bytes(len, $"metadata entry #{i}")); }
+                    catch (DecoderFallbackException) { throw r.Bad($"metadata entry #{i} is not valid UTF-8"); }
+                }
+                metadata[kv[0]] = kv[1];
+            }
+        }
         var entries = new List<CheckpointEntry<T>>(Math.Min(count, 1024));
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < count; i++)

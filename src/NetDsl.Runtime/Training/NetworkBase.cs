@@ -74,6 +74,31 @@ public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIe
     /// <summary>All parameters, in the order of the .net file.</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
 
+    /// <summary>
+    /// Freezes every parameter whose name is one of <paramref name="prefixes"/> or starts with it and a dot ("layer1" freezes
+    /// "layer1.weight", "layer1.bias" and "layer1.0.conv.weight"): optimizers skip frozen parameters and the backward pass
+    /// skips the kernels that compute only their gradients. Returns the parameters frozen; a prefix matching none throws.
+    /// </summary>
+    public IReadOnlyList<Parameter<T>> Freeze(params string[] prefixes) => SetFrozen(true, prefixes);
+
+    /// <summary>Unfreezes the parameters matching <paramref name="prefixes"/> (all parameters when none are given).</summary>
+    public IReadOnlyList<Parameter<T>> Unfreeze(params string[] prefixes) => SetFrozen(false, prefixes);
+
+    private IReadOnlyList<Parameter<T>> SetFrozen(bool frozen, string[] prefixes)
+    {
+        var hit = new List<Parameter<T>>();
+        if (prefixes.Length == 0 && !frozen) hit.AddRange(_parameters);
+        foreach (var prefix in prefixes)
+        {
+            var match = _parameters.Where(p => p.Name == prefix || p.Name.StartsWith(prefix + ".", StringComparison.Ordinal)).ToList();
+            if (match.Count == 0)
+                throw new ArgumentException($"no parameter is named '{prefix}' or starts with '{prefix}.' (parameters: {string.Join(", ", _parameters.Select(p => p.Name))})", nameof(prefixes));
+            hit.AddRange(match);
+        }
+        foreach (var p in hit) p.Frozen = frozen;
+        return hit.Distinct().ToList();
+    }
+
     public Parameter<T> GetParameter(string name) =>
         _parameters.FirstOrDefault(p => p.Name == name) ?? throw new KeyNotFoundException($"no parameter named '{name}' (have: {string.Join(", ", _parameters.Select(p => p.Name))})");
 

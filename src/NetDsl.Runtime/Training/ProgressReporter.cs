@@ -98,7 +98,7 @@ public sealed class ProgressReporter
     private string Title(int epoch) => $"epoch {epoch + 1}/{Epochs}";
 
     private string Describe(EpochProgress p) =>
-        string.Create(Inv, $"{Title(p.Epoch)}  loss {p.MeanLoss,7:F4}  {p.ImagesPerSecond,7:F0} img/s");
+        string.Create(Inv, $"{Title(p.Epoch)}  loss {p.MeanLoss,7:F4}  {p.ImagesPerSecond,7:F0} samples/s");
 
     private void RunLive(EpochProgress progress, Action<EpochProgress> body)
     {
@@ -145,13 +145,42 @@ public sealed class ProgressReporter
         _plain.Flush();
     }
 
-    /// <summary>Prints the epoch's held-out accuracy (and learning rate when given).</summary>
+    /// <summary>Prints the epoch's held-out accuracy (and learning rate when given); with no held-out samples, only the loss.</summary>
     public void EpochResult(EpochStats stats, double accuracy, int correct, int total, double? learningRate = null)
     {
-        var line = string.Create(Inv, $"{Title(stats.Epoch)}: train loss {stats.MeanLoss:F4}, held-out accuracy {accuracy * 100:F2}% ({correct}/{total})")
+        var line = string.Create(Inv, $"{Title(stats.Epoch)}: train loss {stats.MeanLoss:F4}")
+            + (total > 0 ? string.Create(Inv, $", held-out accuracy {accuracy * 100:F2}% ({correct}/{total})") : "")
             + (learningRate is { } lr ? string.Create(Inv, $", lr {lr:G4}") : "")
-            + string.Create(Inv, $", {stats.ImagesPerSecond:F0} img/s");
+            + string.Create(Inv, $", {stats.ImagesPerSecond:F0} samples/s");
         Line(line);
+    }
+
+    /// <summary>
+    /// Prints the epoch's logged values, only those the run has (e.g. "loss 0.1234, val_loss 0.0812, val_accuracy 97.35%, lr 0.002"):
+    /// accuracy-like values as percentages, no accuracy for a regression.
+    /// </summary>
+    public void EpochSummary(EpochStats stats, EpochLog log)
+    {
+        var parts = new List<string>();
+        foreach (var name in log.Order)
+        {
+            if (name is "epoch" or "time_s" or "lr") continue;
+            double v = log[name];
+            parts.Add(log.Percent.Contains(name) ? string.Create(Inv, $"{name} {v * 100:F2}%") : string.Create(Inv, $"{name} {v:G5}"));
+        }
+        if (log.TryGetValue("lr", out var lr)) parts.Add(string.Create(Inv, $"lr {lr:G4}"));
+        parts.Add(string.Create(Inv, $"{stats.ImagesPerSecond:F0} samples/s"));
+        Line($"{Title(stats.Epoch)}: {string.Join(", ", parts)}");
+    }
+
+    /// <summary>Renders a Spectre.Console widget (e.g. a confusion matrix table); as plain text when not interactive.</summary>
+    public void Write(Spectre.Console.Rendering.IRenderable widget)
+    {
+        if (Interactive) { _console!.Write(widget); return; }
+        var plain = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(_plain), Interactive = InteractionSupport.No });
+        plain.Profile.Width = 120;
+        plain.Write(widget);
+        _plain.Flush();
     }
 
     /// <summary>Prints a line of text (plain, markup-escaped in live mode).</summary>
