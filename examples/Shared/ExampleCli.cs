@@ -36,7 +36,7 @@ public static class ExampleCli
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException
-                                   or NonFiniteLossException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
+                                   or NonFiniteLossException or NetDsl.Runtime.NonFiniteException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             if (Environment.GetEnvironmentVariable("NETDSL_DEBUG") == "1") Console.Error.WriteLine(e);
