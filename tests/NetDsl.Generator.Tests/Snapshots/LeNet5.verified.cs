@@ -286,8 +286,11 @@ namespace Test.Networks
             K.LinearBackwardData(_dfc3_17, Fc3.Weight.Value, _drelu4_18);
             if (CheckFinite) { CheckFiniteAfter("backward k13: linear_bwd_data (lenet5.net line 10)", "drelu4", _drelu4_18); }
             // k14: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
-            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
-            else K.LinearBackwardFilter(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+            if (!(Fc3.Weight.Frozen && Fc3.Bias!.Frozen))
+            {
+                if (accumulate) K.LinearBackwardFilterAccumulate(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+                else K.LinearBackwardFilter(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
+            }
             if (CheckFinite) { CheckFiniteAfter("backward k14: linear_bwd_filter (lenet5.net line 10)", "fc3.weight.grad", Fc3.Weight.Grad); CheckFiniteAfter("backward k14: linear_bwd_filter (lenet5.net line 10)", "fc3.bias.grad", Fc3.Bias!.Grad); }
             GradientReady(0); GradientReady(1); // gradients final: their allreduce bucket may start
             // k15: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], per sample 84 FLOPs and 1,008 bytes moved
@@ -297,8 +300,11 @@ namespace Test.Networks
             K.LinearBackwardData(_dfc2_19, Fc2.Weight.Value, _drelu3_20);
             if (CheckFinite) { CheckFiniteAfter("backward k16: linear_bwd_data (lenet5.net line 9)", "drelu3", _drelu3_20); }
             // k17: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], per sample 20,160 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
-            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
-            else K.LinearBackwardFilter(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+            if (!(Fc2.Weight.Frozen && Fc2.Bias!.Frozen))
+            {
+                if (accumulate) K.LinearBackwardFilterAccumulate(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+                else K.LinearBackwardFilter(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
+            }
             if (CheckFinite) { CheckFiniteAfter("backward k17: linear_bwd_filter (lenet5.net line 9)", "fc2.weight.grad", Fc2.Weight.Grad); CheckFiniteAfter("backward k17: linear_bwd_filter (lenet5.net line 9)", "fc2.bias.grad", Fc2.Bias!.Grad); }
             GradientReady(2); GradientReady(3); // gradients final: their allreduce bucket may start
             // k18: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], per sample 120 FLOPs and 1,440 bytes moved
@@ -308,8 +314,11 @@ namespace Test.Networks
             K.LinearBackwardData(_dfc1_21, Fc1.Weight.Value, _dflatten1_22);
             if (CheckFinite) { CheckFiniteAfter("backward k19: linear_bwd_data (lenet5.net line 9)", "dflatten1", _dflatten1_22); }
             // k20: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
-            if (accumulate) K.LinearBackwardFilterAccumulate(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
-            else K.LinearBackwardFilter(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+            if (!(Fc1.Weight.Frozen && Fc1.Bias!.Frozen))
+            {
+                if (accumulate) K.LinearBackwardFilterAccumulate(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+                else K.LinearBackwardFilter(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
+            }
             if (CheckFinite) { CheckFiniteAfter("backward k20: linear_bwd_filter (lenet5.net line 9)", "fc1.weight.grad", Fc1.Weight.Grad); CheckFiniteAfter("backward k20: linear_bwd_filter (lenet5.net line 9)", "fc1.bias.grad", Fc1.Bias!.Grad); }
             GradientReady(4); GradientReady(5); // gradients final: their allreduce bucket may start
             // k22: relu_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 4,800 bytes moved
@@ -322,8 +331,11 @@ namespace Test.Networks
             K.Conv2dBackwardData(_dconv2_25, Conv2.Weight.Value, _dmaxpool1_26, ConvGeometry.Of(1, 0));
             if (CheckFinite) { CheckFiniteAfter("backward k24: conv2d_bwd_data (lenet5.net line 8)", "dmaxpool1", _dmaxpool1_26); }
             // k25: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
-            K.Conv2dBackwardFilter(_dconv2_25, _maxpool1_3, (accumulate ? _acc25_0 : Conv2.Weight.Grad), (accumulate ? _acc25_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
-            if (accumulate) { K.Accumulate(_acc25_0, Conv2.Weight.Grad); K.Accumulate(_acc25_1, Conv2.Bias!.Grad); }
+            if (!(Conv2.Weight.Frozen && Conv2.Bias!.Frozen))
+            {
+                K.Conv2dBackwardFilter(_dconv2_25, _maxpool1_3, (accumulate ? _acc25_0 : Conv2.Weight.Grad), (accumulate ? _acc25_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
+                if (accumulate) { K.Accumulate(_acc25_0, Conv2.Weight.Grad); K.Accumulate(_acc25_1, Conv2.Bias!.Grad); }
+            }
             if (CheckFinite) { CheckFiniteAfter("backward k25: conv2d_bwd_filter (lenet5.net line 8)", "conv2.weight.grad", Conv2.Weight.Grad); CheckFiniteAfter("backward k25: conv2d_bwd_filter (lenet5.net line 8)", "conv2.bias.grad", Conv2.Bias!.Grad); }
             GradientReady(6); GradientReady(7); // gradients final: their allreduce bucket may start
             // k26: relu_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 14,112 bytes moved
@@ -333,8 +345,11 @@ namespace Test.Networks
             K.MaxPool2dBackward(_dmaxpool1_27, _maxpool1_argmax_4, _dconv1_28);
             if (CheckFinite) { CheckFiniteAfter("backward k27: maxpool2d_bwd (lenet5.net line 7)", "dconv1", _dconv1_28); }
             // k28: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
-            K.Conv2dBackwardFilter(_dconv1_28, _image_0, (accumulate ? _acc28_0 : Conv1.Weight.Grad), (accumulate ? _acc28_1 : Conv1.Bias!.Grad), ConvGeometry.Of(1, 2));
-            if (accumulate) { K.Accumulate(_acc28_0, Conv1.Weight.Grad); K.Accumulate(_acc28_1, Conv1.Bias!.Grad); }
+            if (!(Conv1.Weight.Frozen && Conv1.Bias!.Frozen))
+            {
+                K.Conv2dBackwardFilter(_dconv1_28, _image_0, (accumulate ? _acc28_0 : Conv1.Weight.Grad), (accumulate ? _acc28_1 : Conv1.Bias!.Grad), ConvGeometry.Of(1, 2));
+                if (accumulate) { K.Accumulate(_acc28_0, Conv1.Weight.Grad); K.Accumulate(_acc28_1, Conv1.Bias!.Grad); }
+            }
             if (CheckFinite) { CheckFiniteAfter("backward k28: conv2d_bwd_filter (lenet5.net line 7)", "conv1.weight.grad", Conv1.Weight.Grad); CheckFiniteAfter("backward k28: conv2d_bwd_filter (lenet5.net line 7)", "conv1.bias.grad", Conv1.Bias!.Grad); }
             GradientReady(8); GradientReady(9); // gradients final: their allreduce bucket may start
         }
@@ -433,7 +448,7 @@ namespace Test.Networks
     public partial class LeNet5<T>
     {
         /// <summary>The text of the .net file this network was compiled from (read by exporters such as NetDsl.Onnx).</summary>
-        public const string NetSource = "// LeNet-5 as PyTorch's tutorials define it (ReLU, max pooling, 28x28 input with pad 2):\u000A// conv 6@5x5 pad 2, pool, conv 16@5x5, pool, 120, 84, 10.  61,706 parameters.\u000Anetwork LeNet5(classes: int = 10) {\u000A    input image: [N, 1, 28, 28]\u000A    input label: int[N]\u000A\u000A    x = image |> conv(6, 5, pad: 2) |> relu |> maxpool(2)      // [N, 6, 14, 14]\u000A              |> conv(16, 5) |> relu |> maxpool(2)             // [N, 16, 5, 5]\u000A    x = x |> flatten |> linear(120) |> relu |> linear(84) |> relu\u000A    output logits = x |> linear(classes)\u000A    loss = cross_entropy(logits, label)\u000A}\u000A";
+        public const string NetSource = "// LeNet-5 as PyTorch's tutorials define it (ReLU, max pooling, 28x28 input with pad 2):\n// conv 6@5x5 pad 2, pool, conv 16@5x5, pool, 120, 84, 10.  61,706 parameters.\nnetwork LeNet5(classes: int = 10) {\n    input image: [N, 1, 28, 28]\n    input label: int[N]\n\n    x = image |> conv(6, 5, pad: 2) |> relu |> maxpool(2)      // [N, 6, 14, 14]\n              |> conv(16, 5) |> relu |> maxpool(2)             // [N, 16, 5, 5]\n    x = x |> flatten |> linear(120) |> relu |> linear(84) |> relu\n    output logits = x |> linear(classes)\n    loss = cross_entropy(logits, label)\n}\n";
         /// <summary>The name of this network in <see cref="NetSource"/>.</summary>
         public const string NetworkName = "LeNet5";
     }
