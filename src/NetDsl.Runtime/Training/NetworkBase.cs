@@ -42,7 +42,7 @@ public class LayerParameters<T> where T : unmanaged, IBinaryFloatingPointIeee754
 /// (torchvision-style names), train/eval mode, the step counter that seeds dropout, and checkpoints.
 /// The generated subclass holds the planned buffers and the straight-line Forward/Backward code.
 /// </summary>
-public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+public abstract partial class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly List<Parameter<T>> _parameters = new();
     private readonly List<Buffer<T>> _buffers = new();
