@@ -113,6 +113,8 @@ public abstract partial class NetworkBase<T>
     /// With <paramref name="strict"/> false the matching tensors load, the rest keep their values, and the result lists what
     /// did not match (unlike PyTorch, a shape mismatch is reported, not thrown: that is how a new head is fine-tuned).
     /// </para>
+    /// Shapes that differ only in dimensions of size 1 load (the elements are in the same order): a 1×1 convolution's
+    /// <c>[O, I, 1, 1]</c> weight into a linear layer's <c>[O, I]</c>, a <c>[1, T, D]</c> embedding into <c>[T, D]</c>.
     /// A batchnorm's <c>num_batches_tracked</c> is optional and sets <see cref="BatchesTracked"/>.
     /// </summary>
     public LoadWeightsResult LoadWeights(string path, bool strict = true, Func<string, string?>? nameMap = null) =>
@@ -143,7 +145,7 @@ public abstract partial class NetworkBase<T>
             if (!model.TryGetValue(key, out var target)) { unexpected.Add(key == t.Name ? key : $"{key} (file: {t.Name})"); continue; }
             if (!fileByModelName.TryAdd(key, t))
                 throw new InvalidDataException($"safetensors file '{file.Path}': the name map sends both '{fileByModelName[key].Name}' and '{t.Name}' to '{key}'");
-            if (!t.Shape.AsSpan().SequenceEqual(target.Shape)) mismatched.Add(new ShapeMismatch(key, t.Shape, target.Shape));
+            if (!NameMap.SameUpToOnes(t.Shape, target.Shape)) mismatched.Add(new ShapeMismatch(key, t.Shape, target.Shape));
         }
         var missing = model.Keys.Where(k => !fileByModelName.ContainsKey(k)).ToList();
         var mismatchedKeys = mismatched.Select(m => m.Key).ToHashSet(StringComparer.Ordinal);
@@ -165,4 +167,68 @@ public abstract partial class NetworkBase<T>
         return result;
     }
 
+}
+
+/// <summary>Name maps for <see cref="NetworkBase{T}.LoadWeights(string, bool, Func{string, string?}?)"/>.</summary>
+public static class NameMap
+{
+    /// <summary>True when the shapes are equal after dropping their size-1 dimensions.</summary>
+    public static bool SameUpToOnes(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
+    {
+        if (a.SequenceEqual(b)) return true;
+        int i = 0, j = 0;
+        while (true)
+        {
+            while (i < a.Length && a[i] == 1) i++;
+            while (j < b.Length && b[j] == 1) j++;
+            if (i == a.Length || j == b.Length) return i == a.Length && j == b.Length;
+            if (a[i++] != b[j++]) return false;
+        }
+    }
+
+    private static bool IsBuffer(string name) =>
+        name.EndsWith(".running_mean", StringComparison.Ordinal) || name.EndsWith(".running_var", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Pairs the file's tensors with the network's by position: the file's parameters (in the order of their data, which is
+    /// the <c>state_dict</c> order for files written from <c>model.state_dict()</c> in order) with <see cref="NetworkBase{T}.Parameters"/>
+    /// in .net order, and its <c>running_mean</c>/<c>running_var</c> buffers with <see cref="NetworkBase{T}.Buffers"/>
+    /// (<c>num_batches_tracked</c> follows its batchnorm). For an example network whose names differ from its torchvision
+    /// twin's (<c>basic3.conv1</c> vs <c>layer2.0.conv1</c>) but whose layers come in the same order. Every pair must have the
+    /// same shape up to size-1 dimensions, and the counts must agree; otherwise this throws <see cref="InvalidDataException"/>
+    /// naming the file and the first pair that does not fit, so a wrong order never loads silently. The map is file name →
+    /// model name; patch it for the tensors whose order differs. With <paramref name="requireSameShapes"/> false only the
+    /// counts must agree, so a network with a new head pairs with the old one's file and
+    /// <c>LoadWeights(file, strict: false, nameMap)</c> reports the head as a shape mismatch (fine-tuning).
+    /// </summary>
+    public static Dictionary<string, string> ByOrder<T>(SafeTensorsFile file, NetworkBase<T> net, bool requireSameShapes = true) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(net);
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        var counters = file.Tensors.Where(t => t.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
+        var fileParams = file.Tensors.Where(t => !IsBuffer(t.Name) && !counters.Contains(t)).ToList();
+        var fileBuffers = file.Tensors.Where(t => IsBuffer(t.Name)).ToList();
+        Pair(fileParams, net.Parameters.Select(p => (p.Name, p.Shape)).ToList(), "parameters");
+        Pair(fileBuffers, net.Buffers.Select(b => (b.Name, b.Shape)).ToList(), "buffers");
+        foreach (var c in counters)
+        {
+            var prefix = c.Name[..^".num_batches_tracked".Length];
+            if (map.TryGetValue(prefix + ".running_mean", out var ours) && ours.EndsWith(".running_mean", StringComparison.Ordinal))
+                map[c.Name] = ours[..^".running_mean".Length] + ".num_batches_tracked";
+        }
+        return map;
+
+        void Pair(List<SafeTensorInfo> theirs, List<(string Name, int[] Shape)> ours, string what)
+        {
+            if (theirs.Count != ours.Count)
+                throw new InvalidDataException($"safetensors file '{file.Path}' has {theirs.Count} {what} but {net.GetType().Name} has {ours.Count}: they cannot be paired by order");
+            for (int i = 0; i < ours.Count; i++)
+            {
+                if (requireSameShapes && !SameUpToOnes(theirs[i].Shape, ours[i].Shape))
+                    throw new InvalidDataException($"safetensors file '{file.Path}': {what} #{i} do not pair by order: '{theirs[i].Name}' {Tensor<float>.Format(theirs[i].Shape)} in the file, '{ours[i].Name}' {Tensor<float>.Format(ours[i].Shape)} in {net.GetType().Name}");
+                map[theirs[i].Name] = ours[i].Name;
+            }
+        }
+    }
 }
