@@ -51,6 +51,11 @@ namespace NetDsl.Compiler
     {
         /// <summary>The forward graph in topological order (inputs first).</summary>
         public IReadOnlyList<GraphNodeView> Graph { get; init; } = Array.Empty<GraphNodeView>();
+        /// <summary>
+        /// For a network with errors (empty <see cref="Source"/>): a class skeleton whose members throw, which the generator
+        /// adds so the C# that uses the network adds no errors of its own (one .net mistake, one error). Empty otherwise.
+        /// </summary>
+        public string Skeleton { get; init; } = "";
     }
 
     public sealed record CompileResult(IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<CompiledNetwork> Networks)

@@ -64,7 +64,11 @@ namespace NetDsl.Compiler
                     if (NoKernel(g, bag)) ok = false;
                     else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary) { Profile = options.Profile }.Emit();
                 }
-                networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary) { Graph = View(g) });
+                networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary)
+                {
+                    Graph = View(g),
+                    Skeleton = ok ? "" : SkeletonEmitter.Emit(g, fileName, options.Namespace),
+                });
             }
         }
 
