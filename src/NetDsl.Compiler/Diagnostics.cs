@@ -29,6 +29,7 @@ namespace NetDsl.Compiler
         public const string ConcatMismatch = "NDSL0105";
         public const string InvalidGeometry = "NDSL0106";
         public const string SymbolicDimNotAllowed = "NDSL0107";
+        public const string SizeOverflow = "NDSL0108";
         // 02xx names and calls
         public const string UnknownLayer = "NDSL0201";
         public const string UnknownName = "NDSL0202";
@@ -42,6 +43,10 @@ namespace NetDsl.Compiler
         public const string NoOutput = "NDSL0210";
         public const string InvalidLoss = "NDSL0211";
         public const string UnrollLimit = "NDSL0212";
+        public const string InvalidName = "NDSL0213";
+        public const string NameCollision = "NDSL0214";
+        public const string NameRenamed = "NDSL0215";
+        public const string ResourceLimit = "NDSL0216";
         // 03xx code generation
         public const string NoKernel = "NDSL0301";
         // 09xx internal

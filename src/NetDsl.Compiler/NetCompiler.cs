@@ -72,20 +72,38 @@ namespace NetDsl.Compiler
     /// </summary>
     public static class NetCompiler
     {
+        /// <summary>The stack of the compiler's thread (16 MiB).</summary>
+        private const int StackBytes = 16 << 20;
+
         public static CompileResult Compile(string path, string text, CompileOptions? options = null)
         {
             options ??= new CompileOptions();
             var bag = new DiagnosticBag(path);
             var networks = new List<CompiledNetwork>();
+            // The passes recurse over bounded structures only (docs/language.md#limits); a thread with a stack of its own makes
+            // that independent of the host's thread (the C# compiler's, an IDE's), whose stack may be small.
+            Exception? error = null;
+            void Work()
+            {
+                try { Pipeline.Run(path, text, options, bag, networks); }
+                catch (Exception ex) { error = ex; }
+            }
             try
             {
-                Pipeline.Run(path, text, options, bag, networks);
+                var thread = new System.Threading.Thread(Work, StackBytes) { Name = "NetDsl compiler", IsBackground = true };
+                thread.Start();
+                thread.Join();
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is System.Threading.ThreadStartException || ex is OutOfMemoryException || ex is PlatformNotSupportedException)
             {
-                bag.Error(DiagnosticIds.InternalError, new Syntax.SourceSpan(1, 1, 1, 1),
-                    $"internal compiler error: {ex.GetType().Name}: {ex.Message} (please report this with the .net file)");
+                Work();   // no thread to be had: compile on the caller's
             }
+            if (error is OverflowException)
+                bag.Error(DiagnosticIds.SizeOverflow, new Syntax.SourceSpan(1, 1, 1, 1),
+                    "the sizes in this file overflow 64-bit arithmetic (dims, parameter or MAC counts too large); see docs/language.md#limits");
+            else if (error != null)
+                bag.Error(DiagnosticIds.InternalError, new Syntax.SourceSpan(1, 1, 1, 1),
+                    $"internal compiler error: {error.GetType().Name}: {error.Message} (please report this with the .net file)");
             return new CompileResult(bag.Items, networks);
         }
     }

@@ -62,7 +62,11 @@ namespace NetDsl.Compiler
                 if (ok)
                 {
                     if (NoKernel(g, bag)) ok = false;
-                    else source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary) { Profile = options.Profile }.Emit();
+                    else
+                    {
+                        var names = new NetworkNames(g, NetworkEmitter.StateLayers(g), bag);
+                        if (names.Ok) source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary, names) { Profile = options.Profile }.Emit();
+                    }
                 }
                 networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary)
                 {

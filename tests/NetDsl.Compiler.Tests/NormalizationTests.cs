@@ -21,7 +21,7 @@ public class NormalizationTests
 
     private static CompiledNetwork Net(string body, string input = "[N, 8, 6, 6]") =>
         Compile($$"""
-            network T {
+            network Net {
                 input x: {{input}}
                 input label: int[N]
                 {{body}}

@@ -8,7 +8,7 @@ public class PoolBeforeReluTests
 {
     private static string Source(string body)
     {
-        var r = NetCompiler.Compile("t.net", "network T {\n" + body + "\n}\n");
+        var r = NetCompiler.Compile("t.net", "network Net {\n" + body + "\n}\n");
         Assert.DoesNotContain(r.Diagnostics, d => d.Severity == Severity.Error);
         return r.Networks.Single().Source;
     }

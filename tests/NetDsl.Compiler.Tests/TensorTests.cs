@@ -12,7 +12,7 @@ public class TensorTests
     private static Shape S(params int[] d) => Shape.Of(new[] { N }.Concat(d.Select(Dim.Of)).ToArray());
 
     private static Diagnostic[] Errors(string body) =>
-        NetCompiler.Compile("t.net", "network T {\n" + body + "\n}").Diagnostics.Where(d => d.Severity == Severity.Error).ToArray();
+        NetCompiler.Compile("t.net", "network Net {\n" + body + "\n}").Diagnostics.Where(d => d.Severity == Severity.Error).ToArray();
 
     private static Diagnostic Single(string body)
     {
@@ -23,7 +23,7 @@ public class TensorTests
 
     private static string Source(string body)
     {
-        var r = NetCompiler.Compile("t.net", "network T {\n" + body + "\n}");
+        var r = NetCompiler.Compile("t.net", "network Net {\n" + body + "\n}");
         Assert.DoesNotContain(r.Diagnostics, d => d.Severity == Severity.Error);
         return r.Networks.Single().Source;
     }

@@ -33,37 +33,40 @@ namespace NetDsl.Compiler.Emit
         private readonly HashSet<Kernel> _outputKernels;
         private readonly List<(string Input, TValue Value)> _forwardInputs;
         private Dictionary<string, string> _layerTypes = new Dictionary<string, string>();
+        /// <summary>Every C# name derived from a .net name (decided before printing; see <see cref="NetworkNames"/>).</summary>
+        private readonly NetworkNames _names;
+        /// <summary>The .net file's name as comment text and as a string literal.</summary>
+        private readonly string _fileText, _fileLiteral;
 
         /// <summary>Time every kernel call (see <see cref="CompileOptions.Profile"/>).</summary>
         public bool Profile { get; set; }
 
-        public NetworkEmitter(NetGraph g, KernelProgram prog, MemoryPlan plan, string file, string ns, NetworkSummary summary)
+        public NetworkEmitter(NetGraph g, KernelProgram prog, MemoryPlan plan, string file, string ns, NetworkSummary summary, NetworkNames names)
         {
-            _g = g; _prog = prog; _plan = plan; _file = file; _ns = ns; _summary = summary;
+            _g = g; _prog = prog; _plan = plan; _file = file; _ns = string.Join(".", ns.Split('.').Select(Names.Identifier)); _summary = summary; _names = names;
+            _fileText = Names.Comment(file); _fileLiteral = Names.Literal(file);
             // kernels that the outputs need (Forward runs only these; TrainStep runs all)
             var need = new HashSet<TValue>(g.Outputs.Select(o => o.Value));
+            var needStorage = new HashSet<TValue>(need.Select(n => n.Storage));
             _outputKernels = new HashSet<Kernel>();
             foreach (var k in prog.Forward.Reverse())
             {
-                if (k.Outputs.Any(need.Contains) || k.Outputs.Any(o => need.Any(n => n.Storage == o)))
+                if (k.Outputs.Any(o => need.Contains(o) || needStorage.Contains(o)))
                 {
                     _outputKernels.Add(k);
-                    foreach (var i in k.Inputs) need.Add(i);
+                    foreach (var i in k.Inputs) { need.Add(i); needStorage.Add(i.Storage); }
                 }
             }
             _forwardInputs = g.Inputs.Where(i => need.Contains(i.Value)).Select(i => (i.Name, i.Value)).ToList();
         }
 
-        private static string Pascal(string layer) =>
-            string.Join("_", layer.Split('.').Select(s => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1)));
+        /// <summary>Layers with parameters or buffers, in file order (the layer properties).</summary>
+        internal static List<string> StateLayers(NetGraph g) =>
+            g.Values.Where(v => v.Param != null || v.Buffer != null).Select(v => v.Param?.Layer ?? v.Buffer!.Layer).Distinct().ToList();
 
         private static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
 
-        private static string Sanitize(string s)
-        {
-            var chars = s.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray();
-            return new string(chars);
-        }
+        private static string Sanitize(string s) => Names.Bare(Names.Identifier(s));
 
         private string ShapeArgs(Shape s) => string.Join(", ", s.Dims.Select(d => d.IsKnown ? d.Value.ToString(CultureInfo.InvariantCulture) : "_sym_" + d.Symbol));
         private static string ElemT(TValue v) => v.Type == ElemType.Int ? "int" : "T";
@@ -92,8 +95,7 @@ namespace NetDsl.Compiler.Emit
             string.Concat(field.Split('_').Where(s => s.Length > 0).Select(s => char.ToUpperInvariant(s[0]) + s.Substring(1)));
 
         /// <summary>Layers with parameters or buffers, in file order.</summary>
-        private List<string> StateLayers() =>
-            _g.Values.Where(v => v.Param != null || v.Buffer != null).Select(v => v.Param?.Layer ?? v.Buffer!.Layer).Distinct().ToList();
+        private List<string> StateLayers() => StateLayers(_g);
 
         /// <summary>Layers with buffers get a generated subclass of LayerParameters with one property per buffer (Bn1.RunningMean); one class per op and field set.</summary>
         private readonly Dictionary<string, string> _layerClasses = new Dictionary<string, string>();
@@ -106,9 +108,7 @@ namespace NetDsl.Compiler.Emit
             if (bs.Count == 0) return "LayerParameters<T>";
             var key = op + ":" + string.Join(",", ps) + ";" + string.Join(",", bs);
             if (_layerClasses.TryGetValue(key, out var name)) return name;
-            var baseName = FieldProp(op) + "Layer";
-            name = baseName;
-            for (int n = 2; _layerClasses.ContainsValue(name); n++) name = baseName + n;
+            name = _names.Fresh(FieldProp(op) + "Layer");
             _layerClasses[key] = name;
             _layerClassDefs.Add((name, op, ps, bs));
             return name;
@@ -128,10 +128,10 @@ namespace NetDsl.Compiler.Emit
             w.Line("using NetDsl.Runtime.Optim;");
             w.Line();
             w.Open($"namespace {_ns}");
-            w.Line($"/// <summary>{_g.Name} from {_file} (line {_g.Span.Line}) in fp32: {N(_summary.TotalParameters)} parameters, {N(_summary.TotalMacs)} MACs per sample.</summary>");
-            w.Open($"public sealed partial class {_g.Name} : {_g.Name}<float>");
+            w.Line($"/// <summary>{Names.Xml(_g.Name)} from {Names.Xml(_file)} (line {_g.Span.Line}) in fp32: {N(_summary.TotalParameters)} parameters, {N(_summary.TotalMacs)} MACs per sample.</summary>");
+            w.Open($"public sealed partial class {_names.Class} : {_names.Class}<float>");
             w.Line("/// <summary>Creates the network on <paramref name=\"device\"/> (the CPU when null), parameters initialized from <paramref name=\"seed\"/>.</summary>");
-            w.Line($"public {_g.Name}(Device? device = null, int seed = 0) : base(device, seed) {{ }}");
+            w.Line($"public {_names.Class}(Device? device = null, int seed = 0) : base(device, seed) {{ }}");
             w.Close();
             w.Line();
             EmitGeneric(w);
@@ -142,7 +142,7 @@ namespace NetDsl.Compiler.Emit
         private void Header(CodeWriter w)
         {
             w.Line("// <auto-generated/>");
-            w.Line($"// Generated by NetDsl from {_file}, network {_g.Name} (line {_g.Span.Line}). Do not edit: change the .net file.");
+            w.Line($"// Generated by NetDsl from {_fileText}, network {Names.Comment(_g.Name)} (line {_g.Span.Line}). Do not edit: change the .net file.");
             w.Line("//");
             w.Line($"// {N(_summary.TotalParameters)} parameters, {N(_summary.TotalMacs)} MACs per sample,");
             w.Line($"// activations {N(_summary.ActivationBytesPerSample)} bytes per sample without reuse, {N(_summary.PlannedBytesPerSample)} planned (fp32)"
@@ -150,14 +150,14 @@ namespace NetDsl.Compiler.Emit
             w.Line("//");
             w.Line($"// {"layer",-22} {"op",-14} {"output",-20} {"params",12} {"MACs",14}  line");
             foreach (var r in _summary.Rows)
-                w.Line($"// {r.Layer,-22} {r.Op,-14} {r.OutputShape,-20} {N(r.Parameters),12} {N(r.Macs),14}  {r.Line}");
+                w.Line($"// {Names.Comment(r.Layer),-22} {r.Op,-14} {Names.Comment(r.OutputShape),-20} {N(r.Parameters),12} {N(r.Macs),14}  {r.Line}");
             w.Line();
         }
 
         private void EmitGeneric(CodeWriter w)
         {
-            w.Line($"/// <summary>{_g.Name} from {_file} for element type <typeparamref name=\"T\"/> (float, or double for gradient checks).</summary>");
-            w.Open($"public partial class {_g.Name}<T> : NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>");
+            w.Line($"/// <summary>{Names.Xml(_g.Name)} from {Names.Xml(_file)} for element type <typeparamref name=\"T\"/> (float, or double for gradient checks).</summary>");
+            w.Open($"public partial class {_names.Class}<T> : NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>");
             w.Line($"public const long ParameterCount = {_summary.TotalParameters};");
             w.Line($"/// <summary>Multiply-accumulates of one sample's forward pass (conv and linear layers).</summary>");
             w.Line($"public const long Macs = {_summary.TotalMacs};");
@@ -165,16 +165,16 @@ namespace NetDsl.Compiler.Emit
             w.Line($"public const long ActivationBytesPerSample = {_summary.ActivationBytesPerSample};");
             w.Line($"/// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>");
             w.Line($"public const long PlannedBytesPerSample = {_summary.PlannedBytesPerSample};");
-            w.Line($"public const string SourceFile = \"{_file}\";");
+            w.Line($"public const string SourceFile = {_fileLiteral};");
             foreach (var kv in _g.SymbolBounds.OrderBy(k => k.Key, StringComparer.Ordinal))
             {
-                w.Line($"/// <summary>The declared upper bound of symbolic dim {kv.Key} (`{kv.Key} <= {kv.Value}` in an input's shape).</summary>");
-                w.Line($"public const int Max{kv.Key} = {kv.Value};");
+                w.Line($"/// <summary>The declared upper bound of symbolic dim {Names.Xml(kv.Key)} (`{Names.Xml(kv.Key)} &lt;= {kv.Value}` in an input's shape).</summary>");
+                w.Line($"public const int {_names.SymbolBoundConsts[kv.Key]} = {kv.Value};");
             }
             foreach (var (name, v) in _g.Inputs)
             {
-                w.Line($"/// <summary>Shape of input '{name}': {(v.Type == ElemType.Int ? "int" : "")}{v.Shape.ToDisplay()} (-1 marks a symbolic dim).</summary>");
-                w.Line($"public static int[] {Pascal(name)}Shape => new int[] {{ {string.Join(", ", v.Shape.Dims.Select(d => d.IsKnown ? d.Value : -1))} }};");
+                w.Line($"/// <summary>Shape of input '{Names.Xml(name)}': {(v.Type == ElemType.Int ? "int" : "")}{Names.Xml(v.Shape.ToDisplay())} (-1 marks a symbolic dim).</summary>");
+                w.Line($"public static int[] {_names.InputShapeProps[name]} => new int[] {{ {string.Join(", ", v.Shape.Dims.Select(d => d.IsKnown ? d.Value : -1))} }};");
             }
             w.Line();
 
@@ -182,14 +182,14 @@ namespace NetDsl.Compiler.Emit
             var layerTypes = new Dictionary<string, string>();
             foreach (var layer in StateLayers())
             {
-                var prop = Pascal(layer);
+                var prop = _names.LayerProps[layer];
                 _layerProps[layer] = prop;
                 var ps = _g.Params.Where(p => p.Layer == layer).ToList();
                 var bs = _g.Buffers.Where(b => b.Layer == layer).ToList();
                 var node = _g.Nodes.First(n => n.Layer == layer && !n.IsBackward && n.Inputs.Any(i => i.Param?.Layer == layer || i.Buffer?.Layer == layer));
                 var type = layerTypes[layer] = LayerClass(layer, node.Op);
                 var fields = ps.Select(p => p.Field + " " + p.Shape.ToDisplay()).Concat(bs.Select(b => "buffer " + b.Field + " " + b.Shape.ToDisplay()));
-                w.Line($"/// <summary>{layer}: {node.Op} at {_file} line {node.Span.Line}; {string.Join(", ", fields)}.</summary>");
+                w.Line($"/// <summary>{Names.Xml(layer)}: {node.Op} at {Names.Xml(_file)} line {node.Span.Line}; {Names.Xml(string.Join(", ", fields))}.</summary>");
                 w.Line($"public {type} {prop} {{ get; }}");
             }
             foreach (var (cls, op, ps, bs) in _layerClassDefs)
@@ -217,9 +217,9 @@ namespace NetDsl.Compiler.Emit
                 if (v.Role == ValueRole.Parameter || v.Role == ValueRole.ParameterGradient || v.Role == ValueRole.Buffer) continue;
                 bool materialized = _plan.Placements.ContainsKey(v) || v.Role == ValueRole.Input || (v.AliasOf != null && _prog.Kernels.Any(k => k.Outputs.Contains(v)));
                 if (!materialized) continue;
-                var name = $"_{Sanitize(v.Name)}_{fieldNo++}";
+                var name = _names.Fresh($"_{Sanitize(v.Name)}_{fieldNo++}");
                 _fields[v] = name;
-                w.Line($"private Tensor<{ElemT(v)}> {name} = null!; // {v.Name} {v.Shape.ToDisplay()}{(v.Role == ValueRole.Input ? " (input)" : v.AliasOf != null ? " (view of " + v.AliasOf.Name + ")" : "")}");
+                w.Line($"private Tensor<{ElemT(v)}> {name} = null!; // {Names.Comment(v.Name)} {v.Shape.ToDisplay()}{(v.Role == ValueRole.Input ? " (input)" : v.AliasOf != null ? " (view of " + Names.Comment(v.AliasOf.Name) + ")" : "")}");
                 if (v.AliasOf != null && v.Storage.Role == ValueRole.Input)
                     w.Line($"private object? {name}_of; // the input tensor {name} views");
             }
@@ -240,23 +240,23 @@ namespace NetDsl.Compiler.Emit
         private void EmitConstructor(CodeWriter w)
         {
             w.Line("/// <summary>Creates the network on <paramref name=\"device\"/> (the CPU when null), parameters initialized from <paramref name=\"seed\"/>.</summary>");
-            w.Open($"public {_g.Name}(Device? device = null, int seed = 0) : base(device, seed)");
+            w.Open($"public {_names.Class}(Device? device = null, int seed = 0) : base(device, seed)");
             foreach (var layer in _layerProps.Keys)
             {
                 var ps = _g.Params.Where(p => p.Layer == layer).ToList();
                 var bs = _g.Buffers.Where(b => b.Layer == layer).ToList();
                 string Dims(Shape s) => string.Join(", ", s.Dims.Select(d => d.Value));
-                string P(ParamDecl p) => $"AddParameter(\"{p.Name}\", new[] {{ {Dims(p.Shape)} }}, InitKind.{p.Init}, {p.FanIn})";
-                string B(BufferDecl b) => $"AddBuffer(\"{b.Name}\", new[] {{ {Dims(b.Shape)} }}, {b.Initial.ToString("R", CultureInfo.InvariantCulture)})";
+                string P(ParamDecl p) => $"AddParameter({Names.Literal(p.Name)}, new[] {{ {Dims(p.Shape)} }}, InitKind.{p.Init}, {p.FanIn})";
+                string B(BufferDecl b) => $"AddBuffer({Names.Literal(b.Name)}, new[] {{ {Dims(b.Shape)} }}, {b.Initial.ToString("R", CultureInfo.InvariantCulture)})";
                 var weight = ps.FirstOrDefault(p => p.Field == "weight");
                 var bias = ps.FirstOrDefault(p => p.Field == "bias");
                 if (bs.Count == 0 && weight != null && ps.All(p => p == weight || p == bias))
-                    w.Line($"{_layerProps[layer]} = new LayerParameters<T>(\"{layer}\", {P(weight)}, {(bias == null ? "null" : P(bias))});");
+                    w.Line($"{_layerProps[layer]} = new LayerParameters<T>({Names.Literal(layer)}, {P(weight)}, {(bias == null ? "null" : P(bias))});");
                 else
                 {
                     var parms = ps.Count == 0 ? "Array.Empty<Parameter<T>>()" : $"new[] {{ {string.Join(", ", ps.Select(P))} }}";
                     var bufs = bs.Count == 0 ? "Array.Empty<Buffer<T>>()" : $"new[] {{ {string.Join(", ", bs.Select(B))} }}";
-                    w.Line($"{_layerProps[layer]} = new {_layerTypes[layer]}(\"{layer}\", {parms}, {bufs});");
+                    w.Line($"{_layerProps[layer]} = new {_layerTypes[layer]}({Names.Literal(layer)}, {parms}, {bufs});");
                 }
             }
             w.Line("InitializeParameters();");
@@ -264,21 +264,21 @@ namespace NetDsl.Compiler.Emit
             w.Line();
         }
 
-        private string OutputType => _g.Outputs.Count == 1 ? $"Tensor<T>" : $"({string.Join(", ", _g.Outputs.Select(o => $"Tensor<T> {Pascal(o.Name)}"))})";
+        private string OutputType => _g.Outputs.Count == 1 ? $"Tensor<T>" : $"({string.Join(", ", _g.Outputs.Select(o => $"Tensor<T> {_names.OutputElements[o.Name]}"))})";
         private string OutputValue => _g.Outputs.Count == 1 ? _fields[_g.Outputs[0].Value] : "(" + string.Join(", ", _g.Outputs.Select(o => _fields[o.Value])) + ")";
 
         private string Params(IEnumerable<(string Name, TValue Value)> inputs) =>
-            string.Join(", ", inputs.Select(i => $"Tensor<{ElemT(i.Value)}> {i.Name}"));
+            string.Join(", ", inputs.Select(i => $"Tensor<{ElemT(i.Value)}> {_names.InputParams[i.Name]}"));
 
         private void EmitForward(CodeWriter w)
         {
-            var outs = string.Join(", ", _g.Outputs.Select(o => $"{o.Name} {o.Value.Shape.ToDisplay()}"));
+            var outs = Names.Xml(string.Join(", ", _g.Outputs.Select(o => $"{o.Name} {o.Value.Shape.ToDisplay()}")));
             w.Line($"/// <summary>");
             w.Line($"/// Runs the network in the current mode (<see cref=\"NetworkBase{{T}}.Training\"/>; call Eval() for inference) and returns {outs}.");
             w.Line($"/// The result is a view into the network's buffers, overwritten by the next call: copy it to keep it.");
             w.Line($"/// </summary>");
             w.Open($"public {OutputType} Forward({Params(_forwardInputs)})");
-            w.Line($"Bind({string.Join(", ", _g.Inputs.Select(i => _forwardInputs.Any(f => f.Value == i.Value) ? i.Name : "null"))});");
+            w.Line($"Bind({string.Join(", ", _g.Inputs.Select(i => _forwardInputs.Any(f => f.Value == i.Value) ? _names.InputParams[i.Name] : "null"))});");
             w.Line("RunForward(Training, withLoss: false);");
             w.Line($"return {OutputValue};");
             w.Close();
@@ -288,7 +288,7 @@ namespace NetDsl.Compiler.Emit
         private void EmitTrainStep(CodeWriter w)
         {
             var all = _g.Inputs.Select(i => (i.Name, i.Value)).ToList();
-            var args = string.Join(", ", _g.Inputs.Select(i => i.Name));
+            var args = string.Join(", ", _g.Inputs.Select(i => _names.InputParams[i.Name]));
             w.Line("/// <summary>");
             w.Line("/// One training step's forward and backward pass: returns the loss and overwrites every parameter's");
             w.Line("/// gradient (<c>Parameter.Grad</c>). Follow it with an optimizer's Step(), or use the overload that takes one.");
@@ -344,19 +344,19 @@ namespace NetDsl.Compiler.Emit
             var y = _g.GradOutput!;
             var seed = _g.OutputGradSeed!;
             var outName = _g.Outputs.First(o => o.Value == y).Name;
-            var arg = "d" + Pascal(outName);
+            var arg = _names.BackwardArg!;
             w.Line("/// <summary>");
-            w.Line($"/// The backward pass from <paramref name=\"{arg}\"/>, the gradient of some outer loss with respect to output '{outName}' {y.Shape.ToDisplay()}");
+            w.Line($"/// The backward pass from <paramref name=\"{Names.Bare(arg)}\"/>, the gradient of some outer loss with respect to output '{Names.Xml(outName)}' {Names.Xml(y.Shape.ToDisplay())}");
             w.Line("/// (for instance a discriminator's input gradient): overwrites every parameter's gradient (and the gradients of inputs");
             w.Line("/// declared `grad`) using the activations of the last Forward call, which must have run in training mode on the same inputs.");
             w.Line("/// Follow it with an optimizer's Step(). Advances the step counter (dropout and noise seeds).");
             w.Line("/// </summary>");
             w.Open($"public void Backward(Tensor<T> {arg})");
-            w.Line($"CheckDevice(\"{arg}\", {arg});");
+            w.Line($"CheckDevice({Names.Literal(Names.Bare(arg))}, {arg});");
             w.Line($"var y = {_fields[y]};");
             w.Line($"if (y is null) throw new InvalidOperationException(\"Backward needs a Forward call first (its activations are what Backward differentiates)\");");
             w.Line($"if ({arg}.Rank != y.Rank || !{arg}.Shape.AsSpan().SequenceEqual(y.Shape))");
-            w.Line($"    throw InputShapeError(\"{arg}\", Tensor<T>.Format(y.Shape) + \" (the shape of output '{outName}' in the last Forward)\", {arg}.Shape);");
+            w.Line($"    throw InputShapeError({Names.Literal(Names.Bare(arg))}, Tensor<T>.Format(y.Shape) + {Names.Literal($" (the shape of output '{outName}' in the last Forward)")}, {arg}.Shape);");
             w.Line($"{_fields[seed]} = {arg};");
             foreach (var k in _prog.Kernels.OfType<AliasKernel>())
             {
@@ -368,7 +368,7 @@ namespace NetDsl.Compiler.Emit
             w.Line("StepCount++;");
             w.Close();
             w.Line();
-            w.Line($"/// <summary>Backward(<paramref name=\"{arg}\"/>) then <paramref name=\"optimizer\"/>.Step().</summary>");
+            w.Line($"/// <summary>Backward(<paramref name=\"{Names.Bare(arg)}\"/>) then <paramref name=\"optimizer\"/>.Step().</summary>");
             w.Open($"public void Backward(Tensor<T> {arg}, Optimizer<T> optimizer)");
             w.Line("if (optimizer.AccumulatesGradients) throw new NotSupportedException(\"an optimizer that keeps its state in the gradients is stepped through TrainStep(…, optimizer), not Backward\");");
             w.Line($"Backward({arg});");
@@ -383,41 +383,48 @@ namespace NetDsl.Compiler.Emit
             foreach (var (name, v) in _g.Inputs)
             {
                 if (!_g.GradInputs.Contains(v)) continue;
-                w.Line($"/// <summary>The gradient with respect to input '{name}' {v.Shape.ToDisplay()} from the last TrainStep/Backward (a view into the network's buffers, overwritten by the next call).</summary>");
-                if (_g.InputGrads.TryGetValue(v, out var gv)) w.Line($"public Tensor<T> {Pascal(name)}Grad => {Ref(gv)};");
-                else w.Line($"public Tensor<T> {Pascal(name)}Grad => throw new InvalidOperationException(\"the loss does not depend on input '{name}'\");");
+                w.Line($"/// <summary>The gradient with respect to input '{Names.Xml(name)}' {Names.Xml(v.Shape.ToDisplay())} from the last TrainStep/Backward (a view into the network's buffers, overwritten by the next call).</summary>");
+                if (_g.InputGrads.TryGetValue(v, out var gv)) w.Line($"public Tensor<T> {_names.InputGradProps[name]} => {Ref(gv)};");
+                else w.Line($"public Tensor<T> {_names.InputGradProps[name]} => throw new InvalidOperationException({Names.Literal($"the loss does not depend on input '{name}'")});");
             }
         }
 
         private void EmitBind(CodeWriter w)
         {
-            w.Open($"private void Bind({string.Join(", ", _g.Inputs.Select(i => $"Tensor<{ElemT(i.Value)}>? {i.Name}"))})");
-            foreach (var s in _g.Symbols) w.Line($"int {s} = -1;");
+            string P(string input) => _names.InputParams[input];
+            string S(string symbol) => _names.SymbolLocals[symbol];
+            w.Open($"private void Bind({string.Join(", ", _g.Inputs.Select(i => $"Tensor<{ElemT(i.Value)}>? {P(i.Name)}"))})");
+            foreach (var s in _g.Symbols) w.Line($"int {S(s)} = -1;");
             foreach (var (name, v) in _g.Inputs)
             {
-                w.Open($"if ({name} is not null)");
-                w.Line($"CheckDevice(\"{name}\", {name});");
+                var p = P(name);
+                var lit = Names.Literal(name);
+                w.Open($"if ({p} is not null)");
+                w.Line($"CheckDevice({lit}, {p});");
+                if (v.Type == ElemType.Float) w.Line($"if (ValidateInputs) CheckInputFinite({lit}, {p});");
                 var dims = v.Shape.Dims;
-                var conds = new List<string> { $"{name}.Rank != {dims.Count}" };
+                var conds = new List<string> { $"{p}.Rank != {dims.Count}" };
                 for (int i = 0; i < dims.Count; i++)
-                    if (dims[i].IsKnown) conds.Add($"{name}.Shape[{i}] != {dims[i].Value}");
-                    else conds.Add($"({dims[i].Symbol} >= 0 && {name}.Shape[{i}] != {dims[i].Symbol})");
-                var expected = $"{(v.Type == ElemType.Int ? "int" : "")}{v.Shape.ToDisplay()}";
-                var symNote = string.Join("", dims.Where(d => !d.IsKnown).Select(d => d.Symbol).Distinct().Select(s => $"{{({s} >= 0 ? \" with {s} = \" + {s} : \"\")}}"));
+                    if (dims[i].IsKnown) conds.Add($"{p}.Shape[{i}] != {dims[i].Value}");
+                    else conds.Add($"({S(dims[i].Symbol!)} >= 0 && {p}.Shape[{i}] != {S(dims[i].Symbol!)})");
+                var expected = Names.InterpolatedText($"{(v.Type == ElemType.Int ? "int" : "")}{v.Shape.ToDisplay()}");
+                var symNote = string.Join("", dims.Where(d => !d.IsKnown).Select(d => d.Symbol!).Distinct().Select(s => $"{{({S(s)} >= 0 ? {Names.Literal($" with {s} = ")} + {S(s)} : \"\")}}"));
                 w.Line($"if ({string.Join(" || ", conds)})");
-                w.Line($"    throw InputShapeError(\"{name}\", $\"{expected}{symNote}\", {name}.Shape);");
+                w.Line($"    throw InputShapeError({lit}, $\"{expected}{symNote}\", {p}.Shape);");
                 for (int i = 0; i < dims.Count; i++)
                     if (!dims[i].IsKnown)
                     {
-                        w.Line($"{dims[i].Symbol} = {name}.Shape[{i}];");
-                        if (_g.SymbolBounds.TryGetValue(dims[i].Symbol!, out var bound))
-                            w.Line($"if ({dims[i].Symbol} > {bound}) throw new ArgumentException($\"input '{name}': dim {i} ({dims[i].Symbol}) is {{{dims[i].Symbol}}}, above its declared bound {dims[i].Symbol} <= {bound}\", \"{name}\");");
+                        var sym = dims[i].Symbol!;
+                        w.Line($"{S(sym)} = {p}.Shape[{i}];");
+                        if (i == 0) w.Line($"if ({S(sym)} == 0) throw new ArgumentException({Names.Literal($"input '{name}' is empty: its dim 0 ({sym}) is 0; a batch needs at least one sample")}, {lit});");
+                        if (_g.SymbolBounds.TryGetValue(sym, out var bound))
+                            w.Line($"if ({S(sym)} > {bound}) throw new ArgumentException($\"{Names.InterpolatedText($"input '{name}': dim {i} ({sym}) is ")}{{{S(sym)}}}{Names.InterpolatedText($", above its declared bound {sym} <= {bound}")}\", {lit});");
                     }
-                w.Line($"{_fields[v]} = {name};");
+                w.Line($"{_fields[v]} = {p};");
                 w.Close();
             }
             if (_g.Symbols.Count > 0)
-                w.Line($"if ({string.Join(" || ", _g.Symbols.Select(s => $"{s} != _sym_{s}"))}) Plan({string.Join(", ", _g.Symbols)});");
+                w.Line($"if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _sym_{s}"))}) Plan({string.Join(", ", _g.Symbols.Select(S))});");
             else w.Line("if (_arena0 is null) Plan();");
             // views of inputs (reshape of an input): rebuilt when the input tensor changes
             foreach (var k in _prog.Kernels.OfType<AliasKernel>())
@@ -431,11 +438,11 @@ namespace NetDsl.Compiler.Emit
 
             // plan: arenas and views
             w.Line("/// <summary>Allocates (or grows) the arenas for these symbolic dims and points every buffer at its planned offset.</summary>");
-            w.Open($"private void Plan({string.Join(", ", _g.Symbols.Select(s => "int " + s))})");
-            foreach (var s in _g.Symbols) w.Line($"_sym_{s} = {s};");
+            w.Open($"private void Plan({string.Join(", ", _g.Symbols.Select(s => "int " + S(s)))})");
+            foreach (var s in _g.Symbols) w.Line($"_sym_{s} = {S(s)};");
             foreach (var a in _plan.Arenas)
             {
-                var mult = a.Symbols.Length == 0 ? "1L" : string.Join(" * ", a.Symbols.Split('*').Select(s => $"(long){s}"));
+                var mult = a.Symbols.Length == 0 ? "1L" : string.Join(" * ", a.Symbols.Split('*').Select(s => $"(long){S(s)}"));
                 var t = a.Type == ElemType.Int ? "int" : "T";
                 w.Line($"long size{a.Index} = {a.Units}L * {mult};");
                 w.Line($"if (_arena{a.Index} is null || _arena{a.Index}.Length < size{a.Index}) _arena{a.Index} = Device.Allocate<{t}>(checked((int)Math.Max(size{a.Index}, 1)));");
@@ -443,7 +450,7 @@ namespace NetDsl.Compiler.Emit
             foreach (var kv in _plan.Placements.OrderBy(p => p.Key.Id))
             {
                 var v = kv.Key; var p = kv.Value;
-                var mult = p.Arena.Symbols.Length == 0 ? "" : " * " + string.Join(" * ", p.Arena.Symbols.Split('*'));
+                var mult = p.Arena.Symbols.Length == 0 ? "" : " * " + string.Join(" * ", p.Arena.Symbols.Split('*').Select(S));
                 w.Line($"{_fields[v]} = _arena{p.Arena.Index}!.View({p.Offset}{mult}, {ShapeArgs(v.Shape)});");
             }
             foreach (var k in _prog.Kernels.OfType<AliasKernel>())
@@ -466,6 +473,8 @@ namespace NetDsl.Compiler.Emit
                 if (j + 1 < forward.Count && FoldPartner(k, forward[j + 1]) is { } bn)
                 {
                     EmitFolded(w, (LibraryKernel)k, bn);
+                    EmitFiniteChecks(w, k, "forward", "");
+                    EmitFiniteChecks(w, bn, "forward", "");
                     j++;
                     continue;
                 }
@@ -473,6 +482,7 @@ namespace NetDsl.Compiler.Emit
                 var call = Timed(k, Call(k), "forward");
                 if (_outputKernels.Contains(k)) w.Line(call);
                 else w.Line($"if (withLoss) {call}");
+                EmitFiniteChecks(w, k, "forward", _outputKernels.Contains(k) ? "" : "withLoss && ");
             }
             if (_g.Loss != null) w.Line($"if (withLoss) _lossValue = K.ReadScalar({Ref(_g.Loss)}); // the loss [1], whatever scalar expression it is");
             w.Close();
@@ -486,6 +496,7 @@ namespace NetDsl.Compiler.Emit
                 if (k is AliasKernel) continue;
                 Comment(w, k);
                 EmitBackwardCall(w, k);
+                EmitFiniteChecks(w, k, "backward", "");
             }
             w.Close();
             w.Line();
@@ -528,7 +539,7 @@ namespace NetDsl.Compiler.Emit
             Comment(w, bn);
             var wv = conv.Node.Inputs[1];
             int channels = wv.Shape[0].Value;
-            string fw = $"_fold{conv.Id}W", fb = $"_fold{conv.Id}B";
+            string fw = _names.Fresh($"_fold{conv.Id}W"), fb = _names.Fresh($"_fold{conv.Id}B");
             _folds.Add((fw, fb, wv.Shape, channels));
             var bi = bn.Node.Inputs.Select(Ref).ToList();
             var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {Ops.CallContext.T(bn.Node.Float("eps"))}, {fw}, {fb});";
@@ -595,7 +606,7 @@ namespace NetDsl.Compiler.Emit
             {
                 var (factor, symbols) = o.Shape.Size;
                 if (symbols.Length != 0) throw new InvalidOperationException($"parameter gradient {o.Name} has a symbolic shape {o.Shape.ToDisplay()}");
-                var field = $"_acc{k.Id}_{adds.Count}";
+                var field = _names.Fresh($"_acc{k.Id}_{adds.Count}");
                 _accViews.Add((field, offset, o.Shape));
                 adds.Add($"K.Accumulate({field}, {Ref(o)});");
                 _refOverride[o] = $"(accumulate ? {field} : {Ref(o)})";
@@ -628,8 +639,33 @@ namespace NetDsl.Compiler.Emit
         {
             if (!Profile) return call;
             var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward && k.Recomputes == null ? o.Op : o.Op + " " + o.Layer));
-            var label = $"{pass} k{k.Id}: {ops} (line {string.Join(",", k.Lines)})".Replace("\\", "\\\\").Replace("\"", "\\\"");
-            return $"{{ long __prof{k.Id} = System.Diagnostics.Stopwatch.GetTimestamp();\n{call}\nNetDsl.Runtime.KernelProfile.Record(\"{_g.Name}\", {k.Id}, \"{label}\", {Flops(k)}L{string.Concat(_g.Symbols.Select(x => " * _sym_" + x))}, __prof{k.Id}); }}";
+            var label = Names.Literal($"{pass} k{k.Id}: {ops} (line {string.Join(",", k.Lines)})");
+            return $"{{ long __prof{k.Id} = System.Diagnostics.Stopwatch.GetTimestamp();\n{call}\nNetDsl.Runtime.KernelProfile.Record({Names.Literal(_g.Name)}, {k.Id}, {label}, {Flops(k)}L{string.Concat(_g.Symbols.Select(x => " * _sym_" + x))}, __prof{k.Id}); }}";
+        }
+
+        /// <summary>
+        /// `if (CheckFinite) CheckFiniteAfter(kernel, tensor, t)` for each float output of <paramref name="k"/>: with
+        /// NetworkBase.CheckFinite on, the first NaN or infinity stops the step naming this kernel, its .net lines and the tensor.
+        /// </summary>
+        private void EmitFiniteChecks(CodeWriter w, Kernel k, string pass, string condition)
+        {
+            var checks = new List<string>();
+            foreach (var o in k.Outputs)
+            {
+                if (o.Type != ElemType.Float) continue;
+                if (!(_fields.ContainsKey(o) || o.Role == ValueRole.ParameterGradient || o.Role == ValueRole.Buffer)) continue;
+                var name = o.Role == ValueRole.ParameterGradient ? _g.Params.First(x => x.Grad == o).Name + ".grad" : o.Name;
+                checks.Add($"CheckFiniteAfter({KernelLabel(k, pass)}, {Names.Literal(name)}, {Ref(o)});");
+            }
+            if (checks.Count == 0) return;
+            w.Line($"if ({condition}CheckFinite) {{ {string.Join(" ", checks)} }}");
+        }
+
+        /// <summary>A kernel as a string literal for messages: "forward k3: linear fc1 + relu (lenet5.net line 7)".</summary>
+        private string KernelLabel(Kernel k, string pass)
+        {
+            var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward && k.Recomputes == null ? o.Op : o.Op + " " + o.Layer));
+            return Names.Literal($"{pass} k{k.Id}: {ops} ({_file} line {string.Join(",", k.Lines)})");
         }
 
         private void Comment(CodeWriter w, Kernel k)
@@ -638,9 +674,9 @@ namespace NetDsl.Compiler.Emit
             var lines = string.Join(",", k.Lines);
             var ins = string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter && i.Role != ValueRole.Buffer).Select(i => i.Shape.ToDisplay()));
             var outs = string.Join(", ", k.Outputs.Select(o => o.Shape.ToDisplay()));
-            w.Line($"// k{k.Id}: {ops} ({_file} line {lines}): {ins} -> {outs}, per sample {N(Flops(k))} FLOPs and {Moved(k)}");
+            w.Line($"// k{k.Id}: {Names.Comment(ops)} ({_fileText} line {lines}): {ins} -> {outs}, per sample {N(Flops(k))} FLOPs and {Moved(k)}");
             if (k.Recomputes is { } r)
-                w.Line($"// recomputed for backward: {r.Name} {r.Shape.ToDisplay()} from {string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter && i.Role != ValueRole.Buffer && !(i.Shape.Size.Symbols.Length == 0)).Select(i => i.Name))} into a short-lived buffer instead of keeping it alive from the forward pass");
+                w.Line($"// recomputed for backward: {Names.Comment(r.Name)} {r.Shape.ToDisplay()} from {Names.Comment(string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter && i.Role != ValueRole.Buffer && !(i.Shape.Size.Symbols.Length == 0)).Select(i => i.Name)))} into a short-lived buffer instead of keeping it alive from the forward pass");
         }
 
         /// <summary>
@@ -735,8 +771,7 @@ namespace NetDsl.Compiler.Emit
             Walk(expr);
             // the "Op" suffix keeps functor names apart from layer properties (a layer may be named "add")
             var baseName = string.Concat(ops.Select(op => string.Concat(op.Split('_').Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1))))) + "Op";
-            name = baseName;
-            for (int n = 2; _functorNames.ContainsValue(name); n++) name = baseName + n;
+            name = _names.FreshPair(baseName, "Gpu");
             _functorNames[key] = name;
             return name;
         }

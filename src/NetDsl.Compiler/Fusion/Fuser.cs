@@ -18,22 +18,28 @@ namespace NetDsl.Compiler.Fusion
         public static bool IsElementwise(string op) => Elementwise.Contains(op) || Ops.OpRegistry.Elementwise.ContainsKey(op);
         private static bool IsActivation(string op) => Activations.Contains(op) || (Ops.OpRegistry.Elementwise.TryGetValue(op, out var d) && d.Epilogue && d.Arity == 1);
 
+        /// <summary>
+        /// The most element-wise ops one loop fuses (a longer chain, a thousand relus, becomes several loops): the fused
+        /// expression is walked recursively when it is printed, so its depth stays bounded.
+        /// </summary>
+        internal const int MaxFusedOps = 32;
+
         public static KernelProgram Run(NetGraph g, bool training)
         {
             var nodes = training ? g.Nodes : g.ForwardNodes.ToList();
             var consumers = new Dictionary<TValue, List<OpNode>>();
             foreach (var n in nodes)
-                foreach (var i in n.Inputs)
+                foreach (var i in n.Inputs.Distinct())
                 {
                     if (!consumers.TryGetValue(i, out var l)) consumers[i] = l = new List<OpNode>();
-                    if (!l.Contains(n)) l.Add(n);
+                    l.Add(n);
                 }
             var pinned = new HashSet<TValue>(g.Outputs.Select(o => o.Value));
             if (g.Loss != null) pinned.Add(g.Loss);
             foreach (var p in g.Params) if (p.Grad != null) pinned.Add(p.Grad);
             int Uses(TValue v) => consumers.TryGetValue(v, out var l) ? l.Count : 0;
-            bool SingleUse(TValue v) => !pinned.Contains(v) && Uses(v) == 1 && v.AliasOf == null
-                && !g.Values.Any(o => o.AliasOf == v);
+            var aliased = new HashSet<TValue>(g.Values.Where(o => o.AliasOf != null).Select(o => o.AliasOf!));
+            bool SingleUse(TValue v) => !pinned.Contains(v) && Uses(v) == 1 && v.AliasOf == null && !aliased.Contains(v);
 
             var prog = new KernelProgram();
             var producedBy = new Dictionary<TValue, Kernel>();
@@ -58,11 +64,13 @@ namespace NetDsl.Compiler.Fusion
                         // fuse a single-use element-wise producer into this loop if it keeps <= 3 inputs. Moving the
                         // producer's work later is safe: values are never overwritten (SSA) and buffers are planned
                         // after fusion, so its inputs stay alive until this kernel runs.
-                        if (!fused && producedBy.TryGetValue(i, out var pk) && pk is ElementwiseKernel pe && SingleUse(i)
+                        // (an input read twice by this op, x + x, stays a buffer: substituting one of its reads would leave the other dangling)
+                        if (!fused && producedBy.TryGetValue(i, out var pk) && pk is ElementwiseKernel pe && SingleUse(i) && n.Inputs.Count(o => o == i) == 1
+                            && pe.Ops.Count < MaxFusedOps
                             && pe.Inputs.Union(n.Inputs.Where(o => o != i)).Count() <= 3)
                         {
                             fused = true;
-                            prog.Kernels.Remove(pe);
+                            prog.Kernels.RemoveAt(prog.Kernels.LastIndexOf(pe));   // the producer is usually the last kernel: O(1)
                             var remap = pe.Inputs.Select(pi => IndexOf(ek.Inputs, pi)).ToArray();
                             args.Add(Substitute(pe.Expr, remap));
                             ek.Ops.InsertRange(ek.Ops.Count - 1, pe.Ops);

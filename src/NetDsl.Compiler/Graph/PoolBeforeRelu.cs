@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 
 namespace NetDsl.Compiler.Graph
@@ -15,12 +16,23 @@ namespace NetDsl.Compiler.Graph
         public static int Run(NetGraph g)
         {
             int swapped = 0;
-            var outputs = g.Outputs.Select(o => o.Value.Storage).ToList();
+            var outputs = new HashSet<TValue>(g.Outputs.Select(o => o.Value.Storage));
+            var aliased = new HashSet<TValue>(g.Values.Where(v => v.AliasOf != null).Select(v => v.AliasOf!));
+            // readers of each value, computed once: a swap only rewires values that relus later in the order never produce
+            var readersOf = new Dictionary<TValue, List<OpNode>>();
+            foreach (var n in g.Nodes)
+                foreach (var i in n.Inputs.Distinct())
+                {
+                    if (!readersOf.TryGetValue(i, out var l)) readersOf[i] = l = new List<OpNode>();
+                    l.Add(n);
+                }
+            var index = new Dictionary<OpNode, int>();
+            for (int k = 0; k < g.Nodes.Count; k++) index[g.Nodes[k]] = k;
             foreach (var relu in g.ForwardNodes.Where(n => n.Op == "relu").ToList())
             {
                 var r = relu.Outputs[0];
-                if (outputs.Contains(r) || g.Values.Any(v => v.AliasOf == r)) continue;
-                var readers = g.Nodes.Where(n => n.Inputs.Contains(r)).ToList();
+                if (outputs.Contains(r) || aliased.Contains(r)) continue;
+                var readers = readersOf.TryGetValue(r, out var rl) ? rl : new List<OpNode>();
                 if (readers.Count != 1 || readers[0].Op != "maxpool2d" || readers[0].Inputs.Count != 1) continue;
                 var pool = readers[0];
                 var y = pool.Outputs[0];
@@ -34,8 +46,9 @@ namespace NetDsl.Compiler.Graph
                 relu.Outputs[0] = y;
                 y.Producer = relu;
                 // keep the node list topological: the pooling now runs first
-                int ir = g.Nodes.IndexOf(relu), ip = g.Nodes.IndexOf(pool);
+                int ir = index[relu], ip = index[pool];
                 g.Nodes[ir] = pool; g.Nodes[ip] = relu;
+                index[pool] = ir; index[relu] = ip;
                 (pool.Id, relu.Id) = (relu.Id, pool.Id);
                 swapped++;
             }

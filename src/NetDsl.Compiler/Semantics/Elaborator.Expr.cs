@@ -37,26 +37,16 @@ namespace NetDsl.Compiler.Semantics
                     return ErrorValue.Instance;
                 case Call c:
                     return Apply(c.Callee, c.CalleeSpan, c.Span, c.Args.Select(a => new ArgValue(a.Name, Eval(a.Value, env), a.Value.Span)).ToList(), env);
-                case Pipe p:
-                {
-                    var input = Eval(p.Input, env);
-                    var args = new List<ArgValue> { new ArgValue(null, input, p.Input.Span) };
-                    switch (p.Target)
-                    {
-                        case Name n: return Apply(n.Id, n.Span, p.Span, args, env);
-                        case Call c:
-                            args.AddRange(c.Args.Select(a => new ArgValue(a.Name, Eval(a.Value, env), a.Value.Span)));
-                            return Apply(c.Callee, c.CalleeSpan, p.Span, args, env);
-                        default:
-                            _bag.Error(DiagnosticIds.InvalidStatement, p.Target.Span, "the right side of |> must be a layer or block, like `relu` or `conv(64, 3)`");
-                            return ErrorValue.Instance;
-                    }
-                }
+                case Pipe p: return EvalPipe(p, env);
                 case Unary u:
                 {
                     var x = Eval(u.Operand, env);
                     if (x is ErrorValue) return x;
-                    if (u.Op == "-" && x is IntValue i) return new IntValue(-i.Value);
+                    if (u.Op == "-" && x is IntValue i)
+                    {
+                        if (i.Value == long.MinValue) { _bag.Error(DiagnosticIds.SizeOverflow, u.Span, $"integer overflow: -({i.Value}) does not fit in 64 bits"); return ErrorValue.Instance; }
+                        return new IntValue(-i.Value);
+                    }
                     if (u.Op == "-" && x is FloatValue f) return new FloatValue(-f.Value);
                     if (u.Op == "!" && x is BoolValue b) return new BoolValue(!b.Value);
                     _bag.Error(DiagnosticIds.TypeMismatch, u.Span, $"operator {u.Op} does not apply to {x.TypeName}");
@@ -78,11 +68,54 @@ namespace NetDsl.Compiler.Semantics
             }
         }
 
+        /// <summary>
+        /// `x |> a |> b |> …`: the parser builds a left-deep tree as long as the chain, so it is walked with a loop, not by
+        /// recursion (a chain of thousands of steps must not overflow the stack).
+        /// </summary>
+        /// <summary>The largest integer argument of a layer (it must fit the int the shape rules compute with).</summary>
+        private const long MaxIntArg = int.MaxValue;
+
+        private CValue EvalPipe(Pipe p, Env env)
+        {
+            var spine = new List<Pipe>();
+            Expr e = p;
+            while (e is Pipe q) { spine.Add(q); e = q.Input; }
+            var cur = Eval(e, env);
+            for (int k = spine.Count - 1; k >= 0; k--) cur = PipeStep(spine[k], cur, env);
+            return cur;
+        }
+
+        private CValue PipeStep(Pipe p, CValue input, Env env)
+        {
+            var args = new List<ArgValue> { new ArgValue(null, input, p.Input.Span) };
+            switch (p.Target)
+            {
+                case Name n: return Apply(n.Id, n.Span, p.Span, args, env);
+                case Call c:
+                    args.AddRange(c.Args.Select(a => new ArgValue(a.Name, Eval(a.Value, env), a.Value.Span)));
+                    return Apply(c.Callee, c.CalleeSpan, p.Span, args, env);
+                default:
+                    _bag.Error(DiagnosticIds.InvalidStatement, p.Target.Span, "the right side of |> must be a layer or block, like `relu` or `conv(64, 3)`");
+                    return ErrorValue.Instance;
+            }
+        }
+
+        /// <summary>`a + b + c + …` (left-deep, as long as the expression): a loop over the left spine, like <see cref="EvalPipe"/>.</summary>
         private CValue EvalBinary(Binary b, Env env)
+        {
+            var spine = new List<Binary>();
+            Expr e = b;
+            while (e is Binary q) { spine.Add(q); e = q.Left; }
+            var acc = Eval(e, env);
+            for (int k = spine.Count - 1; k >= 0; k--) acc = BinaryStep(spine[k], acc, env);
+            return acc;
+        }
+
+        private CValue BinaryStep(Binary b, CValue left, Env env)
         {
             if (b.Op == "&&" || b.Op == "||")
             {
-                var l = Eval(b.Left, env);
+                var l = left;
                 if (l is ErrorValue) return l;
                 if (!(l is BoolValue lb)) { _bag.Error(DiagnosticIds.TypeMismatch, b.Left.Span, $"{b.Op} needs bools, got {l.TypeName}"); return ErrorValue.Instance; }
                 if (b.Op == "&&" && !lb.Value) return new BoolValue(false);
@@ -92,7 +125,7 @@ namespace NetDsl.Compiler.Semantics
                 if (!(r is BoolValue rb)) { _bag.Error(DiagnosticIds.TypeMismatch, b.Right.Span, $"{b.Op} needs bools, got {r.TypeName}"); return ErrorValue.Instance; }
                 return rb;
             }
-            var a = Eval(b.Left, env);
+            var a = left;
             var c = Eval(b.Right, env);
             if (a is ErrorValue || c is ErrorValue) return ErrorValue.Instance;
             if (a is TensorValue || c is TensorValue)
@@ -106,15 +139,27 @@ namespace NetDsl.Compiler.Semantics
             }
             if (a is IntValue ia && c is IntValue ic)
             {
+                try
+                {
+                    switch (b.Op)
+                    {
+                        case "+": return new IntValue(checked(ia.Value + ic.Value));
+                        case "-": return new IntValue(checked(ia.Value - ic.Value));
+                        case "*": return new IntValue(checked(ia.Value * ic.Value));
+                        case "/":
+                        case "%":
+                            if (ic.Value == 0) { _bag.Error(DiagnosticIds.TypeMismatch, b.Right.Span, "division by zero"); return ErrorValue.Instance; }
+                            if (ic.Value == -1 && ia.Value == long.MinValue) throw new OverflowException();
+                            return new IntValue(b.Op == "/" ? ia.Value / ic.Value : ia.Value % ic.Value);
+                    }
+                }
+                catch (OverflowException)
+                {
+                    _bag.Error(DiagnosticIds.SizeOverflow, b.Span, $"integer overflow: {ia.Value} {b.Op} {ic.Value} does not fit in 64 bits");
+                    return ErrorValue.Instance;
+                }
                 switch (b.Op)
                 {
-                    case "+": return new IntValue(ia.Value + ic.Value);
-                    case "-": return new IntValue(ia.Value - ic.Value);
-                    case "*": return new IntValue(ia.Value * ic.Value);
-                    case "/":
-                    case "%":
-                        if (ic.Value == 0) { _bag.Error(DiagnosticIds.TypeMismatch, b.Right.Span, "division by zero"); return ErrorValue.Instance; }
-                        return new IntValue(b.Op == "/" ? ia.Value / ic.Value : ia.Value % ic.Value);
                     case "==": return new BoolValue(ia.Value == ic.Value);
                     case "!=": return new BoolValue(ia.Value != ic.Value);
                     case "<": return new BoolValue(ia.Value < ic.Value);
@@ -225,7 +270,15 @@ namespace NetDsl.Compiler.Semantics
             {
                 if (a.Name == "name")
                 {
-                    if (a.Value is StringValue sv) explicitName = sv.Value;
+                    if (a.Value is StringValue sv)
+                    {
+                        if (Names.CheckLayerName(sv.Value) is { } problem)
+                        {
+                            _bag.Error(DiagnosticIds.InvalidName, a.Span, $"name: {problem} (names are ASCII letters, digits and '_' in parts joined by '.', such as \"layer1.0\"; see docs/language.md#names)");
+                            ok = false;
+                        }
+                        else explicitName = sv.Value;
+                    }
                     else { _bag.Error(DiagnosticIds.TypeMismatch, a.Span, $"name: needs a string such as \"layer1.0\", got {a.Value.TypeName}"); ok = false; }
                     continue;
                 }
@@ -255,6 +308,14 @@ namespace NetDsl.Compiler.Semantics
             var v = a.Value;
             switch (s.Type)
             {
+                case ArgType.Int when v is IntValue big && (big.Value > MaxIntArg || big.Value < -MaxIntArg):
+                case ArgType.Ints when v is IntValue big2 && (big2.Value > MaxIntArg || big2.Value < -MaxIntArg):
+                    _bag.Error(DiagnosticIds.SizeOverflow, a.Span, $"argument '{s.Name}' of {callee} is {((IntValue)v).Value}; integer arguments are at most {MaxIntArg:N0} in size (docs/language.md#limits)");
+                    return null;
+                case ArgType.Ints when (v is TupleValue bt && bt.Items.Any(x => x is IntValue xi && (xi.Value > MaxIntArg || xi.Value < -MaxIntArg)))
+                                    || (v is ListValue bl && bl.Items.Any(x => x is IntValue xi2 && (xi2.Value > MaxIntArg || xi2.Value < -MaxIntArg))):
+                    _bag.Error(DiagnosticIds.SizeOverflow, a.Span, $"argument '{s.Name}' of {callee} has a value beyond {MaxIntArg:N0}; integer arguments are at most that in size (docs/language.md#limits)");
+                    return null;
                 case ArgType.Tensor when v is TensorValue:
                 case ArgType.Tensors:
                 case ArgType.Int when v is IntValue:

@@ -9,7 +9,41 @@ namespace NetDsl.Compiler.Semantics
 {
     internal sealed partial class Elaborator
     {
+        /// <summary>A layer call; integer overflow in its shape arithmetic, or a tensor beyond the size limit, is an error at the call.</summary>
         private CValue CallLayer(string layer, SourceSpan span, List<ArgValue> args, Env env)
+        {
+            try { return CallLayerCore(layer, span, args, env); }
+            catch (OverflowException)
+            {
+                _bag.Error(DiagnosticIds.SizeOverflow, span, $"{layer}: integer overflow computing its shapes (its arguments or input dims are too large; a tensor holds at most {MaxElements:N0} elements per sample)");
+                return ErrorValue.Instance;
+            }
+            catch (SizeLimitException ex)
+            {
+                _bag.Error(DiagnosticIds.SizeOverflow, span, $"{layer}: {ex.Message}");
+                return ErrorValue.Instance;
+            }
+        }
+
+        /// <summary>The most elements a tensor may hold per sample (the runtime's tensors are indexed by int).</summary>
+        internal const long MaxElements = int.MaxValue;
+
+        private sealed class SizeLimitException : Exception { public SizeLimitException(string m) : base(m) { } }
+
+        private static void CheckSize(string what, Shape shape)
+        {
+            if (shape.IsUnknown) return;
+            long f = 1;
+            foreach (var d in shape.Dims)
+                if (d.IsKnown)
+                {
+                    if (d.Value < 0) throw new SizeLimitException($"{what} would have a negative dim: {shape.ToDisplay()}");
+                    f = checked(f * d.Value);
+                    if (f > MaxElements) throw new SizeLimitException($"{what} {shape.ToDisplay()} has more than {MaxElements:N0} elements{(shape.Dims.Any(x => !x.IsKnown) ? " per sample" : "")}, the most a tensor holds");
+                }
+        }
+
+        private CValue CallLayerCore(string layer, SourceSpan span, List<ArgValue> args, Env env)
         {
             var specs = LayerCatalog.Specs[layer];
             var a = Bind(layer, span, specs, args, out var explicitName);
@@ -98,6 +132,7 @@ namespace NetDsl.Compiler.Semantics
 
         internal TValue NewParam(string layer, string field, Shape shape, InitKind init, int fanIn, int fanOut)
         {
+            CheckSize($"parameter {layer}.{field}", shape);
             var p = new ParamDecl(layer, field, shape, init, fanIn, fanOut);
             var v = _g.NewValue(p.Name, shape, ElemType.Float, ValueRole.Parameter);
             v.Param = p;
@@ -108,6 +143,7 @@ namespace NetDsl.Compiler.Semantics
 
         internal TValue NewOutput(OpNode node, string name, Shape shape, ElemType type)
         {
+            CheckSize($"{name}", shape);
             var v = _g.NewValue(name, shape, type);
             v.Producer = node;
             return v;
@@ -117,6 +153,7 @@ namespace NetDsl.Compiler.Semantics
 
         private CValue Emit(OpNode node, Shape outShape, long macs)
         {
+            CheckSize($"the output of {node.Layer}", outShape);
             var y = _g.NewValue(node.Layer, outShape);
             node.Outputs.Add(y);
             _g.AddNode(node);

@@ -15,7 +15,13 @@ namespace NetDsl.Compiler.Semantics
     /// </summary>
     internal sealed partial class Elaborator
     {
-        private const int MaxNodes = 200_000;
+        /// <summary>The most graph operations one network may unroll to (docs/language.md#limits).</summary>
+        internal const int MaxNodes = 200_000;
+        /// <summary>The largest `repeat` count.</summary>
+        internal const long MaxRepeat = 100_000;
+        /// <summary>The most loop iterations (repeat and for, nested ones counted each time) in one network.</summary>
+        internal const long MaxIterations = 1_000_000;
+        private long _iterations;
         private const int MaxDepth = 64;
 
         private readonly DiagnosticBag _bag;
@@ -77,6 +83,7 @@ namespace NetDsl.Compiler.Semantics
         public NetGraph Elaborate(NetworkDecl net)
         {
             _g = new NetGraph(net.Name, net.Span);
+            _iterations = 0; _limitReported = false;
             _sawOutput = false;
             var env = new Env(new NameScope(""), isNetwork: true);
             foreach (var p in net.Params)
@@ -188,6 +195,7 @@ namespace NetDsl.Compiler.Semantics
                     if (c is ErrorValue) return false;
                     if (!(c is IntValue n)) { _bag.Error(DiagnosticIds.TypeMismatch, r.Count.Span, $"repeat needs an int count, got {c.TypeName}"); return false; }
                     if (n.Value < 0) { _bag.Error(DiagnosticIds.TypeMismatch, r.Count.Span, $"repeat count must be >= 0, got {n.Value}"); return false; }
+                    if (n.Value > MaxRepeat) { _bag.Error(DiagnosticIds.ResourceLimit, r.Count.Span, $"repeat count {n.Value} is above the limit of {MaxRepeat:N0} (docs/language.md#limits)"); return false; }
                     for (long k = 0; k < n.Value && !LimitHit(r.Span); k++)
                         if (Exec(r.Body, env, out returned)) return true;
                     return false;
@@ -238,8 +246,11 @@ namespace NetDsl.Compiler.Semantics
 
         private bool LimitHit(SourceSpan span)
         {
-            if (_g.Nodes.Count <= MaxNodes) return false;
-            if (!_limitReported) _bag.Error(DiagnosticIds.UnrollLimit, span, $"unrolling produced more than {MaxNodes} operations; is a loop count wrong?");
+            if (_g.Nodes.Count <= MaxNodes && ++_iterations <= MaxIterations) return false;
+            if (!_limitReported)
+                _bag.Error(DiagnosticIds.UnrollLimit, span, _g.Nodes.Count > MaxNodes
+                    ? $"unrolling produced more than {MaxNodes:N0} operations; is a loop count wrong? (docs/language.md#limits)"
+                    : $"loops ran more than {MaxIterations:N0} iterations in all; is a loop count wrong? (docs/language.md#limits)");
             _limitReported = true;
             return true;
         }

@@ -61,7 +61,7 @@ namespace NetDsl.Compiler.Shapes
         public bool Equals(Shape? other) =>
             other != null && (IsUnknown ? other.IsUnknown : !other.IsUnknown && _dims!.SequenceEqual(other._dims!));
         public override bool Equals(object? obj) => obj is Shape s && Equals(s);
-        public override int GetHashCode() => IsUnknown ? 0 : _dims!.Aggregate(17, (h, d) => h * 31 + d.GetHashCode());
+        public override int GetHashCode() => IsUnknown ? 0 : _dims!.Aggregate(17, (h, d) => unchecked(h * 31 + d.GetHashCode()));
         public override string ToString() => IsUnknown ? "[?]" : "[" + string.Join(",", _dims!.Select(d => d.ToString())) + "]";
         public string ToDisplay() => IsUnknown ? "[?]" : "[" + string.Join(", ", _dims!.Select(d => d.ToString())) + "]";
     }

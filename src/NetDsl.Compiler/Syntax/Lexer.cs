@@ -197,6 +197,11 @@ namespace NetDsl.Compiler.Syntax
                     end = Scan.ScanIdent(text, p);
                     t.Text = text.Substring(p, end - p);
                     t.Kind = Scan.Keywords.Contains(t.Text) ? TokenKind.Keyword : TokenKind.Identifier;
+                    if (end - p > Names.MaxLength)
+                    {
+                        t.Kind = TokenKind.Error;
+                        t.Problem = $"a name has at most {Names.MaxLength} characters, this one has {end - p}";
+                    }
                 }
                 else if (Scan.IsDigit(c) || (c == '.' && p + 1 < text.Length && Scan.IsDigit(text[p + 1])))
                 {

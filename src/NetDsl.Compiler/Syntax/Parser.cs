@@ -51,6 +51,8 @@ namespace NetDsl.Compiler.Syntax
     internal sealed class Grammar
     {
         private const int MaxDepth = 100;      // nesting of expressions and bodies (guards the stack)
+        /// <summary>The most items of one chain: `|>` steps, operands of one operator level, list items, statements of a body.</summary>
+        internal const int MaxChain = 10_000;
         private const int MaxErrors = 100;
 
         private readonly string _text;
@@ -620,6 +622,11 @@ namespace NetDsl.Compiler.Syntax
             if (end > s.Position)
             {
                 string word = _text.Substring(s.Position, end - s.Position);
+                if (word.Length > Names.MaxLength)
+                {
+                    ExpectMessage(s, $"a name has at most {Names.MaxLength} characters, this one has {word.Length} (docs/language.md#limits)");
+                    return Fail<Ident>(s);
+                }
                 if (!Scan.Keywords.Contains(word))
                 {
                     var e = AdvanceBy(s, end - s.Position);
@@ -719,12 +726,17 @@ namespace NetDsl.Compiler.Syntax
         /// p*, failing (instead of stopping) when an item fails after consuming input. Unlike Sprache's
         /// XMany it does not re-run the failing item, which would be exponential on nested input.
         /// </summary>
-        private static Parser<List<T>> XMany<T>(Parser<T> p) => i =>
+        private Parser<List<T>> XMany<T>(Parser<T> p) => i =>
         {
             var list = new List<T>();
             var cur = i;
             while (true)
             {
+                if (list.Count >= MaxChain)
+                {
+                    ExpectMessage(SkipTrivia(cur), $"this expression is longer than {MaxChain:N0} steps (|>, operators or list items); split it with intermediate bindings (docs/language.md#limits)");
+                    return Fail<List<T>>(cur);
+                }
                 var r = p(cur);
                 if (!r.WasSuccessful)
                     return r.Remainder.Equals(cur)

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Numerics;
 using NetDsl.Runtime.Optim;
 
@@ -134,6 +135,62 @@ public abstract partial class NetworkBase<T> where T : unmanaged, IBinaryFloatin
     /// <summary>The exception for a wrong input tensor: names the input, the expected and the actual shape.</summary>
     protected static ArgumentException InputShapeError(string input, string expected, int[] actual) =>
         new($"input '{input}': expected shape {expected}, got {Tensor<T>.Format(actual)}", input);
+
+    /// <summary>
+    /// Opt-in numerical check (off by default; the examples and the fit loop turn it on): after every kernel of Forward,
+    /// TrainStep and Backward, its outputs are scanned, and the first NaN or infinity stops the step with a
+    /// <see cref="NonFiniteException"/> naming the kernel, its .net lines and ops, and the tensor. Costs one read of every
+    /// activation and gradient (measured in docs/architecture.md).
+    /// </summary>
+    public bool CheckFinite { get; set; }
+
+    /// <summary>Opt-in: float inputs are checked for NaN and infinity before a step runs (a clear error naming the input and element).</summary>
+    public bool ValidateInputs { get; set; }
+
+    /// <summary>Called by generated code after a kernel when <see cref="CheckFinite"/> is on.</summary>
+    protected void CheckFiniteAfter(string kernel, string tensor, Tensor<T> t)
+    {
+        if (FindNonFinite(t) is { } at)
+            throw new NonFiniteException(GetType().Name, kernel, tensor, Tensor<T>.Format(t.Shape), at.Index, double.CreateTruncating(at.Value));
+    }
+
+    /// <summary>Called by generated code for each float input when <see cref="ValidateInputs"/> is on.</summary>
+    protected void CheckInputFinite(string input, Tensor<T> t)
+    {
+        if (FindNonFinite(t) is { } at)
+            throw new ArgumentException($"input '{input}' {Tensor<T>.Format(t.Shape)} holds {Describe(double.CreateTruncating(at.Value))} at {NonFiniteException.FormatIndex(t.Shape, at.Index)} (ValidateInputs is on)", input);
+    }
+
+    private static string Describe(double v) => double.IsNaN(v) ? "NaN" : v > 0 ? "+Infinity" : "-Infinity";
+
+    /// <summary>The first element of <paramref name="t"/> that is NaN or infinite, or null.</summary>
+    protected static (int Index, T Value)? FindNonFinite(Tensor<T> t)
+    {
+        ReadOnlySpan<T> data = t.Device.IsCpu ? t.AsSpan() : t.CopyToHost();
+        // vectorized: x - x is 0 for finite x and NaN for NaN and ±infinity
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && data.Length >= Vector512<T>.Count)
+        {
+            for (; i + Vector512<T>.Count <= data.Length; i += Vector512<T>.Count)
+            {
+                var v = Vector512.Create(data.Slice(i, Vector512<T>.Count));
+                var d = v - v;
+                if (!Vector512.EqualsAll(d, d)) break;
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && data.Length >= Vector256<T>.Count)
+        {
+            for (; i + Vector256<T>.Count <= data.Length; i += Vector256<T>.Count)
+            {
+                var v = Vector256.Create(data.Slice(i, Vector256<T>.Count));
+                var d = v - v;
+                if (!Vector256.EqualsAll(d, d)) break;
+            }
+        }
+        for (; i < data.Length; i++)
+            if (!T.IsFinite(data[i])) return (i, data[i]);
+        return null;
+    }
 
     protected void CheckDevice<TE>(string input, Tensor<TE> t) where TE : unmanaged
     {
