@@ -77,11 +77,15 @@ public class SkeletonTests
     }
 
     [Fact]
-    public void A_network_whose_name_is_a_csharp_keyword_gets_no_skeleton_rather_than_a_broken_one()
+    public void Names_are_escaped_as_in_the_real_class()
     {
-        const string net = "network Bad {\n    input class: [N, 4]\n    output y = class |> linearr(2)\n}\n";
-        var (gen, _, output) = Build(net, "namespace X { }");
-        Assert.Contains(gen, d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("NDSL", StringComparison.Ordinal));
-        Assert.DoesNotContain(output.SyntaxTrees, t => t.FilePath.EndsWith("Bad.g.cs", StringComparison.Ordinal));
+        // An input named like a C# keyword, and a layer whose property would be the skeleton's own constant's name.
+        const string net = "network Odd {\n    input class: [N, 4]\n    x = class |> linear(4, name: \"compileErrors\")\n    output y = x |> linearr(2)\n}\n";
+        const string user = "using MyApp;\nusing NetDsl.Runtime;\npublic static class Use { public static object Run() => new Odd(Device.Cpu).Forward(Tensor<float>.Zeros(1, 4)); }\n";
+        var (gen, csharp, output) = Build(net, user);
+        Assert.Contains(gen, d => d.Severity == DiagnosticSeverity.Error && d.Id == "NDSL0201");
+        Assert.True(csharp.Count == 0, "the user's C# got errors of its own:\n" + string.Join("\n", csharp));
+        var skeleton = Assert.Single(output.SyntaxTrees, t => t.FilePath.EndsWith("Odd.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("Forward(Tensor<T> @class)", skeleton);
     }
 }

@@ -59,6 +59,7 @@ namespace NetDsl.Compiler.Emit
             "InitializeParameters", "InputShapeError", "K", "Load", "Name", "NoiseSeed", "Parameters", "ResetBuffers", "Save",
             "Seed", "StepCount", "Train", "Training", "ZeroGrad", "CheckFinite", "ValidateInputs", "CheckFiniteAfter",
             "CheckInputFinite", "FindNonFinite", "NonFiniteError",
+            "StateDict", "SaveWeights", "LoadWeights", "BatchesTracked",
             "ToString", "Equals", "GetHashCode", "GetType", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 
