@@ -28,6 +28,9 @@ namespace NetDsl.Compiler.Emit
 
         private static string EmitOrThrow(NetGraph g, string file, string ns)
         {
+            // A skeleton is for networks a person writes; a huge broken graph (a fuzzer's, a runaway loop) gets none, so the
+            // name pass (quadratic in layers x nodes) never slows down a failing compile.
+            if (g.Nodes.Count > 4096) return "";
             // Names decided as the real emitter decides them; its diagnostics go to a scratch bag (the real ones were reported).
             var names = new NetworkNames(g, NetworkEmitter.StateLayers(g), new DiagnosticBag(file));
             if (!names.Ok) return "";
