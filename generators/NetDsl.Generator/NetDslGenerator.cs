@@ -89,7 +89,7 @@ namespace NetDsl.Generator
             var path = input.File.Path;
             try
             {
-                var result = NetCompiler.Compile(path, input.File.Text, new CompileOptions { Namespace = input.Namespace });
+                var result = NetCompiler.Compile(path, input.File.Text, new CompileOptions { Namespace = input.Namespace, Skeletons = true });
                 var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 // A network with errors comes back without source but with a skeleton (members that throw): adding it keeps
                 // the user's C# from piling "type not found" errors on top of the NDSL error.

@@ -71,7 +71,7 @@ namespace NetDsl.Compiler
                 networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary)
                 {
                     Graph = View(g),
-                    Skeleton = source.Length == 0 ? SkeletonEmitter.Emit(g, fileName, options.Namespace) : "",
+                    Skeleton = options.Skeletons && source.Length == 0 ? SkeletonEmitter.Emit(g, fileName, options.Namespace) : "",
                 });
             }
         }
