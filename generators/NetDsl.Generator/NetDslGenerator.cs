@@ -89,12 +89,14 @@ namespace NetDsl.Generator
             var path = input.File.Path;
             try
             {
-                var result = NetCompiler.Compile(path, input.File.Text, new CompileOptions { Namespace = input.Namespace });
+                var result = NetCompiler.Compile(path, input.File.Text, new CompileOptions { Namespace = input.Namespace, Skeletons = true });
                 var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-                // A network with errors comes back without source: there is nothing to add for it.
+                // A network with errors comes back without source but with a skeleton (members that throw): adding it keeps
+                // the user's C# from piling "type not found" errors on top of the NDSL error.
                 var sources = result.Networks
-                    .Where(n => !string.IsNullOrWhiteSpace(n.Source))
-                    .Select(n => new GeneratedSource(UniqueHintName(n.HintName, n.Name, used), n.Source ?? string.Empty))
+                    .Select(n => (n, Text: !string.IsNullOrWhiteSpace(n.Source) ? n.Source : n.Skeleton))
+                    .Where(x => !string.IsNullOrWhiteSpace(x.Text))
+                    .Select(x => new GeneratedSource(UniqueHintName(x.n.HintName, x.n.Name, used), x.Text ?? string.Empty))
                     .ToArray();
                 var diagnostics = result.Diagnostics
                     .Select(d => new DiagnosticInfo(d.Id, d.Severity, d.Message, string.IsNullOrEmpty(d.Path) ? path : d.Path,

@@ -14,6 +14,11 @@ namespace NetDsl.Compiler
         /// </summary>
         public bool Profile { get; init; }
         /// <summary>
+        /// For a network with errors, also emit its class skeleton (<see cref="CompiledNetwork.Skeleton"/>). The generator sets
+        /// it (a build needs the type names); the tool and tests leave it off and pay nothing for broken networks.
+        /// </summary>
+        public bool Skeletons { get; init; }
+        /// <summary>
         /// Rematerialization (on by default): forward values the backward pass reads that are cheap to recompute (element-wise
         /// kernels, batchnorm's affine apply) from values kept anyway are recomputed right before their first backward use
         /// instead of staying alive through the backward pass. Off gives the plan that keeps every such value (for tests).
@@ -51,6 +56,11 @@ namespace NetDsl.Compiler
     {
         /// <summary>The forward graph in topological order (inputs first).</summary>
         public IReadOnlyList<GraphNodeView> Graph { get; init; } = Array.Empty<GraphNodeView>();
+        /// <summary>
+        /// For a network with errors (empty <see cref="Source"/>): a class skeleton whose members throw, which the generator
+        /// adds so the C# that uses the network adds no errors of its own (one .net mistake, one error). Empty otherwise.
+        /// </summary>
+        public string Skeleton { get; init; } = "";
     }
 
     public sealed record CompileResult(IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<CompiledNetwork> Networks)

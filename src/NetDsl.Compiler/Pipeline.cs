@@ -70,7 +70,11 @@ namespace NetDsl.Compiler
                                 + SourceMembers.Emit(options.Namespace, names.Class, g.Name, text);
                     }
                 }
-                networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary) { Graph = View(g) });
+                networks.Add(new CompiledNetwork(net.Name, net.Name + ".g.cs", source, summary)
+                {
+                    Graph = View(g),
+                    Skeleton = options.Skeletons && source.Length == 0 ? SkeletonEmitter.Emit(g, fileName, options.Namespace) : "",
+                });
             }
         }
 

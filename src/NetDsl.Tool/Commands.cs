@@ -159,10 +159,12 @@ internal static class Commands
 
     // ------------------------------------------------------------------ show
 
-    public static int Show(FileInfo file, string? network, CliOutput o)
+    public static int Show(FileInfo file, string? network, string? ns, CliOutput o)
     {
-        if (!TryCompile(file, o, out var result)) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
+        var (name, origin) = ns is null ? BuildNamespace(file) : (ns, "from --namespace");
+        if (!TryCompile(file, o, out var result, new CompileOptions { Namespace = name })) return result is null ? NetDslCli.ExitUsage : NetDslCli.ExitErrors;
         if (!TrySelect(result, network, file, o, out var selected)) return NetDslCli.ExitUsage;
+        o.Out.WriteLine($"// namespace {name}: {origin}");
         bool first = true;
         foreach (var n in selected)
         {
@@ -173,6 +175,34 @@ internal static class Commands
             if (!n.Source.EndsWith('\n')) o.Out.WriteLine();
         }
         return NetDslCli.ExitOk;
+    }
+
+    /// <summary>
+    /// The namespace a build puts the file's classes in: the RootNamespace of the nearest project above the file (its
+    /// &lt;RootNamespace&gt;, else the project's name with spaces as underscores, as the .NET SDK does), or the generator's
+    /// default when no project is found.
+    /// </summary>
+    internal static (string Namespace, string Origin) BuildNamespace(FileInfo file)
+    {
+        for (var dir = file.Directory; dir is not null; dir = dir.Parent)
+        {
+            string[] projects;
+            try { projects = Directory.GetFiles(dir.FullName, "*.csproj"); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { break; }
+            if (projects.Length == 0) continue;
+            if (projects.Length > 1)
+                return ("NetDsl.Generated", $"{dir.FullName} has {projects.Length} projects; pass --namespace (the generator's default shown)");
+            var project = projects[0];
+            try
+            {
+                var root = System.Xml.Linq.XDocument.Load(project).Root;
+                var declared = root?.Descendants().FirstOrDefault(e => e.Name.LocalName == "RootNamespace" && !string.IsNullOrWhiteSpace(e.Value))?.Value.Trim();
+                if (declared is not null && !declared.Contains("$(")) return (declared, $"the RootNamespace of {Path.GetFileName(project)}, as the build uses");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Xml.XmlException) { }
+            return (Path.GetFileNameWithoutExtension(project).Replace(' ', '_'), $"the RootNamespace of {Path.GetFileName(project)} (its name), as the build uses");
+        }
+        return ("NetDsl.Generated", "no project above the file: the generator's default (pass --namespace)");
     }
 
     // ------------------------------------------------------------------ graph

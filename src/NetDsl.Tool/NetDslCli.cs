@@ -63,8 +63,9 @@ public static class NetDslCli
         // show FILE [--network NAME]
         var showFile = new Argument<FileInfo>("FILE") { Description = "the .net file" };
         var showNetwork = new Option<string?>("--network", "-n") { Description = "only this network (default: all networks in the file)" };
-        var show = new Command("show", "Print the C# generated for the networks of a .net file.") { showFile, showNetwork };
-        show.SetAction(p => Commands.Show(p.GetValue(showFile)!, p.GetValue(showNetwork), output));
+        var showNamespace = new Option<string?>("--namespace") { Description = "namespace of the generated classes (default: the RootNamespace of the project above the file, as the build uses)" };
+        var show = new Command("show", "Print the C# generated for the networks of a .net file, in the namespace the build uses.") { showFile, showNetwork, showNamespace };
+        show.SetAction(p => Commands.Show(p.GetValue(showFile)!, p.GetValue(showNetwork), p.GetValue(showNamespace), output));
         root.Subcommands.Add(show);
 
         // bench FILE [--network NAME] [--batch B] [--steps S] [--profile]

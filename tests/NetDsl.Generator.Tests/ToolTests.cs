@@ -76,6 +76,34 @@ public sealed class ToolTests : IDisposable
         Assert.Contains("error NDSL", stderr);
     }
 
+    private const string Mlp = "network Mlp {\n    input x: [N, 4]\n    output y = x |> linear(2)\n}\n";
+
+    [Fact]
+    public void Show_prints_the_namespace_of_the_project_above_the_file()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "My App", "models"));
+        File.WriteAllText(Path.Combine(_dir, "My App", "My App.csproj"), "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><OutputType>Exe</OutputType></PropertyGroup></Project>");
+        var net = Path.Combine(_dir, "My App", "models", "mlp.net");
+        File.WriteAllText(net, Mlp);
+        var (exit, stdout, _) = Run("show", net);
+        Assert.Equal(NetDslCli.ExitOk, exit);
+        Assert.StartsWith("// namespace My_App: the RootNamespace of My App.csproj (its name), as the build uses", stdout);
+        Assert.Contains("\nnamespace My_App\n", stdout.Replace("\r", ""));
+
+        // An explicit <RootNamespace> wins, and --namespace wins over both.
+        File.WriteAllText(Path.Combine(_dir, "My App", "My App.csproj"), "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><RootNamespace>Company.Models</RootNamespace></PropertyGroup></Project>");
+        Assert.Contains("\nnamespace Company.Models\n", Run("show", net).Out.Replace("\r", ""));
+        Assert.Contains("\nnamespace Other\n", Run("show", net, "--namespace", "Other").Out.Replace("\r", ""));
+    }
+
+    [Fact]
+    public void Help_calls_the_tool_netdsl()
+    {
+        var (_, stdout, _) = Run("--help");
+        Assert.Contains("netdsl", stdout);
+        Assert.Equal("netdsl", typeof(NetDslCli).Assembly.GetName().Name);
+    }
+
     [Fact]
     public void Show_BrokenFile_Exits1()
     {

@@ -61,7 +61,7 @@ namespace NetDsl.Compiler.Emit
             "Seed", "StepCount", "Train", "Training", "ZeroGrad", "CheckFinite", "ValidateInputs", "CheckFiniteAfter",
             "CheckInputFinite", "FindNonFinite", "NonFiniteError", "SampleOffset", "GradientOrder", "GradientReadyHook",
             "GradientReady", "ParameterIndex", "Freeze", "Unfreeze", "SaveWeights", "LoadWeights", "StateDict", "LoadStateDict",
-            "ExportOnnx", "ToOnnx", "Fit",
+            "ExportOnnx", "ToOnnx", "Fit", "BatchesTracked",
             "ToString", "Equals", "GetHashCode", "GetType", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 

@@ -104,5 +104,9 @@ public sealed class Tensor<T> where T : unmanaged
     }
 
     public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
-    public override string ToString() => $"Tensor<{typeof(T).Name}>{Format(Shape)} on {Device.Name}";
+    /// <summary>The values, as PyTorch prints them (abbreviated beyond 1000 elements; see <see cref="TensorFormatter"/>).</summary>
+    public override string ToString() => TensorFormatter.Format(this);
+
+    /// <summary>The element type, shape and device without the values, e.g. <c>Tensor&lt;Single&gt;[2, 3] on cpu</c>.</summary>
+    public string Describe() => $"Tensor<{typeof(T).Name}>{Format(Shape)} on {Device.Name}";
 }

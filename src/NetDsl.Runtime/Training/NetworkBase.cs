@@ -43,7 +43,7 @@ public class LayerParameters<T> where T : unmanaged, IBinaryFloatingPointIeee754
 /// (torchvision-style names), train/eval mode, the step counter that seeds dropout, and checkpoints.
 /// The generated subclass holds the planned buffers and the straight-line Forward/Backward code.
 /// </summary>
-public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+public abstract partial class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly List<Parameter<T>> _parameters = new();
     private readonly List<Buffer<T>> _buffers = new();
@@ -315,7 +315,10 @@ public abstract class NetworkBase<T> where T : unmanaged, IBinaryFloatingPointIe
     private IEnumerable<(string Name, Tensor<T> Tensor)> State() =>
         _parameters.Select(p => (p.Name, p.Value)).Concat(_buffers.Select(b => (b.Name, b.Value)));
 
-    /// <summary>Saves every parameter and buffer by name (see <see cref="NetDsl.Runtime.Training.Checkpoint"/>).</summary>
+    /// <summary>
+    /// Saves every parameter and buffer by name in NetDsl's own NDSLCKPT format (see <see cref="NetDsl.Runtime.Training.Checkpoint"/>).
+    /// Prefer <see cref="SaveWeights"/> (safetensors, readable by PyTorch); this format stays for files written before.
+    /// </summary>
     public void Save(string path) => NetDsl.Runtime.Training.Checkpoint.Save(path, State());
     /// <summary>
     /// Loads parameters and buffers saved by <see cref="Save"/>; a missing, corrupt or mismatched file throws naming the file
