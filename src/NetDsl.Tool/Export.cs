@@ -53,7 +53,14 @@ internal static class Export
         var net = (NetworkBase<float>)Activator.CreateInstance(type, Device.Cpu, seed)!;
         if (weights != null)
         {
-            try { net.Load(weights.FullName); }
+            try
+            {
+                // NDSLCKPT (net.Save) by its magic, safetensors (net.SaveWeights, or PyTorch's state_dict) otherwise
+                var head = new byte[8];
+                using (var f = File.OpenRead(weights.FullName)) f.ReadExactly(head, 0, Math.Min(8, (int)Math.Min(8, f.Length)));
+                if (System.Text.Encoding.ASCII.GetString(head) == "NDSLCKPT") net.Load(weights.FullName);
+                else net.LoadWeights(weights.FullName, strict: true);
+            }
             catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or KeyNotFoundException or FormatException or UnauthorizedAccessException)
             {
                 o.Err.WriteLine($"netdsl: cannot load weights: {ex.Message}");

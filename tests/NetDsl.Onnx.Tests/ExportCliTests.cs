@@ -41,6 +41,16 @@ public class ExportCliTests
             var actual = OnnxHarness.RunOrt(onnx, OnnxHarness.Forward(net), inputs)["logits"].Data;
             Assert.True(expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max() < 1e-5, "the CLI's model does not carry the trained weights");
 
+            // the same weights as safetensors (net.SaveWeights, PyTorch's state_dict names): the issue's
+            // `netdsl export model.net --weights w.safetensors -o model.onnx`
+            var st = Path.Combine(dir.FullName, "lenet5.safetensors");
+            net.SaveWeights(st);
+            var onnxSt = Path.Combine(dir.FullName, "lenet5-st.onnx");
+            (code, _, stderr) = Cli("export", Example("lenet5.net"), "--weights", st, "-o", onnxSt);
+            Assert.True(code == 0, stderr);
+            var actualSt = OnnxHarness.RunOrt(onnxSt, OnnxHarness.Forward(net), inputs)["logits"].Data;
+            Assert.True(expected.Zip(actualSt, (a, b) => Math.Abs(a - b)).Max() < 1e-5, "the CLI's model does not carry the safetensors weights");
+
             // without --weights: the initial weights of --seed, i.e. not the trained ones
             var fresh = Path.Combine(dir.FullName, "fresh.onnx");
             (code, _, stderr) = Cli("export", Example("lenet5.net"), "-o", fresh, "--seed", "5");
