@@ -45,7 +45,7 @@ namespace NetDsl.Compiler.Emit
         public static readonly HashSet<string> GeneratedMembers = new HashSet<string>(StringComparer.Ordinal)
         {
             "ParameterCount", "Macs", "ActivationBytesPerSample", "PlannedBytesPerSample", "SourceFile", "NetworkName", "NetSource",
-            "CompileErrors", "GradientOrder",
+            "GradientOrder",
             "Forward", "TrainStep", "AccumulateGradients", "ComputeLoss", "Backward", "Bind", "Plan", "RunForward",
             "RunBackward", "EnsureFoldScratch", "EnsureAccumulateScratch",
         };
