@@ -171,6 +171,9 @@ public sealed unsafe class DistributedContext : IDisposable
     {
         Console.Error.WriteLine($"rank {Rank}: {message}; aborting the job");
         Console.Error.Flush();
+        // give the launcher time to forward this line before MPI_Abort tears the job down (without the pause the message
+        // was sometimes lost: the stopped-rank test saw exit code 4 but no reason)
+        Thread.Sleep(500);
         MpiNative.MPI_Abort(MpiNative.CommWorld, 4);
         System.Environment.Exit(4);
     }
