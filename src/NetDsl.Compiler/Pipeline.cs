@@ -28,8 +28,10 @@ namespace NetDsl.Compiler
                 if (ok) PoolBeforeRelu.Run(g);
                 if (ok) Differentiator.Run(g);
                 bool training = g.Loss != null || g.GradOutput != null;
-                var prog = Fuser.Run(g, training);
-                var plan = MemoryPlanner.Run(g, prog);
+                // a network with errors is not fused or planned: its graph may be huge (an unrolling limit hit at 200,000
+                // operations) and nothing will run it; its summary keeps the layer rows
+                var prog = ok ? Fuser.Run(g, training) : new KernelProgram();
+                var plan = ok ? MemoryPlanner.Run(g, prog) : new MemoryPlan();
                 var summary = Summarize(g, plan);
                 if (ok && training && options.Rematerialize)
                 {

@@ -84,7 +84,11 @@ public sealed class Mutator
     /// <summary>Input <paramref name="index"/> of this run: a corpus file with 1–4 mutations.</summary>
     public string Input(long index)
     {
-        var rng = new Random(HashCode.Combine(_seed, index));
+        // splitmix64 of (seed, index): the same input in every process (HashCode.Combine is randomized per process)
+        ulong z = unchecked((ulong)_seed * 0x9E3779B97F4A7C15UL + (ulong)index + 0x632BE59BD9B4E019UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        var rng = new Random((int)((z ^ (z >> 31)) & 0x7FFFFFFF));
         var text = _corpus[rng.Next(_corpus.Count)];
         int n = 1 + rng.Next(4);
         for (int k = 0; k < n; k++) text = Mutate(text, rng, _light);

@@ -24,7 +24,11 @@ public class CompilerFuzzTests(ITestOutputHelper output)
         for (int i = 0; i < 2000; i++)
         {
             var text = mutator.Input(i);
-            var (verdict, detail, ms) = Oracle.Check(text, int.MaxValue, out int generated);
+            // each input has 60 s: a compile that takes longer fails the test with the input instead of hanging the run
+            int generated = 0;
+            var work = Task.Run(() => Oracle.Check(text, int.MaxValue, out generated));
+            if (!work.Wait(TimeSpan.FromSeconds(60))) { failures.Add($"input {i}: no answer in 60 s\n{text}"); break; }
+            var (verdict, detail, ms) = work.Result;
             maxMs = Math.Max(maxMs, ms);
             if (verdict != Verdict.Ok) failures.Add($"input {i}: {verdict} {detail}\n{text}");
             if (generated > 0) compiled++;
