@@ -554,7 +554,7 @@ namespace NetDsl.Compiler.Emit
                 ? $"K.LinearForward({ins[0]}, {ins[1]}, {ins[2]}, {Ref(bn.Outputs[0])}, {epi});"
                 : Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(bn.Outputs[0]) }, epi), conv)!;
             w.Open("if (!training && !withLoss)");
-            w.Line($"// inference: batchnorm {bn.Node.Layer} folded into {conv.Node.Layer} (weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β)");
+            w.Line($"// inference: batchnorm {Names.Comment(bn.Node.Layer)} folded into {Names.Comment(conv.Node.Layer)} (weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β)");
             w.Line("EnsureFoldScratch();");
             w.Line(Timed(bn, fold, "forward"));
             w.Line(Timed(conv, folded, "forward"));
