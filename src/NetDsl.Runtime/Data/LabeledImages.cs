@@ -51,12 +51,7 @@ public sealed class LabeledImages
     /// </summary>
     public (LabeledImages Train, LabeledImages Test) Split(int seed, int trainCount)
     {
-        if (trainCount < 0 || trainCount > Count)
-            throw new ArgumentOutOfRangeException(nameof(trainCount), $"train count {trainCount} is not in 0..{Count}");
-        var order = new int[Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        var rng = SplitMix64.Derive((ulong)(uint)seed, 0x5EED_5EEDUL);
-        rng.Shuffle(order.AsSpan());
+        var order = SplitMix64.SplitOrder(seed, Count, trainCount);
         return (Select(order.AsSpan(0, trainCount)), Select(order.AsSpan(trainCount)));
     }
 

@@ -15,6 +15,22 @@ public struct SplitMix64
     /// <summary>A generator for a derived stream (e.g. seed and epoch) that does not overlap trivially with the parent's.</summary>
     public static SplitMix64 Derive(ulong seed, ulong stream) => new(Mix(seed ^ Mix(stream + 0x9E3779B97F4A7C15UL)));
 
+    /// <summary>
+    /// The sample order of a seeded train/held-out split of <paramref name="count"/> samples (the first
+    /// <paramref name="trainCount"/> indices train): one permutation shared by every dataset type, so a split is the same
+    /// whichever type holds the data.
+    /// </summary>
+    public static int[] SplitOrder(int seed, int count, int trainCount)
+    {
+        if (trainCount < 0 || trainCount > count)
+            throw new ArgumentOutOfRangeException(nameof(trainCount), $"train count {trainCount} is not in 0..{count}");
+        var order = new int[count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        var rng = Derive((ulong)(uint)seed, 0x5EED_5EEDUL);
+        rng.Shuffle(order.AsSpan());
+        return order;
+    }
+
     public static ulong Mix(ulong z)
     {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
