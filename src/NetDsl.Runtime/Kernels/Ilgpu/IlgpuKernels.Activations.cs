@@ -6,14 +6,6 @@ namespace NetDsl.Runtime.Ilgpu;
 // The activations family on ILGPU (kernels in GpuKernels.Activations.cs); shape checks as in CpuKernels.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _preluForward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _preluBackwardData;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _preluBackwardSlope;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? _softmaxAxis;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _softmaxAxisBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>? _maxoutForward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>? _maxoutBackward;
-
     private static (int Planes, int C, int Inner) CheckPRelu(Tensor<float> x, Tensor<float> slope)
     {
         Check(slope.Rank == 1, "slope", "[1] or [C]", slope.Shape);
@@ -28,8 +20,7 @@ public sealed partial class IlgpuKernels
         var (_, c, inner) = CheckPRelu(x, slope);
         y.CheckShape("y", x.Shape);
         if (x.Length == 0) return;
-        _preluForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.PReluForward);
-        _preluForward(x.Length, V(x, "x"), V(slope, "slope"), V(y, "y"), c, inner);
+        Launch(GpuKernels.PReluForward, x.Length, V(x, "x"), V(slope, "slope"), V(y, "y"), c, inner);
     }
 
     public void PReluBackward(Tensor<float> dy, Tensor<float> x, Tensor<float> slope, Tensor<float>? dx, Tensor<float> dslope)
@@ -41,11 +32,9 @@ public sealed partial class IlgpuKernels
         if (x.Length == 0) { Fill(dslope, 0f); return; }
         if (dx is not null)
         {
-            _preluBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.PReluBackwardData);
-            _preluBackwardData(x.Length, V(dy, "dy"), V(x, "x"), V(slope, "slope"), V(dx, "dx"), c, inner);
+            Launch(GpuKernels.PReluBackwardData, x.Length, V(dy, "dy"), V(x, "x"), V(slope, "slope"), V(dx, "dx"), c, inner);
         }
-        _preluBackwardSlope ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.PReluBackwardSlope);
-        _preluBackwardSlope(c, V(dy, "dy"), V(x, "x"), V(dslope, "dslope"), c, inner, planes);
+        Launch(GpuKernels.PReluBackwardSlope, c, V(dy, "dy"), V(x, "x"), V(dslope, "dslope"), c, inner, planes);
     }
 
     public void SoftmaxForward(Tensor<float> x, Tensor<float> y, int axis, bool log)
@@ -53,8 +42,7 @@ public sealed partial class IlgpuKernels
         var (outer, size, inner) = CpuKernels<float>.AxisSplit(x.Shape, axis, "x");
         y.CheckShape("y", x.Shape);
         if (x.Length == 0) return;
-        _softmaxAxis ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.Softmax);
-        _softmaxAxis(outer * inner, V(x, "x"), V(y, "y"), size, inner, log ? 1 : 0);
+        Launch(GpuKernels.Softmax, outer * inner, V(x, "x"), V(y, "y"), size, inner, log ? 1 : 0);
     }
 
     public void SoftmaxBackward(Tensor<float> dy, Tensor<float> y, Tensor<float> dx, int axis, bool log)
@@ -63,8 +51,7 @@ public sealed partial class IlgpuKernels
         dy.CheckShape("dy", y.Shape);
         dx.CheckShape("dx", y.Shape);
         if (y.Length == 0) return;
-        _softmaxAxisBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.SoftmaxBackward);
-        _softmaxAxisBackward(outer * inner, V(dy, "dy"), V(y, "y"), V(dx, "dx"), size, inner, log ? 1 : 0);
+        Launch(GpuKernels.SoftmaxBackward, outer * inner, V(dy, "dy"), V(y, "y"), V(dx, "dx"), size, inner, log ? 1 : 0);
     }
 
     private static (int C, int Inner) CheckMaxout(Tensor<float> x, int[] yShape, int pieces, string xName, string yName)
@@ -83,8 +70,7 @@ public sealed partial class IlgpuKernels
         var (c, inner) = CheckMaxout(x, y.Shape, pieces, "x", "y");
         argmax.CheckShape("argmax", y.Shape);
         if (y.Length == 0) return;
-        _maxoutForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(GpuKernels.MaxoutForward);
-        _maxoutForward(y.Length, V(x, "x"), V(y, "y"), V(argmax, "argmax"), c, pieces, inner);
+        Launch(GpuKernels.MaxoutForward, y.Length, V(x, "x"), V(y, "y"), V(argmax, "argmax"), c, pieces, inner);
     }
 
     public void MaxoutBackward(Tensor<float> dy, Tensor<int> argmax, Tensor<float> dx, int pieces)
@@ -92,7 +78,6 @@ public sealed partial class IlgpuKernels
         var (c, inner) = CheckMaxout(dx, dy.Shape, pieces, "dx", "dy");
         argmax.CheckShape("argmax", dy.Shape);
         if (dx.Length == 0) return;
-        _maxoutBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(GpuKernels.MaxoutBackward);
-        _maxoutBackward(dx.Length, V(dy, "dy"), V(argmax, "argmax"), V(dx, "dx"), c, pieces, inner);
+        Launch(GpuKernels.MaxoutBackward, dx.Length, V(dy, "dy"), V(argmax, "argmax"), V(dx, "dx"), c, pieces, inner);
     }
 }

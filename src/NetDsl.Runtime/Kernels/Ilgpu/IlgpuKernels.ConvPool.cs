@@ -8,9 +8,6 @@ namespace NetDsl.Runtime.Ilgpu;
 // max unpooling and upsampling.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams>? _adaptiveForward, _adaptiveBackward, _nearestForward, _nearestBackward, _bilinearForward, _bilinearBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PlaneParams>? _unpoolForward, _unpoolBackward;
-
     /// <summary>Checks a transposed convolution (x [N,Cin,H,W], w [Cin,Cout/G,kh,kw], y [N,Cout,OH,OW]) and returns the
     /// parameters of the convolution it is the adjoint of (input y, output x).</summary>
     private static ConvParams CheckConvTranspose(Tensor<float> x, Tensor<float> w, Tensor<float>? b, Tensor<float> y, ConvGeometry g, string xName, string yName)
@@ -59,23 +56,19 @@ public sealed partial class IlgpuKernels
         return new PlaneParams { H = small.Shape[2], W = small.Shape[3], OH = big.Shape[2], OW = big.Shape[3], AlignCorners = alignCorners ? 1 : 0 };
     }
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams> Load(ref Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams>? cache,
-        Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams> kernel) =>
-        cache ??= _acc.LoadAutoGroupedStreamKernel(kernel);
-
     public void AdaptiveAvgPool2dForward(Tensor<float> x, Tensor<float> y)
     {
         var p = CheckPlanes(x, y, "x", "y");
         if (y.Length == 0) return;
         if (p.H == 0 || p.W == 0) throw new ArgumentException($"x: adaptive pooling needs a non-empty plane, got {Tensor<float>.Format(x.Shape)}", nameof(x));
-        Load(ref _adaptiveForward, GpuKernels.AdaptiveAvgPoolForward)(y.Length, V(x, "x"), V(y, "y"), p);
+        Launch(GpuKernels.AdaptiveAvgPoolForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void AdaptiveAvgPool2dBackward(Tensor<float> dy, Tensor<float> dx)
     {
         var p = CheckPlanes(dx, dy, "dx", "dy");
         if (dx.Length == 0) return;
-        Load(ref _adaptiveBackward, GpuKernels.AdaptiveAvgPoolBackward)(dx.Length, V(dy, "dy"), V(dx, "dx"), p);
+        Launch(GpuKernels.AdaptiveAvgPoolBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 
     public void MaxUnpool2dForward(Tensor<float> x, Tensor<int> argmax, Tensor<float> y)
@@ -88,8 +81,7 @@ public sealed partial class IlgpuKernels
         var yv = V(y, "y");
         yv.MemSetToZero();
         if (x.Length == 0) return;
-        _unpoolForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PlaneParams>(GpuKernels.MaxUnpoolForward);
-        _unpoolForward(x.Length, V(x, "x"), V(argmax, "argmax"), yv, p);
+        Launch(GpuKernels.MaxUnpoolForward, x.Length, V(x, "x"), V(argmax, "argmax"), yv, p);
     }
 
     public void MaxUnpool2dBackward(Tensor<float> dy, Tensor<int> argmax, Tensor<float> dx)
@@ -98,35 +90,34 @@ public sealed partial class IlgpuKernels
         argmax.CheckShape("argmax", dx.Shape);
         (p.H, p.W, p.OH, p.OW) = (p.OH, p.OW, p.H, p.W);
         if (dx.Length == 0) return;
-        _unpoolBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PlaneParams>(GpuKernels.MaxUnpoolBackward);
-        _unpoolBackward(dx.Length, V(dy, "dy"), V(argmax, "argmax"), V(dx, "dx"), p);
+        Launch(GpuKernels.MaxUnpoolBackward, dx.Length, V(dy, "dy"), V(argmax, "argmax"), V(dx, "dx"), p);
     }
 
     public void UpsampleNearest2dForward(Tensor<float> x, Tensor<float> y)
     {
         var p = CheckPlanes(x, y, "x", "y");
         if (y.Length == 0) return;
-        Load(ref _nearestForward, GpuKernels.UpsampleNearestForward)(y.Length, V(x, "x"), V(y, "y"), p);
+        Launch(GpuKernels.UpsampleNearestForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void UpsampleNearest2dBackward(Tensor<float> dy, Tensor<float> dx)
     {
         var p = CheckPlanes(dx, dy, "dx", "dy");
         if (dx.Length == 0) return;
-        Load(ref _nearestBackward, GpuKernels.UpsampleNearestBackward)(dx.Length, V(dy, "dy"), V(dx, "dx"), p);
+        Launch(GpuKernels.UpsampleNearestBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 
     public void UpsampleBilinear2dForward(Tensor<float> x, Tensor<float> y, bool alignCorners)
     {
         var p = CheckPlanes(x, y, "x", "y", alignCorners);
         if (y.Length == 0) return;
-        Load(ref _bilinearForward, GpuKernels.UpsampleBilinearForward)(y.Length, V(x, "x"), V(y, "y"), p);
+        Launch(GpuKernels.UpsampleBilinearForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void UpsampleBilinear2dBackward(Tensor<float> dy, Tensor<float> dx, bool alignCorners)
     {
         var p = CheckPlanes(dx, dy, "dx", "dy", alignCorners);
         if (dx.Length == 0) return;
-        Load(ref _bilinearBackward, GpuKernels.UpsampleBilinearBackward)(dx.Length, V(dy, "dy"), V(dx, "dx"), p);
+        Launch(GpuKernels.UpsampleBilinearBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 }

@@ -9,23 +9,10 @@ namespace NetDsl.Runtime.Ilgpu;
 public sealed partial class IlgpuKernels
 {
     private MemoryBuffer1D<float, Stride1D.Dense>? _genScratch;
-    private Action<Index1D, ArrayView<float>, int, float, float, ulong>? _randomFill;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong>? _sampleNormal;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _pointwiseTerms;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int>? _pointwiseBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _tripletRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>? _tripletBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _ntxentNorm;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>? _ntxentLse;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>? _ntxentBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _distillRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>? _distillBackward;
-
     public void RandomFill(Tensor<float> y, RandomKind kind, float a, float b, ulong seed)
     {
         if (y.Length == 0) return;
-        _randomFill ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, float, float, ulong>(GpuKernels.RandomFillK);
-        _randomFill(y.Length, V(y, "y"), (int)kind, a, b, CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
+        Launch(GpuKernels.RandomFillK, y.Length, V(y, "y"), (int)kind, a, b, CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
     }
 
     public void SampleNormalForward(Tensor<float> mu, Tensor<float> logvar, Tensor<float> noise, Tensor<float> z, bool sample, ulong seed)
@@ -35,8 +22,7 @@ public sealed partial class IlgpuKernels
         z.CheckShape("z", mu.Shape);
         if (mu.Length == 0) return;
         if (!sample) { Copy(mu, z); Fill(noise, 0f); return; }
-        _sampleNormal ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong>(GpuKernels.SampleNormalK);
-        _sampleNormal(mu.Length, V(mu, "mu"), V(logvar, "logvar"), V(noise, "noise"), V(z, "z"), CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
+        Launch(GpuKernels.SampleNormalK, mu.Length, V(mu, "mu"), V(logvar, "logvar"), V(noise, "noise"), V(z, "z"), CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
     }
 
     private static float GenDivisor(GenReduction r, Tensor<float> a) => r switch
@@ -55,7 +41,7 @@ public sealed partial class IlgpuKernels
         {
             Scratch(count, ReadOnlySpan<float>.Empty);
             fill(_lossRows!.View);
-            _setScalar!(1, _lossDivisor!.View, divisor);
+            Launch(GpuKernels.SetScalar, 1, _lossDivisor!.View.AsContiguous(), divisor);
             LossSum(_lossRows.View, _lossDivisor.View, V(loss, "loss"), count);
         }
     }
@@ -63,8 +49,7 @@ public sealed partial class IlgpuKernels
     public void PointwiseLossForward(PointwiseLoss kind, Tensor<float> a, Tensor<float> b, GenReduction reduction, Tensor<float> loss)
     {
         b.CheckShape("b", a.Shape);
-        _pointwiseTerms ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(GpuKernels.PointwiseTermsK);
-        ReduceRows(a.Length, GenDivisor(reduction, a), loss, rows => _pointwiseTerms(a.Length, V(a, "a"), V(b, "b"), rows, (int)kind));
+        ReduceRows(a.Length, GenDivisor(reduction, a), loss, rows => Launch(GpuKernels.PointwiseTermsK, a.Length, V(a, "a"), V(b, "b"), rows, (int)kind));
     }
 
     public void PointwiseLossBackward(PointwiseLoss kind, Tensor<float> dy, Tensor<float> a, Tensor<float> b, GenReduction reduction, Tensor<float> da, Tensor<float>? db)
@@ -74,8 +59,7 @@ public sealed partial class IlgpuKernels
         db?.CheckShape("db", a.Shape);
         CheckUpstream(dy);
         if (a.Length == 0) return;
-        _pointwiseBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int>(GpuKernels.PointwiseBackwardK);
-        _pointwiseBackward(a.Length, V(dy, "dy"), V(a, "a"), V(b, "b"), V(da, "da"), db is null ? V(da, "da") : V(db, "db"), (int)kind, GenDivisor(reduction, a), db is null ? 0 : 1);
+        Launch(GpuKernels.PointwiseBackwardK, a.Length, V(dy, "dy"), V(a, "a"), V(b, "b"), V(da, "da"), db is null ? V(da, "da") : V(db, "db"), (int)kind, GenDivisor(reduction, a), db is null ? 0 : 1);
     }
 
     private static (int N, int D) Rows2(string op, Tensor<float> a, string aName, Tensor<float> b, string bName)
@@ -91,8 +75,7 @@ public sealed partial class IlgpuKernels
     {
         var (n, d) = Rows2("triplet_margin", anchor, "anchor", positive, "positive");
         negative.CheckShape("negative", anchor.Shape);
-        _tripletRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(GpuKernels.TripletRowsK);
-        ReduceRows(n, RowsDivisor(reduction, n), loss, rows => _tripletRows(n, V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), rows, d, margin));
+        ReduceRows(n, RowsDivisor(reduction, n), loss, rows => Launch(GpuKernels.TripletRowsK, n, V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), rows, d, margin));
     }
 
     public void TripletMarginBackward(Tensor<float> dy, Tensor<float> anchor, Tensor<float> positive, Tensor<float> negative, float margin, GenReduction reduction, Tensor<float> danchor, Tensor<float> dpositive, Tensor<float> dnegative)
@@ -102,8 +85,7 @@ public sealed partial class IlgpuKernels
         danchor.CheckShape("danchor", anchor.Shape); dpositive.CheckShape("dpositive", anchor.Shape); dnegative.CheckShape("dnegative", anchor.Shape);
         CheckUpstream(dy);
         if (anchor.Length == 0) return;
-        _tripletBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>(GpuKernels.TripletBackwardK);
-        _tripletBackward(anchor.Length, V(dy, "dy"), V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), V(danchor, "danchor"), V(dpositive, "dpositive"), V(dnegative, "dnegative"), d, margin, RowsDivisor(reduction, n));
+        Launch(GpuKernels.TripletBackwardK, anchor.Length, V(dy, "dy"), V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), V(danchor, "danchor"), V(dpositive, "dpositive"), V(dnegative, "dnegative"), d, margin, RowsDivisor(reduction, n));
     }
 
     /// <summary>The NT-Xent scratch (u, norms, log-sum-exps, du) for 2N rows of D, normalized and with the lse computed.</summary>
@@ -111,10 +93,8 @@ public sealed partial class IlgpuKernels
     {
         int m = 2 * n, size = 2 * m * d + 2 * m;
         if (_genScratch is null || _genScratch.Length < size) { _genScratch?.Dispose(); _genScratch = _acc.Allocate1D<float>(Math.Max(size, 256)); }
-        _ntxentNorm ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.NtXentNormK);
-        _ntxentLse ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>(GpuKernels.NtXentLseK);
-        _ntxentNorm(m, V(z1, "z1"), V(z2, "z2"), _genScratch.View, n, d);
-        _ntxentLse(m, _genScratch.View, rows, n, d, tau);
+        Launch(GpuKernels.NtXentNormK, m, V(z1, "z1"), V(z2, "z2"), _genScratch.View.AsContiguous(), n, d);
+        Launch(GpuKernels.NtXentLseK, m, _genScratch.View.AsContiguous(), rows, n, d, tau);
         return _genScratch.View;
     }
 
@@ -134,16 +114,14 @@ public sealed partial class IlgpuKernels
         {
             Scratch(2 * n, ReadOnlySpan<float>.Empty);
             var s = NtXentPrepare(z1, z2, n, d, temperature, _lossRows!.View);
-            _ntxentBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(GpuKernels.NtXentBackwardK);
-            _ntxentBackward(2 * n, V(dy, "dy"), s, V(dz1, "dz1"), V(dz2, "dz2"), n, d, temperature, RowsDivisor(reduction, 2 * n));
+            Launch(GpuKernels.NtXentBackwardK, 2 * n, V(dy, "dy"), s, V(dz1, "dz1"), V(dz2, "dz2"), n, d, temperature, RowsDivisor(reduction, 2 * n));
         }
     }
 
     public void DistillForward(Tensor<float> student, Tensor<float> teacher, float temperature, GenReduction reduction, Tensor<float> loss)
     {
         var (n, c) = Rows2("distill", student, "student", teacher, "teacher");
-        _distillRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(GpuKernels.DistillRowsK);
-        ReduceRows(n, RowsDivisor(reduction, n), loss, rows => _distillRows(n, V(student, "student"), V(teacher, "teacher"), rows, c, temperature));
+        ReduceRows(n, RowsDivisor(reduction, n), loss, rows => Launch(GpuKernels.DistillRowsK, n, V(student, "student"), V(teacher, "teacher"), rows, c, temperature));
     }
 
     public void DistillBackward(Tensor<float> dy, Tensor<float> student, Tensor<float> teacher, float temperature, GenReduction reduction, Tensor<float> dstudent)
@@ -152,7 +130,6 @@ public sealed partial class IlgpuKernels
         dstudent.CheckShape("dstudent", student.Shape);
         CheckUpstream(dy);
         if (student.Length == 0) return;
-        _distillBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>(GpuKernels.DistillBackwardK);
-        _distillBackward(student.Length, V(dy, "dy"), V(student, "student"), V(teacher, "teacher"), V(dstudent, "dstudent"), c, temperature, RowsDivisor(reduction, n));
+        Launch(GpuKernels.DistillBackwardK, student.Length, V(dy, "dy"), V(student, "student"), V(teacher, "teacher"), V(dstudent, "dstudent"), c, temperature, RowsDivisor(reduction, n));
     }
 }

@@ -9,19 +9,6 @@ public sealed partial class IlgpuKernels
 {
     private MemoryBuffer1D<float, Stride1D.Dense>? _lossRows, _lossDivisor, _classWeights;
     private MemoryBuffer1D<int, Stride1D.Dense>? _lossError;
-    private Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, LossParams>? _lossDivisorK;
-    private Action<Index1D, ArrayView<float>, float>? _setScalar;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossParams>? _ceRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>? _ceBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossParams>? _nllRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>? _nllBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, LossParams>? _marginRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, LossParams>? _marginBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossParams>? _focalRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, LossParams>? _focalBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>? _regressionTerms;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>? _regressionBackward;
-
     public float ReadScalar(Tensor<float> t)
     {
         Check(t.Length >= 1, "t", "[1]", t.Shape);
@@ -50,8 +37,6 @@ public sealed partial class IlgpuKernels
         _lossError ??= _acc.Allocate1D<int>(1);
         if (_classWeights is null || _classWeights.Length < Math.Max(1, weights.Length)) { _classWeights?.Dispose(); _classWeights = _acc.Allocate1D<float>(Math.Max(weights.Length, 64)); }
         if (weights.Length > 0) ((ArrayView<float>)_classWeights.View).SubView(0, weights.Length).CopyFromCPU(weights);
-        _lossDivisorK ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.LossDivisor);
-        _setScalar ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(GpuKernels.SetScalar);
         return _classWeights.View;
     }
 
@@ -60,7 +45,7 @@ public sealed partial class IlgpuKernels
     /// <summary>Divisor, reduction into loss[0], then the label check (waits for the device).</summary>
     private void FinishClassLoss(Tensor<int> labels, ArrayView<float> w, Tensor<float> loss, LossParams p)
     {
-        _lossDivisorK!(1, V(labels, "labels"), w, _lossDivisor!.View, p);
+        Launch(GpuKernels.LossDivisor, 1, V(labels, "labels"), w, _lossDivisor!.View.AsContiguous(), p);
         LossSum(_lossRows!.View, _lossDivisor.View, V(loss, "loss"), p.N);
         Span<int> error = stackalloc int[1];
         ((ArrayView<int>)_lossError!.View).CopyToCPU(error);
@@ -78,8 +63,7 @@ public sealed partial class IlgpuKernels
         {
             var w = Scratch(n, weights);
             _lossError!.View.MemSetToZero();
-            _ceRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossParams>(GpuKernels.CrossEntropyRows);
-            _ceRows(n, V(logits, "logits"), V(labels, "labels"), w, V(probs, "probs"), _lossRows!.View, _lossError.View, p);
+            Launch(GpuKernels.CrossEntropyRows, n, V(logits, "logits"), V(labels, "labels"), w, V(probs, "probs"), _lossRows!.View.AsContiguous(), _lossError.View.AsContiguous(), p);
             FinishClassLoss(labels, w, loss, p);
         }
     }
@@ -94,9 +78,8 @@ public sealed partial class IlgpuKernels
         lock (_scratchLock)
         {
             var w = Scratch(n, weights);
-            _lossDivisorK!(1, V(labels, "labels"), w, _lossDivisor!.View, p);
-            _ceBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.CrossEntropyBackward);
-            _ceBackward(probs.Length, V(dy, "dy"), V(probs, "probs"), V(labels, "labels"), w, _lossDivisor.View, V(dlogits, "dlogits"), p);
+            Launch(GpuKernels.LossDivisor, 1, V(labels, "labels"), w, _lossDivisor!.View.AsContiguous(), p);
+            Launch(GpuKernels.CrossEntropyBackward, probs.Length, V(dy, "dy"), V(probs, "probs"), V(labels, "labels"), w, _lossDivisor.View.AsContiguous(), V(dlogits, "dlogits"), p);
         }
     }
 
@@ -110,8 +93,7 @@ public sealed partial class IlgpuKernels
         {
             var w = Scratch(n, weights);
             _lossError!.View.MemSetToZero();
-            _nllRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossParams>(GpuKernels.NllRows);
-            _nllRows(n, V(logp, "logp"), V(labels, "labels"), w, _lossRows!.View, _lossError.View, p);
+            Launch(GpuKernels.NllRows, n, V(logp, "logp"), V(labels, "labels"), w, _lossRows!.View.AsContiguous(), _lossError.View.AsContiguous(), p);
             FinishClassLoss(labels, w, loss, p);
         }
     }
@@ -125,9 +107,8 @@ public sealed partial class IlgpuKernels
         lock (_scratchLock)
         {
             var w = Scratch(n, weights);
-            _lossDivisorK!(1, V(labels, "labels"), w, _lossDivisor!.View, p);
-            _nllBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.NllBackward);
-            _nllBackward(dlogp.Length, V(dy, "dy"), V(labels, "labels"), w, _lossDivisor.View, V(dlogp, "dlogp"), p);
+            Launch(GpuKernels.LossDivisor, 1, V(labels, "labels"), w, _lossDivisor!.View.AsContiguous(), p);
+            Launch(GpuKernels.NllBackward, dlogp.Length, V(dy, "dy"), V(labels, "labels"), w, _lossDivisor.View.AsContiguous(), V(dlogp, "dlogp"), p);
         }
     }
 
@@ -141,8 +122,7 @@ public sealed partial class IlgpuKernels
         {
             var w = Scratch(n, ReadOnlySpan<float>.Empty);
             _lossError!.View.MemSetToZero();
-            _marginRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, LossParams>(GpuKernels.MultiMarginRows);
-            _marginRows(n, V(x, "x"), V(labels, "labels"), _lossRows!.View, _lossError.View, p);
+            Launch(GpuKernels.MultiMarginRows, n, V(x, "x"), V(labels, "labels"), _lossRows!.View.AsContiguous(), _lossError.View.AsContiguous(), p);
             FinishClassLoss(labels, w, loss, p);
         }
     }
@@ -157,9 +137,8 @@ public sealed partial class IlgpuKernels
         lock (_scratchLock)
         {
             var w = Scratch(n, ReadOnlySpan<float>.Empty);
-            _lossDivisorK!(1, V(labels, "labels"), w, _lossDivisor!.View, p);
-            _marginBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.MultiMarginBackward);
-            _marginBackward(x.Length, V(dy, "dy"), V(x, "x"), V(labels, "labels"), _lossDivisor.View, V(dx, "dx"), p);
+            Launch(GpuKernels.LossDivisor, 1, V(labels, "labels"), w, _lossDivisor!.View.AsContiguous(), p);
+            Launch(GpuKernels.MultiMarginBackward, x.Length, V(dy, "dy"), V(x, "x"), V(labels, "labels"), _lossDivisor.View.AsContiguous(), V(dx, "dx"), p);
         }
     }
 
@@ -174,8 +153,7 @@ public sealed partial class IlgpuKernels
         {
             var w = Scratch(n, ReadOnlySpan<float>.Empty);
             _lossError!.View.MemSetToZero();
-            _focalRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossParams>(GpuKernels.FocalRows);
-            _focalRows(n, V(logits, "logits"), V(labels, "labels"), V(probs, "probs"), _lossRows!.View, _lossError.View, p);
+            Launch(GpuKernels.FocalRows, n, V(logits, "logits"), V(labels, "labels"), V(probs, "probs"), _lossRows!.View.AsContiguous(), _lossError.View.AsContiguous(), p);
             FinishClassLoss(labels, w, loss, p);
         }
     }
@@ -190,9 +168,8 @@ public sealed partial class IlgpuKernels
         lock (_scratchLock)
         {
             var w = Scratch(n, ReadOnlySpan<float>.Empty);
-            _lossDivisorK!(1, V(labels, "labels"), w, _lossDivisor!.View, p);
-            _focalBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.FocalBackward);
-            _focalBackward(probs.Length, V(dy, "dy"), V(probs, "probs"), V(labels, "labels"), _lossDivisor.View, V(dlogits, "dlogits"), p);
+            Launch(GpuKernels.LossDivisor, 1, V(labels, "labels"), w, _lossDivisor!.View.AsContiguous(), p);
+            Launch(GpuKernels.FocalBackward, probs.Length, V(dy, "dy"), V(probs, "probs"), V(labels, "labels"), _lossDivisor.View.AsContiguous(), V(dlogits, "dlogits"), p);
         }
     }
 
@@ -205,9 +182,8 @@ public sealed partial class IlgpuKernels
         lock (_scratchLock)
         {
             Scratch(y.Length, ReadOnlySpan<float>.Empty);
-            _regressionTerms ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.RegressionTerms);
-            _regressionTerms(y.Length, V(y, "y"), V(target, "target"), _lossRows!.View, p);
-            _setScalar!(1, _lossDivisor!.View, reduction == LossReduction.Sum ? 1f : y.Length);
+            Launch(GpuKernels.RegressionTerms, y.Length, V(y, "y"), V(target, "target"), _lossRows!.View.AsContiguous(), p);
+            Launch(GpuKernels.SetScalar, 1, _lossDivisor!.View.AsContiguous(), reduction == LossReduction.Sum ? 1f : y.Length);
             LossSum(_lossRows.View, _lossDivisor.View, V(loss, "loss"), y.Length);
         }
     }
@@ -222,9 +198,8 @@ public sealed partial class IlgpuKernels
         lock (_scratchLock)
         {
             Scratch(1, ReadOnlySpan<float>.Empty);
-            _setScalar!(1, _lossDivisor!.View, reduction == LossReduction.Sum ? 1f : y.Length);
-            _regressionBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(GpuKernels.RegressionBackward);
-            _regressionBackward(y.Length, V(dy, "dy"), V(y, "y"), V(target, "target"), _lossDivisor.View, V(dpred, "dpred"), p);
+            Launch(GpuKernels.SetScalar, 1, _lossDivisor!.View.AsContiguous(), reduction == LossReduction.Sum ? 1f : y.Length);
+            Launch(GpuKernels.RegressionBackward, y.Length, V(dy, "dy"), V(y, "y"), V(target, "target"), _lossDivisor.View.AsContiguous(), V(dpred, "dpred"), p);
         }
     }
 }

@@ -7,13 +7,6 @@ namespace NetDsl.Runtime.Ilgpu;
 // per channel or row (GpuKernels.Reductions.cs); outputs one thread per element.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _normApplyChannels, _layerNormApply;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _layerNormWeightGrad;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _bnBackwardData;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _rowNormBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams, int, float, float, float>? _lrnForward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams, int, float, float>? _lrnBackward;
-
     private static (int N, int C, int Inner) NormDims(Tensor<float> x, string op, int minRank = 2)
     {
         Check(x.Rank >= minRank, "x", minRank == 2 ? $"[N, C] or [N, C, *] for {op}" : $"[N, C, *] ({minRank}-D or more) for {op}", x.Shape);
@@ -46,8 +39,7 @@ public sealed partial class IlgpuKernels
         var p = new NormParams { N = n, C = c, Inner = inner, HasAffine = 1, Training = training ? 1 : 0, Eps = eps, Momentum = momentum };
         BatchNormStatsReduce(V(x, "x"), V(runningMean, "runningMean"), V(runningVar, "runningVar"), V(mean, "mean"), V(invStd, "invStd"), p);
         if (x.Length == 0) return;
-        _normApplyChannels ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormApplyChannels);
-        _normApplyChannels(x.Length, V(x, "x"), V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), V(weight, "weight"), V(bias, "bias"), p);
+        Launch(GpuKernels.NormApplyChannels, x.Length, V(x, "x"), V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), V(weight, "weight"), V(bias, "bias"), p);
     }
 
     public void BatchNormApply<TEpi, TGpuEpi>(Tensor<float> x, Tensor<float> weight, Tensor<float> bias, Tensor<float> mean, Tensor<float> invStd, Tensor<float> y,
@@ -58,8 +50,7 @@ public sealed partial class IlgpuKernels
         CheckVec(weight, "weight", c); CheckVec(bias, "bias", c); CheckVec(mean, "mean", c); CheckVec(invStd, "invStd", c);
         if (c == 0 || x.Length == 0) return;
         var p = new NormParams { N = n, C = c, Inner = inner, HasAffine = 1 };
-        _normApplyChannels ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormApplyChannels);
-        _normApplyChannels(x.Length, V(x, "x"), V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), V(weight, "weight"), V(bias, "bias"), p);
+        Launch(GpuKernels.NormApplyChannels, x.Length, V(x, "x"), V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), V(weight, "weight"), V(bias, "bias"), p);
         if (typeof(TGpuEpi) != typeof(Identity<float>)) Map(y, y, epilogue, gpuEpilogue);   // in place, element by element
     }
 
@@ -73,8 +64,7 @@ public sealed partial class IlgpuKernels
         var p = new NormParams { N = n, C = c, Inner = inner, HasAffine = 1, Training = training ? 1 : 0 };
         NormChannelGradsReduce(V(dy, "dy"), V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), p);
         if (dx is null || x.Length == 0) return;
-        _bnBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.BatchNormBackwardData);
-        _bnBackwardData(x.Length, V(dy, "dy"), V(x, "x"), V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), V(dx, "dx"), p);
+        Launch(GpuKernels.BatchNormBackwardData, x.Length, V(dy, "dy"), V(x, "x"), V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), V(dx, "dx"), p);
     }
 
     public void BatchNormForward<TEpi, TGpuEpi>(Tensor<float> x, Tensor<float> weight, Tensor<float> bias, Tensor<float> runningMean, Tensor<float> runningVar,
@@ -140,8 +130,7 @@ public sealed partial class IlgpuKernels
         var p = new NormParams { N = rows, RowLen = d, HasAffine = weight is null ? 0 : 1, Eps = eps };
         RowStatsReduce(rows, V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), p);
         var xv = V(x, "x");
-        _layerNormApply ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.LayerNormApply);
-        _layerNormApply(x.Length, xv, V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), weight is null ? xv : V(weight, "weight"), bias is null ? xv : V(bias, "bias"), p);
+        Launch(GpuKernels.LayerNormApply, x.Length, xv, V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), weight is null ? xv : V(weight, "weight"), bias is null ? xv : V(bias, "bias"), p);
     }
 
     public void LayerNormBackward(Tensor<float> dy, Tensor<float> x, Tensor<float>? weight, Tensor<float> mean, Tensor<float> invStd,
@@ -156,13 +145,11 @@ public sealed partial class IlgpuKernels
         var xv = V(x, "x");
         if (dx is not null)
         {
-            _rowNormBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.RowNormBackward);
-            _rowNormBackward(rows, V(dy, "dy"), xv, weight is null ? xv : V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dx, "dx"), p);
+            Launch(GpuKernels.RowNormBackward, rows, V(dy, "dy"), xv, weight is null ? xv : V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dx, "dx"), p);
         }
         if (dweight is not null && dbias is not null)
         {
-            _layerNormWeightGrad ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.LayerNormWeightGrad);
-            _layerNormWeightGrad(d, V(dy, "dy"), xv, V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), p);
+            Launch(GpuKernels.LayerNormWeightGrad, d, V(dy, "dy"), xv, V(mean, "mean"), V(invStd, "invStd"), V(dweight, "dweight"), V(dbias, "dbias"), p);
         }
     }
 
@@ -187,8 +174,7 @@ public sealed partial class IlgpuKernels
         p.Eps = eps;
         RowStatsReduce(p.N * groups, V(x, "x"), V(mean, "mean"), V(invStd, "invStd"), p);
         var xv = V(x, "x");
-        _normApplyChannels ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormApplyChannels);
-        _normApplyChannels(x.Length, xv, V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), weight is null ? xv : V(weight, "weight"), bias is null ? xv : V(bias, "bias"), p);
+        Launch(GpuKernels.NormApplyChannels, x.Length, xv, V(y, "y"), V(mean, "mean"), V(invStd, "invStd"), weight is null ? xv : V(weight, "weight"), bias is null ? xv : V(bias, "bias"), p);
     }
 
     public void GroupNormBackward(Tensor<float> dy, Tensor<float> x, Tensor<float>? weight, Tensor<float> mean, Tensor<float> invStd,
@@ -202,8 +188,7 @@ public sealed partial class IlgpuKernels
         var xv = V(x, "x");
         if (dx is not null)
         {
-            _rowNormBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.RowNormBackward);
-            _rowNormBackward(p.N * groups, V(dy, "dy"), xv, weight is null ? xv : V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dx, "dx"), p);
+            Launch(GpuKernels.RowNormBackward, p.N * groups, V(dy, "dy"), xv, weight is null ? xv : V(weight, "weight"), V(mean, "mean"), V(invStd, "invStd"), V(dx, "dx"), p);
         }
         if (dweight is not null && dbias is not null)
         {
@@ -218,8 +203,7 @@ public sealed partial class IlgpuKernels
         if (size < 1) throw new ArgumentException($"size: the lrn window must hold at least 1 channel, got {size}", nameof(size));
         CheckLike(y, "y", x); CheckLike(scale, "scale", x);
         if (x.Length == 0) return;
-        _lrnForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams, int, float, float, float>(GpuKernels.LrnForward);
-        _lrnForward(x.Length, V(x, "x"), V(y, "y"), V(scale, "scale"), new NormParams { N = n, C = c, Inner = inner }, size, alpha, beta, k);
+        Launch(GpuKernels.LrnForward, x.Length, V(x, "x"), V(y, "y"), V(scale, "scale"), new NormParams { N = n, C = c, Inner = inner }, size, alpha, beta, k);
     }
 
     public void LocalResponseNormBackward(Tensor<float> dy, Tensor<float> x, Tensor<float> y, Tensor<float> scale, Tensor<float> dx, int size, float alpha, float beta)
@@ -228,7 +212,6 @@ public sealed partial class IlgpuKernels
         if (size < 1) throw new ArgumentException($"size: the lrn window must hold at least 1 channel, got {size}", nameof(size));
         CheckLike(dy, "dy", x); CheckLike(y, "y", x); CheckLike(scale, "scale", x); CheckLike(dx, "dx", x);
         if (x.Length == 0) return;
-        _lrnBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams, int, float, float>(GpuKernels.LrnBackward);
-        _lrnBackward(x.Length, V(dy, "dy"), V(x, "x"), V(y, "y"), V(scale, "scale"), V(dx, "dx"), new NormParams { N = n, C = c, Inner = inner }, size, alpha, beta);
+        Launch(GpuKernels.LrnBackward, x.Length, V(dy, "dy"), V(x, "x"), V(y, "y"), V(scale, "scale"), V(dx, "dx"), new NormParams { N = n, C = c, Inner = inner }, size, alpha, beta);
     }
 }

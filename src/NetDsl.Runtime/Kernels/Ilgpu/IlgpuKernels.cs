@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -15,7 +14,6 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
 {
     private readonly IlgpuDevice _device;
     private readonly Accelerator _acc;
-    private readonly ConcurrentDictionary<(string Kernel, Type Op), Delegate> _generic = new();
     private readonly object _scratchLock = new();
     private MemoryBuffer1D<float, Stride1D.Dense>? _rowLoss;
     private MemoryBuffer1D<int, Stride1D.Dense>? _error;
@@ -31,38 +29,11 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         _rowLoss?.Dispose();
         _error?.Dispose();
-        _generic.Clear();
+        _kernels.Clear();
     }
 
     private ArrayView<float> V(Tensor<float> t, string name) => _device.View(t, name);
     private ArrayView<int> V(Tensor<int> t, string name) => _device.View(t, name);
-
-    // ------------------------------------------------------------------ kernel cache
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolParams>? _maxPoolForward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>? _maxPoolBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, PoolParams>? _avgPoolForward, _avgPoolBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int>? _globalAvgForward, _globalAvgBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>? _softmaxRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>? _softmaxBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, ulong, float>? _dropout;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? _concatForward, _concatBackward;
-    private Action<Index1D, ArrayView<float>, float>? _fill;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>>? _accumulate;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int>? _sgd;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParams>? _adam;
-
-    private TDelegate Generic<TDelegate>(string kernel, Type op, Func<TDelegate> load) where TDelegate : Delegate =>
-        (TDelegate)_generic.GetOrAdd((kernel, op), static (key, l) =>
-        {
-            try { return l(); }
-            catch (Exception e) when (e is ILGPU.InternalCompilerException or NotSupportedException or TypeLoadException)
-            {
-                throw new InvalidOperationException(
-                    $"ILGPU could not compile the {key.Kernel} kernel for functor {key.Op.FullName}: {e.Message} " +
-                    "(functor structs must be public, or their assembly must declare [assembly: InternalsVisibleTo(\"ILGPURuntime\")], " +
-                    "and their Apply(float) must be plain scalar code ILGPU can compile)", e);
-            }
-        }, load);
 
     // ------------------------------------------------------------------ shape checks
     private static void Check(bool ok, string name, string expected, int[] actual)
@@ -187,8 +158,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         var p = CheckPool(x, y, g, "x", "y");
         argmax.CheckShape("argmax", y.Shape);
         if (y.Length == 0) return;
-        _maxPoolForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolParams>(GpuKernels.MaxPoolForward);
-        _maxPoolForward(y.Length, V(x, "x"), V(y, "y"), V(argmax, "argmax"), p);
+        Launch(GpuKernels.MaxPoolForward, y.Length, V(x, "x"), V(y, "y"), V(argmax, "argmax"), p);
     }
 
     public void MaxPool2dBackward(Tensor<float> dy, Tensor<int> argmax, Tensor<float> dx)
@@ -200,24 +170,21 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         var dxv = V(dx, "dx");
         dxv.MemSetToZero();
         if (dy.Length == 0) return;
-        _maxPoolBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(GpuKernels.MaxPoolBackward);
-        _maxPoolBackward(dy.Length, V(dy, "dy"), V(argmax, "argmax"), dxv, dy.Shape[2] * dy.Shape[3], dx.Shape[2] * dx.Shape[3]);
+        Launch(GpuKernels.MaxPoolBackward, dy.Length, V(dy, "dy"), V(argmax, "argmax"), dxv, dy.Shape[2] * dy.Shape[3], dx.Shape[2] * dx.Shape[3]);
     }
 
     public void AvgPool2dForward(Tensor<float> x, Tensor<float> y, PoolGeometry g)
     {
         var p = CheckPool(x, y, g, "x", "y");
         if (y.Length == 0) return;
-        _avgPoolForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolParams>(GpuKernels.AvgPoolForward);
-        _avgPoolForward(y.Length, V(x, "x"), V(y, "y"), p);
+        Launch(GpuKernels.AvgPoolForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void AvgPool2dBackward(Tensor<float> dy, Tensor<float> dx, PoolGeometry g)
     {
         var p = CheckPool(dx, dy, g, "dx", "dy");
         if (dx.Length == 0) return;
-        _avgPoolBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolParams>(GpuKernels.AvgPoolBackward);
-        _avgPoolBackward(dx.Length, V(dy, "dy"), V(dx, "dx"), p);
+        Launch(GpuKernels.AvgPoolBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 
     public void GlobalAvgPoolForward(Tensor<float> x, Tensor<float> y)
@@ -225,8 +192,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         Check(x.Rank == 4, "x", "[N, C, H, W]", x.Shape);
         y.CheckShape("y", [x.Shape[0], x.Shape[1]]);
         if (y.Length == 0) return;
-        _globalAvgForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GpuKernels.GlobalAvgPoolForward);
-        _globalAvgForward(y.Length, V(x, "x"), V(y, "y"), x.Shape[2] * x.Shape[3]);
+        Launch(GpuKernels.GlobalAvgPoolForward, y.Length, V(x, "x"), V(y, "y"), x.Shape[2] * x.Shape[3]);
     }
 
     public void GlobalAvgPoolBackward(Tensor<float> dy, Tensor<float> dx)
@@ -234,8 +200,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         Check(dx.Rank == 4, "dx", "[N, C, H, W]", dx.Shape);
         dy.CheckShape("dy", [dx.Shape[0], dx.Shape[1]]);
         if (dx.Length == 0) return;
-        _globalAvgBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GpuKernels.GlobalAvgPoolBackward);
-        _globalAvgBackward(dx.Length, V(dy, "dy"), V(dx, "dx"), dx.Shape[2] * dx.Shape[3]);
+        Launch(GpuKernels.GlobalAvgPoolBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), dx.Shape[2] * dx.Shape[3]);
     }
 
     // ------------------------------------------------------------------ loss
@@ -261,9 +226,8 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
             }
             _error ??= _acc.Allocate1D<int>(1);
             _error.View.MemSetToZero();
-            _softmaxRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(GpuKernels.SoftmaxCrossEntropyRows);
             ArrayView<float> rows = _rowLoss.View.SubView(0, n);
-            _softmaxRows(n, V(logits, "logits"), V(labels, "labels"), V(probs, "probs"), rows, _error.View, c);
+            Launch(GpuKernels.SoftmaxCrossEntropyRows, n, V(logits, "logits"), V(labels, "labels"), V(probs, "probs"), rows, _error.View.AsContiguous(), c);
             LossSum(rows, null, lossView, n);
             Span<int> error = stackalloc int[1];
             ((ArrayView<int>)_error.View).CopyToCPU(error);
@@ -290,8 +254,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         labels.CheckShape("labels", [n]);
         dlogits.CheckShape("dlogits", probs.Shape);
         if (probs.Length == 0) return;
-        _softmaxBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>(GpuKernels.SoftmaxCrossEntropyBackward);
-        _softmaxBackward(probs.Length, V(probs, "probs"), V(labels, "labels"), V(dlogits, "dlogits"), c, dloss / n);
+        Launch(GpuKernels.SoftmaxCrossEntropyBackward, probs.Length, V(probs, "probs"), V(labels, "labels"), V(dlogits, "dlogits"), c, dloss / n);
     }
 
     // ------------------------------------------------------------------ dropout
@@ -305,8 +268,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         float scale = p >= 1 ? 0f : 1f / (1f - p);
         ulong threshold = p >= 1 ? ulong.MaxValue : (ulong)((double)p * 9007199254740992.0);
         ulong key = SplitMix64(seed ^ 0x6A09E667F3BCC909UL);
-        _dropout ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, ulong, float>(GpuKernels.Dropout);
-        _dropout(x.Length, V(x, "x"), V(mask, "mask"), V(y, "y"), key, threshold, scale);
+        Launch(GpuKernels.Dropout, x.Length, V(x, "x"), V(mask, "mask"), V(y, "y"), key, threshold, scale);
     }
 
     private static ulong SplitMix64(ulong z)
@@ -345,13 +307,12 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         var (_, inner) = CheckConcat(inputs, y, "inputs", "y");
         if (y.Length == 0) return;
-        _concatForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.ConcatForward);
         var yv = V(y, "y");
         int yRow = y.Shape[1] * inner, off = 0;
         foreach (var t in inputs)
         {
             int rowLen = t.Shape[1] * inner;
-            if (t.Length > 0) _concatForward(t.Length, V(t, "inputs"), yv, rowLen, yRow, off);
+            if (t.Length > 0) Launch(GpuKernels.ConcatForward, t.Length, V(t, "inputs"), yv, rowLen, yRow, off);
             off += rowLen;
         }
     }
@@ -360,13 +321,12 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         var (_, inner) = CheckConcat(dxs, dy, "dxs", "dy");
         if (dy.Length == 0) return;
-        _concatBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.ConcatBackward);
         var dyv = V(dy, "dy");
         int yRow = dy.Shape[1] * inner, off = 0;
         foreach (var t in dxs)
         {
             int rowLen = t.Shape[1] * inner;
-            if (t.Length > 0) _concatBackward(t.Length, dyv, V(t, "dxs"), rowLen, yRow, off);
+            if (t.Length > 0) Launch(GpuKernels.ConcatBackward, t.Length, dyv, V(t, "dxs"), rowLen, yRow, off);
             off += rowLen;
         }
     }
@@ -376,9 +336,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         CheckSameLength(a, y, "a");
         if (y.Length == 0) return;
-        var k = Generic("map1", typeof(TGpuOp), () =>
-            _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, TGpuOp>(GpuKernels.Map1));
-        k(y.Length, V(a, "a"), V(y, "y"), gpuOp);
+        Launch(GpuKernels.Map1<TGpuOp>, y.Length, V(a, "a"), V(y, "y"), gpuOp);
     }
 
     public void Map<TOp, TGpuOp>(Tensor<float> a, Tensor<float> b, Tensor<float> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap2<float> where TGpuOp : struct, IGpuMap2
@@ -386,9 +344,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         CheckSameLength(a, y, "a");
         CheckSameLength(b, y, "b");
         if (y.Length == 0) return;
-        var k = Generic("map2", typeof(TGpuOp), () =>
-            _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, TGpuOp>(GpuKernels.Map2));
-        k(y.Length, V(a, "a"), V(b, "b"), V(y, "y"), gpuOp);
+        Launch(GpuKernels.Map2<TGpuOp>, y.Length, V(a, "a"), V(b, "b"), V(y, "y"), gpuOp);
     }
 
     public void Map<TOp, TGpuOp>(Tensor<float> a, Tensor<float> b, Tensor<float> c, Tensor<float> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap3<float> where TGpuOp : struct, IGpuMap3
@@ -397,17 +353,14 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         CheckSameLength(b, y, "b");
         CheckSameLength(c, y, "c");
         if (y.Length == 0) return;
-        var k = Generic("map3", typeof(TGpuOp), () =>
-            _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, TGpuOp>(GpuKernels.Map3));
-        k(y.Length, V(a, "a"), V(b, "b"), V(c, "c"), V(y, "y"), gpuOp);
+        Launch(GpuKernels.Map3<TGpuOp>, y.Length, V(a, "a"), V(b, "b"), V(c, "c"), V(y, "y"), gpuOp);
     }
 
     public void Fill(Tensor<float> y, float value)
     {
         if (y.Length == 0) return;
         if (value == 0f && !float.IsNegative(value)) { V(y, "y").MemSetToZero(); return; }
-        _fill ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(GpuKernels.Fill);
-        _fill(y.Length, V(y, "y"), value);
+        Launch(GpuKernels.Fill, y.Length, V(y, "y"), value);
     }
 
     public void Copy(Tensor<float> src, Tensor<float> dst)
@@ -421,8 +374,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     {
         CheckSameLength(src, dst, "src", "dst");
         if (dst.Length == 0) return;
-        _accumulate ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(GpuKernels.Accumulate);
-        _accumulate(dst.Length, V(src, "src"), V(dst, "dst"));
+        Launch(GpuKernels.Accumulate, dst.Length, V(src, "src"), V(dst, "dst"));
     }
 
     // ------------------------------------------------------------------ optimizers
@@ -431,8 +383,7 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         grad.CheckShape("grad", param.Shape);
         velocity.CheckShape("velocity", param.Shape);
         if (param.Length == 0) return;
-        _sgd ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int>(GpuKernels.SgdStep);
-        _sgd(param.Length, V(param, "param"), V(grad, "grad"), V(velocity, "velocity"), lr, momentum, weightDecay, nesterov ? 1 : 0);
+        Launch(GpuKernels.SgdStep, param.Length, V(param, "param"), V(grad, "grad"), V(velocity, "velocity"), lr, momentum, weightDecay, nesterov ? 1 : 0);
     }
 
     public void AdamStep(Tensor<float> param, Tensor<float> grad, Tensor<float> m, Tensor<float> v, float lr, float beta1, float beta2, float eps, float weightDecay, int step)
@@ -448,7 +399,6 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
             BiasCorrection1 = 1f - MathF.Pow(beta1, step),
             BiasCorrection2 = 1f - MathF.Pow(beta2, step),
         };
-        _adam ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParams>(GpuKernels.AdamStep);
-        _adam(param.Length, V(param, "param"), V(grad, "grad"), V(m, "m"), V(v, "v"), p);
+        Launch(GpuKernels.AdamStep, param.Length, V(param, "param"), V(grad, "grad"), V(m, "m"), V(v, "v"), p);
     }
 }
