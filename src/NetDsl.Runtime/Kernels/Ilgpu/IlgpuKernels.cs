@@ -7,16 +7,14 @@ namespace NetDsl.Runtime.Ilgpu;
 /// <see cref="IKernels{T}"/> for float on an <see cref="IlgpuDevice"/>: ILGPU kernels (<see cref="GpuKernels"/>), a
 /// shared-memory tiled GEMM for linear, convolution (implicit GEMM) and matmul (IlgpuKernels.Gemm.cs), group reductions
 /// for statistics and bias gradients (IlgpuKernels.Reductions.cs), one thread per output element elsewhere. Each kernel is
-/// compiled on its first launch (per functor type for the generic ones) and cached for the device's lifetime. Launches are asynchronous on the accelerator's default stream, except
-/// <see cref="SoftmaxCrossEntropyForward"/>, which returns the loss and so waits.
+/// compiled on its first launch (per functor type for the generic ones) and cached for the device's lifetime. Launches are asynchronous on the accelerator's default stream,
+/// except where a result is read back to the host (<see cref="ReadScalar"/>, the label checks of the class losses).
 /// </summary>
 public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
 {
     private readonly IlgpuDevice _device;
     private readonly Accelerator _acc;
     private readonly object _scratchLock = new();
-    private MemoryBuffer1D<float, Stride1D.Dense>? _rowLoss;
-    private MemoryBuffer1D<int, Stride1D.Dense>? _error;
 
     internal IlgpuKernels(IlgpuDevice device)
     {
@@ -27,8 +25,6 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
 
     public void Dispose()
     {
-        _rowLoss?.Dispose();
-        _error?.Dispose();
         _kernels.Clear();
     }
 
@@ -203,41 +199,6 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
         Launch(GpuKernels.GlobalAvgPoolBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), dx.Shape[2] * dx.Shape[3]);
     }
 
-    // ------------------------------------------------------------------ loss
-    public float SoftmaxCrossEntropyForward(Tensor<float> logits, Tensor<int> labels, Tensor<float> probs, Tensor<float> loss)
-    {
-        Check(logits.Rank == 2, "logits", "[N, C]", logits.Shape);
-        int n = logits.Shape[0], c = logits.Shape[1];
-        labels.CheckShape("labels", [n]);
-        probs.CheckShape("probs", logits.Shape);
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
-        var lossView = V(loss, "loss").SubView(0, 1);
-        if (n == 0 || c == 0)
-        {
-            Fill(loss, 0f);
-            return 0f;
-        }
-        lock (_scratchLock)
-        {
-            if (_rowLoss is null || _rowLoss.Length < n)
-            {
-                _rowLoss?.Dispose();
-                _rowLoss = _acc.Allocate1D<float>(Math.Max(n, 256));
-            }
-            _error ??= _acc.Allocate1D<int>(1);
-            _error.View.MemSetToZero();
-            ArrayView<float> rows = _rowLoss.View.SubView(0, n);
-            Launch(GpuKernels.SoftmaxCrossEntropyRows, n, V(logits, "logits"), V(labels, "labels"), V(probs, "probs"), rows, _error.View.AsContiguous(), c);
-            LossSum(rows, null, lossView, n);
-            Span<int> error = stackalloc int[1];
-            ((ArrayView<int>)_error.View).CopyToCPU(error);
-            if (error[0] != 0) throw BadLabel(labels, c);
-        }
-        Span<float> result = stackalloc float[1];
-        lossView.CopyToCPU(result);
-        return result[0];
-    }
-
     private static ArgumentOutOfRangeException BadLabel(Tensor<int> labels, int classes)
     {
         var host = labels.CopyToHost();
@@ -245,16 +206,6 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
             if ((uint)host[i] >= (uint)classes)
                 return new ArgumentOutOfRangeException(nameof(labels), $"label {host[i]} at index {i} is out of range 0..{classes - 1}");
         return new ArgumentOutOfRangeException(nameof(labels), $"a label is out of range 0..{classes - 1}");
-    }
-
-    public void SoftmaxCrossEntropyBackward(Tensor<float> probs, Tensor<int> labels, float dloss, Tensor<float> dlogits)
-    {
-        Check(probs.Rank == 2, "probs", "[N, C]", probs.Shape);
-        int n = probs.Shape[0], c = probs.Shape[1];
-        labels.CheckShape("labels", [n]);
-        dlogits.CheckShape("dlogits", probs.Shape);
-        if (probs.Length == 0) return;
-        Launch(GpuKernels.SoftmaxCrossEntropyBackward, probs.Length, V(probs, "probs"), V(labels, "labels"), V(dlogits, "dlogits"), c, dloss / n);
     }
 
     // ------------------------------------------------------------------ dropout
