@@ -99,40 +99,22 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ transposed convolution
-    /// <summary>x [N, Cin, H, W], w [Cin, Cout/G, kh, kw], y [N, Cout, OH, OW] with OH = (H−1)·s − pt − pb + d·(kh−1) + 1.</summary>
-    internal static void CheckConvTranspose(Tensor<T> x, Tensor<T> w, Tensor<T> y, ConvGeometry g, string xName, string yName)
-    {
-        if (g.Groups < 1 || g.DilationH < 1 || g.DilationW < 1 || g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0)
-            throw new ArgumentException($"invalid convolution geometry {g}");
-        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
-        if (w.Rank != 4) throw new ArgumentException($"w: expected shape [Cin, Cout/groups, kh, kw], got {Tensor<T>.Format(w.Shape)}", "w");
-        int n = x.Shape[0], cin = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], kh = w.Shape[2], kw = w.Shape[3];
-        if (w.Shape[0] != cin)
-            throw new ArgumentException($"w: expected shape [{cin}, Cout/{g.Groups}, {kh}, {kw}] (input has {cin} channels), got {Tensor<T>.Format(w.Shape)}", "w");
-        if (cin % g.Groups != 0) throw new ArgumentException($"input channels {cin} must be divisible by groups {g.Groups}", "g");
-        int oh = (h - 1) * g.StrideH - g.PadH - g.PadBottom + g.DilationH * (kh - 1) + 1;
-        int ow = (wd - 1) * g.StrideW - g.PadW - g.PadRight + g.DilationW * (kw - 1) + 1;
-        y.CheckShape(yName, [n, w.Shape[1] * g.Groups, oh, ow]);
-    }
-
     public void ConvTranspose2dForward(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g)
     {
-        CheckConvTranspose(x, w, y, g, "x", "y");
-        b?.CheckShape("b", [y.Shape[1]]);
+        KernelContract.ConvTranspose2d(x, w, b, y, g, "x", "y");
         Conv2dBackwardData(x, w, y, g);
         if (b is not null) AddChannelBias(y, b);
     }
 
     public void ConvTranspose2dBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g)
     {
-        CheckConvTranspose(dx, w, dy, g, "dx", "dy");
+        KernelContract.ConvTranspose2d(dx, w, null, dy, g, "dx", "dy");
         Conv2dForward(dy, w, null, dx, g, default(Identity<T>), default(Identity<T>));
     }
 
     public void ConvTranspose2dBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db, ConvGeometry g)
     {
-        CheckConvTranspose(x, dw, dy, g, "x", "dy");
-        db?.CheckShape("db", [dy.Shape[1]]);
+        KernelContract.ConvTranspose2d(x, dw, db, dy, g, "x", "dy", "db");
         Conv2dBackwardFilter(x, dy, dw, null, g);
         if (db is not null) ChannelSums(dy, db);
     }

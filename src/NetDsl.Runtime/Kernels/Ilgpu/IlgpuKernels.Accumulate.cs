@@ -7,9 +7,7 @@ public sealed partial class IlgpuKernels
 {
     public void LinearBackwardFilterAccumulate(Tensor<float> dy, Tensor<float> x, Tensor<float> dw, Tensor<float>? db)
     {
-        var (m, k, o) = CheckLinear(x, dw, "x");
-        CpuKernels<float>.CheckLeading(x.Shape, dy.Shape, o, "x", "dy");
-        db?.CheckShape("db", [o]);
+        var (m, k, o) = KernelContract.LinearBackwardFilter(dy, x, dw, db);
         if (dw.Length > 0)
         {
             Launch(GpuKernels.LinearBackwardFilterAccumulate, dw.Length, V(dy, "dy"), V(x, "x"), V(dw, "dw"), m, k, o);

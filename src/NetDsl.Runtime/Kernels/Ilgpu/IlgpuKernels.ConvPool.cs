@@ -8,39 +8,22 @@ namespace NetDsl.Runtime.Ilgpu;
 // max unpooling and upsampling.
 public sealed partial class IlgpuKernels
 {
-    /// <summary>Checks a transposed convolution (x [N,Cin,H,W], w [Cin,Cout/G,kh,kw], y [N,Cout,OH,OW]) and returns the
-    /// parameters of the convolution it is the adjoint of (input y, output x).</summary>
-    private static ConvParams CheckConvTranspose(Tensor<float> x, Tensor<float> w, Tensor<float>? b, Tensor<float> y, ConvGeometry g, string xName, string yName)
-    {
-        Check(x.Rank == 4, xName, "[N, C, H, W]", x.Shape);
-        Check(w.Rank == 4 && w.Shape[0] == x.Shape[1], "w", $"[{x.Shape[1]}, Cout/groups, kh, kw]", w.Shape);
-        if (g.Groups < 1 || g.StrideH < 1 || g.StrideW < 1 || g.DilationH < 1 || g.DilationW < 1 || g.PadH < 0 || g.PadW < 0)
-            throw new ArgumentException($"invalid convolution geometry {g}", nameof(g));
-        if (x.Shape[1] % g.Groups != 0) throw new ArgumentException($"input channels {x.Shape[1]} must be divisible by groups {g.Groups}", nameof(g));
-        int kh = w.Shape[2], kw = w.Shape[3];
-        int oh = (x.Shape[2] - 1) * g.StrideH - g.PadH - g.PadBottom + g.DilationH * (kh - 1) + 1;
-        int ow = (x.Shape[3] - 1) * g.StrideW - g.PadW - g.PadRight + g.DilationW * (kw - 1) + 1;
-        y.CheckShape(yName, [x.Shape[0], w.Shape[1] * g.Groups, oh, ow]);
-        b?.CheckShape("b", [y.Shape[1]]);
-        return CheckConv(y, w, null, x, g, yName, xName);
-    }
-
     public void ConvTranspose2dForward(Tensor<float> x, Tensor<float> w, Tensor<float>? b, Tensor<float> y, ConvGeometry g)
     {
-        var p = CheckConvTranspose(x, w, b, y, g, "x", "y");
+        var p = Params(KernelContract.ConvTranspose2d(x, w, b, y, g, "x", "y"), g);
         if (y.Length == 0) return;
         ConvBackwardDataTiled(V(x, "x"), V(w, "w"), V(y, "y"), p, b is null ? null : V(b, "b"));
     }
 
     public void ConvTranspose2dBackwardData(Tensor<float> dy, Tensor<float> w, Tensor<float> dx, ConvGeometry g)
     {
-        CheckConvTranspose(dx, w, null, dy, g, "dx", "dy");
+        KernelContract.ConvTranspose2d(dx, w, null, dy, g, "dx", "dy");
         Conv2dForward(dy, w, null, dx, g, default(Identity<float>), default(Identity<float>));
     }
 
     public void ConvTranspose2dBackwardFilter(Tensor<float> dy, Tensor<float> x, Tensor<float> dw, Tensor<float>? db, ConvGeometry g)
     {
-        CheckConvTranspose(x, dw, db, dy, g, "x", "dy");
+        KernelContract.ConvTranspose2d(x, dw, db, dy, g, "x", "dy", "db");
         Conv2dBackwardFilter(x, dy, dw, null, g);
         if (db is not null && db.Length > 0)
         {
