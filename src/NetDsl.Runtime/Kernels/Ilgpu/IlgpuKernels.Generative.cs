@@ -17,9 +17,7 @@ public sealed partial class IlgpuKernels
 
     public void SampleNormalForward(Tensor<float> mu, Tensor<float> logvar, Tensor<float> noise, Tensor<float> z, bool sample, ulong seed)
     {
-        logvar.CheckShape("logvar", mu.Shape);
-        noise.CheckShape("noise", mu.Shape);
-        z.CheckShape("z", mu.Shape);
+        KernelContract.SampleNormalForward(mu, logvar, noise, z);
         if (mu.Length == 0) return;
         if (!sample) { Copy(mu, z); Fill(noise, 0f); return; }
         Launch(GpuKernels.SampleNormalK, mu.Length, V(mu, "mu"), V(logvar, "logvar"), V(noise, "noise"), V(z, "z"), CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
@@ -32,10 +30,9 @@ public sealed partial class IlgpuKernels
         _ => Math.Max(a.Length, 1),
     };
 
-    /// <summary>loss[0] = Σ rows[0..count) / divisor (under _scratchLock, rows filled by <paramref name="fill"/>).</summary>
+    /// <summary>loss[0] = Σ rows[0..count) / divisor (under _scratchLock, rows filled by <paramref name="fill"/>); the caller checked the contract.</summary>
     private void ReduceRows(int count, float divisor, Tensor<float> loss, Action<ArrayView<float>> fill)
     {
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
         if (count == 0) { Fill(loss.View(0, 1), 0f); return; }
         lock (_scratchLock)
         {
@@ -48,42 +45,28 @@ public sealed partial class IlgpuKernels
 
     public void PointwiseLossForward(PointwiseLoss kind, Tensor<float> a, Tensor<float> b, GenReduction reduction, Tensor<float> loss)
     {
-        b.CheckShape("b", a.Shape);
+        KernelContract.PointwiseLossForward(a, b, loss);
         ReduceRows(a.Length, GenDivisor(reduction, a), loss, rows => Launch(GpuKernels.PointwiseTermsK, a.Length, V(a, "a"), V(b, "b"), rows, (int)kind));
     }
 
     public void PointwiseLossBackward(PointwiseLoss kind, Tensor<float> dy, Tensor<float> a, Tensor<float> b, GenReduction reduction, Tensor<float> da, Tensor<float>? db)
     {
-        b.CheckShape("b", a.Shape);
-        da.CheckShape("da", a.Shape);
-        db?.CheckShape("db", a.Shape);
-        CheckUpstream(dy);
+        KernelContract.PointwiseLossBackward(dy, a, b, da, db);
         if (a.Length == 0) return;
         Launch(GpuKernels.PointwiseBackwardK, a.Length, V(dy, "dy"), V(a, "a"), V(b, "b"), V(da, "da"), db is null ? V(da, "da") : V(db, "db"), (int)kind, GenDivisor(reduction, a), db is null ? 0 : 1);
-    }
-
-    private static (int N, int D) Rows2(string op, Tensor<float> a, string aName, Tensor<float> b, string bName)
-    {
-        Check(a.Rank == 2, aName, $"[N, D] ({op})", a.Shape);
-        b.CheckShape(bName, a.Shape);
-        return (a.Shape[0], a.Shape[1]);
     }
 
     private static float RowsDivisor(GenReduction r, int rows) => r == GenReduction.Sum ? 1f : Math.Max(rows, 1);
 
     public void TripletMarginForward(Tensor<float> anchor, Tensor<float> positive, Tensor<float> negative, float margin, GenReduction reduction, Tensor<float> loss)
     {
-        var (n, d) = Rows2("triplet_margin", anchor, "anchor", positive, "positive");
-        negative.CheckShape("negative", anchor.Shape);
+        var (n, d) = KernelContract.TripletMarginForward(anchor, positive, negative, loss);
         ReduceRows(n, RowsDivisor(reduction, n), loss, rows => Launch(GpuKernels.TripletRowsK, n, V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), rows, d, margin));
     }
 
     public void TripletMarginBackward(Tensor<float> dy, Tensor<float> anchor, Tensor<float> positive, Tensor<float> negative, float margin, GenReduction reduction, Tensor<float> danchor, Tensor<float> dpositive, Tensor<float> dnegative)
     {
-        var (n, d) = Rows2("triplet_margin", anchor, "anchor", positive, "positive");
-        negative.CheckShape("negative", anchor.Shape);
-        danchor.CheckShape("danchor", anchor.Shape); dpositive.CheckShape("dpositive", anchor.Shape); dnegative.CheckShape("dnegative", anchor.Shape);
-        CheckUpstream(dy);
+        var (n, d) = KernelContract.TripletMarginBackward(dy, anchor, positive, negative, danchor, dpositive, dnegative);
         if (anchor.Length == 0) return;
         Launch(GpuKernels.TripletBackwardK, anchor.Length, V(dy, "dy"), V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), V(danchor, "danchor"), V(dpositive, "dpositive"), V(dnegative, "dnegative"), d, margin, RowsDivisor(reduction, n));
     }
@@ -100,15 +83,13 @@ public sealed partial class IlgpuKernels
 
     public void NtXentForward(Tensor<float> z1, Tensor<float> z2, float temperature, GenReduction reduction, Tensor<float> loss)
     {
-        var (n, d) = Rows2("nt_xent", z1, "z1", z2, "z2");
+        var (n, d) = KernelContract.NtXentForward(z1, z2, loss);
         ReduceRows(2 * n, RowsDivisor(reduction, 2 * n), loss, rows => NtXentPrepare(z1, z2, n, d, temperature, rows));
     }
 
     public void NtXentBackward(Tensor<float> dy, Tensor<float> z1, Tensor<float> z2, float temperature, GenReduction reduction, Tensor<float> dz1, Tensor<float> dz2)
     {
-        var (n, d) = Rows2("nt_xent", z1, "z1", z2, "z2");
-        dz1.CheckShape("dz1", z1.Shape); dz2.CheckShape("dz2", z1.Shape);
-        CheckUpstream(dy);
+        var (n, d) = KernelContract.NtXentBackward(dy, z1, z2, dz1, dz2);
         if (n == 0) return;
         lock (_scratchLock)
         {
@@ -120,15 +101,13 @@ public sealed partial class IlgpuKernels
 
     public void DistillForward(Tensor<float> student, Tensor<float> teacher, float temperature, GenReduction reduction, Tensor<float> loss)
     {
-        var (n, c) = Rows2("distill", student, "student", teacher, "teacher");
+        var (n, c) = KernelContract.DistillForward(student, teacher, loss);
         ReduceRows(n, RowsDivisor(reduction, n), loss, rows => Launch(GpuKernels.DistillRowsK, n, V(student, "student"), V(teacher, "teacher"), rows, c, temperature));
     }
 
     public void DistillBackward(Tensor<float> dy, Tensor<float> student, Tensor<float> teacher, float temperature, GenReduction reduction, Tensor<float> dstudent)
     {
-        var (n, c) = Rows2("distill", student, "student", teacher, "teacher");
-        dstudent.CheckShape("dstudent", student.Shape);
-        CheckUpstream(dy);
+        var (n, c) = KernelContract.DistillBackward(dy, student, teacher, dstudent);
         if (student.Length == 0) return;
         Launch(GpuKernels.DistillBackwardK, student.Length, V(dy, "dy"), V(student, "student"), V(teacher, "teacher"), V(dstudent, "dstudent"), c, temperature, RowsDivisor(reduction, n));
     }

@@ -11,22 +11,10 @@ public sealed partial class IlgpuKernels
     private MemoryBuffer1D<int, Stride1D.Dense>? _lossError;
     public float ReadScalar(Tensor<float> t)
     {
-        Check(t.Length >= 1, "t", "[1]", t.Shape);
+        KernelContract.ReadScalar(t);
         Span<float> r = stackalloc float[1];
         V(t, "t").SubView(0, 1).CopyToCPU(r);
         return r[0];
-    }
-
-    private static void CheckUpstream(Tensor<float> dy) => Check(dy.Length == 1, "dy", "[1] (the loss gradient)", dy.Shape);
-
-    private static (int N, int C) CheckClass(Tensor<float> scores, Tensor<int> labels, int weights, string name)
-    {
-        Check(scores.Rank >= 2, name, "[N, C] or [N, …, C]", scores.Shape);
-        int c = scores.Shape[^1], n = c == 0 ? 0 : scores.Length / c;
-        labels.CheckShape("labels", scores.Shape.AsSpan(0, scores.Rank - 1));
-        if (weights != 0 && weights != c)
-            throw new ArgumentException($"weights: expected {c} class weights (or none) for {name} {Tensor<float>.Format(scores.Shape)}, got {weights}", nameof(weights));
-        return (n, c);
     }
 
     /// <summary>Grows the scratch buffers (under _scratchLock) and uploads the class weights; returns the weights view.</summary>
@@ -54,9 +42,7 @@ public sealed partial class IlgpuKernels
 
     public void CrossEntropyForward(Tensor<float> logits, Tensor<int> labels, ReadOnlySpan<float> weights, float smoothing, LossReduction reduction, Tensor<float> probs, Tensor<float> loss)
     {
-        var (n, c) = CheckClass(logits, labels, weights.Length, "logits");
-        probs.CheckShape("probs", logits.Shape);
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
+        var (n, c) = KernelContract.CrossEntropyForward(logits, labels, weights.Length, probs, loss);
         if (n == 0 || c == 0) { Fill(loss, 0f); return; }
         var p = new LossParams { N = n, C = c, HasWeights = weights.Length > 0 ? 1 : 0, Mode = Mode(reduction, weights.Length > 0), Eps = smoothing };
         lock (_scratchLock)
@@ -70,9 +56,7 @@ public sealed partial class IlgpuKernels
 
     public void CrossEntropyBackward(Tensor<float> dy, Tensor<float> probs, Tensor<int> labels, ReadOnlySpan<float> weights, float smoothing, LossReduction reduction, Tensor<float> dlogits)
     {
-        var (n, c) = CheckClass(probs, labels, weights.Length, "probs");
-        dlogits.CheckShape("dlogits", probs.Shape);
-        CheckUpstream(dy);
+        var (n, c) = KernelContract.CrossEntropyBackward(dy, probs, labels, weights.Length, dlogits);
         if (probs.Length == 0) return;
         var p = new LossParams { N = n, C = c, HasWeights = weights.Length > 0 ? 1 : 0, Mode = Mode(reduction, weights.Length > 0), Eps = smoothing };
         lock (_scratchLock)
@@ -85,8 +69,7 @@ public sealed partial class IlgpuKernels
 
     public void NllLossForward(Tensor<float> logp, Tensor<int> labels, ReadOnlySpan<float> weights, LossReduction reduction, Tensor<float> loss)
     {
-        var (n, c) = CheckClass(logp, labels, weights.Length, "logp");
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
+        var (n, c) = KernelContract.NllLossForward(logp, labels, weights.Length, loss);
         if (n == 0 || c == 0) { Fill(loss, 0f); return; }
         var p = new LossParams { N = n, C = c, HasWeights = weights.Length > 0 ? 1 : 0, Mode = Mode(reduction, weights.Length > 0) };
         lock (_scratchLock)
@@ -100,8 +83,7 @@ public sealed partial class IlgpuKernels
 
     public void NllLossBackward(Tensor<float> dy, Tensor<int> labels, ReadOnlySpan<float> weights, LossReduction reduction, Tensor<float> dlogp)
     {
-        var (n, c) = CheckClass(dlogp, labels, weights.Length, "dlogp");
-        CheckUpstream(dy);
+        var (n, c) = KernelContract.NllLossBackward(dy, labels, weights.Length, dlogp);
         if (dlogp.Length == 0) return;
         var p = new LossParams { N = n, C = c, HasWeights = weights.Length > 0 ? 1 : 0, Mode = Mode(reduction, weights.Length > 0) };
         lock (_scratchLock)
@@ -114,8 +96,7 @@ public sealed partial class IlgpuKernels
 
     public void MultiMarginForward(Tensor<float> x, Tensor<int> labels, float margin, bool squared, LossReduction reduction, Tensor<float> loss)
     {
-        var (n, c) = CheckClass(x, labels, 0, "x");
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
+        var (n, c) = KernelContract.MultiMarginForward(x, labels, loss);
         if (n == 0 || c == 0) { Fill(loss, 0f); return; }
         var p = new LossParams { N = n, C = c, Mode = Mode(reduction, false), Margin = margin, Squared = squared ? 1 : 0 };
         lock (_scratchLock)
@@ -129,9 +110,7 @@ public sealed partial class IlgpuKernels
 
     public void MultiMarginBackward(Tensor<float> dy, Tensor<float> x, Tensor<int> labels, float margin, bool squared, LossReduction reduction, Tensor<float> dx)
     {
-        var (n, c) = CheckClass(x, labels, 0, "x");
-        dx.CheckShape("dx", x.Shape);
-        CheckUpstream(dy);
+        var (n, c) = KernelContract.MultiMarginBackward(dy, x, labels, dx);
         if (x.Length == 0) return;
         var p = new LossParams { N = n, C = c, Mode = Mode(reduction, false), Margin = margin, Squared = squared ? 1 : 0 };
         lock (_scratchLock)
@@ -144,9 +123,7 @@ public sealed partial class IlgpuKernels
 
     public void FocalLossForward(Tensor<float> logits, Tensor<int> labels, float gamma, float alpha, LossReduction reduction, Tensor<float> probs, Tensor<float> loss)
     {
-        var (n, c) = CheckClass(logits, labels, 0, "logits");
-        probs.CheckShape("probs", logits.Shape);
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
+        var (n, c) = KernelContract.FocalLossForward(logits, labels, probs, loss);
         if (n == 0 || c == 0) { Fill(loss, 0f); return; }
         var p = new LossParams { N = n, C = c, Mode = Mode(reduction, false), Gamma = gamma, Alpha = alpha };
         lock (_scratchLock)
@@ -160,9 +137,7 @@ public sealed partial class IlgpuKernels
 
     public void FocalLossBackward(Tensor<float> dy, Tensor<float> probs, Tensor<int> labels, float gamma, float alpha, LossReduction reduction, Tensor<float> dlogits)
     {
-        var (n, c) = CheckClass(probs, labels, 0, "probs");
-        dlogits.CheckShape("dlogits", probs.Shape);
-        CheckUpstream(dy);
+        var (n, c) = KernelContract.FocalLossBackward(dy, probs, labels, dlogits);
         if (probs.Length == 0) return;
         var p = new LossParams { N = n, C = c, Mode = Mode(reduction, false), Gamma = gamma, Alpha = alpha };
         lock (_scratchLock)
@@ -175,8 +150,7 @@ public sealed partial class IlgpuKernels
 
     public void RegressionLossForward(RegressionLoss kind, Tensor<float> y, Tensor<float> target, float beta, LossReduction reduction, Tensor<float> loss)
     {
-        target.CheckShape("target", y.Shape);
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
+        KernelContract.RegressionLossForward(y, target, loss);
         if (y.Length == 0) { Fill(loss, 0f); return; }
         var p = new LossParams { N = y.Length, Kind = (int)kind, Beta = beta };
         lock (_scratchLock)
@@ -190,9 +164,7 @@ public sealed partial class IlgpuKernels
 
     public void RegressionLossBackward(RegressionLoss kind, Tensor<float> dy, Tensor<float> y, Tensor<float> target, float beta, LossReduction reduction, Tensor<float> dpred)
     {
-        target.CheckShape("target", y.Shape);
-        dpred.CheckShape("dpred", y.Shape);
-        CheckUpstream(dy);
+        KernelContract.RegressionLossBackward(dy, y, target, dpred);
         if (y.Length == 0) return;
         var p = new LossParams { N = y.Length, Kind = (int)kind, Beta = beta };
         lock (_scratchLock)

@@ -8,21 +8,16 @@ public sealed partial class IlgpuKernels
 {
     public void Dropout2dForward(Tensor<float> x, Tensor<float> mask, Tensor<float> y, float p, ulong seed)
     {
-        Check(x.Rank == 4, "x", "[N, C, H, W]", x.Shape);
-        BlockDropout(x, mask, y, p, seed, x.Shape[2] * x.Shape[3]);
+        BlockDropout(x, mask, y, p, seed, KernelContract.Dropout2dForward(x, mask, y, p));
     }
 
     public void StochasticDepthForward(Tensor<float> x, Tensor<float> mask, Tensor<float> y, float p, ulong seed)
     {
-        Check(x.Rank >= 1, "x", "[N, ...]", x.Shape);
-        BlockDropout(x, mask, y, p, seed, x.Shape[0] == 0 ? 0 : x.Length / x.Shape[0]);
+        BlockDropout(x, mask, y, p, seed, KernelContract.StochasticDepthForward(x, mask, y, p));
     }
 
     private void BlockDropout(Tensor<float> x, Tensor<float> mask, Tensor<float> y, float p, ulong seed, int block)
     {
-        mask.CheckShape("mask", x.Shape);
-        y.CheckShape("y", x.Shape);
-        if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), $"drop probability must be in [0, 1], got {p}");
         if (x.Length == 0 || block == 0) return;
         float scale = p >= 1 ? 0f : 1f / (1f - p);
         ulong threshold = p >= 1 ? ulong.MaxValue : (ulong)((double)p * 9007199254740992.0);
@@ -32,7 +27,7 @@ public sealed partial class IlgpuKernels
 
     public void PenaltyForward(ReadOnlySpan<Tensor<float>> weights, float l1, float l2, Tensor<float> loss)
     {
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
+        KernelContract.PenaltyForward(loss);
         Fill(loss.View(0, 1), 0f);
         var lv = V(loss, "loss");
         foreach (var w in weights)
@@ -41,8 +36,7 @@ public sealed partial class IlgpuKernels
 
     public void PenaltyBackward(Tensor<float> dy, Tensor<float> w, float l1, float l2, Tensor<float> dw)
     {
-        dw.CheckShape("dw", w.Shape);
-        CheckUpstream(dy);
+        KernelContract.PenaltyBackward(dy, w, dw);
         if (w.Length == 0) return;
         Launch(GpuKernels.PenaltyBackward, w.Length, V(dy, "dy"), V(w, "w"), V(dw, "dw"), l1, l2);
     }
