@@ -149,22 +149,14 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ adaptive average pooling
-    private static void CheckPlanes(Tensor<T> x, Tensor<T> y, string xName, string yName, string what)
-    {
-        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
-        if (y.Rank != 4 || y.Shape[0] != x.Shape[0] || y.Shape[1] != x.Shape[1])
-            throw new ArgumentException($"{yName}: expected shape [{x.Shape[0]}, {x.Shape[1]}, {what}], got {Tensor<T>.Format(y.Shape)}", yName);
-    }
-
     /// <summary>PyTorch's adaptive window of output i: [⌊i·in/out⌋, ⌈(i+1)·in/out⌉).</summary>
     internal static (int Start, int End) AdaptiveWindow(int i, int input, int output) =>
         ((int)((long)i * input / output), (int)(((long)(i + 1) * input + output - 1) / output));
 
     public void AdaptiveAvgPool2dForward(Tensor<T> x, Tensor<T> y)
     {
-        CheckPlanes(x, y, "x", "y", "OH, OW");
+        KernelContract.AdaptiveAvgPool2dForward(x, y);
         int planes = x.Shape[0] * x.Shape[1], h = x.Shape[2], w = x.Shape[3], oh = y.Shape[2], ow = y.Shape[3];
-        if (planes > 0 && (h == 0 || w == 0)) throw new ArgumentException($"x: adaptive pooling needs a non-empty plane, got {Tensor<T>.Format(x.Shape)}", nameof(x));
         Planes(planes, (long)planes * h * w, (x, y, h, w, oh, ow), static (s, lo, hi) =>
         {
             var (x, y, h, w, oh, ow) = s;
@@ -189,7 +181,7 @@ public sealed partial class CpuKernels<T>
 
     public void AdaptiveAvgPool2dBackward(Tensor<T> dy, Tensor<T> dx)
     {
-        CheckPlanes(dx, dy, "dx", "dy", "OH, OW");
+        KernelContract.AdaptiveAvgPool2dBackward(dy, dx);
         int planes = dx.Shape[0] * dx.Shape[1], h = dx.Shape[2], w = dx.Shape[3], oh = dy.Shape[2], ow = dy.Shape[3];
         Planes(planes, (long)planes * h * w, (dx, dy, h, w, oh, ow), static (s, lo, hi) =>
         {
@@ -215,17 +207,9 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ max unpooling
-    private static void CheckUnpool(Tensor<T> x, Tensor<int> argmax, Tensor<T> y, string xName, string yName)
-    {
-        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, OH, OW], got {Tensor<T>.Format(x.Shape)}", xName);
-        argmax.CheckShape("argmax", x.Shape);
-        if (y.Rank != 4 || y.Shape[0] != x.Shape[0] || y.Shape[1] != x.Shape[1])
-            throw new ArgumentException($"{yName}: expected shape [{x.Shape[0]}, {x.Shape[1]}, H, W], got {Tensor<T>.Format(y.Shape)}", yName);
-    }
-
     public void MaxUnpool2dForward(Tensor<T> x, Tensor<int> argmax, Tensor<T> y)
     {
-        CheckUnpool(x, argmax, y, "x", "y");
+        KernelContract.MaxUnpool2d(x, argmax, y, "x", "y");
         int planes = x.Shape[0] * x.Shape[1], hw = y.Shape[2] * y.Shape[3], ohw = x.Shape[2] * x.Shape[3];
         var xs = x.AsSpan(); var am = argmax.AsSpan(); var ys = y.AsSpan();
         ys.Clear();
@@ -240,7 +224,7 @@ public sealed partial class CpuKernels<T>
 
     public void MaxUnpool2dBackward(Tensor<T> dy, Tensor<int> argmax, Tensor<T> dx)
     {
-        CheckUnpool(dx, argmax, dy, "dx", "dy");
+        KernelContract.MaxUnpool2d(dx, argmax, dy, "dx", "dy");
         int planes = dx.Shape[0] * dx.Shape[1], hw = dy.Shape[2] * dy.Shape[3], ohw = dx.Shape[2] * dx.Shape[3];
         var dxs = dx.AsSpan(); var am = argmax.AsSpan(); var dys = dy.AsSpan();
         for (int pl = 0; pl < planes; pl++)
@@ -256,7 +240,7 @@ public sealed partial class CpuKernels<T>
     /// <summary>Nearest: source index ⌊dst·in/out⌋ (exact in integers; PyTorch's float form agrees for integer scales).</summary>
     public void UpsampleNearest2dForward(Tensor<T> x, Tensor<T> y)
     {
-        CheckPlanes(x, y, "x", "y", "OH, OW");
+        KernelContract.Upsample2d(x, y, "x", "y");
         int planes = x.Shape[0] * x.Shape[1], h = x.Shape[2], w = x.Shape[3], oh = y.Shape[2], ow = y.Shape[3];
         Planes(planes, (long)planes * oh * ow, (x, y, h, w, oh, ow), static (s, lo, hi) =>
         {
@@ -274,7 +258,7 @@ public sealed partial class CpuKernels<T>
 
     public void UpsampleNearest2dBackward(Tensor<T> dy, Tensor<T> dx)
     {
-        CheckPlanes(dx, dy, "dx", "dy", "OH, OW");
+        KernelContract.Upsample2d(dx, dy, "dx", "dy");
         int planes = dx.Shape[0] * dx.Shape[1], h = dx.Shape[2], w = dx.Shape[3], oh = dy.Shape[2], ow = dy.Shape[3];
         Planes(planes, (long)planes * oh * ow, (dx, dy, h, w, oh, ow), static (s, lo, hi) =>
         {
@@ -315,7 +299,7 @@ public sealed partial class CpuKernels<T>
 
     public void UpsampleBilinear2dForward(Tensor<T> x, Tensor<T> y, bool alignCorners)
     {
-        CheckPlanes(x, y, "x", "y", "OH, OW");
+        KernelContract.Upsample2d(x, y, "x", "y");
         int planes = x.Shape[0] * x.Shape[1], h = x.Shape[2], w = x.Shape[3], oh = y.Shape[2], ow = y.Shape[3];
         Planes(planes, (long)planes * oh * ow * 4, (x, y, h, w, oh, ow, alignCorners), static (s, lo, hi) =>
         {
@@ -342,7 +326,7 @@ public sealed partial class CpuKernels<T>
 
     public void UpsampleBilinear2dBackward(Tensor<T> dy, Tensor<T> dx, bool alignCorners)
     {
-        CheckPlanes(dx, dy, "dx", "dy", "OH, OW");
+        KernelContract.Upsample2d(dx, dy, "dx", "dy");
         int planes = dx.Shape[0] * dx.Shape[1], h = dx.Shape[2], w = dx.Shape[3], oh = dy.Shape[2], ow = dy.Shape[3];
         Planes(planes, (long)planes * oh * ow * 4, (dx, dy, h, w, oh, ow, alignCorners), static (s, lo, hi) =>
         {

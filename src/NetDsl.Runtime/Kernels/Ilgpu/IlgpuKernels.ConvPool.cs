@@ -31,33 +31,27 @@ public sealed partial class IlgpuKernels
         }
     }
 
-    /// <summary>small [N,C,H,W] and big [N,C,OH,OW] on the same planes.</summary>
-    private static PlaneParams CheckPlanes(Tensor<float> small, Tensor<float> big, string smallName, string bigName, bool alignCorners = false)
-    {
-        Check(small.Rank == 4, smallName, "[N, C, H, W]", small.Shape);
-        Check(big.Rank == 4 && big.Shape[0] == small.Shape[0] && big.Shape[1] == small.Shape[1], bigName, $"[{small.Shape[0]}, {small.Shape[1]}, OH, OW]", big.Shape);
-        return new PlaneParams { H = small.Shape[2], W = small.Shape[3], OH = big.Shape[2], OW = big.Shape[3], AlignCorners = alignCorners ? 1 : 0 };
-    }
+    /// <summary>The ILGPU kernels' parameters for two planes the contract checked.</summary>
+    private static PlaneParams Params(PlaneDims d, bool alignCorners = false) =>
+        new() { H = d.H, W = d.W, OH = d.OH, OW = d.OW, AlignCorners = alignCorners ? 1 : 0 };
 
     public void AdaptiveAvgPool2dForward(Tensor<float> x, Tensor<float> y)
     {
-        var p = CheckPlanes(x, y, "x", "y");
+        var p = Params(KernelContract.AdaptiveAvgPool2dForward(x, y));
         if (y.Length == 0) return;
-        if (p.H == 0 || p.W == 0) throw new ArgumentException($"x: adaptive pooling needs a non-empty plane, got {Tensor<float>.Format(x.Shape)}", nameof(x));
         Launch(GpuKernels.AdaptiveAvgPoolForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void AdaptiveAvgPool2dBackward(Tensor<float> dy, Tensor<float> dx)
     {
-        var p = CheckPlanes(dx, dy, "dx", "dy");
+        var p = Params(KernelContract.AdaptiveAvgPool2dBackward(dy, dx));
         if (dx.Length == 0) return;
         Launch(GpuKernels.AdaptiveAvgPoolBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 
     public void MaxUnpool2dForward(Tensor<float> x, Tensor<int> argmax, Tensor<float> y)
     {
-        var p = CheckPlanes(x, y, "x", "y");
-        argmax.CheckShape("argmax", x.Shape);
+        var p = Params(KernelContract.MaxUnpool2d(x, argmax, y, "x", "y"));
         // here H×W is the (bigger) output plane and OH×OW the pooled plane
         (p.H, p.W, p.OH, p.OW) = (p.OH, p.OW, p.H, p.W);
         if (y.Length == 0) return;
@@ -69,8 +63,7 @@ public sealed partial class IlgpuKernels
 
     public void MaxUnpool2dBackward(Tensor<float> dy, Tensor<int> argmax, Tensor<float> dx)
     {
-        var p = CheckPlanes(dx, dy, "dx", "dy");
-        argmax.CheckShape("argmax", dx.Shape);
+        var p = Params(KernelContract.MaxUnpool2d(dx, argmax, dy, "dx", "dy"));
         (p.H, p.W, p.OH, p.OW) = (p.OH, p.OW, p.H, p.W);
         if (dx.Length == 0) return;
         Launch(GpuKernels.MaxUnpoolBackward, dx.Length, V(dy, "dy"), V(argmax, "argmax"), V(dx, "dx"), p);
@@ -78,28 +71,28 @@ public sealed partial class IlgpuKernels
 
     public void UpsampleNearest2dForward(Tensor<float> x, Tensor<float> y)
     {
-        var p = CheckPlanes(x, y, "x", "y");
+        var p = Params(KernelContract.Upsample2d(x, y, "x", "y"));
         if (y.Length == 0) return;
         Launch(GpuKernels.UpsampleNearestForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void UpsampleNearest2dBackward(Tensor<float> dy, Tensor<float> dx)
     {
-        var p = CheckPlanes(dx, dy, "dx", "dy");
+        var p = Params(KernelContract.Upsample2d(dx, dy, "dx", "dy"));
         if (dx.Length == 0) return;
         Launch(GpuKernels.UpsampleNearestBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 
     public void UpsampleBilinear2dForward(Tensor<float> x, Tensor<float> y, bool alignCorners)
     {
-        var p = CheckPlanes(x, y, "x", "y", alignCorners);
+        var p = Params(KernelContract.Upsample2d(x, y, "x", "y"), alignCorners);
         if (y.Length == 0) return;
         Launch(GpuKernels.UpsampleBilinearForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void UpsampleBilinear2dBackward(Tensor<float> dy, Tensor<float> dx, bool alignCorners)
     {
-        var p = CheckPlanes(dx, dy, "dx", "dy", alignCorners);
+        var p = Params(KernelContract.Upsample2d(dx, dy, "dx", "dy"), alignCorners);
         if (dx.Length == 0) return;
         Launch(GpuKernels.UpsampleBilinearBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
