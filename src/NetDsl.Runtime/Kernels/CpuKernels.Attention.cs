@@ -12,10 +12,9 @@ public sealed partial class CpuKernels<T>
     public void AttentionForward(Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<int>? lengths, Tensor<T> y, Tensor<T> probs,
         Tensor<T>? dropped, T scale, bool causal, T p, ulong seed)
     {
-        var (nb, tq, tk, d, dv, per) = AttentionLayout.Check(q.Shape, k.Shape, v.Shape, y.Shape, probs.Shape, dropped?.Shape, lengths?.Shape);
-        if (y.Length == 0) return;
         double pd = double.CreateChecked(p);
-        if (!(pd >= 0 && pd < 1)) throw new ArgumentOutOfRangeException(nameof(p), $"attention dropout must be in [0, 1), got {pd}");
+        var (nb, tq, tk, d, dv, per) = KernelContract.AttentionForward(q, k, v, lengths, y, probs, dropped, pd);
+        if (y.Length == 0) return;
         bool drop = dropped is not null && pd > 0;
         ulong threshold = (ulong)(pd * 9007199254740992.0), key = SplitMix64(seed ^ 0x6A09E667F3BCC909UL);
         long work = 2L * nb * tq * tk * (d + dv);
@@ -51,8 +50,7 @@ public sealed partial class CpuKernels<T>
     public void AttentionBackward(Tensor<T> dy, Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<T> probs, Tensor<T>? dropped,
         Tensor<T> dq, Tensor<T> dk, Tensor<T> dv, Tensor<T> ds, T scale, T p)
     {
-        var (nb, tq, tk, d, dvn, _) = AttentionLayout.Check(q.Shape, k.Shape, v.Shape, dy.Shape, probs.Shape, dropped?.Shape, null);
-        dq.CheckShape("dq", q.Shape); dk.CheckShape("dk", k.Shape); dv.CheckShape("dv", v.Shape); ds.CheckShape("ds", probs.Shape);
+        var (nb, tq, tk, d, dvn, _) = KernelContract.AttentionBackward(dy, q, k, v, probs, dropped, dq, dk, dv, ds);
         if (q.Length + k.Length + v.Length == 0) return;
         bool drop = dropped is not null && p > T.Zero;
         long work = 4L * nb * tq * tk * (d + dvn);
@@ -154,8 +152,7 @@ public sealed partial class CpuKernels<T>
 
     public void AddPositionalEncoding(Tensor<T> x, Tensor<T> y, double @base)
     {
-        AttentionLayout.CheckSequence(x.Shape, "x");
-        y.CheckShape("y", x.Shape);
+        KernelContract.AddPositionalEncoding(x, y);
         int n = x.Shape[0], t = x.Shape[1], d = x.Shape[2];
         if (y.Length == 0) return;
         // one PE row per position (D sin/cos), added to that position of every sample

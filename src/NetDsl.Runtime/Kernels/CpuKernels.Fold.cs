@@ -7,7 +7,7 @@ public sealed partial class CpuKernels<T>
     public void FoldBatchNorm(Tensor<T> w, Tensor<T>? b, Tensor<T> gamma, Tensor<T> beta, Tensor<T> runningMean, Tensor<T> runningVar, T eps,
         Tensor<T> wOut, Tensor<T> bOut)
     {
-        int k = CheckFold(w, b, gamma, beta, runningMean, runningVar, wOut, bOut);
+        int k = KernelContract.FoldBatchNorm(w, b, gamma, beta, runningMean, runningVar, wOut, bOut);
         int inner = k == 0 ? 0 : w.Length / k;
         var bo = bOut.AsSpan();
         var g = gamma.AsSpan(); var be = beta.AsSpan(); var m = runningMean.AsSpan(); var v = runningVar.AsSpan();
@@ -25,19 +25,5 @@ public sealed partial class CpuKernels<T>
             var ws = st.w.AsSpan(); var wo = st.wOut.AsSpan();
             for (int c = lo; c < hi; c++) ScaleInto(ws.Slice(c * st.inner, st.inner), wo.Slice(c * st.inner, st.inner), st.scale[c]);
         });
-    }
-
-    /// <summary>Checks the fold's operands; returns the output-channel count K.</summary>
-    internal static int CheckFold(Tensor<T> w, Tensor<T>? b, Tensor<T> gamma, Tensor<T> beta, Tensor<T> runningMean, Tensor<T> runningVar,
-        Tensor<T> wOut, Tensor<T> bOut)
-    {
-        if (w.Rank < 2) throw new ArgumentException($"w: expected shape [K, …] (a convolution or linear weight), got {Tensor<T>.Format(w.Shape)}", nameof(w));
-        int k = w.Shape[0];
-        wOut.CheckShape("wOut", w.Shape);
-        b?.CheckShape("b", [k]);
-        gamma.CheckShape("gamma", [k]); beta.CheckShape("beta", [k]);
-        runningMean.CheckShape("runningMean", [k]); runningVar.CheckShape("runningVar", [k]);
-        bOut.CheckShape("bOut", [k]);
-        return k;
     }
 }

@@ -21,27 +21,16 @@ public sealed partial class CpuKernels<T>
             return list.ToArray();
         });
 
-    private static void CheckGroup(string what, Tensor<T>[] param, Tensor<T>[] other)
-    {
-        if (other.Length != param.Length) throw new ArgumentException($"{what}: expected {param.Length} tensors (one per parameter), got {other.Length}");
-        for (int i = 0; i < param.Length; i++)
-            if (!other[i].Shape.AsSpan().SequenceEqual(param[i].Shape)) other[i].CheckShape($"{what}[{i}]", param[i].Shape); // the message only on failure: no string per step
-    }
-
     public void SgdStep(Tensor<T>[] param, Tensor<T>[] grad, Tensor<T>[] velocity, T lr, T momentum, T weightDecay, bool nesterov)
     {
-        CheckGroup("grad", param, grad);
-        CheckGroup("velocity", param, velocity);
+        KernelContract.SgdStep(param, grad, velocity);
         var blocks = Blocks(param);
         ParallelRunner.For(blocks.Length, new SgdBody(blocks, param, grad, velocity, lr, momentum, weightDecay, nesterov));
     }
 
     public void AdamStep(Tensor<T>[] param, Tensor<T>[] grad, Tensor<T>[] m, Tensor<T>[] v, T lr, T beta1, T beta2, T eps, T weightDecay, int step)
     {
-        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), $"Adam step counts from 1, got {step}");
-        CheckGroup("grad", param, grad);
-        CheckGroup("m", param, m);
-        CheckGroup("v", param, v);
+        KernelContract.AdamStep(param, grad, m, v, step);
         var blocks = Blocks(param);
         ParallelRunner.For(blocks.Length, new AdamBody(blocks, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step));
     }

@@ -18,8 +18,7 @@ public sealed partial class IlgpuKernels
     public void AttentionForward(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<int>? lengths, Tensor<float> y, Tensor<float> probs,
         Tensor<float>? dropped, float scale, bool causal, float p, ulong seed)
     {
-        var (nb, tq, tk, d, dv, per) = AttentionLayout.Check(q.Shape, k.Shape, v.Shape, y.Shape, probs.Shape, dropped?.Shape, lengths?.Shape);
-        if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), $"attention dropout must be in [0, 1), got {p}");
+        var (nb, tq, tk, d, dv, per) = KernelContract.AttentionForward(q, k, v, lengths, y, probs, dropped, p);
         if (y.Length == 0) return;
         bool drop = dropped is not null && p > 0;
         var a = new AttnParams
@@ -35,8 +34,7 @@ public sealed partial class IlgpuKernels
     public void AttentionBackward(Tensor<float> dy, Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> probs, Tensor<float>? dropped,
         Tensor<float> dq, Tensor<float> dk, Tensor<float> dv, Tensor<float> ds, float scale, float p)
     {
-        var (nb, tq, tk, d, dvn, _) = AttentionLayout.Check(q.Shape, k.Shape, v.Shape, dy.Shape, probs.Shape, dropped?.Shape, null);
-        dq.CheckShape("dq", q.Shape); dk.CheckShape("dk", k.Shape); dv.CheckShape("dv", v.Shape); ds.CheckShape("ds", probs.Shape);
+        var (nb, tq, tk, d, dvn, _) = KernelContract.AttentionBackward(dy, q, k, v, probs, dropped, dq, dk, dv, ds);
         if (q.Length + k.Length + v.Length == 0) return;
         bool drop = dropped is not null && p > 0;
         var a = new AttnParams { Tq = tq, Tk = tk, D = d, Dv = dvn, Drop = drop ? 1 : 0, Scale = scale, Keep = 1f / (1f - p) };
@@ -50,8 +48,7 @@ public sealed partial class IlgpuKernels
 
     public void AddPositionalEncoding(Tensor<float> x, Tensor<float> y, double @base)
     {
-        AttentionLayout.CheckSequence(x.Shape, "x");
-        y.CheckShape("y", x.Shape);
+        KernelContract.AddPositionalEncoding(x, y);
         if (y.Length == 0) return;
         Launch(GpuKernels.PositionalEncoding, y.Length, V(x, "x"), V(y, "y"), x.Shape[1], x.Shape[2], (float)Math.Log(@base));
     }

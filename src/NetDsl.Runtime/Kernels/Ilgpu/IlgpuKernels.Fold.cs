@@ -8,7 +8,7 @@ public sealed partial class IlgpuKernels
     public void FoldBatchNorm(Tensor<float> w, Tensor<float>? b, Tensor<float> gamma, Tensor<float> beta, Tensor<float> runningMean, Tensor<float> runningVar, float eps,
         Tensor<float> wOut, Tensor<float> bOut)
     {
-        int k = CpuKernels<float>.CheckFold(w, b, gamma, beta, runningMean, runningVar, wOut, bOut);
+        int k = KernelContract.FoldBatchNorm(w, b, gamma, beta, runningMean, runningVar, wOut, bOut);
         if (k == 0) return;
         if (w.Length > 0)
         {

@@ -7,7 +7,7 @@ public sealed partial class IlgpuKernels
 {
     public void SplitHeads(Tensor<float> x, Tensor<float> a, Tensor<float> b, Tensor<float>? c)
     {
-        var (_, t, h, d) = CpuKernels<float>.CheckHeads(x, a, b, c, "x", "a", "b", "c");
+        var (_, t, h, d) = KernelContract.SplitHeads(x, a, b, c);
         if (x.Length == 0) return;
         int parts = c is null ? 2 : 3;
         Launch(GpuKernels.SplitHeadsPart, a.Length, V(x, "x"), V(a, "a"), 0, parts, t, h, d);
@@ -17,7 +17,7 @@ public sealed partial class IlgpuKernels
 
     public void SplitHeadsBackward(Tensor<float> da, Tensor<float> db, Tensor<float>? dc, Tensor<float> dx)
     {
-        var (_, t, h, d) = CpuKernels<float>.CheckHeads(dx, da, db, dc, "dx", "da", "db", "dc");
+        var (_, t, h, d) = KernelContract.SplitHeadsBackward(da, db, dc, dx);
         if (dx.Length == 0) return;
         Launch(GpuKernels.SplitHeadsBackward, dx.Length, V(da, "da"), V(db, "db"), V(dc ?? db, "dc"), V(dx, "dx"), dc is null ? 2 : 3, t, h, d);
     }

@@ -32,11 +32,6 @@ public sealed partial class IlgpuKernels : IKernels<float>, IDisposable
     private ArrayView<int> V(Tensor<int> t, string name) => _device.View(t, name);
 
     // ------------------------------------------------------------------ shape checks
-    private static void Check(bool ok, string name, string expected, int[] actual)
-    {
-        if (!ok) throw new ArgumentException($"{name}: expected shape {expected}, got {Tensor<float>.Format(actual)}", name);
-    }
-
     /// <summary>The ILGPU kernels' parameters for a convolution the contract checked.</summary>
     private static ConvParams Params(ConvDims d, ConvGeometry g) => new()
     {
