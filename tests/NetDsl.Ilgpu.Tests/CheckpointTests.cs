@@ -5,23 +5,6 @@ using Spectre.Console;
 
 namespace NetDsl.Tests;
 
-public class AccuracyTests
-{
-    [Fact]
-    public void Argmax_against_labels()
-    {
-        var logits = Tensor<float>.FromArray([0.1f, 0.9f, 0.0f, 2f, 1f, 3f, 5f, 5f, 1f, -1f, -2f, -0.5f], 4, 3);
-        var labels = Tensor<int>.FromArray([1, 2, 0, 0], 4);
-        Assert.Equal(3, Accuracy.CountCorrect(logits, labels)); // row 3's argmax is 2 (-0.5)
-        Assert.Equal(0.75, Accuracy.Of(logits, labels));
-        var meter = new AccuracyMeter();
-        meter.Add(logits, labels);
-        meter.Add(1, 4);
-        Assert.Equal(0.5, meter.Value);
-        Assert.Throws<ArgumentException>(() => Accuracy.CountCorrect(logits, Tensor<int>.FromArray([1, 2], 2)));
-    }
-}
-
 public class CheckpointTests
 {
     private static Parameter<float>[] Model(int hidden = 3)
@@ -95,45 +78,5 @@ public class CheckpointTests
         Assert.Contains("missing extra", e.Message);
         var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Read<double>(path));
         Assert.Contains("float32", ex.Message);
-    }
-}
-
-public class ProgressReporterTests
-{
-    [Fact]
-    public void Plain_output_when_redirected()
-    {
-        var sw = new StringWriter();
-        var r = new ProgressReporter(epochs: 2, plainOut: sw);
-        Assert.False(r.Interactive);
-        var stats = r.RunEpoch(0, 3, p => { p.Batch(1.0, 10); p.Batch(2.0, 10); p.Batch(3.0, 20); });
-        Assert.Equal(40, stats.Samples);
-        Assert.Equal(2.25, stats.MeanLoss, 10);
-        r.EpochResult(stats, 0.975, 1950, 2000, learningRate: 0.01);
-        var text = sw.ToString();
-        Assert.Contains("epoch 1/2", text);
-        Assert.Contains("loss  2.2500", text);
-        Assert.Contains("held-out accuracy 97.50% (1950/2000)", text);
-        Assert.DoesNotContain("\u001b[", text);
-    }
-
-    [Fact]
-    public void Live_progress_renders_through_spectre()
-    {
-        var sw = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.Yes,
-            Interactive = InteractionSupport.Yes,
-            Out = new AnsiConsoleOutput(sw),
-        });
-        var r = new ProgressReporter(epochs: 3, console: console, interactive: true);
-        Assert.True(r.Interactive);
-        var stats = r.RunEpoch(1, 2, p => { p.Batch(0.5, 8); p.Batch(0.25, 8); });
-        r.EpochResult(stats, 0.5, 1, 2);
-        var text = sw.ToString();
-        Assert.Contains("epoch 2/3", text);
-        Assert.Contains("held-out accuracy 50.00% (1/2)", text);
-        Assert.Equal(0.375, stats.MeanLoss, 10);
     }
 }
