@@ -136,7 +136,7 @@ network E {
     }
 
     private static CompileResult Example(string file) =>
-        NetCompiler.Compile(file, File.ReadAllText(Path.Combine(TestPaths.Examples, "Transformers", file)));
+        NetCompiler.Compile(file, File.ReadAllText(Path.Combine(RepoPaths.Examples, "Transformers", file)));
 
     // counts from PyTorch 1.13 modules of the same configuration (torchvision 0.14 for ViT): examples/Transformers/reference_counts.py
     [Theory]

@@ -176,7 +176,7 @@ public class CompilerDiagnosticsTests
     [Fact]
     public void Garbage_and_truncated_files_never_crash_the_compiler()
     {
-        string source = System.IO.File.ReadAllText(System.IO.Path.Combine(TestPaths.Examples, "Models", "resnet18.net"));
+        string source = System.IO.File.ReadAllText(System.IO.Path.Combine(RepoPaths.Examples, "Models", "resnet18.net"));
         var rng = new System.Random(1);
         for (int i = 0; i < 300; i++)
         {

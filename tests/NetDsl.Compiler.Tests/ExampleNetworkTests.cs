@@ -8,7 +8,7 @@ namespace NetDsl.Compiler.Tests;
 public class ExampleNetworkTests
 {
     private static CompileResult Compile(string relative) =>
-        NetCompiler.Compile(relative, File.ReadAllText(Path.Combine(TestPaths.Examples, relative)));
+        NetCompiler.Compile(relative, File.ReadAllText(Path.Combine(RepoPaths.Examples, relative)));
 
     [Theory]
     [InlineData("Mnist/lenet5.net", "LeNet5", 61_706L, 416_520L)]
@@ -48,7 +48,7 @@ public class ExampleNetworkTests
     [Fact]
     public void Example_header_comments_state_what_the_summary_prints()
     {
-        foreach (var path in Directory.GetFiles(TestPaths.Examples, "*.net", SearchOption.AllDirectories))
+        foreach (var path in Directory.GetFiles(RepoPaths.Examples, "*.net", SearchOption.AllDirectories))
         {
             var text = File.ReadAllText(path);
             var result = NetCompiler.Compile(path, text);

@@ -10,7 +10,7 @@ public class MemoryPlanTests
 {
     private static CompiledNetwork Compile(string example, string network, bool remat = true)
     {
-        var path = Path.Combine(TestPaths.Examples, example);
+        var path = Path.Combine(RepoPaths.Examples, example);
         return NetCompiler.Compile(path, File.ReadAllText(path), new CompileOptions { Rematerialize = remat }).Networks.Single(n => n.Name == network);
     }
 

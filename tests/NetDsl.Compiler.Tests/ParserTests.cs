@@ -6,14 +6,7 @@ namespace NetDsl.Compiler.Tests;
 public class ParserTests
 {
     // ------------------------------------------------------------------ helpers
-    internal static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "NetDsl.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("NetDsl.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    internal static string LeNet5Text() => File.ReadAllText(Path.Combine(RepoRoot(), "examples", "Mnist", "lenet5.net"));
+    internal static string LeNet5Text() => File.ReadAllText(RepoPaths.LeNet5);
 
     private static (SourceFile File, DiagnosticBag Bag) ParseWithErrors(string text, string path = "test.net")
     {

@@ -100,7 +100,7 @@ public class RecurrentStateTests
     [Fact]
     public void The_documented_truncated_bptt_example_compiles()
     {
-        var doc = System.IO.File.ReadAllText(System.IO.Path.Combine(Root(), "docs", "ops", "recurrent.md"));
+        var doc = System.IO.File.ReadAllText(System.IO.Path.Combine(RepoPaths.Root, "docs", "ops", "recurrent.md"));
         int i = doc.IndexOf("network Lm(", System.StringComparison.Ordinal);
         var src = doc.Substring(i, doc.IndexOf("```", i, System.StringComparison.Ordinal) - i);
         var r = NetCompiler.Compile("lm.net", src);
@@ -108,10 +108,4 @@ public class RecurrentStateTests
         Assert.Contains("Forward(Tensor<T> x, Tensor<T> h0, Tensor<T> c0)", r.Networks.Single().Source);
     }
 
-    private static string Root()
-    {
-        var d = new System.IO.DirectoryInfo(System.AppContext.BaseDirectory);
-        while (d != null && !System.IO.File.Exists(System.IO.Path.Combine(d.FullName, "NetDsl.sln"))) d = d.Parent;
-        return d!.FullName;
-    }
 }

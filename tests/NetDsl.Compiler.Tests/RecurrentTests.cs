@@ -155,7 +155,7 @@ public class RecurrentTests
     [Fact]
     public void The_char_rnn_example_states_pytorch_parameter_counts()
     {
-        var path = System.IO.Path.Combine(TestPaths.Examples, "CharRnn", "charlm.net");
+        var path = System.IO.Path.Combine(RepoPaths.Examples, "CharRnn", "charlm.net");
         var text = System.IO.File.ReadAllText(path);
         var r = NetCompiler.Compile(path, text);
         Assert.True(r.Success, string.Join("\n", r.Diagnostics));

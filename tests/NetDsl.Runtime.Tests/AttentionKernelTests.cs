@@ -12,7 +12,6 @@ public class AttentionKernelTests
 {
     private static CpuKernels<T> K<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T> => CpuKernels<T>.Instance;
 
-    private static double[] Rand(Random r, int n) => Enumerable.Range(0, n).Select(_ => r.NextDouble() * 2 - 1).ToArray();
     private static Tensor<T> T_<T>(double[] d, params int[] s) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         Tensor<T>.FromArray(d.Select(T.CreateChecked).ToArray(), s);
     private static double[] D<T>(Tensor<T> t) where T : unmanaged, IBinaryFloatingPointIeee754<T> => t.AsSpan().ToArray().Select(double.CreateChecked).ToArray();
@@ -33,12 +32,6 @@ public class AttentionKernelTests
                 y[(bi * tq + i) * dv + c] = Enumerable.Range(0, tk).Sum(j => p[(bi * tq + i) * tk + j] * v[(bi * tk + j) * dv + c]);
         }
         return (y, p);
-    }
-
-    private static void Close(double[] e, double[] a, double tol, string what)
-    {
-        Assert.Equal(e.Length, a.Length);
-        for (int i = 0; i < e.Length; i++) Assert.True(Math.Abs(e[i] - a[i]) <= tol * (1 + Math.Abs(e[i])), $"{what}[{i}]: expected {e[i]}, got {a[i]}");
     }
 
     public static IEnumerable<object[]> Configs() => new[]
@@ -64,14 +57,14 @@ public class AttentionKernelTests
     {
         var r = new Random(tq * 31 + tk);
         int b = n * Math.Max(h, 1);
-        double[] q = Rand(r, b * tq * d), k = Rand(r, b * tk * d), v = Rand(r, b * tk * dv);
+        double[] q = TU.RandArray(r, b * tq * d), k = TU.RandArray(r, b * tk * d), v = TU.RandArray(r, b * tk * dv);
         double scale = 1 / Math.Sqrt(d);
         var (ye, pe) = Naive(q, k, v, b, tq, tk, d, dv, scale, causal, lengths, Math.Max(h, 1));
         var y = Tensor<T>.Zeros(Sh(n, h, tq, dv)); var p = Tensor<T>.Zeros(Sh(n, h, tq, tk));
         K<T>().AttentionForward(T_<T>(q, Sh(n, h, tq, d)), T_<T>(k, Sh(n, h, tk, d)), T_<T>(v, Sh(n, h, tk, dv)),
             lengths == null ? null : Tensor<int>.FromArray(lengths, n), y, p, null, T.CreateChecked(scale), causal, T.Zero, 0);
-        Close(pe, D(p), tol, "probs");
-        Close(ye, D(y), tol, "y");
+        Approx.Rel(pe, D(p), tol, "probs");
+        Approx.Rel(ye, D(y), tol, "y");
     }
 
     [Theory]
@@ -83,7 +76,7 @@ public class AttentionKernelTests
         const int n = 2, h = 2, tq = 5, tk = 6, d = 3, dv = 4;
         var r = new Random(3);
         int b = n * h;
-        double[] q = Rand(r, b * tq * d), k = Rand(r, b * tk * d), v = Rand(r, b * tk * dv), w = Rand(r, b * tq * dv);
+        double[] q = TU.RandArray(r, b * tq * d), k = TU.RandArray(r, b * tk * d), v = TU.RandArray(r, b * tk * dv), w = TU.RandArray(r, b * tq * dv);
         var lengths = Tensor<int>.FromArray([6, 4], n);
         var kern = K<double>();
         double Loss(double[] qq, double[] kk, double[] vv)
@@ -173,7 +166,7 @@ public class AttentionKernelTests
     public void Linear_on_a_sequence_is_linear_on_its_rows()
     {
         var r = new Random(8);
-        var x = Rand(r, 2 * 3 * 4); var w = Rand(r, 5 * 4); var bb = Rand(r, 5);
+        var x = TU.RandArray(r, 2 * 3 * 4); var w = TU.RandArray(r, 5 * 4); var bb = TU.RandArray(r, 5);
         var y3 = Tensor<double>.Zeros(2, 3, 5); var y2 = Tensor<double>.Zeros(6, 5);
         K<double>().LinearForward(T_<double>(x, 2, 3, 4), T_<double>(w, 5, 4), T_<double>(bb, 5), y3, default(Identity<double>), default(Identity<double>));
         K<double>().LinearForward(T_<double>(x, 6, 4), T_<double>(w, 5, 4), T_<double>(bb, 5), y2, default(Identity<double>), default(Identity<double>));

@@ -73,13 +73,6 @@ public class NormalizationKernelTests
         return y;
     }
 
-    private static void Close(double[] expected, double[] actual, double tol, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * (1 + Math.Abs(expected[i])), $"{what}[{i}]: expected {expected[i]:G12}, got {actual[i]:G12}");
-    }
-
     private static double Tol<T>() => typeof(T) == typeof(double) ? 1e-12 : 2e-5;
 
     // ------------------------------------------------------------------ forward vs the references
@@ -104,12 +97,12 @@ public class NormalizationKernelTests
         var y = TU.Empty<T>(rng, shape); var mean = TU.Empty<T>(rng, c); var inv = TU.Empty<T>(rng, c);
         var K = CpuKernels<T>.Instance;
         K.BatchNormForward(x, wt, bt, rm, rv, y, mean, inv, training: true, T.CreateChecked(1e-5), T.CreateChecked(0.1));
-        Close(RefBatchNorm(xd, TU.D(wt), TU.D(bt), n, c, inner, 1e-5), TU.D(y), Tol<T>() * 10, "y");
+        Approx.Rel(RefBatchNorm(xd, TU.D(wt), TU.D(bt), n, c, inner, 1e-5), TU.D(y), Tol<T>() * 10, "y");
         int count = n * inner;
         for (int ch = 0; ch < c; ch++)
         {
             var (m, iv, var) = Stats(xd, Channel(n, c, inner, ch), 1e-5);
-            Close([m, iv, 0.9 * rm0[ch] + 0.1 * m, 0.9 * rv0[ch] + 0.1 * var * count / (count - 1)],
+            Approx.Rel([m, iv, 0.9 * rm0[ch] + 0.1 * m, 0.9 * rv0[ch] + 0.1 * var * count / (count - 1)],
                 [TU.D(mean)[ch], TU.D(inv)[ch], TU.D(rm)[ch], TU.D(rv)[ch]], Tol<T>() * 10, $"channel {ch} mean, invstd, running mean, running var");
         }
         TU.CheckGuards(y); TU.CheckGuards(mean); TU.CheckGuards(rm); TU.CheckGuards(rv);
@@ -120,7 +113,7 @@ public class NormalizationKernelTests
         var expected = new double[xd.Length];
         for (int ch = 0; ch < c; ch++)
             foreach (var i in Channel(n, c, inner, ch)) expected[i] = (xd[i] - rm1[ch]) / Math.Sqrt(rv1[ch] + 1e-3) * TU.D(wt)[ch] + TU.D(bt)[ch];
-        Close(expected, TU.D(y), Tol<T>() * 10, "eval y");
+        Approx.Rel(expected, TU.D(y), Tol<T>() * 10, "eval y");
         Assert.Equal(rm1, TU.D(rm)); Assert.Equal(rv1, TU.D(rv));
     }
 
@@ -141,7 +134,7 @@ public class NormalizationKernelTests
         var wt = affine ? TU.Rand<T>(rng, c) : null; var bt = affine ? TU.Rand<T>(rng, c) : null;
         var y = TU.Empty<T>(rng, n, c, h, w); var mean = TU.Empty<T>(rng, n, groups); var inv = TU.Empty<T>(rng, n, groups);
         CpuKernels<T>.Instance.GroupNormForward(x, wt, bt, y, mean, inv, groups, T.CreateChecked(1e-5));
-        Close(RefGroupNorm(TU.D(x), wt is null ? null : TU.D(wt), bt is null ? null : TU.D(bt), n, c, h * w, groups, 1e-5), TU.D(y), Tol<T>() * 10, "y");
+        Approx.Rel(RefGroupNorm(TU.D(x), wt is null ? null : TU.D(wt), bt is null ? null : TU.D(bt), n, c, h * w, groups, 1e-5), TU.D(y), Tol<T>() * 10, "y");
         TU.CheckGuards(y); TU.CheckGuards(inv);
     }
 
@@ -164,7 +157,7 @@ public class NormalizationKernelTests
         var wt = affine ? TU.Rand<T>(rng, tail) : null; var bt = affine ? TU.Rand<T>(rng, tail) : null;
         var y = TU.Empty<T>(rng, shape); var mean = TU.Empty<T>(rng, lead); var inv = TU.Empty<T>(rng, lead);
         CpuKernels<T>.Instance.LayerNormForward(x, wt, bt, y, mean, inv, dims, T.CreateChecked(1e-5));
-        Close(RefLayerNorm(TU.D(x), wt is null ? null : TU.D(wt), bt is null ? null : TU.D(bt), d, 1e-5), TU.D(y), Tol<T>() * 10, "y");
+        Approx.Rel(RefLayerNorm(TU.D(x), wt is null ? null : TU.D(wt), bt is null ? null : TU.D(bt), d, 1e-5), TU.D(y), Tol<T>() * 10, "y");
         TU.CheckGuards(y); TU.CheckGuards(mean);
     }
 
@@ -186,7 +179,7 @@ public class NormalizationKernelTests
         var x = TU.Rand<T>(rng, n, c, h, w);
         var y = TU.Empty<T>(rng, n, c, h, w); var scale = TU.Empty<T>(rng, n, c, h, w);
         CpuKernels<T>.Instance.LocalResponseNormForward(x, y, scale, size, T.CreateChecked(alpha), T.CreateChecked(beta), T.CreateChecked(k));
-        Close(RefLrn(TU.D(x), n, c, h * w, size, alpha, beta, k), TU.D(y), Tol<T>() * 10, "y");
+        Approx.Rel(RefLrn(TU.D(x), n, c, h * w, size, alpha, beta, k), TU.D(y), Tol<T>() * 10, "y");
         TU.CheckGuards(y); TU.CheckGuards(scale);
     }
 

@@ -43,4 +43,26 @@ public static class Approx
             if (!(Math.Abs(expected[i] - actual[i]) <= tol))
                 Assert.Fail($"{what} element {i}: expected {expected[i]:R}, got {actual[i]:R} (tolerance {tol:G3})");
     }
+
+    /// <summary>|e − a| ≤ tol·(1 + |e|) for every element.</summary>
+    public static void Rel(ReadOnlySpan<double> expected, ReadOnlySpan<double> actual, double tol, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            if (!(Math.Abs(expected[i] - actual[i]) <= tol * (1 + Math.Abs(expected[i]))))
+                Assert.Fail($"{what}[{i}]: expected {expected[i]:G12}, got {actual[i]:G12}");
+    }
+
+    /// <summary>|e − a| ≤ tol·(1 + |e|) for every element.</summary>
+    public static void Rel(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tol, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            if (!(Math.Abs(expected[i] - actual[i]) <= tol * (1 + Math.Abs(expected[i]))))
+                Assert.Fail($"{what}[{i}]: expected {expected[i]:G9}, got {actual[i]:G9}");
+    }
+
+    /// <summary>|e − a| ≤ tol·(1 + |e|).</summary>
+    public static void Rel(double expected, double actual, double tol, string what) =>
+        Assert.True(Math.Abs(expected - actual) <= tol * (1 + Math.Abs(expected)), $"{what}: expected {expected:G12}, got {actual:G12}");
 }

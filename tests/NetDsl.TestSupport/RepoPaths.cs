@@ -5,6 +5,7 @@ public static class RepoPaths
 {
     public static string Root { get; } = Find();
     public static string Examples => Path.Combine(Root, "examples");
+    public static string LeNet5 => Path.Combine(Examples, "Mnist", "lenet5.net");
 
     private static string Find()
     {

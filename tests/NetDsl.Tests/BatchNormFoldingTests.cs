@@ -81,7 +81,7 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
     [Fact]
     public void Every_convolution_batchnorm_pair_of_resnet20_is_folded()
     {
-        var path = Path.Combine(TestData.RepoRoot, "examples", "Models", "resnet20.net");
+        var path = Path.Combine(RepoPaths.Root, "examples", "Models", "resnet20.net");
         var net = NetCompiler.Compile(path, File.ReadAllText(path)).Networks.Single(n => n.Name == "ResNet20");
         // the stem, 2 per block × 9 blocks, 2 projection shortcuts
         Assert.Equal(21, System.Text.RegularExpressions.Regex.Matches(net.Source, @"K\.FoldBatchNorm\(").Count);

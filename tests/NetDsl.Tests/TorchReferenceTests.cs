@@ -59,18 +59,18 @@ public class TorchReferenceTests(ITestOutputHelper output)
 
         dynamic d = net;
         T loss = d.TrainStep(x, y);
-        Close(f.GetProperty("loss").GetDouble(), double.CreateChecked(loss), tol, "loss");
+        Approx.Rel(f.GetProperty("loss").GetDouble(), double.CreateChecked(loss), tol, "loss");
         Tensor<T> logits = d.Forward(x);
         var expected = f.GetProperty("logits").EnumerateArray().Select(e => e.GetDouble()).ToArray();
         var actual = logits.CopyToHost();
         Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++) Close(expected[i], double.CreateChecked(actual[i]), tol, $"logits[{i}]");
+        for (int i = 0; i < expected.Length; i++) Approx.Rel(expected[i], double.CreateChecked(actual[i]), tol, $"logits[{i}]");
 
         foreach (var g in f.GetProperty("grads").EnumerateObject())
         {
             var grad = net.GetParameter(g.Name).Grad.CopyToHost().Select(double.CreateChecked).ToArray();
             double sumsq = g.Value.GetProperty("sumsq").GetDouble();
-            Close(sumsq, grad.Sum(v => v * v), tol * 10, g.Name + " sum of squares");
+            Approx.Rel(sumsq, grad.Sum(v => v * v), tol * 10, g.Name + " sum of squares");
             Assert.True(Math.Abs(g.Value.GetProperty("sum").GetDouble() - grad.Sum()) <= tol * 10 * (1 + Math.Sqrt(sumsq * grad.Length)),
                 $"{g.Name} sum: PyTorch {g.Value.GetProperty("sum").GetDouble():G10}, NetDsl {grad.Sum():G10}");
             double norm = Math.Sqrt(sumsq / grad.Length);
@@ -84,7 +84,4 @@ public class TorchReferenceTests(ITestOutputHelper output)
         }
         output.WriteLine($"{network} {typeof(T).Name}: loss {loss} (PyTorch {f.GetProperty("loss").GetDouble()})");
     }
-
-    private static void Close(double expected, double actual, double tol, string what) =>
-        Assert.True(Math.Abs(expected - actual) <= tol * (1 + Math.Abs(expected)), $"{what}: PyTorch {expected:G12}, NetDsl {actual:G12}");
 }

@@ -11,7 +11,7 @@ namespace NetDsl.Tests;
 /// <summary>Runs <c>Fixtures/torchvision_parity.py</c> once (cached in obj/ by the script's hash) when torchvision is importable.</summary>
 internal static class TorchvisionFixtures
 {
-    public static readonly string Script = Path.Combine(TestData.RepoRoot, "tests", "NetDsl.Tests", "Fixtures", "torchvision_parity.py");
+    public static readonly string Script = Path.Combine(RepoPaths.Root, "tests", "NetDsl.Tests", "Fixtures", "torchvision_parity.py");
 
     /// <summary>Debian's python (where apt's python3-torchvision lives) first, then whatever python3 is on the PATH; NETDSL_PYTHON overrides.</summary>
     public static string Python { get; } = Environment.GetEnvironmentVariable("NETDSL_PYTHON")
@@ -33,7 +33,7 @@ internal static class TorchvisionFixtures
     private static readonly Lazy<string> s_dir = new(() =>
     {
         var hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Script)))[..16].ToLowerInvariant();
-        var dir = Path.Combine(TestData.RepoRoot, "tests", "NetDsl.Tests", "obj", "torchvision-parity", hash);
+        var dir = Path.Combine(RepoPaths.Root, "tests", "NetDsl.Tests", "obj", "torchvision-parity", hash);
         if (File.Exists(Path.Combine(dir, "done"))) return dir;
         Directory.CreateDirectory(dir);
         var (code, output, err) = Run(Python, [Script, dir], TimeSpan.FromMinutes(10));

@@ -76,11 +76,3 @@ public static class GeneratorHarness
     public static GeneratorDriverRunResult Run(params AdditionalText[] files) =>
         CreateDriver(files).RunGenerators(CreateCompilation("namespace App { public class C { } }")).GetRunResult();
 }
-
-/// <summary>Paths inside the repository, found from this source file's location.</summary>
-public static class RepoPaths
-{
-    public static string TestProjectDir([CallerFilePath] string thisFile = "") => Path.GetDirectoryName(thisFile)!;
-    public static string Root => Path.GetFullPath(Path.Combine(TestProjectDir(), "..", ".."));
-    public static string LeNet5 => Path.Combine(Root, "examples", "Mnist", "lenet5.net");
-}
