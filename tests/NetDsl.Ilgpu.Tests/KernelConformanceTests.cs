@@ -65,7 +65,7 @@ public sealed record KernelCase(string Method, string Shape, Action<KernelRun> C
 /// accelerator), and every output of the CPU and ILGPU kernels must equal the reference's within the row's tolerance
 /// (|e − a| ≤ tol·(1 + |e|)). Shapes include odd sizes past a vector width (37, 67, 1027: the Vector256/Vector512 tails) and
 /// sizes that are not multiples of the GEMM tiles. The random-stream kernels (dropout, random fill, sampling) are not here:
-/// their masks are checked by their properties in IlgpuTests and ElementwiseOptimTests.
+/// their masks are checked by their properties in IlgpuKernelTests and ElementwiseTests.
 /// </summary>
 [Collection("ilgpu")]
 public class KernelConformanceTests(IlgpuFixture fixture)
