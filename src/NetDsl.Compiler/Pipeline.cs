@@ -27,6 +27,7 @@ namespace NetDsl.Compiler
                 ChooseInit(g);
                 if (ok) PoolBeforeRelu.Run(g);
                 if (ok) Differentiator.Run(g);
+                if (ok && !Ops.GraphVerifier.Run(g, bag)) ok = false;
                 bool training = g.Loss != null || g.GradOutput != null;
                 // a network with errors is not fused or planned: its graph may be huge (an unrolling limit hit at 200,000
                 // operations) and nothing will run it; its summary keeps the layer rows
@@ -127,9 +128,10 @@ namespace NetDsl.Compiler
         private static void ChooseInit(NetGraph g)
         {
             var consumers = g.ForwardNodes.SelectMany(n => n.Inputs.Select(i => (i, n))).ToLookup(x => x.i, x => x.n);
-            foreach (var n in g.ForwardNodes.Where(n => n.Op == "conv2d" || n.Op == "linear"))
+            bool He(OpNode c) => Ops.OpRegistry.Is(c, Ops.OpTraits.HeInit);
+            foreach (var n in g.ForwardNodes.Where(n => Ops.OpRegistry.Is(n, Ops.OpTraits.ChoosesInit)))
             {
-                bool relu = consumers[n.Outputs[0]].Any(c => c.Op == "relu" || (c.Op == "batchnorm" && consumers[c.Outputs[0]].Any(c2 => c2.Op == "relu")));
+                bool relu = consumers[n.Outputs[0]].Any(c => He(c) || (Ops.OpRegistry.Is(c, Ops.OpTraits.PassesInitHint) && consumers[c.Outputs[0]].Any(He)));
                 if (n.Inputs[1].Param is { } w) w.Init = relu ? InitKind.He : InitKind.Xavier;   // a weight may be a slice of a parameter (cross-attention's in_proj_weight)
             }
         }

@@ -514,8 +514,9 @@ namespace NetDsl.Compiler.Emit
         private LibraryKernel? FoldPartner(Kernel k, Kernel next)
         {
             if (!(k is LibraryKernel conv) || conv.Epilogue != null || !_outputKernels.Contains(k)) return null;
-            if (!(conv.Node.Op == "conv2d" || (conv.Node.Op == "linear" && conv.Outputs[0].Shape.Rank == 2))) return null;
-            if (!(next is LibraryKernel bn) || bn.Node.Op != "batchnorm" || bn.Node.Inputs.Count != 5 || bn.Outputs.Count != 3) return null;
+            // batchnorm normalizes dim 1: it must be the op's output channel (a convolution's 4-D weight, or a linear layer with a 2-D output)
+            if (!Ops.OpRegistry.Is(conv.Node, Ops.OpTraits.FoldsBatchNorm) || !(conv.Node.Inputs[1].Shape.Rank == 4 || conv.Outputs[0].Shape.Rank == 2)) return null;
+            if (!(next is LibraryKernel bn) || !Ops.OpRegistry.Is(bn.Node, Ops.OpTraits.Foldable) || bn.Node.Inputs.Count != 5 || bn.Outputs.Count != 3) return null;
             var y = conv.Outputs[0];
             if (bn.Node.Inputs[0] != y || conv.Node.Inputs[1].Role != ValueRole.Parameter) return null;
             if (bn.Node.Inputs[1].Role != ValueRole.Parameter || bn.Node.Inputs[2].Role != ValueRole.Parameter) return null;
@@ -545,14 +546,12 @@ namespace NetDsl.Compiler.Emit
             string fw = _names.Fresh($"_fold{conv.Id}W"), fb = _names.Fresh($"_fold{conv.Id}B");
             _folds.Add((fw, fb, wv.Shape, channels));
             var bi = bn.Node.Inputs.Select(Ref).ToList();
-            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {Ops.CallContext.T(bn.Node.Float("eps"))}, {fw}, {fb});";
+            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {Ops.CallContext.T(bn.Node.A<BatchNormAttrs>().Eps)}, {fw}, {fb});";
             var ins = conv.Node.Inputs.Select(Ref).ToList();
             ins[1] = fw;
             if (ins.Count > 2) ins[2] = fb; else ins.Add(fb);
             var epi = bn.Epilogue != null ? $"new {FunctorName(bn)}(), new {FunctorName(bn)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            string folded = conv.Node.Op == "linear"
-                ? $"K.LinearForward({ins[0]}, {ins[1]}, {ins[2]}, {Ref(bn.Outputs[0])}, {epi});"
-                : Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(bn.Outputs[0]) }, epi), conv)!;
+            string folded = Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(bn.Outputs[0]) }, epi), conv);
             w.Open("if (!training && !withLoss)");
             w.Line($"// inference: batchnorm {Names.Comment(bn.Node.Layer)} folded into {Names.Comment(conv.Node.Layer)} (weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β)");
             w.Line("EnsureFoldScratch();");
@@ -724,20 +723,8 @@ namespace NetDsl.Compiler.Emit
                     var n = l.Node;
                     long epi = l.Epilogue != null ? PerSample(l.Outputs[0]) * ElemCode.FlopsPerElement(l.Epilogue) : 0;
                     if (l.Prologue != null) epi += PerSample(n.Inputs[0]) * ElemCode.FlopsPerElement(l.Prologue);
-                    switch (n.Op)
-                    {
-                        case "linear":
-                        case "linear_bwd_data":
-                        case "linear_bwd_filter":
-                        {
-                            var fwd = n.Forward ?? n;
-                            var w = fwd.Inputs[1].Shape;
-                            return 2L * fwd.Outputs[0].Shape.Size.Factor * w[1].Value + epi;
-                        }
-                        default:
-                            if (Ops.OpRegistry.Flops(l) is long f) return f + epi;
-                            return k.Inputs.Concat(k.Outputs).Where(v => v.Role != ValueRole.Parameter && v.Role != ValueRole.Buffer).Select(PerSample).DefaultIfEmpty(0).Max();
-                    }
+                    if (Ops.OpRegistry.Flops(l) is long f) return f + epi;
+                    return k.Inputs.Concat(k.Outputs).Where(v => v.Role != ValueRole.Parameter && v.Role != ValueRole.Buffer).Select(PerSample).DefaultIfEmpty(0).Max();
                 }
             }
             return 0;
@@ -757,19 +744,7 @@ namespace NetDsl.Compiler.Emit
             var i = n.Inputs.Select((v, idx) => l.Prologue != null && idx == 0 ? "null" : Ref(v)).ToList();
             var o = l.Outputs.Select(Ref).ToList();
             string epi = l.Epilogue != null || l.Prologue != null ? $"new {FunctorName(k)}(), new {FunctorName(k)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            string Opt(int idx) => idx < i.Count ? i[idx] : "null";
-            switch (n.Op)
-            {
-                case "linear": return $"K.LinearForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {epi});";
-                case "dropout":
-                    return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), {DistributedEmit.ShardSeed(n, 1)}); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
-                case "ones": return $"K.Fill({o[0]}, T.One); // the seed of the backward pass: dloss/dloss = 1";
-                case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
-                case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";
-            }
-            var reg = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()), l);
-            if (reg != null) return reg;
-            throw new InvalidOperationException($"no kernel call for {n.Op}");
+            return Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()), l);
         }
 
         private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : (k as LibraryKernel)?.Epilogue ?? (k as LibraryKernel)?.Prologue;

@@ -28,7 +28,7 @@ namespace NetDsl.Compiler.Graph
                 }
             var index = new Dictionary<OpNode, int>();
             for (int k = 0; k < g.Nodes.Count; k++) index[g.Nodes[k]] = k;
-            foreach (var relu in g.ForwardNodes.Where(n => n.Op == "relu").ToList())
+            foreach (var relu in g.ForwardNodes.Where(n => Ops.OpRegistry.Is(n, Ops.OpTraits.CommutesWithMaxPool)).ToList())
             {
                 var r = relu.Outputs[0];
                 if (outputs.Contains(r) || aliased.Contains(r)) continue;

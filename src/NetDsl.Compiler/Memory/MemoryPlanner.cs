@@ -49,8 +49,8 @@ namespace NetDsl.Compiler.Memory
             // a convolution (or linear) feeding batchnorm may run folded with it at inference (NetworkEmitter.FoldPartner): the
             // folded kernel reads the convolution's input while writing batchnorm's output, so that input lives until the batchnorm
             for (int k = 0; k + 1 < prog.Kernels.Count; k++)
-                if (prog.Kernels[k] is LibraryKernel conv && !conv.IsBackward && (conv.Node.Op == "conv2d" || conv.Node.Op == "linear")
-                    && prog.Kernels[k + 1] is LibraryKernel bn && !bn.IsBackward && bn.Node.Op == "batchnorm" && bn.Node.Inputs[0] == conv.Outputs[0]
+                if (prog.Kernels[k] is LibraryKernel conv && !conv.IsBackward && Ops.OpRegistry.Is(conv.Node, Ops.OpTraits.FoldsBatchNorm)
+                    && prog.Kernels[k + 1] is LibraryKernel bn && !bn.IsBackward && Ops.OpRegistry.Is(bn.Node, Ops.OpTraits.Foldable) && bn.Node.Inputs[0] == conv.Outputs[0]
                     && last.TryGetValue(conv.Node.Inputs[0].Storage, out var l) && l < k + 1)
                     last[conv.Node.Inputs[0].Storage] = k + 1;
             foreach (var (_, v) in g.Outputs) last[v.Storage] = end;

@@ -29,8 +29,8 @@ namespace NetDsl.Compiler.Ops
         {
             // leaky_relu(x, slope = 0.01): x if x > 0 else slope·x (PyTorch's negative_slope)
             new LayerDef("leaky_relu", new[] { T("x"), F("slope", 0.01) },
-                c => c.Simple("leaky_relu", c.X("x"), ShapeResult.Ok(c.X("x").Shape), n => n.Attrs["slope"] = c.Float("slope", 0.01))),
-            Elementwise1("elu", "elu", new[] { F("alpha", 1.0) }, (c, n) => n.Attrs["alpha"] = c.Float("alpha", 1.0)),
+                c => c.Simple("leaky_relu", c.X("x"), ShapeResult.Ok(c.X("x").Shape), n => n.Attrs = new ElemAttrs(c.Float("slope", 0.01)))),
+            Elementwise1("elu", "elu", new[] { F("alpha", 1.0) }, (c, n) => n.Attrs = new ElemAttrs(c.Float("alpha", 1.0))),
             Elementwise1("selu", "selu", new ArgSpec[0]),
             new LayerDef("gelu", new[] { T("x"), S("approximate", "none") }, c =>
             {
@@ -48,7 +48,7 @@ namespace NetDsl.Compiler.Ops
             {
                 double beta = c.Float("beta", 1.0);
                 if (!(beta > 0)) { c.Error(DiagnosticIds.InvalidGeometry, c.ArgSpan("beta"), $"softplus beta must be > 0, got {beta}"); return c.Error(); }
-                return c.Simple("softplus", c.X("x"), ShapeResult.Ok(c.X("x").Shape), n => { n.Attrs["beta"] = beta; n.Attrs["threshold"] = c.Float("threshold", 20.0); });
+                return c.Simple("softplus", c.X("x"), ShapeResult.Ok(c.X("x").Shape), n => n.Attrs = new ElemAttrs(beta, c.Float("threshold", 20.0)));
             }),
             Elementwise1("hard_sigmoid", "hard_sigmoid", new ArgSpec[0]),
             new LayerDef("prelu", new[] { T("x"), B("channels", false) }, c =>
@@ -59,7 +59,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (r.Shape.IsUnknown) return c.Error();
                 var node = c.Node("prelu", name);
-                node.Attrs["channels"] = channels;
+                node.Attrs = new PReluAttrs(channels);
                 node.Inputs.Add(x);
                 node.Inputs.Add(c.Param(name, "weight", Shape.Of(channels ? x.Shape[1].Value : 1), InitKind.PReluSlope, 1, 1));
                 return c.Emit(node, r.Shape);
@@ -74,7 +74,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (r.Shape.IsUnknown) return c.Error();
                 var node = c.Node("maxout", name);
-                node.Attrs["pieces"] = pieces;
+                node.Attrs = new MaxoutAttrs(pieces);
                 node.Inputs.Add(x);
                 var y = c.Emit(node, r.Shape);
                 node.Outputs.Add(c.Output(node, name + ".argmax", r.Shape, ElemType.Int));
@@ -86,8 +86,20 @@ namespace NetDsl.Compiler.Ops
         {
             var x = c.X("x"); int axis = c.Int("axis", -1);
             var r = ShapeRules.Softmax(op, x.Shape, axis);
-            return c.Simple(op, x, r, n => n.Attrs["axis"] = ShapeRules.NormalizeAxis(axis, x.Shape.Rank));
+            return c.Simple(op, x, r, n => n.Attrs = new AxisAttrs(ShapeRules.NormalizeAxis(axis, x.Shape.Rank)));
         });
+
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            OpDef.Of<PReluAttrs>("prelu", "x, weight"),
+            OpDef.Grad<PReluAttrs>("prelu_bwd", "dy, x, weight"),
+            OpDef.Of<AxisAttrs>("softmax", "x"),
+            OpDef.Of<AxisAttrs>("log_softmax", "x"),
+            OpDef.Grad<AxisAttrs>("softmax_bwd", "dy, y"),
+            OpDef.Grad<AxisAttrs>("log_softmax_bwd", "dy, y"),
+            OpDef.Of<MaxoutAttrs>("maxout", "x"),
+            OpDef.Grad<MaxoutAttrs>("maxout_bwd", "dy, argmax"),
+        };
 
         /// <summary>An element-wise op computed by a VMath helper (…Gpu for ILGPU), constants appended to the arguments.</summary>
         private static ElemDef Math(string op, int arity, string fn, int flops, bool epilogue, params string[] attrs) =>
@@ -139,9 +151,9 @@ namespace NetDsl.Compiler.Ops
             switch (n.Op)
             {
                 // with slope >= 0, y > 0 exactly when x > 0, so the gradient reads y and the activation can stay a GEMM epilogue
-                case "leaky_relu": c.Unary(n, dy!, "leaky_relu_bwd", n.Float("slope") >= 0 ? y : x); return true;
+                case "leaky_relu": c.Unary(n, dy!, "leaky_relu_bwd", n.A<ElemAttrs>()[0] >= 0 ? y : x); return true;
                 case "elu":
-                    if (n.Float("alpha") >= 0) c.Unary(n, dy!, "elu_bwd", y); else c.Unary(n, dy!, "elu_bwd_x", x);
+                    if (n.A<ElemAttrs>()[0] >= 0) c.Unary(n, dy!, "elu_bwd", y); else c.Unary(n, dy!, "elu_bwd_x", x);
                     return true;
                 case "selu": c.Unary(n, dy!, "selu_bwd", y); return true;
                 case "hard_sigmoid": c.Unary(n, dy!, "hard_sigmoid_bwd", y); return true;
@@ -160,7 +172,7 @@ namespace NetDsl.Compiler.Ops
                     var w = n.Inputs[1];
                     var b = c.Node("prelu_bwd", n, dy!, x, w);
                     bool needX = c.Needs(x);
-                    b.Attrs["dx"] = needX;
+                    b.Grads = new GradMask(Dx: needX);
                     var dx = needX ? c.Out(b, x) : null;
                     var dw = c.Out(b, w);
                     if (dx != null) c.Accumulate(n, x, dx);
@@ -178,14 +190,14 @@ namespace NetDsl.Compiler.Ops
             {
                 case "prelu": return $"K.PReluForward({c.In[0]}, {c.In[1]}, {c.Out[0]});";
                 case "prelu_bwd":
-                    return n.Bool("dx") ? $"K.PReluBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.Out[0]}, {c.Out[1]});"
+                    return n.Grads!.Dx ? $"K.PReluBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.Out[0]}, {c.Out[1]});"
                                         : $"K.PReluBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, null, {c.Out[0]});";
-                case "softmax": return $"K.SoftmaxForward({c.In[0]}, {c.Out[0]}, {n.Int("axis")}, log: false);";
-                case "log_softmax": return $"K.SoftmaxForward({c.In[0]}, {c.Out[0]}, {n.Int("axis")}, log: true);";
-                case "softmax_bwd": return $"K.SoftmaxBackward({c.In[0]}, {c.In[1]}, {c.Out[0]}, {n.Int("axis")}, log: false);";
-                case "log_softmax_bwd": return $"K.SoftmaxBackward({c.In[0]}, {c.In[1]}, {c.Out[0]}, {n.Int("axis")}, log: true);";
-                case "maxout": return $"K.MaxoutForward({c.In[0]}, {c.Out[0]}, {c.Out[1]}, {n.Int("pieces")});";
-                case "maxout_bwd": return $"K.MaxoutBackward({c.In[0]}, {c.In[1]}, {c.Out[0]}, {n.Int("pieces")});";
+                case "softmax": return $"K.SoftmaxForward({c.In[0]}, {c.Out[0]}, {n.A<AxisAttrs>().Axis}, log: false);";
+                case "log_softmax": return $"K.SoftmaxForward({c.In[0]}, {c.Out[0]}, {n.A<AxisAttrs>().Axis}, log: true);";
+                case "softmax_bwd": return $"K.SoftmaxBackward({c.In[0]}, {c.In[1]}, {c.Out[0]}, {n.A<AxisAttrs>().Axis}, log: false);";
+                case "log_softmax_bwd": return $"K.SoftmaxBackward({c.In[0]}, {c.In[1]}, {c.Out[0]}, {n.A<AxisAttrs>().Axis}, log: true);";
+                case "maxout": return $"K.MaxoutForward({c.In[0]}, {c.Out[0]}, {c.Out[1]}, {n.A<MaxoutAttrs>().Pieces});";
+                case "maxout_bwd": return $"K.MaxoutBackward({c.In[0]}, {c.In[1]}, {c.Out[0]}, {n.A<MaxoutAttrs>().Pieces});";
             }
             return null;
         }

@@ -43,12 +43,17 @@ namespace NetDsl.Compiler.Ops
             return null;
         }
 
-        private static void SetAttrs(OpNode n, int[] k, int[] s, int[] p, int[] d, int groups)
+        private const OpTraits Conv2dTraits = OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized;
+
+        public override IEnumerable<OpDef> Ops => new[]
         {
-            n.Attrs["kh"] = k[0]; n.Attrs["kw"] = k[1]; n.Attrs["sh"] = s[0]; n.Attrs["sw"] = s[1];
-            n.Attrs["pt"] = p[0]; n.Attrs["pb"] = p[1]; n.Attrs["pl"] = p[2]; n.Attrs["pr"] = p[3];
-            n.Attrs["dh"] = d[0]; n.Attrs["dw"] = d[1]; n.Attrs["groups"] = groups;
-        }
+            OpDef.Of<ConvAttrs>("conv2d", "x, weight, bias?", Conv2dTraits),
+            OpDef.Grad<ConvAttrs>("conv2d_bwd_data", "dy, weight"),
+            OpDef.Grad<ConvAttrs>("conv2d_bwd_filter", "dy, x"),
+            OpDef.Of<ConvAttrs>("conv_transpose2d", "x, weight, bias?", OpTraits.Penalized),
+            OpDef.Grad<ConvAttrs>("conv_transpose2d_bwd_data", "dy, weight"),
+            OpDef.Grad<ConvAttrs>("conv_transpose2d_bwd_filter", "dy, x"),
+        };
 
         private static CValue Conv2d(LayerCall c)
         {
@@ -62,7 +67,7 @@ namespace NetDsl.Compiler.Ops
             if (r.Shape.IsUnknown) return c.Error();
             int cg = x.Shape[1].Value / groups, rf = k[0] * k[1];
             var node = c.Node("conv2d", name);
-            SetAttrs(node, k, s, p, d, groups);
+            node.Attrs = ConvAttrs.Of(k, s, p, d, groups);
             node.Inputs.Add(x);
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(outC, cg, k[0], k[1]), InitKind.He, cg * rf, outC * rf));
             if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, cg * rf, outC));
@@ -86,7 +91,7 @@ namespace NetDsl.Compiler.Ops
             int cg = x.Shape[1].Value / groups, ol = r.Shape[2].Value;
             var x4 = View(c, name + ".in2d", x, Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(1), x.Shape[2]));
             var node = c.Node("conv2d", name);
-            SetAttrs(node, k, s, p, d, groups);
+            node.Attrs = ConvAttrs.Of(k, s, p, d, groups);
             node.Inputs.Add(x4);
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(outC, cg, 1, k[1]), InitKind.He, cg * k[1], outC * k[1]));
             if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, cg * k[1], outC));
@@ -123,8 +128,7 @@ namespace NetDsl.Compiler.Ops
             if (r.Shape.IsUnknown) return c.Error();
             int inC = x.Shape[1].Value, og = outC / groups, rf = k[0] * k[1];
             var node = c.Node("conv_transpose2d", name);
-            SetAttrs(node, k, s, new[] { p[0], p[0], p[1], p[1] }, d, groups);
-            node.Attrs["oph"] = op[0]; node.Attrs["opw"] = op[1];
+            node.Attrs = ConvAttrs.Of(k, s, new[] { p[0], p[0], p[1], p[1] }, d, groups) with { OutPadH = op[0], OutPadW = op[1] };
             node.Inputs.Add(x);
             // PyTorch's layout [in, out/groups, kh, kw]; its fan-in is size(1)·kh·kw
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(inC, og, k[0], k[1]), InitKind.Xavier, og * rf, inC * rf));
@@ -148,15 +152,6 @@ namespace NetDsl.Compiler.Ops
                     if (bias != null) c.Accumulate(n, bias, c.Out(bf, bias));
                     return true;
                 }
-                case "reshape" when !n.IsBackward:
-                {
-                    var x = n.Inputs[0];
-                    if (!c.Needs(x)) return true;
-                    var dx = c.Out(c.Node("reshape", n, dy!), x);
-                    dx.AliasOf = dy;
-                    c.Accumulate(n, x, dx);
-                    return true;
-                }
             }
             return false;
         }
@@ -164,10 +159,11 @@ namespace NetDsl.Compiler.Ops
         /// <summary>The ConvGeometry literal of a conv node: ConvGeometry.Of(s, p) in the square symmetric case (the slice's form).</summary>
         internal static string Geometry(OpNode n)
         {
-            int sh = n.Int("sh"), sw = n.Int("sw"), pt = n.Int("pt"), pb = n.Int("pb"), pl = n.Int("pl"), pr = n.Int("pr");
-            int dh = n.Int("dh"), dw = n.Int("dw"), groups = n.Int("groups");
-            int exh = pb - pt, exw = pr - pl;
-            if (n.Attrs.TryGetValue("oph", out var oph)) { exh = -(int)oph; exw = -n.Int("opw"); }
+            var a = n.A<ConvAttrs>();
+            int sh = a.Sh, sw = a.Sw, pt = a.Pt, pb = a.Pb, pl = a.Pl, pr = a.Pr, dh = a.Dh, dw = a.Dw, groups = a.Groups;
+            // a convolution's extra padding is bottom/right beyond top/left; a transposed one's is minus its output padding
+            bool transposed = (n.Forward ?? n).Op == "conv_transpose2d";
+            int exh = transposed ? -a.OutPadH : pb - pt, exw = transposed ? -a.OutPadW : pr - pl;
             if (sh == sw && pt == pl && exh == 0 && exw == 0 && dh == 1 && dw == 1 && groups == 1) return $"ConvGeometry.Of({sh}, {pt})";
             var g = $"new ConvGeometry({sh}, {sw}, {pt}, {pl}, {dh}, {dw}, {groups})";
             return exh == 0 && exw == 0 ? g : g + $" {{ ExtraPadH = {exh}, ExtraPadW = {exw} }}";
