@@ -176,13 +176,16 @@ namespace NetDsl.Generator
             {
                 if (!Descriptors.TryGetValue((id, severity), out var descriptor))
                 {
+                    // the title and description come from the compiler's catalog (docs/diagnostics.md is printed from it)
+                    var info = DiagnosticCatalog.Find(id);
                     descriptor = new DiagnosticDescriptor(
                         id: id,
-                        title: "NetDsl " + id,
+                        title: info?.Title ?? "NetDsl " + id,
                         messageFormat: "{0}",
                         category: "NetDsl",
                         defaultSeverity: severity,
-                        isEnabledByDefault: true);
+                        isEnabledByDefault: true,
+                        description: info == null ? null : info.Explanation + " (docs/diagnostics.md#" + id.ToLowerInvariant() + ")");
                     Descriptors[(id, severity)] = descriptor;
                 }
                 return descriptor;

@@ -27,7 +27,13 @@ namespace NetDsl.Compiler
     }
 
     /// <summary>One row of `netdsl summary`: a layer (or op) with its output shape, parameters and MACs per sample.</summary>
-    public sealed record SummaryRow(string Layer, string Op, string OutputShape, long Parameters, long Macs, int Line);
+    public sealed record SummaryRow(string Layer, string Op, string OutputShape, long Parameters, long Macs, int Line)
+    {
+        /// <summary>Set when <see cref="Macs"/> are per time step of this symbolic dim (a recurrent layer over [N, T, F] with T unknown).</summary>
+        public string? MacsPerStepOf { get; init; }
+        /// <summary>The MACs as a reader should see them: "1,234" or "1,234 per step of T".</summary>
+        public string MacsText => Macs.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + (MacsPerStepOf is { } t ? $" per step of {t}" : "");
+    }
 
     /// <summary>What the compiler knows about a network before anything runs.</summary>
     public sealed record NetworkSummary(

@@ -169,7 +169,7 @@ namespace NetDsl.Compiler
 
         private static NetworkSummary Summarize(NetGraph g, MemoryPlan plan)
         {
-            var rows = g.Layers.Select(l => new SummaryRow(l.Layer, l.Op, l.Output.ToDisplay(), l.Parameters, l.Macs, l.Line)).ToList();
+            var rows = g.Layers.Select(l => new SummaryRow(l.Layer, l.Op, l.Output.ToDisplay(), l.Parameters, l.Macs, l.Line) { MacsPerStepOf = l.MacsPerStepOf }).ToList();
             long activation = 0, planned = 0;
             foreach (var a in plan.Arenas.Where(a => a.Symbols.Length > 0 && !a.Symbols.Contains("*")))
             {

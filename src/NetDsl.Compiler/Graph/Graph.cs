@@ -90,7 +90,11 @@ namespace NetDsl.Compiler.Graph
     }
 
     /// <summary>A row of the summary: one layer as the user wrote it.</summary>
-    public sealed record LayerInfo(string Layer, string Op, Shape Output, long Parameters, long Macs, int Line);
+    public sealed record LayerInfo(string Layer, string Op, Shape Output, long Parameters, long Macs, int Line)
+    {
+        /// <summary>A recurrent layer over a symbolic sequence length: <see cref="Macs"/> are per step of this dim (T), not per sample.</summary>
+        public string? MacsPerStepOf { get; init; }
+    }
 
     /// <summary>The network as a graph: inputs, parameters, forward nodes (topological), then backward nodes.</summary>
     public sealed class NetGraph

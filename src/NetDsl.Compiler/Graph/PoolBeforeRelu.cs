@@ -33,7 +33,7 @@ namespace NetDsl.Compiler.Graph
                 var r = relu.Outputs[0];
                 if (outputs.Contains(r) || aliased.Contains(r)) continue;
                 var readers = readersOf.TryGetValue(r, out var rl) ? rl : new List<OpNode>();
-                if (readers.Count != 1 || readers[0].Op != "maxpool2d" || readers[0].Inputs.Count != 1) continue;
+                if (readers.Count != 1 || !Ops.OpRegistry.Is(readers[0], Ops.OpTraits.MaxOverWindows) || readers[0].Inputs.Count != 1) continue;
                 var pool = readers[0];
                 var y = pool.Outputs[0];
                 var x = relu.Inputs[0];

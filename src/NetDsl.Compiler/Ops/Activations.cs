@@ -93,8 +93,8 @@ namespace NetDsl.Compiler.Ops
         {
             OpDef.Of<PReluAttrs>("prelu", "x, weight"),
             OpDef.Grad<PReluAttrs>("prelu_bwd", "dy, x, weight"),
-            OpDef.Of<AxisAttrs>("softmax", "x"),
-            OpDef.Of<AxisAttrs>("log_softmax", "x"),
+            new OpDef("softmax", typeof(AxisAttrs), "x", OpTraits.None) { Shape = n => ShapeRules.Softmax("softmax", n.Inputs[0].Shape, n.A<AxisAttrs>().Axis) },
+            new OpDef("log_softmax", typeof(AxisAttrs), "x", OpTraits.None) { Shape = n => ShapeRules.Softmax("log_softmax", n.Inputs[0].Shape, n.A<AxisAttrs>().Axis) },
             OpDef.Grad<AxisAttrs>("softmax_bwd", "dy, y"),
             OpDef.Grad<AxisAttrs>("log_softmax_bwd", "dy, y"),
             OpDef.Of<MaxoutAttrs>("maxout", "x"),

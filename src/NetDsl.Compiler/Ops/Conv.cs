@@ -23,7 +23,23 @@ namespace NetDsl.Compiler.Ops
             new LayerDef("conv1d", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("dilation", 1), I("groups", 1), B("bias", true) }, Conv1d, prefix: "conv"),
             new LayerDef("conv_transpose", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("output_pad", 0), I("groups", 1), Is("dilation", 1), B("bias", true) },
                 ConvTranspose, prefix: "deconv"),
+            new LayerDef("conv_transpose1d", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("output_pad", 0), I("groups", 1), Is("dilation", 1), B("bias", true) },
+                ConvTranspose1d, prefix: "deconv"),
         };
+
+        private static ShapeResult Conv2dShape(OpNode n)
+        {
+            var a = n.A<ConvAttrs>();
+            return ShapeRules.Conv(n.Inputs[0].Shape, n.Inputs[1].Shape[0].Value, new[] { a.Kh, a.Kw }, new[] { a.Sh, a.Sw }, new[] { a.Pt, a.Pb, a.Pl, a.Pr }, new[] { a.Dh, a.Dw }, a.Groups);
+        }
+
+        /// <summary>A transposed convolution's weight is [in, out/groups, kh, kw].</summary>
+        private static ShapeResult ConvTransposeShape(OpNode n)
+        {
+            var a = n.A<ConvAttrs>();
+            return ShapeRules.ConvTranspose(n.Inputs[0].Shape, n.Inputs[1].Shape[1].Value * a.Groups, new[] { a.Kh, a.Kw }, new[] { a.Sh, a.Sw }, new[] { a.Pt, a.Pl },
+                new[] { a.OutPadH, a.OutPadW }, new[] { a.Dh, a.Dw }, a.Groups);
+        }
 
         /// <summary>pad as (top, bottom, left, right) from 1, 2 (h, w) or 4 ints; for 1-D, 1 or 2 (left, right) ints. Null after a diagnostic.</summary>
         private static int[]? Pads(LayerCall c, bool oneD)
@@ -47,10 +63,10 @@ namespace NetDsl.Compiler.Ops
 
         public override IEnumerable<OpDef> Ops => new[]
         {
-            OpDef.Of<ConvAttrs>("conv2d", "x, weight, bias?", Conv2dTraits),
+            new OpDef("conv2d", typeof(ConvAttrs), "x, weight, bias?", Conv2dTraits) { Shape = Conv2dShape },
             OpDef.Grad<ConvAttrs>("conv2d_bwd_data", "dy, weight"),
             OpDef.Grad<ConvAttrs>("conv2d_bwd_filter", "dy, x"),
-            OpDef.Of<ConvAttrs>("conv_transpose2d", "x, weight, bias?", OpTraits.Penalized),
+            new OpDef("conv_transpose2d", typeof(ConvAttrs), "x, weight, bias?", OpTraits.Penalized) { Shape = ConvTransposeShape },
             OpDef.Grad<ConvAttrs>("conv_transpose2d_bwd_data", "dy, weight"),
             OpDef.Grad<ConvAttrs>("conv_transpose2d_bwd_filter", "dy, x"),
         };
@@ -114,6 +130,46 @@ namespace NetDsl.Compiler.Ops
             node.Outputs.Add(v);
             c.Graph.AddNode(node);
             return v;
+        }
+
+        /// <summary>
+        /// PyTorch's ConvTranspose1d on [N, C, L]: like conv1d, a view [N, C, 1, L], the 2-D op with a 1×k kernel, and a view
+        /// back to [N, out, L'] (one summary row). Weight [C, out/groups, 1, k] (PyTorch's [C, out/groups, k] with the same
+        /// element order).
+        /// </summary>
+        private static CValue ConvTranspose1d(LayerCall c)
+        {
+            var x = c.X("x");
+            if (!x.Shape.IsUnknown && x.Shape.Rank != 3)
+            {
+                c.Error(DiagnosticIds.RankMismatch, $"conv_transpose1d expects [N, C, L], got {x.Shape.ToDisplay()} ({x.Shape.Rank}-D)");
+                return c.Error();
+            }
+            int outC = c.Int("out"), groups = c.Int("groups", 1);
+            var k1 = c.Ints("kernel", 1); var s1 = c.Ints("stride", 1, 1); var p1 = c.Ints("pad", 1, 0); var op1 = c.Ints("output_pad", 1, 0); var d1 = c.Ints("dilation", 1, 1);
+            if (k1 == null || s1 == null || p1 == null || op1 == null || d1 == null || x.Shape.IsUnknown) { c.Name(); return c.Error(); }
+            int[] k = { 1, k1[0] }, s = { 1, s1[0] }, d = { 1, d1[0] }, op = { 0, op1[0] };
+            var x4Shape = Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(1), x.Shape[2]);
+            var r = ShapeRules.ConvTranspose(x4Shape, outC, k, s, new[] { 0, p1[0] }, op, d, groups, "conv_transpose1d");
+            if (c.Fail(r)) return c.Error();
+            var name = c.Name();
+            if (r.Shape.IsUnknown) return c.Error();
+            var g = c.Graph;
+            int inC = x.Shape[1].Value, og = outC / groups, ol = r.Shape[3].Value;
+            var x4 = View(c, name + ".in2d", x, x4Shape);
+            var node = c.Node("conv_transpose2d", name);
+            node.Attrs = ConvAttrs.Of(k, s, new[] { 0, 0, p1[0], p1[0] }, d, groups) with { OutPadW = op[1] };
+            node.Inputs.Add(x4);
+            node.Inputs.Add(c.Param(name, "weight", Shape.Of(inC, og, 1, k[1]), InitKind.Xavier, og * k[1], inC * k[1]));
+            if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, og * k[1], outC));
+            var y4 = g.NewValue(name + ".out2d", Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(1), Dim.Of(ol)));
+            node.Outputs.Add(y4);
+            g.AddNode(node);
+            var outShape = Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(ol));
+            var y = View(c, name, y4, outShape);
+            long parameters = node.Inputs.Where(i => i.Role == ValueRole.Parameter).Sum(i => i.Shape.KnownElements);
+            g.Layers.Add(new LayerInfo(name, "conv_transpose1d", outShape, parameters, (long)inC * og * k[1] * x.Shape[2].Value, c.Span.Line));
+            return new TensorValue(y);
         }
 
         private static CValue ConvTranspose(LayerCall c)

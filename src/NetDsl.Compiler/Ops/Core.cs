@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using NetDsl.Compiler.Graph;
+using NetDsl.Compiler.Shapes;
 
 namespace NetDsl.Compiler.Ops
 {
@@ -29,6 +30,7 @@ namespace NetDsl.Compiler.Ops
                 },
                 Call = (c, k) => $"K.LinearForward({c.In[0]}, {c.In[1]}, {c.InOrNull(2)}, {c.Out[0]}, {c.Epilogue});",
                 Flops = LinearFlops,
+                Shape = n => ShapeRules.Linear(n.Inputs[0].Shape, n.Inputs[1].Shape[0].Value),
             },
             new OpDef("linear_bwd_data", typeof(NoAttrs), "dy, weight", OpTraits.Gradient)
             { Call = (c, k) => $"K.LinearBackwardData({c.In[0]}, {c.In[1]}, {c.Out[0]});", Flops = LinearFlops },
@@ -36,9 +38,9 @@ namespace NetDsl.Compiler.Ops
             { Call = (c, k) => $"K.LinearBackwardFilter({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)});", Flops = LinearFlops },
 
             // relu commutes with a max pooling (Graph/PoolBeforeRelu.cs) and asks for He initialization of the weights before it
-            new OpDef("relu", typeof(NoAttrs), "x", Activation | OpTraits.CommutesWithMaxPool | OpTraits.HeInit) { Backward = ReadsY("relu_bwd") },
-            new OpDef("sigmoid", typeof(NoAttrs), "x", Activation) { Backward = ReadsY("sigmoid_bwd") },
-            new OpDef("tanh", typeof(NoAttrs), "x", Activation) { Backward = ReadsY("tanh_bwd") },
+            new OpDef("relu", typeof(NoAttrs), "x", Activation | OpTraits.CommutesWithMaxPool | OpTraits.HeInit) { Backward = ReadsY("relu_bwd"), Shape = OpDef.SameShape },
+            new OpDef("sigmoid", typeof(NoAttrs), "x", Activation) { Backward = ReadsY("sigmoid_bwd"), Shape = OpDef.SameShape },
+            new OpDef("tanh", typeof(NoAttrs), "x", Activation) { Backward = ReadsY("tanh_bwd"), Shape = OpDef.SameShape },
             OpDef.Grad("relu_bwd", "dy, y", OpTraits.Elementwise),
             OpDef.Grad("sigmoid_bwd", "dy, y", OpTraits.Elementwise),
             OpDef.Grad("tanh_bwd", "dy, y", OpTraits.Elementwise),
@@ -69,6 +71,7 @@ namespace NetDsl.Compiler.Ops
             new OpDef("add", typeof(NoAttrs), "a, b", OpTraits.Elementwise)
             {
                 InBothPasses = true,
+                Shape = OpDef.SameShape,
                 Backward = (c, n, dy) => { foreach (var i in n.Inputs) if (c.Needs(i)) c.Accumulate(n, i, dy!); },
             },
 

@@ -172,16 +172,17 @@ namespace NetDsl.Compiler.Ops
             // batchnorm takes a fused activation, folds into a preceding conv/linear at inference, passes the He-init hint
             // through, and its apply step is recomputed in backward instead of kept (Memory/Rematerializer.cs)
             new OpDef("batchnorm", typeof(BatchNormAttrs), "x, weight, bias, running_mean, running_var",
-                OpTraits.TakesEpilogue | OpTraits.Foldable | OpTraits.PassesInitHint | OpTraits.Recomputable) { RecomputeOp = "batchnorm_apply" },
+                OpTraits.TakesEpilogue | OpTraits.Foldable | OpTraits.PassesInitHint | OpTraits.Recomputable)
+            { RecomputeOp = "batchnorm_apply", Shape = n => ShapeRules.BatchNorm(n.Inputs[0].Shape) },
             OpDef.Grad<BatchNormAttrs>("batchnorm_apply", "x, weight, bias, mean, invstd"),
             OpDef.Grad<BatchNormAttrs>("batchnorm_bwd", "dy, x, weight, mean, invstd", OpTraits.TakesPrologue),
-            OpDef.Of<NormAttrs>("layernorm", "x, weight?, bias?"),
-            OpDef.Of<NormAttrs>("groupnorm", "x, weight?, bias?"),
-            OpDef.Of<NormAttrs>("instancenorm", "x, weight?, bias?"),
+            new OpDef("layernorm", typeof(NormAttrs), "x, weight?, bias?", OpTraits.None) { Shape = OpDef.SameShape },
+            new OpDef("groupnorm", typeof(NormAttrs), "x, weight?, bias?", OpTraits.None) { Shape = OpDef.SameShape },
+            new OpDef("instancenorm", typeof(NormAttrs), "x, weight?, bias?", OpTraits.None) { Shape = OpDef.SameShape },
             OpDef.Grad<NormAttrs>("layernorm_bwd", "dy, x, weight?, mean, invstd"),
             OpDef.Grad<NormAttrs>("groupnorm_bwd", "dy, x, weight?, mean, invstd"),
             OpDef.Grad<NormAttrs>("instancenorm_bwd", "dy, x, weight?, mean, invstd"),
-            OpDef.Of<LrnAttrs>("lrn", "x"),
+            new OpDef("lrn", typeof(LrnAttrs), "x", OpTraits.None) { Shape = OpDef.SameShape },
             OpDef.Grad<LrnAttrs>("lrn_bwd", "dy, x, y, scale"),
         };
 

@@ -4,6 +4,7 @@ using System.Linq;
 using NetDsl.Compiler.Autodiff;
 using NetDsl.Compiler.Fusion;
 using NetDsl.Compiler.Graph;
+using NetDsl.Compiler.Shapes;
 
 namespace NetDsl.Compiler.Ops
 {
@@ -49,6 +50,8 @@ namespace NetDsl.Compiler.Ops
         ChoosesInit = 1 << 13,
         /// <summary>Its `weight` parameter is covered by the weight penalties (l2_penalty, l1_penalty, elastic_net): convolutions and linear layers.</summary>
         Penalized = 1 << 14,
+        /// <summary>Takes the maximum over windows of one input (maxpool2d): a <see cref="CommutesWithMaxPool"/> op before it can move after it.</summary>
+        MaxOverWindows = 1 << 15,
     }
 
     /// <summary>
@@ -75,6 +78,12 @@ namespace NetDsl.Compiler.Ops
         public Func<CallContext, LibraryKernel, string>? Call { get; init; }
         /// <summary>FLOPs of the op's library kernel (null: the owner's <see cref="OpFamily.Flops"/>, then a per-element estimate).</summary>
         public Func<LibraryKernel, long>? Flops { get; init; }
+        /// <summary>
+        /// The op's shape rule over a node: the shape of output 0 from the input shapes and the attributes (the same
+        /// <see cref="ShapeRules"/> functions the elaboration applies to the arguments). The graph verifier checks every
+        /// node with a rule against it. Null: not stated for this op.
+        /// </summary>
+        public Func<OpNode, ShapeResult>? Shape { get; init; }
 
         public OpDef(string name, Type attrType, string operands, OpTraits traits)
         {
@@ -106,8 +115,17 @@ namespace NetDsl.Compiler.Ops
                 return $"op {Name} takes operands ({string.Join(", ", Operands)}), the node has {n.Inputs.Count} inputs";
             if (!InBothPasses && Has(OpTraits.Gradient) != n.IsBackward)
                 return Has(OpTraits.Gradient) ? $"gradient op {Name} appears in the forward pass" : $"forward op {Name} appears as a backward node without being a gradient op";
+            if (Shape != null && n.Outputs.Count > 0 && !n.Outputs[0].Shape.IsUnknown && n.Inputs.All(i => !i.Shape.IsUnknown))
+            {
+                var r = Shape(n);
+                if (r.IsError) return $"op {Name}'s shape rule rejects the node: {r.Error}";
+                if (!r.Shape.Equals(n.Outputs[0].Shape)) return $"op {Name}'s shape rule gives {r.Shape.ToDisplay()}, the node's output is {n.Outputs[0].Shape.ToDisplay()}";
+            }
             return null;
         }
+
+        /// <summary>The shape rule of element-wise ops and of ops that keep their input's shape: output 0 is shaped like input 0.</summary>
+        public static ShapeResult SameShape(OpNode n) => ShapeResult.Ok(n.Inputs[0].Shape);
 
         /// <summary>A definition of op <paramref name="name"/> with attributes <typeparamref name="TA"/>.</summary>
         public static OpDef Of<TA>(string name, string operands, OpTraits traits = OpTraits.None) where TA : OpAttrs => new OpDef(name, typeof(TA), operands, traits);

@@ -149,7 +149,8 @@ namespace NetDsl.Compiler.Ops
                 }
                 var operands = string.Join(", ", new[] { "a", "b", "c" }.Take(e.Arity));
                 var traits = OpTraits.Elementwise | (e.Epilogue && e.Arity == 1 ? OpTraits.Epilogue : OpTraits.None);
-                defs[e.Op] = new OpDef(e.Op, e.Attrs.Count > 0 ? typeof(ElemAttrs) : typeof(NoAttrs), operands, traits) { InBothPasses = true, Owner = elemOwner[e.Op] };
+                defs[e.Op] = new OpDef(e.Op, e.Attrs.Count > 0 ? typeof(ElemAttrs) : typeof(NoAttrs), operands, traits)
+                    { InBothPasses = true, Owner = elemOwner[e.Op], Shape = OpDef.SameShape };
             }
             return (layers, defs, elem);
         }

@@ -80,11 +80,11 @@ namespace NetDsl.Compiler.Ops
 
         public override IEnumerable<OpDef> Ops => new[]
         {
-            OpDef.Of<PoolAttrs>("maxpool2d", "x"),
+            new OpDef("maxpool2d", typeof(PoolAttrs), "x", OpTraits.MaxOverWindows) { Shape = n => PoolShape(n, "maxpool") },
             OpDef.Grad<PoolAttrs>("maxpool2d_bwd", "dy, argmax"),
-            OpDef.Of<PoolAttrs>("avgpool2d", "x"),
+            new OpDef("avgpool2d", typeof(PoolAttrs), "x", OpTraits.None) { Shape = n => PoolShape(n, "avgpool") },
             OpDef.Grad<PoolAttrs>("avgpool2d_bwd", "dy"),
-            OpDef.Of("globalavgpool", "x"),
+            new OpDef("globalavgpool", typeof(NoAttrs), "x", OpTraits.None) { Shape = n => ShapeRules.GlobalAvgPool(n.Inputs[0].Shape) },
             OpDef.Grad("globalavgpool_bwd", "dy"),
             OpDef.Of("adaptive_avgpool2d", "x"),
             OpDef.Grad("adaptive_avgpool2d_bwd", "dy"),
@@ -95,6 +95,12 @@ namespace NetDsl.Compiler.Ops
             OpDef.Of<UpsampleAttrs>("upsample_bilinear2d", "x"),
             OpDef.Grad<UpsampleAttrs>("upsample_bilinear2d_bwd", "dy"),
         };
+
+        private static ShapeResult PoolShape(OpNode n, string layer)
+        {
+            var a = n.A<PoolAttrs>();
+            return ShapeRules.Pool(layer, n.Inputs[0].Shape, new[] { a.Kh, a.Kw }, new[] { a.Sh, a.Sw }, new[] { a.Ph, a.Pw }, a.Ceil);
+        }
 
         public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
         {

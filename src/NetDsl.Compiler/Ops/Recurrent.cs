@@ -161,7 +161,8 @@ namespace NetDsl.Compiler.Ops
                 if (saved > 0) savedVals.Add(node.Outputs[1]);
                 input = y;
             }
-            g.Layers.Add(new LayerInfo(name, op, r.Shape, parameters, macs, c.Span.Line));
+            // with T symbolic the MACs are per time step (the summary says so); with T known, per sample
+            g.Layers.Add(new LayerInfo(name, op, r.Shape, parameters, macs, c.Span.Line) { MacsPerStepOf = x.Shape[1].IsKnown ? null : x.Shape[1].Symbol });
             if (!state) return new TensorValue(y);
             // the final states: h_n from every layer's output (direction 0 at t = T−1, the reverse one at t = 0), c_n from
             // the saved cell states, as slices (their backward scatters dh_n / dc_n into the last step) stacked to [layers·dirs, N, H]
