@@ -663,6 +663,9 @@ public static class OnnxExporter
                     Out(Op("Concat", L, new[] { tok, In(0) }, A("axis", 1L)));
                     return;
                 }
+                case "zeros":   // the zero biases of a recurrent layer with bias: false
+                    Out(ConstF(L + "/zeros", new float[y.Shape.KnownElements], y.Shape.Dims.Select(d => (long)d.Value).ToArray()));
+                    return;
                 case "lstm":
                 case "gru":
                 case "rnn":

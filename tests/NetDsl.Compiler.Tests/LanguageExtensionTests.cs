@@ -150,3 +150,27 @@ public class LanguageExtensionTests
         Assert.Equal(5L * 4 * 16 * (8 + 16), known.Macs);
     }
 }
+
+public class RecurrentBiasTests
+{
+    [Theory]
+    [InlineData("lstm", 4)]
+    [InlineData("gru", 3)]
+    [InlineData("rnn", 1)]
+    public void Bias_false_drops_both_bias_vectors_as_PyTorch(string op, int gates)
+    {
+        string Net(bool bias) => $$"""
+            network R {
+                input x: [N, 5, 8]
+                output y = x |> {{op}}(16, layers: 2, bidirectional: true{{(bias ? "" : ", bias: false")}})
+            }
+            """;
+        var with = NetCompiler.Compile("r.net", Net(true)).Networks.Single().Summary;
+        var without = NetCompiler.Compile("r.net", Net(false)).Networks.Single().Summary;
+        // nn.LSTM(8, 16, num_layers=2, bidirectional=True, bias=False): per layer and direction G·H·(D_l + H)
+        long expected = 2L * gates * 16 * (8 + 16) + 2L * gates * 16 * (32 + 16);
+        Assert.Equal(expected, without.TotalParameters);
+        Assert.Equal(expected + 2L * 2 * 2 * gates * 16, with.TotalParameters);
+        Assert.True(NetCompiler.Compile("r.net", Net(false)).Success);
+    }
+}

@@ -246,7 +246,7 @@ namespace NetDsl.Compiler.Ops
             {
                 case "batchnorm":
                     // a fused activation (k.Epilogue: the relu after it) is applied as y is written
-                    return $"K.BatchNormForward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.A<BatchNormAttrs>().Momentum)}{(k.Epilogue != null ? ", " + c.Epilogue : "")});";
+                    return $"K.BatchNormForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Operand("running_mean")}, {c.Operand("running_var")}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.A<BatchNormAttrs>().Momentum)}{(k.Epilogue != null ? ", " + c.Epilogue : "")});";
                 case "batchnorm_apply":
                     // rematerialization: the forward output recomputed from x and the saved statistics (inputs x, weight, bias, mean, invstd)
                     return $"K.BatchNormApply({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {c.Epilogue});";

@@ -33,6 +33,9 @@ namespace NetDsl.Compiler.Ops
             OpDef.Grad<RnnAttrs>("gru_bwd", "dy, x, y, saved, params*"),
             OpDef.Grad<RnnAttrs>("lstm_bwd", "dy, x, y, saved, params*"),
             OpDef.Grad<RnnAttrs>("rnn_zero", ""),
+            // the zero biases of bias: false; the gradient the recurrent kernel writes for them goes nowhere
+            new OpDef("zeros", typeof(NoAttrs), "", OpTraits.None)
+            { Backward = (c, n, dy) => { }, Call = (c, k) => $"K.Fill({c.Out[0]}, T.Zero); // a zero bias (bias: false)", Flops = k => 0 },
         };
 
         /// <summary>The input positions of direction <paramref name="d"/>'s parameters in a recurrent node, and of h0 and c0 after them.</summary>
@@ -49,9 +52,9 @@ namespace NetDsl.Compiler.Ops
         public override IEnumerable<LayerDef> Layers => new[]
         {
             new LayerDef("embedding", new[] { T("ids"), I("vocab"), I("dim") }, Embedding),
-            new LayerDef("rnn", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), S("nonlinearity", "tanh"), TOpt("h0"), B("state", false) }, c => Rnn(c, "rnn")),
-            new LayerDef("lstm", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), TOpt("c0"), B("state", false) }, c => Rnn(c, "lstm")),
-            new LayerDef("gru", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), B("state", false) }, c => Rnn(c, "gru")),
+            new LayerDef("rnn", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), S("nonlinearity", "tanh"), TOpt("h0"), B("state", false), B("bias", true) }, c => Rnn(c, "rnn")),
+            new LayerDef("lstm", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), TOpt("c0"), B("state", false), B("bias", true) }, c => Rnn(c, "lstm")),
+            new LayerDef("gru", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), B("state", false), B("bias", true) }, c => Rnn(c, "gru")),
         };
 
         /// <summary>Gates per cell (rows of W_ih in units of H), values saved per step (units of H) and backward work per step (units of H): as the runtime's RnnLayout.</summary>
@@ -133,10 +136,14 @@ namespace NetDsl.Compiler.Ops
             var ys = new List<TValue>(); var savedVals = new List<TValue>();
             long steps = x.Shape[1].IsKnown ? x.Shape[1].Value : 1;
             long macs = 0, parameters = 0;
+            bool bias = c.Bool("bias", true);
             TValue input = x, y = x;
             for (int l = 0; l < layers; l++)
             {
                 int din = l == 0 ? x.Shape[2].Value : hidden * dirs;
+                // bias: false (nn.LSTM(bias=False)): no bias parameters; the kernels add a zero vector instead (GH floats, filled
+                // by a `zeros` op; its gradient is computed and dropped)
+                var zeroBias = bias ? null : Zeros(c, $"{name}.zero_bias_l{l}", Shape.Of(gh));
                 var node = c.Node(op, name);
                 node.Attrs = new RnnAttrs(cell, hidden, dirs, l, h0 is not null, c0 is not null);
                 node.Inputs.Add(input);
@@ -146,9 +153,9 @@ namespace NetDsl.Compiler.Ops
                     // PyTorch: every weight and bias U(−1/√hidden, 1/√hidden)
                     node.Inputs.Add(c.Param(name, "weight_ih" + sfx, Shape.Of(gh, din), InitKind.PyTorchDefault, hidden, gh));
                     node.Inputs.Add(c.Param(name, "weight_hh" + sfx, Shape.Of(gh, hidden), InitKind.PyTorchDefault, hidden, gh));
-                    node.Inputs.Add(c.Param(name, "bias_ih" + sfx, Shape.Of(gh), InitKind.PyTorchDefault, hidden, gh));
-                    node.Inputs.Add(c.Param(name, "bias_hh" + sfx, Shape.Of(gh), InitKind.PyTorchDefault, hidden, gh));
-                    parameters += (long)gh * (din + hidden + 2);
+                    node.Inputs.Add(zeroBias ?? c.Param(name, "bias_ih" + sfx, Shape.Of(gh), InitKind.PyTorchDefault, hidden, gh));
+                    node.Inputs.Add(zeroBias ?? c.Param(name, "bias_hh" + sfx, Shape.Of(gh), InitKind.PyTorchDefault, hidden, gh));
+                    parameters += (long)gh * (din + hidden + (bias ? 2 : 0));
                     macs += (long)gh * (din + hidden) * steps;
                 }
                 if (h0 is not null) node.Inputs.Add(h0);
@@ -201,6 +208,16 @@ namespace NetDsl.Compiler.Ops
             cat.Outputs.Add(o);
             g.AddNode(cat);
             return o;
+        }
+
+        /// <summary>A constant zero tensor (a `zeros` node: no inputs, no gradient of its own).</summary>
+        private static TValue Zeros(LayerCall c, string name, Shape shape)
+        {
+            var node = c.Node("zeros", name);
+            var v = c.Graph.NewValue(name, shape);
+            node.Outputs.Add(v);
+            c.Graph.AddNode(node);
+            return v;
         }
 
         private static TValue Slice(LayerCall c, string name, TValue x, int axis, int start, Shape shape)
