@@ -11,27 +11,6 @@ public class IlgpuConvPoolTests(IlgpuFixture fixture)
     private IKernels<float> K => _dev.Kernels<float>();
     private static readonly ReferenceKernels<float> R = ReferenceKernels<float>.Instance;
 
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Pair(int seed, params int[] shape)
-    {
-        var rng = new SplitMix64((ulong)seed);
-        var data = new float[Tensor<float>.ShapeLength(shape)];
-        for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
-        var g = _dev.Allocate<float>(shape);
-        g.CopyFromHost(data);
-        return (g, Tensor<float>.FromArray(data, shape));
-    }
-
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Empty(params int[] shape) => (_dev.Allocate<float>(shape), Tensor<float>.Zeros(shape));
-
-    private static void Close(Tensor<float> expected, Tensor<float> actual, string what)
-    {
-        var e = expected.AsSpan().ToArray();
-        var a = actual.CopyToHost();
-        Assert.Equal(e.Length, a.Length);
-        for (int i = 0; i < e.Length; i++)
-            if (!(Math.Abs(e[i] - a[i]) <= 1e-4f * (1 + Math.Abs(e[i])))) Assert.Fail($"{what}[{i}]: expected {e[i]}, got {a[i]}");
-    }
-
     [Theory]
     // n, cin, h, w, cout/groups, kh, kw, sh, sw, ph, pw, output_pad h, w, dh, dw, groups
     [InlineData(2, 4, 3, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1)]
@@ -40,17 +19,17 @@ public class IlgpuConvPoolTests(IlgpuFixture fixture)
     {
         var g = new ConvGeometry(sh, sw, ph, pw, dh, dw, groups) { ExtraPadH = -oph, ExtraPadW = -opw };
         int cout = cog * groups, oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1, ow = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
-        var x = Pair(1, n, cin, h, w); var wt = Pair(2, cin, cog, kh, kw); var b = Pair(3, cout);
-        var y = Empty(n, cout, oh, ow);
+        var x = _dev.Pair(1, n, cin, h, w); var wt = _dev.Pair(2, cin, cog, kh, kw); var b = _dev.Pair(3, cout);
+        var y = _dev.EmptyPair(n, cout, oh, ow);
         K.ConvTranspose2dForward(x.Gpu, wt.Gpu, b.Gpu, y.Gpu, g);
         R.ConvTranspose2dForward(x.Cpu, wt.Cpu, b.Cpu, y.Cpu, g);
         Close(y.Cpu, y.Gpu, "y");
-        var dy = Pair(4, n, cout, oh, ow);
-        var dx = Empty(n, cin, h, w);
+        var dy = _dev.Pair(4, n, cout, oh, ow);
+        var dx = _dev.EmptyPair(n, cin, h, w);
         K.ConvTranspose2dBackwardData(dy.Gpu, wt.Gpu, dx.Gpu, g);
         R.ConvTranspose2dBackwardData(dy.Cpu, wt.Cpu, dx.Cpu, g);
         Close(dx.Cpu, dx.Gpu, "dx");
-        var dwt = Empty(cin, cog, kh, kw); var db = Empty(cout);
+        var dwt = _dev.EmptyPair(cin, cog, kh, kw); var db = _dev.EmptyPair(cout);
         K.ConvTranspose2dBackwardFilter(dy.Gpu, x.Gpu, dwt.Gpu, db.Gpu, g);
         R.ConvTranspose2dBackwardFilter(dy.Cpu, x.Cpu, dwt.Cpu, db.Cpu, g);
         Close(dwt.Cpu, dwt.Gpu, "dw");
@@ -64,12 +43,12 @@ public class IlgpuConvPoolTests(IlgpuFixture fixture)
     {
         var g = new ConvGeometry(1, 2, 1, 2, 1, 1, 1) { ExtraPadH = -1, ExtraPadW = 1 };
         int n = 2, c = 3, h = 5, w = 6, k = 4, kh = 2, kw = 3, oh = g.OutH(h, kh), ow = g.OutW(w, kw);
-        var x = Pair(5, n, c, h, w); var wt = Pair(6, k, c, kh, kw);
-        var y = Empty(n, k, oh, ow);
+        var x = _dev.Pair(5, n, c, h, w); var wt = _dev.Pair(6, k, c, kh, kw);
+        var y = _dev.EmptyPair(n, k, oh, ow);
         K.Conv2dForward(x.Gpu, wt.Gpu, null, y.Gpu, g, default(Identity<float>), new Identity<float>());
         R.Conv2dForward(x.Cpu, wt.Cpu, null, y.Cpu, g, default(Identity<float>), new Identity<float>());
         Close(y.Cpu, y.Gpu, "y");
-        var dy = Pair(7, n, k, oh, ow); var dx = Empty(n, c, h, w);
+        var dy = _dev.Pair(7, n, k, oh, ow); var dx = _dev.EmptyPair(n, c, h, w);
         K.Conv2dBackwardData(dy.Gpu, wt.Gpu, dx.Gpu, g);
         R.Conv2dBackwardData(dy.Cpu, wt.Cpu, dx.Cpu, g);
         Close(dx.Cpu, dx.Gpu, "dx");
@@ -83,12 +62,12 @@ public class IlgpuConvPoolTests(IlgpuFixture fixture)
     {
         var g = new PoolGeometry(kh, kw, sh, sw, ph, pw) { Ceil = ceil, ExcludePad = exclude };
         int n = 2, c = 3, oh = g.OutH(h), ow = g.OutW(w);
-        var x = Pair(8, n, c, h, w);
-        var y = Empty(n, c, oh, ow);
+        var x = _dev.Pair(8, n, c, h, w);
+        var y = _dev.EmptyPair(n, c, oh, ow);
         K.AvgPool2dForward(x.Gpu, y.Gpu, g);
         R.AvgPool2dForward(x.Cpu, y.Cpu, g);
         Close(y.Cpu, y.Gpu, "avg y");
-        var dy = Pair(9, n, c, oh, ow); var dx = Empty(n, c, h, w);
+        var dy = _dev.Pair(9, n, c, oh, ow); var dx = _dev.EmptyPair(n, c, h, w);
         K.AvgPool2dBackward(dy.Gpu, dx.Gpu, g);
         R.AvgPool2dBackward(dy.Cpu, dx.Cpu, g);
         Close(dx.Cpu, dx.Gpu, "avg dx");
@@ -103,13 +82,13 @@ public class IlgpuConvPoolTests(IlgpuFixture fixture)
     public void Adaptive_pool_unpool_and_upsample_match_the_reference()
     {
         int n = 2, c = 3, h = 7, w = 5;
-        var x = Pair(10, n, c, h, w);
+        var x = _dev.Pair(10, n, c, h, w);
         foreach (var (oh, ow) in new[] { (3, 2), (4, 4), (9, 11) })
         {
-            var y = Empty(n, c, oh, ow);
+            var y = _dev.EmptyPair(n, c, oh, ow);
             K.AdaptiveAvgPool2dForward(x.Gpu, y.Gpu); R.AdaptiveAvgPool2dForward(x.Cpu, y.Cpu);
             Close(y.Cpu, y.Gpu, $"adaptive {oh}x{ow}");
-            var dy = Pair(11, n, c, oh, ow); var dx = Empty(n, c, h, w);
+            var dy = _dev.Pair(11, n, c, oh, ow); var dx = _dev.EmptyPair(n, c, h, w);
             K.AdaptiveAvgPool2dBackward(dy.Gpu, dx.Gpu); R.AdaptiveAvgPool2dBackward(dy.Cpu, dx.Cpu);
             Close(dx.Cpu, dx.Gpu, $"adaptive dx {oh}x{ow}");
         }
@@ -121,17 +100,17 @@ public class IlgpuConvPoolTests(IlgpuFixture fixture)
         R.MaxPool2dForward(x.Cpu, Tensor<float>.Zeros(n, c, ph, pw), arg, g);
         var argGpu = _dev.Allocate<int>(n, c, ph, pw);
         argGpu.CopyFromHost(arg.AsSpan());
-        var v = Pair(12, n, c, ph, pw); var u = Empty(n, c, h, w);
+        var v = _dev.Pair(12, n, c, ph, pw); var u = _dev.EmptyPair(n, c, h, w);
         K.MaxUnpool2dForward(v.Gpu, argGpu, u.Gpu); R.MaxUnpool2dForward(v.Cpu, arg, u.Cpu);
         Close(u.Cpu, u.Gpu, "unpool");
-        var du = Pair(13, n, c, h, w); var dv = Empty(n, c, ph, pw);
+        var du = _dev.Pair(13, n, c, h, w); var dv = _dev.EmptyPair(n, c, ph, pw);
         K.MaxUnpool2dBackward(du.Gpu, argGpu, dv.Gpu); R.MaxUnpool2dBackward(du.Cpu, arg, dv.Cpu);
         Close(dv.Cpu, dv.Gpu, "unpool dx");
 
         foreach (var (sh, sw, align) in new[] { (2, 2, false), (2, 3, false), (3, 2, true) })
         {
             int oh = h * sh, ow = w * sw;
-            var y = Empty(n, c, oh, ow); var dy = Pair(14, n, c, oh, ow); var dx = Empty(n, c, h, w);
+            var y = _dev.EmptyPair(n, c, oh, ow); var dy = _dev.Pair(14, n, c, oh, ow); var dx = _dev.EmptyPair(n, c, h, w);
             K.UpsampleNearest2dForward(x.Gpu, y.Gpu); R.UpsampleNearest2dForward(x.Cpu, y.Cpu);
             Close(y.Cpu, y.Gpu, $"nearest {sh}x{sw}");
             K.UpsampleNearest2dBackward(dy.Gpu, dx.Gpu); R.UpsampleNearest2dBackward(dy.Cpu, dx.Cpu);

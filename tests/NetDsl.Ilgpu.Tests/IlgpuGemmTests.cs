@@ -15,21 +15,13 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
 {
     private readonly IlgpuDevice _dev = fixture.Device;
 
-    private static float[] Random(int n, int seed)
-    {
-        var rng = new SplitMix64((ulong)seed);
-        var a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
-        return a;
-    }
-
     internal static void CheckGemm(IlgpuDevice dev, int batches, int m, int n, int k, bool transA, bool transB, int biasMode, bool relu, int seed,
         bool allowSplit = false)
     {
         var kernels = (IlgpuKernels)dev.Kernels<float>();
-        var a = Random(batches * m * k, seed);
-        var b = Random(batches * k * n, seed + 1);
-        var bias = biasMode == 0 ? null : Random(biasMode == 1 ? batches * m : n, seed + 2);
+        var a = Seeded.Floats(batches * m * k, seed);
+        var b = Seeded.Floats(batches * k * n, seed + 1);
+        var bias = biasMode == 0 ? null : Seeded.Floats(biasMode == 1 ? batches * m : n, seed + 2);
         var ga = dev.Allocate<float>(batches * m * k); ga.CopyFromHost(a);
         var gb = dev.Allocate<float>(batches * k * n); gb.CopyFromHost(b);
         Tensor<float>? gbias = null;
@@ -114,10 +106,10 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         var g = new ConvGeometry(stride, stride, pad, pad, 1, 1, groups);
         int n = 2, c = 12, h = 7, w = 6, kf = 21, kh = 3, kw = 3;
         int oh = g.OutH(h, kh), ow = g.OutW(w, kw);
-        var (x, xc) = Pair(1, n, c, h, w);
-        var (wt, wc) = Pair(2, kf, c / groups, kh, kw);
-        var (b, bc) = Pair(3, kf);
-        var (dy, dyc) = Pair(4, n, kf, oh, ow);
+        var (x, xc) = _dev.Pair(1, n, c, h, w);
+        var (wt, wc) = _dev.Pair(2, kf, c / groups, kh, kw);
+        var (b, bc) = _dev.Pair(3, kf);
+        var (dy, dyc) = _dev.Pair(4, n, kf, oh, ow);
         var y = _dev.Allocate<float>(n, kf, oh, ow); var yc = Tensor<float>.Zeros(n, kf, oh, ow);
         k.Conv2dForward(x, wt, b, y, g, default(ReluOp), new ReluOp());
         r.Conv2dForward(xc, wc, bc, yc, g, default(ReluOp), new ReluOp());
@@ -141,8 +133,8 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         var k = _dev.Kernels<float>();
         var r = ReferenceKernels<float>.Instance;
         var g = new ConvGeometry(1, 1, 1, 1, 1, 1, 1);
-        var (x, xc) = Pair(1, 4, 2, 20, 20);
-        var (dy, dyc) = Pair(2, 4, 3, 20, 20);
+        var (x, xc) = _dev.Pair(1, 4, 2, 20, 20);
+        var (dy, dyc) = _dev.Pair(2, 4, 3, 20, 20);
         var dw = _dev.Allocate<float>(3, 2, 3, 3); var dwc = Tensor<float>.Zeros(3, 2, 3, 3);
         var db = _dev.Allocate<float>(3); var dbc = Tensor<float>.Zeros(3);
         k.Fill(dw, float.NaN); // split-K zeroes its output first
@@ -150,31 +142,14 @@ public class IlgpuGemmTests(IlgpuFixture fixture)
         r.Conv2dBackwardFilter(dyc, xc, dwc, dbc, g);
         Close(dwc, dw, "conv dw");
         Close(dbc, db, "conv db");
-        var (lx, lxc) = Pair(3, 700, 5);
-        var (ldy, ldyc) = Pair(4, 700, 6);
+        var (lx, lxc) = _dev.Pair(3, 700, 5);
+        var (ldy, ldyc) = _dev.Pair(4, 700, 6);
         var ldw = _dev.Allocate<float>(6, 5); var ldwc = Tensor<float>.Zeros(6, 5);
         k.Fill(ldw, float.NaN);
         k.LinearBackwardFilter(ldy, lx, ldw, null);
         r.LinearBackwardFilter(ldyc, lxc, ldwc, null);
         Close(ldwc, ldw, "linear dw");
     });
-
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Pair(int seed, params int[] shape)
-    {
-        var data = Random(Tensor<float>.ShapeLength(shape), seed);
-        var t = _dev.Allocate<float>(shape);
-        t.CopyFromHost(data);
-        return (t, Tensor<float>.FromArray(data, shape));
-    }
-
-    private static void Close(Tensor<float> expected, Tensor<float> actual, string what)
-    {
-        var e = expected.AsSpan().ToArray();
-        var a = actual.CopyToHost();
-        Assert.Equal(e.Length, a.Length);
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(Math.Abs(e[i] - a[i]) <= 1e-4f * (1 + Math.Abs(e[i])), $"{what}[{i}]: expected {e[i]}, got {a[i]}");
-    }
 
     [Fact]
     public void Group_shape_covers_small_problems_and_respects_the_group_limit()

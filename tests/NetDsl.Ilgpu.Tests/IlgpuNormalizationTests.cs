@@ -12,46 +12,19 @@ public class IlgpuNormalizationTests(IlgpuFixture fixture)
     private IKernels<float> K => _dev.Kernels<float>();
     private static readonly ReferenceKernels<float> R = ReferenceKernels<float>.Instance;
 
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Pair(int seed, params int[] shape) => PairOf(Data(Tensor<float>.ShapeLength(shape), seed), shape);
-
-    private (Tensor<float> Gpu, Tensor<float> Cpu) PairOf(float[] data, params int[] shape)
-    {
-        var g = _dev.Allocate<float>(shape);
-        g.CopyFromHost(data);
-        return (g, Tensor<float>.FromArray((float[])data.Clone(), shape));
-    }
-
-    private static float[] Data(int n, int seed)
-    {
-        var rng = new SplitMix64((ulong)seed);
-        var a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
-        return a;
-    }
-
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Empty(params int[] shape) => (_dev.Allocate<float>(shape), Tensor<float>.Zeros(shape));
-
-    private static void Close(Tensor<float> expected, Tensor<float> actual, string what)
-    {
-        var e = expected.AsSpan().ToArray(); var a = actual.CopyToHost();
-        Assert.Equal(e.Length, a.Length);
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(Math.Abs(e[i] - a[i]) <= 1e-4f * (1 + Math.Abs(e[i])), $"{what}[{i}]: reference {e[i]}, ILGPU {a[i]}");
-    }
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void BatchNorm_forward_and_backward_match_the_reference(bool training)
     {
         int[] s = [3, 5, 2, 3];
-        var x = Pair(1, s); var w = Pair(2, 5); var b = Pair(3, 5); var rm = Pair(4, 5);
-        var rv = PairOf(Data(5, 5).Select(v => 1.5f + v).ToArray(), 5);
-        var y = Empty(s); var m = Empty(5); var inv = Empty(5);
+        var x = _dev.Pair(1, s); var w = _dev.Pair(2, 5); var b = _dev.Pair(3, 5); var rm = _dev.Pair(4, 5);
+        var rv = _dev.PairOf(Seeded.Floats(5, 5).Select(v => 1.5f + v).ToArray(), 5);
+        var y = _dev.EmptyPair(s); var m = _dev.EmptyPair(5); var inv = _dev.EmptyPair(5);
         K.BatchNormForward(x.Gpu, w.Gpu, b.Gpu, rm.Gpu, rv.Gpu, y.Gpu, m.Gpu, inv.Gpu, training, 1e-5f, 0.1f);
         R.BatchNormForward(x.Cpu, w.Cpu, b.Cpu, rm.Cpu, rv.Cpu, y.Cpu, m.Cpu, inv.Cpu, training, 1e-5f, 0.1f);
         Close(y.Cpu, y.Gpu, "y"); Close(rm.Cpu, rm.Gpu, "running mean"); Close(rv.Cpu, rv.Gpu, "running var"); Close(inv.Cpu, inv.Gpu, "invstd");
-        var dy = Pair(6, s); var dx = Empty(s); var dw = Empty(5); var db = Empty(5);
+        var dy = _dev.Pair(6, s); var dx = _dev.EmptyPair(s); var dw = _dev.EmptyPair(5); var db = _dev.EmptyPair(5);
         K.BatchNormBackward(dy.Gpu, x.Gpu, w.Gpu, m.Gpu, inv.Gpu, dx.Gpu, dw.Gpu, db.Gpu, training);
         R.BatchNormBackward(dy.Cpu, x.Cpu, w.Cpu, m.Cpu, inv.Cpu, dx.Cpu, dw.Cpu, db.Cpu, training);
         Close(dx.Cpu, dx.Gpu, "dx"); Close(dw.Cpu, dw.Gpu, "dweight"); Close(db.Cpu, db.Gpu, "dbias");
@@ -63,12 +36,12 @@ public class IlgpuNormalizationTests(IlgpuFixture fixture)
     public void GroupNorm_forward_and_backward_match_the_reference(int groups, bool affine)
     {
         int[] s = [2, 6, 3, 2];
-        var x = Pair(1, s); var w = Pair(2, 6); var b = Pair(3, 6);
-        var y = Empty(s); var m = Empty(2, groups); var inv = Empty(2, groups);
+        var x = _dev.Pair(1, s); var w = _dev.Pair(2, 6); var b = _dev.Pair(3, 6);
+        var y = _dev.EmptyPair(s); var m = _dev.EmptyPair(2, groups); var inv = _dev.EmptyPair(2, groups);
         K.GroupNormForward(x.Gpu, affine ? w.Gpu : null, affine ? b.Gpu : null, y.Gpu, m.Gpu, inv.Gpu, groups, 1e-5f);
         R.GroupNormForward(x.Cpu, affine ? w.Cpu : null, affine ? b.Cpu : null, y.Cpu, m.Cpu, inv.Cpu, groups, 1e-5f);
         Close(y.Cpu, y.Gpu, "y"); Close(m.Cpu, m.Gpu, "mean");
-        var dy = Pair(6, s); var dx = Empty(s); var dw = Empty(6); var db = Empty(6);
+        var dy = _dev.Pair(6, s); var dx = _dev.EmptyPair(s); var dw = _dev.EmptyPair(6); var db = _dev.EmptyPair(6);
         K.GroupNormBackward(dy.Gpu, x.Gpu, affine ? w.Gpu : null, m.Gpu, inv.Gpu, dx.Gpu, affine ? dw.Gpu : null, affine ? db.Gpu : null, groups);
         R.GroupNormBackward(dy.Cpu, x.Cpu, affine ? w.Cpu : null, m.Cpu, inv.Cpu, dx.Cpu, affine ? dw.Cpu : null, affine ? db.Cpu : null, groups);
         Close(dx.Cpu, dx.Gpu, "dx");
@@ -82,12 +55,12 @@ public class IlgpuNormalizationTests(IlgpuFixture fixture)
     {
         int[] s = [3, 4, 5];
         var tail = s[^dims..]; var lead = s[..^dims];
-        var x = Pair(1, s); var w = Pair(2, tail); var b = Pair(3, tail);
-        var y = Empty(s); var m = Empty(lead); var inv = Empty(lead);
+        var x = _dev.Pair(1, s); var w = _dev.Pair(2, tail); var b = _dev.Pair(3, tail);
+        var y = _dev.EmptyPair(s); var m = _dev.EmptyPair(lead); var inv = _dev.EmptyPair(lead);
         K.LayerNormForward(x.Gpu, affine ? w.Gpu : null, affine ? b.Gpu : null, y.Gpu, m.Gpu, inv.Gpu, dims, 1e-5f);
         R.LayerNormForward(x.Cpu, affine ? w.Cpu : null, affine ? b.Cpu : null, y.Cpu, m.Cpu, inv.Cpu, dims, 1e-5f);
         Close(y.Cpu, y.Gpu, "y"); Close(inv.Cpu, inv.Gpu, "invstd");
-        var dy = Pair(6, s); var dx = Empty(s); var dw = Empty(tail); var db = Empty(tail);
+        var dy = _dev.Pair(6, s); var dx = _dev.EmptyPair(s); var dw = _dev.EmptyPair(tail); var db = _dev.EmptyPair(tail);
         K.LayerNormBackward(dy.Gpu, x.Gpu, affine ? w.Gpu : null, m.Gpu, inv.Gpu, dx.Gpu, affine ? dw.Gpu : null, affine ? db.Gpu : null, dims);
         R.LayerNormBackward(dy.Cpu, x.Cpu, affine ? w.Cpu : null, m.Cpu, inv.Cpu, dx.Cpu, affine ? dw.Cpu : null, affine ? db.Cpu : null, dims);
         Close(dx.Cpu, dx.Gpu, "dx");
@@ -100,11 +73,11 @@ public class IlgpuNormalizationTests(IlgpuFixture fixture)
     public void Lrn_forward_and_backward_match_the_reference(int size)
     {
         int[] s = [2, 6, 2, 3];
-        var x = Pair(1, s); var y = Empty(s); var scale = Empty(s);
+        var x = _dev.Pair(1, s); var y = _dev.EmptyPair(s); var scale = _dev.EmptyPair(s);
         K.LocalResponseNormForward(x.Gpu, y.Gpu, scale.Gpu, size, 0.5f, 0.75f, 2f);
         R.LocalResponseNormForward(x.Cpu, y.Cpu, scale.Cpu, size, 0.5f, 0.75f, 2f);
         Close(y.Cpu, y.Gpu, "y"); Close(scale.Cpu, scale.Gpu, "scale");
-        var dy = Pair(6, s); var dx = Empty(s);
+        var dy = _dev.Pair(6, s); var dx = _dev.EmptyPair(s);
         K.LocalResponseNormBackward(dy.Gpu, x.Gpu, y.Gpu, scale.Gpu, dx.Gpu, size, 0.5f, 0.75f);
         R.LocalResponseNormBackward(dy.Cpu, x.Cpu, y.Cpu, scale.Cpu, dx.Cpu, size, 0.5f, 0.75f);
         Close(dx.Cpu, dx.Gpu, "dx");

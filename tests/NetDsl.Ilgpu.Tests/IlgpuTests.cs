@@ -56,35 +56,6 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
     private IKernels<float> K => _dev.Kernels<float>();
     private static readonly ReferenceKernels<float> R = ReferenceKernels<float>.Instance;
 
-    private static float[] Random(int n, int seed, float scale = 1f)
-    {
-        var rng = new SplitMix64((ulong)seed);
-        var a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
-        return a;
-    }
-
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Pair(int seed, params int[] shape)
-    {
-        var data = Random(Tensor<float>.ShapeLength(shape), seed);
-        var g = _dev.Allocate<float>(shape);
-        g.CopyFromHost(data);
-        return (g, Tensor<float>.FromArray(data, shape));
-    }
-
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Empty(params int[] shape) =>
-        (_dev.Allocate<float>(shape), Tensor<float>.Zeros(shape));
-
-    private static void Close(Tensor<float> expected, Tensor<float> actual, float tol = 1e-4f, string what = "")
-    {
-        var e = expected.Device.IsCpu ? expected.AsSpan().ToArray() : expected.CopyToHost();
-        var a = actual.CopyToHost();
-        Assert.Equal(e.Length, a.Length);
-        for (int i = 0; i < e.Length; i++)
-            if (!(Math.Abs(e[i] - a[i]) <= tol * (1 + Math.Abs(e[i]))))
-                Assert.Fail($"{what}[{i}]: expected {e[i]}, got {a[i]}");
-    }
-
     [Fact]
     public void Device_allocates_zeros_copies_and_views()
     {
@@ -121,11 +92,11 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
     {
         var g = new ConvGeometry(stride, stride, pad, pad, dilation, dilation, groups);
         int n = 2, c = 4, h = 7, w = 6, k = 6, kh = 3, kw = 2;
-        var x = Pair(1, n, c, h, w);
-        var wt = Pair(2, k, c / groups, kh, kw);
-        var b = Pair(3, k);
+        var x = _dev.Pair(1, n, c, h, w);
+        var wt = _dev.Pair(2, k, c / groups, kh, kw);
+        var b = _dev.Pair(3, k);
         int oh = g.OutH(h, kh), ow = g.OutW(w, kw);
-        var y = Empty(n, k, oh, ow);
+        var y = _dev.EmptyPair(n, k, oh, ow);
         K.Conv2dForward(x.Gpu, wt.Gpu, b.Gpu, y.Gpu, g, default(ReluOp), new ReluOp());
         R.Conv2dForward(x.Cpu, wt.Cpu, b.Cpu, y.Cpu, g, default(ReluOp), new ReluOp());
         Close(y.Cpu, y.Gpu, what: "y");
@@ -133,13 +104,13 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
         R.Conv2dForward(x.Cpu, wt.Cpu, null, y.Cpu, g, default(Identity<float>), new Identity<float>());
         Close(y.Cpu, y.Gpu, what: "y without bias");
 
-        var dy = Pair(4, n, k, oh, ow);
-        var dx = Empty(n, c, h, w);
+        var dy = _dev.Pair(4, n, k, oh, ow);
+        var dx = _dev.EmptyPair(n, c, h, w);
         K.Conv2dBackwardData(dy.Gpu, wt.Gpu, dx.Gpu, g);
         R.Conv2dBackwardData(dy.Cpu, wt.Cpu, dx.Cpu, g);
         Close(dx.Cpu, dx.Gpu, what: "dx");
-        var dw = Empty(k, c / groups, kh, kw);
-        var db = Empty(k);
+        var dw = _dev.EmptyPair(k, c / groups, kh, kw);
+        var db = _dev.EmptyPair(k);
         K.Conv2dBackwardFilter(dy.Gpu, x.Gpu, dw.Gpu, db.Gpu, g);
         R.Conv2dBackwardFilter(dy.Cpu, x.Cpu, dw.Cpu, db.Cpu, g);
         Close(dw.Cpu, dw.Gpu, what: "dw");
@@ -155,17 +126,17 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
     public void Linear_forward_and_backward_match_the_reference()
     {
         int m = 5, k = 7, o = 3;
-        var x = Pair(1, m, k); var w = Pair(2, o, k); var b = Pair(3, o);
-        var y = Empty(m, o);
+        var x = _dev.Pair(1, m, k); var w = _dev.Pair(2, o, k); var b = _dev.Pair(3, o);
+        var y = _dev.EmptyPair(m, o);
         K.LinearForward(x.Gpu, w.Gpu, b.Gpu, y.Gpu, default(ReluOp), new ReluOp());
         R.LinearForward(x.Cpu, w.Cpu, b.Cpu, y.Cpu, default(ReluOp), new ReluOp());
         Close(y.Cpu, y.Gpu, what: "y");
-        var dy = Pair(4, m, o);
-        var dx = Empty(m, k);
+        var dy = _dev.Pair(4, m, o);
+        var dx = _dev.EmptyPair(m, k);
         K.LinearBackwardData(dy.Gpu, w.Gpu, dx.Gpu);
         R.LinearBackwardData(dy.Cpu, w.Cpu, dx.Cpu);
         Close(dx.Cpu, dx.Gpu, what: "dx");
-        var dw = Empty(o, k); var db = Empty(o);
+        var dw = _dev.EmptyPair(o, k); var db = _dev.EmptyPair(o);
         K.LinearBackwardFilter(dy.Gpu, x.Gpu, dw.Gpu, db.Gpu);
         R.LinearBackwardFilter(dy.Cpu, x.Cpu, dw.Cpu, db.Cpu);
         Close(dw.Cpu, dw.Gpu, what: "dw");
@@ -175,19 +146,19 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
     [Fact]
     public void Pooling_matches_the_reference()
     {
-        var x = Pair(5, 2, 3, 7, 6);
+        var x = _dev.Pair(5, 2, 3, 7, 6);
         foreach (var g in new[] { PoolGeometry.Of(2, 2), PoolGeometry.Of(3, 2, 1), new PoolGeometry(3, 2, 1, 2, 1, 0) })
         {
             int oh = g.OutH(7), ow = g.OutW(6);
-            var y = Empty(2, 3, oh, ow);
+            var y = _dev.EmptyPair(2, 3, oh, ow);
             var am = _dev.Allocate<int>(2, 3, oh, ow);
             var amCpu = Tensor<int>.Zeros(2, 3, oh, ow);
             K.MaxPool2dForward(x.Gpu, y.Gpu, am, g);
             R.MaxPool2dForward(x.Cpu, y.Cpu, amCpu, g);
             Close(y.Cpu, y.Gpu, what: $"max {g}");
             Assert.Equal(amCpu.AsSpan().ToArray(), am.CopyToHost());
-            var dy = Pair(6, 2, 3, oh, ow);
-            var dx = Empty(2, 3, 7, 6);
+            var dy = _dev.Pair(6, 2, 3, oh, ow);
+            var dx = _dev.EmptyPair(2, 3, 7, 6);
             K.MaxPool2dBackward(dy.Gpu, am, dx.Gpu);
             R.MaxPool2dBackward(dy.Cpu, amCpu, dx.Cpu);
             Close(dx.Cpu, dx.Gpu, what: $"max backward {g}");
@@ -199,52 +170,26 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
             R.AvgPool2dBackward(dy.Cpu, dx.Cpu, g);
             Close(dx.Cpu, dx.Gpu, what: $"avg backward {g}");
         }
-        var gy = Empty(2, 3);
+        var gy = _dev.EmptyPair(2, 3);
         K.GlobalAvgPoolForward(x.Gpu, gy.Gpu);
         R.GlobalAvgPoolForward(x.Cpu, gy.Cpu);
         Close(gy.Cpu, gy.Gpu, what: "global avg");
-        var gdy = Pair(7, 2, 3);
-        var gdx = Empty(2, 3, 7, 6);
+        var gdy = _dev.Pair(7, 2, 3);
+        var gdx = _dev.EmptyPair(2, 3, 7, 6);
         K.GlobalAvgPoolBackward(gdy.Gpu, gdx.Gpu);
         R.GlobalAvgPoolBackward(gdy.Cpu, gdx.Cpu);
         Close(gdx.Cpu, gdx.Gpu, what: "global avg backward");
     }
 
     [Fact]
-    public void Softmax_cross_entropy_matches_the_reference_and_rejects_bad_labels()
-    {
-        int n = 6, c = 5;
-        var logits = Pair(8, n, c);
-        int[] lab = [0, 4, 2, 2, 1, 3];
-        var labels = _dev.Allocate<int>(n);
-        labels.CopyFromHost(lab);
-        var labelsCpu = Tensor<int>.FromArray(lab, n);
-        var probs = Empty(n, c);
-        var loss = Empty(1);
-        float l = K.SoftmaxCrossEntropyForward(logits.Gpu, labels, probs.Gpu, loss.Gpu);
-        float lr = R.SoftmaxCrossEntropyForward(logits.Cpu, labelsCpu, probs.Cpu, loss.Cpu);
-        Assert.True(Math.Abs(lr - l) < 1e-5, $"loss {l}, expected {lr}");
-        Assert.Equal(l, loss.Gpu.CopyToHost()[0]);
-        Close(probs.Cpu, probs.Gpu, what: "probs");
-        var dlogits = Empty(n, c);
-        K.SoftmaxCrossEntropyBackward(probs.Gpu, labels, 2f, dlogits.Gpu);
-        R.SoftmaxCrossEntropyBackward(probs.Cpu, labelsCpu, 2f, dlogits.Cpu);
-        Close(dlogits.Cpu, dlogits.Gpu, what: "dlogits");
-
-        labels.CopyFromHost([0, 4, 2, 7, 1, 3]);
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => K.SoftmaxCrossEntropyForward(logits.Gpu, labels, probs.Gpu, loss.Gpu));
-        Assert.Contains("label 7 at index 3", e.Message);
-    }
-
-    [Fact]
     public void Dropout_matches_the_cpu_stream_exactly()
     {
-        var x = Pair(9, 4, 250);
-        var mask = Empty(4, 250); var y = Empty(4, 250);
+        var x = _dev.Pair(9, 4, 250);
+        var mask = _dev.EmptyPair(4, 250); var y = _dev.EmptyPair(4, 250);
         K.DropoutForward(x.Gpu, mask.Gpu, y.Gpu, 0.3f, seed: 77);
         Device.Cpu.Kernels<float>().DropoutForward(x.Cpu, mask.Cpu, y.Cpu, 0.3f, seed: 77);
         Assert.Equal(mask.Cpu.AsSpan().ToArray(), mask.Gpu.CopyToHost());
-        Close(y.Cpu, y.Gpu, 0, "y");
+        Close(y.Cpu, y.Gpu, "y", 0);
         var m = mask.Gpu.CopyToHost();
         Assert.All(m, v => Assert.True(v == 0f || Math.Abs(v - 1 / 0.7f) < 1e-6));
         Assert.InRange(m.Count(v => v == 0f) / 1000.0, 0.25, 0.35);
@@ -253,33 +198,33 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
     [Fact]
     public void Concat_maps_and_copies_match_the_reference()
     {
-        var a = Pair(10, 2, 1, 3, 2); var b = Pair(11, 2, 3, 3, 2);
-        var y = Empty(2, 4, 3, 2);
+        var a = _dev.Pair(10, 2, 1, 3, 2); var b = _dev.Pair(11, 2, 3, 3, 2);
+        var y = _dev.EmptyPair(2, 4, 3, 2);
         K.Concat([a.Gpu, b.Gpu], y.Gpu);
         R.Concat([a.Cpu, b.Cpu], y.Cpu);
-        Close(y.Cpu, y.Gpu, 0, "concat");
-        var da = Empty(2, 1, 3, 2); var dbb = Empty(2, 3, 3, 2);
+        Close(y.Cpu, y.Gpu, "concat", 0);
+        var da = _dev.EmptyPair(2, 1, 3, 2); var dbb = _dev.EmptyPair(2, 3, 3, 2);
         K.ConcatBackward(y.Gpu, [da.Gpu, dbb.Gpu]);
-        Close(a.Cpu, da.Gpu, 0, "concat backward a");
-        Close(b.Cpu, dbb.Gpu, 0, "concat backward b");
+        Close(a.Cpu, da.Gpu, "concat backward a", 0);
+        Close(b.Cpu, dbb.Gpu, "concat backward b", 0);
         Assert.Throws<ArgumentException>(() => K.Concat([a.Gpu, a.Gpu], y.Gpu));
 
-        var p = Pair(12, 37); var q = Pair(13, 37); var r = Pair(14, 37);
-        var o = Empty(37);
+        var p = _dev.Pair(12, 37); var q = _dev.Pair(13, 37); var r = _dev.Pair(14, 37);
+        var o = _dev.EmptyPair(37);
         K.Map(p.Gpu, o.Gpu, default(ReluOp), new ReluOp());
         R.Map(p.Cpu, o.Cpu, default(ReluOp), new ReluOp());
-        Close(o.Cpu, o.Gpu, 0, "map1");
+        Close(o.Cpu, o.Gpu, "map1", 0);
         K.Map(p.Gpu, q.Gpu, o.Gpu, new AxpyOp(0.5f), new AxpyOp(0.5f));
         R.Map(p.Cpu, q.Cpu, o.Cpu, new AxpyOp(0.5f), new AxpyOp(0.5f));
-        Close(o.Cpu, o.Gpu, 1e-6f, "map2");
+        Close(o.Cpu, o.Gpu, "map2", 1e-6f);
         K.Map(p.Gpu, q.Gpu, r.Gpu, o.Gpu, default(MulAddOp), new MulAddOp());
         R.Map(p.Cpu, q.Cpu, r.Cpu, o.Cpu, default(MulAddOp), new MulAddOp());
-        Close(o.Cpu, o.Gpu, 1e-6f, "map3");
+        Close(o.Cpu, o.Gpu, "map3", 1e-6f);
         K.Copy(p.Gpu, o.Gpu);
         K.Accumulate(q.Gpu, o.Gpu);
         R.Copy(p.Cpu, o.Cpu);
         R.Accumulate(q.Cpu, o.Cpu);
-        Close(o.Cpu, o.Gpu, 1e-6f, "copy+accumulate");
+        Close(o.Cpu, o.Gpu, "copy+accumulate", 1e-6f);
         K.Fill(o.Gpu, 2.5f);
         Assert.All(o.Gpu.CopyToHost(), v => Assert.Equal(2.5f, v));
     }
@@ -304,14 +249,14 @@ public class IlgpuKernelTests(IlgpuFixture fixture)
         {
             for (int i = 0; i < 2; i++)
             {
-                var grad = Random(cpu[i].Length, 100 + step * 10 + i);
+                var grad = Seeded.Floats(cpu[i].Length, 100 + step * 10 + i);
                 gpu[i].Grad.CopyFromHost(grad);
                 grad.CopyTo(cpu[i].Grad.AsSpan());
             }
             sgdG.Step(); sgdC.Step();
             adamG.Step(); adamC.Step();
         }
-        for (int i = 0; i < 2; i++) Close(cpu[i].Value, gpu[i].Value, 1e-5f, cpu[i].Name);
+        for (int i = 0; i < 2; i++) Close(cpu[i].Value, gpu[i].Value, cpu[i].Name, 1e-5f);
         sgdG.ZeroGrad();
         Assert.All(gpu[0].Grad.CopyToHost(), v => Assert.Equal(0f, v));
 

@@ -11,38 +11,19 @@ public class TensorIlgpuTests(IlgpuFixture fixture)
     private IKernels<float> K => _dev.Kernels<float>();
     private static readonly ReferenceKernels<float> R = ReferenceKernels<float>.Instance;
 
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Pair(int seed, params int[] shape)
-    {
-        var rng = new Random(seed);
-        var data = Enumerable.Range(0, Tensor<float>.ShapeLength(shape)).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        var g = _dev.Allocate<float>(shape);
-        g.CopyFromHost(data);
-        return (g, Tensor<float>.FromArray(data, shape));
-    }
-
-    private (Tensor<float> Gpu, Tensor<float> Cpu) Empty(params int[] shape) => (_dev.Allocate<float>(shape), Tensor<float>.Zeros(shape));
-
-    private static void Close(Tensor<float> expected, Tensor<float> actual, string what)
-    {
-        var e = expected.AsSpan().ToArray(); var a = actual.CopyToHost();
-        Assert.Equal(e.Length, a.Length);
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(Math.Abs(e[i] - a[i]) <= 1e-4f * (1 + Math.Abs(e[i])), $"{what}[{i}]: reference {e[i]}, ILGPU {a[i]}");
-    }
-
     [Fact]
     public void Broadcast_sum_to_and_broadcast_to_match_the_reference()
     {
-        var a = Pair(1, 2, 3, 1, 5); var b = Pair(2, 4, 1); var y = Empty(2, 3, 4, 5);
+        var a = _dev.Pair(1, 2, 3, 1, 5); var b = _dev.Pair(2, 4, 1); var y = _dev.EmptyPair(2, 3, 4, 5);
         foreach (var op in new[] { BinaryOp.Add, BinaryOp.Sub, BinaryOp.Mul })
         {
             K.BroadcastBinary(a.Gpu, b.Gpu, y.Gpu, op); R.BroadcastBinary(a.Cpu, b.Cpu, y.Cpu, op);
             Close(y.Cpu, y.Gpu, op.ToString());
         }
-        var s = Empty(3, 1, 5);
+        var s = _dev.EmptyPair(3, 1, 5);
         K.SumTo(y.Gpu, s.Gpu, 0.5f); R.SumTo(y.Cpu, s.Cpu, 0.5f);
         Close(s.Cpu, s.Gpu, "sum_to");
-        var t = Empty(2, 3, 4, 5);
+        var t = _dev.EmptyPair(2, 3, 4, 5);
         K.BroadcastTo(s.Gpu, t.Gpu, 2f); R.BroadcastTo(s.Cpu, t.Cpu, 2f);
         Close(t.Cpu, t.Gpu, "broadcast_to");
     }
@@ -53,13 +34,13 @@ public class TensorIlgpuTests(IlgpuFixture fixture)
     [InlineData(new[] { 4, 5 }, new[] { 2, 1, 5, 3 })]
     public void Matmul_and_its_gradients_match_the_reference(int[] sa, int[] sb)
     {
-        var a = Pair(3, sa); var b = Pair(4, sb);
+        var a = _dev.Pair(3, sa); var b = _dev.Pair(4, sb);
         var yc = Tensor<float>.Zeros(Batch(sa, sb).Concat(new[] { sa[^2], sb[^1] }).ToArray());
         var yg = _dev.Allocate<float>(yc.Shape);
         K.MatMul(a.Gpu, b.Gpu, yg); R.MatMul(a.Cpu, b.Cpu, yc);
         Close(yc, yg, "matmul");
-        var dy = Pair(5, yc.Shape);
-        var da = Empty(sa); var db = Empty(sb);
+        var dy = _dev.Pair(5, yc.Shape);
+        var da = _dev.EmptyPair(sa); var db = _dev.EmptyPair(sb);
         K.MatMulBackwardA(dy.Gpu, b.Gpu, da.Gpu); R.MatMulBackwardA(dy.Cpu, b.Cpu, da.Cpu);
         K.MatMulBackwardB(a.Gpu, dy.Gpu, db.Gpu); R.MatMulBackwardB(a.Cpu, dy.Cpu, db.Cpu);
         Close(da.Cpu, da.Gpu, "da"); Close(db.Cpu, db.Gpu, "db");
@@ -74,26 +55,26 @@ public class TensorIlgpuTests(IlgpuFixture fixture)
     [Fact]
     public void Permute_slice_concat_and_gram_match_the_reference()
     {
-        var x = Pair(6, 2, 3, 4, 5);
-        var p = Empty(4, 2, 5, 3);
+        var x = _dev.Pair(6, 2, 3, 4, 5);
+        var p = _dev.EmptyPair(4, 2, 5, 3);
         K.Permute(x.Gpu, p.Gpu, [2, 0, 3, 1]); R.Permute(x.Cpu, p.Cpu, [2, 0, 3, 1]);
         Close(p.Cpu, p.Gpu, "permute");
-        var s = Empty(2, 3, 2, 5);
+        var s = _dev.EmptyPair(2, 3, 2, 5);
         K.Slice(x.Gpu, s.Gpu, 2, 1, 2); R.Slice(x.Cpu, s.Cpu, 2, 1, 2);
         Close(s.Cpu, s.Gpu, "slice");
-        var dx = Empty(2, 3, 4, 5);
+        var dx = _dev.EmptyPair(2, 3, 4, 5);
         K.SliceBackward(s.Gpu, dx.Gpu, 2, 1, 2); R.SliceBackward(s.Cpu, dx.Cpu, 2, 1, 2);
         Close(dx.Cpu, dx.Gpu, "slice_bwd");
-        var q = Pair(7, 2, 3, 4, 2); var c = Empty(2, 3, 4, 7);
+        var q = _dev.Pair(7, 2, 3, 4, 2); var c = _dev.EmptyPair(2, 3, 4, 7);
         K.Concat([x.Gpu, q.Gpu], c.Gpu, 3); R.Concat([x.Cpu, q.Cpu], c.Cpu, 3);
         Close(c.Cpu, c.Gpu, "concat");
-        var d0 = Empty(2, 3, 4, 5); var d1 = Empty(2, 3, 4, 2);
+        var d0 = _dev.EmptyPair(2, 3, 4, 5); var d1 = _dev.EmptyPair(2, 3, 4, 2);
         K.ConcatBackward(c.Gpu, [d0.Gpu, d1.Gpu], 3); R.ConcatBackward(c.Cpu, [d0.Cpu, d1.Cpu], 3);
         Close(d0.Cpu, d0.Gpu, "concat_bwd 0"); Close(d1.Cpu, d1.Gpu, "concat_bwd 1");
-        var g = Empty(2, 3, 3);
+        var g = _dev.EmptyPair(2, 3, 3);
         K.Gram(x.Gpu, g.Gpu); R.Gram(x.Cpu, g.Cpu);
         Close(g.Cpu, g.Gpu, "gram");
-        var dg = Pair(8, 2, 3, 3); var gx = Empty(2, 3, 4, 5);
+        var dg = _dev.Pair(8, 2, 3, 3); var gx = _dev.EmptyPair(2, 3, 4, 5);
         K.GramBackward(dg.Gpu, x.Gpu, gx.Gpu); R.GramBackward(dg.Cpu, x.Cpu, gx.Cpu);
         Close(gx.Cpu, gx.Gpu, "gram_bwd");
     }

@@ -306,7 +306,7 @@ public class AllocationTests
             k.AvgPool2dForward(y, p, pg); k.AvgPool2dBackward(dp, y, pg);
             k.LinearForward(lx, lw, lb, ly, default(TanhOp<float>), default(TanhOp<float>));
             k.LinearBackwardData(ly, lw, ldx); k.LinearBackwardFilter(ly, lx, ldw, ldb);
-            k.SoftmaxCrossEntropyForward(ly, labels, probs, loss); k.SoftmaxCrossEntropyBackward(probs, labels, 1f, ly);
+            k.CrossEntropyForward(ly, labels, ReadOnlySpan<float>.Empty, 0f, LossReduction.Mean, probs, loss); k.CrossEntropyBackward(loss, probs, labels, ReadOnlySpan<float>.Empty, 0f, LossReduction.Mean, ly);
             k.Map(ly, ly, default(ReluOp<float>), default(ReluOp<float>));
             k.DropoutForward(ldx, ldx, ldx, 0.5f, 3);
             k.SgdStep(lw, ldw, m, 0.1f, 0.9f, 0, true);

@@ -8,21 +8,9 @@ namespace NetDsl.Runtime;
 // Vectorized where rows are contiguous; split across cores (ParallelRunner via Chunks) when the work is large; no allocation.
 public sealed partial class CpuKernels<T>
 {
-    /// <summary>(planes, channels, inner) of x [N, C, …] for a slope of 1 or C values; throws naming expected and actual.</summary>
-    private static (int Planes, int C, int Inner) CheckPRelu(Tensor<T> x, Tensor<T> slope, string xName)
-    {
-        if (slope.Rank != 1) throw new ArgumentException($"slope: expected shape [1] or [C], got {Tensor<T>.Format(slope.Shape)}", nameof(slope));
-        if (slope.Length == 1) return (1, 1, x.Length);
-        if (x.Rank < 2 || x.Shape[1] != slope.Length)
-            throw new ArgumentException($"{xName}: expected shape [N, {slope.Length}, ...] (one slope per channel), got {Tensor<T>.Format(x.Shape)}", xName);
-        int c = slope.Length, n = x.Shape[0];
-        return (n * c, c, n * c == 0 ? 0 : x.Length / (n * c));
-    }
-
     public void PReluForward(Tensor<T> x, Tensor<T> slope, Tensor<T> y)
     {
-        var (planes, c, inner) = CheckPRelu(x, slope, "x");
-        y.CheckShape("y", x.Shape);
+        var (planes, c, inner) = KernelContract.PReluForward(x, slope, y);
         Chunks(planes, Workers(x.Length, planes), (x, slope, y, c, inner), static (s, lo, hi) =>
         {
             var xs = s.x.AsSpan(); var ys = s.y.AsSpan(); var a = s.slope.AsSpan();
@@ -48,10 +36,7 @@ public sealed partial class CpuKernels<T>
 
     public void PReluBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> slope, Tensor<T>? dx, Tensor<T> dslope)
     {
-        var (planes, c, inner) = CheckPRelu(x, slope, "x");
-        dy.CheckShape("dy", x.Shape);
-        dx?.CheckShape("dx", x.Shape);
-        dslope.CheckShape("dslope", slope.Shape);
+        var (planes, c, inner) = KernelContract.PReluBackward(dy, x, slope, dx, dslope);
         var xs = x.AsSpan(); var dys = dy.AsSpan(); var a = slope.AsSpan(); var ds = dslope.AsSpan();
         var dxs = dx is null ? Span<T>.Empty : dx.AsSpan();
         ds.Clear();
@@ -83,20 +68,9 @@ public sealed partial class CpuKernels<T>
         }
     }
 
-    /// <summary>(outer, size, inner) of a shape split around <paramref name="axis"/>.</summary>
-    internal static (int Outer, int Size, int Inner) AxisSplit(int[] shape, int axis, string name)
-    {
-        if (axis < 0 || axis >= shape.Length) throw new ArgumentException($"{name}: axis {axis} is out of range for shape {Tensor<T>.Format(shape)}", nameof(axis));
-        int outer = 1, inner = 1;
-        for (int d = 0; d < axis; d++) outer *= shape[d];
-        for (int d = axis + 1; d < shape.Length; d++) inner *= shape[d];
-        return (outer, shape[axis], inner);
-    }
-
     public void SoftmaxForward(Tensor<T> x, Tensor<T> y, int axis, bool log)
     {
-        var (outer, size, inner) = AxisSplit(x.Shape, axis, "x");
-        y.CheckShape("y", x.Shape);
+        var (outer, size, inner) = KernelContract.SoftmaxForward(x, y, axis);
         if (size == 0) return;
         Chunks(outer * inner, Workers(x.Length * 4L, outer * inner), (x, y, size, inner, log), static (s, lo, hi) =>
         {
@@ -162,9 +136,7 @@ public sealed partial class CpuKernels<T>
 
     public void SoftmaxBackward(Tensor<T> dy, Tensor<T> y, Tensor<T> dx, int axis, bool log)
     {
-        var (outer, size, inner) = AxisSplit(y.Shape, axis, "y");
-        dy.CheckShape("dy", y.Shape);
-        dx.CheckShape("dx", y.Shape);
+        var (outer, size, inner) = KernelContract.SoftmaxBackward(dy, y, dx, axis);
         if (size == 0) return;
         Chunks(outer * inner, Workers(y.Length * 3L, outer * inner), (dy, y, dx, size, inner, log), static (s, lo, hi) =>
         {
@@ -187,24 +159,9 @@ public sealed partial class CpuKernels<T>
         });
     }
 
-    /// <summary>(N, C out, inner) of maxout x [N, C·k, …] → y [N, C, …].</summary>
-    private static (int N, int C, int Inner) CheckMaxout(Tensor<T> x, int[] yShape, int pieces, string xName, string yName)
-    {
-        if (pieces < 1) throw new ArgumentException($"pieces must be >= 1, got {pieces}", nameof(pieces));
-        if (x.Rank < 2 || x.Shape[1] % pieces != 0)
-            throw new ArgumentException($"{xName}: expected shape [N, C·{pieces}, ...] (channels divisible by {pieces}), got {Tensor<T>.Format(x.Shape)}", xName);
-        var expected = (int[])x.Shape.Clone();
-        expected[1] = x.Shape[1] / pieces;
-        if (!expected.AsSpan().SequenceEqual(yShape))
-            throw new ArgumentException($"{yName}: expected shape {Tensor<T>.Format(expected)}, got {Tensor<T>.Format(yShape)}", yName);
-        int n = x.Shape[0], c = expected[1];
-        return (n, c, n * c == 0 ? 0 : Tensor<T>.ShapeLength(expected) / (n * c));
-    }
-
     public void MaxoutForward(Tensor<T> x, Tensor<T> y, Tensor<int> argmax, int pieces)
     {
-        var (n, c, inner) = CheckMaxout(x, y.Shape, pieces, "x", "y");
-        argmax.CheckShape("argmax", y.Shape);
+        var (n, c, inner) = KernelContract.MaxoutForward(x, y, argmax, pieces);
         var xs = x.AsSpan(); var ys = y.AsSpan(); var am = argmax.AsSpan();
         for (int p = 0; p < n * c; p++)
         {
@@ -224,8 +181,7 @@ public sealed partial class CpuKernels<T>
 
     public void MaxoutBackward(Tensor<T> dy, Tensor<int> argmax, Tensor<T> dx, int pieces)
     {
-        var (n, c, inner) = CheckMaxout(dx, dy.Shape, pieces, "dx", "dy");
-        argmax.CheckShape("argmax", dy.Shape);
+        var (n, c, inner) = KernelContract.MaxoutBackward(dy, argmax, dx, pieces);
         var g = dy.AsSpan(); var am = argmax.AsSpan(); var d = dx.AsSpan();
         for (int p = 0; p < n * c; p++)
         {

@@ -25,7 +25,7 @@ public sealed partial class CpuKernels<T>
     private static void BatchNormForwardSync<TOut>(Tensor<T> x, Tensor<T> r, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
         Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, T eps, T momentum, TOut epi, StatisticsReduction<T> reduce) where TOut : struct, IBnOut
     {
-        var (n, c, inner) = NormDims(x, "batchnorm");
+        var (n, c, inner) = KernelContract.NormDims(x, "batchnorm");
         var xs = x.AsSpan();
         var buf = new T[c + 1];
         for (int ch = 0; ch < c; ch++)
@@ -65,9 +65,7 @@ public sealed partial class CpuKernels<T>
     private static void BatchNormBackwardSync<TDy>(Tensor<T> a, Tensor<T> b, Tensor<T> c3, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, TDy dy, StatisticsReduction<T> reduce) where TDy : struct, IBnDy
     {
-        var (n, c, inner) = NormDims(x, "batchnorm");
-        NormCheckVec(weight, "weight", c); NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
-        NormCheckVec(dweight, "dweight", c); NormCheckVec(dbias, "dbias", c);
+        var (n, c, inner) = KernelContract.NormDims(x, "batchnorm");
         // the combined dy, materialized once (a fused prologue runs as its own pass) where the fused kernel would park it
         Tensor<T> g = a;
         if (!dy.Plain)

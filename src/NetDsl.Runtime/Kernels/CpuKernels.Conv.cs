@@ -25,38 +25,10 @@ public sealed partial class CpuKernels<T>
     internal static int Workers(long work, int items) =>
         work < ParallelThreshold ? 1 : Math.Max(1, Math.Min(Environment.ProcessorCount, items));
 
-    private readonly record struct ConvDims(int N, int C, int H, int W, int K, int KH, int KW, int OH, int OW)
-    {
-        public int CRS => C * KH * KW;
-        /// <summary>Per-group dims (C and K divided by the group count).</summary>
-        public ConvDims Group(int groups) => this with { C = C / groups, K = K / groups };
-        public int P => OH * OW;
-        public bool Is1x1Direct(ConvGeometry g) => KH == 1 && KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.ExtraPadH == 0 && g.ExtraPadW == 0;
-    }
-
-    private static ConvDims CheckConv(Tensor<T> x, Tensor<T> w, Tensor<T> y, ConvGeometry g, string xName, string yName)
-    {
-        if (g.Groups < 1 || g.DilationH < 1 || g.DilationW < 1 || g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0)
-            throw new ArgumentException($"invalid convolution geometry {g}");
-        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
-        if (w.Rank != 4) throw new ArgumentException($"w: expected shape [K, C, kh, kw], got {Tensor<T>.Format(w.Shape)}", "w");
-        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3];
-        int k = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
-        if (c % g.Groups != 0 || k % g.Groups != 0)
-            throw new ArgumentException($"channels {c} and filters {k} must be divisible by groups {g.Groups}", "g");
-        if (w.Shape[1] != c / g.Groups)
-            throw new ArgumentException($"w: expected shape [{k}, {c / g.Groups}, {kh}, {kw}] (input has {c} channels, {g.Groups} groups), got {Tensor<T>.Format(w.Shape)}", "w");
-        int oh = g.OutH(h, kh), ow = g.OutW(wd, kw);
-        if (oh <= 0 || ow <= 0) throw new ArgumentException($"convolution of {Tensor<T>.Format(x.Shape)} by {Tensor<T>.Format(w.Shape)} with {g} has an empty output");
-        y.CheckShape(yName, [n, k, oh, ow]);
-        return new ConvDims(n, c, h, wd, k, kh, kw, oh, ow);
-    }
-
     public void Conv2dForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, TEpi epilogue, TGpuEpi gpuEpilogue)
         where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
-        var d = CheckConv(x, w, y, g, "x", "y");
-        b?.CheckShape("b", [d.K]);
+        var d = KernelContract.Conv2d(x, w, b, y, g, "x", "y");
         if (g.Groups > 1) { GroupedForward(x, w, b, y, g, d, epilogue); return; }
         if (UseDirect(d, g)) { DirectConvForward(x, w, b, y, g, d, epilogue); return; }
         long work = (long)d.N * d.K * d.CRS * d.P;
@@ -148,7 +120,7 @@ public sealed partial class CpuKernels<T>
 
     public void Conv2dBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g)
     {
-        var d = CheckConv(dx, w, dy, g, "dx", "dy");
+        var d = KernelContract.Conv2d(dx, w, null, dy, g, "dx", "dy");
         if (g.Groups > 1) { GroupedBackwardData(dy, w, dx, g, d); return; }
         if (UseDirect(d, g)) { DirectConvBackwardData(dy, w, dx, g, d); return; }
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
@@ -195,8 +167,7 @@ public sealed partial class CpuKernels<T>
 
     public void Conv2dBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db, ConvGeometry g)
     {
-        var d = CheckConv(x, dw, dy, g, "x", "dy");
-        db?.CheckShape("db", [d.K]);
+        var d = KernelContract.Conv2d(x, dw, db, dy, g, "x", "dy", "dw", "db");
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (g.Groups > 1) GroupedBackwardFilter(dy, x, dw, g, d);
         else if (UseDirect(d, g)) DirectConvBackwardFilter(dy, x, dw, g, d);

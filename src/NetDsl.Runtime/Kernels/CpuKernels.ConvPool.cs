@@ -99,40 +99,22 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ transposed convolution
-    /// <summary>x [N, Cin, H, W], w [Cin, Cout/G, kh, kw], y [N, Cout, OH, OW] with OH = (H−1)·s − pt − pb + d·(kh−1) + 1.</summary>
-    internal static void CheckConvTranspose(Tensor<T> x, Tensor<T> w, Tensor<T> y, ConvGeometry g, string xName, string yName)
-    {
-        if (g.Groups < 1 || g.DilationH < 1 || g.DilationW < 1 || g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0)
-            throw new ArgumentException($"invalid convolution geometry {g}");
-        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
-        if (w.Rank != 4) throw new ArgumentException($"w: expected shape [Cin, Cout/groups, kh, kw], got {Tensor<T>.Format(w.Shape)}", "w");
-        int n = x.Shape[0], cin = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], kh = w.Shape[2], kw = w.Shape[3];
-        if (w.Shape[0] != cin)
-            throw new ArgumentException($"w: expected shape [{cin}, Cout/{g.Groups}, {kh}, {kw}] (input has {cin} channels), got {Tensor<T>.Format(w.Shape)}", "w");
-        if (cin % g.Groups != 0) throw new ArgumentException($"input channels {cin} must be divisible by groups {g.Groups}", "g");
-        int oh = (h - 1) * g.StrideH - g.PadH - g.PadBottom + g.DilationH * (kh - 1) + 1;
-        int ow = (wd - 1) * g.StrideW - g.PadW - g.PadRight + g.DilationW * (kw - 1) + 1;
-        y.CheckShape(yName, [n, w.Shape[1] * g.Groups, oh, ow]);
-    }
-
     public void ConvTranspose2dForward(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g)
     {
-        CheckConvTranspose(x, w, y, g, "x", "y");
-        b?.CheckShape("b", [y.Shape[1]]);
+        KernelContract.ConvTranspose2d(x, w, b, y, g, "x", "y");
         Conv2dBackwardData(x, w, y, g);
         if (b is not null) AddChannelBias(y, b);
     }
 
     public void ConvTranspose2dBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g)
     {
-        CheckConvTranspose(dx, w, dy, g, "dx", "dy");
+        KernelContract.ConvTranspose2d(dx, w, null, dy, g, "dx", "dy");
         Conv2dForward(dy, w, null, dx, g, default(Identity<T>), default(Identity<T>));
     }
 
     public void ConvTranspose2dBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db, ConvGeometry g)
     {
-        CheckConvTranspose(x, dw, dy, g, "x", "dy");
-        db?.CheckShape("db", [dy.Shape[1]]);
+        KernelContract.ConvTranspose2d(x, dw, db, dy, g, "x", "dy", "db");
         Conv2dBackwardFilter(x, dy, dw, null, g);
         if (db is not null) ChannelSums(dy, db);
     }
@@ -167,22 +149,14 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ adaptive average pooling
-    private static void CheckPlanes(Tensor<T> x, Tensor<T> y, string xName, string yName, string what)
-    {
-        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
-        if (y.Rank != 4 || y.Shape[0] != x.Shape[0] || y.Shape[1] != x.Shape[1])
-            throw new ArgumentException($"{yName}: expected shape [{x.Shape[0]}, {x.Shape[1]}, {what}], got {Tensor<T>.Format(y.Shape)}", yName);
-    }
-
     /// <summary>PyTorch's adaptive window of output i: [⌊i·in/out⌋, ⌈(i+1)·in/out⌉).</summary>
     internal static (int Start, int End) AdaptiveWindow(int i, int input, int output) =>
         ((int)((long)i * input / output), (int)(((long)(i + 1) * input + output - 1) / output));
 
     public void AdaptiveAvgPool2dForward(Tensor<T> x, Tensor<T> y)
     {
-        CheckPlanes(x, y, "x", "y", "OH, OW");
+        KernelContract.AdaptiveAvgPool2dForward(x, y);
         int planes = x.Shape[0] * x.Shape[1], h = x.Shape[2], w = x.Shape[3], oh = y.Shape[2], ow = y.Shape[3];
-        if (planes > 0 && (h == 0 || w == 0)) throw new ArgumentException($"x: adaptive pooling needs a non-empty plane, got {Tensor<T>.Format(x.Shape)}", nameof(x));
         Planes(planes, (long)planes * h * w, (x, y, h, w, oh, ow), static (s, lo, hi) =>
         {
             var (x, y, h, w, oh, ow) = s;
@@ -207,7 +181,7 @@ public sealed partial class CpuKernels<T>
 
     public void AdaptiveAvgPool2dBackward(Tensor<T> dy, Tensor<T> dx)
     {
-        CheckPlanes(dx, dy, "dx", "dy", "OH, OW");
+        KernelContract.AdaptiveAvgPool2dBackward(dy, dx);
         int planes = dx.Shape[0] * dx.Shape[1], h = dx.Shape[2], w = dx.Shape[3], oh = dy.Shape[2], ow = dy.Shape[3];
         Planes(planes, (long)planes * h * w, (dx, dy, h, w, oh, ow), static (s, lo, hi) =>
         {
@@ -233,17 +207,9 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ max unpooling
-    private static void CheckUnpool(Tensor<T> x, Tensor<int> argmax, Tensor<T> y, string xName, string yName)
-    {
-        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, OH, OW], got {Tensor<T>.Format(x.Shape)}", xName);
-        argmax.CheckShape("argmax", x.Shape);
-        if (y.Rank != 4 || y.Shape[0] != x.Shape[0] || y.Shape[1] != x.Shape[1])
-            throw new ArgumentException($"{yName}: expected shape [{x.Shape[0]}, {x.Shape[1]}, H, W], got {Tensor<T>.Format(y.Shape)}", yName);
-    }
-
     public void MaxUnpool2dForward(Tensor<T> x, Tensor<int> argmax, Tensor<T> y)
     {
-        CheckUnpool(x, argmax, y, "x", "y");
+        KernelContract.MaxUnpool2d(x, argmax, y, "x", "y");
         int planes = x.Shape[0] * x.Shape[1], hw = y.Shape[2] * y.Shape[3], ohw = x.Shape[2] * x.Shape[3];
         var xs = x.AsSpan(); var am = argmax.AsSpan(); var ys = y.AsSpan();
         ys.Clear();
@@ -258,7 +224,7 @@ public sealed partial class CpuKernels<T>
 
     public void MaxUnpool2dBackward(Tensor<T> dy, Tensor<int> argmax, Tensor<T> dx)
     {
-        CheckUnpool(dx, argmax, dy, "dx", "dy");
+        KernelContract.MaxUnpool2d(dx, argmax, dy, "dx", "dy");
         int planes = dx.Shape[0] * dx.Shape[1], hw = dy.Shape[2] * dy.Shape[3], ohw = dx.Shape[2] * dx.Shape[3];
         var dxs = dx.AsSpan(); var am = argmax.AsSpan(); var dys = dy.AsSpan();
         for (int pl = 0; pl < planes; pl++)
@@ -274,7 +240,7 @@ public sealed partial class CpuKernels<T>
     /// <summary>Nearest: source index ⌊dst·in/out⌋ (exact in integers; PyTorch's float form agrees for integer scales).</summary>
     public void UpsampleNearest2dForward(Tensor<T> x, Tensor<T> y)
     {
-        CheckPlanes(x, y, "x", "y", "OH, OW");
+        KernelContract.Upsample2d(x, y, "x", "y");
         int planes = x.Shape[0] * x.Shape[1], h = x.Shape[2], w = x.Shape[3], oh = y.Shape[2], ow = y.Shape[3];
         Planes(planes, (long)planes * oh * ow, (x, y, h, w, oh, ow), static (s, lo, hi) =>
         {
@@ -292,7 +258,7 @@ public sealed partial class CpuKernels<T>
 
     public void UpsampleNearest2dBackward(Tensor<T> dy, Tensor<T> dx)
     {
-        CheckPlanes(dx, dy, "dx", "dy", "OH, OW");
+        KernelContract.Upsample2d(dx, dy, "dx", "dy");
         int planes = dx.Shape[0] * dx.Shape[1], h = dx.Shape[2], w = dx.Shape[3], oh = dy.Shape[2], ow = dy.Shape[3];
         Planes(planes, (long)planes * oh * ow, (dx, dy, h, w, oh, ow), static (s, lo, hi) =>
         {
@@ -333,7 +299,7 @@ public sealed partial class CpuKernels<T>
 
     public void UpsampleBilinear2dForward(Tensor<T> x, Tensor<T> y, bool alignCorners)
     {
-        CheckPlanes(x, y, "x", "y", "OH, OW");
+        KernelContract.Upsample2d(x, y, "x", "y");
         int planes = x.Shape[0] * x.Shape[1], h = x.Shape[2], w = x.Shape[3], oh = y.Shape[2], ow = y.Shape[3];
         Planes(planes, (long)planes * oh * ow * 4, (x, y, h, w, oh, ow, alignCorners), static (s, lo, hi) =>
         {
@@ -360,7 +326,7 @@ public sealed partial class CpuKernels<T>
 
     public void UpsampleBilinear2dBackward(Tensor<T> dy, Tensor<T> dx, bool alignCorners)
     {
-        CheckPlanes(dx, dy, "dx", "dy", "OH, OW");
+        KernelContract.Upsample2d(dx, dy, "dx", "dy");
         int planes = dx.Shape[0] * dx.Shape[1], h = dx.Shape[2], w = dx.Shape[3], oh = dy.Shape[2], ow = dy.Shape[3];
         Planes(planes, (long)planes * oh * ow * 4, (dx, dy, h, w, oh, ow, alignCorners), static (s, lo, hi) =>
         {

@@ -11,12 +11,6 @@ public sealed partial class CpuKernels<T>
     private const int MapParallelMin = 1 << 16;
     private const int MapChunk = 1 << 15;
 
-    private static void CheckSameLength(Tensor<T> a, Tensor<T> y, string aName, string yName)
-    {
-        if (a.Length != y.Length)
-            throw new ArgumentException($"{yName}: expected shape {Tensor<T>.Format(a.Shape)} ({a.Length} elements, like {aName}), got {Tensor<T>.Format(y.Shape)} ({y.Length} elements)", yName);
-    }
-
     /// <summary>Calls body(lo, hi) over [0, n), split into chunks across cores when n is large.</summary>
     private static void Elementwise<TState>(int n, TState state, Action<TState, int, int> body)
     {
@@ -34,21 +28,21 @@ public sealed partial class CpuKernels<T>
 
     public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap1<T> where TGpuOp : struct, IGpuMap1
     {
-        CheckSameLength(a, y, "a", "y");
+        KernelContract.SameLength(a, y, "a", "y");
         if (a.Length < MapParallelMin) Map1Range(a.AsSpan(), y.AsSpan(), op);
         else Elementwise(a.Length, (a, y, op), static (s, lo, hi) => Map1Range(s.a.AsSpan()[lo..hi], s.y.AsSpan()[lo..hi], s.op));
     }
 
     public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap2<T> where TGpuOp : struct, IGpuMap2
     {
-        CheckSameLength(a, b, "a", "b"); CheckSameLength(a, y, "a", "y");
+        KernelContract.SameLength(a, b, "a", "b"); KernelContract.SameLength(a, y, "a", "y");
         if (a.Length < MapParallelMin) Map2Range(a.AsSpan(), b.AsSpan(), y.AsSpan(), op);
         else Elementwise(a.Length, (a, b, y, op), static (s, lo, hi) => Map2Range(s.a.AsSpan()[lo..hi], s.b.AsSpan()[lo..hi], s.y.AsSpan()[lo..hi], s.op));
     }
 
     public void Map<TOp, TGpuOp>(Tensor<T> a, Tensor<T> b, Tensor<T> c, Tensor<T> y, TOp op, TGpuOp gpuOp) where TOp : struct, IMap3<T> where TGpuOp : struct, IGpuMap3
     {
-        CheckSameLength(a, b, "a", "b"); CheckSameLength(a, c, "a", "c"); CheckSameLength(a, y, "a", "y");
+        KernelContract.SameLength(a, b, "a", "b"); KernelContract.SameLength(a, c, "a", "c"); KernelContract.SameLength(a, y, "a", "y");
         if (a.Length < MapParallelMin) Map3Range(a.AsSpan(), b.AsSpan(), c.AsSpan(), y.AsSpan(), op);
         else Elementwise(a.Length, (a, b, c, y, op), static (s, lo, hi) => Map3Range(s.a.AsSpan()[lo..hi], s.b.AsSpan()[lo..hi], s.c.AsSpan()[lo..hi], s.y.AsSpan()[lo..hi], s.op));
     }
@@ -104,13 +98,13 @@ public sealed partial class CpuKernels<T>
 
     public void Copy(Tensor<T> src, Tensor<T> dst)
     {
-        CheckSameLength(src, dst, "src", "dst");
+        KernelContract.SameLength(src, dst, "src", "dst");
         src.AsSpan().CopyTo(dst.AsSpan());
     }
 
     public void Accumulate(Tensor<T> src, Tensor<T> dst)
     {
-        CheckSameLength(src, dst, "src", "dst");
+        KernelContract.SameLength(src, dst, "src", "dst");
         AddInto(src.AsSpan(), dst.AsSpan());
     }
 
@@ -138,31 +132,9 @@ public sealed partial class CpuKernels<T>
     }
 
     // ---- concat along dim 1
-    private static void CheckConcat(ReadOnlySpan<Tensor<T>> parts, Tensor<T> y, string partName, string yName)
-    {
-        if (y.Rank < 2) throw new ArgumentException($"{yName}: expected rank ≥ 2 [N, C, ...], got {Tensor<T>.Format(y.Shape)}", yName);
-        int channels = 0;
-        for (int i = 0; i < parts.Length; i++)
-        {
-            var p = parts[i];
-            if (p.Rank != y.Rank || !p.Shape.AsSpan(2).SequenceEqual(y.Shape.AsSpan(2)) || p.Shape[0] != y.Shape[0])
-            {
-                var expected = (int[])y.Shape.Clone();
-                if (p.Rank >= 2) expected[1] = p.Shape[1];
-                throw new ArgumentException($"{partName}[{i}]: expected shape {Tensor<T>.Format(expected)} (like {yName} except dim 1), got {Tensor<T>.Format(p.Shape)}", partName);
-            }
-            channels += p.Shape[1];
-        }
-        if (channels != y.Shape[1])
-        {
-            var expected = (int[])y.Shape.Clone(); expected[1] = channels;
-            y.CheckShape(yName, expected);
-        }
-    }
-
     public void Concat(ReadOnlySpan<Tensor<T>> inputs, Tensor<T> y)
     {
-        CheckConcat(inputs, y, "inputs", "y");
+        KernelContract.Concat(inputs, y, "inputs", "y");
         int n = y.Shape[0], inner = y.Length / Math.Max(1, n * y.Shape[1]), yRow = y.Shape[1] * inner;
         var ys = y.AsSpan();
         int off = 0;
@@ -177,7 +149,7 @@ public sealed partial class CpuKernels<T>
 
     public void ConcatBackward(Tensor<T> dy, ReadOnlySpan<Tensor<T>> dxs)
     {
-        CheckConcat(dxs, dy, "dxs", "dy");
+        KernelContract.Concat(dxs, dy, "dxs", "dy");
         int n = dy.Shape[0], inner = dy.Length / Math.Max(1, n * dy.Shape[1]), yRow = dy.Shape[1] * inner;
         var ys = dy.AsSpan();
         int off = 0;
@@ -202,10 +174,8 @@ public sealed partial class CpuKernels<T>
 
     public void DropoutForward(Tensor<T> x, Tensor<T> mask, Tensor<T> y, T p, ulong seed)
     {
-        mask.CheckShape("mask", x.Shape);
-        y.CheckShape("y", x.Shape);
         double pd = double.CreateChecked(p);
-        if (!(pd >= 0 && pd <= 1)) throw new ArgumentOutOfRangeException(nameof(p), $"dropout probability must be in [0, 1], got {pd}");
+        KernelContract.Dropout(x, mask, y, pd);
         T scale = pd >= 1 ? T.Zero : T.One / (T.One - p);
         // threshold on the top 53 bits: dropped iff (h >> 11) < p·2^53
         ulong threshold = pd >= 1 ? ulong.MaxValue : (ulong)(pd * 9007199254740992.0);

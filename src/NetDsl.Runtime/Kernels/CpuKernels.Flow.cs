@@ -9,21 +9,9 @@ namespace NetDsl.Runtime;
 // standard normal prior. No allocation per call.
 public sealed partial class CpuKernels<T>
 {
-    private static (int N, int C, int S) FlowDims(Tensor<T> x, string name)
-    {
-        if (x.Rank != 4) throw new ArgumentException($"{name}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", name);
-        return (x.Shape[0], x.Shape[1], x.Shape[2] * x.Shape[3]);
-    }
-
-    private static void CheckLogDet(Tensor<T> ld, int n, string name)
-    {
-        if (ld.Rank != 1 || ld.Shape[0] != n) throw new ArgumentException($"{name}: expected shape [{n}], got {Tensor<T>.Format(ld.Shape)}", name);
-    }
-
     public void ActNormForward(Tensor<T> x, Tensor<T> scale, Tensor<T> bias, Tensor<T> y, bool inverse)
     {
-        var (n, c, s) = FlowDims(x, nameof(x));
-        scale.CheckShape(nameof(scale), [c]); bias.CheckShape(nameof(bias), [c]); y.CheckShape(nameof(y), x.Shape);
+        var (n, c, s) = KernelContract.ActNormForward(x, scale, bias, y);
         var xs = x.AsSpan(); var ys = y.AsSpan(); var sc = scale.AsSpan(); var bs = bias.AsSpan();
         for (int i = 0; i < n; i++)
             for (int ch = 0; ch < c; ch++)
@@ -63,10 +51,7 @@ public sealed partial class CpuKernels<T>
 
     public void ActNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> scale, Tensor<T> bias, Tensor<T>? dx, Tensor<T> dscale, Tensor<T> dbias, bool inverse)
     {
-        var (n, c, s) = FlowDims(x, nameof(x));
-        dy.CheckShape(nameof(dy), x.Shape); scale.CheckShape(nameof(scale), [c]); bias.CheckShape(nameof(bias), [c]);
-        dscale.CheckShape(nameof(dscale), [c]); dbias.CheckShape(nameof(dbias), [c]);
-        dx?.CheckShape(nameof(dx), x.Shape);
+        var (n, c, s) = KernelContract.ActNormBackward(dy, x, scale, bias, dx, dscale, dbias);
         var ds = dy.AsSpan(); var xs = x.AsSpan(); var sc = scale.AsSpan(); var bs = bias.AsSpan();
         var gs = dscale.AsSpan(); var gb = dbias.AsSpan();
         gs.Clear(); gb.Clear();
@@ -88,8 +73,7 @@ public sealed partial class CpuKernels<T>
 
     public void FlowLogDetForward(Tensor<T> p, Tensor<T> logdet, int positions, bool logAbs)
     {
-        if (p.Rank != 1) throw new ArgumentException($"p: expected shape [C], got {Tensor<T>.Format(p.Shape)}", nameof(p));
-        if (logdet.Rank != 1) throw new ArgumentException($"logdet: expected shape [N], got {Tensor<T>.Format(logdet.Shape)}", nameof(logdet));
+        KernelContract.FlowLogDetForward(p, logdet);
         T sum = T.Zero;
         foreach (var v in p.AsSpan()) sum += logAbs ? T.Log(T.Abs(v)) : v;
         logdet.AsSpan().Fill(T.CreateChecked(positions) * sum);
@@ -97,8 +81,7 @@ public sealed partial class CpuKernels<T>
 
     public void FlowLogDetBackward(Tensor<T> dy, Tensor<T> p, Tensor<T> dp, int positions, bool logAbs)
     {
-        if (dy.Rank != 1) throw new ArgumentException($"dy: expected shape [N], got {Tensor<T>.Format(dy.Shape)}", nameof(dy));
-        dp.CheckShape(nameof(dp), p.Shape);
+        KernelContract.FlowLogDetBackward(dy, p, dp);
         T g = T.Zero;
         foreach (var v in dy.AsSpan()) g += v;
         g *= T.CreateChecked(positions);
@@ -106,19 +89,9 @@ public sealed partial class CpuKernels<T>
         for (int i = 0; i < ps.Length; i++) d[i] = logAbs ? g / ps[i] : g;
     }
 
-    private static int CheckInvConv(Tensor<T> lower, Tensor<T> upper, Tensor<T> logs, Tensor<T> w, ReadOnlySpan<int> perm)
-    {
-        if (logs.Rank != 1) throw new ArgumentException($"logs: expected shape [C], got {Tensor<T>.Format(logs.Shape)}", nameof(logs));
-        int c = logs.Shape[0];
-        lower.CheckShape(nameof(lower), [c, c]); upper.CheckShape(nameof(upper), [c, c]); w.CheckShape(nameof(w), [c, c, 1, 1]);
-        if (perm.Length != c) throw new ArgumentException($"perm: expected {c} entries (a permutation of 0..{c - 1}), got {perm.Length}", nameof(perm));
-        foreach (var p in perm) if ((uint)p >= (uint)c) throw new ArgumentException($"perm: entry {p} is outside 0..{c - 1}", nameof(perm));
-        return c;
-    }
-
     public void InvConvWeightForward(Tensor<T> lower, Tensor<T> upper, Tensor<T> logs, Tensor<T> w, ReadOnlySpan<int> perm, bool inverse)
     {
-        int c = CheckInvConv(lower, upper, logs, w, perm);
+        int c = KernelContract.InvConvWeightForward(lower, upper, logs, w, perm);
         var L = lower.AsSpan(); var U = upper.AsSpan(); var ls = logs.AsSpan(); var W = w.AsSpan();
         if (!inverse)
         {
@@ -164,9 +137,7 @@ public sealed partial class CpuKernels<T>
     public void InvConvWeightBackward(Tensor<T> dw, Tensor<T> lower, Tensor<T> upper, Tensor<T> logs, Tensor<T> w, Tensor<T> work,
         Tensor<T> dlower, Tensor<T> dupper, Tensor<T> dlogs, ReadOnlySpan<int> perm, bool inverse)
     {
-        int c = CheckInvConv(lower, upper, logs, w, perm);
-        dw.CheckShape(nameof(dw), [c, c, 1, 1]); work.CheckShape(nameof(work), [c, c]);
-        dlower.CheckShape(nameof(dlower), [c, c]); dupper.CheckShape(nameof(dupper), [c, c]); dlogs.CheckShape(nameof(dlogs), [c]);
+        int c = KernelContract.InvConvWeightBackward(dw, lower, upper, logs, w, work, dlower, dupper, dlogs, perm);
         var L = lower.AsSpan(); var U = upper.AsSpan(); var ls = logs.AsSpan(); var B = w.AsSpan(); var dW = dw.AsSpan();
         var G = work.AsSpan(); var dL = dlower.AsSpan(); var dU = dupper.AsSpan(); var dls = dlogs.AsSpan();
         if (!inverse)
@@ -216,9 +187,7 @@ public sealed partial class CpuKernels<T>
 
     public void CouplingForward(Tensor<T> x, Tensor<T> h, Tensor<T> y, bool inverse)
     {
-        var (n, c, s) = FlowDims(x, nameof(x));
-        if (c % 2 != 0) throw new ArgumentException($"x: expected an even channel count, got {Tensor<T>.Format(x.Shape)}", nameof(x));
-        h.CheckShape(nameof(h), x.Shape); y.CheckShape(nameof(y), x.Shape);
+        var (n, c, s) = KernelContract.CouplingForward(x, h, y);
         int half = c / 2, plane = half * s;
         var xs = x.AsSpan(); var hs = h.AsSpan(); var ys = y.AsSpan();
         for (int i = 0; i < n; i++)
@@ -237,10 +206,7 @@ public sealed partial class CpuKernels<T>
 
     public void CouplingBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> h, Tensor<T>? dx, Tensor<T> dh, bool inverse)
     {
-        var (n, c, s) = FlowDims(x, nameof(x));
-        if (c % 2 != 0) throw new ArgumentException($"x: expected an even channel count, got {Tensor<T>.Format(x.Shape)}", nameof(x));
-        dy.CheckShape(nameof(dy), x.Shape); h.CheckShape(nameof(h), x.Shape); dh.CheckShape(nameof(dh), x.Shape);
-        dx?.CheckShape(nameof(dx), x.Shape);
+        var (n, c, s) = KernelContract.CouplingBackward(dy, x, h, dx, dh);
         int half = c / 2, plane = half * s;
         var ds = dy.AsSpan(); var xs = x.AsSpan(); var hs = h.AsSpan(); var gh = dh.AsSpan();
         for (int i = 0; i < n; i++)
@@ -272,8 +238,7 @@ public sealed partial class CpuKernels<T>
 
     public void CouplingLogDetForward(Tensor<T> h, Tensor<T> logdet)
     {
-        var (n, c, s) = FlowDims(h, nameof(h));
-        CheckLogDet(logdet, n, nameof(logdet));
+        var (n, c, s) = KernelContract.CouplingLogDetForward(h, logdet);
         int plane = c / 2 * s;
         var hs = h.AsSpan(); var ld = logdet.AsSpan();
         T two = T.CreateChecked(2);
@@ -288,9 +253,7 @@ public sealed partial class CpuKernels<T>
 
     public void CouplingLogDetBackward(Tensor<T> dy, Tensor<T> h, Tensor<T> dh)
     {
-        var (n, c, s) = FlowDims(h, nameof(h));
-        CheckLogDet(dy, n, nameof(dy));
-        dh.CheckShape(nameof(dh), h.Shape);
+        var (n, c, s) = KernelContract.CouplingLogDetBackward(dy, h, dh);
         int plane = c / 2 * s;
         var hs = h.AsSpan(); var gh = dh.AsSpan(); var d = dy.AsSpan();
         for (int i = 0; i < n; i++)
@@ -303,9 +266,7 @@ public sealed partial class CpuKernels<T>
 
     public void GaussianLogProbForward(Tensor<T> z, Tensor<T> logp)
     {
-        if (z.Rank < 2) throw new ArgumentException($"z: expected shape [N, ...], got {Tensor<T>.Format(z.Shape)}", nameof(z));
-        int n = z.Shape[0], d = n == 0 ? 0 : z.Length / n;
-        CheckLogDet(logp, n, nameof(logp));
+        var (n, d) = KernelContract.GaussianLogProbForward(z, logp);
         var zs = z.AsSpan(); var lp = logp.AsSpan();
         T c0 = T.CreateChecked(-0.5 * d * Math.Log(2 * Math.PI)), half = T.CreateChecked(0.5);
         for (int i = 0; i < n; i++)
@@ -317,10 +278,7 @@ public sealed partial class CpuKernels<T>
 
     public void GaussianLogProbBackward(Tensor<T> dy, Tensor<T> z, Tensor<T> dz)
     {
-        if (z.Rank < 2) throw new ArgumentException($"z: expected shape [N, ...], got {Tensor<T>.Format(z.Shape)}", nameof(z));
-        int n = z.Shape[0], d = n == 0 ? 0 : z.Length / n;
-        CheckLogDet(dy, n, nameof(dy));
-        dz.CheckShape(nameof(dz), z.Shape);
+        var (n, d) = KernelContract.GaussianLogProbBackward(dy, z, dz);
         var zs = z.AsSpan(); var g = dz.AsSpan(); var dys = dy.AsSpan();
         for (int i = 0; i < n; i++) ScaleInto(zs.Slice(i * d, d), g.Slice(i * d, d), -dys[i]);
     }

@@ -38,9 +38,7 @@ public sealed partial class CpuKernels<T>
 
     public void SampleNormalForward(Tensor<T> mu, Tensor<T> logvar, Tensor<T> noise, Tensor<T> z, bool sample, ulong seed)
     {
-        logvar.CheckShape("logvar", mu.Shape);
-        noise.CheckShape("noise", mu.Shape);
-        z.CheckShape("z", mu.Shape);
+        KernelContract.SampleNormalForward(mu, logvar, noise, z);
         if (!sample) { mu.AsSpan().CopyTo(z.AsSpan()); noise.AsSpan().Clear(); return; }
         ulong key = SplitMix64(seed ^ NoiseSalt);
         Elementwise(mu.Length, (mu, logvar, noise, z, key), static (s, lo, hi) =>
@@ -89,9 +87,9 @@ public sealed partial class CpuKernels<T>
         _ => (-Sigmoid(a), T.Zero),
     };
 
-    private static void CheckPointwise(PointwiseLoss kind, Tensor<T> a, Tensor<T> b)
+    /// <summary>bce's probabilities in [0, 1] (a data check: the shapes are the contract's).</summary>
+    private static void CheckProbabilities(PointwiseLoss kind, Tensor<T> a)
     {
-        b.CheckShape("b", a.Shape);
         if (kind == PointwiseLoss.Bce)
         {
             var s = a.AsSpan();
@@ -102,8 +100,8 @@ public sealed partial class CpuKernels<T>
 
     public void PointwiseLossForward(PointwiseLoss kind, Tensor<T> a, Tensor<T> b, GenReduction reduction, Tensor<T> loss)
     {
-        CheckPointwise(kind, a, b);
-        CheckLoss(loss);
+        KernelContract.PointwiseLossForward(a, b, loss);
+        CheckProbabilities(kind, a);
         var xs = a.AsSpan(); var ys = b.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < xs.Length; i++) total += PointwiseTerm(kind, xs[i], ys[i]);
@@ -112,9 +110,7 @@ public sealed partial class CpuKernels<T>
 
     public void PointwiseLossBackward(PointwiseLoss kind, Tensor<T> dy, Tensor<T> a, Tensor<T> b, GenReduction reduction, Tensor<T> da, Tensor<T>? db)
     {
-        b.CheckShape("b", a.Shape);
-        da.CheckShape("da", a.Shape);
-        db?.CheckShape("db", a.Shape);
+        KernelContract.PointwiseLossBackward(dy, a, b, da, db);
         T g = Upstream(dy) / GenDivisor(reduction, a);
         var xs = a.AsSpan(); var ys = b.AsSpan(); var dxs = da.AsSpan(); var dys = db is null ? Span<T>.Empty : db.AsSpan();
         for (int i = 0; i < xs.Length; i++)
@@ -123,13 +119,6 @@ public sealed partial class CpuKernels<T>
             dxs[i] = g * ga;
             if (db is not null) dys[i] = g * gb;
         }
-    }
-
-    private static (int N, int D) CheckRows(string op, Tensor<T> a, string aName, Tensor<T> b, string bName)
-    {
-        if (a.Rank != 2) throw new ArgumentException($"{aName}: {op} expects shape [N, D], got {Tensor<T>.Format(a.Shape)}", aName);
-        b.CheckShape(bName, a.Shape);
-        return (a.Shape[0], a.Shape[1]);
     }
 
     private static T RowDivisor(GenReduction r, int rows) => r == GenReduction.Sum ? T.One : T.CreateChecked(Math.Max(rows, 1));
@@ -145,9 +134,7 @@ public sealed partial class CpuKernels<T>
 
     public void TripletMarginForward(Tensor<T> anchor, Tensor<T> positive, Tensor<T> negative, T margin, GenReduction reduction, Tensor<T> loss)
     {
-        var (n, d) = CheckRows("triplet_margin", anchor, "anchor", positive, "positive");
-        negative.CheckShape("negative", anchor.Shape);
-        CheckLoss(loss);
+        var (n, d) = KernelContract.TripletMarginForward(anchor, positive, negative, loss);
         var a = anchor.AsSpan(); var p = positive.AsSpan(); var ng = negative.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < n; i++)
@@ -157,9 +144,7 @@ public sealed partial class CpuKernels<T>
 
     public void TripletMarginBackward(Tensor<T> dy, Tensor<T> anchor, Tensor<T> positive, Tensor<T> negative, T margin, GenReduction reduction, Tensor<T> danchor, Tensor<T> dpositive, Tensor<T> dnegative)
     {
-        var (n, d) = CheckRows("triplet_margin", anchor, "anchor", positive, "positive");
-        negative.CheckShape("negative", anchor.Shape);
-        danchor.CheckShape("danchor", anchor.Shape); dpositive.CheckShape("dpositive", anchor.Shape); dnegative.CheckShape("dnegative", anchor.Shape);
+        var (n, d) = KernelContract.TripletMarginBackward(dy, anchor, positive, negative, danchor, dpositive, dnegative);
         T g = Upstream(dy) / RowDivisor(reduction, n), eps = T.CreateChecked(TripletEps);
         var a = anchor.AsSpan(); var p = positive.AsSpan(); var ng = negative.AsSpan();
         var da = danchor.AsSpan(); var dp = dpositive.AsSpan(); var dn = dnegative.AsSpan();
@@ -214,8 +199,7 @@ public sealed partial class CpuKernels<T>
 
     public void NtXentForward(Tensor<T> z1, Tensor<T> z2, T temperature, GenReduction reduction, Tensor<T> loss)
     {
-        var (n, d) = CheckRows("nt_xent", z1, "z1", z2, "z2");
-        CheckLoss(loss);
+        var (n, d) = KernelContract.NtXentForward(z1, z2, loss);
         int m = 2 * n;
         if (n == 0) { loss.AsSpan()[0] = T.Zero; return; }
         var buf = ArrayPool<T>.Shared.Rent(m * d + 2 * m);
@@ -232,8 +216,7 @@ public sealed partial class CpuKernels<T>
 
     public void NtXentBackward(Tensor<T> dy, Tensor<T> z1, Tensor<T> z2, T temperature, GenReduction reduction, Tensor<T> dz1, Tensor<T> dz2)
     {
-        var (n, d) = CheckRows("nt_xent", z1, "z1", z2, "z2");
-        dz1.CheckShape("dz1", z1.Shape); dz2.CheckShape("dz2", z1.Shape);
+        var (n, d) = KernelContract.NtXentBackward(dy, z1, z2, dz1, dz2);
         int m = 2 * n;
         if (n == 0) return;
         T g = Upstream(dy) / RowDivisor(reduction, m);
@@ -279,8 +262,7 @@ public sealed partial class CpuKernels<T>
 
     public void DistillForward(Tensor<T> student, Tensor<T> teacher, T temperature, GenReduction reduction, Tensor<T> loss)
     {
-        var (n, c) = CheckRows("distill", student, "student", teacher, "teacher");
-        CheckLoss(loss);
+        var (n, c) = KernelContract.DistillForward(student, teacher, loss);
         var s = student.AsSpan(); var t = teacher.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < n; i++)
@@ -299,8 +281,7 @@ public sealed partial class CpuKernels<T>
 
     public void DistillBackward(Tensor<T> dy, Tensor<T> student, Tensor<T> teacher, T temperature, GenReduction reduction, Tensor<T> dstudent)
     {
-        var (n, c) = CheckRows("distill", student, "student", teacher, "teacher");
-        dstudent.CheckShape("dstudent", student.Shape);
+        var (n, c) = KernelContract.DistillBackward(dy, student, teacher, dstudent);
         T g = Upstream(dy) * temperature / RowDivisor(reduction, n);
         var s = student.AsSpan(); var t = teacher.AsSpan(); var ds = dstudent.AsSpan();
         for (int i = 0; i < n; i++)

@@ -3,37 +3,10 @@ namespace NetDsl.Runtime;
 // Linear layers as GEMMs with PyTorch's weight layout w [O, K]; big problems are split by output row blocks.
 public sealed partial class CpuKernels<T>
 {
-    private static void CheckRank2(Tensor<T> t, string name, string dims)
-    {
-        if (t.Rank != 2) throw new ArgumentException($"{name}: expected shape {dims}, got {Tensor<T>.Format(t.Shape)}", name);
-    }
-
-    /// <summary>Rows of a linear operand [..., K] (a sequence [N, T, K] is N·T rows); 2-D or 3-D.</summary>
-    internal static int LinearRows(int[] shape, string name, string dims)
-    {
-        if (shape.Length < 2 || shape.Length > 3) throw new ArgumentException($"{name}: expected shape {dims} (or [N, T, ...]), got {Tensor<T>.Format(shape)}", name);
-        return shape.Length == 2 ? shape[0] : shape[0] * shape[1];
-    }
-
-    /// <summary>y must be x with its last dim replaced by <paramref name="last"/>.</summary>
-    internal static void CheckLeading(int[] x, int[] y, int last, string xName, string yName)
-    {
-        bool ok = y.Length == x.Length && y[^1] == last && x.AsSpan(0, x.Length - 1).SequenceEqual(y.AsSpan(0, y.Length - 1));
-        if (!ok)
-        {
-            var e = (int[])x.Clone(); e[^1] = last;
-            throw new ArgumentException($"{yName}: expected shape {Tensor<T>.Format(e)} for {xName} {Tensor<T>.Format(x)}, got {Tensor<T>.Format(y)}", yName);
-        }
-    }
-
     public void LinearForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, TEpi epilogue, TGpuEpi gpuEpilogue)
         where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
-        int m = LinearRows(x.Shape, "x", "[M, K]"); CheckRank2(w, "w", "[O, K]");
-        int k = x.Shape[^1], o = w.Shape[0];
-        w.CheckShape("w", [o, k]);
-        b?.CheckShape("b", [o]);
-        CheckLeading(x.Shape, y.Shape, o, "x", "y");
+        var (m, k, o) = KernelContract.LinearForward(x, w, b, y);
         if (m <= GemvMaxRows)
         {
             LinearSmallM(x, w, b, y, m, k, o, epilogue);
@@ -72,10 +45,7 @@ public sealed partial class CpuKernels<T>
 
     public void LinearBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx)
     {
-        int m = LinearRows(dy.Shape, "dy", "[M, O]"); CheckRank2(w, "w", "[O, K]");
-        int o = dy.Shape[^1], k = w.Shape[1];
-        w.CheckShape("w", [o, k]);
-        CheckLeading(dy.Shape, dx.Shape, k, "dy", "dx");
+        var (m, k, o) = KernelContract.LinearBackwardData(dy, w, dx);
         Blocks(m, k, (long)m * o * k, (dy, w, dx, k, o), static (s, r0, r1, c0, c1) =>
             Gemm(r1 - r0, c1 - c0, s.o, s.dy.AsSpan().Slice(r0 * s.o), s.o, 1, s.w.AsSpan().Slice(c0), s.k, 1, s.dx.AsSpan().Slice(r0 * s.k + c0), s.k,
                 false, BiasKind.None, default, default(Identity<T>)));
@@ -88,11 +58,7 @@ public sealed partial class CpuKernels<T>
 
     private static void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db, bool accumulate)
     {
-        int m = LinearRows(dy.Shape, "dy", "[M, O]");
-        int o = dy.Shape[^1], k = x.Shape[^1];
-        CheckLeading(dy.Shape, x.Shape, k, "dy", "x");
-        dw.CheckShape("dw", [o, k]);
-        db?.CheckShape("db", [o]);
+        var (m, k, o) = KernelContract.LinearBackwardFilter(dy, x, dw, db);
         // dw[o-rows lo..hi] = dyᵀ[lo..hi, :] · x : A(i, p) = dy[p, lo+i]
         RowBlocks(o, (long)m * o * k, (dy, x, dw, k, o, m, accumulate), static (s, lo, hi) =>
             Gemm(hi - lo, s.k, s.m, s.dy.AsSpan().Slice(lo), 1, s.o, s.x.AsSpan(), s.k, 1, s.dw.AsSpan().Slice(lo * s.k), s.k,

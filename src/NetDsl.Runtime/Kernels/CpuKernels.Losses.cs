@@ -7,36 +7,19 @@ public sealed partial class CpuKernels<T>
 {
     public T ReadScalar(Tensor<T> t)
     {
-        if (t.Length < 1) throw new ArgumentException($"t: expected at least one element ([1]), got {Tensor<T>.Format(t.Shape)}", nameof(t));
+        KernelContract.ReadScalar(t);
         return t.AsSpan()[0];
     }
 
-    private static T Upstream(Tensor<T> dy)
-    {
-        if (dy.Length != 1) throw new ArgumentException($"dy: expected shape [1] (the loss gradient), got {Tensor<T>.Format(dy.Shape)}", nameof(dy));
-        return dy.AsSpan()[0];
-    }
+    /// <summary>dy[0] (the contract checked dy's shape).</summary>
+    private static T Upstream(Tensor<T> dy) => dy.AsSpan()[0];
 
-    /// <summary>
-    /// (rows, C) of scores [N, …, C] (classes on the last axis) with labels [N, …] and weights empty or [C]; rows is the
-    /// product of the leading dims. Throws naming expected and actual.
-    /// </summary>
-    private static (int N, int C) CheckClassLoss(Tensor<T> scores, Tensor<int> labels, ReadOnlySpan<T> weights, string scoresName)
+    /// <summary>Every label in 0..C−1 (the labels are host data here).</summary>
+    private static void CheckLabels(Tensor<int> labels, int n, int c)
     {
-        if (scores.Rank < 2) throw new ArgumentException($"{scoresName}: expected shape [N, C] or [N, …, C], got {Tensor<T>.Format(scores.Shape)}", scoresName);
-        int c = scores.Shape[^1], n = c == 0 ? 0 : scores.Length / c;
-        labels.CheckShape("labels", scores.Shape.AsSpan(0, scores.Rank - 1));
-        if (weights.Length != 0 && weights.Length != c)
-            throw new ArgumentException($"weights: expected {c} class weights (or none) for {scoresName} {Tensor<T>.Format(scores.Shape)}, got {weights.Length}", nameof(weights));
         var lab = labels.AsSpan();
         for (int i = 0; i < n; i++)
             if ((uint)lab[i] >= (uint)c) throw new ArgumentOutOfRangeException(nameof(labels), $"label {lab[i]} at index {i} is out of range 0..{c - 1}");
-        return (n, c);
-    }
-
-    private static void CheckLoss(Tensor<T> loss)
-    {
-        if (loss.Length < 1) throw new ArgumentException($"loss: expected shape [1], got {Tensor<T>.Format(loss.Shape)}", nameof(loss));
     }
 
     /// <summary>The divisor of a class loss: 1 for the sum, Σ w[y_i] with weights, else N.</summary>
@@ -63,9 +46,8 @@ public sealed partial class CpuKernels<T>
 
     public void CrossEntropyForward(Tensor<T> logits, Tensor<int> labels, ReadOnlySpan<T> weights, T smoothing, LossReduction reduction, Tensor<T> probs, Tensor<T> loss)
     {
-        var (n, c) = CheckClassLoss(logits, labels, weights, "logits");
-        probs.CheckShape("probs", logits.Shape);
-        CheckLoss(loss);
+        var (n, c) = KernelContract.CrossEntropyForward(logits, labels, weights.Length, probs, loss);
+        CheckLabels(labels, n, c);
         var ls = logits.AsSpan(); var ps = probs.AsSpan(); var lab = labels.AsSpan();
         T eps = smoothing, epsC = c == 0 ? T.Zero : smoothing / T.CreateChecked(c), total = T.Zero;
         for (int i = 0; i < n; i++)
@@ -89,8 +71,8 @@ public sealed partial class CpuKernels<T>
 
     public void CrossEntropyBackward(Tensor<T> dy, Tensor<T> probs, Tensor<int> labels, ReadOnlySpan<T> weights, T smoothing, LossReduction reduction, Tensor<T> dlogits)
     {
-        var (n, c) = CheckClassLoss(probs, labels, weights, "probs");
-        dlogits.CheckShape("dlogits", probs.Shape);
+        var (n, c) = KernelContract.CrossEntropyBackward(dy, probs, labels, weights.Length, dlogits);
+        CheckLabels(labels, n, c);
         if (n == 0) return;
         var ps = probs.AsSpan(); var ds = dlogits.AsSpan(); var lab = labels.AsSpan();
         T scale = Upstream(dy) / ClassDivisor(lab, weights, reduction);
@@ -112,8 +94,8 @@ public sealed partial class CpuKernels<T>
 
     public void NllLossForward(Tensor<T> logp, Tensor<int> labels, ReadOnlySpan<T> weights, LossReduction reduction, Tensor<T> loss)
     {
-        var (n, c) = CheckClassLoss(logp, labels, weights, "logp");
-        CheckLoss(loss);
+        var (n, c) = KernelContract.NllLossForward(logp, labels, weights.Length, loss);
+        CheckLabels(labels, n, c);
         var ls = logp.AsSpan(); var lab = labels.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < n; i++) total -= (weights.Length == 0 ? T.One : weights[lab[i]]) * ls[i * c + lab[i]];
@@ -122,7 +104,8 @@ public sealed partial class CpuKernels<T>
 
     public void NllLossBackward(Tensor<T> dy, Tensor<int> labels, ReadOnlySpan<T> weights, LossReduction reduction, Tensor<T> dlogp)
     {
-        var (n, c) = CheckClassLoss(dlogp, labels, weights, "dlogp");
+        var (n, c) = KernelContract.NllLossBackward(dy, labels, weights.Length, dlogp);
+        CheckLabels(labels, n, c);
         var ds = dlogp.AsSpan(); var lab = labels.AsSpan();
         ds.Clear();
         if (n == 0) return;
@@ -132,8 +115,8 @@ public sealed partial class CpuKernels<T>
 
     public void MultiMarginForward(Tensor<T> x, Tensor<int> labels, T margin, bool squared, LossReduction reduction, Tensor<T> loss)
     {
-        var (n, c) = CheckClassLoss(x, labels, ReadOnlySpan<T>.Empty, "x");
-        CheckLoss(loss);
+        var (n, c) = KernelContract.MultiMarginForward(x, labels, loss);
+        CheckLabels(labels, n, c);
         var xs = x.AsSpan(); var lab = labels.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < n; i++)
@@ -152,8 +135,8 @@ public sealed partial class CpuKernels<T>
 
     public void MultiMarginBackward(Tensor<T> dy, Tensor<T> x, Tensor<int> labels, T margin, bool squared, LossReduction reduction, Tensor<T> dx)
     {
-        var (n, c) = CheckClassLoss(x, labels, ReadOnlySpan<T>.Empty, "x");
-        dx.CheckShape("dx", x.Shape);
+        var (n, c) = KernelContract.MultiMarginBackward(dy, x, labels, dx);
+        CheckLabels(labels, n, c);
         if (n == 0) return;
         var xs = x.AsSpan(); var ds = dx.AsSpan(); var lab = labels.AsSpan();
         T scale = Upstream(dy) / T.CreateChecked(c) / (reduction == LossReduction.Sum ? T.One : T.CreateChecked(n));
@@ -174,9 +157,8 @@ public sealed partial class CpuKernels<T>
 
     public void FocalLossForward(Tensor<T> logits, Tensor<int> labels, T gamma, T alpha, LossReduction reduction, Tensor<T> probs, Tensor<T> loss)
     {
-        var (n, c) = CheckClassLoss(logits, labels, ReadOnlySpan<T>.Empty, "logits");
-        probs.CheckShape("probs", logits.Shape);
-        CheckLoss(loss);
+        var (n, c) = KernelContract.FocalLossForward(logits, labels, probs, loss);
+        CheckLabels(labels, n, c);
         var ls = logits.AsSpan(); var ps = probs.AsSpan(); var lab = labels.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < n; i++)
@@ -199,8 +181,8 @@ public sealed partial class CpuKernels<T>
 
     public void FocalLossBackward(Tensor<T> dy, Tensor<T> probs, Tensor<int> labels, T gamma, T alpha, LossReduction reduction, Tensor<T> dlogits)
     {
-        var (n, c) = CheckClassLoss(probs, labels, ReadOnlySpan<T>.Empty, "probs");
-        dlogits.CheckShape("dlogits", probs.Shape);
+        var (n, c) = KernelContract.FocalLossBackward(dy, probs, labels, dlogits);
+        CheckLabels(labels, n, c);
         if (n == 0) return;
         var ps = probs.AsSpan(); var ds = dlogits.AsSpan(); var lab = labels.AsSpan();
         T scale = Upstream(dy) / (reduction == LossReduction.Sum ? T.One : T.CreateChecked(n));
@@ -228,8 +210,7 @@ public sealed partial class CpuKernels<T>
 
     public void RegressionLossForward(RegressionLoss kind, Tensor<T> y, Tensor<T> target, T beta, LossReduction reduction, Tensor<T> loss)
     {
-        target.CheckShape("target", y.Shape);
-        CheckLoss(loss);
+        KernelContract.RegressionLossForward(y, target, loss);
         var ys = y.AsSpan(); var ts = target.AsSpan();
         T total = T.Zero;
         for (int i = 0; i < ys.Length; i++) total += RegressionTerm(kind, ys[i] - ts[i], beta);
@@ -238,8 +219,7 @@ public sealed partial class CpuKernels<T>
 
     public void RegressionLossBackward(RegressionLoss kind, Tensor<T> dy, Tensor<T> y, Tensor<T> target, T beta, LossReduction reduction, Tensor<T> dpred)
     {
-        target.CheckShape("target", y.Shape);
-        dpred.CheckShape("dpred", y.Shape);
+        KernelContract.RegressionLossBackward(dy, y, target, dpred);
         if (y.Length == 0) return;
         var ys = y.AsSpan(); var ts = target.AsSpan(); var ds = dpred.AsSpan();
         T scale = Upstream(dy) / (reduction == LossReduction.Sum ? T.One : T.CreateChecked(ys.Length));

@@ -104,28 +104,6 @@ public sealed partial class CpuKernels<T>
         for (; i < n; i++) Unsafe.Add(ref po, i) = a * Unsafe.Add(ref pd, i) + b * (Unsafe.Add(ref px, i) - m) + c;
     }
 
-    // ------------------------------------------------------------------ shape checks
-    /// <summary>x [N, C, *] → (N, C, inner = product of the dims after C).</summary>
-    private static (int N, int C, int Inner) NormDims(Tensor<T> x, string op)
-    {
-        if (x.Rank < 2) throw new ArgumentException($"x: {op} expects [N, C] or [N, C, *], got {Tensor<T>.Format(x.Shape)}", "x");
-        int inner = 1;
-        for (int i = 2; i < x.Rank; i++) inner *= x.Shape[i];
-        return (x.Shape[0], x.Shape[1], inner);
-    }
-
-    private static void NormCheckVec(Tensor<T>? t, string name, int n)
-    {
-        if (t is not null && t.Length != n)
-            throw new ArgumentException($"{name}: expected {n} elements (shape [{n}]), got shape {Tensor<T>.Format(t.Shape)}", name);
-    }
-
-    private static void NormCheckLike(Tensor<T>? t, string name, Tensor<T> like, string likeName)
-    {
-        if (t is not null && !t.Shape.AsSpan().SequenceEqual(like.Shape))
-            throw new ArgumentException($"{name}: expected shape {Tensor<T>.Format(like.Shape)} like {likeName}, got {Tensor<T>.Format(t.Shape)}", name);
-    }
-
     // ------------------------------------------------------------------ batchnorm
     // Memory-bound: per channel (channels split across cores) one read of x computes the statistics (sums of the values and
     // of their squares, shifted by the channel's first value against cancellation), then one read of x writes y. The
@@ -149,21 +127,15 @@ public sealed partial class CpuKernels<T>
     public void BatchNormForward<TEpi>(Tensor<T> x, Tensor<T> residual, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
         Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TEpi epilogue) where TEpi : struct, IMap2<T>
     {
-        NormCheckLike(residual, "residual", x, "x");
+        KernelContract.Like(residual, "residual", x, "x");
         BatchNormForwardCore(x, residual, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, new BnOut2<TEpi>(epilogue));
     }
 
     private static void BatchNormForwardCore<TOut>(Tensor<T> x, Tensor<T> r, Tensor<T> weight, Tensor<T> bias, Tensor<T> runningMean, Tensor<T> runningVar,
         Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, bool training, T eps, T momentum, TOut epilogue) where TOut : struct, IBnOut
     {
-        var (n, c, inner) = NormDims(x, "batchnorm");
-        NormCheckLike(y, "y", x, "x");
-        NormCheckVec(weight, "weight", c); NormCheckVec(bias, "bias", c);
-        NormCheckVec(runningMean, "runningMean", c); NormCheckVec(runningVar, "runningVar", c);
-        NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
+        var (n, c, inner) = KernelContract.BatchNormForward(x, weight, bias, runningMean, runningVar, y, mean, invStd, training);
         long count = (long)n * inner;
-        if (training && count < 2)
-            throw new ArgumentException($"x: batchnorm in training mode needs more than 1 value per channel, got {Tensor<T>.Format(x.Shape)}", nameof(x));
         if (training && BatchNormReduction is { } reduce) { BatchNormForwardSync(x, r, weight, bias, runningMean, runningVar, y, mean, invStd, eps, momentum, epilogue, reduce); return; }
         NormChunks(c, count * c, (x, r, weight, bias, runningMean, runningVar, y, mean, invStd, training, eps, momentum, n, c, inner, epilogue),
             static (s, lo, hi) => BatchNormChannels(s.x.AsSpan(), s.r.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.runningMean.AsSpan(), s.runningVar.AsSpan(),
@@ -271,10 +243,7 @@ public sealed partial class CpuKernels<T>
     public void BatchNormApply<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> weight, Tensor<T> bias, Tensor<T> mean, Tensor<T> invStd, Tensor<T> y,
         TEpi epilogue, TGpuEpi gpuEpilogue) where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
-        var (n, c, inner) = NormDims(x, "batchnorm");
-        NormCheckLike(y, "y", x, "x");
-        NormCheckVec(weight, "weight", c); NormCheckVec(bias, "bias", c);
-        NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
+        var (n, c, inner) = KernelContract.BatchNormApply(x, weight, bias, mean, invStd, y);
         NormChunks(c, (long)n * inner * c, (x, weight, bias, mean, invStd, y, n, c, inner, epilogue),
             static (s, lo, hi) => BatchNormApplyChannels(s.x.AsSpan(), s.weight.AsSpan(), s.bias.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
                 s.y.AsSpan(), s.n, s.c, s.inner, lo, hi, s.epilogue));
@@ -306,7 +275,7 @@ public sealed partial class CpuKernels<T>
     public void BatchNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training)
     {
-        NormCheckLike(dy, "dy", x, "x");
+        KernelContract.BatchNormBackward(dy, "dy", null, null, x, weight, mean, invStd, null, dx, dweight, dbias);
         BatchNormBackwardCore(dy, dy, dy, x, weight, mean, invStd, null, dx, dweight, dbias, training, default(BnDy1));
     }
 
@@ -314,7 +283,7 @@ public sealed partial class CpuKernels<T>
         Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
         where TOp : struct, IMap2<T> where TGpuOp : struct, IGpuMap2
     {
-        NormCheckLike(a, "a", x, "x"); NormCheckLike(b, "b", x, "x"); NormCheckLike(dyOut, "dyOut", x, "x");
+        KernelContract.BatchNormBackward(a, "a", b, null, x, weight, mean, invStd, dyOut, dx, dweight, dbias);
         BatchNormBackwardCore(a, b, b, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, new BnDy2<TOp>(prologue));
     }
 
@@ -322,7 +291,7 @@ public sealed partial class CpuKernels<T>
         Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TOp prologue, TGpuOp gpuPrologue)
         where TOp : struct, IMap3<T> where TGpuOp : struct, IGpuMap3
     {
-        NormCheckLike(a, "a", x, "x"); NormCheckLike(b, "b", x, "x"); NormCheckLike(c, "c", x, "x"); NormCheckLike(dyOut, "dyOut", x, "x");
+        KernelContract.BatchNormBackward(a, "a", b, c, x, weight, mean, invStd, dyOut, dx, dweight, dbias);
         BatchNormBackwardCore(a, b, c, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, new BnDy3<TOp>(prologue));
     }
 
@@ -370,18 +339,15 @@ public sealed partial class CpuKernels<T>
     private static void BatchNormBackwardCore<TDy>(Tensor<T> a, Tensor<T> b, Tensor<T> c3, Tensor<T> x, Tensor<T> weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dyOut, Tensor<T>? dx, Tensor<T> dweight, Tensor<T> dbias, bool training, TDy dy) where TDy : struct, IBnDy
     {
-        var (n, c, inner) = NormDims(x, "batchnorm");
-        NormCheckLike(dx, "dx", x, "x");
+        // the public methods checked the contract (KernelContract.BatchNormBackward)
+        var (n, c, inner) = KernelContract.NormDims(x, "batchnorm");
         if (training && BatchNormReduction is { } reduce) { BatchNormBackwardSync(a, b, c3, x, weight, mean, invStd, dyOut, dx, dweight, dbias, dy, reduce); return; }
         if (!dy.Plain && (long)n * inner > BnPrologueInlineMax && (dyOut ?? dx) is { } target)
         {
-            NormCheckVec(weight, "weight", c);   // checked before anything is written
             Elementwise(x.Length, (a, b, c3, target, dy), static (s, lo, hi) => BnPrologueRange(s.a.AsSpan(), s.b.AsSpan(), s.c3.AsSpan(), s.target.AsSpan(), lo, hi, s.dy));
             BatchNormBackwardCore(target, target, target, x, weight, mean, invStd, null, dx, dweight, dbias, training, default(BnDy1));
             return;
         }
-        NormCheckVec(weight, "weight", c); NormCheckVec(mean, "mean", c); NormCheckVec(invStd, "invStd", c);
-        NormCheckVec(dweight, "dweight", c); NormCheckVec(dbias, "dbias", c);
         NormChunks(c, (long)n * inner * c, (a, b, c3, x, weight, mean, invStd, dyOut, dx, dweight, dbias, training, n, c, inner, dy),
             static (s, lo, hi) => BatchNormBackwardChannels(s.a.AsSpan(), s.b.AsSpan(), s.c3.AsSpan(), s.x.AsSpan(), s.weight.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(),
                 s.dyOut is null ? default : s.dyOut.AsSpan(), s.dx is null ? default : s.dx.AsSpan(), s.dyOut is not null, s.dx is not null,
@@ -500,37 +466,9 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ layernorm
-    private static (int Rows, int D) LayerNormDims(Tensor<T> x, int dims)
-    {
-        if (dims < 1 || dims > x.Rank)
-            throw new ArgumentException($"dims: layernorm of x {Tensor<T>.Format(x.Shape)} normalizes 1 to {x.Rank} trailing dims, got {dims}", nameof(dims));
-        int d = 1;
-        for (int i = x.Rank - dims; i < x.Rank; i++) d *= x.Shape[i];
-        return (d == 0 ? 0 : x.Length / d, d);
-    }
-
-    private static void LayerNormCheck(Tensor<T> x, Tensor<T>? weight, Tensor<T>? bias, Tensor<T> mean, Tensor<T> invStd, int dims)
-    {
-        var lead = x.Shape.AsSpan(0, x.Rank - dims);
-        var tail = x.Shape.AsSpan(x.Rank - dims);
-        for (int i = 0; i < 2; i++)
-        {
-            var (t, name) = i == 0 ? (weight, "weight") : (bias, "bias"); // no array per call: this runs every step
-            if (t is not null && !t.Shape.AsSpan().SequenceEqual(tail))
-                throw new ArgumentException($"{name}: expected shape {Tensor<T>.Format(tail)} (the last {dims} dims of x {Tensor<T>.Format(x.Shape)}), got {Tensor<T>.Format(t.Shape)}", name);
-        }
-        if (!mean.Shape.AsSpan().SequenceEqual(lead))
-            throw new ArgumentException($"mean: expected shape {Tensor<T>.Format(lead)} (the leading dims of x {Tensor<T>.Format(x.Shape)}), got {Tensor<T>.Format(mean.Shape)}", nameof(mean));
-        if (!invStd.Shape.AsSpan().SequenceEqual(lead))
-            throw new ArgumentException($"invStd: expected shape {Tensor<T>.Format(lead)} (the leading dims of x {Tensor<T>.Format(x.Shape)}), got {Tensor<T>.Format(invStd.Shape)}", nameof(invStd));
-    }
-
     public void LayerNormForward(Tensor<T> x, Tensor<T>? weight, Tensor<T>? bias, Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, int dims, T eps)
     {
-        var (rows, d) = LayerNormDims(x, dims);
-        NormCheckLike(y, "y", x, "x");
-        LayerNormCheck(x, weight, bias, mean, invStd, dims);
-        if ((weight is null) != (bias is null)) throw new ArgumentException("weight and bias: give both or neither");
+        var (rows, d) = KernelContract.LayerNormForward(x, weight, bias, y, mean, invStd, dims);
         NormChunks(rows, (long)rows * d, (x, weight, bias, y, mean, invStd, eps, d),
             static (s, lo, hi) => LayerNormRows(s.x.AsSpan(), s.weight is null ? default : s.weight.AsSpan(), s.bias is null ? default : s.bias.AsSpan(),
                 s.weight is not null, s.y.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(), s.eps, s.d, lo, hi));
@@ -564,11 +502,7 @@ public sealed partial class CpuKernels<T>
     public void LayerNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T>? weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T>? dweight, Tensor<T>? dbias, int dims)
     {
-        var (rows, d) = LayerNormDims(x, dims);
-        NormCheckLike(dy, "dy", x, "x"); NormCheckLike(dx, "dx", x, "x");
-        LayerNormCheck(x, weight, null, mean, invStd, dims);
-        if (weight is not null) { NormCheckLike(dweight, "dweight", weight, "weight"); NormCheckLike(dbias, "dbias", weight, "weight"); }
-        else if (dweight is not null || dbias is not null) throw new ArgumentException("dweight and dbias need the weight (layernorm without affine parameters has no weight gradient)");
+        var (rows, d) = KernelContract.LayerNormBackward(dy, x, weight, mean, invStd, dx, dweight, dbias, dims);
         if (dx is not null)
             NormChunks(rows, (long)rows * d, (dy, x, weight, mean, invStd, dx, d),
                 static (s, lo, hi) => LayerNormBackwardRows(s.dy.AsSpan(), s.x.AsSpan(), s.weight is null ? default : s.weight.AsSpan(), s.weight is not null,
@@ -626,21 +560,9 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ groupnorm and instancenorm
-    private static (int N, int C, int Inner, int Cg) GroupNormCheck(Tensor<T> x, Tensor<T>? weight, Tensor<T>? bias, Tensor<T> mean, Tensor<T> invStd, int groups)
-    {
-        var (n, c, inner) = NormDims(x, "groupnorm");
-        if (groups < 1 || c % groups != 0)
-            throw new ArgumentException($"groups: {groups} must divide the {c} channels of x {Tensor<T>.Format(x.Shape)}", nameof(groups));
-        NormCheckVec(weight, "weight", c); NormCheckVec(bias, "bias", c);
-        mean.CheckShape("mean", [n, groups]); invStd.CheckShape("invStd", [n, groups]);
-        return (n, c, inner, c / groups);
-    }
-
     public void GroupNormForward(Tensor<T> x, Tensor<T>? weight, Tensor<T>? bias, Tensor<T> y, Tensor<T> mean, Tensor<T> invStd, int groups, T eps)
     {
-        var (n, c, inner, cg) = GroupNormCheck(x, weight, bias, mean, invStd, groups);
-        NormCheckLike(y, "y", x, "x");
-        if ((weight is null) != (bias is null)) throw new ArgumentException("weight and bias: give both or neither");
+        var (n, c, inner, cg) = KernelContract.GroupNormForward(x, weight, bias, y, mean, invStd, groups);
         NormChunks(n * groups, (long)x.Length, (x, weight, bias, y, mean, invStd, eps, cg, inner, c),
             static (s, lo, hi) => GroupNormRows(s.x.AsSpan(), s.weight is null ? default : s.weight.AsSpan(), s.bias is null ? default : s.bias.AsSpan(),
                 s.weight is not null, s.y.AsSpan(), s.mean.AsSpan(), s.invStd.AsSpan(), s.eps, s.cg, s.inner, s.c, lo, hi));
@@ -672,10 +594,7 @@ public sealed partial class CpuKernels<T>
     public void GroupNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T>? weight, Tensor<T> mean, Tensor<T> invStd,
         Tensor<T>? dx, Tensor<T>? dweight, Tensor<T>? dbias, int groups)
     {
-        var (n, c, inner, cg) = GroupNormCheck(x, weight, null, mean, invStd, groups);
-        NormCheckLike(dy, "dy", x, "x"); NormCheckLike(dx, "dx", x, "x");
-        if (weight is not null) { NormCheckVec(dweight, "dweight", c); NormCheckVec(dbias, "dbias", c); }
-        else if (dweight is not null || dbias is not null) throw new ArgumentException("dweight and dbias need the weight (no affine parameters, no weight gradient)");
+        var (n, c, inner, cg) = KernelContract.GroupNormBackward(dy, x, weight, mean, invStd, dx, dweight, dbias, groups);
         if (dx is not null)
             NormChunks(n * groups, (long)x.Length, (dy, x, weight, mean, invStd, dx, cg, inner, c),
                 static (s, lo, hi) => GroupNormBackwardRows(s.dy.AsSpan(), s.x.AsSpan(), s.weight is null ? default : s.weight.AsSpan(), s.weight is not null,
@@ -733,17 +652,9 @@ public sealed partial class CpuKernels<T>
     }
 
     // ------------------------------------------------------------------ local response normalization
-    private static (int N, int C, int Inner) LrnCheck(Tensor<T> x, int size, params (Tensor<T> T, string Name)[] like)
-    {
-        if (x.Rank < 3) throw new ArgumentException($"x: lrn expects [N, C, *] (3-D or more), got {Tensor<T>.Format(x.Shape)}", "x");
-        if (size < 1) throw new ArgumentException($"size: the lrn window must hold at least 1 channel, got {size}", nameof(size));
-        foreach (var (t, name) in like) NormCheckLike(t, name, x, "x");
-        return NormDims(x, "lrn");
-    }
-
     public void LocalResponseNormForward(Tensor<T> x, Tensor<T> y, Tensor<T> scale, int size, T alpha, T beta, T k)
     {
-        var (n, c, inner) = LrnCheck(x, size, (y, "y"), (scale, "scale"));
+        var (n, c, inner) = KernelContract.LocalResponseNormForward(x, y, scale, size);
         NormChunks(n * c, (long)x.Length * size, (x, y, scale, size, alpha, beta, k, c, inner),
             static (s, lo, hi) => LrnForwardPlanes(s.x.AsSpan(), s.y.AsSpan(), s.scale.AsSpan(), s.size, s.alpha, s.beta, s.k, s.c, s.inner, lo, hi));
     }
@@ -776,7 +687,7 @@ public sealed partial class CpuKernels<T>
 
     public void LocalResponseNormBackward(Tensor<T> dy, Tensor<T> x, Tensor<T> y, Tensor<T> scale, Tensor<T> dx, int size, T alpha, T beta)
     {
-        var (n, c, inner) = LrnCheck(x, size, (dy, "dy"), (y, "y"), (scale, "scale"), (dx, "dx"));
+        var (n, c, inner) = KernelContract.LocalResponseNormBackward(dy, x, y, scale, dx, size);
         NormChunks(n * c, (long)x.Length * size, (dy, x, y, scale, dx, size, alpha, beta, c, inner),
             static (s, lo, hi) => LrnBackwardPlanes(s.dy.AsSpan(), s.x.AsSpan(), s.y.AsSpan(), s.scale.AsSpan(), s.dx.AsSpan(), s.size, s.alpha, s.beta, s.c, s.inner, lo, hi));
     }

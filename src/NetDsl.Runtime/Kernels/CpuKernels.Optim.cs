@@ -9,8 +9,7 @@ public sealed partial class CpuKernels<T>
 {
     public void SgdStep(Tensor<T> param, Tensor<T> grad, Tensor<T> velocity, T lr, T momentum, T weightDecay, bool nesterov)
     {
-        grad.CheckShape("grad", param.Shape);
-        velocity.CheckShape("velocity", param.Shape);
+        KernelContract.SgdStep(param, grad, velocity);
         Sgd(param.AsSpan(), grad.AsSpan(), velocity.AsSpan(), lr, momentum, weightDecay, nesterov);
     }
 
@@ -42,10 +41,7 @@ public sealed partial class CpuKernels<T>
 
     public void AdamStep(Tensor<T> param, Tensor<T> grad, Tensor<T> m, Tensor<T> v, T lr, T beta1, T beta2, T eps, T weightDecay, int step)
     {
-        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), $"Adam step counts from 1, got {step}");
-        grad.CheckShape("grad", param.Shape);
-        m.CheckShape("m", param.Shape);
-        v.CheckShape("v", param.Shape);
+        KernelContract.AdamStep(param, grad, m, v, step);
         Adam(param.AsSpan(), grad.AsSpan(), m.AsSpan(), v.AsSpan(), lr, beta1, beta2, eps, weightDecay, step);
     }
 

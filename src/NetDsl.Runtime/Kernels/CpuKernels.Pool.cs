@@ -7,18 +7,6 @@ namespace NetDsl.Runtime;
 // Pooling over (n, c) planes, planes split across cores when the tensor is big.
 public sealed partial class CpuKernels<T>
 {
-    private static (int n, int c, int h, int w, int oh, int ow) CheckPool(Tensor<T> x, Tensor<T> y, PoolGeometry g, string xName, string yName)
-    {
-        if (g.KernelH < 1 || g.KernelW < 1 || g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0)
-            throw new ArgumentException($"invalid pooling geometry {g}");
-        if (x.Rank != 4) throw new ArgumentException($"{xName}: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", xName);
-        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        int oh = g.OutH(h), ow = g.OutW(w);
-        if (oh <= 0 || ow <= 0) throw new ArgumentException($"pooling {Tensor<T>.Format(x.Shape)} with {g} has an empty output");
-        y.CheckShape(yName, [n, c, oh, ow]);
-        return (n, c, h, w, oh, ow);
-    }
-
     private static void Planes<TState>(int planes, long work, TState state, Action<TState, int, int> body) =>
         Chunks(planes, work < (1 << 17) ? 1 : Math.Min(Environment.ProcessorCount, planes), state, body);
 
@@ -28,8 +16,7 @@ public sealed partial class CpuKernels<T>
 
     public void MaxPool2dForward(Tensor<T> x, Tensor<T> y, Tensor<int> argmax, PoolGeometry g)
     {
-        var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
-        argmax.CheckShape("argmax", y.Shape);
+        var (n, c, h, w, oh, ow) = KernelContract.MaxPool2dForward(x, y, argmax, g);
         MaxPoolPlanesChunks(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (x, y, argmax, h, w, oh, ow, g),
             static (s, lo, hi) => MaxPoolPlanes(s.x.AsSpan(), s.y.AsSpan(), s.argmax.AsSpan(), lo, hi, s.h, s.w, s.oh, s.ow, s.g));
     }
@@ -180,10 +167,7 @@ public sealed partial class CpuKernels<T>
 
     public void MaxPool2dBackward(Tensor<T> dy, Tensor<int> argmax, Tensor<T> dx)
     {
-        if (dy.Rank != 4) throw new ArgumentException($"dy: expected shape [N, C, OH, OW], got {Tensor<T>.Format(dy.Shape)}", nameof(dy));
-        argmax.CheckShape("argmax", dy.Shape);
-        if (dx.Rank != 4 || dx.Shape[0] != dy.Shape[0] || dx.Shape[1] != dy.Shape[1])
-            throw new ArgumentException($"dx: expected shape [{dy.Shape[0]}, {dy.Shape[1]}, H, W], got {Tensor<T>.Format(dx.Shape)}", nameof(dx));
+        KernelContract.MaxPool2dBackward(dy, argmax, dx);
         int planes = dy.Shape[0] * dy.Shape[1], hw = dx.Shape[2] * dx.Shape[3], ohw = dy.Shape[2] * dy.Shape[3];
         // planes split across cores (each plane's indices stay in its plane); a plane is cleared just before its scatter, in L1
         MaxPoolPlanesChunks(planes, (long)planes * hw, (dy, argmax, dx, hw, ohw), static (s, lo, hi) =>
@@ -211,7 +195,7 @@ public sealed partial class CpuKernels<T>
 
     public void AvgPool2dForward(Tensor<T> x, Tensor<T> y, PoolGeometry g)
     {
-        var (n, c, h, w, oh, ow) = CheckPool(x, y, g, "x", "y");
+        var (n, c, h, w, oh, ow) = KernelContract.Pool2d(x, y, g, "x", "y");
         // count_include_pad=True: divisor is the window clipped to the padded input (as PyTorch); ExcludePad: the real inputs only
         Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (x, y, g, h, w, oh, ow), static (st, lo, hi) =>
         {
@@ -241,7 +225,7 @@ public sealed partial class CpuKernels<T>
 
     public void AvgPool2dBackward(Tensor<T> dy, Tensor<T> dx, PoolGeometry g)
     {
-        var (n, c, h, w, oh, ow) = CheckPool(dx, dy, g, "dx", "dy");
+        var (n, c, h, w, oh, ow) = KernelContract.Pool2d(dx, dy, g, "dx", "dy");
         Planes(n * c, (long)n * c * oh * ow * g.KernelH * g.KernelW, (dx, dy, g, h, w, oh, ow), static (s, lo, hi) =>
         {
             var (dx, dy, g, h, w, oh, ow) = s;
@@ -270,8 +254,7 @@ public sealed partial class CpuKernels<T>
 
     public void GlobalAvgPoolForward(Tensor<T> x, Tensor<T> y)
     {
-        if (x.Rank != 4) throw new ArgumentException($"x: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", nameof(x));
-        y.CheckShape("y", [x.Shape[0], x.Shape[1]]);
+        KernelContract.GlobalAvgPool(x, y, "x", "y");
         int planes = x.Shape[0] * x.Shape[1], hw = x.Shape[2] * x.Shape[3];
         var xs = x.AsSpan(); var ys = y.AsSpan();
         T inv = T.One / T.CreateChecked(hw);
@@ -280,8 +263,7 @@ public sealed partial class CpuKernels<T>
 
     public void GlobalAvgPoolBackward(Tensor<T> dy, Tensor<T> dx)
     {
-        if (dx.Rank != 4) throw new ArgumentException($"dx: expected shape [N, C, H, W], got {Tensor<T>.Format(dx.Shape)}", nameof(dx));
-        dy.CheckShape("dy", [dx.Shape[0], dx.Shape[1]]);
+        KernelContract.GlobalAvgPool(dx, dy, "dx", "dy");
         int planes = dx.Shape[0] * dx.Shape[1], hw = dx.Shape[2] * dx.Shape[3];
         var dxs = dx.AsSpan(); var dys = dy.AsSpan();
         T inv = T.One / T.CreateChecked(hw);

@@ -10,14 +10,12 @@ public sealed partial class CpuKernels<T>
 {
     public void Dropout2dForward(Tensor<T> x, Tensor<T> mask, Tensor<T> y, T p, ulong seed)
     {
-        if (x.Rank != 4) throw new ArgumentException($"x: expected shape [N, C, H, W], got {Tensor<T>.Format(x.Shape)}", nameof(x));
-        BlockDropout(x, mask, y, p, seed, x.Shape[2] * x.Shape[3]);
+        BlockDropout(x, mask, y, p, seed, KernelContract.Dropout2dForward(x, mask, y, double.CreateChecked(p)));
     }
 
     public void StochasticDepthForward(Tensor<T> x, Tensor<T> mask, Tensor<T> y, T p, ulong seed)
     {
-        if (x.Rank < 1) throw new ArgumentException($"x: expected shape [N, ...], got {Tensor<T>.Format(x.Shape)}", nameof(x));
-        BlockDropout(x, mask, y, p, seed, x.Shape[0] == 0 ? 0 : x.Length / x.Shape[0]);
+        BlockDropout(x, mask, y, p, seed, KernelContract.StochasticDepthForward(x, mask, y, double.CreateChecked(p)));
     }
 
     /// <summary>The dropout decision of block <paramref name="b"/> (shared with the ILGPU kernels and the tests).</summary>
@@ -26,10 +24,7 @@ public sealed partial class CpuKernels<T>
 
     private static void BlockDropout(Tensor<T> x, Tensor<T> mask, Tensor<T> y, T p, ulong seed, int block)
     {
-        mask.CheckShape("mask", x.Shape);
-        y.CheckShape("y", x.Shape);
         double pd = double.CreateChecked(p);
-        if (!(pd >= 0 && pd <= 1)) throw new ArgumentOutOfRangeException(nameof(p), $"drop probability must be in [0, 1], got {pd}");
         if (x.Length == 0 || block == 0) return;
         T scale = pd >= 1 ? T.Zero : T.One / (T.One - p);
         ulong threshold = pd >= 1 ? ulong.MaxValue : (ulong)(pd * 9007199254740992.0);
@@ -58,7 +53,7 @@ public sealed partial class CpuKernels<T>
 
     public void PenaltyForward(ReadOnlySpan<Tensor<T>> weights, T l1, T l2, Tensor<T> loss)
     {
-        CheckLoss(loss);
+        KernelContract.PenaltyForward(loss);
         T total = T.Zero;
         int w = Vector256<T>.Count;
         foreach (var t in weights)
@@ -81,7 +76,7 @@ public sealed partial class CpuKernels<T>
 
     public void PenaltyBackward(Tensor<T> dy, Tensor<T> w, T l1, T l2, Tensor<T> dw)
     {
-        dw.CheckShape("dw", w.Shape);
+        KernelContract.PenaltyBackward(dy, w, dw);
         T g = Upstream(dy), a = g * l1, b = g * (l2 + l2);
         var ws = w.AsSpan(); var ds = dw.AsSpan();
         for (int i = 0; i < ws.Length; i++) ds[i] = a * T.CreateChecked(T.Sign(ws[i])) + b * ws[i];

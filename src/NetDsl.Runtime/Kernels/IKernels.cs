@@ -128,12 +128,6 @@ public partial interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIe
     void GlobalAvgPoolForward(Tensor<T> x, Tensor<T> y);
     void GlobalAvgPoolBackward(Tensor<T> dy, Tensor<T> dx);
 
-    // ---- loss: logits [N,C], labels [N] in 0..C-1, probs [N,C] (softmax, kept for backward)
-    /// <summary>Mean softmax cross-entropy over the batch, written to loss [1] and returned. Throws if a label is out of range.</summary>
-    T SoftmaxCrossEntropyForward(Tensor<T> logits, Tensor<int> labels, Tensor<T> probs, Tensor<T> loss);
-    /// <summary>dlogits = (probs − onehot(labels)) · dloss / N.</summary>
-    void SoftmaxCrossEntropyBackward(Tensor<T> probs, Tensor<int> labels, T dloss, Tensor<T> dlogits);
-
     // ---- dropout (inverted; p is the drop probability)
     /// <summary>
     /// mask = 0 with probability p else 1/(1−p), a deterministic function of (seed, element index); y = x·mask.

@@ -132,33 +132,6 @@ internal static partial class GpuKernels
         dx[i] = dy[i / hw] / hw;
     }
 
-    // ---------------------------------------------------------------- softmax cross-entropy
-    /// <summary>Per row: probs = softmax(logits), rowLoss = logsumexp − logit[label]; a bad label sets error[0].</summary>
-    public static void SoftmaxCrossEntropyRows(Index1D index, ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> probs,
-        ArrayView<float> rowLoss, ArrayView<int> error, int classes)
-    {
-        int n = index;
-        int o = n * classes;
-        float max = float.NegativeInfinity;
-        for (int j = 0; j < classes; j++) { float v = logits[o + j]; if (v > max) max = v; }
-        float sum = 0f;
-        for (int j = 0; j < classes; j++) { float e = MathF.Exp(logits[o + j] - max); probs[o + j] = e; sum += e; }
-        float inv = 1f / sum;
-        for (int j = 0; j < classes; j++) probs[o + j] *= inv;
-        int label = labels[n];
-        if (label < 0 || label >= classes) { error[0] = 1; rowLoss[n] = 0f; }
-        else rowLoss[n] = MathF.Log(sum) + max - logits[o + label];
-    }
-
-    public static void SoftmaxCrossEntropyBackward(Index1D index, ArrayView<float> probs, ArrayView<int> labels, ArrayView<float> dlogits,
-        int classes, float scale)
-    {
-        int i = index;
-        int n = i / classes, j = i % classes;
-        float oneHot = labels[n] == j ? 1f : 0f;
-        dlogits[i] = (probs[i] - oneHot) * scale;
-    }
-
     // ---------------------------------------------------------------- dropout (same counter-based stream as CpuKernels)
     public static void Dropout(Index1D index, ArrayView<float> x, ArrayView<float> mask, ArrayView<float> y, ulong key, ulong threshold, float scale)
     {

@@ -7,13 +7,6 @@ namespace NetDsl.Runtime.Ilgpu;
 // GpuKernels.Attention.cs: a thread per softmax row, a thread per output element for the products.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, AttnParams>? _attnScores;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnParams>? _attnValues, _attnDv, _attnDq, _attnDk;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnParams>? _attnDs;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>? _posEnc;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _classToken;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int>? _classTokenDx;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? _classTokenDtoken;
     private MemoryBuffer1D<int, Stride1D.Dense>? _noLengths;
 
     private ArrayView<int> NoLengths()
@@ -35,10 +28,8 @@ public sealed partial class IlgpuKernels
             Scale = scale, Keep = 1f / (1f - p), Key = SplitMix64(seed ^ 0x6A09E667F3BCC909UL), Threshold = (ulong)((double)p * 9007199254740992.0),
         };
         var pv = V(probs, "probs");
-        _attnScores ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, AttnParams>(GpuKernels.AttentionScores);
-        _attnScores(nb * tq, V(q, "q"), V(k, "k"), lengths is null ? NoLengths() : V(lengths, "lengths"), pv, drop ? V(dropped!, "dropped") : pv, a);
-        _attnValues ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnParams>(GpuKernels.AttentionValues);
-        _attnValues(y.Length, drop ? V(dropped!, "dropped") : pv, V(v, "v"), V(y, "y"), a);
+        Launch(GpuKernels.AttentionScores, nb * tq, V(q, "q"), V(k, "k"), lengths is null ? NoLengths() : V(lengths, "lengths"), pv, drop ? V(dropped!, "dropped") : pv, a);
+        Launch(GpuKernels.AttentionValues, y.Length, drop ? V(dropped!, "dropped") : pv, V(v, "v"), V(y, "y"), a);
     }
 
     public void AttentionBackward(Tensor<float> dy, Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> probs, Tensor<float>? dropped,
@@ -51,14 +42,10 @@ public sealed partial class IlgpuKernels
         var a = new AttnParams { Tq = tq, Tk = tk, D = d, Dv = dvn, Drop = drop ? 1 : 0, Scale = scale, Keep = 1f / (1f - p) };
         var pv = V(probs, "probs"); var dsv = V(ds, "ds");
         var src = drop ? V(dropped!, "dropped") : pv;
-        _attnDv ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnParams>(GpuKernels.AttentionDv);
-        if (dv.Length > 0) _attnDv(dv.Length, src, V(dy, "dy"), V(dv, "dv"), a);
-        _attnDs ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnParams>(GpuKernels.AttentionDs);
-        if (ds.Length > 0) _attnDs(nb * tq, V(dy, "dy"), V(v, "v"), pv, src, dsv, a);
-        _attnDq ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnParams>(GpuKernels.AttentionDq);
-        if (dq.Length > 0) _attnDq(dq.Length, dsv, V(k, "k"), V(dq, "dq"), a);
-        _attnDk ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttnParams>(GpuKernels.AttentionDk);
-        if (dk.Length > 0) _attnDk(dk.Length, dsv, V(q, "q"), V(dk, "dk"), a);
+        if (dv.Length > 0) Launch(GpuKernels.AttentionDv, dv.Length, src, V(dy, "dy"), V(dv, "dv"), a);
+        if (ds.Length > 0) Launch(GpuKernels.AttentionDs, nb * tq, V(dy, "dy"), V(v, "v"), pv, src, dsv, a);
+        if (dq.Length > 0) Launch(GpuKernels.AttentionDq, dq.Length, dsv, V(k, "k"), V(dq, "dq"), a);
+        if (dk.Length > 0) Launch(GpuKernels.AttentionDk, dk.Length, dsv, V(q, "q"), V(dk, "dk"), a);
     }
 
     public void AddPositionalEncoding(Tensor<float> x, Tensor<float> y, double @base)
@@ -66,16 +53,14 @@ public sealed partial class IlgpuKernels
         AttentionLayout.CheckSequence(x.Shape, "x");
         y.CheckShape("y", x.Shape);
         if (y.Length == 0) return;
-        _posEnc ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>(GpuKernels.PositionalEncoding);
-        _posEnc(y.Length, V(x, "x"), V(y, "y"), x.Shape[1], x.Shape[2], (float)Math.Log(@base));
+        Launch(GpuKernels.PositionalEncoding, y.Length, V(x, "x"), V(y, "y"), x.Shape[1], x.Shape[2], (float)Math.Log(@base));
     }
 
     public void ClassTokenForward(Tensor<float> x, Tensor<float> token, Tensor<float> y)
     {
         AttentionLayout.CheckClassToken(x.Shape, token.Shape, y.Shape, "y");
         if (y.Length == 0) return;
-        _classToken ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.ClassToken);
-        _classToken(y.Length, V(x, "x"), V(token, "token"), V(y, "y"), x.Shape[1], x.Shape[2]);
+        Launch(GpuKernels.ClassToken, y.Length, V(x, "x"), V(token, "token"), V(y, "y"), x.Shape[1], x.Shape[2]);
     }
 
     public void ClassTokenBackward(Tensor<float> dy, Tensor<float> dx, Tensor<float> dtoken)
@@ -84,13 +69,11 @@ public sealed partial class IlgpuKernels
         int n = dx.Shape[0], t = dx.Shape[1], d = dx.Shape[2];
         if (dx.Length > 0)
         {
-            _classTokenDx ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.ClassTokenDx);
-            _classTokenDx(dx.Length, V(dy, "dy"), V(dx, "dx"), t, d);
+            Launch(GpuKernels.ClassTokenDx, dx.Length, V(dy, "dy"), V(dx, "dx"), t, d);
         }
         if (d > 0)
         {
-            _classTokenDtoken ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.ClassTokenDtoken);
-            _classTokenDtoken(d, V(dy, "dy"), V(dtoken, "dtoken"), n, t, d);
+            Launch(GpuKernels.ClassTokenDtoken, d, V(dy, "dy"), V(dtoken, "dtoken"), n, t, d);
         }
     }
 }

@@ -8,42 +8,22 @@ namespace NetDsl.Runtime.Ilgpu;
 // max unpooling and upsampling.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams>? _adaptiveForward, _adaptiveBackward, _nearestForward, _nearestBackward, _bilinearForward, _bilinearBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PlaneParams>? _unpoolForward, _unpoolBackward;
-
-    /// <summary>Checks a transposed convolution (x [N,Cin,H,W], w [Cin,Cout/G,kh,kw], y [N,Cout,OH,OW]) and returns the
-    /// parameters of the convolution it is the adjoint of (input y, output x).</summary>
-    private static ConvParams CheckConvTranspose(Tensor<float> x, Tensor<float> w, Tensor<float>? b, Tensor<float> y, ConvGeometry g, string xName, string yName)
-    {
-        Check(x.Rank == 4, xName, "[N, C, H, W]", x.Shape);
-        Check(w.Rank == 4 && w.Shape[0] == x.Shape[1], "w", $"[{x.Shape[1]}, Cout/groups, kh, kw]", w.Shape);
-        if (g.Groups < 1 || g.StrideH < 1 || g.StrideW < 1 || g.DilationH < 1 || g.DilationW < 1 || g.PadH < 0 || g.PadW < 0)
-            throw new ArgumentException($"invalid convolution geometry {g}", nameof(g));
-        if (x.Shape[1] % g.Groups != 0) throw new ArgumentException($"input channels {x.Shape[1]} must be divisible by groups {g.Groups}", nameof(g));
-        int kh = w.Shape[2], kw = w.Shape[3];
-        int oh = (x.Shape[2] - 1) * g.StrideH - g.PadH - g.PadBottom + g.DilationH * (kh - 1) + 1;
-        int ow = (x.Shape[3] - 1) * g.StrideW - g.PadW - g.PadRight + g.DilationW * (kw - 1) + 1;
-        y.CheckShape(yName, [x.Shape[0], w.Shape[1] * g.Groups, oh, ow]);
-        b?.CheckShape("b", [y.Shape[1]]);
-        return CheckConv(y, w, null, x, g, yName, xName);
-    }
-
     public void ConvTranspose2dForward(Tensor<float> x, Tensor<float> w, Tensor<float>? b, Tensor<float> y, ConvGeometry g)
     {
-        var p = CheckConvTranspose(x, w, b, y, g, "x", "y");
+        var p = Params(KernelContract.ConvTranspose2d(x, w, b, y, g, "x", "y"), g);
         if (y.Length == 0) return;
         ConvBackwardDataTiled(V(x, "x"), V(w, "w"), V(y, "y"), p, b is null ? null : V(b, "b"));
     }
 
     public void ConvTranspose2dBackwardData(Tensor<float> dy, Tensor<float> w, Tensor<float> dx, ConvGeometry g)
     {
-        CheckConvTranspose(dx, w, null, dy, g, "dx", "dy");
+        KernelContract.ConvTranspose2d(dx, w, null, dy, g, "dx", "dy");
         Conv2dForward(dy, w, null, dx, g, default(Identity<float>), default(Identity<float>));
     }
 
     public void ConvTranspose2dBackwardFilter(Tensor<float> dy, Tensor<float> x, Tensor<float> dw, Tensor<float>? db, ConvGeometry g)
     {
-        CheckConvTranspose(x, dw, db, dy, g, "x", "dy");
+        KernelContract.ConvTranspose2d(x, dw, db, dy, g, "x", "dy", "db");
         Conv2dBackwardFilter(x, dy, dw, null, g);
         if (db is not null && db.Length > 0)
         {
@@ -51,82 +31,69 @@ public sealed partial class IlgpuKernels
         }
     }
 
-    /// <summary>small [N,C,H,W] and big [N,C,OH,OW] on the same planes.</summary>
-    private static PlaneParams CheckPlanes(Tensor<float> small, Tensor<float> big, string smallName, string bigName, bool alignCorners = false)
-    {
-        Check(small.Rank == 4, smallName, "[N, C, H, W]", small.Shape);
-        Check(big.Rank == 4 && big.Shape[0] == small.Shape[0] && big.Shape[1] == small.Shape[1], bigName, $"[{small.Shape[0]}, {small.Shape[1]}, OH, OW]", big.Shape);
-        return new PlaneParams { H = small.Shape[2], W = small.Shape[3], OH = big.Shape[2], OW = big.Shape[3], AlignCorners = alignCorners ? 1 : 0 };
-    }
-
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams> Load(ref Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams>? cache,
-        Action<Index1D, ArrayView<float>, ArrayView<float>, PlaneParams> kernel) =>
-        cache ??= _acc.LoadAutoGroupedStreamKernel(kernel);
+    /// <summary>The ILGPU kernels' parameters for two planes the contract checked.</summary>
+    private static PlaneParams Params(PlaneDims d, bool alignCorners = false) =>
+        new() { H = d.H, W = d.W, OH = d.OH, OW = d.OW, AlignCorners = alignCorners ? 1 : 0 };
 
     public void AdaptiveAvgPool2dForward(Tensor<float> x, Tensor<float> y)
     {
-        var p = CheckPlanes(x, y, "x", "y");
+        var p = Params(KernelContract.AdaptiveAvgPool2dForward(x, y));
         if (y.Length == 0) return;
-        if (p.H == 0 || p.W == 0) throw new ArgumentException($"x: adaptive pooling needs a non-empty plane, got {Tensor<float>.Format(x.Shape)}", nameof(x));
-        Load(ref _adaptiveForward, GpuKernels.AdaptiveAvgPoolForward)(y.Length, V(x, "x"), V(y, "y"), p);
+        Launch(GpuKernels.AdaptiveAvgPoolForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void AdaptiveAvgPool2dBackward(Tensor<float> dy, Tensor<float> dx)
     {
-        var p = CheckPlanes(dx, dy, "dx", "dy");
+        var p = Params(KernelContract.AdaptiveAvgPool2dBackward(dy, dx));
         if (dx.Length == 0) return;
-        Load(ref _adaptiveBackward, GpuKernels.AdaptiveAvgPoolBackward)(dx.Length, V(dy, "dy"), V(dx, "dx"), p);
+        Launch(GpuKernels.AdaptiveAvgPoolBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 
     public void MaxUnpool2dForward(Tensor<float> x, Tensor<int> argmax, Tensor<float> y)
     {
-        var p = CheckPlanes(x, y, "x", "y");
-        argmax.CheckShape("argmax", x.Shape);
+        var p = Params(KernelContract.MaxUnpool2d(x, argmax, y, "x", "y"));
         // here H×W is the (bigger) output plane and OH×OW the pooled plane
         (p.H, p.W, p.OH, p.OW) = (p.OH, p.OW, p.H, p.W);
         if (y.Length == 0) return;
         var yv = V(y, "y");
         yv.MemSetToZero();
         if (x.Length == 0) return;
-        _unpoolForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PlaneParams>(GpuKernels.MaxUnpoolForward);
-        _unpoolForward(x.Length, V(x, "x"), V(argmax, "argmax"), yv, p);
+        Launch(GpuKernels.MaxUnpoolForward, x.Length, V(x, "x"), V(argmax, "argmax"), yv, p);
     }
 
     public void MaxUnpool2dBackward(Tensor<float> dy, Tensor<int> argmax, Tensor<float> dx)
     {
-        var p = CheckPlanes(dx, dy, "dx", "dy");
-        argmax.CheckShape("argmax", dx.Shape);
+        var p = Params(KernelContract.MaxUnpool2d(dx, argmax, dy, "dx", "dy"));
         (p.H, p.W, p.OH, p.OW) = (p.OH, p.OW, p.H, p.W);
         if (dx.Length == 0) return;
-        _unpoolBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PlaneParams>(GpuKernels.MaxUnpoolBackward);
-        _unpoolBackward(dx.Length, V(dy, "dy"), V(argmax, "argmax"), V(dx, "dx"), p);
+        Launch(GpuKernels.MaxUnpoolBackward, dx.Length, V(dy, "dy"), V(argmax, "argmax"), V(dx, "dx"), p);
     }
 
     public void UpsampleNearest2dForward(Tensor<float> x, Tensor<float> y)
     {
-        var p = CheckPlanes(x, y, "x", "y");
+        var p = Params(KernelContract.Upsample2d(x, y, "x", "y"));
         if (y.Length == 0) return;
-        Load(ref _nearestForward, GpuKernels.UpsampleNearestForward)(y.Length, V(x, "x"), V(y, "y"), p);
+        Launch(GpuKernels.UpsampleNearestForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void UpsampleNearest2dBackward(Tensor<float> dy, Tensor<float> dx)
     {
-        var p = CheckPlanes(dx, dy, "dx", "dy");
+        var p = Params(KernelContract.Upsample2d(dx, dy, "dx", "dy"));
         if (dx.Length == 0) return;
-        Load(ref _nearestBackward, GpuKernels.UpsampleNearestBackward)(dx.Length, V(dy, "dy"), V(dx, "dx"), p);
+        Launch(GpuKernels.UpsampleNearestBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 
     public void UpsampleBilinear2dForward(Tensor<float> x, Tensor<float> y, bool alignCorners)
     {
-        var p = CheckPlanes(x, y, "x", "y", alignCorners);
+        var p = Params(KernelContract.Upsample2d(x, y, "x", "y"), alignCorners);
         if (y.Length == 0) return;
-        Load(ref _bilinearForward, GpuKernels.UpsampleBilinearForward)(y.Length, V(x, "x"), V(y, "y"), p);
+        Launch(GpuKernels.UpsampleBilinearForward, y.Length, V(x, "x"), V(y, "y"), p);
     }
 
     public void UpsampleBilinear2dBackward(Tensor<float> dy, Tensor<float> dx, bool alignCorners)
     {
-        var p = CheckPlanes(dx, dy, "dx", "dy", alignCorners);
+        var p = Params(KernelContract.Upsample2d(dx, dy, "dx", "dy"), alignCorners);
         if (dx.Length == 0) return;
-        Load(ref _bilinearBackward, GpuKernels.UpsampleBilinearBackward)(dx.Length, V(dy, "dy"), V(dx, "dx"), p);
+        Launch(GpuKernels.UpsampleBilinearBackward, dx.Length, V(dy, "dy"), V(dx, "dx"), p);
     }
 }

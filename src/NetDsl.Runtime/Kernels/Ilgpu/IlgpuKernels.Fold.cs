@@ -5,9 +5,6 @@ namespace NetDsl.Runtime.Ilgpu;
 
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _foldWeights;
-    private Action<Index1D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? _foldBias;
-
     public void FoldBatchNorm(Tensor<float> w, Tensor<float>? b, Tensor<float> gamma, Tensor<float> beta, Tensor<float> runningMean, Tensor<float> runningVar, float eps,
         Tensor<float> wOut, Tensor<float> bOut)
     {
@@ -15,10 +12,8 @@ public sealed partial class IlgpuKernels
         if (k == 0) return;
         if (w.Length > 0)
         {
-            _foldWeights ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(GpuKernels.FoldBatchNormWeights);
-            _foldWeights(w.Length, V(w, "w"), V(gamma, "gamma"), V(runningVar, "runningVar"), V(wOut, "wOut"), w.Length / k, eps);
+            Launch(GpuKernels.FoldBatchNormWeights, w.Length, V(w, "w"), V(gamma, "gamma"), V(runningVar, "runningVar"), V(wOut, "wOut"), w.Length / k, eps);
         }
-        _foldBias ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(GpuKernels.FoldBatchNormBias);
-        _foldBias(k, V(b ?? gamma, "b"), b is null ? 0 : 1, V(gamma, "gamma"), V(beta, "beta"), V(runningMean, "runningMean"), V(runningVar, "runningVar"), V(bOut, "bOut"), eps);
+        Launch(GpuKernels.FoldBatchNormBias, k, V(b ?? gamma, "b"), b is null ? 0 : 1, V(gamma, "gamma"), V(beta, "beta"), V(runningMean, "runningMean"), V(runningVar, "runningVar"), V(bOut, "bOut"), eps);
     }
 }

@@ -33,25 +33,19 @@ public sealed partial class IlgpuKernels
         }
     }
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmDims, TA, TB, TOut, TEpi> GemmKernel<TA, TB, TOut, TEpi>(string name)
-        where TA : struct, IGpuGemmOperand where TB : struct, IGpuGemmOperand where TOut : struct, IGpuGemmOutput where TEpi : struct, IGpuMap1 =>
-        Generic(name, typeof(TEpi), () =>
-            _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmDims, TA, TB, TOut, TEpi>(GpuKernels.TiledGemm));
-
     /// <summary>
-    /// y = epi(op(A)·op(B) + bias) for <paramref name="batches"/> products (grid z). <paramref name="name"/> names the
-    /// (TA, TB, TOut) combination in the kernel cache (one literal per call site).
+    /// y = epi(op(A)·op(B) + bias) for <paramref name="batches"/> products (grid z); the kernel is compiled once per
+    /// (TA, TB, TOut, TEpi) combination.
     /// </summary>
     /// <param name="splitOutput">
     /// The whole output when split-K is allowed (no epilogue; the products that reduce a long K into few tiles, e.g. the
     /// filter gradients): it is zeroed and the K splits add into it.
     /// </param>
-    private void Gemm<TA, TB, TOut, TEpi>(string name, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> y,
+    private void Gemm<TA, TB, TOut, TEpi>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> y,
         GemmDims d, int batches, TA opA, TB opB, TOut output, TEpi epi, ArrayView<float>? splitOutput = null)
         where TA : struct, IGpuGemmOperand where TB : struct, IGpuGemmOperand where TOut : struct, IGpuGemmOutput where TEpi : struct, IGpuMap1
     {
         if (d.M <= 0 || d.N <= 0 || batches <= 0) return;
-        var kernel = GemmKernel<TA, TB, TOut, TEpi>(name);
         var (gx, gy) = GemmGroupShape(d.M, d.N);
         int tileM = GemmTile.Reg * gy, tileN = GemmTile.Reg * gx;
         d.Depth = Math.Min(GemmTile.MaxDepth, GemmTile.Capacity / Math.Max(tileM, tileN));
@@ -60,7 +54,7 @@ public sealed partial class IlgpuKernels
         d.SplitK = d.Splits == 1 ? Math.Max(d.K, 1) : (d.K + d.Splits - 1) / d.Splits;
         if (d.Splits > 1) splitOutput!.Value.MemSetToZero();
         var config = new KernelConfig(new Index3D((d.N + tileN - 1) / tileN, (d.M + tileM - 1) / tileM, batches * d.Splits), new Index3D(gx, gy, 1));
-        kernel(config, a, b, bias, y, d, opA, opB, output, epi);
+        LaunchGrouped(GpuKernels.TiledGemm<TA, TB, TOut, TEpi>, config, a, b, bias, y, d, opA, opB, output, epi);
     }
 
     /// <summary>
@@ -99,16 +93,16 @@ public sealed partial class IlgpuKernels
     private void LinearForwardTiled<TGpuEpi>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y,
         int m, int k, int o, TGpuEpi epi) where TGpuEpi : struct, IGpuMap1 =>
         // y = x · wᵀ: B(q, j) = w[j, q]
-        Gemm("gemm.linear", x, w, hasBias ? b : x, y, new GemmDims { M = m, N = o, K = k, BiasMode = hasBias ? 2 : 0 }, 1,
+        Gemm(x, w, hasBias ? b : x, y, new GemmDims { M = m, N = o, K = k, BiasMode = hasBias ? 2 : 0 }, 1,
             Dense(k, 1), Dense(1, k), Dense(o, 1), epi);
 
     private void LinearBackwardDataTiled(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, int m, int k, int o) =>
         // dx [M, K] = dy [M, O] · w [O, K]
-        Gemm("gemm.linear.dx", dy, w, dx, dx, new GemmDims { M = m, N = k, K = o }, 1, Dense(o, 1), Dense(k, 1), Dense(k, 1), default(Identity<float>));
+        Gemm(dy, w, dx, dx, new GemmDims { M = m, N = k, K = o }, 1, Dense(o, 1), Dense(k, 1), Dense(k, 1), default(Identity<float>));
 
     private void LinearBackwardFilterTiled(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, int m, int k, int o) =>
         // dw [O, K] = dyᵀ · x: A(j, r) = dy[r, j]
-        Gemm("gemm.linear.dw", dy, x, dw, dw, new GemmDims { M = o, N = k, K = m }, 1, Dense(1, o), Dense(k, 1), Dense(k, 1), default(Identity<float>),
+        Gemm(dy, x, dw, dw, new GemmDims { M = o, N = k, K = m }, 1, Dense(1, o), Dense(k, 1), Dense(k, 1), default(Identity<float>),
             splitOutput: dw);
 
     // ---------------------------------------------------------------- convolution as implicit GEMM, one product per group
@@ -117,7 +111,7 @@ public sealed partial class IlgpuKernels
     {
         // y[g] [Kg, N·OH·OW] = w[g] [Kg, Cg·KH·KW] · im2col(x[g]) [Cg·KH·KW, N·OH·OW]
         int taps = p.Cg * p.KH * p.KW, plane = p.OH * p.OW;
-        Gemm("gemm.conv", w, x, hasBias ? b : w, y, new GemmDims { M = p.Kg, N = p.N * plane, K = taps, BiasMode = hasBias ? 1 : 0 }, p.K / p.Kg,
+        Gemm(w, x, hasBias ? b : w, y, new GemmDims { M = p.Kg, N = p.N * plane, K = taps, BiasMode = hasBias ? 1 : 0 }, p.K / p.Kg,
             Dense(taps, 1, p.Kg * taps), new GemmConvInput { P = p }, new GemmChannelsByPixels { Rows = p.Kg, Channels = p.K, Plane = plane }, epi);
     }
 
@@ -126,7 +120,7 @@ public sealed partial class IlgpuKernels
     {
         // dx[g] [Cg, N·H·W] = w[g]ᵀ [Cg, Kg·KH·KW] · taps(dy[g]) [Kg·KH·KW, N·H·W] (a gather: no col2im scatter, no atomics)
         int taps = p.KH * p.KW;
-        Gemm("gemm.conv.dx", w, dy, bias ?? dx, dx, new GemmDims { M = p.Cg, N = p.N * p.H * p.W, K = p.Kg * taps, BiasMode = bias is null ? 0 : 1 }, p.K / p.Kg,
+        Gemm(w, dy, bias ?? dx, dx, new GemmDims { M = p.Cg, N = p.N * p.H * p.W, K = p.Kg * taps, BiasMode = bias is null ? 0 : 1 }, p.K / p.Kg,
             new GemmConvWeightT { Kg = p.Kg, Cg = p.Cg, Taps = taps }, new GemmConvGradCols { P = p },
             new GemmChannelsByPixels { Rows = p.Cg, Channels = p.C, Plane = p.H * p.W }, default(Identity<float>));
     }
@@ -135,7 +129,7 @@ public sealed partial class IlgpuKernels
     {
         // dw[g] [Kg, Cg·KH·KW] = dy[g] [Kg, N·OH·OW] · im2col(x[g])ᵀ [N·OH·OW, Cg·KH·KW]
         int taps = p.Cg * p.KH * p.KW, plane = p.OH * p.OW;
-        Gemm("gemm.conv.dw", dy, x, dw, dw, new GemmDims { M = p.Kg, N = taps, K = p.N * plane }, p.K / p.Kg,
+        Gemm(dy, x, dw, dw, new GemmDims { M = p.Kg, N = taps, K = p.N * plane }, p.K / p.Kg,
             new GemmChannelsByPixels { Rows = p.Kg, Channels = p.K, Plane = plane }, new GemmConvInput { P = p, Transposed = 1 },
             Dense(taps, 1, p.Kg * taps), default(Identity<float>), splitOutput: dw);
     }
@@ -143,19 +137,19 @@ public sealed partial class IlgpuKernels
     // ---------------------------------------------------------------- batched matmul, batch offsets from the broadcast plan
     private void MatMulTiled(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, GpuStrided p, int nb, int m, int k, int n) =>
         // y[z] [M, N] = a[OffsetA(z)] [M, K] · b[OffsetB(z)] [K, N]
-        Gemm("gemm.matmul", a, b, y, y, new GemmDims { M = m, N = n, K = k }, nb,
+        Gemm(a, b, y, y, new GemmDims { M = m, N = n, K = k }, nb,
             new GemmBroadcast { P = p, Rows = m, Cols = k }, new GemmBroadcast { P = p, UseB = 1, Rows = k, Cols = n }, Dense(n, 1, m * n),
             default(Identity<float>));
 
     /// <summary>da[OffsetA(z)] = dy[z] · b[OffsetB(z)]ᵀ; only when a is not broadcast (each da matrix comes from one product).</summary>
     private void MatMulBackwardATiled(ArrayView<float> dy, ArrayView<float> b, ArrayView<float> da, GpuStrided p, int nb, int m, int k, int n) =>
-        Gemm("gemm.matmul.da", dy, b, da, da, new GemmDims { M = m, N = k, K = n }, nb,
+        Gemm(dy, b, da, da, new GemmDims { M = m, N = k, K = n }, nb,
             Dense(n, 1, m * n), new GemmBroadcast { P = p, UseB = 1, Rows = k, Cols = n, Transposed = 1 }, new GemmBroadcast { P = p, Rows = m, Cols = k },
             default(Identity<float>), splitOutput: da);
 
     /// <summary>db[OffsetB(z)] = a[OffsetA(z)]ᵀ · dy[z]; only when b is not broadcast.</summary>
     private void MatMulBackwardBTiled(ArrayView<float> a, ArrayView<float> dy, ArrayView<float> db, GpuStrided p, int nb, int m, int k, int n) =>
-        Gemm("gemm.matmul.db", a, dy, db, db, new GemmDims { M = k, N = n, K = m }, nb,
+        Gemm(a, dy, db, db, new GemmDims { M = k, N = n, K = m }, nb,
             new GemmBroadcast { P = p, Rows = m, Cols = k, Transposed = 1 }, Dense(n, 1, m * n), new GemmBroadcast { P = p, UseB = 1, Rows = k, Cols = n },
             default(Identity<float>), splitOutput: db);
 
@@ -173,7 +167,7 @@ public sealed partial class IlgpuKernels
         if (allowSplit && typeof(TGpuEpi) != typeof(Identity<float>)) throw new ArgumentException("GemmForTests: split-K takes no epilogue");
         var av = V(a, "a");
         var yv = V(y, "y");
-        Gemm("gemm.test", av, V(b, "b"), bias is null ? av : V(bias, "bias"), yv, new GemmDims { M = m, N = n, K = k, BiasMode = biasMode }, batches,
+        Gemm(av, V(b, "b"), bias is null ? av : V(bias, "bias"), yv, new GemmDims { M = m, N = n, K = k, BiasMode = biasMode }, batches,
             transA ? Dense(1, m, m * k) : Dense(k, 1, m * k), transB ? Dense(1, k, k * n) : Dense(n, 1, k * n), Dense(n, 1, m * n), epi,
             allowSplit ? yv : null);
     }

@@ -9,34 +9,18 @@ namespace NetDsl.Runtime.Ilgpu;
 public sealed partial class IlgpuKernels
 {
     private MemoryBuffer1D<float, Stride1D.Dense>? _genScratch;
-    private Action<Index1D, ArrayView<float>, int, float, float, ulong>? _randomFill;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong>? _sampleNormal;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _pointwiseTerms;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int>? _pointwiseBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _tripletRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>? _tripletBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _ntxentNorm;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>? _ntxentLse;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>? _ntxentBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _distillRows;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>? _distillBackward;
-
     public void RandomFill(Tensor<float> y, RandomKind kind, float a, float b, ulong seed)
     {
         if (y.Length == 0) return;
-        _randomFill ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, float, float, ulong>(GpuKernels.RandomFillK);
-        _randomFill(y.Length, V(y, "y"), (int)kind, a, b, CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
+        Launch(GpuKernels.RandomFillK, y.Length, V(y, "y"), (int)kind, a, b, CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
     }
 
     public void SampleNormalForward(Tensor<float> mu, Tensor<float> logvar, Tensor<float> noise, Tensor<float> z, bool sample, ulong seed)
     {
-        logvar.CheckShape("logvar", mu.Shape);
-        noise.CheckShape("noise", mu.Shape);
-        z.CheckShape("z", mu.Shape);
+        KernelContract.SampleNormalForward(mu, logvar, noise, z);
         if (mu.Length == 0) return;
         if (!sample) { Copy(mu, z); Fill(noise, 0f); return; }
-        _sampleNormal ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong>(GpuKernels.SampleNormalK);
-        _sampleNormal(mu.Length, V(mu, "mu"), V(logvar, "logvar"), V(noise, "noise"), V(z, "z"), CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
+        Launch(GpuKernels.SampleNormalK, mu.Length, V(mu, "mu"), V(logvar, "logvar"), V(noise, "noise"), V(z, "z"), CpuKernels<float>.SplitMix64(seed ^ CpuKernels<float>.NoiseSalt));
     }
 
     private static float GenDivisor(GenReduction r, Tensor<float> a) => r switch
@@ -46,64 +30,45 @@ public sealed partial class IlgpuKernels
         _ => Math.Max(a.Length, 1),
     };
 
-    /// <summary>loss[0] = Σ rows[0..count) / divisor (under _scratchLock, rows filled by <paramref name="fill"/>).</summary>
+    /// <summary>loss[0] = Σ rows[0..count) / divisor (under _scratchLock, rows filled by <paramref name="fill"/>); the caller checked the contract.</summary>
     private void ReduceRows(int count, float divisor, Tensor<float> loss, Action<ArrayView<float>> fill)
     {
-        Check(loss.Length >= 1, "loss", "[1]", loss.Shape);
         if (count == 0) { Fill(loss.View(0, 1), 0f); return; }
         lock (_scratchLock)
         {
             Scratch(count, ReadOnlySpan<float>.Empty);
             fill(_lossRows!.View);
-            _setScalar!(1, _lossDivisor!.View, divisor);
+            Launch(GpuKernels.SetScalar, 1, _lossDivisor!.View.AsContiguous(), divisor);
             LossSum(_lossRows.View, _lossDivisor.View, V(loss, "loss"), count);
         }
     }
 
     public void PointwiseLossForward(PointwiseLoss kind, Tensor<float> a, Tensor<float> b, GenReduction reduction, Tensor<float> loss)
     {
-        b.CheckShape("b", a.Shape);
-        _pointwiseTerms ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(GpuKernels.PointwiseTermsK);
-        ReduceRows(a.Length, GenDivisor(reduction, a), loss, rows => _pointwiseTerms(a.Length, V(a, "a"), V(b, "b"), rows, (int)kind));
+        KernelContract.PointwiseLossForward(a, b, loss);
+        ReduceRows(a.Length, GenDivisor(reduction, a), loss, rows => Launch(GpuKernels.PointwiseTermsK, a.Length, V(a, "a"), V(b, "b"), rows, (int)kind));
     }
 
     public void PointwiseLossBackward(PointwiseLoss kind, Tensor<float> dy, Tensor<float> a, Tensor<float> b, GenReduction reduction, Tensor<float> da, Tensor<float>? db)
     {
-        b.CheckShape("b", a.Shape);
-        da.CheckShape("da", a.Shape);
-        db?.CheckShape("db", a.Shape);
-        CheckUpstream(dy);
+        KernelContract.PointwiseLossBackward(dy, a, b, da, db);
         if (a.Length == 0) return;
-        _pointwiseBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int>(GpuKernels.PointwiseBackwardK);
-        _pointwiseBackward(a.Length, V(dy, "dy"), V(a, "a"), V(b, "b"), V(da, "da"), db is null ? V(da, "da") : V(db, "db"), (int)kind, GenDivisor(reduction, a), db is null ? 0 : 1);
-    }
-
-    private static (int N, int D) Rows2(string op, Tensor<float> a, string aName, Tensor<float> b, string bName)
-    {
-        Check(a.Rank == 2, aName, $"[N, D] ({op})", a.Shape);
-        b.CheckShape(bName, a.Shape);
-        return (a.Shape[0], a.Shape[1]);
+        Launch(GpuKernels.PointwiseBackwardK, a.Length, V(dy, "dy"), V(a, "a"), V(b, "b"), V(da, "da"), db is null ? V(da, "da") : V(db, "db"), (int)kind, GenDivisor(reduction, a), db is null ? 0 : 1);
     }
 
     private static float RowsDivisor(GenReduction r, int rows) => r == GenReduction.Sum ? 1f : Math.Max(rows, 1);
 
     public void TripletMarginForward(Tensor<float> anchor, Tensor<float> positive, Tensor<float> negative, float margin, GenReduction reduction, Tensor<float> loss)
     {
-        var (n, d) = Rows2("triplet_margin", anchor, "anchor", positive, "positive");
-        negative.CheckShape("negative", anchor.Shape);
-        _tripletRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(GpuKernels.TripletRowsK);
-        ReduceRows(n, RowsDivisor(reduction, n), loss, rows => _tripletRows(n, V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), rows, d, margin));
+        var (n, d) = KernelContract.TripletMarginForward(anchor, positive, negative, loss);
+        ReduceRows(n, RowsDivisor(reduction, n), loss, rows => Launch(GpuKernels.TripletRowsK, n, V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), rows, d, margin));
     }
 
     public void TripletMarginBackward(Tensor<float> dy, Tensor<float> anchor, Tensor<float> positive, Tensor<float> negative, float margin, GenReduction reduction, Tensor<float> danchor, Tensor<float> dpositive, Tensor<float> dnegative)
     {
-        var (n, d) = Rows2("triplet_margin", anchor, "anchor", positive, "positive");
-        negative.CheckShape("negative", anchor.Shape);
-        danchor.CheckShape("danchor", anchor.Shape); dpositive.CheckShape("dpositive", anchor.Shape); dnegative.CheckShape("dnegative", anchor.Shape);
-        CheckUpstream(dy);
+        var (n, d) = KernelContract.TripletMarginBackward(dy, anchor, positive, negative, danchor, dpositive, dnegative);
         if (anchor.Length == 0) return;
-        _tripletBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>(GpuKernels.TripletBackwardK);
-        _tripletBackward(anchor.Length, V(dy, "dy"), V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), V(danchor, "danchor"), V(dpositive, "dpositive"), V(dnegative, "dnegative"), d, margin, RowsDivisor(reduction, n));
+        Launch(GpuKernels.TripletBackwardK, anchor.Length, V(dy, "dy"), V(anchor, "anchor"), V(positive, "positive"), V(negative, "negative"), V(danchor, "danchor"), V(dpositive, "dpositive"), V(dnegative, "dnegative"), d, margin, RowsDivisor(reduction, n));
     }
 
     /// <summary>The NT-Xent scratch (u, norms, log-sum-exps, du) for 2N rows of D, normalized and with the lse computed.</summary>
@@ -111,48 +76,39 @@ public sealed partial class IlgpuKernels
     {
         int m = 2 * n, size = 2 * m * d + 2 * m;
         if (_genScratch is null || _genScratch.Length < size) { _genScratch?.Dispose(); _genScratch = _acc.Allocate1D<float>(Math.Max(size, 256)); }
-        _ntxentNorm ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.NtXentNormK);
-        _ntxentLse ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>(GpuKernels.NtXentLseK);
-        _ntxentNorm(m, V(z1, "z1"), V(z2, "z2"), _genScratch.View, n, d);
-        _ntxentLse(m, _genScratch.View, rows, n, d, tau);
+        Launch(GpuKernels.NtXentNormK, m, V(z1, "z1"), V(z2, "z2"), _genScratch.View.AsContiguous(), n, d);
+        Launch(GpuKernels.NtXentLseK, m, _genScratch.View.AsContiguous(), rows, n, d, tau);
         return _genScratch.View;
     }
 
     public void NtXentForward(Tensor<float> z1, Tensor<float> z2, float temperature, GenReduction reduction, Tensor<float> loss)
     {
-        var (n, d) = Rows2("nt_xent", z1, "z1", z2, "z2");
+        var (n, d) = KernelContract.NtXentForward(z1, z2, loss);
         ReduceRows(2 * n, RowsDivisor(reduction, 2 * n), loss, rows => NtXentPrepare(z1, z2, n, d, temperature, rows));
     }
 
     public void NtXentBackward(Tensor<float> dy, Tensor<float> z1, Tensor<float> z2, float temperature, GenReduction reduction, Tensor<float> dz1, Tensor<float> dz2)
     {
-        var (n, d) = Rows2("nt_xent", z1, "z1", z2, "z2");
-        dz1.CheckShape("dz1", z1.Shape); dz2.CheckShape("dz2", z1.Shape);
-        CheckUpstream(dy);
+        var (n, d) = KernelContract.NtXentBackward(dy, z1, z2, dz1, dz2);
         if (n == 0) return;
         lock (_scratchLock)
         {
             Scratch(2 * n, ReadOnlySpan<float>.Empty);
             var s = NtXentPrepare(z1, z2, n, d, temperature, _lossRows!.View);
-            _ntxentBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(GpuKernels.NtXentBackwardK);
-            _ntxentBackward(2 * n, V(dy, "dy"), s, V(dz1, "dz1"), V(dz2, "dz2"), n, d, temperature, RowsDivisor(reduction, 2 * n));
+            Launch(GpuKernels.NtXentBackwardK, 2 * n, V(dy, "dy"), s, V(dz1, "dz1"), V(dz2, "dz2"), n, d, temperature, RowsDivisor(reduction, 2 * n));
         }
     }
 
     public void DistillForward(Tensor<float> student, Tensor<float> teacher, float temperature, GenReduction reduction, Tensor<float> loss)
     {
-        var (n, c) = Rows2("distill", student, "student", teacher, "teacher");
-        _distillRows ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(GpuKernels.DistillRowsK);
-        ReduceRows(n, RowsDivisor(reduction, n), loss, rows => _distillRows(n, V(student, "student"), V(teacher, "teacher"), rows, c, temperature));
+        var (n, c) = KernelContract.DistillForward(student, teacher, loss);
+        ReduceRows(n, RowsDivisor(reduction, n), loss, rows => Launch(GpuKernels.DistillRowsK, n, V(student, "student"), V(teacher, "teacher"), rows, c, temperature));
     }
 
     public void DistillBackward(Tensor<float> dy, Tensor<float> student, Tensor<float> teacher, float temperature, GenReduction reduction, Tensor<float> dstudent)
     {
-        var (n, c) = Rows2("distill", student, "student", teacher, "teacher");
-        dstudent.CheckShape("dstudent", student.Shape);
-        CheckUpstream(dy);
+        var (n, c) = KernelContract.DistillBackward(dy, student, teacher, dstudent);
         if (student.Length == 0) return;
-        _distillBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>(GpuKernels.DistillBackwardK);
-        _distillBackward(student.Length, V(dy, "dy"), V(student, "student"), V(teacher, "teacher"), V(dstudent, "dstudent"), c, temperature, RowsDivisor(reduction, n));
+        Launch(GpuKernels.DistillBackwardK, student.Length, V(dy, "dy"), V(student, "student"), V(teacher, "teacher"), V(dstudent, "dstudent"), c, temperature, RowsDivisor(reduction, n));
     }
 }

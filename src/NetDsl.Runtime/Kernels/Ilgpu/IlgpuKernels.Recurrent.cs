@@ -7,15 +7,6 @@ namespace NetDsl.Runtime.Ilgpu;
 // thread per (n, unit); the weight gradients are one thread per weight after the step loop.
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnStepForward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnStepBackward;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>? _rnnBackwardState;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>? _rnnBackwardData;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnBackwardWeights;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>? _rnnBackwardBias;
-    private Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>? _embeddingForward;
-    private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>? _embeddingBackward;
-
     private static GpuRnnStep Step(RnnCell cell, RnnDims r, int dir, int s, Tensor<float>? h0 = null, Tensor<float>? c0 = null, int slot = 0, Tensor<float>? dsaved = null)
     {
         var p = Step(cell, r, dir, s);
@@ -40,11 +31,10 @@ public sealed partial class IlgpuKernels
         var r = RnnChecks.Forward(cell, x, wih, whh, bih, bhh, y, saved, dir);
         RnnChecks.State(r, cell, h0, c0, slot);
         if (r.N == 0 || r.T == 0) return;
-        _rnnStepForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnStepForward);
         var sv = saved is null ? V(y, "y") : V(saved, "saved");
         var h0v = h0 is null ? V(y, "y") : V(h0, "h0"); var c0v = c0 is null ? V(y, "y") : V(c0, "c0");
         for (int s = 0; s < r.T; s++)
-            _rnnStepForward(r.N * r.H, V(x, "x"), V(wih, "wih"), V(whh, "whh"), V(bih, "bih"), V(bhh, "bhh"), V(y, "y"), sv, h0v, c0v, Step(cell, r, dir, s, h0, c0, slot));
+            Launch(GpuKernels.RnnStepForward, r.N * r.H, V(x, "x"), V(wih, "wih"), V(whh, "whh"), V(bih, "bih"), V(bhh, "bhh"), V(y, "y"), sv, h0v, c0v, Step(cell, r, dir, s, h0, c0, slot));
     }
 
     public void RnnBackward(RnnCell cell, Tensor<float> dy, Tensor<float> x, Tensor<float> y, Tensor<float>? saved, Tensor<float> wih, Tensor<float> whh, Tensor<float> work,
@@ -55,23 +45,18 @@ public sealed partial class IlgpuKernels
         RnnChecks.State(r, cell, h0, c0, slot);
         RnnChecks.StateGrads(r, cell, saved, dsaved, h0, c0, dh0, dc0);
         if (dir == 0) { if (dh0 is not null) Fill(dh0, 0f); if (dc0 is not null) Fill(dc0, 0f); }
-        _rnnStepBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnStepBackward);
-        _rnnBackwardState ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>(GpuKernels.RnnBackwardState);
-        _rnnBackwardData ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep, int>(GpuKernels.RnnBackwardData);
-        _rnnBackwardWeights ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnBackwardWeights);
-        _rnnBackwardBias ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuRnnStep>(GpuKernels.RnnBackwardBias);
         var sv = saved is null ? V(y, "y") : V(saved, "saved");
         var h0v = h0 is null ? V(y, "y") : V(h0, "h0"); var c0v = c0 is null ? V(y, "y") : V(c0, "c0"); var dsv = dsaved is null ? V(y, "y") : V(dsaved, "dsaved");
         if (r.N > 0)
             for (int s = r.T - 1; s >= 0; s--)
-                _rnnStepBackward(r.N * r.H, V(dy, "dy"), V(whh, "whh"), V(y, "y"), sv, V(work, "work"), h0v, c0v, dsv, Step(cell, r, dir, s, h0, c0, slot, dsaved));
+                Launch(GpuKernels.RnnStepBackward, r.N * r.H, V(dy, "dy"), V(whh, "whh"), V(y, "y"), sv, V(work, "work"), h0v, c0v, dsv, Step(cell, r, dir, s, h0, c0, slot, dsaved));
         var p = Step(cell, r, dir, 0, h0, c0, slot, dsaved);
         if (r.N > 0 && r.T > 0 && (dh0 is not null || dc0 is not null))
-            _rnnBackwardState(r.N * r.H, V(work, "work"), V(whh, "whh"), sv, dh0 is null ? V(work, "work") : V(dh0, "dh0"), dc0 is null ? V(work, "work") : V(dc0, "dc0"), p,
+            Launch(GpuKernels.RnnBackwardState, r.N * r.H, V(work, "work"), V(whh, "whh"), sv, dh0 is null ? V(work, "work") : V(dh0, "dh0"), dc0 is null ? V(work, "work") : V(dc0, "dc0"), p,
                 (dh0 is null ? 0 : 1) | (dc0 is null ? 0 : 2));
-        if (dx is not null && dx.Length > 0) _rnnBackwardData(dx.Length, V(work, "work"), V(wih, "wih"), V(dx, "dx"), p, accumulateDx ? 1 : 0);
-        _rnnBackwardWeights(dwih.Length + dwhh.Length, V(work, "work"), V(x, "x"), V(y, "y"), V(dwih, "dwih"), V(dwhh, "dwhh"), h0v, p);
-        _rnnBackwardBias(2 * r.GH, V(work, "work"), V(dbih, "dbih"), V(dbhh, "dbhh"), p);
+        if (dx is not null && dx.Length > 0) Launch(GpuKernels.RnnBackwardData, dx.Length, V(work, "work"), V(wih, "wih"), V(dx, "dx"), p, accumulateDx ? 1 : 0);
+        Launch(GpuKernels.RnnBackwardWeights, dwih.Length + dwhh.Length, V(work, "work"), V(x, "x"), V(y, "y"), V(dwih, "dwih"), V(dwhh, "dwhh"), h0v, p);
+        Launch(GpuKernels.RnnBackwardBias, 2 * r.GH, V(work, "work"), V(dbih, "dbih"), V(dbhh, "dbhh"), p);
     }
 
     public void EmbeddingForward(Tensor<int> ids, Tensor<float> w, Tensor<float> y)
@@ -79,8 +64,7 @@ public sealed partial class IlgpuKernels
         var (count, vocab, dim) = RnnChecks.Embedding(ids, w, y, "y");
         CheckIds(ids, vocab);
         if (y.Length == 0) return;
-        _embeddingForward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(GpuKernels.EmbeddingForward);
-        _embeddingForward(y.Length, V(ids, "ids"), V(w, "w"), V(y, "y"), dim);
+        Launch(GpuKernels.EmbeddingForward, y.Length, V(ids, "ids"), V(w, "w"), V(y, "y"), dim);
     }
 
     public void EmbeddingBackward(Tensor<float> dy, Tensor<int> ids, Tensor<float> dw)
@@ -88,8 +72,7 @@ public sealed partial class IlgpuKernels
         var (count, vocab, dim) = RnnChecks.Embedding(ids, dw, dy, "dy");
         CheckIds(ids, vocab);
         if (dw.Length == 0) return;
-        _embeddingBackward ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(GpuKernels.EmbeddingBackward);
-        _embeddingBackward(dw.Length, V(dy, "dy"), V(ids, "ids"), V(dw, "dw"), dim, count);
+        Launch(GpuKernels.EmbeddingBackward, dw.Length, V(dy, "dy"), V(ids, "ids"), V(dw, "dw"), dim, count);
     }
 
     /// <summary>Ids are checked on the host (a copy of the int tensor) so a bad id throws naming it instead of reading out of bounds.</summary>

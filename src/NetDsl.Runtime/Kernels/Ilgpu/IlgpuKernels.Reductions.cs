@@ -7,13 +7,6 @@ namespace NetDsl.Runtime.Ilgpu;
 public sealed partial class IlgpuKernels
 {
     private int _reduceGroup;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _bnStatsGroup;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _normChannelGradsGroup;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>? _rowStatsGroup;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int>? _channelSumsGroup;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _columnSumsGroup;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _lossSumGroup;
-
     /// <summary>
     /// <paramref name="groups"/> groups of the reduction width: the largest power of two within the accelerator's group
     /// limit and <see cref="ReduceGroup.Max"/>, halved while it exceeds the reduced length (no idle threads on tiny sums).
@@ -33,39 +26,33 @@ public sealed partial class IlgpuKernels
 
     private void BatchNormStatsReduce(ArrayView<float> x, ArrayView<float> rm, ArrayView<float> rv, ArrayView<float> mean, ArrayView<float> invStd, NormParams p)
     {
-        _bnStatsGroup ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.BatchNormStatsGroup);
-        _bnStatsGroup(ReduceConfig(p.C, p.Training != 0 ? (long)p.N * p.Inner : 1), x, rm, rv, mean, invStd, p);
+        LaunchGrouped(GpuKernels.BatchNormStatsGroup, ReduceConfig(p.C, p.Training != 0 ? (long)p.N * p.Inner : 1), x, rm, rv, mean, invStd, p);
     }
 
     private void NormChannelGradsReduce(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd,
         ArrayView<float> dweight, ArrayView<float> dbias, NormParams p)
     {
-        _normChannelGradsGroup ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.NormChannelGradsGroup);
-        _normChannelGradsGroup(ReduceConfig(p.C, (long)p.N * p.Inner), dy, x, mean, invStd, dweight, dbias, p);
+        LaunchGrouped(GpuKernels.NormChannelGradsGroup, ReduceConfig(p.C, (long)p.N * p.Inner), dy, x, mean, invStd, dweight, dbias, p);
     }
 
     private void RowStatsReduce(int rows, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd, NormParams p)
     {
-        _rowStatsGroup ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, NormParams>(GpuKernels.RowStatsGroup);
-        _rowStatsGroup(ReduceConfig(rows, p.RowLen), x, mean, invStd, p);
+        LaunchGrouped(GpuKernels.RowStatsGroup, ReduceConfig(rows, p.RowLen), x, mean, invStd, p);
     }
 
     private void ChannelSums(ArrayView<float> dy, ArrayView<float> db, int n, int channels, int plane)
     {
-        _channelSumsGroup ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(GpuKernels.ChannelSumsGroup);
-        _channelSumsGroup(ReduceConfig(channels, (long)n * plane), dy, db, n, channels, plane);
+        LaunchGrouped(GpuKernels.ChannelSumsGroup, ReduceConfig(channels, (long)n * plane), dy, db, n, channels, plane);
     }
 
     private void ColumnSums(ArrayView<float> dy, ArrayView<float> db, int m, int o)
     {
-        _columnSumsGroup ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.ColumnSumsGroup);
-        _columnSumsGroup(ReduceConfig(o, m), dy, db, m, o);
+        LaunchGrouped(GpuKernels.ColumnSumsGroup, ReduceConfig(o, m), dy, db, m, o);
     }
 
     /// <summary>loss[0] = Σ rows[0..count) / (divisor[0], or count when <paramref name="divisor"/> is null).</summary>
     private void LossSum(ArrayView<float> rows, ArrayView<float>? divisor, ArrayView<float> loss, int count)
     {
-        _lossSumGroup ??= _acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(GpuKernels.LossSumGroup);
-        _lossSumGroup(ReduceConfig(1, count), rows, divisor ?? rows, loss, count, divisor is null ? 0 : 1);
+        LaunchGrouped(GpuKernels.LossSumGroup, ReduceConfig(1, count), rows, divisor ?? rows, loss, count, divisor is null ? 0 : 1);
     }
 }

@@ -7,13 +7,6 @@ namespace NetDsl.Runtime.Ilgpu;
 // one-thread-per-output kernels (GpuKernels.Tensor.cs); matmul runs on the tiled GEMM (IlgpuKernels.Gemm.cs).
 public sealed partial class IlgpuKernels
 {
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, GpuStrided, float>? _stridedCopy;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int>? _binary;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, GpuStrided, GpuStrided, int, float>? _sumTo;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int, int, int, int>? _matmulBwdA, _matmulBwdB;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>? _gram;
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _gramBwd;
-
     private static GpuStrided G(in Strided p, int opA = 0, int opB = 1, int offA = 0, int offB = 0)
     {
         var g = new GpuStrided { Rank = p.Rank, OffA = offA, OffB = offB };
@@ -36,8 +29,7 @@ public sealed partial class IlgpuKernels
     private void Copy(Tensor<float> src, int srcOff, Tensor<float> dst, int dstOff, in Strided p, int count, float scale = 1f)
     {
         if (count == 0) return;
-        _stridedCopy ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GpuStrided, float>(GpuKernels.StridedCopy);
-        _stridedCopy(count, V(src, "src"), V(dst, "dst"), G(p, 0, 1, srcOff, dstOff), scale);
+        Launch(GpuKernels.StridedCopy, count, V(src, "src"), V(dst, "dst"), G(p, 0, 1, srcOff, dstOff), scale);
     }
 
     public void BroadcastBinary(Tensor<float> a, Tensor<float> b, Tensor<float> y, BinaryOp op)
@@ -48,8 +40,7 @@ public sealed partial class IlgpuKernels
         var p = Plan(y.Shape);
         TensorLayout.BroadcastStrides(a.Shape, y.Shape, ref p, 0, "a", "y");
         TensorLayout.BroadcastStrides(b.Shape, y.Shape, ref p, 1, "b", "y");
-        _binary ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int>(GpuKernels.Binary);
-        _binary(y.Length, V(a, "a"), V(b, "b"), V(y, "y"), G(p), (int)op);
+        Launch(GpuKernels.Binary, y.Length, V(a, "a"), V(b, "b"), V(y, "y"), G(p), (int)op);
     }
 
     public void SumTo(Tensor<float> x, Tensor<float> y, float scale)
@@ -69,8 +60,7 @@ public sealed partial class IlgpuKernels
             inner.Dims[k] = reduced ? x.Shape[k] : 1; inner.SetStride(0, k, xs[k]);
             if (reduced) count *= x.Shape[k];
         }
-        _sumTo ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GpuStrided, GpuStrided, int, float>(GpuKernels.SumTo);
-        _sumTo(y.Length, V(x, "x"), V(y, "y"), G(outer), G(inner), count, scale);
+        Launch(GpuKernels.SumTo, y.Length, V(x, "x"), V(y, "y"), G(outer), G(inner), count, scale);
     }
 
     public void BroadcastTo(Tensor<float> x, Tensor<float> y, float scale)
@@ -166,8 +156,7 @@ public sealed partial class IlgpuKernels
         var p = TensorLayout.BatchStrides(da.Shape, b.Shape, dy.Shape);
         if (da.Length / (m * k) == nb && n > 0) { MatMulBackwardATiled(V(dy, "dy"), V(b, "b"), V(da, "da"), G(p), nb, m, k, n); return; }
         // a broadcast over batches: its gradient sums several products (one thread per element of da)
-        _matmulBwdA ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int, int, int, int>(GpuKernels.MatMulBackwardA);
-        _matmulBwdA(da.Length, V(dy, "dy"), V(b, "b"), V(da, "da"), G(p), nb, m, k, n);
+        Launch(GpuKernels.MatMulBackwardA, da.Length, V(dy, "dy"), V(b, "b"), V(da, "da"), G(p), nb, m, k, n);
     }
 
     public void MatMulBackwardB(Tensor<float> a, Tensor<float> dy, Tensor<float> db)
@@ -176,16 +165,14 @@ public sealed partial class IlgpuKernels
         if (db.Length == 0) return;
         var p = TensorLayout.BatchStrides(a.Shape, db.Shape, dy.Shape);
         if (db.Length / (k * n) == nb && m > 0) { MatMulBackwardBTiled(V(a, "a"), V(dy, "dy"), V(db, "db"), G(p), nb, m, k, n); return; }
-        _matmulBwdB ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GpuStrided, int, int, int, int>(GpuKernels.MatMulBackwardB);
-        _matmulBwdB(db.Length, V(a, "a"), V(dy, "dy"), V(db, "db"), G(p), nb, m, k, n);
+        Launch(GpuKernels.MatMulBackwardB, db.Length, V(a, "a"), V(dy, "dy"), V(db, "db"), G(p), nb, m, k, n);
     }
 
     public void Gram(Tensor<float> x, Tensor<float> g)
     {
         var (_, c, hw) = TensorLayout.CheckGram(x.Shape, g.Shape, "x", "g");
         if (g.Length == 0) return;
-        _gram ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, float>(GpuKernels.Gram);
-        _gram(g.Length, V(x, "x"), V(g, "g"), c, hw, 1f / ((float)c * hw));
+        Launch(GpuKernels.Gram, g.Length, V(x, "x"), V(g, "g"), c, hw, 1f / ((float)c * hw));
     }
 
     public void GramBackward(Tensor<float> dg, Tensor<float> x, Tensor<float> dx)
@@ -193,7 +180,6 @@ public sealed partial class IlgpuKernels
         var (_, c, hw) = TensorLayout.CheckGram(x.Shape, dg.Shape, "x", "dg");
         dx.CheckShape("dx", x.Shape);
         if (dx.Length == 0) return;
-        _gramBwd ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(GpuKernels.GramBackward);
-        _gramBwd(dx.Length, V(dg, "dg"), V(x, "x"), V(dx, "dx"), c, hw, 1f / ((float)c * hw));
+        Launch(GpuKernels.GramBackward, dx.Length, V(dg, "dg"), V(x, "x"), V(dx, "dx"), c, hw, 1f / ((float)c * hw));
     }
 }

@@ -1,7 +1,7 @@
 using System.Numerics;
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive loops for the generative family, each from its definition: the counter-based normal/uniform streams written out,
 // the losses term by term, NT-Xent through the full similarity matrix and a row softmax, gradients from the derivative of

@@ -1,6 +1,6 @@
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive tensor-op kernels: every output element from its multi-index, written out plainly (no strides, no collapsing).
 public sealed partial class ReferenceKernels<T>

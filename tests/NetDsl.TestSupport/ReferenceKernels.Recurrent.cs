@@ -1,6 +1,6 @@
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive recurrent kernels: each sequence run step by step with plain dot products (PyTorch's equations written out), and
 // the backward pass as textbook back-propagation through time, per sequence, reading the forward states from y and saved

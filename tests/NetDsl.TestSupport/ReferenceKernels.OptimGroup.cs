@@ -1,6 +1,6 @@
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 public sealed partial class ReferenceKernels<T>
 {

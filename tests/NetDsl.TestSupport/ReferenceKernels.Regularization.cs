@@ -1,7 +1,7 @@
 using System.Numerics;
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive loops for the regularization family: the dropout stream of IKernels.DropoutForward hashed per block.
 public sealed partial class ReferenceKernels<T>

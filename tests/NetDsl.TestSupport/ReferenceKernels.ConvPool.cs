@@ -1,7 +1,7 @@
 using System.Numerics;
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive loops for the conv/pool family, written from the definitions (PyTorch's ConvTranspose2d scatter, adaptive windows,
 // F.interpolate's source indices), independent of CpuKernels and GpuKernels.

@@ -1,7 +1,7 @@
 using System.Numerics;
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive loops for the losses family: each loss written from its definition (q_ic for cross-entropy), gradients from the
 // derivative of each term.

@@ -1,7 +1,7 @@
 using System.Numerics;
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 /// <summary>
 /// Naive, obviously-correct loops implementing <see cref="IKernels{T}"/> on host tensors: the reference the ILGPU kernels
@@ -245,38 +245,6 @@ public sealed partial class ReferenceKernels<T> : IKernels<T> where T : unmanage
         int P = dx.Shape[0] * dx.Shape[1], HW = dx.Shape[2] * dx.Shape[3];
         for (int p = 0; p < P; p++)
         for (int i = 0; i < HW; i++) dx.AsSpan()[p * HW + i] = dy.AsSpan()[p] / C(HW);
-    }
-
-    public T SoftmaxCrossEntropyForward(Tensor<T> logits, Tensor<int> labels, Tensor<T> probs, Tensor<T> loss)
-    {
-        int N = logits.Shape[0], Cc = logits.Shape[1];
-        double total = 0;
-        for (int n = 0; n < N; n++)
-        {
-            int label = labels.AsSpan()[n];
-            if ((uint)label >= (uint)Cc) throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} at {n} is not in 0..{Cc - 1}");
-            var row = logits.AsSpan().Slice(n * Cc, Cc);
-            double max = double.NegativeInfinity;
-            foreach (var v in row) max = Math.Max(max, double.CreateChecked(v));
-            double sum = 0;
-            foreach (var v in row) sum += Math.Exp(double.CreateChecked(v) - max);
-            for (int c = 0; c < Cc; c++) probs.AsSpan()[n * Cc + c] = C(Math.Exp(double.CreateChecked(row[c]) - max) / sum);
-            total += Math.Log(sum) + max - double.CreateChecked(row[label]);
-        }
-        T mean = C(N == 0 ? 0 : total / N);
-        loss.AsSpan()[0] = mean;
-        return mean;
-    }
-
-    public void SoftmaxCrossEntropyBackward(Tensor<T> probs, Tensor<int> labels, T dloss, Tensor<T> dlogits)
-    {
-        int N = probs.Shape[0], Cc = probs.Shape[1];
-        for (int n = 0; n < N; n++)
-        for (int c = 0; c < Cc; c++)
-        {
-            T oneHot = labels.AsSpan()[n] == c ? T.One : T.Zero;
-            dlogits.AsSpan()[n * Cc + c] = (probs.AsSpan()[n * Cc + c] - oneHot) * dloss / C(N);
-        }
     }
 
     /// <summary>Not a reference for the random stream: masks are checked by their properties instead.</summary>

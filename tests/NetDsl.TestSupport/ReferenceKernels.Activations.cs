@@ -1,7 +1,7 @@
 using System.Numerics;
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive loops for the activations family (index arithmetic spelled out, no vectors).
 public sealed partial class ReferenceKernels<T>

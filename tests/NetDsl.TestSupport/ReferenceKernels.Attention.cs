@@ -1,6 +1,6 @@
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive attention kernels: every score, probability and product written out as plain loops over (batch, i, j, c).
 public sealed partial class ReferenceKernels<T>

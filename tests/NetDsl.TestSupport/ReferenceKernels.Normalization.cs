@@ -1,7 +1,7 @@
 using System.Numerics;
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive normalization loops: every statistic recomputed from its definition, element by element.
 public sealed partial class ReferenceKernels<T>

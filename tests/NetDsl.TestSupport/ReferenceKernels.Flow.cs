@@ -1,7 +1,7 @@
 using System.Numerics;
 using NetDsl.Runtime;
 
-namespace NetDsl.Tests;
+namespace NetDsl.Testing;
 
 // Naive loops for the normalizing-flow family, written from the definitions: explicit P, L, M matrices, W = P·L·M with
 // matrix products, its inverse by Gauss-Jordan elimination, and the weight gradient by the chain rule through products.
