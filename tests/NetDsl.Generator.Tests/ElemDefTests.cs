@@ -57,6 +57,12 @@ public class ElemDefTests(ITestOutputHelper output)
         {
             var expr = new ElemOp(d.Op, Enumerable.Range(0, d.Arity).Select(i => (ElemExpr)new ElemInput(i)).ToList(), d.Attrs.Count > 0 ? Attrs(d) : null);
             src.AppendLine($"public static class Op_{d.Op} {{");
+            // the functor pair the generated classes pass to IKernels.Map: CPU forms and the ILGPU form
+            string ps(string t) => string.Join(", ", new[] { "a", "b", "c" }.Take(d.Arity).Select(n => t + " " + n));
+            string args = string.Join(", ", new[] { "a", "b", "c" }.Take(d.Arity));
+            src.AppendLine($"public readonly struct Cpu<T> : IMap{d.Arity}<T> where T : unmanaged, IBinaryFloatingPointIeee754<T> {{");
+            src.AppendLine($"public T Apply({ps("T")}) => S({args}); public Vector256<T> Apply({ps("Vector256<T>")}) => V({args}); public Vector512<T> Apply({ps("Vector512<T>")}) => W({args}); }}");
+            src.AppendLine($"public readonly struct Gpu : IGpuMap{d.Arity} {{ public float Apply({ps("float")}) => G({args}); }}");
             foreach (var (f, type, name, generic) in new[]
             {
                 (ElemCode.Flavor.Scalar, "T", "S", true), (ElemCode.Flavor.Vector, "Vector256<T>", "V", true),
@@ -120,6 +126,39 @@ public class ElemDefTests(ITestOutputHelper output)
                 if (l < 4) Assert.True(Close(r256[l], scalar, 1e-12), $"{where}: Vector256 form {r256[l]}, scalar {scalar}");
                 Assert.True(Close(gpu, scalar, 1e-5), $"{where}: ILGPU float form {gpu}, scalar {scalar}");
             }
+        }
+    }
+
+    private static readonly Lazy<NetDsl.Runtime.IlgpuDevice> s_gpu = new(() => NetDsl.Runtime.IlgpuDevice.CreateCpuSimulator());
+
+    /// <summary>The ILGPU form through the real launch path (IKernels.Map on ILGPU's CPU accelerator) against the float form run as C#.</summary>
+    [Theory]
+    [MemberData(nameof(Ops))]
+    public void Gpu_form_runs_on_ilgpus_cpu_accelerator(string op)
+    {
+        var d = OpRegistry.Elementwise[op];
+        var t = s_compiled.Value[op];
+        var rows = Args(d);
+        var dev = s_gpu.Value;
+        var k = dev.Kernels<float>();
+        var inputs = Enumerable.Range(0, d.Arity).Select(j =>
+        {
+            var x = dev.Allocate<float>(rows.Length);
+            x.CopyFromHost(rows.Select(r => (float)r[j]).ToArray());
+            return (object)x;
+        }).ToList();
+        var y = dev.Allocate<float>(rows.Length);
+        var cpu = t.GetNestedType("Cpu`1")!.MakeGenericType(typeof(float));
+        var gpu = t.GetNestedType("Gpu")!;
+        var map = typeof(NetDsl.Runtime.IKernels<float>).GetMethods().Single(m => m.Name == "Map" && m.GetParameters().Length == d.Arity + 3)
+            .MakeGenericMethod(cpu, gpu);
+        map.Invoke(k, [.. inputs, y, Activator.CreateInstance(cpu), Activator.CreateInstance(gpu)]);
+        var got = y.CopyToHost();
+        var g = t.GetMethod("G")!;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            float expected = (float)g.Invoke(null, rows[i].Select(x => (object)(float)x).ToArray())!;
+            Assert.True(Close(got[i], expected, 1e-5), $"{op}({string.Join(", ", rows[i].Select(x => x.ToString("G6")))}): ILGPU {got[i]}, float form {expected}");
         }
     }
 
