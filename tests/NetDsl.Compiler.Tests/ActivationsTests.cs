@@ -102,13 +102,13 @@ public class ActivationsTests
             output o = x |> conv(4, 3) |> {act} |> flatten |> linear(3)
             loss = cross_entropy(o, y)
             """);
-        foreach (var (act, functor) in new[] { ("elu", "EluOp"), ("selu", "SeluOp"), ("hard_sigmoid", "HardSigmoidOp"), ("leaky_relu(0.2)", "LeakyReluOp") })
+        foreach (var (act, functor) in new[] { ("elu", "EluOp"), ("selu", "SeluOp"), ("hard_sigmoid", "HardSigmoidOp"), ("hardsigmoid", "HardSigmoidOp"), ("relu6", "Relu6Op"), ("leaky_relu(0.2)", "LeakyReluOp") })
         {
             var s = Net(act);
             Assert.Matches(@"K\.Conv2dForward\([^;]*new " + functor + @"\(\), new " + functor + @"Gpu\(\)\);", s);
             Assert.DoesNotMatch(@"K\.Map\(_\w+, _\w+, new " + functor + @"\(\)", s);
         }
-        foreach (var (act, functor) in new[] { ("gelu", "GeluOp"), ("gelu(approximate: \"tanh\")", "GeluTanhOp"), ("silu", "SiluOp"), ("softplus", "SoftplusOp"), ("elu(alpha: -1.0)", "EluOp") })
+        foreach (var (act, functor) in new[] { ("gelu", "GeluOp"), ("gelu(approximate: \"tanh\")", "GeluTanhOp"), ("silu", "SiluOp"), ("softplus", "SoftplusOp"), ("elu(alpha: -1.0)", "EluOp"), ("hardswish", "HardswishOp") })
         {
             var s = Net(act);
             Assert.Contains("default(Identity<T>), default(Identity<T>));", s.Split("K.Conv2dForward(")[1].Split('\n')[0]);
@@ -120,6 +120,15 @@ public class ActivationsTests
             output o = x |> conv(4, 3) |> gelu
             """);
         Assert.Contains("new GeluOp(), new GeluOpGpu());", inference.Split("K.Conv2dForward(")[1].Split('\n')[0]);
+        // and hardswish fuses with the ops after it into one loop in training (MobileNet v3's SE gate: x * hardsigmoid(...))
+        var loop = Source("""
+            input x: [N, 2, 6, 6]
+            input y: int[N]
+            h = x |> conv(4, 3) |> hardswish
+            output o = (h |> hardsigmoid) * h |> flatten |> linear(3)
+            loss = cross_entropy(o, y)
+            """);
+        Assert.Contains("hardswish hardswish1 + hard_sigmoid hardsigmoid1", loop);
     }
 
     [Fact]
