@@ -180,7 +180,7 @@ public static class OnnxExporter
         private static readonly HashSet<string> Mapped = new(StringComparer.Ordinal)
         {
             "conv2d", "conv_transpose2d", "linear", "batchnorm", "relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "selu",
-            "gelu", "gelu_tanh", "silu", "softplus", "hard_sigmoid", "prelu", "softmax", "log_softmax", "maxpool2d", "avgpool2d",
+            "gelu", "gelu_tanh", "silu", "softplus", "hard_sigmoid", "hardswish", "prelu", "softmax", "log_softmax", "maxpool2d", "avgpool2d",
             "globalavgpool", "adaptive_avgpool2d", "flatten", "reshape", "permute", "add", "sub", "mul", "broadcast_add",
             "broadcast_sub", "broadcast_mul", "scale", "affine", "concat", "slice", "mean", "sum", "matmul", "dropout", "dropout2d",
             "stochastic_depth", "layernorm", "instancenorm", "groupnorm", "lrn", "embedding", "attention", "split_heads",
@@ -450,6 +450,7 @@ public static class OnnxExporter
                 case "elu": Out(Op("Elu", L, new[] { In(0) }, A("alpha", F(n.A<ElemAttrs>()[0])))); return;
                 case "selu": Out(Op("Selu", L, new[] { In(0) })); return;   // ONNX's default alpha and gamma are PyTorch's constants
                 case "hard_sigmoid": Out(Op("HardSigmoid", L, new[] { In(0) }, A("alpha", 1f / 6), A("beta", 0.5f))); return;   // relu6(x + 3) / 6
+                case "hardswish": Out(Op("HardSwish", L, new[] { In(0) })); return;   // x · relu6(x + 3) / 6 (opset 14)
                 case "gelu":
                 {
                     // x · ½ (1 + erf(x / √2)) (opset 17 has no Gelu)

@@ -28,7 +28,7 @@ public class OpRegistryTests
     private sealed class CodeWithoutTrait : OpFamily
     {
         public override IEnumerable<OpDef> Ops => new[] { OpDef.Of("not_elementwise", "x") };
-        public override IEnumerable<ElemDef> Elementwise => new[] { new ElemDef("not_elementwise", 1, a => a[0]) };
+        public override IEnumerable<ElemDef> Elementwise => new[] { new ElemDef("not_elementwise", P.X) };
     }
 
     [Fact]

@@ -88,6 +88,8 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
         "GoogLeNet" => new GoogLeNet(Device.Cpu),
         "DenseNet121" => new DenseNet121(Device.Cpu),
         "MobileNetV2" => new MobileNetV2(Device.Cpu),
+        "MobileNetV3Small" => new MobileNetV3Small(Device.Cpu),
+        "MobileNetV3Large" => new MobileNetV3Large(Device.Cpu),
         "EfficientNetB0" => new EfficientNetB0(Device.Cpu),
         "ViT" => new ViT(Device.Cpu),
         "AlexNetTorchvision" => new AlexNetTorchvision(Device.Cpu),
@@ -104,6 +106,8 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
         GoogLeNet n => n.Forward(x),
         DenseNet121 n => n.Forward(x),
         MobileNetV2 n => n.Forward(x),
+        MobileNetV3Small n => n.Forward(x),
+        MobileNetV3Large n => n.Forward(x),
         EfficientNetB0 n => n.Forward(x),
         ViT n => n.Forward(x),
         AlexNetTorchvision n => n.Forward(x),
@@ -119,6 +123,8 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
     [InlineData("googlenet", "GoogLeNet")]
     [InlineData("densenet121", "DenseNet121")]
     [InlineData("mobilenet_v2", "MobileNetV2")]
+    [InlineData("mobilenet_v3_small", "MobileNetV3Small")]
+    [InlineData("mobilenet_v3_large", "MobileNetV3Large")]
     [InlineData("efficientnet_b0", "EfficientNetB0")]
     [InlineData("vit_b_16", "ViT")]
     [InlineData("alexnet", "AlexNetTorchvision")]

@@ -2,16 +2,33 @@ using System.Collections.Generic;
 using System.Globalization;
 using NetDsl.Compiler.Graph;
 using NetDsl.Compiler.Shapes;
+using static NetDsl.Compiler.Ops.P;
 
 namespace NetDsl.Compiler.Ops
 {
     /// <summary>
     /// The ops of the first slice: linear, relu, sigmoid, tanh, flatten, dropout, add, and the backward seed `ones`.
-    /// Their layers are elaborated in Semantics/Elaborator.Layers.cs; their element-wise code is in Emit/ElemCode.cs.
+    /// Their layers are elaborated in Semantics/Elaborator.Layers.cs; the element-wise ones are expressions (Px.cs) below.
     /// Every rule is on its op's definition.
     /// </summary>
     internal sealed class Core : OpFamily
     {
+        private static readonly ElemDef ReluExpr = new ElemDef("relu", Max(X, 0), epilogue: true);
+        private static readonly ElemDef SigmoidExpr = new ElemDef("sigmoid", P.Sigmoid(X), epilogue: true);
+        private static readonly ElemDef TanhExpr = new ElemDef("tanh", P.Tanh(X), epilogue: true);
+
+        public override IEnumerable<ElemDef> Elementwise => new[]
+        {
+            ReluExpr, SigmoidExpr, TanhExpr,
+            new ElemDef("add", A(0) + A(1)),
+            // dropout's gradient: dy·mask, the mask holding 0 or 1/(1 − p)
+            new ElemDef("dropout_bwd", A(0) * A(1)),
+            // from y: dy where y > 0 (PyTorch: relu′(0) = 0)
+            ElemDef.Gradient("relu_bwd", ReluExpr, Select(Gt(A(1), 0), A(0), 0), readsOutput: true),
+            ElemDef.Gradient("sigmoid_bwd", SigmoidExpr, A(0) * A(1) * (1 - A(1)), readsOutput: true),
+            ElemDef.Gradient("tanh_bwd", TanhExpr, A(0) * (1 - A(1) * A(1)), readsOutput: true),
+        };
+
         private const OpTraits Activation = OpTraits.Elementwise | OpTraits.Epilogue;
 
         public override IEnumerable<OpDef> Ops => new[]

@@ -182,7 +182,7 @@ namespace NetDsl.Compiler.Ops
         public override IEnumerable<ElemDef> Elementwise => new[]
         {
             // dlogvar = dz·½·σ·ε = ½·dz·noise (noise = z − μ saved by the forward)
-            new ElemDef("sample_normal_bwd", 2, a => $"{a.Lit(0.5)} * {a[0]} * {a[1]}", flops: 2),
+            new ElemDef("sample_normal_bwd", 0.5 * P.A(0) * P.A(1)),
         };
 
         public override IEnumerable<OpDef> Ops => new[]

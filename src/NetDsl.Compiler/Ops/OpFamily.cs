@@ -22,49 +22,42 @@ namespace NetDsl.Compiler.Ops
     }
 
     /// <summary>
-    /// An element-wise op the fuser can put in a loop (and, when <see cref="Epilogue"/>, into a GEMM's output write).
-    /// <see cref="Attrs"/> name node attributes baked into the functor as constants. <see cref="Code"/> writes one
-    /// expression per flavor: Scalar (T), Vector (Vector256&lt;T&gt;; Vector512 is derived by renaming), Gpu (float).
+    /// An element-wise op the fuser can put in a loop (and, when <see cref="Epilogue"/>, into a GEMM's output write), defined
+    /// once as an expression over primitives (<see cref="Px"/>): the scalar, Vector256/512 and ILGPU code (<see cref="PxCode"/>),
+    /// <see cref="Flops"/> and <see cref="Arity"/> are derived from <see cref="Expr"/>. <see cref="Attrs"/> name node attributes
+    /// baked into the functor as constants (<see cref="P.K"/>). A gradient op (<see cref="GradientOf"/>) is dy·f′ as an op of
+    /// (dy, x), differentiated from the forward expression, or given explicitly (PyTorch's value at a kink, or written in terms
+    /// of the output y, <see cref="ReadsOutput"/>).
     /// </summary>
     internal sealed class ElemDef
     {
         public string Op { get; }
-        public int Arity { get; }
+        public int Arity { get; private set; }
         public IReadOnlyList<string> Attrs { get; }
         public int Flops { get; }
         public bool Epilogue { get; }
-        public Func<ElemCodeArgs, string> Code { get; }
-        public ElemDef(string op, int arity, Func<ElemCodeArgs, string> code, int flops = 1, bool epilogue = false, params string[] attrs)
-        { Op = op; Arity = arity; Code = code; Flops = flops; Epilogue = epilogue; Attrs = attrs; }
-    }
+        public Px Expr { get; }
+        /// <summary>For a gradient op: the forward op whose derivative it is; null otherwise.</summary>
+        public string? GradientOf { get; private set; }
+        /// <summary>For a gradient op: whether its second argument is the forward output y (else the input x).</summary>
+        public bool ReadsOutput { get; private set; }
+        /// <summary>For a gradient op: true when <see cref="Expr"/> was derived by differentiating the forward expression.</summary>
+        public bool Derived { get; private set; }
 
-    /// <summary>What an element-wise code writer gets: the flavor, the argument expressions and the constants as literals of that flavor.</summary>
-    internal sealed class ElemCodeArgs
-    {
-        public ElemCode.Flavor Flavor { get; }
-        public IReadOnlyList<string> A { get; }
-        public IReadOnlyList<double> Consts { get; }
-        public ElemCodeArgs(ElemCode.Flavor f, IReadOnlyList<string> a, IReadOnlyList<double> consts) { Flavor = f; A = a; Consts = consts; }
-        public string this[int i] => A[i];
-        public bool Scalar => Flavor == ElemCode.Flavor.Scalar;
-        public bool Vector => Flavor == ElemCode.Flavor.Vector || Flavor == ElemCode.Flavor.Vector512;
-        public bool Gpu => Flavor == ElemCode.Flavor.Gpu;
-        /// <summary>Constant <paramref name="i"/> as a literal of this flavor (T, Vector256&lt;T&gt; or float).</summary>
-        public string K(int i) => Lit(Consts[i]);
-        /// <summary>A literal of this flavor: T.CreateChecked(v), Vector256.Create(T.CreateChecked(v)) or v f.</summary>
-        public string Lit(double v)
+        public ElemDef(string op, Px expr, bool epilogue = false, params string[] attrs)
+        { Op = op; Expr = expr; Arity = Math.Max(1, PxMath.Arity(expr)); Flops = PxMath.Flops(expr); Epilogue = epilogue; Attrs = attrs; }
+
+        /// <summary>
+        /// The gradient op <paramref name="op"/>(dy, x) of unary <paramref name="forward"/>: <paramref name="expr"/> over
+        /// (dy = <c>P.A(0)</c>, x or y = <c>P.A(1)</c>), or, when null, dy·f′(x) by symbolic differentiation.
+        /// </summary>
+        public static ElemDef Gradient(string op, ElemDef forward, Px? expr = null, bool readsOutput = false)
         {
-            var s = v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-            if (s.IndexOf('E') < 0 && s.IndexOf('.') < 0) s += ".0";
-            return Flavor switch
-            {
-                ElemCode.Flavor.Gpu => s + "f",
-                ElemCode.Flavor.Scalar => $"T.CreateChecked({s})",
-                _ => $"Vector256.Create(T.CreateChecked({s}))",
-            };
+            if (expr == null && readsOutput) throw new ArgumentException($"{op}: a derived gradient reads x");
+            var attrs = forward.Attrs.ToArray();
+            return new ElemDef(op, expr ?? PxMath.GradientFromX(forward.Expr), false, attrs)
+            { GradientOf = forward.Op, ReadsOutput = readsOutput, Derived = expr == null, Arity = 2 };
         }
-        public string Zero => Gpu ? "0f" : Scalar ? "T.Zero" : "Vector256<T>.Zero";
-        public string One => Gpu ? "1f" : Scalar ? "T.One" : "Vector256<T>.One";
     }
 
     /// <summary>

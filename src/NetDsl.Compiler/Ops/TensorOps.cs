@@ -42,12 +42,12 @@ namespace NetDsl.Compiler.Ops
 
         public override IEnumerable<ElemDef> Elementwise => new[]
         {
-            new ElemDef("sub", 2, a => $"{a[0]} - {a[1]}"),
-            new ElemDef("mul", 2, a => $"{a[0]} * {a[1]}"),
+            new ElemDef("sub", P.A(0) - P.A(1)),
+            new ElemDef("mul", P.A(0) * P.A(1)),
             // k·a: scalar multiples (0.5 * x, x / 4) and the gradients of affine and sub
-            new ElemDef("scale", 1, a => $"{a.K(0)} * {a[0]}", flops: 1, epilogue: true, "k"),
+            new ElemDef("scale", P.K(0) * P.X, epilogue: true, "k"),
             // k·a + c: x + 1, x - 1, 1 - x
-            new ElemDef("affine", 1, a => $"{a.K(0)} * {a[0]} + {a.K(1)}", flops: 2, epilogue: true, "k", "c"),
+            new ElemDef("affine", P.K(0) * P.X + P.K(1), epilogue: true, "k", "c"),
         };
 
         public override IEnumerable<OpDef> Ops => new[]
