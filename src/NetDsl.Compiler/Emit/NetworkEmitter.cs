@@ -29,8 +29,6 @@ namespace NetDsl.Compiler.Emit
         /// <summary>Each value's field in the program being printed: <see cref="_trainFields"/> or <see cref="_evalFields"/>.</summary>
         private Dictionary<TValue, string> _fields;
         private readonly Dictionary<TValue, string> _trainFields = new Dictionary<TValue, string>(), _evalFields = new Dictionary<TValue, string>();
-        /// <summary>The prefix of the symbolic-dim fields of the plan being printed (<c>_sym_</c> or <c>_evalSym_</c>).</summary>
-        private string _symPrefix = "_sym_";
         /// <summary>While emitting an accumulating call: parameter-gradient outputs redirected to scratch views.</summary>
         private readonly Dictionary<TValue, string> _refOverride = new Dictionary<TValue, string>();
         /// <summary>Backward kernels that write parameter gradients and accumulate through scratch: their scratch views (field, offset, shape).</summary>
@@ -77,8 +75,8 @@ namespace NetDsl.Compiler.Emit
 
         private static string Sanitize(string s) => Names.Bare(Names.Identifier(s));
 
-        private string ShapeArgs(Shape s) => ShapeArgs(s, _symPrefix);
-        private static string ShapeArgs(Shape s, string sym) => string.Join(", ", s.Dims.Select(d => d.IsKnown ? d.Value.ToString(CultureInfo.InvariantCulture) : sym + d.Symbol));
+        /// <summary>A shape as arguments: known dims, and <c>_sym_N</c> (the symbolic dims of the current call, set by Bind) for symbolic ones.</summary>
+        private static string ShapeArgs(Shape s) => string.Join(", ", s.Dims.Select(d => d.IsKnown ? d.Value.ToString(CultureInfo.InvariantCulture) : "_sym_" + d.Symbol));
         private static string ElemT(TValue v) => v.Type == ElemType.Int ? "int" : "T";
 
         /// <summary>The C# expression for a value's tensor.</summary>
@@ -224,7 +222,7 @@ namespace NetDsl.Compiler.Emit
             // buffer fields: the training plan's, then the eval plan's (inputs and views of inputs are shared)
             w.Line("// ---- planned buffers: views into the arenas, rebuilt when a symbolic dim (batch size) changes; each says what it");
             w.Line("// holds and which other buffers the plan puts in the same arena bytes (at other times, or in place)");
-            foreach (var s in _g.Symbols) w.Line($"private int _sym_{s} = -1;");
+            foreach (var s in _g.Symbols) w.Line($"private int _sym_{s} = -1, _trainPlan_{s} = -1; // the current call's {Names.Comment(s)}, and the one the training buffers are planned for");
             foreach (var a in _plan.Arenas) w.Line($"private Tensor<{(a.Type == ElemType.Int ? "int" : "T")}>? _arena{a.Index}; // {(a.Symbols.Length == 0 ? "" : a.Symbols + " x ")}{N(a.Units)} elements");
             int fieldNo = 0;
             foreach (var v in _g.Values)
@@ -239,7 +237,7 @@ namespace NetDsl.Compiler.Emit
                     w.Line($"private object? {name}_of; // the input tensor {name} views");
             }
             w.Line("// ---- the eval plan: eval-mode Forward runs the eval-only program in arenas of its own (the training arenas stay unallocated)");
-            foreach (var s in _g.Symbols) w.Line($"private int _evalSym_{s} = -1;");
+            foreach (var s in _g.Symbols) w.Line($"private int _evalPlan_{s} = -1;");
             if (_g.Symbols.Count == 0) w.Line("private bool _evalPlanned;");
             foreach (var a in _evalPlan.Arenas) w.Line($"private Tensor<{(a.Type == ElemType.Int ? "int" : "T")}>? _evalArena{a.Index}; // {(a.Symbols.Length == 0 ? "" : a.Symbols + " x ")}{N(a.Units)} elements");
             foreach (var v in _g.Values)
@@ -475,8 +473,9 @@ namespace NetDsl.Compiler.Emit
             }
             if (_g.Symbols.Count > 0)
             {
-                w.Line($"if (_eval) {{ if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _evalSym_{s}"))}) PlanEval({string.Join(", ", _g.Symbols.Select(S))}); }}");
-                w.Line($"else if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _sym_{s}"))}) Plan({string.Join(", ", _g.Symbols.Select(S))});");
+                w.Line(string.Concat(_g.Symbols.Select(s => $"_sym_{s} = {S(s)}; ")).TrimEnd());
+                w.Line($"if (_eval) {{ if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _evalPlan_{s}"))}) PlanEval({string.Join(", ", _g.Symbols.Select(S))}); }}");
+                w.Line($"else if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _trainPlan_{s}"))}) Plan({string.Join(", ", _g.Symbols.Select(S))});");
             }
             else
             {
@@ -493,9 +492,9 @@ namespace NetDsl.Compiler.Emit
             w.Close();
             w.Line();
 
-            EmitPlan(w, _plan, _prog, _trainFields, "Plan", "_arena", "_sym_",
+            EmitPlan(w, _plan, _prog, _trainFields, "Plan", "_arena", "_trainPlan_",
                 "Allocates (or grows) the training arenas for these symbolic dims and points every buffer at its planned offset.");
-            EmitPlan(w, _evalPlan, _evalProg, _evalFields, "PlanEval", "_evalArena", "_evalSym_",
+            EmitPlan(w, _evalPlan, _evalProg, _evalFields, "PlanEval", "_evalArena", "_evalPlan_",
                 "Allocates (or grows) the eval plan's arenas for these symbolic dims and points its buffers at their planned offsets.");
         }
 
@@ -517,13 +516,13 @@ namespace NetDsl.Compiler.Emit
             {
                 var v = kv.Key; var p = kv.Value;
                 var mult = p.Arena.Symbols.Length == 0 ? "" : " * " + string.Join(" * ", p.Arena.Symbols.Split('*').Select(S));
-                w.Line($"{fields[v]} = {arena}{p.Arena.Index}!.View({p.Offset}{mult}, {ShapeArgs(v.Shape, sym)});");
+                w.Line($"{fields[v]} = {arena}{p.Arena.Index}!.View({p.Offset}{mult}, {ShapeArgs(v.Shape)});");
             }
             foreach (var k in prog.Kernels.OfType<AliasKernel>())
             {
                 var o = k.Outputs[0];
                 if (o.Storage.Role != ValueRole.Input && fields.ContainsKey(o))
-                    w.Line($"{fields[o]} = {fields[o.Storage]}.View(0, {ShapeArgs(o.Shape, sym)});");
+                    w.Line($"{fields[o]} = {fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)});");
             }
             w.Close();
             w.Line();
@@ -575,7 +574,6 @@ namespace NetDsl.Compiler.Emit
         private void EmitEval(CodeWriter w)
         {
             _fields = _evalFields;
-            _symPrefix = "_evalSym_";
             w.Line("/// <summary>");
             w.Line("/// Inference: the eval-only program (the forward kernels the outputs need, each batchnorm after a convolution or linear");
             w.Line("/// layer folded into it), in the eval plan's buffers. <paramref name=\"training\"/> is false (the kernel calls read it).");
@@ -596,18 +594,19 @@ namespace NetDsl.Compiler.Emit
             w.Line();
             EmitFoldScratch(w);
             _fields = _trainFields;
-            _symPrefix = "_sym_";
         }
 
         /// <summary>Debug mode: `#line` maps the kernel's call (and its checks) to its .net line, so stack traces and a debugger land there.</summary>
         private void LineStart(CodeWriter w, Kernel k)
         {
-            if (DebugPath != null) w.Line($"#line {k.PrimaryLine} \"{DebugPath}\"");
+            if (DebugPath != null) w.LineDirective = $"#line {k.PrimaryLine} \"{DebugPath}\"";
         }
 
         private void LineEnd(CodeWriter w)
         {
-            if (DebugPath != null) w.Line("#line default");
+            if (DebugPath == null) return;
+            w.LineDirective = null;
+            w.Line("#line default");
         }
 
         private readonly List<(string W, string B, Shape WShape, int K)> _folds = new List<(string, string, Shape, int)>();
@@ -727,7 +726,7 @@ namespace NetDsl.Compiler.Emit
             if (!Profile) return call;
             var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward && k.Recomputes == null ? o.Op : o.Op + " " + o.Layer));
             var label = Names.Literal($"{pass} k{k.Id}: {ops} (line {string.Join(",", k.Lines)})");
-            return $"{{ long __prof{k.Id} = System.Diagnostics.Stopwatch.GetTimestamp();\n{call}\nNetDsl.Runtime.KernelProfile.Record({Names.Literal(_g.Name)}, {k.Id}, {label}, {k.Cost.Flops}L{string.Concat(_g.Symbols.Select(x => " * " + _symPrefix + x))}, __prof{k.Id}); }}";
+            return $"{{ long __prof{k.Id} = System.Diagnostics.Stopwatch.GetTimestamp();\n{call}\nNetDsl.Runtime.KernelProfile.Record({Names.Literal(_g.Name)}, {k.Id}, {label}, {k.Cost.Flops}L{string.Concat(_g.Symbols.Select(x => " * _sym_" + x))}, __prof{k.Id}); }}";
         }
 
         /// <summary>
