@@ -103,7 +103,7 @@ namespace NetDsl.Compiler
             void Work()
             {
                 try { Pipeline.Run(path, text, options, bag, networks); }
-                catch (Exception ex) { error = ex; if (Environment.GetEnvironmentVariable("NETDSL_DEBUG_TRACE") == "1") Console.Error.WriteLine(ex); }
+                catch (Exception ex) { error = ex; }
             }
             try
             {

@@ -208,6 +208,19 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void Summary_prints_the_eval_only_plan_beside_the_training_plan()
+    {
+        var path = Path.Combine(RepoPaths.Root, "examples", "Models", "resnet20.net");
+        var (exit, stdout, stderr) = Run("summary", path, "--network", "ResNet20");
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        var s = NetDsl.Compiler.NetCompiler.Compile(path, File.ReadAllText(path)).Networks.Single(n => n.Name == "ResNet20").Summary;
+        var ratio = ((double)s.EvalPlannedBytesPerSample / s.PlannedBytesPerSample).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"Inference memory per sample:", stdout);
+        Assert.Contains($"({s.EvalPlannedBytesPerSample.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes), eval-only plan ({ratio}× the training plan)", stdout);
+        Assert.Equal("0.21", ratio);
+    }
+
+    [Fact]
     public void Summary_prints_peak_training_memory_per_batch_size()
     {
         var (exit, stdout, stderr) = Run("summary", RepoPaths.LeNet5, "--batch", "64", "256");
