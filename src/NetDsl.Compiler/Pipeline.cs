@@ -32,9 +32,10 @@ namespace NetDsl.Compiler
                 // a network with errors is not fused or planned: its graph may be huge (an unrolling limit hit at 200,000
                 // operations) and nothing will run it; its summary keeps the layer rows
                 var prog = ok ? Fuser.Run(g, training) : new KernelProgram();
-                var plan = ok ? MemoryPlanner.Run(g, prog) : new MemoryPlan();
+                bool reuse = !options.Debug;
+                var plan = ok ? MemoryPlanner.Run(g, prog, reuse) : new MemoryPlan();
                 var summary = Summarize(g, plan);
-                if (ok && training && options.Rematerialize)
+                if (ok && training && options.Rematerialize && !options.Debug)
                 {
                     // the chain limit with the smallest plan (the pass leaves the graph as it was, apart from new values)
                     int values = g.Values.Count, bestChain = 1;
@@ -61,6 +62,16 @@ namespace NetDsl.Compiler
                         };
                     }
                 }
+                // the eval-only program (forward kernels the outputs need, batchnorm folded) and its own plan
+                var evalProg = ok ? EvalProgram.Run(g, prog.Kernels.Count) : new KernelProgram { IsEval = true };
+                var evalPlan = ok ? MemoryPlanner.Run(g, evalProg, reuse) : new MemoryPlan();
+                summary = summary with { EvalPlannedBytesPerSample = Summarize(g, evalPlan).PlannedBytesPerSample };
+                if (ok)
+                {
+                    KernelCost.Annotate(prog);
+                    KernelCost.Annotate(evalProg);
+                    AccumulateModes.Run(prog);
+                }
                 string source = "";
                 if (ok)
                 {
@@ -69,7 +80,8 @@ namespace NetDsl.Compiler
                     {
                         var names = new NetworkNames(g, NetworkEmitter.StateLayers(g), bag);
                         if (names.Ok)
-                            source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary, names) { Profile = options.Profile }.Emit()
+                            source = new NetworkEmitter(g, prog, plan, evalProg, evalPlan, fileName, options.Namespace, summary, names)
+                                { Profile = options.Profile, DebugPath = options.Debug && path.IndexOfAny(new[] { '"', '\n', '\r' }) < 0 ? path : null }.Emit()
                                 + SourceMembers.Emit(options.Namespace, names.Class, g.Name, text);
                     }
                 }

@@ -77,6 +77,8 @@ internal static class Commands
         ("Activation memory per sample", Bytes(s.ActivationBytesPerSample)),
         ("Planned memory per sample", Bytes(s.PlannedBytesPerSample) + (s.RecomputedValues == 0 ? "" :
             $", {s.RecomputedValues} values recomputed for backward ({Human(s.PlannedBytesPerSampleWithoutRecompute)} without, +{N(s.RecomputeFlopsPerSample)} FLOPs)")),
+        ("Inference memory per sample", Bytes(s.EvalPlannedBytesPerSample) + (s.PlannedBytesPerSample > 0
+            ? $", eval-only plan ({((double)s.EvalPlannedBytesPerSample / s.PlannedBytesPerSample).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}× the training plan)" : "")),
     }.Concat((_batches ?? DefaultBatches).Select(b =>
         ($"Peak training memory, batch {b}", $"{Bytes(PeakTrainingBytes(s, b, 1))} with SGD+momentum, {Bytes(PeakTrainingBytes(s, b, 2))} with Adam"))).ToArray();
 

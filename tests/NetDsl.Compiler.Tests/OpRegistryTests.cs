@@ -137,7 +137,8 @@ public class OpRegistryTests
         // the fuser, the memory planner, the rematerializer, the pool/relu swap and the pipeline decide by OpTraits; an
         // op-name test there would make a new op silently miss an optimization (or get a wrong one)
         var src = Path.Combine(TestPaths.Root, "src", "NetDsl.Compiler");
-        var files = new[] { "Fusion/Fuser.cs", "Memory/MemoryPlanner.cs", "Memory/Rematerializer.cs", "Graph/PoolBeforeRelu.cs", "Pipeline.cs", "Autodiff/Differentiator.cs" };
+        var files = new[] { "Fusion/Fuser.cs", "Memory/MemoryPlanner.cs", "Memory/Rematerializer.cs", "Graph/PoolBeforeRelu.cs", "Pipeline.cs", "Autodiff/Differentiator.cs",
+            "Fusion/EvalProgram.cs", "Fusion/KernelCost.cs", "Fusion/AccumulateModes.cs", "Emit/NetworkEmitter.cs" };
         var opName = new Regex(@"\.Op\s*(==|!=)\s*""|case\s+""[a-z0-9_]+""\s*:");
         foreach (var f in files)
         {

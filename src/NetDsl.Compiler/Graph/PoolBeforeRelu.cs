@@ -39,6 +39,7 @@ namespace NetDsl.Compiler.Graph
                 var x = relu.Inputs[0];
                 // pool x into a new value, relu it into the value the pooling's readers already read
                 var pooled = g.NewValue(y.Name, y.Shape, y.Type);
+                y.Name = r.Name;   // honest names: y now holds the relu's output, the new value the pooling's
                 pool.Inputs[0] = x;
                 pool.Outputs[0] = pooled;
                 pooled.Producer = pool;

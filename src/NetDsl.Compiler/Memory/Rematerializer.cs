@@ -56,7 +56,7 @@ namespace NetDsl.Compiler.Memory
             if (g.Loss != null) pinned.Add(g.Loss.Storage);
             foreach (var v in g.InputGrads.Values) pinned.Add(v.Storage);
 
-            long stepFlops = prog.Kernels.Sum(NetworkEmitter.Flops);
+            long stepFlops = prog.Kernels.Sum(KernelCost.FlopsOf);
             long budget = (long)(stepFlops * MaxStepFraction), spent = 0;
             var recomputed = new HashSet<TValue>();
             var plans = new Dictionary<TValue, List<(Kernel Source, TValue Value)>>();
@@ -199,7 +199,7 @@ namespace NetDsl.Compiler.Memory
 
         /// <summary>FLOPs per sample of recomputing <paramref name="v"/> with (a clone of) kernel <paramref name="k"/>.</summary>
         private static long Flops(Kernel k, TValue v) =>
-            k is ElementwiseKernel ? NetworkEmitter.Flops(k) : 3 * v.Shape.Size.Factor;   // batchnorm apply: (x − m)·a + b
+            k is ElementwiseKernel ? KernelCost.FlopsOf(k) : 3 * v.Shape.Size.Factor;   // batchnorm apply: (x − m)·a + b
 
         /// <summary>A backward-pass copy of <paramref name="src"/> writing <paramref name="copy"/>, reading earlier clones where there are some.</summary>
         private static Kernel Clone(Kernel src, TValue value, TValue copy, Dictionary<TValue, TValue> clones)

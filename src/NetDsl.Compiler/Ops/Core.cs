@@ -52,7 +52,11 @@ namespace NetDsl.Compiler.Ops
             new OpDef("linear_bwd_data", typeof(NoAttrs), "dy, weight", OpTraits.Gradient)
             { Call = (c, k) => $"K.LinearBackwardData({c.In[0]}, {c.In[1]}, {c.Out[0]});", Flops = LinearFlops },
             new OpDef("linear_bwd_filter", typeof(NoAttrs), "dy, x", OpTraits.Gradient)
-            { Call = (c, k) => $"K.LinearBackwardFilter({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)});", Flops = LinearFlops },
+            {
+                Call = (c, k) => $"K.LinearBackwardFilter({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)});",
+                AccumulatingCall = (c, k) => $"K.LinearBackwardFilterAccumulate({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)});",
+                Flops = LinearFlops,
+            },
 
             // relu commutes with a max pooling (Graph/PoolBeforeRelu.cs) and asks for He initialization of the weights before it
             new OpDef("relu", typeof(NoAttrs), "x", Activation | OpTraits.CommutesWithMaxPool | OpTraits.HeInit) { Backward = ReadsY("relu_bwd"), Shape = OpDef.SameShape },

@@ -76,6 +76,11 @@ namespace NetDsl.Compiler.Ops
         public Action<BackwardContext, OpNode, TValue?>? Backward { get; init; }
         /// <summary>The C# statement that runs the op's library kernel (null: the owner's <see cref="OpFamily.Call"/>).</summary>
         public Func<CallContext, LibraryKernel, string>? Call { get; init; }
+        /// <summary>
+        /// The kernel call that adds into its gradient outputs instead of overwriting them (for accumulated gradients), when
+        /// the kernel has such a form; null: the emitter writes into scratch and adds (<see cref="Fusion.AccumulateModes"/>).
+        /// </summary>
+        public Func<CallContext, LibraryKernel, string>? AccumulatingCall { get; init; }
         /// <summary>FLOPs of the op's library kernel (null: the owner's <see cref="OpFamily.Flops"/>, then a per-element estimate).</summary>
         public Func<LibraryKernel, long>? Flops { get; init; }
         /// <summary>

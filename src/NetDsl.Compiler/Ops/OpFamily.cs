@@ -160,10 +160,12 @@ namespace NetDsl.Compiler.Ops
             if (d.Backward != null) { d.Backward(c, n, dy); return; }
             if (!d.Owner.Backward(c, n, dy)) throw new InvalidOperationException($"op {n.Op} ({d.Owner.GetType().Name}) has no backward rule");
         }
-        /// <summary>The kernel call of <paramref name="k"/>: its op's rule, else its owner's.</summary>
-        public static string Call(CallContext c, LibraryKernel k)
+        /// <summary>The kernel call of <paramref name="k"/>: its op's rule, else its owner's; <paramref name="accumulating"/>: its accumulating form.</summary>
+        public static string Call(CallContext c, LibraryKernel k, bool accumulating = false)
         {
             var d = Def(k.Node.Op);
+            if (accumulating)
+                return d.AccumulatingCall?.Invoke(c, k) ?? throw new InvalidOperationException($"op {k.Node.Op} has no accumulating kernel call");
             return d.Call?.Invoke(c, k) ?? d.Owner.Call(c, k) ?? throw new InvalidOperationException($"op {k.Node.Op} ({d.Owner.GetType().Name}) has no kernel call");
         }
         public static long? Flops(LibraryKernel k)
