@@ -157,6 +157,30 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// MobileNet v3's .net file names every layer as torchvision does (features.3.block.2.fc1 …): torchvision's state_dict
+    /// loads by name, strictly, with no name map, and gives torchvision's logits.
+    /// </summary>
+    [TorchvisionTheory]
+    [InlineData("mobilenet_v3_small", "MobileNetV3Small")]
+    [InlineData("mobilenet_v3_large", "MobileNetV3Large")]
+    public void MobileNetV3_has_torchvisions_state_dict_names(string model, string network)
+    {
+        var weights = SafeTensorsFile.Open(Path.Combine(TorchvisionFixtures.Dir, model + ".safetensors"));
+        var io = SafeTensorsFile.Open(Path.Combine(TorchvisionFixtures.Dir, model + ".io.safetensors"));
+        var net = Create(network);
+        var result = net.LoadWeights(weights, strict: true);
+        Assert.True(result.IsExact, result.ToString());
+        Assert.Equal(weights.Read<float>("features.4.block.2.fc1.weight"), net.Parameters.Single(p => p.Name == "features.4.block.2.fc1.weight").Value.CopyToHost());
+        net.Eval();
+        var x = Tensor<float>.FromArray(io.Read<float>("input"), io["input"].Shape);
+        var expected = io.Read<double>("logits");
+        var got = Forward(net, x).CopyToHost();
+        double scale = expected.Max(Math.Abs), maxErr = expected.Select((e, i) => Math.Abs(got[i] - e)).Max();
+        output.WriteLine($"{model}: {result.LoadedKeys.Count} tensors by name, max error {maxErr / scale:E2} of the largest logit");
+        Assert.True(maxErr <= 1e-4 * scale, $"{model}: max error {maxErr} of {scale}");
+    }
+
+    /// <summary>
     /// Fine-tuning as a user would: torchvision's ResNet-18 weights into ResNet-18 with a new 10-class head (64×64 images),
     /// <c>strict: false</c> keeps the new head and reports it; a few SGD steps on a fixed batch lower the loss.
     /// </summary>

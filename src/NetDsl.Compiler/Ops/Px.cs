@@ -103,7 +103,7 @@ namespace NetDsl.Compiler.Ops
         /// </summary>
         public static int Flops(Px e)
         {
-            var seen = new HashSet<Px>(ReferenceEqualityComparer.Instance);
+            var seen = new HashSet<Px>(PxIdentity.Instance);
             int Walk(Px n)
             {
                 if (!seen.Add(n)) return 0;
@@ -147,7 +147,7 @@ namespace NetDsl.Compiler.Ops
             throw new InvalidOperationException($"unknown primitive {e.Op}");
         }
 
-        /// <summary>Φ(x) in double (Abramowitz–Stegun 7.1.26 would be too coarse; this is erfc by its continued Taylor series via Math functions).</summary>
+        /// <summary>Φ(x) in double, independent of VMath's Chebyshev fit: erfc from erf's Taylor series below 3, its continued fraction above.</summary>
         private static double NormalCdf(double x) => 0.5 * Erfc(-x / Math.Sqrt(2));
 
         private static double Erfc(double z)
@@ -174,7 +174,7 @@ namespace NetDsl.Compiler.Ops
         /// <summary>d e / d (argument <paramref name="wrt"/>), symbolically; at a select the derivative of the chosen side, max/min follow their strict comparison.</summary>
         public static Px Derive(Px e, int wrt)
         {
-            var memo = new Dictionary<Px, Px>(ReferenceEqualityComparer.Instance);
+            var memo = new Dictionary<Px, Px>(PxIdentity.Instance);
             Px D(Px n)
             {
                 if (memo.TryGetValue(n, out var done)) return done;
@@ -213,7 +213,7 @@ namespace NetDsl.Compiler.Ops
         /// <summary><paramref name="e"/> with argument i replaced by <paramref name="args"/>[i] (shared nodes stay shared).</summary>
         public static Px Substitute(Px e, IReadOnlyList<Px> args)
         {
-            var memo = new Dictionary<Px, Px>(ReferenceEqualityComparer.Instance);
+            var memo = new Dictionary<Px, Px>(PxIdentity.Instance);
             Px S(Px n)
             {
                 if (n.Op == "arg") return args[n.Index];
@@ -233,10 +233,10 @@ namespace NetDsl.Compiler.Ops
         public static int Arity(Px e) => e.Op == "arg" ? e.Index + 1 : e.Args.Count == 0 ? 0 : e.Args.Max(Arity);
     }
 
-    /// <summary>Reference equality for <see cref="Px"/> nodes (netstandard2.0 has no ReferenceEqualityComparer).</summary>
-    internal sealed class ReferenceEqualityComparer : IEqualityComparer<Px>
+    /// <summary>Reference equality for <see cref="Px"/> nodes: a node is shared when the same object is used twice (netstandard2.0 has no ReferenceEqualityComparer).</summary>
+    internal sealed class PxIdentity : IEqualityComparer<Px>
     {
-        public static readonly ReferenceEqualityComparer Instance = new ReferenceEqualityComparer();
+        public static readonly PxIdentity Instance = new PxIdentity();
         public bool Equals(Px? x, Px? y) => ReferenceEquals(x, y);
         public int GetHashCode(Px obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
     }
@@ -252,7 +252,7 @@ namespace NetDsl.Compiler.Ops
 
         public static string Write(Px e, ElemCode.Flavor f, IReadOnlyList<string> args, IReadOnlyList<double> attrs, List<string> stmts)
         {
-            var uses = new Dictionary<Px, int>(ReferenceEqualityComparer.Instance);
+            var uses = new Dictionary<Px, int>(PxIdentity.Instance);
             void Count(Px n)
             {
                 uses.TryGetValue(n, out var c);
@@ -260,7 +260,7 @@ namespace NetDsl.Compiler.Ops
                 if (c == 0) foreach (var a in n.Args) Count(a);
             }
             Count(e);
-            var locals = new Dictionary<Px, string>(ReferenceEqualityComparer.Instance);
+            var locals = new Dictionary<Px, string>(PxIdentity.Instance);
             var w = new Writer(f, args, attrs, stmts, uses, locals);
             return w.Expr(e).Text;
         }
