@@ -55,8 +55,8 @@ namespace NetDsl.Generator
     /// <summary>One .net additional file: its path and its text (strings compare by value).</summary>
     public sealed record NetFileModel(string Path, string Text);
 
-    /// <summary>A .net file together with the namespace its networks are generated into.</summary>
-    public sealed record NetFileInput(NetFileModel File, string Namespace);
+    /// <summary>A .net file together with the namespace its networks are generated into and whether debug mode is on (NetDslDebug).</summary>
+    public sealed record NetFileInput(NetFileModel File, string Namespace, bool Debug = false);
 
     /// <summary>
     /// A compiler diagnostic without any Roslyn type: path, 1-based span (as the compiler reports it), id, severity, message.

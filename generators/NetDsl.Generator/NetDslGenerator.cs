@@ -33,9 +33,14 @@ namespace NetDsl.Generator
                 .Select(static (o, _) => GetRootNamespace(o.GlobalOptions))
                 .WithTrackingName(TrackingNames.RootNamespace);
 
+            IncrementalValueProvider<bool> debug = context.AnalyzerConfigOptionsProvider
+                .Select(static (o, _) => GetDebug(o.GlobalOptions))
+                .WithTrackingName(TrackingNames.Debug);
+
             IncrementalValuesProvider<NetFileResult> results = files
                 .Combine(rootNamespace)
-                .Select(static (pair, _) => new NetFileInput(pair.Left, pair.Right))
+                .Combine(debug)
+                .Select(static (pair, _) => new NetFileInput(pair.Left.Left, pair.Left.Right, pair.Right))
                 .WithTrackingName(TrackingNames.NetFilesWithNamespace)
                 .Select(static (input, ct) => Compile(input))
                 .WithTrackingName(TrackingNames.Compiled);
@@ -83,13 +88,20 @@ namespace NetDsl.Generator
             return DefaultNamespace;
         }
 
+        /// <summary>
+        /// build_property.NetDslDebug: debug mode (no buffer reuse, `#line` directives into the .net files), see
+        /// <see cref="CompileOptions.Debug"/>. The MSBuild property reaches the generator through a CompilerVisibleProperty item.
+        /// </summary>
+        internal static bool GetDebug(AnalyzerConfigOptions options) =>
+            options.TryGetValue("build_property.NetDslDebug", out var v) && string.Equals(v?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+
         /// <summary>Runs the compiler; never throws (an exception becomes an NDSL0999 diagnostic).</summary>
         internal static NetFileResult Compile(NetFileInput input)
         {
             var path = input.File.Path;
             try
             {
-                var result = NetCompiler.Compile(path, input.File.Text, new CompileOptions { Namespace = input.Namespace, Skeletons = true });
+                var result = NetCompiler.Compile(path, input.File.Text, new CompileOptions { Namespace = input.Namespace, Skeletons = true, Debug = input.Debug });
                 var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 // A network with errors comes back without source but with a skeleton (members that throw): adding it keeps
                 // the user's C# from piling "type not found" errors on top of the NDSL error.
@@ -176,13 +188,16 @@ namespace NetDsl.Generator
             {
                 if (!Descriptors.TryGetValue((id, severity), out var descriptor))
                 {
+                    // the title and description come from the compiler's catalog (docs/diagnostics.md is printed from it)
+                    var info = DiagnosticCatalog.Find(id);
                     descriptor = new DiagnosticDescriptor(
                         id: id,
-                        title: "NetDsl " + id,
+                        title: info?.Title ?? "NetDsl " + id,
                         messageFormat: "{0}",
                         category: "NetDsl",
                         defaultSeverity: severity,
-                        isEnabledByDefault: true);
+                        isEnabledByDefault: true,
+                        description: info == null ? null : info.Explanation + " (docs/diagnostics.md#" + id.ToLowerInvariant() + ")");
                     Descriptors[(id, severity)] = descriptor;
                 }
                 return descriptor;

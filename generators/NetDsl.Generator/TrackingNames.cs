@@ -7,7 +7,9 @@ namespace NetDsl.Generator
         public const string NetFiles = "NetDsl.NetFiles";
         /// <summary>build_property.RootNamespace (or the default namespace).</summary>
         public const string RootNamespace = "NetDsl.RootNamespace";
-        /// <summary>Each .net file combined with the namespace.</summary>
+        /// <summary>build_property.NetDslDebug (debug mode: no buffer reuse, #line directives).</summary>
+        public const string Debug = "NetDsl.Debug";
+        /// <summary>Each .net file combined with the namespace (and debug mode).</summary>
         public const string NetFilesWithNamespace = "NetDsl.NetFilesWithNamespace";
         /// <summary>Each .net file compiled: generated sources and diagnostics.</summary>
         public const string Compiled = "NetDsl.Compiled";
@@ -18,6 +20,6 @@ namespace NetDsl.Generator
         /// <summary>Each compiled file combined with the duplicate hint names: what RegisterSourceOutput consumes.</summary>
         public const string Output = "NetDsl.Output";
 
-        public static readonly string[] All = { NetFiles, RootNamespace, NetFilesWithNamespace, Compiled, HintNames, DuplicateHints, Output };
+        public static readonly string[] All = { NetFiles, RootNamespace, Debug, NetFilesWithNamespace, Compiled, HintNames, DuplicateHints, Output };
     }
 }

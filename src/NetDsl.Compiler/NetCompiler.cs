@@ -24,10 +24,23 @@ namespace NetDsl.Compiler
         /// instead of staying alive through the backward pass. Off gives the plan that keeps every such value (for tests).
         /// </summary>
         public bool Rematerialize { get; init; } = true;
+        /// <summary>
+        /// Debug mode (opt-in; the generator sets it from the MSBuild property <c>NetDslDebug=true</c>): no buffer reuse (every
+        /// value has storage of its own, so every intermediate stays readable after a step) and <c>#line</c> directives that map
+        /// each kernel call to its line in the .net file (the path given to Compile), so stack traces and a debugger land on .net lines. Rematerialization is
+        /// off in debug mode (nothing is short of memory). The numbers computed stay the same.
+        /// </summary>
+        public bool Debug { get; init; }
     }
 
     /// <summary>One row of `netdsl summary`: a layer (or op) with its output shape, parameters and MACs per sample.</summary>
-    public sealed record SummaryRow(string Layer, string Op, string OutputShape, long Parameters, long Macs, int Line);
+    public sealed record SummaryRow(string Layer, string Op, string OutputShape, long Parameters, long Macs, int Line)
+    {
+        /// <summary>Set when <see cref="Macs"/> are per time step of this symbolic dim (a recurrent layer over [N, T, F] with T unknown).</summary>
+        public string? MacsPerStepOf { get; init; }
+        /// <summary>The MACs as a reader should see them: "1,234" or "1,234 per step of T".</summary>
+        public string MacsText => Macs.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + (MacsPerStepOf is { } t ? $" per step of {t}" : "");
+    }
 
     /// <summary>What the compiler knows about a network before anything runs.</summary>
     public sealed record NetworkSummary(
@@ -46,6 +59,11 @@ namespace NetDsl.Compiler
         public int RecomputedValues { get; init; }
         /// <summary>FLOPs per sample the recomputation adds to a training step.</summary>
         public long RecomputeFlopsPerSample { get; init; }
+        /// <summary>
+        /// Bytes per sample of the eval-only plan (fp32): the arenas eval-mode Forward uses (forward kernels the outputs need,
+        /// batchnorm folded), planned on their own; the training arenas are not allocated for inference.
+        /// </summary>
+        public long EvalPlannedBytesPerSample { get; init; }
     }
 
     /// <summary>A node of the forward graph as the user wrote it (inputs and layers, no parameters), for drawing.</summary>

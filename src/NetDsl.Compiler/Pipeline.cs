@@ -27,13 +27,15 @@ namespace NetDsl.Compiler
                 ChooseInit(g);
                 if (ok) PoolBeforeRelu.Run(g);
                 if (ok) Differentiator.Run(g);
+                if (ok && !Ops.GraphVerifier.Run(g, bag)) ok = false;
                 bool training = g.Loss != null || g.GradOutput != null;
                 // a network with errors is not fused or planned: its graph may be huge (an unrolling limit hit at 200,000
                 // operations) and nothing will run it; its summary keeps the layer rows
                 var prog = ok ? Fuser.Run(g, training) : new KernelProgram();
-                var plan = ok ? MemoryPlanner.Run(g, prog) : new MemoryPlan();
+                bool reuse = !options.Debug;
+                var plan = ok ? MemoryPlanner.Run(g, prog, reuse) : new MemoryPlan();
                 var summary = Summarize(g, plan);
-                if (ok && training && options.Rematerialize)
+                if (ok && training && options.Rematerialize && !options.Debug)
                 {
                     // the chain limit with the smallest plan (the pass leaves the graph as it was, apart from new values)
                     int values = g.Values.Count, bestChain = 1;
@@ -60,6 +62,16 @@ namespace NetDsl.Compiler
                         };
                     }
                 }
+                // the eval-only program (forward kernels the outputs need, batchnorm folded) and its own plan
+                var evalProg = ok ? EvalProgram.Run(g, prog.Kernels.Count) : new KernelProgram { IsEval = true };
+                var evalPlan = ok ? MemoryPlanner.Run(g, evalProg, reuse) : new MemoryPlan();
+                summary = summary with { EvalPlannedBytesPerSample = Summarize(g, evalPlan).PlannedBytesPerSample };
+                if (ok)
+                {
+                    KernelCost.Annotate(prog);
+                    KernelCost.Annotate(evalProg);
+                    AccumulateModes.Run(prog);
+                }
                 string source = "";
                 if (ok)
                 {
@@ -68,7 +80,8 @@ namespace NetDsl.Compiler
                     {
                         var names = new NetworkNames(g, NetworkEmitter.StateLayers(g), bag);
                         if (names.Ok)
-                            source = new NetworkEmitter(g, prog, plan, fileName, options.Namespace, summary, names) { Profile = options.Profile }.Emit()
+                            source = new NetworkEmitter(g, prog, plan, evalProg, evalPlan, fileName, options.Namespace, summary, names)
+                                { Profile = options.Profile, DebugPath = options.Debug && path.IndexOfAny(new[] { '"', '\n', '\r' }) < 0 ? path : null }.Emit()
                                 + SourceMembers.Emit(options.Namespace, names.Class, g.Name, text);
                     }
                 }
@@ -127,9 +140,10 @@ namespace NetDsl.Compiler
         private static void ChooseInit(NetGraph g)
         {
             var consumers = g.ForwardNodes.SelectMany(n => n.Inputs.Select(i => (i, n))).ToLookup(x => x.i, x => x.n);
-            foreach (var n in g.ForwardNodes.Where(n => n.Op == "conv2d" || n.Op == "linear"))
+            bool He(OpNode c) => Ops.OpRegistry.Is(c, Ops.OpTraits.HeInit);
+            foreach (var n in g.ForwardNodes.Where(n => Ops.OpRegistry.Is(n, Ops.OpTraits.ChoosesInit)))
             {
-                bool relu = consumers[n.Outputs[0]].Any(c => c.Op == "relu" || (c.Op == "batchnorm" && consumers[c.Outputs[0]].Any(c2 => c2.Op == "relu")));
+                bool relu = consumers[n.Outputs[0]].Any(c => He(c) || (Ops.OpRegistry.Is(c, Ops.OpTraits.PassesInitHint) && consumers[c.Outputs[0]].Any(He)));
                 if (n.Inputs[1].Param is { } w) w.Init = relu ? InitKind.He : InitKind.Xavier;   // a weight may be a slice of a parameter (cross-attention's in_proj_weight)
             }
         }
@@ -167,7 +181,7 @@ namespace NetDsl.Compiler
 
         private static NetworkSummary Summarize(NetGraph g, MemoryPlan plan)
         {
-            var rows = g.Layers.Select(l => new SummaryRow(l.Layer, l.Op, l.Output.ToDisplay(), l.Parameters, l.Macs, l.Line)).ToList();
+            var rows = g.Layers.Select(l => new SummaryRow(l.Layer, l.Op, l.Output.ToDisplay(), l.Parameters, l.Macs, l.Line) { MacsPerStepOf = l.MacsPerStepOf }).ToList();
             long activation = 0, planned = 0;
             foreach (var a in plan.Arenas.Where(a => a.Symbols.Length > 0 && !a.Symbols.Contains("*")))
             {

@@ -160,8 +160,8 @@ public static class OnnxExporter
             if (Losses.Contains(n.Op)) return "a loss is not part of an exported forward pass; export the network's outputs before the loss";
             switch (n.Op)
             {
-                case "sample_normal" when n.Bool("eval_sample"): return Unsupported["sample_normal"];
-                case "lrn" when n.Int("size") % 2 == 0: return Unsupported["lrn(even size)"];
+                case "sample_normal" when n.A<GenAttrs>().EvalSample: return Unsupported["sample_normal"];
+                case "lrn" when n.A<LrnAttrs>().Size % 2 == 0: return Unsupported["lrn(even size)"];
                 case "adaptive_avgpool2d":
                 {
                     var x = n.Inputs[0].Shape;
@@ -180,7 +180,7 @@ public static class OnnxExporter
         private static readonly HashSet<string> Mapped = new(StringComparer.Ordinal)
         {
             "conv2d", "conv_transpose2d", "linear", "batchnorm", "relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "selu",
-            "gelu", "gelu_tanh", "silu", "softplus", "hard_sigmoid", "prelu", "softmax", "log_softmax", "maxpool2d", "avgpool2d",
+            "gelu", "gelu_tanh", "silu", "softplus", "hard_sigmoid", "hardswish", "prelu", "softmax", "log_softmax", "maxpool2d", "avgpool2d",
             "globalavgpool", "adaptive_avgpool2d", "flatten", "reshape", "permute", "add", "sub", "mul", "broadcast_add",
             "broadcast_sub", "broadcast_mul", "scale", "affine", "concat", "slice", "mean", "sum", "matmul", "dropout", "dropout2d",
             "stochastic_depth", "layernorm", "instancenorm", "groupnorm", "lrn", "embedding", "attention", "split_heads",
@@ -405,20 +405,26 @@ public static class OnnxExporter
             TValue? P(string field) => n.Inputs.FirstOrDefault(v => (v.Param?.Field ?? v.Buffer?.Field) == field && (v.Param?.Layer ?? v.Buffer?.Layer) == n.Layer);
             var y = n.Outputs[0];
             void Out(string name) => Bind(y, name);
-            float F(string a) => (float)n.Float(a);
+            static float F(double v) => (float)v;
             switch (n.Op)
             {
                 case "conv2d":
+                {
+                    var g = n.A<ConvAttrs>();
                     Out(Op("Conv", L, n.Inputs.Select(Name).ToArray(),
-                        A("kernel_shape", n.Int("kh"), n.Int("kw")), A("strides", n.Int("sh"), n.Int("sw")),
-                        A("pads", n.Int("pt"), n.Int("pl"), n.Int("pb"), n.Int("pr")), A("dilations", n.Int("dh"), n.Int("dw")), A("group", (long)n.Int("groups"))));
+                        A("kernel_shape", g.Kh, g.Kw), A("strides", g.Sh, g.Sw),
+                        A("pads", g.Pt, g.Pl, g.Pb, g.Pr), A("dilations", g.Dh, g.Dw), A("group", (long)g.Groups)));
                     return;
+                }
                 case "conv_transpose2d":
+                {
+                    var g = n.A<ConvAttrs>();
                     Out(Op("ConvTranspose", L, n.Inputs.Select(Name).ToArray(),
-                        A("kernel_shape", n.Int("kh"), n.Int("kw")), A("strides", n.Int("sh"), n.Int("sw")),
-                        A("pads", n.Int("pt"), n.Int("pl"), n.Int("pb"), n.Int("pr")), A("dilations", n.Int("dh"), n.Int("dw")), A("group", (long)n.Int("groups")),
-                        A("output_padding", n.Int("oph"), n.Int("opw"))));
+                        A("kernel_shape", g.Kh, g.Kw), A("strides", g.Sh, g.Sw),
+                        A("pads", g.Pt, g.Pl, g.Pb, g.Pr), A("dilations", g.Dh, g.Dw), A("group", (long)g.Groups),
+                        A("output_padding", g.OutPadH, g.OutPadW)));
                     return;
+                }
                 case "linear":
                 {
                     var x = n.Inputs[0];
@@ -434,16 +440,17 @@ public static class OnnxExporter
                 }
                 case "batchnorm":
                     Out(Op("BatchNormalization", L, new[] { In(0), Name(P("weight")!), Name(P("bias")!), Name(P("running_mean")!), Name(P("running_var")!) },
-                        A("epsilon", F("eps"))));
+                        A("epsilon", F(n.A<BatchNormAttrs>().Eps))));
                     return;
                 case "relu": Out(Op("Relu", L, new[] { In(0) })); return;
                 case "sigmoid": Out(Op("Sigmoid", L, new[] { In(0) })); return;
                 case "tanh": Out(Op("Tanh", L, new[] { In(0) })); return;
                 case "relu6": Out(Op("Clip", L, new[] { In(0), ScalarF(0), ScalarF(6) })); return;
-                case "leaky_relu": Out(Op("LeakyRelu", L, new[] { In(0) }, A("alpha", F("slope")))); return;
-                case "elu": Out(Op("Elu", L, new[] { In(0) }, A("alpha", F("alpha")))); return;
+                case "leaky_relu": Out(Op("LeakyRelu", L, new[] { In(0) }, A("alpha", F(n.A<ElemAttrs>()[0])))); return;
+                case "elu": Out(Op("Elu", L, new[] { In(0) }, A("alpha", F(n.A<ElemAttrs>()[0])))); return;
                 case "selu": Out(Op("Selu", L, new[] { In(0) })); return;   // ONNX's default alpha and gamma are PyTorch's constants
                 case "hard_sigmoid": Out(Op("HardSigmoid", L, new[] { In(0) }, A("alpha", 1f / 6), A("beta", 0.5f))); return;   // relu6(x + 3) / 6
+                case "hardswish": Out(Op("HardSwish", L, new[] { In(0) })); return;   // x · relu6(x + 3) / 6 (opset 14)
                 case "gelu":
                 {
                     // x · ½ (1 + erf(x / √2)) (opset 17 has no Gelu)
@@ -465,9 +472,9 @@ public static class OnnxExporter
                 case "softplus":
                 {
                     // PyTorch: x when β·x > threshold, else softplus(β·x) / β
-                    var bx = Op("Mul", L, new[] { In(0), ScalarF(F("beta")) });
-                    var sp = Op("Div", L, new[] { Op("Softplus", L, new[] { bx }), ScalarF(F("beta")) });
-                    Out(Op("Where", L, new[] { Op("Greater", L, new[] { bx, ScalarF(F("threshold")) }), In(0), sp }));
+                    var bx = Op("Mul", L, new[] { In(0), ScalarF(F(n.A<ElemAttrs>()[0])) });
+                    var sp = Op("Div", L, new[] { Op("Softplus", L, new[] { bx }), ScalarF(F(n.A<ElemAttrs>()[0])) });
+                    Out(Op("Where", L, new[] { Op("Greater", L, new[] { bx, ScalarF(F(n.A<ElemAttrs>()[1])) }), In(0), sp }));
                     return;
                 }
                 case "prelu":
@@ -480,16 +487,22 @@ public static class OnnxExporter
                     Out(Op("PRelu", L, new[] { In(0), slope }));
                     return;
                 }
-                case "softmax": Out(Op("Softmax", L, new[] { In(0) }, A("axis", (long)n.Int("axis")))); return;
-                case "log_softmax": Out(Op("LogSoftmax", L, new[] { In(0) }, A("axis", (long)n.Int("axis")))); return;
+                case "softmax": Out(Op("Softmax", L, new[] { In(0) }, A("axis", (long)n.A<AxisAttrs>().Axis))); return;
+                case "log_softmax": Out(Op("LogSoftmax", L, new[] { In(0) }, A("axis", (long)n.A<AxisAttrs>().Axis))); return;
                 case "maxpool2d":
-                    Out(Op("MaxPool", L, new[] { In(0) }, A("kernel_shape", n.Int("kh"), n.Int("kw")), A("strides", n.Int("sh"), n.Int("sw")),
-                        A("pads", n.Int("ph"), n.Int("pw"), n.Int("ph"), n.Int("pw")), A("ceil_mode", n.Bool("ceil") ? 1L : 0L)));
+                {
+                    var p = n.A<PoolAttrs>();
+                    Out(Op("MaxPool", L, new[] { In(0) }, A("kernel_shape", p.Kh, p.Kw), A("strides", p.Sh, p.Sw),
+                        A("pads", p.Ph, p.Pw, p.Ph, p.Pw), A("ceil_mode", p.Ceil ? 1L : 0L)));
+                }
                     return;
                 case "avgpool2d":
-                    Out(Op("AveragePool", L, new[] { In(0) }, A("kernel_shape", n.Int("kh"), n.Int("kw")), A("strides", n.Int("sh"), n.Int("sw")),
-                        A("pads", n.Int("ph"), n.Int("pw"), n.Int("ph"), n.Int("pw")), A("ceil_mode", n.Bool("ceil") ? 1L : 0L),
-                        A("count_include_pad", n.Bool("count_pad") ? 1L : 0L)));
+                {
+                    var p = n.A<PoolAttrs>();
+                    Out(Op("AveragePool", L, new[] { In(0) }, A("kernel_shape", p.Kh, p.Kw), A("strides", p.Sh, p.Sw),
+                        A("pads", p.Ph, p.Pw, p.Ph, p.Pw), A("ceil_mode", p.Ceil ? 1L : 0L),
+                        A("count_include_pad", p.CountPad ? 1L : 0L)));
+                }
                     return;
                 case "globalavgpool":
                     Out(Op("Flatten", L, new[] { Op("GlobalAveragePool", L, new[] { In(0) }) }, A("axis", 1L)));
@@ -525,17 +538,17 @@ public static class OnnxExporter
                     Out(Reshape(In(0), y.Shape, L));
                     return;
                 case "permute":
-                    Out(Op("Transpose", L, new[] { In(0) }, A("perm", ((int[])n.Attrs["perm"]).Select(p => (long)p).ToArray())));
+                    Out(Op("Transpose", L, new[] { In(0) }, A("perm", n.A<PermuteAttrs>().Perm.Select(p => (long)p).ToArray())));
                     return;
                 case "add": case "broadcast_add": Out(Op("Add", L, new[] { In(0), In(1) })); return;
                 case "sub": case "broadcast_sub": Out(Op("Sub", L, new[] { In(0), In(1) })); return;
                 case "mul": case "broadcast_mul": Out(Op("Mul", L, new[] { In(0), In(1) })); return;
-                case "scale": Out(Op("Mul", L, new[] { In(0), ScalarF(F("k")) })); return;
-                case "affine": Out(Op("Add", L, new[] { Op("Mul", L, new[] { In(0), ScalarF(F("k")) }), ScalarF(F("c")) })); return;
-                case "concat": Out(Op("Concat", L, n.Inputs.Select(Name).ToArray(), A("axis", (long)n.Int("axis")))); return;
+                case "scale": Out(Op("Mul", L, new[] { In(0), ScalarF(F(n.A<ElemAttrs>()[0])) })); return;
+                case "affine": Out(Op("Add", L, new[] { Op("Mul", L, new[] { In(0), ScalarF(F(n.A<ElemAttrs>()[0])) }), ScalarF(F(n.A<ElemAttrs>()[1])) })); return;
+                case "concat": Out(Op("Concat", L, n.Inputs.Select(Name).ToArray(), A("axis", (long)n.A<AxisAttrs>().Axis))); return;
                 case "slice":
                 {
-                    int axis = n.Int("axis"), start = n.Int("start"), step = n.Int("step");
+                    var (axis, start, step) = (n.A<SliceAttrs>().Axis, n.A<SliceAttrs>().Start, n.A<SliceAttrs>().Step);
                     int size = y.Shape[axis].Value;
                     long end = start + (long)(size - 1) * step + 1;
                     Out(Op("Slice", L, new[] { In(0), ConstI(L + "/starts", start), ConstI(L + "/ends", end), ConstI(L + "/axes", axis), ConstI(L + "/steps", step) }));
@@ -563,13 +576,13 @@ public static class OnnxExporter
                     return;
                 case "layernorm":
                 {
-                    int dims = n.Int("dims");
+                    int dims = n.A<NormAttrs>().Dims;
                     var normShape = new Shape(n.Inputs[0].Shape.Dims.Skip(n.Inputs[0].Shape.Rank - dims));
                     long count = normShape.KnownElements;
                     var dl = normShape.Dims.Select(d => (long)d.Value).ToArray();
                     string w = P("weight") is { } pw ? Name(pw) : ConstF(L + "/ones", Enumerable.Repeat(1f, (int)count).ToArray(), dl);
                     string b = P("bias") is { } pb ? Name(pb) : ConstF(L + "/zeros", new float[count], dl);
-                    Out(Op("LayerNormalization", L, new[] { In(0), w, b }, A("axis", (long)-dims), A("epsilon", F("eps"))));
+                    Out(Op("LayerNormalization", L, new[] { In(0), w, b }, A("axis", (long)-dims), A("epsilon", F(n.A<NormAttrs>().Eps))));
                     return;
                 }
                 case "instancenorm":
@@ -577,10 +590,10 @@ public static class OnnxExporter
                 {
                     // group norm as instance norm over [N, G, C/G·H·W], then the per-channel affine
                     var xs = n.Inputs[0].Shape;
-                    int groups = n.Int("groups"), c = xs[1].Value;
+                    int groups = n.A<NormAttrs>().Groups, c = xs[1].Value;
                     var grouped = Reshape(In(0), new Shape(new[] { xs[0], Dim.Of(groups), Dim.Of((int)(xs.KnownElements / xs[0].ValueOr1() / groups)) }), L);
                     var norm = Op("InstanceNormalization", L, new[] { grouped, ConstF(L + "/ones", Enumerable.Repeat(1f, groups).ToArray(), new long[] { groups }), ConstF(L + "/zeros", new float[groups], new long[] { groups }) },
-                        A("epsilon", F("eps")));
+                        A("epsilon", F(n.A<NormAttrs>().Eps)));
                     var back = Reshape(norm, xs, L);
                     if (P("weight") is { } w && P("bias") is { } b)
                     {
@@ -591,7 +604,7 @@ public static class OnnxExporter
                     return;
                 }
                 case "lrn":
-                    Out(Op("LRN", L, new[] { In(0) }, A("size", (long)n.Int("size")), A("alpha", F("alpha")), A("beta", F("beta")), A("bias", F("k"))));
+                    Out(Op("LRN", L, new[] { In(0) }, A("size", (long)n.A<LrnAttrs>().Size), A("alpha", F(n.A<LrnAttrs>().Alpha)), A("beta", F(n.A<LrnAttrs>().Beta)), A("bias", F(n.A<LrnAttrs>().K))));
                     return;
                 case "embedding":
                 {
@@ -609,8 +622,8 @@ public static class OnnxExporter
                     var perm = Enumerable.Range(0, r).Select(i => (long)i).ToArray();
                     (perm[r - 2], perm[r - 1]) = (perm[r - 1], perm[r - 2]);
                     var kt = Op("Transpose", L, new[] { In(1) }, A("perm", perm));
-                    var s = Op("Mul", L, new[] { Op("MatMul", L, new[] { In(0), kt }), ScalarF(F("scale")) });
-                    if (n.Bool("causal"))
+                    var s = Op("Mul", L, new[] { Op("MatMul", L, new[] { In(0), kt }), ScalarF(F(n.A<AttentionAttrs>().Scale)) });
+                    if (n.A<AttentionAttrs>().Causal)
                     {
                         // keys j <= i (top-left aligned, as NetDsl's kernel): a lower-triangular mask of the score matrix's last two dims
                         var sshape = Op("Shape", L, new[] { s }, A("start", (long)-2));
@@ -651,14 +664,18 @@ public static class OnnxExporter
                     Out(Op("Concat", L, new[] { tok, In(0) }, A("axis", 1L)));
                     return;
                 }
+                case "zeros":   // the zero biases of a recurrent layer with bias: false
+                    Out(ConstF(L + "/zeros", new float[y.Shape.KnownElements], y.Shape.Dims.Select(d => (long)d.Value).ToArray()));
+                    return;
                 case "lstm":
                 case "gru":
                 case "rnn":
                 {
                     // PyTorch's layout [N, T, D] and gate blocks (LSTM i f g o, GRU r z n) → ONNX [T, N, D] and (LSTM i o f c, GRU z r h);
                     // the blocks are re-ordered in the graph from the state_dict initializers (ONNX Runtime folds it)
-                    string cell = (string)n.Attrs["cell"];
-                    int hidden = n.Int("hidden"), dirs = n.Int("dirs"), layer = n.Int("layer");
+                    var ra = n.A<RnnAttrs>();
+                    string cell = ra.Cell;
+                    int hidden = ra.Hidden, dirs = ra.Dirs, layer = ra.Layer;
                     int[] order = cell == "Lstm" ? new[] { 0, 3, 1, 2 } : cell == "Gru" ? new[] { 1, 0, 2 } : new[] { 0 };
                     string Packed(int k)   // 0 weight_ih, 1 weight_hh, 2 bias_ih, 3 bias_hh → [dirs, gates·H, …]
                     {
@@ -681,8 +698,8 @@ public static class OnnxExporter
                     // initial states [layers·dirs, N, H]: this layer's rows
                     int at = 1 + 4 * dirs;
                     string State() => Op("Slice", L, new[] { In(at++), ConstI(L + "/starts", (long)layer * dirs), ConstI(L + "/ends", (long)(layer + 1) * dirs), ConstI(L + "/axes", 0) });
-                    if (n.Attrs.ContainsKey("h0")) { inputs.Add(""); inputs.Add(State()); }
-                    if (n.Attrs.ContainsKey("c0")) inputs.Add(State());
+                    if (ra.HasH0) { inputs.Add(""); inputs.Add(State()); }
+                    if (ra.HasC0) inputs.Add(State());
                     var attrs = new List<AttributeProto> { A("hidden_size", (long)hidden), A("direction", dirs == 2 ? "bidirectional" : "forward") };
                     if (cell == "Gru") attrs.Add(A("linear_before_reset", 1L));
                     if (cell.StartsWith("Rnn", StringComparison.Ordinal)) attrs.Add(A("activations", Enumerable.Repeat(cell == "RnnRelu" ? "Relu" : "Tanh", dirs).ToArray()));
@@ -695,7 +712,7 @@ public static class OnnxExporter
                     // x + PE[:T], PE[pos, c] = sin(pos·ω) (even c) or cos(pos·ω) (odd c), ω = base^(−2⌊c/2⌋/D), as NetDsl's kernel (in double)
                     var xs = n.Inputs[0].Shape;
                     int d = xs[2].Value, rows = xs[1].IsKnown ? xs[1].Value : _g.SymbolBounds[xs[1].Symbol!];
-                    double b = n.Float("base");
+                    double b = n.A<PositionalAttrs>().Base;
                     var table = new float[rows * d];
                     for (int pos = 0; pos < rows; pos++)
                         for (int c = 0; c < d; c++)
@@ -723,7 +740,7 @@ public static class OnnxExporter
                 {
                     // channels c·pieces + j → [N, C, pieces, …], max over the pieces
                     var xs = n.Inputs[0].Shape;
-                    int pieces = n.Int("pieces");
+                    int pieces = n.A<MaxoutAttrs>().Pieces;
                     var split = new Shape(new[] { xs[0], Dim.Of(xs[1].Value / pieces), Dim.Of(pieces) }.Concat(xs.Dims.Skip(2)));
                     Out(Op("ReduceMax", L, new[] { Reshape(In(0), split, L) }, A("axes", new[] { 2L }), A("keepdims", 0L)));
                     return;
@@ -737,7 +754,7 @@ public static class OnnxExporter
                     Out(n.Op == "upsample_nearest2d"
                         ? Op("Resize", L, new[] { In(0), roi, scales }, A("mode", "nearest"), A("coordinate_transformation_mode", "asymmetric"), A("nearest_mode", "floor"))
                         : Op("Resize", L, new[] { In(0), roi, scales }, A("mode", "linear"),
-                            A("coordinate_transformation_mode", n.Bool("align_corners") ? "align_corners" : "half_pixel")));
+                            A("coordinate_transformation_mode", n.A<UpsampleAttrs>().AlignCorners ? "align_corners" : "half_pixel")));
                     return;
                 }
             }

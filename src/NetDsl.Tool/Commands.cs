@@ -67,15 +67,18 @@ internal static class Commands
     private static readonly string[] Headers = { "Layer", "Op", "Output shape", "Param #", "MACs" };
 
     private static string[] Cells(SummaryRow r) =>
-        new[] { r.Layer, r.Op, r.OutputShape, N(r.Parameters), N(r.Macs) };
+        new[] { r.Layer, r.Op, r.OutputShape, N(r.Parameters), r.MacsText };
 
     private static (string Label, string Value)[] Totals(NetworkSummary s) => new[]
     {
         ("Total parameters", $"{N(s.TotalParameters)} ({Human(s.TotalParameters * 4)} as fp32)"),
-        ("Total MACs per sample", N(s.TotalMacs)),
+        ("Total MACs per sample", N(s.TotalMacs) + (s.Rows.FirstOrDefault(r => r.MacsPerStepOf != null) is { } step
+            ? $" (the {string.Join(", ", s.Rows.Where(r => r.MacsPerStepOf != null).Select(r => r.Layer))} rows count one step of {step.MacsPerStepOf}: multiply them by {step.MacsPerStepOf})" : "")),
         ("Activation memory per sample", Bytes(s.ActivationBytesPerSample)),
         ("Planned memory per sample", Bytes(s.PlannedBytesPerSample) + (s.RecomputedValues == 0 ? "" :
             $", {s.RecomputedValues} values recomputed for backward ({Human(s.PlannedBytesPerSampleWithoutRecompute)} without, +{N(s.RecomputeFlopsPerSample)} FLOPs)")),
+        ("Inference memory per sample", Bytes(s.EvalPlannedBytesPerSample) + (s.PlannedBytesPerSample > 0
+            ? $", eval-only plan ({((double)s.EvalPlannedBytesPerSample / s.PlannedBytesPerSample).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}× the training plan)" : "")),
     }.Concat((_batches ?? DefaultBatches).Select(b =>
         ($"Peak training memory, batch {b}", $"{Bytes(PeakTrainingBytes(s, b, 1))} with SGD+momentum, {Bytes(PeakTrainingBytes(s, b, 2))} with Adam"))).ToArray();
 

@@ -102,13 +102,13 @@ public class ActivationsTests
             output o = x |> conv(4, 3) |> {act} |> flatten |> linear(3)
             loss = cross_entropy(o, y)
             """);
-        foreach (var (act, functor) in new[] { ("elu", "EluOp"), ("selu", "SeluOp"), ("hard_sigmoid", "HardSigmoidOp"), ("leaky_relu(0.2)", "LeakyReluOp") })
+        foreach (var (act, functor) in new[] { ("elu", "EluOp"), ("selu", "SeluOp"), ("hard_sigmoid", "HardSigmoidOp"), ("hardsigmoid", "HardSigmoidOp"), ("relu6", "Relu6Op"), ("leaky_relu(0.2)", "LeakyReluOp") })
         {
             var s = Net(act);
             Assert.Matches(@"K\.Conv2dForward\([^;]*new " + functor + @"\(\), new " + functor + @"Gpu\(\)\);", s);
             Assert.DoesNotMatch(@"K\.Map\(_\w+, _\w+, new " + functor + @"\(\)", s);
         }
-        foreach (var (act, functor) in new[] { ("gelu", "GeluOp"), ("gelu(approximate: \"tanh\")", "GeluTanhOp"), ("silu", "SiluOp"), ("softplus", "SoftplusOp"), ("elu(alpha: -1.0)", "EluOp") })
+        foreach (var (act, functor) in new[] { ("gelu", "GeluOp"), ("gelu(approximate: \"tanh\")", "GeluTanhOp"), ("silu", "SiluOp"), ("softplus", "SoftplusOp"), ("elu(alpha: -1.0)", "EluOp"), ("hardswish", "HardswishOp") })
         {
             var s = Net(act);
             Assert.Contains("default(Identity<T>), default(Identity<T>));", s.Split("K.Conv2dForward(")[1].Split('\n')[0]);
@@ -120,19 +120,32 @@ public class ActivationsTests
             output o = x |> conv(4, 3) |> gelu
             """);
         Assert.Contains("new GeluOp(), new GeluOpGpu());", inference.Split("K.Conv2dForward(")[1].Split('\n')[0]);
+        // and hardswish fuses with the element-wise op after it into one loop in training
+        var loop = Source("""
+            input x: [N, 2, 6, 6]
+            input y: int[N]
+            output o = x |> conv(4, 3) |> hardswish |> hardsigmoid |> flatten |> linear(3)
+            loss = cross_entropy(o, y)
+            """);
+        Assert.Contains("hardswish hardswish1 + hard_sigmoid hardsigmoid1", loop);
     }
 
     [Fact]
-    public void Swish_is_silu_and_the_functors_call_the_vmath_helpers()
+    public void Swish_is_silu_and_the_functors_are_written_from_the_expressions()
     {
         var s = Source("""
             input x: [N, 8]
             output o = x |> swish |> gelu |> softplus(beta: 2.0, threshold: 10.0)
             """);
         Assert.Contains("SiluGeluSoftplusOp", s);
-        Assert.Contains("VMath.Silu(a)", s);
-        Assert.Contains("VMath.SoftplusGpu(t1, 2.0f, 10.0f)", s);
-        Assert.Contains("VMath.Softplus(t1, Vector512.Create(T.CreateChecked(2.0)), Vector512.Create(T.CreateChecked(10.0)))", s);
+        // each form from the ops' expressions (Ops/Activations.cs): VMath's vectorized sigmoid, Φ, exp and log1p; the softplus
+        // argument βx, read three times, computed once; the attributes as constants of each flavor
+        Assert.Contains("var t0 = a * VMath.Sigmoid(a);", s);
+        Assert.Contains("var t1 = t0 * VMath.NormalCdfGpu(t0);", s);
+        Assert.Contains("var t2 = 2.0f * t1;", s);
+        Assert.Contains("var t3 = t2 > 10.0f ? t1 : ((t2 > 0f ? t2 : 0f) + VMath.Log1pGpu(MathF.Exp(-MathF.Abs(t2)))) / 2.0f;", s);
+        Assert.Contains("var t3 = Vector512.ConditionalSelect(Vector512.GreaterThan(t2, Vector512.Create(T.CreateChecked(10.0))), t1, "
+            + "(Vector512.Max(t2, Vector512<T>.Zero) + VMath.Log1p(VMath.Exp(-Vector512.Abs(t2)))) / Vector512.Create(T.CreateChecked(2.0)));", s);
     }
 
     [Fact]

@@ -31,6 +31,8 @@ public class ExampleNetworkTests
     [InlineData("Models/googlenet.net", "GoogLeNetAux", 13_004_888L, 1_506_748_416L)]
     [InlineData("Models/mobilenet.net", "MobileNetV1", 4_231_976L, null)]
     [InlineData("Models/mobilenet.net", "MobileNetV2", 3_504_872L, null)]
+    [InlineData("Models/mobilenet_v3.net", "MobileNetV3Small", 2_542_856L, null)]
+    [InlineData("Models/mobilenet_v3.net", "MobileNetV3Large", 5_483_032L, null)]
     [InlineData("Models/se_resnet50.net", "SEResNet50", 28_088_024L, null)]
     [InlineData("Models/efficientnet_b0.net", "EfficientNetB0", 5_288_548L, 385_814_752L)]
     [InlineData("Models/nonlocal.net", "NonLocalResNet18", 11_821_736L, 1_849_597_952L)]

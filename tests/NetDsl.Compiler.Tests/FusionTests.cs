@@ -62,7 +62,8 @@ public class FusionTests
             input b: [N, 16]
             output o = relu(a + b) |> tanh
             """);
-        Assert.Equal(1, Count(s, @"K\.Map\("));
+        Assert.Equal(1, Count(GeneratedSource.WithoutEval(s), @"K\.Map\("));
+        Assert.Equal(1, Count(GeneratedSource.Eval(s), @"K\.Map\("));
         Assert.Contains("K.Map(_a_0, _b_1, _tanh1_", s);
         Assert.Contains("AddReluTanhOp", s);
         Assert.Contains("var t0 = a + b;", s);
@@ -80,7 +81,7 @@ public class FusionTests
             loss = cross_entropy(logits, y)
             """);
         // forward o = (A + B) + C and backward dh = dfc4 + dfc3 + dfc2: each one three-input loop instead of two
-        Assert.Equal(2, Count(s, @"new AddAddOp\(\)"));
+        Assert.Equal(2, Count(GeneratedSource.WithoutEval(s), @"new AddAddOp\(\)"));
         Assert.Equal(0, Count(s, @"new AddOp\(\)"));
     }
 
@@ -92,6 +93,7 @@ public class FusionTests
             output o = x |> linear(8) |> relu |> linear(8) |> relu |> linear(8) |> relu
             """);
         Assert.Equal(1, Count(s, "private readonly struct ReluOp "));
-        Assert.Equal(3, Count(s, "new ReluOp\\(\\)"));
+        Assert.Equal(3, Count(GeneratedSource.WithoutEval(s), "new ReluOp\\(\\)"));
+        Assert.Equal(3, Count(GeneratedSource.Eval(s), "new ReluOp\\(\\)"));   // the eval program shares the functor
     }
 }

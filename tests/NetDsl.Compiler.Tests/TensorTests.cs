@@ -205,7 +205,7 @@ public class TensorTests
             output o = z |> linear(3)
             loss = cross_entropy(o, y)
             """);
-        Assert.Equal(3, Regex.Matches(s, @"K\.Slice\(").Count);
+        Assert.Equal(3, Regex.Matches(GeneratedSource.WithoutEval(s), @"K\.Slice\(").Count);
         Assert.Equal(3, Regex.Matches(s, @"K\.SliceBackward\(").Count);
         Assert.Contains("K.Permute(", s);
         Assert.Contains("K.MatMulBackwardA(", s);

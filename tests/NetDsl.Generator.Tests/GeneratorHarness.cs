@@ -60,10 +60,11 @@ public static class GeneratorHarness
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
             .ToList();
 
-    public static GeneratorDriver CreateDriver(IEnumerable<AdditionalText> additionalTexts, string? rootNamespace = RootNamespace)
+    public static GeneratorDriver CreateDriver(IEnumerable<AdditionalText> additionalTexts, string? rootNamespace = RootNamespace, string? netDslDebug = null)
     {
         var global = new Dictionary<string, string>();
         if (rootNamespace != null) global["build_property.RootNamespace"] = rootNamespace;
+        if (netDslDebug != null) global["build_property.NetDslDebug"] = netDslDebug;
         return CSharpGeneratorDriver.Create(
             generators: [new NetDslGenerator().AsSourceGenerator()],
             additionalTexts: additionalTexts,

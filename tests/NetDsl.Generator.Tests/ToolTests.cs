@@ -208,6 +208,19 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void Summary_prints_the_eval_only_plan_beside_the_training_plan()
+    {
+        var path = Path.Combine(RepoPaths.Root, "examples", "Models", "resnet20.net");
+        var (exit, stdout, stderr) = Run("summary", path, "--network", "ResNet20");
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        var s = NetDsl.Compiler.NetCompiler.Compile(path, File.ReadAllText(path)).Networks.Single(n => n.Name == "ResNet20").Summary;
+        var ratio = ((double)s.EvalPlannedBytesPerSample / s.PlannedBytesPerSample).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"Inference memory per sample:", stdout);
+        Assert.Contains($"({s.EvalPlannedBytesPerSample.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes), eval-only plan ({ratio}× the training plan)", stdout);
+        Assert.Equal("0.21", ratio);
+    }
+
+    [Fact]
     public void Summary_prints_peak_training_memory_per_batch_size()
     {
         var (exit, stdout, stderr) = Run("summary", RepoPaths.LeNet5, "--batch", "64", "256");
@@ -238,11 +251,12 @@ public sealed class ToolTests : IDisposable
         // two tables: the training step's kernels, then the eval-mode forward pass's
         int split = stdout.IndexOf("kernels of an inference forward pass", StringComparison.Ordinal);
         Assert.True(split > 0, stdout);
-        static List<string> Rows(string text) => text.Split('\n').Where(l => l.Contains(" k", StringComparison.Ordinal) && (l.Contains("forward k", StringComparison.Ordinal) || l.Contains("backward k", StringComparison.Ordinal))).ToList();
+        static List<string> Rows(string text) => text.Split('\n').Where(l => l.Contains(" k", StringComparison.Ordinal) && (l.Contains("forward k", StringComparison.Ordinal) || l.Contains("backward k", StringComparison.Ordinal) || l.Contains("eval k", StringComparison.Ordinal))).ToList();
         static double Share(List<string> rows) => rows.Sum(r => double.Parse(r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture));
         var inference = Rows(stdout[split..]);
-        Assert.Contains(inference, r => r.Contains("forward k0: conv2d conv1 (line 7)", StringComparison.Ordinal));
-        Assert.DoesNotContain(inference, r => r.Contains("backward k", StringComparison.Ordinal));
+        // eval mode runs the eval-only program (its kernels numbered after the training program's)
+        Assert.Contains(inference, r => System.Text.RegularExpressions.Regex.IsMatch(r, @"eval k\d+: conv2d conv1 \(line 7\)"));
+        Assert.DoesNotContain(inference, r => r.Contains("backward k", StringComparison.Ordinal) || r.Contains("forward k", StringComparison.Ordinal));
         Assert.InRange(Share(inference), 99.0, 101.0);
         var rows = Rows(stdout[..split]);
         // LeNet-5's kernels: the conv forward, the relu after pooling, both conv backward kernels and the loss, each with a time and a share

@@ -19,7 +19,7 @@ public class OnnxExportTests(ITestOutputHelper output)
     {
         "LeNet5", "TinyMlp", "AllOps", "TwoHeads", "AutoencoderSmall", "VaeDecoderSmall",
         "ResNet20", "ResNetTiny", "SEResNetTiny", "NonLocalTiny", "VGGTiny", "AlexNetTiny", "GoogLeNetTiny", "Inception3a", "DenseNetTiny",
-        "MobileNetV1Tiny", "MobileNetV2Tiny", "EfficientNetTiny", "UNetTiny",
+        "MobileNetV1Tiny", "MobileNetV2Tiny", "MobileNetV3SmallTiny", "EfficientNetTiny", "UNetTiny",
         "DcganGeneratorSmall", "DcganDiscriminatorSmall", "CycleGeneratorSmall",
         "EncoderTiny", "ViTTiny", "BertTiny", "GptTiny",
         "HelloLstm", "HelloGru", "HelloLstmSampler", "HelloGruSampler", "Seq2SeqTiny", "TransformerTiny",
@@ -28,7 +28,7 @@ public class OnnxExportTests(ITestOutputHelper output)
     /// <summary>Small op networks (tests/NetDsl.Tests/Networks/ops_*.net) for the mapped ops the examples do not use.</summary>
     public static readonly string[] OpNetworks =
     {
-        "OpLeakyRelu", "OpElu", "OpSelu", "OpGelu", "OpGeluTanh", "OpSilu", "OpSoftplus", "OpHardSigmoid", "OpPRelu", "OpPReluChannels",
+        "OpLeakyRelu", "OpElu", "OpSelu", "OpGelu", "OpGeluTanh", "OpSilu", "OpSoftplus", "OpHardSigmoid", "OpHardswish", "OpPRelu", "OpPReluChannels",
         "OpSoftmaxChannels", "OpLogSoftmaxLast", "OpRelu6",
         "OpConvStrideDilGroups", "OpConvDepthwise", "OpConvAsymPad", "OpConvNonSquare", "OpConv1d", "OpConvTranspose", "OpConvTransposeGrouped",
         "OpMaxPoolCeil", "OpMaxPoolPadded", "OpAvgPoolCeil", "OpAvgPoolPadded", "OpAdaptiveAvgPool",

@@ -23,6 +23,7 @@ public class ExampleTrainingTests(ITestOutputHelper output)
         new object[] { "GoogLeNetTiny", 5_610_154L },
         new object[] { "MobileNetV1Tiny", 58_770L },
         new object[] { "MobileNetV2Tiny", 137_250L },
+        new object[] { "MobileNetV3SmallTiny", 1_528_106L },
         new object[] { "SEResNetTiny", 142_352L },
         new object[] { "EfficientNetTiny", 273_855L },
         new object[] { "NonLocalTiny", 179_554L },

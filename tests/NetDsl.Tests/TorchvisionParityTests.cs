@@ -88,6 +88,8 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
         "GoogLeNet" => new GoogLeNet(Device.Cpu),
         "DenseNet121" => new DenseNet121(Device.Cpu),
         "MobileNetV2" => new MobileNetV2(Device.Cpu),
+        "MobileNetV3Small" => new MobileNetV3Small(Device.Cpu),
+        "MobileNetV3Large" => new MobileNetV3Large(Device.Cpu),
         "EfficientNetB0" => new EfficientNetB0(Device.Cpu),
         "ViT" => new ViT(Device.Cpu),
         "AlexNetTorchvision" => new AlexNetTorchvision(Device.Cpu),
@@ -104,6 +106,8 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
         GoogLeNet n => n.Forward(x),
         DenseNet121 n => n.Forward(x),
         MobileNetV2 n => n.Forward(x),
+        MobileNetV3Small n => n.Forward(x),
+        MobileNetV3Large n => n.Forward(x),
         EfficientNetB0 n => n.Forward(x),
         ViT n => n.Forward(x),
         AlexNetTorchvision n => n.Forward(x),
@@ -119,6 +123,8 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
     [InlineData("googlenet", "GoogLeNet")]
     [InlineData("densenet121", "DenseNet121")]
     [InlineData("mobilenet_v2", "MobileNetV2")]
+    [InlineData("mobilenet_v3_small", "MobileNetV3Small")]
+    [InlineData("mobilenet_v3_large", "MobileNetV3Large")]
     [InlineData("efficientnet_b0", "EfficientNetB0")]
     [InlineData("vit_b_16", "ViT")]
     [InlineData("alexnet", "AlexNetTorchvision")]
@@ -148,6 +154,30 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
         output.WriteLine($"{model} → {network}: {result.LoadedKeys.Count} tensors, max |logit| {scale:G4}, max error {maxErr:G3} = {rel:E2} relative (logit {worst}), {sw.Elapsed.TotalSeconds:F1} s");
         Assert.True(scale > 1e-3, $"{model}: logits are all near zero ({scale}); the comparison would mean nothing");
         Assert.True(rel <= 1e-4, $"{model}: logit {worst} is {got[worst]} but torchvision computed {expected[worst]} (max error {rel:E2} of the largest logit {scale})");
+    }
+
+    /// <summary>
+    /// MobileNet v3's .net file names every layer as torchvision does (features.3.block.2.fc1 …): torchvision's state_dict
+    /// loads by name, strictly, with no name map, and gives torchvision's logits.
+    /// </summary>
+    [TorchvisionTheory]
+    [InlineData("mobilenet_v3_small", "MobileNetV3Small")]
+    [InlineData("mobilenet_v3_large", "MobileNetV3Large")]
+    public void MobileNetV3_has_torchvisions_state_dict_names(string model, string network)
+    {
+        var weights = SafeTensorsFile.Open(Path.Combine(TorchvisionFixtures.Dir, model + ".safetensors"));
+        var io = SafeTensorsFile.Open(Path.Combine(TorchvisionFixtures.Dir, model + ".io.safetensors"));
+        var net = Create(network);
+        var result = net.LoadWeights(weights, strict: true);
+        Assert.True(result.IsExact, result.ToString());
+        Assert.Equal(weights.Read<float>("features.4.block.2.fc1.weight"), net.Parameters.Single(p => p.Name == "features.4.block.2.fc1.weight").Value.CopyToHost());
+        net.Eval();
+        var x = Tensor<float>.FromArray(io.Read<float>("input"), io["input"].Shape);
+        var expected = io.Read<double>("logits");
+        var got = Forward(net, x).CopyToHost();
+        double scale = expected.Max(Math.Abs), maxErr = expected.Select((e, i) => Math.Abs(got[i] - e)).Max();
+        output.WriteLine($"{model}: {result.LoadedKeys.Count} tensors by name, max error {maxErr / scale:E2} of the largest logit");
+        Assert.True(maxErr <= 1e-4 * scale, $"{model}: max error {maxErr} of {scale}");
     }
 
     /// <summary>

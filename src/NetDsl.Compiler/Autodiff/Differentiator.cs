@@ -46,7 +46,7 @@ namespace NetDsl.Compiler.Autodiff
                 if (!grads.TryGetValue(n.Outputs[0], out var dy))
                 {
                     // an LSTM whose loss reads only its final cell state c_n (a slice of its second output): the rule gets dy = null
-                    if (!(n.Op == "lstm" && n.Outputs.Count > 1 && grads.ContainsKey(n.Outputs[1]))) continue;
+                    if (!(Ops.OpRegistry.Is(n, Ops.OpTraits.BackwardFromLaterOutputs) && n.Outputs.Skip(1).Any(grads.ContainsKey))) continue;
                 }
                 Backward(g, n, dy, needs, grads);
             }
@@ -63,66 +63,16 @@ namespace NetDsl.Compiler.Autodiff
             return true;
         }
 
-        private static void Backward(NetGraph g, OpNode n, TValue? dy, HashSet<TValue> needs, Dictionary<TValue, TValue> grads)
-        {
-            var x = n.Inputs.Count > 0 ? n.Inputs[0] : null;
-            var y = n.Outputs[0];
-            switch (n.Op)
-            {
-                case "linear":
-                {
-                    var w = n.Inputs[1];
-                    var bias = n.Inputs.Count > 2 ? n.Inputs[2] : null;
-                    const string kind = "linear";
-                    if (needs.Contains(x!))
-                    {
-                        var bd = Node(g, kind + "_bwd_data", n, new[] { dy!, w });
-                        Accumulate(g, n, x!, Out(g, bd, "d" + x!.Name, x!), grads);
-                    }
-                    var bf = Node(g, kind + "_bwd_filter", n, new[] { dy!, x! });
-                    Accumulate(g, n, w, Out(g, bf, "d" + w.Name, w), grads);
-                    if (bias != null) Accumulate(g, n, bias, Out(g, bf, "d" + bias.Name, bias), grads);
-                    return;
-                }
-                case "flatten":
-                {
-                    if (!needs.Contains(x!)) return;
-                    var b = Node(g, "reshape", n, new[] { dy! });
-                    var dx = Out(g, b, "d" + x!.Name, x!);
-                    dx.AliasOf = dy;
-                    Accumulate(g, n, x!, dx, grads);
-                    return;
-                }
-                case "relu":
-                case "sigmoid":
-                case "tanh":
-                    if (needs.Contains(x!)) Accumulate(g, n, x!, Out(g, Node(g, n.Op + "_bwd", n, new[] { dy!, y }), "d" + x!.Name, x!), grads);
-                    return;
-                case "dropout":
-                    if (needs.Contains(x!)) Accumulate(g, n, x!, Out(g, Node(g, "dropout_bwd", n, new[] { dy!, n.Outputs[1] }), "d" + x!.Name, x!), grads);
-                    return;
-                case "add":
-                    foreach (var i in n.Inputs) if (needs.Contains(i)) Accumulate(g, n, i, dy!, grads);
-                    return;
-                case "concat":
-                {
-                    var b = Node(g, "concat_bwd", n, new[] { dy! });
-                    foreach (var i in n.Inputs)
-                    {
-                        var d = Out(g, b, "d" + i.Name, i);
-                        if (needs.Contains(i)) Accumulate(g, n, i, d, grads);
-                    }
-                    return;
-                }
-            }
-            if (Ops.OpRegistry.Backward(new BackwardContext(g, needs, grads), n, dy)) return;
-            throw new System.InvalidOperationException($"no backward rule for {n.Op}");
-        }
+        /// <summary>The op's backward rule, from its definition (or its owning family): the registry asks only the owner.</summary>
+        private static void Backward(NetGraph g, OpNode n, TValue? dy, HashSet<TValue> needs, Dictionary<TValue, TValue> grads) =>
+            Ops.OpRegistry.Backward(new BackwardContext(g, needs, grads), n, dy);
 
         internal static OpNode Node(NetGraph g, string op, OpNode fwd, IEnumerable<TValue> inputs)
         {
             var b = new OpNode(op, fwd.Layer, fwd.Span) { IsBackward = true, Forward = fwd };
-            foreach (var kv in fwd.Attrs) b.Attrs[kv.Key] = kv.Value;
+            // a gradient op shares its forward op's attribute record when it takes that type (conv2d_bwd_data reads the geometry);
+            // one without attributes (relu_bwd, dropout_bwd, the seed `ones`) gets none
+            b.Attrs = Ops.OpRegistry.Defs.TryGetValue(op, out var d) && d.AttrType.IsInstanceOfType(fwd.Attrs) ? fwd.Attrs : NoAttrs.Instance;
             b.Inputs.AddRange(inputs);
             return b;
         }

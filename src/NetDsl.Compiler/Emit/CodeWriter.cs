@@ -7,9 +7,22 @@ namespace NetDsl.Compiler.Emit
     {
         private readonly StringBuilder _sb = new StringBuilder();
         private int _indent;
+        /// <summary>
+        /// Debug mode: a `#line` directive written before every line (of a multi-line text too) until it is cleared, so each
+        /// line of a kernel's code maps to the kernel's .net line (a directive maps only the line after it and those that follow
+        /// in sequence).
+        /// </summary>
+        public string? LineDirective { get; set; }
+
         public CodeWriter Line(string text = "")
         {
             if (text.Length == 0) { _sb.Append('\n'); return this; }
+            if (LineDirective != null)
+            {
+                foreach (var part in text.Split('\n'))
+                    _sb.Append(' ', _indent * 4).Append(LineDirective).Append('\n').Append(' ', _indent * 4).Append(part).Append('\n');
+                return this;
+            }
             _sb.Append(' ', _indent * 4).Append(text).Append('\n');
             return this;
         }

@@ -20,10 +20,15 @@ namespace NetDsl.Compiler.Emit
         private readonly NetGraph _g;
         private readonly KernelProgram _prog;
         private readonly MemoryPlan _plan;
+        /// <summary>The eval-only program (forward kernels the outputs need, batchnorm folded) and its own plan.</summary>
+        private readonly KernelProgram _evalProg;
+        private readonly MemoryPlan _evalPlan;
         private readonly string _file;
         private readonly string _ns;
         private readonly NetworkSummary _summary;
-        private readonly Dictionary<TValue, string> _fields = new Dictionary<TValue, string>();
+        /// <summary>Each value's field in the program being printed: <see cref="_trainFields"/> or <see cref="_evalFields"/>.</summary>
+        private Dictionary<TValue, string> _fields;
+        private readonly Dictionary<TValue, string> _trainFields = new Dictionary<TValue, string>(), _evalFields = new Dictionary<TValue, string>();
         /// <summary>While emitting an accumulating call: parameter-gradient outputs redirected to scratch views.</summary>
         private readonly Dictionary<TValue, string> _refOverride = new Dictionary<TValue, string>();
         /// <summary>Backward kernels that write parameter gradients and accumulate through scratch: their scratch views (field, offset, shape).</summary>
@@ -40,10 +45,12 @@ namespace NetDsl.Compiler.Emit
 
         /// <summary>Time every kernel call (see <see cref="CompileOptions.Profile"/>).</summary>
         public bool Profile { get; set; }
+        /// <summary>Debug mode (<see cref="CompileOptions.Debug"/>): the .net file's path for `#line` directives around each kernel call; null otherwise.</summary>
+        public string? DebugPath { get; set; }
 
-        public NetworkEmitter(NetGraph g, KernelProgram prog, MemoryPlan plan, string file, string ns, NetworkSummary summary, NetworkNames names)
+        public NetworkEmitter(NetGraph g, KernelProgram prog, MemoryPlan plan, KernelProgram evalProg, MemoryPlan evalPlan, string file, string ns, NetworkSummary summary, NetworkNames names)
         {
-            _g = g; _prog = prog; _plan = plan; _file = file; _ns = string.Join(".", ns.Split('.').Select(Names.Identifier)); _summary = summary; _names = names;
+            _g = g; _prog = prog; _plan = plan; _evalProg = evalProg; _evalPlan = evalPlan; _file = file; _fields = _trainFields; _ns = string.Join(".", ns.Split('.').Select(Names.Identifier)); _summary = summary; _names = names;
             _fileText = Names.Comment(file); _fileLiteral = Names.Literal(file);
             // kernels that the outputs need (Forward runs only these; TrainStep runs all)
             var need = new HashSet<TValue>(g.Outputs.Select(o => o.Value));
@@ -68,7 +75,8 @@ namespace NetDsl.Compiler.Emit
 
         private static string Sanitize(string s) => Names.Bare(Names.Identifier(s));
 
-        private string ShapeArgs(Shape s) => string.Join(", ", s.Dims.Select(d => d.IsKnown ? d.Value.ToString(CultureInfo.InvariantCulture) : "_sym_" + d.Symbol));
+        /// <summary>A shape as arguments: known dims, and <c>_sym_N</c> (the symbolic dims of the current call, set by Bind) for symbolic ones.</summary>
+        private static string ShapeArgs(Shape s) => string.Join(", ", s.Dims.Select(d => d.IsKnown ? d.Value.ToString(CultureInfo.InvariantCulture) : "_sym_" + d.Symbol));
         private static string ElemT(TValue v) => v.Type == ElemType.Int ? "int" : "T";
 
         /// <summary>The C# expression for a value's tensor.</summary>
@@ -146,11 +154,13 @@ namespace NetDsl.Compiler.Emit
             w.Line("//");
             w.Line($"// {N(_summary.TotalParameters)} parameters, {N(_summary.TotalMacs)} MACs per sample,");
             w.Line($"// activations {N(_summary.ActivationBytesPerSample)} bytes per sample without reuse, {N(_summary.PlannedBytesPerSample)} planned (fp32)"
-                + (_summary.RecomputedValues == 0 ? "." : $", {_summary.RecomputedValues} values recomputed for backward ({N(_summary.PlannedBytesPerSampleWithoutRecompute)} planned without, {N(_summary.RecomputeFlopsPerSample)} FLOPs per sample more).")); 
+                + (_summary.RecomputedValues == 0 ? "." : $", {_summary.RecomputedValues} values recomputed for backward ({N(_summary.PlannedBytesPerSampleWithoutRecompute)} planned without, {N(_summary.RecomputeFlopsPerSample)} FLOPs per sample more)."));
+            w.Line($"// inference (eval-mode Forward): {N(_summary.EvalPlannedBytesPerSample)} bytes per sample planned on their own, {_evalProg.Kernels.Count(k => !(k is AliasKernel))} kernels, {_evalProg.Kernels.Count(k => k is FoldedKernel)} batchnorms folded.");
+            if (DebugPath != null) w.Line("// debug mode (NetDslDebug): no buffer reuse, #line directives map each kernel call to its .net line.");
             w.Line("//");
             w.Line($"// {"layer",-22} {"op",-14} {"output",-20} {"params",12} {"MACs",14}  line");
             foreach (var r in _summary.Rows)
-                w.Line($"// {Names.Comment(r.Layer),-22} {r.Op,-14} {Names.Comment(r.OutputShape),-20} {N(r.Parameters),12} {N(r.Macs),14}  {r.Line}");
+                w.Line($"// {Names.Comment(r.Layer),-22} {r.Op,-14} {Names.Comment(r.OutputShape),-20} {N(r.Parameters),12} {r.MacsText,14}  {r.Line}");
             w.Line();
         }
 
@@ -165,6 +175,8 @@ namespace NetDsl.Compiler.Emit
             w.Line($"public const long ActivationBytesPerSample = {_summary.ActivationBytesPerSample};");
             w.Line($"/// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>");
             w.Line($"public const long PlannedBytesPerSample = {_summary.PlannedBytesPerSample};");
+            w.Line($"/// <summary>Bytes per sample of the eval-only plan that eval-mode Forward uses (forward kernels the outputs need, batchnorm folded; fp32).</summary>");
+            w.Line($"public const long EvalPlannedBytesPerSample = {_summary.EvalPlannedBytesPerSample};");
             w.Line($"public const string SourceFile = {_fileLiteral};");
             foreach (var kv in _g.SymbolBounds.OrderBy(k => k.Key, StringComparer.Ordinal))
             {
@@ -207,9 +219,10 @@ namespace NetDsl.Compiler.Emit
             _layerTypes = layerTypes;
             w.Line();
 
-            // buffer fields
-            w.Line("// ---- planned buffers: views into the arenas, rebuilt when a symbolic dim (batch size) changes");
-            foreach (var s in _g.Symbols) w.Line($"private int _sym_{s} = -1;");
+            // buffer fields: the training plan's, then the eval plan's (inputs and views of inputs are shared)
+            w.Line("// ---- planned buffers: views into the arenas, rebuilt when a symbolic dim (batch size) changes; each says what it");
+            w.Line("// holds and which other buffers the plan puts in the same arena bytes (at other times, or in place)");
+            foreach (var s in _g.Symbols) w.Line($"private int _sym_{s} = -1, _trainPlan_{s} = -1; // the current call's {Names.Comment(s)}, and the one the training buffers are planned for");
             foreach (var a in _plan.Arenas) w.Line($"private Tensor<{(a.Type == ElemType.Int ? "int" : "T")}>? _arena{a.Index}; // {(a.Symbols.Length == 0 ? "" : a.Symbols + " x ")}{N(a.Units)} elements");
             int fieldNo = 0;
             foreach (var v in _g.Values)
@@ -218,10 +231,27 @@ namespace NetDsl.Compiler.Emit
                 bool materialized = _plan.Placements.ContainsKey(v) || v.Role == ValueRole.Input || (v.AliasOf != null && _prog.Kernels.Any(k => k.Outputs.Contains(v)));
                 if (!materialized) continue;
                 var name = _names.Fresh($"_{Sanitize(v.Name)}_{fieldNo++}");
-                _fields[v] = name;
-                w.Line($"private Tensor<{ElemT(v)}> {name} = null!; // {Names.Comment(v.Name)} {v.Shape.ToDisplay()}{(v.Role == ValueRole.Input ? " (input)" : v.AliasOf != null ? " (view of " + Names.Comment(v.AliasOf.Name) + ")" : "")}");
+                _trainFields[v] = name;
+                w.Line($"private Tensor<{ElemT(v)}> {name} = null!; // {Names.Comment(v.Name)} {v.Shape.ToDisplay()}{(v.Role == ValueRole.Input ? " (input)" : v.AliasOf != null ? " (view of " + Names.Comment(v.AliasOf.Name) + ")" : "")}{Shares(_plan, v)}");
                 if (v.AliasOf != null && v.Storage.Role == ValueRole.Input)
                     w.Line($"private object? {name}_of; // the input tensor {name} views");
+            }
+            w.Line("// ---- the eval plan: eval-mode Forward runs the eval-only program in arenas of its own (the training arenas stay unallocated)");
+            foreach (var s in _g.Symbols) w.Line($"private int _evalPlan_{s} = -1;");
+            if (_g.Symbols.Count == 0) w.Line("private bool _evalPlanned;");
+            foreach (var a in _evalPlan.Arenas) w.Line($"private Tensor<{(a.Type == ElemType.Int ? "int" : "T")}>? _evalArena{a.Index}; // {(a.Symbols.Length == 0 ? "" : a.Symbols + " x ")}{N(a.Units)} elements");
+            foreach (var v in _g.Values)
+            {
+                if (v.Role == ValueRole.Parameter || v.Role == ValueRole.ParameterGradient || v.Role == ValueRole.Buffer) continue;
+                bool planned = _evalPlan.Placements.ContainsKey(v) || (v.AliasOf != null && _evalPlan.Placements.ContainsKey(v.Storage) && _evalProg.Kernels.Any(k => k.Outputs.Contains(v)));
+                if (!planned)
+                {
+                    if (_trainFields.TryGetValue(v, out var shared) && v.Storage.Role == ValueRole.Input) _evalFields[v] = shared;
+                    continue;
+                }
+                var name = _names.Fresh($"_{Sanitize(v.Name)}_{fieldNo++}");
+                _evalFields[v] = name;
+                w.Line($"private Tensor<{ElemT(v)}> {name} = null!; // {Names.Comment(v.Name)} {v.Shape.ToDisplay()} (eval plan){(v.AliasOf != null ? " (view of " + Names.Comment(v.AliasOf.Name) + ")" : "")}{Shares(_evalPlan, v)}");
             }
             if (_g.Loss != null) w.Line("private T _lossValue;");
             w.Line();
@@ -235,6 +265,15 @@ namespace NetDsl.Compiler.Emit
             EmitRun(w);
             EmitFunctors(w);
             w.Close();
+        }
+
+        /// <summary>"; shares memory with a, b" for a planned value: the values the plan puts in the same arena bytes.</summary>
+        private static string Shares(MemoryPlan plan, TValue v)
+        {
+            var with = plan.SharesWith(v).Select(x => Names.Comment(x.Name)).ToList();
+            if (with.Count == 0) return "";
+            const int shown = 4;
+            return "; shares memory with " + string.Join(", ", with.Take(shown)) + (with.Count > shown ? $" and {with.Count - shown} more" : "");
         }
 
         private void EmitConstructor(CodeWriter w)
@@ -266,6 +305,7 @@ namespace NetDsl.Compiler.Emit
 
         private string OutputType => _g.Outputs.Count == 1 ? $"Tensor<T>" : $"({string.Join(", ", _g.Outputs.Select(o => $"Tensor<T> {_names.OutputElements[o.Name]}"))})";
         private string OutputValue => _g.Outputs.Count == 1 ? _fields[_g.Outputs[0].Value] : "(" + string.Join(", ", _g.Outputs.Select(o => _fields[o.Value])) + ")";
+        private string EvalOutputValue => _g.Outputs.Count == 1 ? _evalFields[_g.Outputs[0].Value] : "(" + string.Join(", ", _g.Outputs.Select(o => _evalFields[o.Value])) + ")";
 
         private string Params(IEnumerable<(string Name, TValue Value)> inputs) =>
             string.Join(", ", inputs.Select(i => $"Tensor<{ElemT(i.Value)}> {_names.InputParams[i.Name]}"));
@@ -278,9 +318,16 @@ namespace NetDsl.Compiler.Emit
             w.Line($"/// The result is a view into the network's buffers, overwritten by the next call: copy it to keep it.");
             w.Line($"/// </summary>");
             w.Open($"public {OutputType} Forward({Params(_forwardInputs)})");
-            w.Line($"Bind({string.Join(", ", _g.Inputs.Select(i => _forwardInputs.Any(f => f.Value == i.Value) ? _names.InputParams[i.Name] : "null"))});");
-            w.Line("RunForward(Training, withLoss: false);");
+            var args = string.Join(", ", _g.Inputs.Select(i => _forwardInputs.Any(f => f.Value == i.Value) ? _names.InputParams[i.Name] : "null"));
+            w.Open("if (Training)");
+            w.Line($"Bind({args});");
+            w.Line("RunForward(training: true, withLoss: false);");
             w.Line($"return {OutputValue};");
+            w.Close();
+            w.Line("// inference: the eval-only program in its own arenas");
+            w.Line($"Bind({args}, _eval: true);");
+            w.Line("RunEval(training: false);");
+            w.Line($"return {EvalOutputValue};");
             w.Close();
             w.Line();
         }
@@ -393,7 +440,8 @@ namespace NetDsl.Compiler.Emit
         {
             string P(string input) => _names.InputParams[input];
             string S(string symbol) => _names.SymbolLocals[symbol];
-            w.Open($"private void Bind({string.Join(", ", _g.Inputs.Select(i => $"Tensor<{ElemT(i.Value)}>? {P(i.Name)}"))})");
+            w.Line("/// <summary>Checks and binds the inputs, then points the training plan's buffers (or, with <paramref name=\"_eval\"/>, the eval plan's) at arenas for their symbolic dims.</summary>");
+            w.Open($"private void Bind({string.Join(", ", _g.Inputs.Select(i => $"Tensor<{ElemT(i.Value)}>? {P(i.Name)}"))}, bool _eval = false)");
             foreach (var s in _g.Symbols) w.Line($"int {S(s)} = -1;");
             foreach (var (name, v) in _g.Inputs)
             {
@@ -424,40 +472,57 @@ namespace NetDsl.Compiler.Emit
                 w.Close();
             }
             if (_g.Symbols.Count > 0)
-                w.Line($"if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _sym_{s}"))}) Plan({string.Join(", ", _g.Symbols.Select(S))});");
-            else w.Line("if (_arena0 is null) Plan();");
+            {
+                w.Line(string.Concat(_g.Symbols.Select(s => $"_sym_{s} = {S(s)}; ")).TrimEnd());
+                w.Line($"if (_eval) {{ if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _evalPlan_{s}"))}) PlanEval({string.Join(", ", _g.Symbols.Select(S))}); }}");
+                w.Line($"else if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _trainPlan_{s}"))}) Plan({string.Join(", ", _g.Symbols.Select(S))});");
+            }
+            else
+            {
+                w.Line("if (_eval) { if (!_evalPlanned) PlanEval(); }");
+                w.Line("else if (_arena0 is null) Plan();");
+            }
             // views of inputs (reshape of an input): rebuilt when the input tensor changes
             foreach (var k in _prog.Kernels.OfType<AliasKernel>())
             {
                 var o = k.Outputs[0];
                 if (o.Storage.Role == ValueRole.Input && o.Storage != _g.OutputGradSeed)
-                    w.Line($"if (!ReferenceEquals({_fields[o]}_of, {_fields[o.Storage]})) {{ {_fields[o]} = {_fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)}); {_fields[o]}_of = {_fields[o.Storage]}; }}");
+                    w.Line($"if (!ReferenceEquals({_fields[o]}_of, {_fields[o.Storage]})) {{ {_fields[o]} = {_fields[o.Storage]}.View(0, {string.Join(", ", o.Shape.Dims.Select(d => d.IsKnown ? d.Value.ToString(CultureInfo.InvariantCulture) : S(d.Symbol!)))}); {_fields[o]}_of = {_fields[o.Storage]}; }}");
             }
             w.Close();
             w.Line();
 
-            // plan: arenas and views
-            w.Line("/// <summary>Allocates (or grows) the arenas for these symbolic dims and points every buffer at its planned offset.</summary>");
-            w.Open($"private void Plan({string.Join(", ", _g.Symbols.Select(s => "int " + S(s)))})");
-            foreach (var s in _g.Symbols) w.Line($"_sym_{s} = {S(s)};");
-            foreach (var a in _plan.Arenas)
+            EmitPlan(w, _plan, _prog, _trainFields, "Plan", "_arena", "_trainPlan_",
+                "Allocates (or grows) the training arenas for these symbolic dims and points every buffer at its planned offset.");
+            EmitPlan(w, _evalPlan, _evalProg, _evalFields, "PlanEval", "_evalArena", "_evalPlan_",
+                "Allocates (or grows) the eval plan's arenas for these symbolic dims and points its buffers at their planned offsets.");
+        }
+
+        private void EmitPlan(CodeWriter w, MemoryPlan plan, KernelProgram prog, Dictionary<TValue, string> fields, string method, string arena, string sym, string doc)
+        {
+            string S(string symbol) => _names.SymbolLocals[symbol];
+            w.Line($"/// <summary>{doc}</summary>");
+            w.Open($"private void {method}({string.Join(", ", _g.Symbols.Select(s => "int " + S(s)))})");
+            foreach (var s in _g.Symbols) w.Line($"{sym}{s} = {S(s)};");
+            if (_g.Symbols.Count == 0 && prog.IsEval) w.Line("_evalPlanned = true;");
+            foreach (var a in plan.Arenas)
             {
                 var mult = a.Symbols.Length == 0 ? "1L" : string.Join(" * ", a.Symbols.Split('*').Select(s => $"(long){S(s)}"));
                 var t = a.Type == ElemType.Int ? "int" : "T";
                 w.Line($"long size{a.Index} = {a.Units}L * {mult};");
-                w.Line($"if (_arena{a.Index} is null || _arena{a.Index}.Length < size{a.Index}) _arena{a.Index} = Device.Allocate<{t}>(checked((int)Math.Max(size{a.Index}, 1)));");
+                w.Line($"if ({arena}{a.Index} is null || {arena}{a.Index}.Length < size{a.Index}) {arena}{a.Index} = Device.Allocate<{t}>(checked((int)Math.Max(size{a.Index}, 1)));");
             }
-            foreach (var kv in _plan.Placements.OrderBy(p => p.Key.Id))
+            foreach (var kv in plan.Placements.OrderBy(p => p.Key.Id))
             {
                 var v = kv.Key; var p = kv.Value;
                 var mult = p.Arena.Symbols.Length == 0 ? "" : " * " + string.Join(" * ", p.Arena.Symbols.Split('*').Select(S));
-                w.Line($"{_fields[v]} = _arena{p.Arena.Index}!.View({p.Offset}{mult}, {ShapeArgs(v.Shape)});");
+                w.Line($"{fields[v]} = {arena}{p.Arena.Index}!.View({p.Offset}{mult}, {ShapeArgs(v.Shape)});");
             }
-            foreach (var k in _prog.Kernels.OfType<AliasKernel>())
+            foreach (var k in prog.Kernels.OfType<AliasKernel>())
             {
                 var o = k.Outputs[0];
-                if (o.Storage.Role != ValueRole.Input && _fields.ContainsKey(o))
-                    w.Line($"{_fields[o]} = {_fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)});");
+                if (o.Storage.Role != ValueRole.Input && fields.ContainsKey(o))
+                    w.Line($"{fields[o]} = {fields[o.Storage]}.View(0, {ShapeArgs(o.Shape)});");
             }
             w.Close();
             w.Line();
@@ -466,103 +531,106 @@ namespace NetDsl.Compiler.Emit
         private void EmitRun(CodeWriter w)
         {
             w.Open("private void RunForward(bool training, bool withLoss)");
-            var forward = _prog.Forward.Where(k => !(k is AliasKernel)).ToList();
-            for (int j = 0; j < forward.Count; j++)
+            foreach (var k in _prog.Forward)
             {
-                var k = forward[j];
-                if (j + 1 < forward.Count && FoldPartner(k, forward[j + 1]) is { } bn)
-                {
-                    EmitFolded(w, (LibraryKernel)k, bn);
-                    EmitFiniteChecks(w, k, "forward", "");
-                    EmitFiniteChecks(w, bn, "forward", "");
-                    j++;
-                    continue;
-                }
+                if (k is AliasKernel) continue;
                 Comment(w, k);
+                LineStart(w, k);
                 var call = Timed(k, Call(k), "forward");
                 if (_outputKernels.Contains(k)) w.Line(call);
                 else w.Line($"if (withLoss) {call}");
                 EmitFiniteChecks(w, k, "forward", _outputKernels.Contains(k) ? "" : "withLoss && ");
+                LineEnd(w);
             }
             if (_g.Loss != null) w.Line($"if (withLoss) _lossValue = K.ReadScalar({Ref(_g.Loss)}); // the loss [1], whatever scalar expression it is");
             w.Close();
             w.Line();
-            EmitFoldScratch(w);
-            if (_g.Loss == null && _g.OutputGradSeed == null) return;
-            w.Line("/// <summary>The backward pass; with <paramref name=\"accumulate\"/> it adds into every Parameter.Grad instead of overwriting it.</summary>");
-            w.Open("private void RunBackward(bool accumulate)");
-            var grads = new DistributedEmit.GradientPlan(_g);
-            foreach (var k in _prog.Backward)
+            if (_g.Loss != null || _g.OutputGradSeed != null)
             {
-                if (k is AliasKernel) continue;
-                Comment(w, k);
-                EmitBackwardCall(w, k);
-                EmitFiniteChecks(w, k, "backward", "");
-                grads.AfterKernel(w, k);
+                w.Line("/// <summary>The backward pass; with <paramref name=\"accumulate\"/> it adds into every Parameter.Grad instead of overwriting it.</summary>");
+                w.Open("private void RunBackward(bool accumulate)");
+                var grads = new DistributedEmit.GradientPlan(_g);
+                foreach (var k in _prog.Backward)
+                {
+                    if (k is AliasKernel) continue;
+                    Comment(w, k);
+                    LineStart(w, k);
+                    EmitBackwardCall(w, k);
+                    EmitFiniteChecks(w, k, "backward", "");
+                    LineEnd(w);
+                    grads.AfterKernel(w, k);
+                }
+                w.Close();
+                w.Line();
+                grads.EmitOrder(w, ParamRef);
+                EmitAccumulateScratch(w);
             }
-            w.Close();
-            w.Line();
-            grads.EmitOrder(w, ParamRef);
-            EmitAccumulateScratch(w);
+            EmitEval(w);
         }
 
         /// <summary>
-        /// The batchnorm kernel that <paramref name="k"/> (a convolution, or a linear layer with a 2-D output) feeds as its only
-        /// reader, when the pair can run folded at inference: then eval-mode Forward computes conv(x, w·s) + (b − μ)·s + β with
-        /// s = γ/√(σ² + ε) and batchnorm's epilogue in one kernel, with no batchnorm pass and no convolution output buffer.
+        /// The eval-only program: eval-mode Forward runs it in the eval plan's buffers (the kernels read <c>training</c>, false).
         /// </summary>
-        private LibraryKernel? FoldPartner(Kernel k, Kernel next)
+        private void EmitEval(CodeWriter w)
         {
-            if (!(k is LibraryKernel conv) || conv.Epilogue != null || !_outputKernels.Contains(k)) return null;
-            if (!(conv.Node.Op == "conv2d" || (conv.Node.Op == "linear" && conv.Outputs[0].Shape.Rank == 2))) return null;
-            if (!(next is LibraryKernel bn) || bn.Node.Op != "batchnorm" || bn.Node.Inputs.Count != 5 || bn.Outputs.Count != 3) return null;
-            var y = conv.Outputs[0];
-            if (bn.Node.Inputs[0] != y || conv.Node.Inputs[1].Role != ValueRole.Parameter) return null;
-            if (bn.Node.Inputs[1].Role != ValueRole.Parameter || bn.Node.Inputs[2].Role != ValueRole.Parameter) return null;
-            if (_g.Outputs.Any(o => o.Value == y || o.Value.Storage == y)) return null;
-            // the convolution's output is read by the batchnorm alone (in the forward kernels; the backward runs only when training)
-            if (_prog.Forward.Any(o => o != bn && o.Inputs.Contains(y))) return null;
-            // the folded kernel writes batchnorm's output while reading the convolution's input: they must not share memory
-            // (in a network without a backward pass the planner may put the one where the other died)
-            if (Overlaps(bn.Outputs[0], conv.Node.Inputs[0])) return null;
-            return bn;
+            _fields = _evalFields;
+            w.Line("/// <summary>");
+            w.Line("/// Inference: the eval-only program (the forward kernels the outputs need, each batchnorm after a convolution or linear");
+            w.Line("/// layer folded into it), in the eval plan's buffers. <paramref name=\"training\"/> is false (the kernel calls read it).");
+            w.Line("/// </summary>");
+            w.Open("private void RunEval(bool training)");
+            if (_evalProg.Kernels.Any(k => k is FoldedKernel)) w.Line("EnsureFoldScratch();");
+            foreach (var k in _evalProg.Kernels)
+            {
+                if (k is AliasKernel) continue;
+                Comment(w, k);
+                LineStart(w, k);
+                if (k is FoldedKernel f) EmitFolded(w, f);
+                else w.Line(Timed(k, Call(k), "eval"));
+                EmitFiniteChecks(w, k, "eval", "");
+                LineEnd(w);
+            }
+            w.Close();
+            w.Line();
+            EmitFoldScratch(w);
+            _fields = _trainFields;
         }
 
-        private bool Overlaps(TValue a, TValue b)
+        /// <summary>Debug mode: `#line` maps the kernel's call (and its checks) to its .net line, so stack traces and a debugger land there.</summary>
+        private void LineStart(CodeWriter w, Kernel k)
         {
-            if (!_plan.Placements.TryGetValue(a.Storage, out var pa) || !_plan.Placements.TryGetValue(b.Storage, out var pb)) return false;
-            return pa.Arena == pb.Arena && pa.Offset < pb.Offset + pb.Units && pb.Offset < pa.Offset + pa.Units;
+            if (DebugPath != null) w.LineDirective = $"#line {k.PrimaryLine} \"{DebugPath}\"";
+        }
+
+        private void LineEnd(CodeWriter w)
+        {
+            if (DebugPath == null) return;
+            w.LineDirective = null;
+            w.Line("#line default");
         }
 
         private readonly List<(string W, string B, Shape WShape, int K)> _folds = new List<(string, string, Shape, int)>();
 
-        private void EmitFolded(CodeWriter w, LibraryKernel conv, LibraryKernel bn)
+        /// <summary>A folded conv/linear + batchnorm (<see cref="FoldedKernel"/>): fold the running statistics into scratch weights, then one GEMM.</summary>
+        private void EmitFolded(CodeWriter w, FoldedKernel f)
         {
-            Comment(w, conv);
-            Comment(w, bn);
+            var conv = f.Conv;
+            var bn = f.BatchNorm;
             var wv = conv.Node.Inputs[1];
             int channels = wv.Shape[0].Value;
-            string fw = _names.Fresh($"_fold{conv.Id}W"), fb = _names.Fresh($"_fold{conv.Id}B");
+            string fw = _names.Fresh($"_fold{f.Id}W"), fb = _names.Fresh($"_fold{f.Id}B");
             _folds.Add((fw, fb, wv.Shape, channels));
-            var bi = bn.Node.Inputs.Select(Ref).ToList();
-            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {Ops.CallContext.T(bn.Node.Float("eps"))}, {fw}, {fb});";
+            var bi = bn.Node.Inputs.Select((v, i) => i == 0 ? "" : Ref(v)).ToList();   // input 0 (the convolution's output) is never written
+            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {Ops.CallContext.T(f.Eps)}, {fw}, {fb});";
             var ins = conv.Node.Inputs.Select(Ref).ToList();
             ins[1] = fw;
             if (ins.Count > 2) ins[2] = fb; else ins.Add(fb);
-            var epi = bn.Epilogue != null ? $"new {FunctorName(bn)}(), new {FunctorName(bn)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            string folded = conv.Node.Op == "linear"
-                ? $"K.LinearForward({ins[0]}, {ins[1]}, {ins[2]}, {Ref(bn.Outputs[0])}, {epi});"
-                : Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(bn.Outputs[0]) }, epi), conv)!;
-            w.Open("if (!training && !withLoss)");
-            w.Line($"// inference: batchnorm {Names.Comment(bn.Node.Layer)} folded into {Names.Comment(conv.Node.Layer)} (weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β)");
-            w.Line("EnsureFoldScratch();");
-            w.Line(Timed(bn, fold, "forward"));
-            w.Line(Timed(conv, folded, "forward"));
-            w.Close();
-            w.Open("else");
-            w.Line(Timed(conv, Call(conv), "forward"));
-            w.Line(Timed(bn, Call(bn), "forward"));
-            w.Close();
+            var epi = f.Epilogue != null ? $"new {FunctorName(f)}(), new {FunctorName(f)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
+            string folded = Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(f.Outputs[0]) }, epi), conv);
+            w.Line($"// batchnorm {Names.Comment(bn.Node.Layer)} folded into {Names.Comment(conv.Node.Layer)}: weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β");
+            if (Profile) { w.Line(Timed(f, fold + "\n" + folded, "eval")); return; }
+            w.Line(fold);
+            w.Line(folded);
         }
 
         /// <summary>One scratch for the folded weights and biases of eval-mode Forward (layers fold one at a time, so they share it).</summary>
@@ -586,13 +654,13 @@ namespace NetDsl.Compiler.Emit
 
         /// <summary>
         /// A backward kernel call. A kernel that writes parameter gradients has two forms: overwrite (TrainStep) and
-        /// accumulate (AccumulateGradients, optimizers with their state in the gradients). linear_bwd_filter accumulates in its
-        /// GEMM; other kernels write into a scratch view that is then added into the gradient.
+        /// accumulate (AccumulateGradients, optimizers with their state in the gradients), as <see cref="Kernel.Accumulate"/>
+        /// says: its accumulating form (<see cref="Accumulation.InKernel"/>), or a scratch view that is then added into the gradient.
         /// </summary>
         private void EmitBackwardCall(CodeWriter w, Kernel k)
         {
             var grads = k.Outputs.Where(o => o.Storage.Role == ValueRole.ParameterGradient).ToList();
-            if (grads.Count == 0) { w.Line(Timed(k, Call(k), "backward")); return; }
+            if (k.Accumulate == Accumulation.None) { w.Line(Timed(k, Call(k), "backward")); return; }
             // a kernel that only computes parameter gradients does not run when all its parameters are frozen (net.Freeze)
             var gradRefs = grads.Count == k.Outputs.Count ? grads.Select(Ref).ToList() : new List<string>();
             if (gradRefs.Count > 0 && gradRefs.All(r => r.EndsWith(".Grad", StringComparison.Ordinal)))
@@ -607,10 +675,10 @@ namespace NetDsl.Compiler.Emit
 
         private void EmitGradientCall(CodeWriter w, Kernel k, List<TValue> grads)
         {
-            if (k is LibraryKernel lk && lk.Node.Op == "linear_bwd_filter" && grads.Count == k.Outputs.Count)
+            if (k.Accumulate == Accumulation.InKernel)
             {
                 var over = Call(k);
-                var acc = over.Replace("K.LinearBackwardFilter(", "K.LinearBackwardFilterAccumulate(");
+                var acc = Call(k, accumulating: true);
                 if (Profile) { w.Line(Timed(k, $"if (accumulate) {acc}\nelse {over}", "backward")); return; }
                 w.Line($"if (accumulate) {acc}");
                 w.Line($"else {over}");
@@ -657,7 +725,7 @@ namespace NetDsl.Compiler.Emit
             if (!Profile) return call;
             var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward && k.Recomputes == null ? o.Op : o.Op + " " + o.Layer));
             var label = Names.Literal($"{pass} k{k.Id}: {ops} (line {string.Join(",", k.Lines)})");
-            return $"{{ long __prof{k.Id} = System.Diagnostics.Stopwatch.GetTimestamp();\n{call}\nNetDsl.Runtime.KernelProfile.Record({Names.Literal(_g.Name)}, {k.Id}, {label}, {Flops(k)}L{string.Concat(_g.Symbols.Select(x => " * _sym_" + x))}, __prof{k.Id}); }}";
+            return $"{{ long __prof{k.Id} = System.Diagnostics.Stopwatch.GetTimestamp();\n{call}\nNetDsl.Runtime.KernelProfile.Record({Names.Literal(_g.Name)}, {k.Id}, {label}, {k.Cost.Flops}L{string.Concat(_g.Symbols.Select(x => " * _sym_" + x))}, __prof{k.Id}); }}";
         }
 
         /// <summary>
@@ -691,59 +759,13 @@ namespace NetDsl.Compiler.Emit
             var lines = string.Join(",", k.Lines);
             var ins = string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter && i.Role != ValueRole.Buffer).Select(i => i.Shape.ToDisplay()));
             var outs = string.Join(", ", k.Outputs.Select(o => o.Shape.ToDisplay()));
-            w.Line($"// k{k.Id}: {Names.Comment(ops)} ({_fileText} line {lines}): {ins} -> {outs}, per sample {N(Flops(k))} FLOPs and {Moved(k)}");
+            w.Line($"// k{k.Id}: {Names.Comment(ops)} ({_fileText} line {lines}): {ins} -> {outs}, per sample {N(k.Cost.Flops)} FLOPs and {N(k.Cost.BytesPerSample)} bytes moved{(k.Cost.FixedBytes == 0 ? "" : $" (+ {N(k.Cost.FixedBytes)} bytes of parameters)")}");
             if (k.Recomputes is { } r)
                 w.Line($"// recomputed for backward: {Names.Comment(r.Name)} {r.Shape.ToDisplay()} from {Names.Comment(string.Join(", ", k.Inputs.Where(i => i.Role != ValueRole.Parameter && i.Role != ValueRole.Buffer && !(i.Shape.Size.Symbols.Length == 0)).Select(i => i.Name)))} into a short-lived buffer instead of keeping it alive from the forward pass");
         }
 
-        /// <summary>
-        /// Bytes a kernel reads and writes (fp32, each tensor once): the per-sample part (activations and gradients scale
-        /// with N) and the fixed part (parameters, buffers) — a lower bound on its memory traffic.
-        /// </summary>
-        private static string Moved(Kernel k)
-        {
-            long perSample = 0, fixedBytes = 0;
-            foreach (var v in k.Inputs.Concat(k.Outputs).Distinct())
-            {
-                var (factor, symbols) = v.Shape.IsUnknown ? (0L, "") : v.Shape.Size;
-                long bytes = factor * (v.Type == ElemType.Int ? 4 : 4);
-                if (symbols.Length == 0) fixedBytes += bytes; else perSample += bytes;
-            }
-            return $"{N(perSample)} bytes moved" + (fixedBytes == 0 ? "" : $" (+ {N(fixedBytes)} bytes of parameters)");
-        }
-
-        /// <summary>FLOPs per sample of a kernel (2 per MAC for conv and linear, per element otherwise).</summary>
-        public static long Flops(Kernel k)
-        {
-            long PerSample(TValue v) => v.Shape.Size.Factor;
-            switch (k)
-            {
-                case ElementwiseKernel e: return PerSample(e.Output) * ElemCode.FlopsPerElement(e.Expr);
-                case LibraryKernel l:
-                {
-                    var n = l.Node;
-                    long epi = l.Epilogue != null ? PerSample(l.Outputs[0]) * ElemCode.FlopsPerElement(l.Epilogue) : 0;
-                    if (l.Prologue != null) epi += PerSample(n.Inputs[0]) * ElemCode.FlopsPerElement(l.Prologue);
-                    switch (n.Op)
-                    {
-                        case "linear":
-                        case "linear_bwd_data":
-                        case "linear_bwd_filter":
-                        {
-                            var fwd = n.Forward ?? n;
-                            var w = fwd.Inputs[1].Shape;
-                            return 2L * fwd.Outputs[0].Shape.Size.Factor * w[1].Value + epi;
-                        }
-                        default:
-                            if (Ops.OpRegistry.Flops(l) is long f) return f + epi;
-                            return k.Inputs.Concat(k.Outputs).Where(v => v.Role != ValueRole.Parameter && v.Role != ValueRole.Buffer).Select(PerSample).DefaultIfEmpty(0).Max();
-                    }
-                }
-            }
-            return 0;
-        }
-
-        private string Call(Kernel k)
+        /// <param name="accumulating">Print the kernel's accumulating form (<see cref="Accumulation.InKernel"/>).</param>
+        private string Call(Kernel k, bool accumulating = false)
         {
             if (k is ElementwiseKernel e)
             {
@@ -757,22 +779,10 @@ namespace NetDsl.Compiler.Emit
             var i = n.Inputs.Select((v, idx) => l.Prologue != null && idx == 0 ? "null" : Ref(v)).ToList();
             var o = l.Outputs.Select(Ref).ToList();
             string epi = l.Epilogue != null || l.Prologue != null ? $"new {FunctorName(k)}(), new {FunctorName(k)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            string Opt(int idx) => idx < i.Count ? i[idx] : "null";
-            switch (n.Op)
-            {
-                case "linear": return $"K.LinearForward({i[0]}, {i[1]}, {Opt(2)}, {o[0]}, {epi});";
-                case "dropout":
-                    return $"if (training) K.DropoutForward({i[0]}, {o[1]}, {o[0]}, T.CreateChecked({n.Float("p").ToString("R", CultureInfo.InvariantCulture)}), {DistributedEmit.ShardSeed(n, 1)}); else {{ K.Copy({i[0]}, {o[0]}); K.Fill({o[1]}, T.One); }}";
-                case "ones": return $"K.Fill({o[0]}, T.One); // the seed of the backward pass: dloss/dloss = 1";
-                case "linear_bwd_data": return $"K.LinearBackwardData({i[0]}, {i[1]}, {o[0]});";
-                case "linear_bwd_filter": return $"K.LinearBackwardFilter({i[0]}, {i[1]}, {o[0]}, {(o.Count > 1 ? o[1] : "null")});";
-            }
-            var reg = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()), l);
-            if (reg != null) return reg;
-            throw new InvalidOperationException($"no kernel call for {n.Op}");
+            return Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()), l, accumulating);
         }
 
-        private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : (k as LibraryKernel)?.Epilogue ?? (k as LibraryKernel)?.Prologue;
+        private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : k is FoldedKernel f ? f.Epilogue : (k as LibraryKernel)?.Epilogue ?? (k as LibraryKernel)?.Prologue;
         private static int Arity(Kernel k) => k is ElementwiseKernel e ? e.Inputs.Count : k is LibraryKernel { Prologue: not null } l ? l.PrologueInputs.Count : 1;
 
         /// <summary>One functor per distinct expression, named after its ops (Relu, ReluBwd, AddRelu…), shared by the kernels that use it.</summary>
@@ -796,7 +806,7 @@ namespace NetDsl.Compiler.Emit
         private void EmitFunctors(CodeWriter w)
         {
             w.Line("// ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR");
-            foreach (var group in _prog.Kernels.Where(k => FunctorExpr(k) != null).GroupBy(FunctorName))
+            foreach (var group in _prog.Kernels.Concat(_evalProg.Kernels).Where(k => FunctorExpr(k) != null).GroupBy(FunctorName))
             {
                 var k = group.First();
                 var expr = FunctorExpr(k)!;

@@ -44,10 +44,10 @@ namespace NetDsl.Compiler.Emit
         /// <summary>Members of the generated class that are not derived from .net names.</summary>
         public static readonly HashSet<string> GeneratedMembers = new HashSet<string>(StringComparer.Ordinal)
         {
-            "ParameterCount", "Macs", "ActivationBytesPerSample", "PlannedBytesPerSample", "SourceFile", "NetworkName", "NetSource",
+            "ParameterCount", "Macs", "ActivationBytesPerSample", "PlannedBytesPerSample", "EvalPlannedBytesPerSample", "SourceFile", "NetworkName", "NetSource",
             "GradientOrder",
             "Forward", "TrainStep", "AccumulateGradients", "ComputeLoss", "Backward", "Bind", "Plan", "RunForward",
-            "RunBackward", "EnsureFoldScratch", "EnsureAccumulateScratch",
+            "RunBackward", "EnsureFoldScratch", "EnsureAccumulateScratch", "PlanEval", "RunEval",
         };
 
         /// <summary>

@@ -12,11 +12,9 @@ namespace NetDsl.Compiler.Fusion
     /// </summary>
     internal static class Fuser
     {
-        public static readonly HashSet<string> Elementwise = new HashSet<string>
-        { "relu", "sigmoid", "tanh", "add", "relu_bwd", "sigmoid_bwd", "tanh_bwd", "dropout_bwd" };
-        private static readonly HashSet<string> Activations = new HashSet<string> { "relu", "sigmoid", "tanh" };
-        public static bool IsElementwise(string op) => Elementwise.Contains(op) || Ops.OpRegistry.Elementwise.ContainsKey(op);
-        private static bool IsActivation(string op) => Activations.Contains(op) || (Ops.OpRegistry.Elementwise.TryGetValue(op, out var d) && d.Epilogue && d.Arity == 1);
+        // the passes read the ops' traits (Ops/OpDef.cs), never their names
+        public static bool IsElementwise(OpNode n) => Ops.OpRegistry.Is(n, Ops.OpTraits.Elementwise);
+        private static bool IsActivation(OpNode n) => Ops.OpRegistry.Is(n, Ops.OpTraits.Epilogue);
 
         /// <summary>
         /// The most element-wise ops one loop fuses (a longer chain, a thousand relus, becomes several loops): the fused
@@ -48,12 +46,12 @@ namespace NetDsl.Compiler.Fusion
             {
                 if (absorbed.Contains(n)) continue;
                 Kernel k;
-                if (n.Op == "flatten" || n.Op == "reshape")
+                if (Ops.OpRegistry.Is(n, Ops.OpTraits.View))
                 {
                     k = new AliasKernel();
                     k.Ops.Add(n); k.Inputs.AddRange(n.Inputs); k.Outputs.AddRange(n.Outputs);
                 }
-                else if (IsElementwise(n.Op))
+                else if (IsElementwise(n))
                 {
                     var ek = new ElementwiseKernel();
                     ek.Ops.Add(n);
@@ -85,10 +83,10 @@ namespace NetDsl.Compiler.Fusion
                 {
                     var lk = new LibraryKernel();
                     lk.Ops.Add(n); lk.Inputs.AddRange(n.Inputs); lk.Outputs.AddRange(n.Outputs);
-                    if ((n.Op == "conv2d" || n.Op == "linear" || n.Op == "batchnorm") && SingleUse(n.Outputs[0]))
+                    if (Ops.OpRegistry.Is(n, Ops.OpTraits.TakesEpilogue) && SingleUse(n.Outputs[0]))
                     {
                         var c = consumers[n.Outputs[0]][0];
-                        if (IsActivation(c.Op))
+                        if (IsActivation(c))
                         {
                             lk.Epilogue = new ElemOp(c.Op, new[] { new ElemInput(0) }, Ops.OpRegistry.Consts(c));
                             lk.EpilogueNode = c;
@@ -97,7 +95,7 @@ namespace NetDsl.Compiler.Fusion
                             absorbed.Add(c);
                         }
                     }
-                    if (n.Op == "batchnorm_bwd") FusePrologue(prog, lk, producedBy, SingleUse, consumers);
+                    if (Ops.OpRegistry.Is(n, Ops.OpTraits.TakesPrologue)) FusePrologue(prog, lk, producedBy, SingleUse, consumers);
                     k = lk;
                 }
                 prog.Kernels.Add(k);

@@ -34,6 +34,26 @@ namespace NetDsl.Compiler.Fusion
         public TValue? Recomputes { get; internal set; }
         /// <summary>.net source lines this kernel covers.</summary>
         public IEnumerable<int> Lines => Ops.Select(o => o.Span.Line).Distinct().OrderBy(l => l);
+        /// <summary>The .net line of the kernel's primary op (where `#line` maps its call in debug mode).</summary>
+        public int PrimaryLine => (this is LibraryKernel l ? l.Node : Ops[Ops.Count - 1]).Span.Line;
+        /// <summary>What this kernel costs per sample (set by <see cref="KernelCost.Annotate"/>; printed in its comment and used by the profiler).</summary>
+        public KernelCost Cost { get; internal set; } = KernelCost.None;
+        /// <summary>
+        /// How a backward kernel that writes parameter gradients adds into them when gradients accumulate (set by
+        /// <see cref="AccumulateModes.Run"/>); <see cref="Accumulation.None"/> for every other kernel.
+        /// </summary>
+        public Accumulation Accumulate { get; internal set; }
+    }
+
+    /// <summary>How a kernel writing parameter gradients honours accumulate mode (AccumulateGradients, optimizers with their state in the gradients).</summary>
+    public enum Accumulation
+    {
+        /// <summary>The kernel writes no parameter gradient.</summary>
+        None,
+        /// <summary>The kernel has an accumulating form that adds into the gradients itself (linear_bwd_filter's GEMM).</summary>
+        InKernel,
+        /// <summary>The kernel overwrites: when accumulating it writes into scratch views that are then added into the gradients.</summary>
+        ViaScratch,
     }
 
     /// <summary>A call into a runtime kernel (conv, linear, pooling, loss…) with an optional fused epilogue (a unary ElemExpr over input 0).</summary>
@@ -70,6 +90,11 @@ namespace NetDsl.Compiler.Fusion
     public sealed class KernelProgram
     {
         public List<Kernel> Kernels { get; } = new List<Kernel>();
+        /// <summary>
+        /// True for the eval-only program (<see cref="EvalProgram"/>): forward kernels the outputs need, batchnorm folded, planned
+        /// on its own; false for the training program (forward then backward).
+        /// </summary>
+        public bool IsEval { get; internal set; }
         public IEnumerable<Kernel> Forward => Kernels.Where(k => !k.IsBackward);
         public IEnumerable<Kernel> Backward => Kernels.Where(k => k.IsBackward);
     }

@@ -29,14 +29,17 @@ namespace NetDsl.Compiler.Graph
         public override string ToString() => $"%{Id}:{Name}{Shape}";
     }
 
-    /// <summary>One operation. Attributes are compile-time ints, floats and bools.</summary>
+    /// <summary>One operation: its op (defined in <see cref="Ops.OpRegistry"/>), operands, results and typed attributes.</summary>
     public sealed class OpNode
     {
         public int Id { get; internal set; }
         public string Op { get; }
         public List<TValue> Inputs { get; } = new List<TValue>();
         public List<TValue> Outputs { get; } = new List<TValue>();
-        public Dictionary<string, object> Attrs { get; } = new Dictionary<string, object>();
+        /// <summary>The op's typed attributes (<see cref="OpAttrs"/>; the op's definition names the record type).</summary>
+        public OpAttrs Attrs { get; set; } = NoAttrs.Instance;
+        /// <summary>On a backward node with optional gradients: which ones it writes (null: all its outputs).</summary>
+        public GradMask? Grads { get; set; }
         /// <summary>The layer instance name (`conv1`, `layer1.0.conv2`), or the op name for parameterless ops.</summary>
         public string Layer { get; }
         public SourceSpan Span { get; }
@@ -44,9 +47,9 @@ namespace NetDsl.Compiler.Graph
         /// <summary>For backward nodes: the forward node they differentiate.</summary>
         public OpNode? Forward { get; internal set; }
         public OpNode(string op, string layer, SourceSpan span) { Op = op; Layer = layer; Span = span; }
-        public int Int(string key) => (int)Attrs[key];
-        public double Float(string key) => (double)Attrs[key];
-        public bool Bool(string key) => (bool)Attrs[key];
+        /// <summary>The attributes as <typeparamref name="TA"/>; an internal error naming both types if the node has another record.</summary>
+        public TA A<TA>() where TA : OpAttrs => Attrs as TA
+            ?? throw new System.InvalidOperationException($"op {Op} ({Layer}) has {Attrs.GetType().Name} attributes, not {typeof(TA).Name}");
         public override string ToString() => $"{Op} {Layer} ({string.Join(", ", Inputs)}) -> ({string.Join(", ", Outputs)})";
     }
 
@@ -87,7 +90,11 @@ namespace NetDsl.Compiler.Graph
     }
 
     /// <summary>A row of the summary: one layer as the user wrote it.</summary>
-    public sealed record LayerInfo(string Layer, string Op, Shape Output, long Parameters, long Macs, int Line);
+    public sealed record LayerInfo(string Layer, string Op, Shape Output, long Parameters, long Macs, int Line)
+    {
+        /// <summary>A recurrent layer over a symbolic sequence length: <see cref="Macs"/> are per step of this dim (T), not per sample.</summary>
+        public string? MacsPerStepOf { get; init; }
+    }
 
     /// <summary>The network as a graph: inputs, parameters, forward nodes (topological), then backward nodes.</summary>
     public sealed class NetGraph

@@ -28,17 +28,18 @@ namespace NetDsl.Compiler.Graph
                 }
             var index = new Dictionary<OpNode, int>();
             for (int k = 0; k < g.Nodes.Count; k++) index[g.Nodes[k]] = k;
-            foreach (var relu in g.ForwardNodes.Where(n => n.Op == "relu").ToList())
+            foreach (var relu in g.ForwardNodes.Where(n => Ops.OpRegistry.Is(n, Ops.OpTraits.CommutesWithMaxPool)).ToList())
             {
                 var r = relu.Outputs[0];
                 if (outputs.Contains(r) || aliased.Contains(r)) continue;
                 var readers = readersOf.TryGetValue(r, out var rl) ? rl : new List<OpNode>();
-                if (readers.Count != 1 || readers[0].Op != "maxpool2d" || readers[0].Inputs.Count != 1) continue;
+                if (readers.Count != 1 || !Ops.OpRegistry.Is(readers[0], Ops.OpTraits.MaxOverWindows) || readers[0].Inputs.Count != 1) continue;
                 var pool = readers[0];
                 var y = pool.Outputs[0];
                 var x = relu.Inputs[0];
                 // pool x into a new value, relu it into the value the pooling's readers already read
                 var pooled = g.NewValue(y.Name, y.Shape, y.Type);
+                y.Name = r.Name;   // honest names: y now holds the relu's output, the new value the pooling's
                 pool.Inputs[0] = x;
                 pool.Outputs[0] = pooled;
                 pooled.Producer = pool;

@@ -19,6 +19,17 @@ namespace NetDsl.Compiler.Memory
         /// <summary>Sum of all planned buffers without reuse (units of N for the N arena).</summary>
         public long UnplannedUnits(ElemType type, string symbols) =>
             Placements.Values.Where(p => p.Arena.Type == type && p.Arena.Symbols == symbols).Sum(p => p.Units);
+
+        /// <summary>
+        /// The other values whose planned bytes overlap <paramref name="v"/>'s (the same arena bytes at other times, or in place):
+        /// the "shares memory with" note printed beside each buffer. Empty when nothing reuses them (or in debug mode).
+        /// </summary>
+        public IEnumerable<TValue> SharesWith(TValue v)
+        {
+            if (!Placements.TryGetValue(v, out var p)) return Enumerable.Empty<TValue>();
+            return Placements.Where(kv => kv.Key != v && kv.Value.Arena == p.Arena && kv.Value.Offset < p.Offset + p.Units && p.Offset < kv.Value.Offset + kv.Value.Units)
+                .Select(kv => kv.Key).OrderBy(x => x.Id);
+        }
     }
 
     /// <summary>
@@ -30,7 +41,11 @@ namespace NetDsl.Compiler.Memory
     /// </summary>
     internal static class MemoryPlanner
     {
-        public static MemoryPlan Run(NetGraph g, KernelProgram prog)
+        /// <param name="reuse">
+        /// False in debug mode (<see cref="CompileOptions.Debug"/>): every value gets storage of its own, nothing is written in
+        /// place, so every intermediate stays readable in a debugger after the step.
+        /// </param>
+        public static MemoryPlan Run(NetGraph g, KernelProgram prog, bool reuse = true)
         {
             var first = new Dictionary<TValue, int>();
             var last = new Dictionary<TValue, int>();
@@ -46,13 +61,6 @@ namespace NetDsl.Compiler.Memory
                 }
                 foreach (var i in kernel.Inputs) last[i.Storage] = k;
             }
-            // a convolution (or linear) feeding batchnorm may run folded with it at inference (NetworkEmitter.FoldPartner): the
-            // folded kernel reads the convolution's input while writing batchnorm's output, so that input lives until the batchnorm
-            for (int k = 0; k + 1 < prog.Kernels.Count; k++)
-                if (prog.Kernels[k] is LibraryKernel conv && !conv.IsBackward && (conv.Node.Op == "conv2d" || conv.Node.Op == "linear")
-                    && prog.Kernels[k + 1] is LibraryKernel bn && !bn.IsBackward && bn.Node.Op == "batchnorm" && bn.Node.Inputs[0] == conv.Outputs[0]
-                    && last.TryGetValue(conv.Node.Inputs[0].Storage, out var l) && l < k + 1)
-                    last[conv.Node.Inputs[0].Storage] = k + 1;
             foreach (var (_, v) in g.Outputs) last[v.Storage] = end;
             if (g.Loss != null) last[g.Loss.Storage] = end;
             foreach (var v in g.InputGrads.Values) last[v.Storage] = end; // `input x grad`: read by the caller after the step
@@ -66,7 +74,7 @@ namespace NetDsl.Compiler.Memory
             // chains: each member is born where the previous one dies.
             var head = buffers.ToDictionary(v => v, v => v);         // value -> first value of its chain
             var chainLast = buffers.ToDictionary(v => v, v => last[v]); // chain head -> last use of the chain
-            for (int k = 0; k < prog.Kernels.Count; k++)
+            for (int k = 0; reuse && k < prog.Kernels.Count; k++)
             {
                 if (!(prog.Kernels[k] is ElementwiseKernel e)) continue;
                 var o = e.Output;
@@ -89,7 +97,7 @@ namespace NetDsl.Compiler.Memory
                 foreach (var v in group.OrderByDescending(v => v.Shape.Size.Factor).ThenBy(v => v.Id))
                 {
                     long size = v.Shape.Size.Factor;
-                    var busy = placed.Where(p => first[p.V] <= chainLast[v] && first[v] <= chainLast[p.V]).OrderBy(p => p.Off).ToList();
+                    var busy = placed.Where(p => !reuse || (first[p.V] <= chainLast[v] && first[v] <= chainLast[p.V])).OrderBy(p => p.Off).ToList();
                     long off = 0;
                     foreach (var b in busy)
                     {

@@ -56,7 +56,7 @@ namespace NetDsl.Compiler.Memory
             if (g.Loss != null) pinned.Add(g.Loss.Storage);
             foreach (var v in g.InputGrads.Values) pinned.Add(v.Storage);
 
-            long stepFlops = prog.Kernels.Sum(NetworkEmitter.Flops);
+            long stepFlops = prog.Kernels.Sum(KernelCost.FlopsOf);
             long budget = (long)(stepFlops * MaxStepFraction), spent = 0;
             var recomputed = new HashSet<TValue>();
             var plans = new Dictionary<TValue, List<(Kernel Source, TValue Value)>>();
@@ -76,7 +76,7 @@ namespace NetDsl.Compiler.Memory
                 if (Batchless(v) || !producer.TryGetValue(v, out var k)) return null;
                 List<TValue> ins;
                 if (k is ElementwiseKernel) ins = k.Inputs;
-                else if (k is LibraryKernel l && l.Node.Op == "batchnorm" && l.Outputs[0] == v)   // its fused activation (relu) is recomputed with it
+                else if (k is LibraryKernel l && Ops.OpRegistry.Is(l.Node, Ops.OpTraits.Recomputable) && l.Outputs[0] == v)   // its fused activation (relu) is recomputed with it
                     ins = new List<TValue> { l.Node.Inputs[0], l.Node.Inputs[1], l.Node.Inputs[2], l.Node.Outputs[1], l.Node.Outputs[2] };
                 else return null;
                 var steps = new List<(Kernel, TValue)>();
@@ -171,7 +171,7 @@ namespace NetDsl.Compiler.Memory
                     var n = b.Ops[i];
                     if (!n.Inputs.Any(cloneOf.ContainsKey)) continue;
                     var c = new OpNode(n.Op, n.Layer, n.Span) { Id = n.Id, IsBackward = n.IsBackward, Forward = n.Forward };
-                    foreach (var a in n.Attrs) c.Attrs[a.Key] = a.Value;
+                    c.Attrs = n.Attrs; c.Grads = n.Grads;
                     c.Inputs.AddRange(n.Inputs);
                     Replace(c.Inputs, cloneOf);
                     c.Outputs.AddRange(n.Outputs);
@@ -199,7 +199,7 @@ namespace NetDsl.Compiler.Memory
 
         /// <summary>FLOPs per sample of recomputing <paramref name="v"/> with (a clone of) kernel <paramref name="k"/>.</summary>
         private static long Flops(Kernel k, TValue v) =>
-            k is ElementwiseKernel ? NetworkEmitter.Flops(k) : 3 * v.Shape.Size.Factor;   // batchnorm apply: (x − m)·a + b
+            k is ElementwiseKernel ? KernelCost.FlopsOf(k) : 3 * v.Shape.Size.Factor;   // batchnorm apply: (x − m)·a + b
 
         /// <summary>A backward-pass copy of <paramref name="src"/> writing <paramref name="copy"/>, reading earlier clones where there are some.</summary>
         private static Kernel Clone(Kernel src, TValue value, TValue copy, Dictionary<TValue, TValue> clones)
@@ -208,7 +208,7 @@ namespace NetDsl.Compiler.Memory
             OpNode CloneNode(OpNode n, string op, IEnumerable<TValue> inputs, TValue output)
             {
                 var c = new OpNode(op, n.Layer, n.Span) { Id = -1, IsBackward = true, Forward = n };
-                foreach (var a in n.Attrs) c.Attrs[a.Key] = a.Value;
+                c.Attrs = n.Attrs; c.Grads = n.Grads;
                 c.Inputs.AddRange(inputs);
                 c.Outputs.Add(output);
                 return c;
@@ -225,7 +225,7 @@ namespace NetDsl.Compiler.Memory
             }
             var n = ((LibraryKernel)src).Node;
             var lk = new LibraryKernel();
-            var node = CloneNode(n, "batchnorm_apply", new[] { In(n.Inputs[0]), n.Inputs[1], n.Inputs[2], n.Outputs[1], n.Outputs[2] }, copy);
+            var node = CloneNode(n, Ops.OpRegistry.Def(n.Op).RecomputeOp!, new[] { In(n.Inputs[0]), n.Inputs[1], n.Inputs[2], n.Outputs[1], n.Outputs[2] }, copy);
             lk.Ops.Add(node);
             lk.Inputs.AddRange(node.Inputs);
             lk.Outputs.Add(copy);

@@ -58,10 +58,10 @@ namespace NetDsl.Compiler.Ops
         }
 
         private static TValue Permute(LayerCall c, TValue x, string layer, params int[] perm) =>
-            Add(c, "permute", layer, new Shape(perm.Select(p => x.Shape[p])), n => n.Attrs["perm"] = perm, x);
+            Add(c, "permute", layer, new Shape(perm.Select(p => x.Shape[p])), n => n.Attrs = new PermuteAttrs(perm), x);
 
         private static TValue Slice(LayerCall c, TValue x, string layer, int axis, int start, int size) =>
-            Add(c, "slice", layer, x.Shape.With(axis, Dim.Of(size)), n => { n.Attrs["axis"] = axis; n.Attrs["start"] = start; n.Attrs["step"] = 1; }, x);
+            Add(c, "slice", layer, x.Shape.With(axis, Dim.Of(size)), n => n.Attrs = new SliceAttrs(axis, start, 1), x);
 
         /// <summary>
         /// split_heads: a packed projection [N, T, P, H, dh] into P tensors [N, H, T, dh] in one pass; its backward writes the
@@ -91,7 +91,7 @@ namespace NetDsl.Compiler.Ops
         private static OpNode SdpaNode(LayerCall c, string layer, TValue q, TValue k, TValue v, TValue? lengths, bool causal, double scale, double dropout, Shape yShape)
         {
             var n = c.Node("attention", layer);
-            n.Attrs["scale"] = scale; n.Attrs["causal"] = causal; n.Attrs["dropout"] = dropout;
+            n.Attrs = new AttentionAttrs(scale, causal, dropout);
             n.Inputs.Add(q); n.Inputs.Add(k); n.Inputs.Add(v);
             if (lengths != null) n.Inputs.Add(lengths);
             n.Outputs.Add(c.Graph.NewValue(layer, yShape));
@@ -150,7 +150,7 @@ namespace NetDsl.Compiler.Ops
             if (r.Shape.IsUnknown) return c.Error();
             double scale = c.Has("scale") ? c.Float("scale") : 1 / Math.Sqrt(q.Shape[q.Shape.Rank - 1].Value);
             var n = c.Node("attention", name);
-            n.Attrs["scale"] = scale; n.Attrs["causal"] = c.Str("mask", "none") == "causal"; n.Attrs["dropout"] = p;
+            n.Attrs = new AttentionAttrs(scale, c.Str("mask", "none") == "causal", p);
             n.Inputs.Add(q); n.Inputs.Add(k); n.Inputs.Add(v);
             if (lengths != null) n.Inputs.Add(lengths);
             var y = c.Emit(n, r.Shape, SdpaMacs(q, k, v));
@@ -220,7 +220,7 @@ namespace NetDsl.Compiler.Ops
             var x = c.X("x");
             double b = c.Float("base", 10000.0);
             if (b <= 1) { c.Error(DiagnosticIds.InvalidGeometry, c.ArgSpan("base"), $"positional_encoding base must be > 1 (10000 in the Transformer paper), got {b}"); return c.Error(); }
-            return c.Simple("positional_encoding", x, ShapeRules.Sequence("positional_encoding", x.Shape), n => n.Attrs["base"] = b);
+            return c.Simple("positional_encoding", x, ShapeRules.Sequence("positional_encoding", x.Shape), n => n.Attrs = new PositionalAttrs(b));
         }
 
         /// <summary>x + W[:T] with W [max_len, D] a parameter (<c>pos1.weight</c>): a slice (when T &lt; max_len) and a broadcasting add.</summary>
@@ -265,9 +265,7 @@ namespace NetDsl.Compiler.Ops
             if (r.Shape.IsUnknown) return c.Error();
             int ch = x.Shape[1].Value, gh = x.Shape[2].Value / p, gw = x.Shape[3].Value / p;
             var conv = c.Node("conv2d", name);
-            conv.Attrs["kh"] = p; conv.Attrs["kw"] = p; conv.Attrs["sh"] = p; conv.Attrs["sw"] = p;
-            conv.Attrs["pt"] = 0; conv.Attrs["pb"] = 0; conv.Attrs["pl"] = 0; conv.Attrs["pr"] = 0;
-            conv.Attrs["dh"] = 1; conv.Attrs["dw"] = 1; conv.Attrs["groups"] = 1;
+            conv.Attrs = ConvAttrs.Square(p, p, 0);
             conv.Inputs.Add(x);
             conv.Inputs.Add(c.Param(name, "weight", Shape.Of(dim, ch, p, p), InitKind.Xavier, ch * p * p, dim * p * p));
             conv.Inputs.Add(c.Param(name, "bias", Shape.Of(dim), InitKind.Zeros, ch * p * p, dim));
@@ -303,13 +301,24 @@ namespace NetDsl.Compiler.Ops
             var h = Add(c, "tanh", name, kp.Shape, null, Add(c, "broadcast_add", name, kp.Shape, null, kp, qp));
             var e = Add(c, "linear", name + ".v", Shape.Of(nDim, Dim.Of(t), Dim.Of(1)), null, h, wv);
             // a query of ones [N, 1, 1] (0·e₀ + 1: its gradient is zero) against the scores as keys [N, T, 1]
-            var ones = Add(c, "affine", name, Shape.Of(nDim, Dim.Of(1), Dim.Of(1)), n => { n.Attrs["k"] = 0.0; n.Attrs["c"] = 1.0; }, Slice(c, e, name, 1, 0, 1));
+            var ones = Add(c, "affine", name, Shape.Of(nDim, Dim.Of(1), Dim.Of(1)), n => n.Attrs = new ElemAttrs(0.0, 1.0), Slice(c, e, name, 1, 0, 1));
             var att = SdpaNode(c, name, ones, e, keys, null, false, 1.0, 0.0, Shape.Of(nDim, Dim.Of(1), Dim.Of(dk)));
             c.Graph.AddNode(att);
             var y = View(c, att.Outputs[0], r.Shape, name);
             Row(c, name, "additive_attention", r.Shape, (long)units * (dq + dk + 1), (long)units * (dq + t * dk + t) + 2L * t * dk);
             return new TensorValue(y);
         }
+
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            OpDef.Of<AttentionAttrs>("attention", "q, k, v, lengths?"),
+            OpDef.Grad<AttentionAttrs>("attention_bwd", "dy, q, k, v, probs, dropped?"),
+            OpDef.Of<PositionalAttrs>("positional_encoding", "x"),
+            OpDef.Of("split_heads", "packed"),
+            OpDef.Grad("split_heads_bwd", "dq, dk, dv?"),
+            OpDef.Of("class_token", "x, token"),
+            OpDef.Grad("class_token_bwd", "dy"),
+        };
 
         // ------------------------------------------------------------------ backward
 
@@ -364,21 +373,23 @@ namespace NetDsl.Compiler.Ops
             {
                 case "attention":
                 {
-                    double p = n.Float("dropout");
+                    var a = n.A<AttentionAttrs>();
+                    double p = a.Dropout;
                     string lengths = n.Inputs.Count > 3 ? c.In[3] : "null";
                     string dropped = p > 0 ? c.Out[2] : "null";
-                    return $"K.AttentionForward({c.In[0]}, {c.In[1]}, {c.In[2]}, {lengths}, {c.Out[0]}, {c.Out[1]}, {dropped}, {Lit(n.Float("scale"))}, {CallContext.Bool(n.Bool("causal"))}, "
+                    return $"K.AttentionForward({c.In[0]}, {c.In[1]}, {c.In[2]}, {lengths}, {c.Out[0]}, {c.Out[1]}, {dropped}, {Lit(a.Scale)}, {CallContext.Bool(a.Causal)}, "
                         + (p > 0 ? $"training ? {Lit(p)} : T.Zero, {c.Seed});" : "T.Zero, 0UL);");
                 }
                 case "attention_bwd":
                 {
-                    double p = n.Float("dropout");
+                    var a = n.A<AttentionAttrs>();
+                    double p = a.Dropout;
                     string dropped = p > 0 ? c.In[5] : "null";
                     // the backward reads the dropped probabilities the forward kept (no seed needed); in eval mode the forward used P itself
-                    return $"K.AttentionBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.In[3]}, {c.In[4]}, {dropped}, {c.Out[0]}, {c.Out[1]}, {c.Out[2]}, {c.Out[3]}, {Lit(n.Float("scale"))}, {(p > 0 ? $"Training ? {Lit(p)} : T.Zero" : "T.Zero")});";
+                    return $"K.AttentionBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.In[3]}, {c.In[4]}, {dropped}, {c.Out[0]}, {c.Out[1]}, {c.Out[2]}, {c.Out[3]}, {Lit(a.Scale)}, {(p > 0 ? $"Training ? {Lit(p)} : T.Zero" : "T.Zero")});";
                 }
                 case "positional_encoding":
-                    return $"K.AddPositionalEncoding({c.In[0]}, {c.Out[0]}, {n.Float("base").ToString("R", CultureInfo.InvariantCulture)});";
+                    return $"K.AddPositionalEncoding({c.In[0]}, {c.Out[0]}, {n.A<PositionalAttrs>().Base.ToString("R", CultureInfo.InvariantCulture)});";
                 case "split_heads": return $"K.SplitHeads({c.In[0]}, {c.Out[0]}, {c.Out[1]}, {c.OutOrNull(2)});";
                 case "split_heads_bwd": return $"K.SplitHeadsBackward({c.In[0]}, {c.In[1]}, {c.InOrNull(2)}, {c.Out[0]});";
                 case "class_token": return $"K.ClassTokenForward({c.In[0]}, {c.In[1]}, {c.Out[0]});";

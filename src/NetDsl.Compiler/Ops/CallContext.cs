@@ -25,6 +25,11 @@ namespace NetDsl.Compiler.Ops
         public IReadOnlyList<string> PrologueIn { get; }
         internal CallContext(NetworkEmitter e, LibraryKernel k, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string epilogue, IReadOnlyList<string>? prologueIn = null)
         { _e = e; Kernel = k; In = inputs; Out = outputs; Epilogue = epilogue; PrologueIn = prologueIn ?? new string[0]; }
+        /// <summary>
+        /// The C# expression of the node's operand <paramref name="name"/> as its op's definition names it (<c>"bias"</c> of
+        /// <c>"x, weight, bias?"</c>), or <c>null</c> when an optional operand is absent.
+        /// </summary>
+        public string Operand(string name) => InOrNull(OpRegistry.Def(Node.Op).IndexOf(name));
         /// <summary>Input <paramref name="i"/> or <c>null</c> when absent (an optional bias).</summary>
         public string InOrNull(int i) => i < In.Count ? In[i] : "null";
         public string OutOrNull(int i) => i < Out.Count ? Out[i] : "null";

@@ -23,7 +23,23 @@ namespace NetDsl.Compiler.Ops
             new LayerDef("conv1d", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("dilation", 1), I("groups", 1), B("bias", true) }, Conv1d, prefix: "conv"),
             new LayerDef("conv_transpose", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("output_pad", 0), I("groups", 1), Is("dilation", 1), B("bias", true) },
                 ConvTranspose, prefix: "deconv"),
+            new LayerDef("conv_transpose1d", new[] { T("x"), I("out"), Is("kernel"), Is("stride", 1), Is("pad", 0), Is("output_pad", 0), I("groups", 1), Is("dilation", 1), B("bias", true) },
+                ConvTranspose1d, prefix: "deconv"),
         };
+
+        private static ShapeResult Conv2dShape(OpNode n)
+        {
+            var a = n.A<ConvAttrs>();
+            return ShapeRules.Conv(n.Inputs[0].Shape, n.Inputs[1].Shape[0].Value, new[] { a.Kh, a.Kw }, new[] { a.Sh, a.Sw }, new[] { a.Pt, a.Pb, a.Pl, a.Pr }, new[] { a.Dh, a.Dw }, a.Groups);
+        }
+
+        /// <summary>A transposed convolution's weight is [in, out/groups, kh, kw].</summary>
+        private static ShapeResult ConvTransposeShape(OpNode n)
+        {
+            var a = n.A<ConvAttrs>();
+            return ShapeRules.ConvTranspose(n.Inputs[0].Shape, n.Inputs[1].Shape[1].Value * a.Groups, new[] { a.Kh, a.Kw }, new[] { a.Sh, a.Sw }, new[] { a.Pt, a.Pl },
+                new[] { a.OutPadH, a.OutPadW }, new[] { a.Dh, a.Dw }, a.Groups);
+        }
 
         /// <summary>pad as (top, bottom, left, right) from 1, 2 (h, w) or 4 ints; for 1-D, 1 or 2 (left, right) ints. Null after a diagnostic.</summary>
         private static int[]? Pads(LayerCall c, bool oneD)
@@ -43,12 +59,17 @@ namespace NetDsl.Compiler.Ops
             return null;
         }
 
-        private static void SetAttrs(OpNode n, int[] k, int[] s, int[] p, int[] d, int groups)
+        private const OpTraits Conv2dTraits = OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized;
+
+        public override IEnumerable<OpDef> Ops => new[]
         {
-            n.Attrs["kh"] = k[0]; n.Attrs["kw"] = k[1]; n.Attrs["sh"] = s[0]; n.Attrs["sw"] = s[1];
-            n.Attrs["pt"] = p[0]; n.Attrs["pb"] = p[1]; n.Attrs["pl"] = p[2]; n.Attrs["pr"] = p[3];
-            n.Attrs["dh"] = d[0]; n.Attrs["dw"] = d[1]; n.Attrs["groups"] = groups;
-        }
+            new OpDef("conv2d", typeof(ConvAttrs), "x, weight, bias?", Conv2dTraits) { Shape = Conv2dShape },
+            OpDef.Grad<ConvAttrs>("conv2d_bwd_data", "dy, weight"),
+            OpDef.Grad<ConvAttrs>("conv2d_bwd_filter", "dy, x"),
+            new OpDef("conv_transpose2d", typeof(ConvAttrs), "x, weight, bias?", OpTraits.Penalized) { Shape = ConvTransposeShape },
+            OpDef.Grad<ConvAttrs>("conv_transpose2d_bwd_data", "dy, weight"),
+            OpDef.Grad<ConvAttrs>("conv_transpose2d_bwd_filter", "dy, x"),
+        };
 
         private static CValue Conv2d(LayerCall c)
         {
@@ -62,7 +83,7 @@ namespace NetDsl.Compiler.Ops
             if (r.Shape.IsUnknown) return c.Error();
             int cg = x.Shape[1].Value / groups, rf = k[0] * k[1];
             var node = c.Node("conv2d", name);
-            SetAttrs(node, k, s, p, d, groups);
+            node.Attrs = ConvAttrs.Of(k, s, p, d, groups);
             node.Inputs.Add(x);
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(outC, cg, k[0], k[1]), InitKind.He, cg * rf, outC * rf));
             if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, cg * rf, outC));
@@ -86,7 +107,7 @@ namespace NetDsl.Compiler.Ops
             int cg = x.Shape[1].Value / groups, ol = r.Shape[2].Value;
             var x4 = View(c, name + ".in2d", x, Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(1), x.Shape[2]));
             var node = c.Node("conv2d", name);
-            SetAttrs(node, k, s, p, d, groups);
+            node.Attrs = ConvAttrs.Of(k, s, p, d, groups);
             node.Inputs.Add(x4);
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(outC, cg, 1, k[1]), InitKind.He, cg * k[1], outC * k[1]));
             if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, cg * k[1], outC));
@@ -111,6 +132,46 @@ namespace NetDsl.Compiler.Ops
             return v;
         }
 
+        /// <summary>
+        /// PyTorch's ConvTranspose1d on [N, C, L]: like conv1d, a view [N, C, 1, L], the 2-D op with a 1×k kernel, and a view
+        /// back to [N, out, L'] (one summary row). Weight [C, out/groups, 1, k] (PyTorch's [C, out/groups, k] with the same
+        /// element order).
+        /// </summary>
+        private static CValue ConvTranspose1d(LayerCall c)
+        {
+            var x = c.X("x");
+            if (!x.Shape.IsUnknown && x.Shape.Rank != 3)
+            {
+                c.Error(DiagnosticIds.RankMismatch, $"conv_transpose1d expects [N, C, L], got {x.Shape.ToDisplay()} ({x.Shape.Rank}-D)");
+                return c.Error();
+            }
+            int outC = c.Int("out"), groups = c.Int("groups", 1);
+            var k1 = c.Ints("kernel", 1); var s1 = c.Ints("stride", 1, 1); var p1 = c.Ints("pad", 1, 0); var op1 = c.Ints("output_pad", 1, 0); var d1 = c.Ints("dilation", 1, 1);
+            if (k1 == null || s1 == null || p1 == null || op1 == null || d1 == null || x.Shape.IsUnknown) { c.Name(); return c.Error(); }
+            int[] k = { 1, k1[0] }, s = { 1, s1[0] }, d = { 1, d1[0] }, op = { 0, op1[0] };
+            var x4Shape = Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(1), x.Shape[2]);
+            var r = ShapeRules.ConvTranspose(x4Shape, outC, k, s, new[] { 0, p1[0] }, op, d, groups, "conv_transpose1d");
+            if (c.Fail(r)) return c.Error();
+            var name = c.Name();
+            if (r.Shape.IsUnknown) return c.Error();
+            var g = c.Graph;
+            int inC = x.Shape[1].Value, og = outC / groups, ol = r.Shape[3].Value;
+            var x4 = View(c, name + ".in2d", x, x4Shape);
+            var node = c.Node("conv_transpose2d", name);
+            node.Attrs = ConvAttrs.Of(k, s, new[] { 0, 0, p1[0], p1[0] }, d, groups) with { OutPadW = op[1] };
+            node.Inputs.Add(x4);
+            node.Inputs.Add(c.Param(name, "weight", Shape.Of(inC, og, 1, k[1]), InitKind.Xavier, og * k[1], inC * k[1]));
+            if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, og * k[1], outC));
+            var y4 = g.NewValue(name + ".out2d", Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(1), Dim.Of(ol)));
+            node.Outputs.Add(y4);
+            g.AddNode(node);
+            var outShape = Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(ol));
+            var y = View(c, name, y4, outShape);
+            long parameters = node.Inputs.Where(i => i.Role == ValueRole.Parameter).Sum(i => i.Shape.KnownElements);
+            g.Layers.Add(new LayerInfo(name, "conv_transpose1d", outShape, parameters, (long)inC * og * k[1] * x.Shape[2].Value, c.Span.Line));
+            return new TensorValue(y);
+        }
+
         private static CValue ConvTranspose(LayerCall c)
         {
             var x = c.X("x");
@@ -123,8 +184,7 @@ namespace NetDsl.Compiler.Ops
             if (r.Shape.IsUnknown) return c.Error();
             int inC = x.Shape[1].Value, og = outC / groups, rf = k[0] * k[1];
             var node = c.Node("conv_transpose2d", name);
-            SetAttrs(node, k, s, new[] { p[0], p[0], p[1], p[1] }, d, groups);
-            node.Attrs["oph"] = op[0]; node.Attrs["opw"] = op[1];
+            node.Attrs = ConvAttrs.Of(k, s, new[] { p[0], p[0], p[1], p[1] }, d, groups) with { OutPadH = op[0], OutPadW = op[1] };
             node.Inputs.Add(x);
             // PyTorch's layout [in, out/groups, kh, kw]; its fan-in is size(1)·kh·kw
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(inC, og, k[0], k[1]), InitKind.Xavier, og * rf, inC * rf));
@@ -148,15 +208,6 @@ namespace NetDsl.Compiler.Ops
                     if (bias != null) c.Accumulate(n, bias, c.Out(bf, bias));
                     return true;
                 }
-                case "reshape" when !n.IsBackward:
-                {
-                    var x = n.Inputs[0];
-                    if (!c.Needs(x)) return true;
-                    var dx = c.Out(c.Node("reshape", n, dy!), x);
-                    dx.AliasOf = dy;
-                    c.Accumulate(n, x, dx);
-                    return true;
-                }
             }
             return false;
         }
@@ -164,10 +215,11 @@ namespace NetDsl.Compiler.Ops
         /// <summary>The ConvGeometry literal of a conv node: ConvGeometry.Of(s, p) in the square symmetric case (the slice's form).</summary>
         internal static string Geometry(OpNode n)
         {
-            int sh = n.Int("sh"), sw = n.Int("sw"), pt = n.Int("pt"), pb = n.Int("pb"), pl = n.Int("pl"), pr = n.Int("pr");
-            int dh = n.Int("dh"), dw = n.Int("dw"), groups = n.Int("groups");
-            int exh = pb - pt, exw = pr - pl;
-            if (n.Attrs.TryGetValue("oph", out var oph)) { exh = -(int)oph; exw = -n.Int("opw"); }
+            var a = n.A<ConvAttrs>();
+            int sh = a.Sh, sw = a.Sw, pt = a.Pt, pb = a.Pb, pl = a.Pl, pr = a.Pr, dh = a.Dh, dw = a.Dw, groups = a.Groups;
+            // a convolution's extra padding is bottom/right beyond top/left; a transposed one's is minus its output padding
+            bool transposed = (n.Forward ?? n).Op == "conv_transpose2d";
+            int exh = transposed ? -a.OutPadH : pb - pt, exw = transposed ? -a.OutPadW : pr - pl;
             if (sh == sw && pt == pl && exh == 0 && exw == 0 && dh == 1 && dw == 1 && groups == 1) return $"ConvGeometry.Of({sh}, {pt})";
             var g = $"new ConvGeometry({sh}, {sw}, {pt}, {pl}, {dh}, {dw}, {groups})";
             return exh == 0 && exw == 0 ? g : g + $" {{ ExtraPadH = {exh}, ExtraPadW = {exw} }}";
@@ -178,10 +230,10 @@ namespace NetDsl.Compiler.Ops
             var n = k.Node;
             switch (n.Op)
             {
-                case "conv2d": return $"K.Conv2dForward({c.In[0]}, {c.In[1]}, {c.InOrNull(2)}, {c.Out[0]}, {Geometry(n)}, {c.Epilogue});";
+                case "conv2d": return $"K.Conv2dForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Out[0]}, {Geometry(n)}, {c.Epilogue});";
                 case "conv2d_bwd_data": return $"K.Conv2dBackwardData({c.In[0]}, {c.In[1]}, {c.Out[0]}, {Geometry(n)});";
                 case "conv2d_bwd_filter": return $"K.Conv2dBackwardFilter({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)}, {Geometry(n)});";
-                case "conv_transpose2d": return $"K.ConvTranspose2dForward({c.In[0]}, {c.In[1]}, {c.InOrNull(2)}, {c.Out[0]}, {Geometry(n)});";
+                case "conv_transpose2d": return $"K.ConvTranspose2dForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Out[0]}, {Geometry(n)});";
                 case "conv_transpose2d_bwd_data": return $"K.ConvTranspose2dBackwardData({c.In[0]}, {c.In[1]}, {c.Out[0]}, {Geometry(n)});";
                 case "conv_transpose2d_bwd_filter": return $"K.ConvTranspose2dBackwardFilter({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)}, {Geometry(n)});";
             }

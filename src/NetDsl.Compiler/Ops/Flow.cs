@@ -35,8 +35,7 @@ namespace NetDsl.Compiler.Ops
         private static TValue LogDet(LayerCall c, string name, TValue p, Dim n, int positions, bool logAbs)
         {
             var node = c.Node("flow_logdet", name + ".logdet");
-            node.Attrs["positions"] = positions;
-            node.Attrs["logabs"] = logAbs;
+            node.Attrs = new FlowAttrs(Positions: positions, LogAbs: logAbs);
             node.Inputs.Add(p);
             var v = c.Graph.NewValue(name + ".logdet", Shape.Of(n));
             node.Outputs.Add(v);
@@ -55,7 +54,7 @@ namespace NetDsl.Compiler.Ops
             if (r.Shape.IsUnknown) return c.Error();
             int ch = x.Shape[1].Value, hw = x.Shape[2].Value * x.Shape[3].Value;
             var node = c.Node("actnorm", name);
-            node.Attrs["inverse"] = inverse;
+            node.Attrs = new FlowAttrs(Inverse: inverse);
             node.Inputs.Add(x);
             var s = c.Param(name, "weight", Shape.Of(ch), InitKind.Ones, 1, 1);
             node.Inputs.Add(s);
@@ -79,14 +78,11 @@ namespace NetDsl.Compiler.Ops
             var upper = c.Param(name, "upper", Shape.Of(ch, ch), InitKind.Zeros, ch, ch);
             var logs = c.Param(name, "log_s", Shape.Of(ch), InitKind.Zeros, 1, 1);
             var wn = c.Node("invconv_weight", name);
-            wn.Attrs["inverse"] = inverse;
-            wn.Attrs["perm"] = Permutation(ch);
+            wn.Attrs = new FlowAttrs(Inverse: inverse, Perm: Permutation(ch));
             wn.Inputs.Add(lower); wn.Inputs.Add(upper); wn.Inputs.Add(logs);
             var w = ((TensorValue)c.Emit(wn, Shape.Of(ch, ch, 1, 1))).Value; // a summary row with the parameters
             var conv = c.Node("conv2d", name);
-            conv.Attrs["kh"] = 1; conv.Attrs["kw"] = 1; conv.Attrs["sh"] = 1; conv.Attrs["sw"] = 1;
-            conv.Attrs["pt"] = 0; conv.Attrs["pb"] = 0; conv.Attrs["pl"] = 0; conv.Attrs["pr"] = 0;
-            conv.Attrs["dh"] = 1; conv.Attrs["dw"] = 1; conv.Attrs["groups"] = 1;
+            conv.Attrs = ConvAttrs.Square(1, 1, 0);
             conv.Inputs.Add(x); conv.Inputs.Add(w);
             var y = c.Emit(conv, r.Shape, (long)ch * ch * hw);
             return inverse ? y : Pair(y, LogDet(c, name, logs, x.Shape[0], hw, false));
@@ -96,9 +92,7 @@ namespace NetDsl.Compiler.Ops
         {
             int cin = x.Shape[1].Value, p = k / 2;
             var conv = c.Node("conv2d", layer);
-            conv.Attrs["kh"] = k; conv.Attrs["kw"] = k; conv.Attrs["sh"] = 1; conv.Attrs["sw"] = 1;
-            conv.Attrs["pt"] = p; conv.Attrs["pb"] = p; conv.Attrs["pl"] = p; conv.Attrs["pr"] = p;
-            conv.Attrs["dh"] = 1; conv.Attrs["dw"] = 1; conv.Attrs["groups"] = 1;
+            conv.Attrs = ConvAttrs.Square(k, 1, p);
             conv.Inputs.Add(x);
             conv.Inputs.Add(c.Param(layer, "weight", Shape.Of(outC, cin, k, k), init, cin * k * k, outC * k * k));
             conv.Inputs.Add(c.Param(layer, "bias", Shape.Of(outC), InitKind.Zeros, cin * k * k, outC));
@@ -123,7 +117,7 @@ namespace NetDsl.Compiler.Ops
             int ch = x.Shape[1].Value, half = ch / 2;
             // x_a = x[:, :C/2] (a strided copy of the tensor family), the input of the coupling network
             var sl = c.Node("slice", name + ".xa");
-            sl.Attrs["axis"] = 1; sl.Attrs["start"] = 0; sl.Attrs["step"] = 1;
+            sl.Attrs = new SliceAttrs(1, 0, 1);
             sl.Inputs.Add(x);
             var xa = ((TensorValue)c.Emit(sl, x.Shape.With(1, Dim.Of(half)))).Value;
             // GLOW's NN: conv 3×3 → relu → conv 1×1 → relu → zero-initialized conv 3×3 to C channels (log s, t), named as nn.Sequential
@@ -133,7 +127,7 @@ namespace NetDsl.Compiler.Ops
             h = Relu(c, name + ".net.3", h);
             h = ConvNode(c, name + ".net.4", h, ch, 3, InitKind.Zeros);
             var node = c.Node("coupling", name);
-            node.Attrs["inverse"] = inverse;
+            node.Attrs = new FlowAttrs(Inverse: inverse);
             node.Inputs.Add(x); node.Inputs.Add(h);
             var y = c.Emit(node, r.Shape);
             if (inverse) return y;
@@ -170,7 +164,7 @@ namespace NetDsl.Compiler.Ops
             }
             var v6 = View(c, name + ".in6", x, six);
             var pn = c.Node("permute", name);
-            pn.Attrs["perm"] = perm;
+            pn.Attrs = new PermuteAttrs(perm);
             pn.Inputs.Add(v6);
             var p = ((TensorValue)c.Emit(pn, permuted)).Value;
             return new TensorValue(View(c, name + ".out", p, r.Shape));
@@ -187,6 +181,22 @@ namespace NetDsl.Compiler.Ops
             return v;
         }
 
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            OpDef.Of<FlowAttrs>("actnorm", "x, weight, bias"),
+            OpDef.Grad<FlowAttrs>("actnorm_bwd", "dy, x, weight, bias"),
+            OpDef.Of<FlowAttrs>("flow_logdet", "p"),
+            OpDef.Grad<FlowAttrs>("flow_logdet_bwd", "dy, p"),
+            OpDef.Of<FlowAttrs>("invconv_weight", "lower, upper, log_s"),
+            OpDef.Grad<FlowAttrs>("invconv_weight_bwd", "dy, lower, upper, log_s, w"),
+            OpDef.Of<FlowAttrs>("coupling", "x, h"),
+            OpDef.Grad<FlowAttrs>("coupling_bwd", "dy, x, h"),
+            OpDef.Of("coupling_logdet", "h"),
+            OpDef.Grad("coupling_logdet_bwd", "dy, h"),
+            OpDef.Of("gaussian_log_prob", "z"),
+            OpDef.Grad("gaussian_log_prob_bwd", "dy, z"),
+        };
+
         public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
         {
             switch (n.Op)
@@ -196,7 +206,7 @@ namespace NetDsl.Compiler.Ops
                     var x = n.Inputs[0];
                     var b = c.Node("actnorm_bwd", n, dy!, x, n.Inputs[1], n.Inputs[2]);
                     bool needX = c.Needs(x);
-                    b.Attrs["dx"] = needX;
+                    b.Grads = new GradMask(Dx: needX);
                     var dx = needX ? c.Out(b, x) : null;
                     var ds = c.Out(b, n.Inputs[1]);
                     var db = c.Out(b, n.Inputs[2]);
@@ -226,7 +236,7 @@ namespace NetDsl.Compiler.Ops
                     var b = c.Node("coupling_bwd", n, dy!, x, h);
                     bool needX = c.Needs(x), needH = c.Needs(h);
                     if (!needX && !needH) return true;
-                    b.Attrs["dx"] = needX;
+                    b.Grads = new GradMask(Dx: needX);
                     var dx = needX ? c.Out(b, x) : null;
                     var dh = c.Out(b, h);
                     if (dx != null) c.Accumulate(n, x, dx);
@@ -243,26 +253,26 @@ namespace NetDsl.Compiler.Ops
             return false;
         }
 
-        private static string Perm(OpNode n) => "[" + string.Join(", ", (int[])n.Attrs["perm"]) + "]";
+        private static string Perm(OpNode n) => "[" + string.Join(", ", n.A<FlowAttrs>().Perm!) + "]";
 
         public override string? Call(CallContext c, LibraryKernel k)
         {
             var n = c.Node;
-            string inv = n.Attrs.ContainsKey("inverse") ? CallContext.Bool(n.Bool("inverse")) : "false";
+            string inv = CallContext.Bool(n.Attrs is FlowAttrs { Inverse: true });
             switch (n.Op)
             {
                 case "actnorm": return $"K.ActNormForward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.Out[0]}, inverse: {inv});";
                 case "actnorm_bwd":
-                    return n.Bool("dx") ? $"K.ActNormBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.In[3]}, {c.Out[0]}, {c.Out[1]}, {c.Out[2]}, inverse: {inv});"
+                    return n.Grads!.Dx ? $"K.ActNormBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.In[3]}, {c.Out[0]}, {c.Out[1]}, {c.Out[2]}, inverse: {inv});"
                                         : $"K.ActNormBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.In[3]}, null, {c.Out[0]}, {c.Out[1]}, inverse: {inv});";
-                case "flow_logdet": return $"K.FlowLogDetForward({c.In[0]}, {c.Out[0]}, {n.Int("positions")}, logAbs: {CallContext.Bool(n.Bool("logabs"))});";
-                case "flow_logdet_bwd": return $"K.FlowLogDetBackward({c.In[0]}, {c.In[1]}, {c.Out[0]}, {n.Int("positions")}, logAbs: {CallContext.Bool(n.Bool("logabs"))});";
+                case "flow_logdet": return $"K.FlowLogDetForward({c.In[0]}, {c.Out[0]}, {n.A<FlowAttrs>().Positions}, logAbs: {CallContext.Bool(n.A<FlowAttrs>().LogAbs)});";
+                case "flow_logdet_bwd": return $"K.FlowLogDetBackward({c.In[0]}, {c.In[1]}, {c.Out[0]}, {n.A<FlowAttrs>().Positions}, logAbs: {CallContext.Bool(n.A<FlowAttrs>().LogAbs)});";
                 case "invconv_weight": return $"K.InvConvWeightForward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.Out[0]}, {Perm(n)}, inverse: {inv});";
                 case "invconv_weight_bwd":
                     return $"K.InvConvWeightBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.In[3]}, {c.In[4]}, {c.Out[3]}, {c.Out[0]}, {c.Out[1]}, {c.Out[2]}, {Perm(n)}, inverse: {inv});";
                 case "coupling": return $"K.CouplingForward({c.In[0]}, {c.In[1]}, {c.Out[0]}, inverse: {inv});";
                 case "coupling_bwd":
-                    return n.Bool("dx") ? $"K.CouplingBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.Out[0]}, {c.Out[1]}, inverse: {inv});"
+                    return n.Grads!.Dx ? $"K.CouplingBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.Out[0]}, {c.Out[1]}, inverse: {inv});"
                                         : $"K.CouplingBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, null, {c.Out[0]}, inverse: {inv});";
                 case "coupling_logdet": return $"K.CouplingLogDetForward({c.In[0]}, {c.Out[0]});";
                 case "coupling_logdet_bwd": return $"K.CouplingLogDetBackward({c.In[0]}, {c.In[1]}, {c.Out[0]});";

@@ -52,8 +52,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (x.Shape.IsUnknown || y.Shape.IsUnknown) return c.Error();
                 var node = c.Node(op ?? "pointwise_loss", name);
-                node.Attrs["kind"] = kind;
-                node.Attrs["red"] = red.Value;
+                node.Attrs = new GenAttrs(kind, red.Value);
                 attrs?.Invoke(c, node);
                 node.Inputs.Add(x); node.Inputs.Add(y);
                 return c.Emit(node, r.Shape);
@@ -72,8 +71,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (x.Shape.IsUnknown) return c.Error();
                 var node = c.Node("pointwise_loss", name);
-                node.Attrs["kind"] = k;
-                node.Attrs["red"] = red.Value;
+                node.Attrs = new GenAttrs(k, red.Value);
                 node.Inputs.Add(x);
                 return c.Emit(node, Shape.Of(1));
             });
@@ -93,7 +91,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (r.Shape.IsUnknown) return c.Error();
                 var node = c.Node("random_fill", name);
-                node.Attrs["kind"] = kind; node.Attrs["a"] = lo; node.Attrs["b"] = hi;
+                node.Attrs = new GenAttrs(kind, A: lo, B: hi);
                 return c.Emit(node, r.Shape);
             });
 
@@ -115,7 +113,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (r.Shape.IsUnknown) return c.Error();
                 var node = c.Node("sample_normal", name);
-                node.Attrs["eval_sample"] = mode == "sample";
+                node.Attrs = new GenAttrs(EvalSample: mode == "sample");
                 node.Inputs.Add(mu); node.Inputs.Add(lv);
                 var z = c.Emit(node, r.Shape);
                 node.Outputs.Add(c.Output(node, name + ".noise", r.Shape)); // σ·ε = z − μ, for the logvar gradient
@@ -149,8 +147,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (x.Shape.IsUnknown || y.Shape.IsUnknown) return c.Error();
                 var node = c.Node("l1_loss", name);
-                node.Attrs["sum"] = red.Value == 1;
-                node.Attrs["beta"] = 1.0;
+                node.Attrs = new LossAttrs(red.Value == 1, Beta: 1.0);
                 node.Inputs.Add(x); node.Inputs.Add(y);
                 return c.Emit(node, r.Shape);
             }),
@@ -165,15 +162,14 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (a.Shape.IsUnknown || p.Shape.IsUnknown || n.Shape.IsUnknown) return c.Error();
                 var node = c.Node("triplet_margin", name);
-                node.Attrs["margin"] = c.Float("margin", 1.0);
-                node.Attrs["red"] = red.Value;
+                node.Attrs = new GenAttrs(Reduction: red.Value, Margin: c.Float("margin", 1.0));
                 node.Inputs.Add(a); node.Inputs.Add(p); node.Inputs.Add(n);
                 return c.Emit(node, r.Shape);
             }, prefix: "triplet"),
             PairLoss("nt_xent", "z1", "z2", "NtXent", batchMeanAllowed: false, meanIsBatch: true, rank2: true,
-                extra: new[] { F("temperature", 0.5) }, attrs: (c, n) => n.Attrs["temperature"] = Positive(c, "temperature", 0.5), op: "nt_xent"),
+                extra: new[] { F("temperature", 0.5) }, attrs: (c, n) => n.Attrs = n.A<GenAttrs>() with { Temperature = Positive(c, "temperature", 0.5) }, op: "nt_xent"),
             PairLoss("distill", "student", "teacher", "Distill", batchMeanAllowed: false, meanIsBatch: true, rank2: true,
-                extra: new[] { F("temperature", 4.0) }, attrs: (c, n) => n.Attrs["temperature"] = Positive(c, "temperature", 4.0), op: "distill"),
+                extra: new[] { F("temperature", 4.0) }, attrs: (c, n) => n.Attrs = n.A<GenAttrs>() with { Temperature = Positive(c, "temperature", 4.0) }, op: "distill"),
         };
 
         private static double Positive(LayerCall c, string arg, double dflt)
@@ -186,7 +182,21 @@ namespace NetDsl.Compiler.Ops
         public override IEnumerable<ElemDef> Elementwise => new[]
         {
             // dlogvar = dz·½·σ·ε = ½·dz·noise (noise = z − μ saved by the forward)
-            new ElemDef("sample_normal_bwd", 2, a => $"{a.Lit(0.5)} * {a[0]} * {a[1]}", flops: 2),
+            new ElemDef("sample_normal_bwd", 0.5 * P.A(0) * P.A(1)),
+        };
+
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            OpDef.Of<GenAttrs>("sample_normal", "mu, logvar"),
+            OpDef.Of<GenAttrs>("random_fill", ""),
+            OpDef.Of<GenAttrs>("pointwise_loss", "a, b?"),
+            OpDef.Grad<GenAttrs>("pointwise_loss_bwd", "dy, a, b?"),
+            OpDef.Of<GenAttrs>("triplet_margin", "anchor, positive, negative"),
+            OpDef.Grad<GenAttrs>("triplet_margin_bwd", "dy, anchor, positive, negative"),
+            OpDef.Of<GenAttrs>("nt_xent", "z1, z2"),
+            OpDef.Grad<GenAttrs>("nt_xent_bwd", "dy, z1, z2"),
+            OpDef.Of<GenAttrs>("distill", "student, teacher"),
+            OpDef.Grad<GenAttrs>("distill_bwd", "dy, student, teacher"),
         };
 
         public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
@@ -223,35 +233,36 @@ namespace NetDsl.Compiler.Ops
             return false;
         }
 
-        private static string Red(OpNode n) => n.Int("red") switch { 0 => "GenReduction.Mean", 1 => "GenReduction.Sum", _ => "GenReduction.BatchMean" };
+        private static string Red(OpNode n) => n.A<GenAttrs>().Reduction switch { 0 => "GenReduction.Mean", 1 => "GenReduction.Sum", _ => "GenReduction.BatchMean" };
 
         public override string? Call(CallContext c, LibraryKernel k)
         {
             var n = c.Node;
-            string F(string attr) => CallContext.T(n.Float(attr));
+            var a = n.A<GenAttrs>();
+            string F(double v) => CallContext.T(v);
             string Second() => c.In.Count > 1 ? c.In[1] : c.In[0];
             switch (n.Op)
             {
                 case "sample_normal":
-                    return $"K.SampleNormalForward({c.In[0]}, {c.In[1]}, {c.Out[1]}, {c.Out[0]}, training || {CallContext.Bool(n.Bool("eval_sample"))}, NoiseSeed({n.Id}));";
+                    return $"K.SampleNormalForward({c.In[0]}, {c.In[1]}, {c.Out[1]}, {c.Out[0]}, training || {CallContext.Bool(a.EvalSample)}, NoiseSeed({n.Id}));";
                 case "random_fill":
-                    return $"K.RandomFill({c.Out[0]}, RandomKind.{(string)n.Attrs["kind"]}, {F("a")}, {F("b")}, NoiseSeed({n.Id}));";
+                    return $"K.RandomFill({c.Out[0]}, RandomKind.{a.Kind}, {F(a.A)}, {F(a.B)}, NoiseSeed({n.Id}));";
                 case "pointwise_loss":
-                    return $"K.PointwiseLossForward(PointwiseLoss.{(string)n.Attrs["kind"]}, {c.In[0]}, {Second()}, {Red(n)}, {c.Out[0]});";
+                    return $"K.PointwiseLossForward(PointwiseLoss.{a.Kind}, {c.In[0]}, {Second()}, {Red(n)}, {c.Out[0]});";
                 case "pointwise_loss_bwd":
-                    return $"K.PointwiseLossBackward(PointwiseLoss.{(string)n.Attrs["kind"]}, {c.In[0]}, {c.In[1]}, {(c.In.Count > 2 ? c.In[2] : c.In[1])}, {Red(n)}, {c.Out[0]}, {c.OutOrNull(1)});";
+                    return $"K.PointwiseLossBackward(PointwiseLoss.{a.Kind}, {c.In[0]}, {c.In[1]}, {(c.In.Count > 2 ? c.In[2] : c.In[1])}, {Red(n)}, {c.Out[0]}, {c.OutOrNull(1)});";
                 case "triplet_margin":
-                    return $"K.TripletMarginForward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F("margin")}, {Red(n)}, {c.Out[0]});";
+                    return $"K.TripletMarginForward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F(a.Margin)}, {Red(n)}, {c.Out[0]});";
                 case "triplet_margin_bwd":
-                    return $"K.TripletMarginBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.In[3]}, {F("margin")}, {Red(n)}, {c.Out[0]}, {c.Out[1]}, {c.Out[2]});";
+                    return $"K.TripletMarginBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {c.In[3]}, {F(a.Margin)}, {Red(n)}, {c.Out[0]}, {c.Out[1]}, {c.Out[2]});";
                 case "nt_xent":
-                    return $"K.NtXentForward({c.In[0]}, {c.In[1]}, {F("temperature")}, {Red(n)}, {c.Out[0]});";
+                    return $"K.NtXentForward({c.In[0]}, {c.In[1]}, {F(a.Temperature)}, {Red(n)}, {c.Out[0]});";
                 case "nt_xent_bwd":
-                    return $"K.NtXentBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F("temperature")}, {Red(n)}, {c.Out[0]}, {c.Out[1]});";
+                    return $"K.NtXentBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F(a.Temperature)}, {Red(n)}, {c.Out[0]}, {c.Out[1]});";
                 case "distill":
-                    return $"K.DistillForward({c.In[0]}, {c.In[1]}, {F("temperature")}, {Red(n)}, {c.Out[0]});";
+                    return $"K.DistillForward({c.In[0]}, {c.In[1]}, {F(a.Temperature)}, {Red(n)}, {c.Out[0]});";
                 case "distill_bwd":
-                    return $"K.DistillBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F("temperature")}, {Red(n)}, {c.Out[0]});";
+                    return $"K.DistillBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F(a.Temperature)}, {Red(n)}, {c.Out[0]});";
             }
             return null;
         }

@@ -59,8 +59,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (scores.Shape.IsUnknown || labels.Shape.IsUnknown) return c.Error();
                 var node = c.Node(layer, name);
-                node.Attrs["sum"] = sum.Value;
-                if (w != null) node.Attrs["weights"] = w;
+                node.Attrs = new LossAttrs(sum.Value, w);
                 attrs?.Invoke(c, node);
                 node.Inputs.Add(scores); node.Inputs.Add(labels);
                 var result = c.Emit(node, r.Shape);
@@ -82,8 +81,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (y.Shape.IsUnknown || t.Shape.IsUnknown) return c.Error();
                 var node = c.Node(layer, name);
-                node.Attrs["sum"] = sum.Value;
-                node.Attrs["beta"] = b;
+                node.Attrs = new LossAttrs(sum.Value, Beta: b);
                 node.Inputs.Add(y); node.Inputs.Add(t);
                 return c.Emit(node, r.Shape);
             });
@@ -92,18 +90,36 @@ namespace NetDsl.Compiler.Ops
         {
             // softmax cross-entropy, PyTorch's F.cross_entropy(logits, labels, weight, label_smoothing, reduction)
             ClassLayer("cross_entropy", new[] { T("logits"), T("labels"), F("smoothing", 0.0), Fs("weights"), Reduction }, weights: true, saved: "probs",
-                (c, n) => n.Attrs["smoothing"] = c.Float("smoothing", 0.0)),
+                (c, n) => n.Attrs = n.A<LossAttrs>() with { Smoothing = c.Float("smoothing", 0.0) }),
             ClassLayer("nll_loss", new[] { T("logp"), T("labels"), Fs("weights"), Reduction }, weights: true, saved: null),
             ClassLayer("hinge", new[] { T("logits"), T("labels"), F("margin", 1.0), B("squared", false), Reduction }, weights: false, saved: null,
-                (c, n) => { n.Attrs["margin"] = c.Float("margin", 1.0); n.Attrs["squared"] = c.Bool("squared", false); }),
+                (c, n) => n.Attrs = n.A<LossAttrs>() with { Margin = c.Float("margin", 1.0), Squared = c.Bool("squared", false) }),
             ClassLayer("focal", new[] { T("logits"), T("labels"), F("gamma", 2.0), F("alpha", 1.0), Reduction }, weights: false, saved: "probs",
-                (c, n) => { n.Attrs["gamma"] = c.Float("gamma", 2.0); n.Attrs["alpha"] = c.Float("alpha", 1.0); }),
+                (c, n) => n.Attrs = n.A<LossAttrs>() with { Gamma = c.Float("gamma", 2.0), Alpha = c.Float("alpha", 1.0) }),
             RegressionLayer("mse", beta: false),
             RegressionLayer("l1_loss", beta: false),
             RegressionLayer("smooth_l1", beta: true),
         };
 
         private static readonly HashSet<string> Regression = new HashSet<string> { "mse", "l1_loss", "smooth_l1" };
+
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            OpDef.Of<LossAttrs>("cross_entropy", "logits, labels"),
+            OpDef.Grad<LossAttrs>("cross_entropy_bwd", "dy, probs, labels"),
+            OpDef.Of<LossAttrs>("nll_loss", "logp, labels"),
+            OpDef.Grad<LossAttrs>("nll_loss_bwd", "dy, labels"),
+            OpDef.Of<LossAttrs>("hinge", "logits, labels"),
+            OpDef.Grad<LossAttrs>("hinge_bwd", "dy, logits, labels"),
+            OpDef.Of<LossAttrs>("focal", "logits, labels"),
+            OpDef.Grad<LossAttrs>("focal_bwd", "dy, probs, labels"),
+            OpDef.Of<LossAttrs>("mse", "y, target"),
+            OpDef.Grad<LossAttrs>("mse_bwd", "dy, y, target"),
+            OpDef.Of<LossAttrs>("l1_loss", "y, target"),
+            OpDef.Grad<LossAttrs>("l1_loss_bwd", "dy, y, target"),
+            OpDef.Of<LossAttrs>("smooth_l1", "y, target"),
+            OpDef.Grad<LossAttrs>("smooth_l1_bwd", "dy, y, target"),
+        };
 
         public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
         {
@@ -133,7 +149,7 @@ namespace NetDsl.Compiler.Ops
                         // the loss depends on y − target: the target's gradient is the negated prediction gradient (the
                         // element-wise `scale` op of Ops/TensorOps.cs, constant k)
                         var neg = c.Node("scale", n, d);
-                        neg.Attrs["k"] = -1.0;
+                        neg.Attrs = new ElemAttrs(-1.0);
                         c.Accumulate(n, t, c.Out(neg, t));
                     }
                     return true;
@@ -142,10 +158,10 @@ namespace NetDsl.Compiler.Ops
             return false;
         }
 
-        private static string Red(OpNode n) => n.Bool("sum") ? "LossReduction.Sum" : "LossReduction.Mean";
+        private static string Red(OpNode n) => n.A<LossAttrs>().Sum ? "LossReduction.Sum" : "LossReduction.Mean";
 
         /// <summary>The class weights as a span argument: a stack collection expression (no allocation) or an empty span.</summary>
-        private static string Weights(OpNode n) => n.Attrs.TryGetValue("weights", out var w) && w is double[] ws
+        private static string Weights(OpNode n) => n.A<LossAttrs>().Weights is { } ws
             ? "[" + string.Join(", ", ws.Select(CallContext.T)) + "]"
             : "ReadOnlySpan<T>.Empty";
 
@@ -159,23 +175,24 @@ namespace NetDsl.Compiler.Ops
         public override string? Call(CallContext c, LibraryKernel k)
         {
             var n = c.Node;
-            string F(string attr) => CallContext.T(n.Float(attr));
+            var a = n.A<LossAttrs>();
+            string F(double v) => CallContext.T(v);
             switch (n.Op)
             {
                 case "cross_entropy":
-                    return $"K.CrossEntropyForward({c.In[0]}, {c.In[1]}, {Weights(n)}, {F("smoothing")}, {Red(n)}, {c.Out[1]}, {c.Out[0]});";
+                    return $"K.CrossEntropyForward({c.In[0]}, {c.In[1]}, {Weights(n)}, {F(a.Smoothing)}, {Red(n)}, {c.Out[1]}, {c.Out[0]});";
                 case "cross_entropy_bwd":
-                    return $"K.CrossEntropyBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {Weights(n)}, {F("smoothing")}, {Red(n)}, {c.Out[0]});";
+                    return $"K.CrossEntropyBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {Weights(n)}, {F(a.Smoothing)}, {Red(n)}, {c.Out[0]});";
                 case "nll_loss": return $"K.NllLossForward({c.In[0]}, {c.In[1]}, {Weights(n)}, {Red(n)}, {c.Out[0]});";
                 case "nll_loss_bwd": return $"K.NllLossBackward({c.In[0]}, {c.In[1]}, {Weights(n)}, {Red(n)}, {c.Out[0]});";
-                case "hinge": return $"K.MultiMarginForward({c.In[0]}, {c.In[1]}, {F("margin")}, {CallContext.Bool(n.Bool("squared"))}, {Red(n)}, {c.Out[0]});";
-                case "hinge_bwd": return $"K.MultiMarginBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F("margin")}, {CallContext.Bool(n.Bool("squared"))}, {Red(n)}, {c.Out[0]});";
-                case "focal": return $"K.FocalLossForward({c.In[0]}, {c.In[1]}, {F("gamma")}, {F("alpha")}, {Red(n)}, {c.Out[1]}, {c.Out[0]});";
-                case "focal_bwd": return $"K.FocalLossBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F("gamma")}, {F("alpha")}, {Red(n)}, {c.Out[0]});";
+                case "hinge": return $"K.MultiMarginForward({c.In[0]}, {c.In[1]}, {F(a.Margin)}, {CallContext.Bool(a.Squared)}, {Red(n)}, {c.Out[0]});";
+                case "hinge_bwd": return $"K.MultiMarginBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F(a.Margin)}, {CallContext.Bool(a.Squared)}, {Red(n)}, {c.Out[0]});";
+                case "focal": return $"K.FocalLossForward({c.In[0]}, {c.In[1]}, {F(a.Gamma)}, {F(a.Alpha)}, {Red(n)}, {c.Out[1]}, {c.Out[0]});";
+                case "focal_bwd": return $"K.FocalLossBackward({c.In[0]}, {c.In[1]}, {c.In[2]}, {F(a.Gamma)}, {F(a.Alpha)}, {Red(n)}, {c.Out[0]});";
                 case "mse": case "l1_loss": case "smooth_l1":
-                    return $"K.RegressionLossForward({Kind(n.Op)}, {c.In[0]}, {c.In[1]}, {F("beta")}, {Red(n)}, {c.Out[0]});";
+                    return $"K.RegressionLossForward({Kind(n.Op)}, {c.In[0]}, {c.In[1]}, {F(a.Beta)}, {Red(n)}, {c.Out[0]});";
                 case "mse_bwd": case "l1_loss_bwd": case "smooth_l1_bwd":
-                    return $"K.RegressionLossBackward({Kind(n.Op)}, {c.In[0]}, {c.In[1]}, {c.In[2]}, {F("beta")}, {Red(n)}, {c.Out[0]});";
+                    return $"K.RegressionLossBackward({Kind(n.Op)}, {c.In[0]}, {c.In[1]}, {c.In[2]}, {F(a.Beta)}, {Red(n)}, {c.Out[0]});";
             }
             return null;
         }

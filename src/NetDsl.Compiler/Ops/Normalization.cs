@@ -60,8 +60,7 @@ namespace NetDsl.Compiler.Ops
             if (r.Shape.IsUnknown) return c.Error();
             int ch = x.Shape[1].Value;
             var node = c.Node("batchnorm", name);
-            node.Attrs["eps"] = c.Float("eps", 1e-5);
-            node.Attrs["momentum"] = momentum;
+            node.Attrs = new BatchNormAttrs(c.Float("eps", 1e-5), momentum);
             node.Inputs.Add(x);
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(ch), InitKind.Ones, 1, 1));
             node.Inputs.Add(c.Param(name, "bias", Shape.Of(ch), InitKind.Zeros, 1, 1));
@@ -85,9 +84,7 @@ namespace NetDsl.Compiler.Ops
             bool affine = c.Bool("affine", true);
             var normalized = new Shape(x.Shape.Dims.Skip(x.Shape.Rank - dims));
             var node = c.Node("layernorm", name);
-            node.Attrs["dims"] = dims;
-            node.Attrs["eps"] = c.Float("eps", 1e-5);
-            node.Attrs["affine"] = affine;
+            node.Attrs = new NormAttrs(dims, 0, c.Float("eps", 1e-5), affine);
             node.Inputs.Add(x);
             if (affine)
             {
@@ -129,9 +126,7 @@ namespace NetDsl.Compiler.Ops
         {
             int ch = x.Shape[1].Value;
             var node = c.Node(op, name);
-            node.Attrs["groups"] = groups;
-            node.Attrs["eps"] = c.Float("eps", 1e-5);
-            node.Attrs["affine"] = affine;
+            node.Attrs = new NormAttrs(0, groups, c.Float("eps", 1e-5), affine);
             node.Inputs.Add(x);
             if (affine)
             {
@@ -165,15 +160,31 @@ namespace NetDsl.Compiler.Ops
             var name = c.Name();
             if (r.Shape.IsUnknown) return c.Error();
             var node = c.Node("lrn", name);
-            node.Attrs["size"] = size;
-            node.Attrs["alpha"] = alpha;
-            node.Attrs["beta"] = beta;
-            node.Attrs["k"] = k;
+            node.Attrs = new LrnAttrs(size, alpha, beta, k);
             node.Inputs.Add(x);
             var y = c.Emit(node, r.Shape);
             Extra(c, node, name + ".scale", r.Shape);
             return y;
         }
+
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            // batchnorm takes a fused activation, folds into a preceding conv/linear at inference, passes the He-init hint
+            // through, and its apply step is recomputed in backward instead of kept (Memory/Rematerializer.cs)
+            new OpDef("batchnorm", typeof(BatchNormAttrs), "x, weight, bias, running_mean, running_var",
+                OpTraits.TakesEpilogue | OpTraits.Foldable | OpTraits.PassesInitHint | OpTraits.Recomputable)
+            { RecomputeOp = "batchnorm_apply", Shape = n => ShapeRules.BatchNorm(n.Inputs[0].Shape) },
+            OpDef.Grad<BatchNormAttrs>("batchnorm_apply", "x, weight, bias, mean, invstd"),
+            OpDef.Grad<BatchNormAttrs>("batchnorm_bwd", "dy, x, weight, mean, invstd", OpTraits.TakesPrologue),
+            new OpDef("layernorm", typeof(NormAttrs), "x, weight?, bias?", OpTraits.None) { Shape = OpDef.SameShape },
+            new OpDef("groupnorm", typeof(NormAttrs), "x, weight?, bias?", OpTraits.None) { Shape = OpDef.SameShape },
+            new OpDef("instancenorm", typeof(NormAttrs), "x, weight?, bias?", OpTraits.None) { Shape = OpDef.SameShape },
+            OpDef.Grad<NormAttrs>("layernorm_bwd", "dy, x, weight?, mean, invstd"),
+            OpDef.Grad<NormAttrs>("groupnorm_bwd", "dy, x, weight?, mean, invstd"),
+            OpDef.Grad<NormAttrs>("instancenorm_bwd", "dy, x, weight?, mean, invstd"),
+            new OpDef("lrn", typeof(LrnAttrs), "x", OpTraits.None) { Shape = OpDef.SameShape },
+            OpDef.Grad<LrnAttrs>("lrn_bwd", "dy, x, y, scale"),
+        };
 
         // ------------------------------------------------------------------ backward
 
@@ -186,7 +197,7 @@ namespace NetDsl.Compiler.Ops
                     // inputs x, weight, bias, running_mean, running_var; outputs y, mean, invstd
                     var x = n.Inputs[0];
                     var b = c.Node("batchnorm_bwd", n, dy!, x, n.Inputs[1], n.Outputs[1], n.Outputs[2]);
-                    b.Attrs["has_dx"] = c.Needs(x);
+                    b.Grads = new GradMask(Dx: c.Needs(x));
                     TValue? dx = c.Needs(x) ? c.Out(b, x) : null;
                     var dw = c.Out(b, n.Inputs[1]);
                     var db = c.Out(b, n.Inputs[2]);
@@ -201,14 +212,14 @@ namespace NetDsl.Compiler.Ops
                 {
                     // inputs x[, weight, bias]; outputs y, mean, invstd
                     var x = n.Inputs[0];
-                    bool affine = n.Bool("affine");
+                    bool affine = n.A<NormAttrs>().Affine;
                     if (!affine && !c.Needs(x)) return true;
                     var inputs = new List<TValue> { dy!, x };
                     if (affine) inputs.Add(n.Inputs[1]);
                     inputs.Add(n.Outputs[1]);
                     inputs.Add(n.Outputs[2]);
                     var b = c.Node(n.Op + "_bwd", n, inputs.ToArray());
-                    b.Attrs["has_dx"] = c.Needs(x);
+                    b.Grads = new GradMask(Dx: c.Needs(x));
                     TValue? dx = c.Needs(x) ? c.Out(b, x) : null;
                     TValue? dw = affine ? c.Out(b, n.Inputs[1]) : null;
                     TValue? db = affine ? c.Out(b, n.Inputs[2]) : null;
@@ -230,19 +241,19 @@ namespace NetDsl.Compiler.Ops
         {
             var n = k.Node;
             var i = c.In; var o = c.Out;
-            string Eps() => CallContext.T(n.Float("eps"));
+            string Eps() => CallContext.T(n.Attrs is BatchNormAttrs bn ? bn.Eps : n.A<NormAttrs>().Eps);
             switch (n.Op)
             {
                 case "batchnorm":
                     // a fused activation (k.Epilogue: the relu after it) is applied as y is written
-                    return $"K.BatchNormForward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.Float("momentum"))}{(k.Epilogue != null ? ", " + c.Epilogue : "")});";
+                    return $"K.BatchNormForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Operand("running_mean")}, {c.Operand("running_var")}, {o[0]}, {o[1]}, {o[2]}, training, {Eps()}, {CallContext.T(n.A<BatchNormAttrs>().Momentum)}{(k.Epilogue != null ? ", " + c.Epilogue : "")});";
                 case "batchnorm_apply":
                     // rematerialization: the forward output recomputed from x and the saved statistics (inputs x, weight, bias, mean, invstd)
                     return $"K.BatchNormApply({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {o[0]}, {c.Epilogue});";
                 case "batchnorm_bwd":
                 {
                     // inputs dy, x, weight, mean, invstd; outputs [dx,] dweight, dbias. Backward runs in the mode of the forward pass.
-                    bool hasDx = n.Bool("has_dx");
+                    bool hasDx = n.Grads!.Dx;
                     string dx = hasDx ? o[0] : "null", dw = o[hasDx ? 1 : 0], db = o[hasDx ? 2 : 1];
                     if (k.Prologue == null)
                         return $"K.BatchNormBackward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {i[4]}, {dx}, {dw}, {db}, Training);";
@@ -254,30 +265,36 @@ namespace NetDsl.Compiler.Ops
                 case "groupnorm":
                 case "instancenorm":
                 {
-                    bool affine = n.Bool("affine");
+                    bool affine = n.A<NormAttrs>().Affine;
                     string w = affine ? i[1] : "null", b = affine ? i[2] : "null";
                     return n.Op == "layernorm"
-                        ? $"K.LayerNormForward({i[0]}, {w}, {b}, {o[0]}, {o[1]}, {o[2]}, {n.Int("dims")}, {Eps()});"
-                        : $"K.GroupNormForward({i[0]}, {w}, {b}, {o[0]}, {o[1]}, {o[2]}, {n.Int("groups")}, {Eps()});";
+                        ? $"K.LayerNormForward({i[0]}, {w}, {b}, {o[0]}, {o[1]}, {o[2]}, {n.A<NormAttrs>().Dims}, {Eps()});"
+                        : $"K.GroupNormForward({i[0]}, {w}, {b}, {o[0]}, {o[1]}, {o[2]}, {n.A<NormAttrs>().Groups}, {Eps()});";
                 }
                 case "layernorm_bwd":
                 case "groupnorm_bwd":
                 case "instancenorm_bwd":
                 {
                     // inputs dy, x, [weight,] mean, invstd; outputs [dx,] [dweight, dbias]
-                    bool affine = n.Bool("affine"), hasDx = n.Bool("has_dx");
+                    bool affine = n.A<NormAttrs>().Affine, hasDx = n.Grads!.Dx;
                     int s = affine ? 3 : 2;
                     string w = affine ? i[2] : "null";
                     string dx = hasDx ? o[0] : "null";
                     string dw = affine ? o[hasDx ? 1 : 0] : "null", db = affine ? o[hasDx ? 2 : 1] : "null";
                     return n.Op == "layernorm_bwd"
-                        ? $"K.LayerNormBackward({i[0]}, {i[1]}, {w}, {i[s]}, {i[s + 1]}, {dx}, {dw}, {db}, {n.Int("dims")});"
-                        : $"K.GroupNormBackward({i[0]}, {i[1]}, {w}, {i[s]}, {i[s + 1]}, {dx}, {dw}, {db}, {n.Int("groups")});";
+                        ? $"K.LayerNormBackward({i[0]}, {i[1]}, {w}, {i[s]}, {i[s + 1]}, {dx}, {dw}, {db}, {n.A<NormAttrs>().Dims});"
+                        : $"K.GroupNormBackward({i[0]}, {i[1]}, {w}, {i[s]}, {i[s + 1]}, {dx}, {dw}, {db}, {n.A<NormAttrs>().Groups});";
                 }
                 case "lrn":
-                    return $"K.LocalResponseNormForward({i[0]}, {o[0]}, {o[1]}, {n.Int("size")}, {CallContext.T(n.Float("alpha"))}, {CallContext.T(n.Float("beta"))}, {CallContext.T(n.Float("k"))});";
+                {
+                    var a = n.A<LrnAttrs>();
+                    return $"K.LocalResponseNormForward({i[0]}, {o[0]}, {o[1]}, {a.Size}, {CallContext.T(a.Alpha)}, {CallContext.T(a.Beta)}, {CallContext.T(a.K)});";
+                }
                 case "lrn_bwd":
-                    return $"K.LocalResponseNormBackward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {o[0]}, {n.Int("size")}, {CallContext.T(n.Float("alpha"))}, {CallContext.T(n.Float("beta"))});";
+                {
+                    var a = n.A<LrnAttrs>();
+                    return $"K.LocalResponseNormBackward({i[0]}, {i[1]}, {i[2]}, {i[3]}, {o[0]}, {a.Size}, {CallContext.T(a.Alpha)}, {CallContext.T(a.Beta)});";
+                }
             }
             return null;
         }
@@ -296,8 +313,8 @@ namespace NetDsl.Compiler.Ops
                 // two reductions and the dx formula
                 case "batchnorm_bwd": case "layernorm_bwd": case "groupnorm_bwd": case "instancenorm_bwd": return 10 * e;
                 // the window sum of squares, then a power and a product
-                case "lrn": return (2L * fwd.Int("size") + 4) * e;
-                case "lrn_bwd": return (3L * fwd.Int("size") + 6) * e;
+                case "lrn": return (2L * fwd.A<LrnAttrs>().Size + 4) * e;
+                case "lrn_bwd": return (3L * fwd.A<LrnAttrs>().Size + 6) * e;
             }
             return null;
         }

@@ -34,7 +34,7 @@ namespace NetDsl.Compiler.Ops
                 string mode = c.Str("mode", "nearest");
                 bool ac = c.Bool("align_corners", false);
                 return c.Simple(mode == "bilinear" ? "upsample_bilinear2d" : "upsample_nearest2d", c.X("x"), ShapeRules.Upsample(c.X("x").Shape, s, mode, ac),
-                    n => n.Attrs["align_corners"] = ac);
+                    n => n.Attrs = new UpsampleAttrs(ac));
             }),
         };
 
@@ -51,9 +51,7 @@ namespace NetDsl.Compiler.Ops
             var name = c.Name();
             if (r.Shape.IsUnknown) return c.Error();
             var node = c.Node(layer + "2d", name);
-            node.Attrs["kh"] = k[0]; node.Attrs["kw"] = k[1]; node.Attrs["sh"] = s[0]; node.Attrs["sw"] = s[1];
-            node.Attrs["ph"] = p[0]; node.Attrs["pw"] = p[1]; node.Attrs["ceil"] = ceil;
-            if (layer == "avgpool") node.Attrs["count_pad"] = c.Bool("count_pad", true);
+            node.Attrs = new PoolAttrs(k[0], k[1], s[0], s[1], p[0], p[1], ceil, layer != "avgpool" || c.Bool("count_pad", true));
             node.Inputs.Add(x);
             var result = c.Emit(node, r.Shape);
             if (layer == "maxpool") node.Outputs.Add(c.Output(node, name + ".argmax", r.Shape, ElemType.Int));
@@ -80,6 +78,30 @@ namespace NetDsl.Compiler.Ops
             return c.Emit(node, r.Shape);
         }
 
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            new OpDef("maxpool2d", typeof(PoolAttrs), "x", OpTraits.MaxOverWindows) { Shape = n => PoolShape(n, "maxpool") },
+            OpDef.Grad<PoolAttrs>("maxpool2d_bwd", "dy, argmax"),
+            new OpDef("avgpool2d", typeof(PoolAttrs), "x", OpTraits.None) { Shape = n => PoolShape(n, "avgpool") },
+            OpDef.Grad<PoolAttrs>("avgpool2d_bwd", "dy"),
+            new OpDef("globalavgpool", typeof(NoAttrs), "x", OpTraits.None) { Shape = n => ShapeRules.GlobalAvgPool(n.Inputs[0].Shape) },
+            OpDef.Grad("globalavgpool_bwd", "dy"),
+            OpDef.Of("adaptive_avgpool2d", "x"),
+            OpDef.Grad("adaptive_avgpool2d_bwd", "dy"),
+            OpDef.Of("max_unpool2d", "x, argmax"),
+            OpDef.Grad("max_unpool2d_bwd", "dy, argmax"),
+            OpDef.Of<UpsampleAttrs>("upsample_nearest2d", "x"),
+            OpDef.Grad<UpsampleAttrs>("upsample_nearest2d_bwd", "dy"),
+            OpDef.Of<UpsampleAttrs>("upsample_bilinear2d", "x"),
+            OpDef.Grad<UpsampleAttrs>("upsample_bilinear2d_bwd", "dy"),
+        };
+
+        private static ShapeResult PoolShape(OpNode n, string layer)
+        {
+            var a = n.A<PoolAttrs>();
+            return ShapeRules.Pool(layer, n.Inputs[0].Shape, new[] { a.Kh, a.Kw }, new[] { a.Sh, a.Sw }, new[] { a.Ph, a.Pw }, a.Ceil);
+        }
+
         public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
         {
             switch (n.Op)
@@ -99,8 +121,9 @@ namespace NetDsl.Compiler.Ops
         /// <summary>The PoolGeometry literal: PoolGeometry.Of(k, s, p) in the slice's square floor-mode case.</summary>
         internal static string Geometry(OpNode n)
         {
-            int kh = n.Int("kh"), kw = n.Int("kw"), sh = n.Int("sh"), sw = n.Int("sw"), ph = n.Int("ph"), pw = n.Int("pw");
-            bool ceil = n.Bool("ceil"), exclude = n.Attrs.TryGetValue("count_pad", out var cp) && !(bool)cp;
+            var a = n.A<PoolAttrs>();
+            int kh = a.Kh, kw = a.Kw, sh = a.Sh, sw = a.Sw, ph = a.Ph, pw = a.Pw;
+            bool ceil = a.Ceil, exclude = !a.CountPad;
             if (kh == kw && sh == sw && ph == pw && !ceil && !exclude) return $"PoolGeometry.Of({kh}, {sh}, {ph})";
             var init = new List<string>();
             if (ceil) init.Add("Ceil = true");
@@ -111,7 +134,7 @@ namespace NetDsl.Compiler.Ops
         public override string? Call(CallContext c, LibraryKernel k)
         {
             var n = k.Node;
-            string ac = CallContext.Bool(n.Attrs.TryGetValue("align_corners", out var a) && (bool)a);
+            string ac = CallContext.Bool(n.Attrs is UpsampleAttrs { AlignCorners: true });
             switch (n.Op)
             {
                 case "maxpool2d": return $"K.MaxPool2dForward({c.In[0]}, {c.Out[0]}, {c.Out[1]}, {Geometry(n)});";
@@ -136,7 +159,7 @@ namespace NetDsl.Compiler.Ops
         public override long? Flops(LibraryKernel k)
         {
             var n = k.Node;
-            if (n.Op == "maxpool2d" || n.Op == "avgpool2d") return n.Outputs[0].Shape.Size.Factor * n.Int("kh") * n.Int("kw");
+            if (n.Op == "maxpool2d" || n.Op == "avgpool2d") return n.Outputs[0].Shape.Size.Factor * n.A<PoolAttrs>().Kh * n.A<PoolAttrs>().Kw;
             return null;
         }
     }

@@ -18,7 +18,33 @@ namespace NetDsl.Compiler.Ops
     /// </summary>
     internal sealed class Recurrent : OpFamily
     {
-        private static readonly string[] Ops = { "rnn", "lstm", "gru" };
+        private static readonly string[] Cells = { "rnn", "lstm", "gru" };
+
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            OpDef.Of("embedding", "ids, weight"),
+            OpDef.Grad("embedding_bwd", "dy, ids"),
+            // per direction d: weight_ih, weight_hh, bias_ih, bias_hh (inputs WeightIh(d)…), then h0 and c0 when given
+            OpDef.Of<RnnAttrs>("rnn", "x, params*"),
+            OpDef.Of<RnnAttrs>("gru", "x, params*"),
+            // an LSTM read only through its final cell state c_n (a slice of output 1) is still differentiated
+            OpDef.Of<RnnAttrs>("lstm", "x, params*", OpTraits.BackwardFromLaterOutputs),
+            OpDef.Grad<RnnAttrs>("rnn_bwd", "dy, x, y, params*"),
+            OpDef.Grad<RnnAttrs>("gru_bwd", "dy, x, y, saved, params*"),
+            OpDef.Grad<RnnAttrs>("lstm_bwd", "dy, x, y, saved, params*"),
+            OpDef.Grad<RnnAttrs>("rnn_zero", ""),
+            // the zero biases of bias: false; the gradient the recurrent kernel writes for them goes nowhere
+            new OpDef("zeros", typeof(NoAttrs), "", OpTraits.None)
+            { Backward = (c, n, dy) => { }, Call = (c, k) => $"K.Fill({c.Out[0]}, T.Zero); // a zero bias (bias: false)", Flops = k => 0 },
+        };
+
+        /// <summary>The input positions of direction <paramref name="d"/>'s parameters in a recurrent node, and of h0 and c0 after them.</summary>
+        private static int WeightIh(int d) => 1 + 4 * d;
+        private static int WeightHh(int d) => 2 + 4 * d;
+        private static int BiasIh(int d) => 3 + 4 * d;
+        private static int BiasHh(int d) => 4 + 4 * d;
+        private static int H0(int dirs) => 1 + 4 * dirs;
+        private static int C0(int dirs) => 2 + 4 * dirs;
 
         /// <summary>An optional tensor argument (absent when not given).</summary>
         private static ArgSpec TOpt(string n) => new ArgSpec(n, ArgType.Tensor, false, null, "none");
@@ -26,9 +52,9 @@ namespace NetDsl.Compiler.Ops
         public override IEnumerable<LayerDef> Layers => new[]
         {
             new LayerDef("embedding", new[] { T("ids"), I("vocab"), I("dim") }, Embedding),
-            new LayerDef("rnn", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), S("nonlinearity", "tanh"), TOpt("h0"), B("state", false) }, c => Rnn(c, "rnn")),
-            new LayerDef("lstm", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), TOpt("c0"), B("state", false) }, c => Rnn(c, "lstm")),
-            new LayerDef("gru", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), B("state", false) }, c => Rnn(c, "gru")),
+            new LayerDef("rnn", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), S("nonlinearity", "tanh"), TOpt("h0"), B("state", false), B("bias", true) }, c => Rnn(c, "rnn")),
+            new LayerDef("lstm", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), TOpt("c0"), B("state", false), B("bias", true) }, c => Rnn(c, "lstm")),
+            new LayerDef("gru", new[] { T("x"), I("hidden"), I("layers", 1), B("bidirectional", false), TOpt("h0"), B("state", false), B("bias", true) }, c => Rnn(c, "gru")),
         };
 
         /// <summary>Gates per cell (rows of W_ih in units of H), values saved per step (units of H) and backward work per step (units of H): as the runtime's RnnLayout.</summary>
@@ -110,12 +136,16 @@ namespace NetDsl.Compiler.Ops
             var ys = new List<TValue>(); var savedVals = new List<TValue>();
             long steps = x.Shape[1].IsKnown ? x.Shape[1].Value : 1;
             long macs = 0, parameters = 0;
+            bool bias = c.Bool("bias", true);
             TValue input = x, y = x;
             for (int l = 0; l < layers; l++)
             {
                 int din = l == 0 ? x.Shape[2].Value : hidden * dirs;
+                // bias: false (nn.LSTM(bias=False)): no bias parameters; the kernels add a zero vector instead (GH floats, filled
+                // by a `zeros` op; its gradient is computed and dropped)
+                var zeroBias = bias ? null : Zeros(c, $"{name}.zero_bias_l{l}", Shape.Of(gh));
                 var node = c.Node(op, name);
-                node.Attrs["cell"] = cell; node.Attrs["hidden"] = hidden; node.Attrs["dirs"] = dirs; node.Attrs["layer"] = l;
+                node.Attrs = new RnnAttrs(cell, hidden, dirs, l, h0 is not null, c0 is not null);
                 node.Inputs.Add(input);
                 for (int d = 0; d < dirs; d++)
                 {
@@ -123,13 +153,13 @@ namespace NetDsl.Compiler.Ops
                     // PyTorch: every weight and bias U(−1/√hidden, 1/√hidden)
                     node.Inputs.Add(c.Param(name, "weight_ih" + sfx, Shape.Of(gh, din), InitKind.PyTorchDefault, hidden, gh));
                     node.Inputs.Add(c.Param(name, "weight_hh" + sfx, Shape.Of(gh, hidden), InitKind.PyTorchDefault, hidden, gh));
-                    node.Inputs.Add(c.Param(name, "bias_ih" + sfx, Shape.Of(gh), InitKind.PyTorchDefault, hidden, gh));
-                    node.Inputs.Add(c.Param(name, "bias_hh" + sfx, Shape.Of(gh), InitKind.PyTorchDefault, hidden, gh));
-                    parameters += (long)gh * (din + hidden + 2);
+                    node.Inputs.Add(zeroBias ?? c.Param(name, "bias_ih" + sfx, Shape.Of(gh), InitKind.PyTorchDefault, hidden, gh));
+                    node.Inputs.Add(zeroBias ?? c.Param(name, "bias_hh" + sfx, Shape.Of(gh), InitKind.PyTorchDefault, hidden, gh));
+                    parameters += (long)gh * (din + hidden + (bias ? 2 : 0));
                     macs += (long)gh * (din + hidden) * steps;
                 }
-                if (h0 is not null) { node.Inputs.Add(h0); node.Attrs["h0"] = true; }
-                if (c0 is not null) { node.Inputs.Add(c0); node.Attrs["c0"] = true; }
+                if (h0 is not null) node.Inputs.Add(h0);
+                if (c0 is not null) node.Inputs.Add(c0);
                 y = g.NewValue(l == layers - 1 ? name : $"{name}.l{l}", r.Shape);
                 node.Outputs.Add(y);
                 if (saved > 0) node.Outputs.Add(g.NewValue($"{name}.saved_l{l}", Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(dirs * saved * hidden))));
@@ -138,7 +168,8 @@ namespace NetDsl.Compiler.Ops
                 if (saved > 0) savedVals.Add(node.Outputs[1]);
                 input = y;
             }
-            g.Layers.Add(new LayerInfo(name, op, r.Shape, parameters, macs, c.Span.Line));
+            // with T symbolic the MACs are per time step (the summary says so); with T known, per sample
+            g.Layers.Add(new LayerInfo(name, op, r.Shape, parameters, macs, c.Span.Line) { MacsPerStepOf = x.Shape[1].IsKnown ? null : x.Shape[1].Symbol });
             if (!state) return new TensorValue(y);
             // the final states: h_n from every layer's output (direction 0 at t = T−1, the reverse one at t = 0), c_n from
             // the saved cell states, as slices (their backward scatters dh_n / dc_n into the last step) stacked to [layers·dirs, N, H]
@@ -171,7 +202,7 @@ namespace NetDsl.Compiler.Ops
                 }
             if (pieces.Count == 1) return pieces[0];
             var cat = c.Node("concat", name);
-            cat.Attrs["axis"] = 0;
+            cat.Attrs = new AxisAttrs(0);
             cat.Inputs.AddRange(pieces);
             var o = g.NewValue(name, Shape.Of(Dim.Of(pieces.Count), n, Dim.Of(hidden)));
             cat.Outputs.Add(o);
@@ -179,10 +210,20 @@ namespace NetDsl.Compiler.Ops
             return o;
         }
 
+        /// <summary>A constant zero tensor (a `zeros` node: no inputs, no gradient of its own).</summary>
+        private static TValue Zeros(LayerCall c, string name, Shape shape)
+        {
+            var node = c.Node("zeros", name);
+            var v = c.Graph.NewValue(name, shape);
+            node.Outputs.Add(v);
+            c.Graph.AddNode(node);
+            return v;
+        }
+
         private static TValue Slice(LayerCall c, string name, TValue x, int axis, int start, Shape shape)
         {
             var node = c.Node("slice", name);
-            node.Attrs["axis"] = axis; node.Attrs["start"] = start; node.Attrs["step"] = 1;
+            node.Attrs = new SliceAttrs(axis, start, 1);
             node.Inputs.Add(x);
             var v = c.Graph.NewValue(name, shape);
             node.Outputs.Add(v);
@@ -199,37 +240,34 @@ namespace NetDsl.Compiler.Ops
                 c.Accumulate(n, w, c.Out(c.Node("embedding_bwd", n, dy!, n.Inputs[0]), w));
                 return true;
             }
-            if (!Ops.Contains(n.Op)) return false;
+            if (!Cells.Contains(n.Op)) return false;
             var x = n.Inputs[0];
-            var cell = (string)n.Attrs["cell"];
-            int dirs = n.Int("dirs"), hidden = n.Int("hidden");
-            TValue? h0 = Flag(n, "h0") ? n.Inputs[1 + 4 * dirs] : null, c0 = Flag(n, "c0") ? n.Inputs[2 + 4 * dirs] : null;
+            var a = n.A<RnnAttrs>();
+            var cell = a.Cell;
+            int dirs = a.Dirs, hidden = a.Hidden;
+            TValue? h0 = a.HasH0 ? n.Inputs[H0(dirs)] : null, c0 = a.HasC0 ? n.Inputs[C0(dirs)] : null;
             // a gradient only into the saved cell states (a loss using c_n but neither y nor h_n): dy is zero
             if (dy is null) dy = c.Out(c.Node("rnn_zero", n), n.Outputs[0]);
             var dsaved = cell == "Lstm" && n.Outputs.Count > 1 ? c.GradOf(n.Outputs[1]) : null;
             var inputs = new List<TValue> { dy, x, n.Outputs[0] };
             if (n.Outputs.Count > 1) inputs.Add(n.Outputs[1]);
-            for (int d = 0; d < dirs; d++) { inputs.Add(n.Inputs[1 + 4 * d]); inputs.Add(n.Inputs[2 + 4 * d]); }
+            for (int d = 0; d < dirs; d++) { inputs.Add(n.Inputs[WeightIh(d)]); inputs.Add(n.Inputs[WeightHh(d)]); }
             if (h0 is not null) inputs.Add(h0);
             if (c0 is not null) inputs.Add(c0);
             if (dsaved is not null) inputs.Add(dsaved);
             var b = c.Node(n.Op + "_bwd", n, inputs.ToArray());
             bool needDx = c.Needs(x);
-            b.Attrs["dx"] = needDx;
-            b.Attrs["dsaved"] = dsaved is not null;
+
             var grads = new List<(TValue Target, TValue Grad)>();
             if (needDx) grads.Add((x, c.Out(b, x)));
             for (int d = 0; d < dirs; d++)
-                for (int k = 1; k <= 4; k++)
-                {
-                    var p = n.Inputs[k + 4 * d];
+                foreach (var p in new[] { n.Inputs[WeightIh(d)], n.Inputs[WeightHh(d)], n.Inputs[BiasIh(d)], n.Inputs[BiasHh(d)] })
                     grads.Add((p, c.Out(b, p)));
-                }
             // the initial states' gradients (an `input h0 grad`, or h0 computed from parameters): this layer's blocks
             bool needH0 = h0 is not null && c.Needs(h0), needC0 = c0 is not null && c.Needs(c0);
-            b.Attrs["dh0"] = needH0; b.Attrs["dc0"] = needC0;
-            if (needH0) grads.Add((h0!, c.Out(b, h0!, $"d{h0!.Name}.{n.Layer}.l{n.Int("layer")}")));
-            if (needC0) grads.Add((c0!, c.Out(b, c0!, $"d{c0!.Name}.{n.Layer}.l{n.Int("layer")}")));
+            b.Grads = new GradMask(Dx: needDx, Saved: dsaved is not null, H0: needH0, C0: needC0);
+            if (needH0) grads.Add((h0!, c.Out(b, h0!, $"d{h0!.Name}.{n.Layer}.l{a.Layer}")));
+            if (needC0) grads.Add((c0!, c.Out(b, c0!, $"d{c0!.Name}.{n.Layer}.l{a.Layer}")));
             var work = c.Graph.NewValue(n.Layer + ".work", Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(dirs * Work(cell) * hidden)), ElemType.Float, ValueRole.Gradient);
             b.Outputs.Add(work);
             work.Producer = b;
@@ -237,7 +275,6 @@ namespace NetDsl.Compiler.Ops
             return true;
         }
 
-        private static bool Flag(OpNode n, string key) => n.Attrs.TryGetValue(key, out var v) && v is bool f && f;
 
         public override string? Call(CallContext c, LibraryKernel k)
         {
@@ -250,27 +287,28 @@ namespace NetDsl.Compiler.Ops
             if (n.Op == "rnn_zero") return $"K.Fill({c.Out[0]}, T.Zero); // no gradient into y, only into c_n";
             bool bwd = n.Op.EndsWith("_bwd", System.StringComparison.Ordinal);
             var op = bwd ? n.Op.Substring(0, n.Op.Length - 4) : n.Op;
-            if (!Ops.Contains(op)) return null;
-            var cell = "RnnCell." + (string)n.Attrs["cell"];
-            int dirs = n.Int("dirs"), layer = n.Int("layer");
-            bool hasSaved = Saved((string)n.Attrs["cell"]) > 0, hasH0 = Flag(n, "h0"), hasC0 = Flag(n, "c0");
+            if (!Cells.Contains(op)) return null;
+            var a = n.A<RnnAttrs>();
+            var cell = "RnnCell." + a.Cell;
+            int dirs = a.Dirs, layer = a.Layer;
+            bool hasSaved = Saved(a.Cell) > 0, hasH0 = a.HasH0, hasC0 = a.HasC0;
             var calls = new List<string>();
             if (!bwd)
             {
                 var saved = hasSaved ? c.Out[1] : "null";
-                string st = hasH0 ? $", {c.In[1 + 4 * dirs]}, {(hasC0 ? c.In[2 + 4 * dirs] : "null")}" : "";
+                string st = hasH0 ? $", {c.In[H0(dirs)]}, {(hasC0 ? c.In[C0(dirs)] : "null")}" : "";
                 for (int d = 0; d < dirs; d++)
-                    calls.Add($"K.RnnForward({cell}, {c.In[0]}, {c.In[1 + 4 * d]}, {c.In[2 + 4 * d]}, {c.In[3 + 4 * d]}, {c.In[4 + 4 * d]}, {c.Out[0]}, {saved}, {d}" +
+                    calls.Add($"K.RnnForward({cell}, {c.In[0]}, {c.In[WeightIh(d)]}, {c.In[WeightHh(d)]}, {c.In[BiasIh(d)]}, {c.In[BiasHh(d)]}, {c.Out[0]}, {saved}, {d}" +
                               (hasH0 ? $"{st}, {layer * dirs + d});" : ");"));
             }
             else
             {
                 string dy = c.In[0], x = c.In[1], y = c.In[2], saved = hasSaved ? c.In[3] : "null";
                 int w0 = hasSaved ? 4 : 3, o = 0, si = w0 + 2 * dirs;
-                string h0 = hasH0 ? c.In[si++] : "null", c0 = hasC0 ? c.In[si++] : "null", dsaved = Flag(n, "dsaved") ? c.In[si++] : "null";
-                var dx = n.Bool("dx") ? c.Out[o++] : "null";
+                string h0 = hasH0 ? c.In[si++] : "null", c0 = hasC0 ? c.In[si++] : "null", dsaved = n.Grads!.Saved ? c.In[si++] : "null";
+                var dx = n.Grads.Dx ? c.Out[o++] : "null";
                 int so = o + 4 * dirs;
-                string dh0 = Flag(n, "dh0") ? c.Out[so++] : "null", dc0 = Flag(n, "dc0") ? c.Out[so++] : "null";
+                string dh0 = n.Grads.H0 ? c.Out[so++] : "null", dc0 = n.Grads.C0 ? c.Out[so++] : "null";
                 bool extra = hasH0 || dsaved != "null";
                 var work = c.Out[c.Out.Count - 1];
                 for (int d = 0; d < dirs; d++, o += 4)
@@ -286,9 +324,10 @@ namespace NetDsl.Compiler.Ops
         {
             var n = k.Node;
             var fwd = n.Forward ?? n;
-            if (!Ops.Contains(fwd.Op) || n.Op == "add" || n.Op == "rnn_zero") return null;
+            if (!Cells.Contains(fwd.Op) || n.Op == "add" || n.Op == "rnn_zero") return null;
             var x = fwd.Inputs[0].Shape;
-            int dirs = fwd.Int("dirs"), hidden = fwd.Int("hidden"), gh = Gates((string)fwd.Attrs["cell"]) * hidden;
+            var a = fwd.A<RnnAttrs>();
+            int dirs = a.Dirs, hidden = a.Hidden, gh = Gates(a.Cell) * hidden;
             long steps = x[1].IsKnown ? x[1].Value : 1;
             long f = 2L * dirs * gh * (x[2].Value + hidden) * steps;
             return n.IsBackward ? 2 * f : f;

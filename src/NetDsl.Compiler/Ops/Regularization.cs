@@ -30,7 +30,7 @@ namespace NetDsl.Compiler.Ops
                 var name = c.Name();
                 if (r.Shape.IsUnknown) return c.Error();
                 var node = c.Node(layer, name);
-                node.Attrs["p"] = p;
+                node.Attrs = new DropoutAttrs(p);
                 node.Inputs.Add(x);
                 var y = c.Emit(node, r.Shape);
                 node.Outputs.Add(c.Output(node, name + ".mask", r.Shape));
@@ -38,7 +38,7 @@ namespace NetDsl.Compiler.Ops
             });
 
         /// <summary>Ops whose `weight` parameter the penalties cover: convolutions and linear layers.</summary>
-        internal static bool Penalized(string op) => op == "linear" || op.StartsWith("conv", System.StringComparison.Ordinal);
+        internal static bool Penalized(OpNode n) => OpRegistry.Is(n, OpTraits.Penalized);
 
         private static LayerDef Penalty(string layer, ArgSpec[] args, System.Func<LayerCall, (double L1, double L2)> coefficients) =>
             new LayerDef(layer, args, c =>
@@ -49,7 +49,7 @@ namespace NetDsl.Compiler.Ops
                     c.Error(DiagnosticIds.InvalidGeometry, $"{layer} coefficients must be >= 0, got l1 {l1.ToString(CultureInfo.InvariantCulture)}, l2 {l2.ToString(CultureInfo.InvariantCulture)}");
                     return c.Error();
                 }
-                var weights = c.ParamsSoFar.Where(p => p.Field == "weight" && c.Graph.Nodes.Any(n => !n.IsBackward && Penalized(n.Op) && n.Inputs.Contains(p.Value)))
+                var weights = c.ParamsSoFar.Where(p => p.Field == "weight" && c.Graph.Nodes.Any(n => !n.IsBackward && Penalized(n) && n.Inputs.Contains(p.Value)))
                     .Select(p => p.Value).ToList();
                 if (weights.Count == 0)
                 {
@@ -57,7 +57,7 @@ namespace NetDsl.Compiler.Ops
                     return c.Error();
                 }
                 var node = c.Node("penalty", c.Name());
-                node.Attrs["l1"] = l1; node.Attrs["l2"] = l2;
+                node.Attrs = new PenaltyAttrs(l1, l2);
                 node.Inputs.AddRange(weights);
                 return c.Emit(node, Shape.Of(1));
             });
@@ -69,6 +69,14 @@ namespace NetDsl.Compiler.Ops
             Penalty("l2_penalty", new[] { FReq("weight") }, c => (0, c.Float("weight"))),
             Penalty("l1_penalty", new[] { FReq("weight") }, c => (c.Float("weight"), 0)),
             Penalty("elastic_net", new[] { FReq("l1"), FReq("l2") }, c => (c.Float("l1"), c.Float("l2"))),
+        };
+
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            OpDef.Of<DropoutAttrs>("dropout2d", "x"),
+            OpDef.Of<DropoutAttrs>("stochastic_depth", "x"),
+            OpDef.Of<PenaltyAttrs>("penalty", "weights*"),
+            OpDef.Grad<PenaltyAttrs>("penalty_bwd", "dy, weight"),
         };
 
         public override bool Backward(BackwardContext c, OpNode n, TValue? dy)
@@ -96,10 +104,10 @@ namespace NetDsl.Compiler.Ops
                 case "stochastic_depth":
                 {
                     var kernel = n.Op == "dropout2d" ? "Dropout2dForward" : "StochasticDepthForward";
-                    return $"if (training) K.{kernel}({c.In[0]}, {c.Out[1]}, {c.Out[0]}, {CallContext.T(n.Float("p"))}, {(n.Op == "dropout2d" ? Emit.DistributedEmit.ShardSeed(n, 1, 2) : Emit.DistributedEmit.ShardSeed(n, 1, 1))}); else {{ K.Copy({c.In[0]}, {c.Out[0]}); K.Fill({c.Out[1]}, T.One); }}";
+                    return $"if (training) K.{kernel}({c.In[0]}, {c.Out[1]}, {c.Out[0]}, {CallContext.T(n.A<DropoutAttrs>().P)}, {(n.Op == "dropout2d" ? Emit.DistributedEmit.ShardSeed(n, 1, 2) : Emit.DistributedEmit.ShardSeed(n, 1, 1))}); else {{ K.Copy({c.In[0]}, {c.Out[0]}); K.Fill({c.Out[1]}, T.One); }}";
                 }
-                case "penalty": return $"K.PenaltyForward([{string.Join(", ", c.In)}], {CallContext.T(n.Float("l1"))}, {CallContext.T(n.Float("l2"))}, {c.Out[0]});";
-                case "penalty_bwd": return $"K.PenaltyBackward({c.In[0]}, {c.In[1]}, {CallContext.T(n.Float("l1"))}, {CallContext.T(n.Float("l2"))}, {c.Out[0]});";
+                case "penalty": return $"K.PenaltyForward([{string.Join(", ", c.In)}], {CallContext.T(n.A<PenaltyAttrs>().L1)}, {CallContext.T(n.A<PenaltyAttrs>().L2)}, {c.Out[0]});";
+                case "penalty_bwd": return $"K.PenaltyBackward({c.In[0]}, {c.In[1]}, {CallContext.T(n.A<PenaltyAttrs>().L1)}, {CallContext.T(n.A<PenaltyAttrs>().L2)}, {c.Out[0]});";
             }
             return null;
         }

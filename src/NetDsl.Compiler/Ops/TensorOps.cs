@@ -42,12 +42,35 @@ namespace NetDsl.Compiler.Ops
 
         public override IEnumerable<ElemDef> Elementwise => new[]
         {
-            new ElemDef("sub", 2, a => $"{a[0]} - {a[1]}"),
-            new ElemDef("mul", 2, a => $"{a[0]} * {a[1]}"),
+            new ElemDef("sub", P.A(0) - P.A(1)),
+            new ElemDef("mul", P.A(0) * P.A(1)),
             // k·a: scalar multiples (0.5 * x, x / 4) and the gradients of affine and sub
-            new ElemDef("scale", 1, a => $"{a.K(0)} * {a[0]}", flops: 1, epilogue: true, "k"),
+            new ElemDef("scale", P.K(0) * P.X, epilogue: true, "k"),
             // k·a + c: x + 1, x - 1, 1 - x
-            new ElemDef("affine", 1, a => $"{a.K(0)} * {a[0]} + {a.K(1)}", flops: 2, epilogue: true, "k", "c"),
+            new ElemDef("affine", P.K(0) * P.X + P.K(1), epilogue: true, "k", "c"),
+        };
+
+        public override IEnumerable<OpDef> Ops => new[]
+        {
+            // same-shape sub and mul, scale and affine are element-wise (their definitions are the ElemDefs above)
+            new OpDef("broadcast_add", typeof(NoAttrs), "a, b", OpTraits.None) { InBothPasses = true, Shape = n => ShapeRules.Broadcast("add", n.Inputs[0].Shape, n.Inputs[1].Shape) },
+            new OpDef("broadcast_sub", typeof(NoAttrs), "a, b", OpTraits.None) { InBothPasses = true, Shape = n => ShapeRules.Broadcast("sub", n.Inputs[0].Shape, n.Inputs[1].Shape) },
+            new OpDef("broadcast_mul", typeof(NoAttrs), "a, b", OpTraits.None) { InBothPasses = true, Shape = n => ShapeRules.Broadcast("mul", n.Inputs[0].Shape, n.Inputs[1].Shape) },
+            OpDef.Grad<SumToAttrs>("sum_to", "dy"),
+            new OpDef("matmul", typeof(NoAttrs), "a, b", OpTraits.None) { Shape = n => ShapeRules.MatMul(n.Inputs[0].Shape, n.Inputs[1].Shape) },
+            OpDef.Grad("matmul_bwd_a", "dy, b"),
+            OpDef.Grad("matmul_bwd_b", "a, dy"),
+            OpDef.Both("reshape", "x", OpTraits.View),
+            new OpDef("permute", typeof(PermuteAttrs), "x", OpTraits.None) { InBothPasses = true, Shape = n => ShapeRules.Permute(n.Inputs[0].Shape, n.A<PermuteAttrs>().Perm, out _) },
+            OpDef.Of<SliceAttrs>("slice", "x"),
+            OpDef.Grad<SliceAttrs>("slice_bwd", "dy"),
+            new OpDef("concat", typeof(AxisAttrs), "xs*", OpTraits.None) { Shape = n => ShapeRules.Concat(n.Inputs.Select(i => i.Shape).ToList(), n.A<AxisAttrs>().Axis) },
+            OpDef.Grad<AxisAttrs>("concat_bwd", "dy"),
+            OpDef.Of<ReduceAttrs>("sum", "x"),
+            OpDef.Of<ReduceAttrs>("mean", "x"),
+            OpDef.Grad<ReduceAttrs>("broadcast_to", "dy"),
+            OpDef.Of("gram", "x"),
+            OpDef.Grad("gram_bwd", "dy, x"),
         };
 
         // ------------------------------------------------------------------ elaboration
@@ -96,8 +119,7 @@ namespace NetDsl.Compiler.Ops
             var nm = c.Name();
             if (t.Shape.IsUnknown) return c.Error();
             var n = c.Node(shift == 0 ? "scale" : "affine", nm);
-            n.Attrs["k"] = scale;
-            if (shift != 0) n.Attrs["c"] = shift;
+            n.Attrs = shift == 0 ? new ElemAttrs(scale) : new ElemAttrs(scale, shift);
             n.Inputs.Add(t);
             return c.Emit(n, t.Shape);
         }
@@ -170,7 +192,7 @@ namespace NetDsl.Compiler.Ops
             var name = c.Name();
             if (r.Shape.IsUnknown) return c.Error();
             var node = c.Node("permute", name);
-            node.Attrs["perm"] = perm;
+            node.Attrs = new PermuteAttrs(perm);
             node.Inputs.Add(x);
             return c.Emit(node, r.Shape);
         }
@@ -210,9 +232,7 @@ namespace NetDsl.Compiler.Ops
             var name = c.Name();
             if (r.Shape.IsUnknown) return c.Error();
             var node = c.Node("slice", name);
-            node.Attrs["axis"] = ShapeRules.Axis(c.Int("axis"), x.Shape.Rank);
-            node.Attrs["start"] = start;
-            node.Attrs["step"] = c.Int("step", 1);
+            node.Attrs = new SliceAttrs(ShapeRules.Axis(c.Int("axis"), x.Shape.Rank), start, c.Int("step", 1));
             node.Inputs.Add(x);
             return c.Emit(node, r.Shape);
         }
@@ -232,7 +252,7 @@ namespace NetDsl.Compiler.Ops
             foreach (var p in parts)
             {
                 var node = c.Node("slice", name);
-                node.Attrs["axis"] = axis; node.Attrs["start"] = off; node.Attrs["step"] = 1;
+                node.Attrs = new SliceAttrs(axis, off, 1);
                 node.Inputs.Add(x);
                 items.Add(c.Emit(node, x.Shape.With(axis, Dim.Of(p))));
                 off += p;
@@ -255,7 +275,7 @@ namespace NetDsl.Compiler.Ops
             var name = c.Name();
             if (r.Shape.IsUnknown) return c.Error();
             var node = c.Node("concat", name);
-            node.Attrs["axis"] = axis;
+            node.Attrs = new AxisAttrs(axis);
             node.Inputs.AddRange(xs);
             return c.Emit(node, r.Shape);
         }
@@ -272,8 +292,7 @@ namespace NetDsl.Compiler.Ops
             var node = c.Node(op, name);
             // the mean divides by the reduced count: a known factor times the reduced symbols (mean over N divides by N at run time)
             var reduced = new Shape(axes.Select(i => x.Shape[i]));
-            node.Attrs["count"] = reduced.Size.Factor;
-            node.Attrs["count_symbols"] = reduced.Size.Symbols;
+            node.Attrs = new ReduceAttrs(reduced.Size.Factor, reduced.Size.Symbols);
             node.Inputs.Add(x);
             var kept = (TensorValue)c.Emit(node, keep);
             return keepdim ? kept : new TensorValue(View(c, kept.Value, r.Shape, name));
@@ -323,7 +342,7 @@ namespace NetDsl.Compiler.Ops
                     return true;
                 case "scale":
                 case "affine":
-                    if (c.Needs(n.Inputs[0])) c.Accumulate(n, n.Inputs[0], Scale(c, n, dy!, n.Float("k"), n.Inputs[0]));
+                    if (c.Needs(n.Inputs[0])) c.Accumulate(n, n.Inputs[0], Scale(c, n, dy!, n.A<ElemAttrs>()[0], n.Inputs[0]));
                     return true;
                 case "broadcast_add":
                 case "broadcast_sub":
@@ -343,7 +362,7 @@ namespace NetDsl.Compiler.Ops
                         else
                         {
                             var b = c.Node("sum_to", n, g);
-                            b.Attrs["scale"] = s;
+                            b.Attrs = new SumToAttrs(s);
                             c.Accumulate(n, x, c.Out(b, x));
                         }
                     }
@@ -365,15 +384,26 @@ namespace NetDsl.Compiler.Ops
                 {
                     var x = n.Inputs[0];
                     if (!c.Needs(x)) return true;
-                    var perm = (int[])n.Attrs["perm"];
-                    var inv = new int[perm.Length];
-                    for (int i = 0; i < perm.Length; i++) inv[perm[i]] = i;
+                    var perm = n.A<PermuteAttrs>().Perm;
+                    var inv = new int[perm.Count];
+                    for (int i = 0; i < perm.Count; i++) inv[perm[i]] = i;
                     var b = c.Node("permute", n, dy!);
-                    b.Attrs["perm"] = inv;
+                    b.Attrs = new PermuteAttrs(inv);
                     c.Accumulate(n, x, c.Out(b, x));
                     return true;
                 }
                 case "slice": c.Unary(n, dy!, "slice_bwd"); return true;
+                case "concat":
+                {
+                    // one backward node writes every input's gradient (a slice of dy each)
+                    var b = c.Node("concat_bwd", n, dy!);
+                    foreach (var i in n.Inputs)
+                    {
+                        var d = c.Out(b, i);
+                        if (c.Needs(i)) c.Accumulate(n, i, d);
+                    }
+                    return true;
+                }
                 case "sum":
                 case "mean": c.Unary(n, dy!, "broadcast_to"); return true;
                 case "gram": c.Unary(n, dy!, "gram_bwd", n.Inputs[0]); return true;
@@ -384,8 +414,7 @@ namespace NetDsl.Compiler.Ops
         private static TValue Scale(BackwardContext c, OpNode n, TValue g, double k, TValue like)
         {
             var b = c.Node("scale", n, g);
-            b.Attrs.Remove("c");
-            b.Attrs["k"] = k;
+            b.Attrs = new ElemAttrs(k);
             return c.Out(b, like);
         }
 
@@ -396,8 +425,9 @@ namespace NetDsl.Compiler.Ops
         /// <summary>1 / (count of reduced elements) as a T expression; symbols (N) are read from the planned batch size.</summary>
         private static string MeanScale(OpNode n)
         {
-            long f = Convert.ToInt64(n.Attrs["count"], CultureInfo.InvariantCulture);
-            var syms = (string)n.Attrs["count_symbols"];
+            var a = n.A<ReduceAttrs>();
+            long f = a.Count;
+            var syms = a.CountSymbols;
             if (syms.Length == 0) return CallContext.T(1.0 / f);
             return $"T.One / T.CreateChecked({Lit(f)}L * {string.Join(" * ", syms.Split('*').Select(s => "(long)_sym_" + s))})";
         }
@@ -412,18 +442,18 @@ namespace NetDsl.Compiler.Ops
                 case "broadcast_sub":
                 case "broadcast_mul":
                     return $"K.BroadcastBinary({c.In[0]}, {c.In[1]}, {c.Out[0]}, {Op(n.Op)});";
-                case "sum_to": return $"K.SumTo({c.In[0]}, {c.Out[0]}, {CallContext.T(n.Float("scale"))});";
+                case "sum_to": return $"K.SumTo({c.In[0]}, {c.Out[0]}, {CallContext.T(n.A<SumToAttrs>().Scale)});";
                 case "sum": return $"K.SumTo({c.In[0]}, {c.Out[0]}, T.One);";
                 case "mean": return $"K.SumTo({c.In[0]}, {c.Out[0]}, {MeanScale(n)});";
                 case "broadcast_to": return $"K.BroadcastTo({c.In[0]}, {c.Out[0]}, {(n.Forward!.Op == "mean" ? MeanScale(n) : "T.One")});";
                 case "matmul": return $"K.MatMul({c.In[0]}, {c.In[1]}, {c.Out[0]});";
                 case "matmul_bwd_a": return $"K.MatMulBackwardA({c.In[0]}, {c.In[1]}, {c.Out[0]});";
                 case "matmul_bwd_b": return $"K.MatMulBackwardB({c.In[0]}, {c.In[1]}, {c.Out[0]});";
-                case "permute": return $"K.Permute({c.In[0]}, {c.Out[0]}, [{string.Join(", ", (int[])n.Attrs["perm"])}]);";
-                case "slice": return $"K.Slice({c.In[0]}, {c.Out[0]}, {n.Int("axis")}, {n.Int("start")}, {n.Int("step")});";
-                case "slice_bwd": return $"K.SliceBackward({c.In[0]}, {c.Out[0]}, {n.Int("axis")}, {n.Int("start")}, {n.Int("step")});";
-                case "concat": return $"K.Concat([{string.Join(", ", c.In)}], {c.Out[0]}, {n.Int("axis")});";
-                case "concat_bwd": return $"K.ConcatBackward({c.In[0]}, [{string.Join(", ", c.Out)}], {n.Int("axis")});";
+                case "permute": return $"K.Permute({c.In[0]}, {c.Out[0]}, {n.A<PermuteAttrs>().Display});";
+                case "slice": { var a = n.A<SliceAttrs>(); return $"K.Slice({c.In[0]}, {c.Out[0]}, {a.Axis}, {a.Start}, {a.Step});"; }
+                case "slice_bwd": { var a = n.A<SliceAttrs>(); return $"K.SliceBackward({c.In[0]}, {c.Out[0]}, {a.Axis}, {a.Start}, {a.Step});"; }
+                case "concat": return $"K.Concat([{string.Join(", ", c.In)}], {c.Out[0]}, {n.A<AxisAttrs>().Axis});";
+                case "concat_bwd": return $"K.ConcatBackward({c.In[0]}, [{string.Join(", ", c.Out)}], {n.A<AxisAttrs>().Axis});";
                 case "gram": return $"K.Gram({c.In[0]}, {c.Out[0]});";
                 case "gram_bwd": return $"K.GramBackward({c.In[0]}, {c.In[1]}, {c.Out[0]});";
             }

@@ -28,6 +28,8 @@ namespace NetDsl.Compiler.Semantics
                 case StringLit s: return new StringValue(s.Value);
                 case Name n:
                     if (env.Vars.TryGetValue(n.Id, out var v)) return v;
+                    // a symbolic dim of the network's inputs (N, T) is a value inside blocks too: reshape(x, [N, C, -1])
+                    if (!env.IsNetwork && _g.Symbols.Contains(n.Id)) return new SymbolValue(n.Id);
                     if (LayerCatalog.IsBuiltin(n.Id) || _blocks.ContainsKey(n.Id))
                     {
                         _bag.Error(DiagnosticIds.TypeMismatch, n.Span, $"'{n.Id}' is a layer: apply it to a tensor with `x |> {n.Id}` or `{n.Id}(x)`");

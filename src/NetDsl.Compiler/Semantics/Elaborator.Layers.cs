@@ -100,7 +100,7 @@ namespace NetDsl.Compiler.Semantics
                     var name = Name();
                     if (x.Shape.IsUnknown) return ErrorValue.Instance;
                     var node = new OpNode("dropout", name, span);
-                    node.Attrs["p"] = p;
+                    node.Attrs = new DropoutAttrs(p);
                     node.Inputs.Add(x);
                     var result = Emit(node, x.Shape, 0);
                     node.Outputs.Add(NewOutput(node, name + ".mask", x.Shape, ElemType.Float));

@@ -101,7 +101,47 @@ namespace NetDsl.Compiler.Semantics
                 _bag.Error(DiagnosticIds.InvalidLoss, net.Span, $"network '{net.Name}' has a loss and an output marked `grad`: a network with a loss is differentiated from its loss (TrainStep); `output y grad` is for networks without one (Backward(dY))");
             if (_g.Outputs.Count == 0 && !_sawOutput)
                 _bag.Error(DiagnosticIds.NoOutput, net.Span, $"network '{net.Name}' declares no output (add `output name = ...`)");
+            WarnUnusedBindings();
             return _g;
+        }
+
+        /// <summary>Tensor bindings (`h = ...`) of the network and its blocks, for <see cref="WarnUnusedBindings"/>.</summary>
+        private readonly List<(string Name, SourceSpan Span, TValue Value)> _bindings = new List<(string, SourceSpan, TValue)>();
+
+        /// <summary>
+        /// NDSL0217: a binding whose value no output, loss or `grad` input's gradient depends on. Its layers would add
+        /// parameters and compute that nothing uses (and parameters that never get a gradient). One warning per binding
+        /// in the source, however many times a block or loop evaluated it.
+        /// </summary>
+        private void WarnUnusedBindings()
+        {
+            if (_bag.HasErrors || _bindings.Count == 0) { _bindings.Clear(); return; }
+            var live = new HashSet<TValue>();
+            var stack = new Stack<TValue>(_g.Outputs.Select(o => o.Value));
+            if (_g.Loss != null) stack.Push(_g.Loss);
+            while (stack.Count > 0)
+            {
+                var v = stack.Pop();
+                if (!live.Add(v)) continue;
+                if (v.AliasOf != null) stack.Push(v.AliasOf);
+                if (v.Producer != null) foreach (var i in v.Producer.Inputs) stack.Push(i);
+            }
+            // a binding evaluated many times (a block, a loop) is used if any of its evaluations is
+            var usedSpans = new HashSet<SourceSpan>(_bindings.Where(b => live.Contains(b.Value)).Select(b => b.Span));
+            var warned = new HashSet<SourceSpan>();
+            long? deadParameters = null;
+            foreach (var (name, span, value) in _bindings)
+            {
+                if (live.Contains(value) || value.Role != ValueRole.Activation || value.Producer == null || usedSpans.Contains(span)) continue;
+                if (!warned.Add(span)) continue;
+                deadParameters ??= _g.ForwardNodes.Where(n => !n.Outputs.Any(live.Contains)).SelectMany(n => n.Inputs)
+                    .Where(i => i.Role == ValueRole.Parameter).Distinct().Sum(i => i.Shape.KnownElements);
+                _bag.Warning(DiagnosticIds.UnusedBinding, span,
+                    $"'{name}' is not used by any output or the loss: its layers are computed for nothing"
+                    + (deadParameters > 0 && warned.Count == 1 ? $" (the network has {deadParameters:N0} parameters no output depends on)" : "")
+                    + "; remove it or use it");
+            }
+            _bindings.Clear();
         }
 
         // ------------------------------------------------------------------ statements
@@ -125,13 +165,18 @@ namespace NetDsl.Compiler.Semantics
                     var v = Eval(a.Value, env);
                     if (a.Assert != null && v is TensorValue tv) CheckAssert(a.Assert, tv.Value.Shape, env, a.Name, a.Assert.Span);
                     env.Vars[a.Name] = v;
+                    if (v is TensorValue bound) _bindings.Add((a.Name, a.Span, bound.Value));
                     return false;
                 }
                 case DestructureStmt d:
                 {
                     var v = Eval(d.Value, env);
                     if (v is TupleValue t && t.Items.Count == d.Names.Count)
-                        for (int k = 0; k < t.Items.Count; k++) env.Vars[d.Names[k]] = t.Items[k];
+                        for (int k = 0; k < t.Items.Count; k++)
+                        {
+                            env.Vars[d.Names[k]] = t.Items[k];
+                            if (t.Items[k] is TensorValue bound && d.Names[k] != "_") _bindings.Add((d.Names[k], d.Span, bound.Value));
+                        }
                     else
                     {
                         if (!(v is ErrorValue)) _bag.Error(DiagnosticIds.TypeMismatch, d.Value.Span, $"{string.Join(", ", d.Names)} = … needs a tuple of {d.Names.Count} items, got {v.TypeName}{(v is TupleValue tt ? " of " + tt.Items.Count : "")}");

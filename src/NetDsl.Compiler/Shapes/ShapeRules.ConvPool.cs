@@ -53,9 +53,8 @@ namespace NetDsl.Compiler.Shapes
         /// conv_transpose (PyTorch's ConvTranspose2d): [N,C,H,W] → [N,out,(H−1)s−2p+d(k−1)+output_pad+1,…]; output_pad must be
         /// smaller than the stride or the dilation; groups divide C and out.
         /// </summary>
-        public static ShapeResult ConvTranspose(Shape x, int outChannels, int[] k, int[] s, int[] p, int[] outputPad, int[] d, int groups)
+        public static ShapeResult ConvTranspose(Shape x, int outChannels, int[] k, int[] s, int[] p, int[] outputPad, int[] d, int groups, string op = "conv_transpose")
         {
-            const string op = "conv_transpose";
             if (Unknown(x)) return ShapeResult.Ok(Shape.Unknown);
             var r = RequireRank(op, x, 4, "[N, C, H, W]");
             if (r.IsError) return r;

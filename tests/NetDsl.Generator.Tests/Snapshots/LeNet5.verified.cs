@@ -3,6 +3,7 @@
 //
 // 61,706 parameters, 416,520 MACs per sample,
 // activations 84,520 bytes per sample without reuse, 34,568 planned (fp32).
+// inference (eval-mode Forward): 28,224 bytes per sample planned on their own, 9 kernels, 0 batchnorms folded.
 //
 // layer                  op             output                     params           MACs  line
 // conv1                  conv2d         [N, 6, 28, 28]                156        117,600  7
@@ -47,6 +48,8 @@ namespace Test.Networks
         public const long ActivationBytesPerSample = 84520;
         /// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>
         public const long PlannedBytesPerSample = 34568;
+        /// <summary>Bytes per sample of the eval-only plan that eval-mode Forward uses (forward kernels the outputs need, batchnorm folded; fp32).</summary>
+        public const long EvalPlannedBytesPerSample = 28224;
         public const string SourceFile = "lenet5.net";
         /// <summary>Shape of input 'image': [N, 1, 28, 28] (-1 marks a symbolic dim).</summary>
         public static int[] ImageShape => new int[] { -1, 1, 28, 28 };
@@ -64,40 +67,57 @@ namespace Test.Networks
         /// <summary>fc3: linear at lenet5.net line 10; weight [10, 84], bias [10].</summary>
         public LayerParameters<T> Fc3 { get; }
 
-        // ---- planned buffers: views into the arenas, rebuilt when a symbolic dim (batch size) changes
-        private int _sym_N = -1;
+        // ---- planned buffers: views into the arenas, rebuilt when a symbolic dim (batch size) changes; each says what it
+        // holds and which other buffers the plan puts in the same arena bytes (at other times, or in place)
+        private int _sym_N = -1, _trainPlan_N = -1; // the current call's N, and the one the training buffers are planned for
         private Tensor<T>? _arena0; // 2 elements
         private Tensor<T>? _arena1; // N x 7,066 elements
         private Tensor<int>? _arena2; // N x 1,576 elements
         private Tensor<T> _image_0 = null!; // image [N, 1, 28, 28] (input)
         private Tensor<int> _label_1 = null!; // label [N] (input)
-        private Tensor<T> _conv1_2 = null!; // conv1 [N, 6, 28, 28]
-        private Tensor<T> _maxpool1_3 = null!; // maxpool1 [N, 6, 14, 14]
+        private Tensor<T> _conv1_2 = null!; // conv1 [N, 6, 28, 28]; shares memory with conv2, relu2, relu3, relu4 and 11 more
+        private Tensor<T> _relu1_3 = null!; // relu1 [N, 6, 14, 14]; shares memory with maxpool1
         private Tensor<int> _maxpool1_argmax_4 = null!; // maxpool1.argmax [N, 6, 14, 14]
-        private Tensor<T> _conv2_5 = null!; // conv2 [N, 16, 10, 10]
-        private Tensor<T> _maxpool2_6 = null!; // maxpool2 [N, 16, 5, 5]
+        private Tensor<T> _conv2_5 = null!; // conv2 [N, 16, 10, 10]; shares memory with conv1, relu3, relu4, cross_entropy1.probs and 7 more
+        private Tensor<T> _relu2_6 = null!; // relu2 [N, 16, 5, 5]; shares memory with conv1, maxpool2, dconv1
         private Tensor<int> _maxpool2_argmax_7 = null!; // maxpool2.argmax [N, 16, 5, 5]
-        private Tensor<T> _flatten1_8 = null!; // flatten1 [N, 400] (view of maxpool2)
-        private Tensor<T> _relu3_9 = null!; // relu3 [N, 120]
-        private Tensor<T> _relu4_10 = null!; // relu4 [N, 84]
+        private Tensor<T> _flatten1_8 = null!; // flatten1 [N, 400] (view of relu2)
+        private Tensor<T> _relu3_9 = null!; // relu3 [N, 120]; shares memory with conv1, conv2, dconv2, dconv1
+        private Tensor<T> _relu4_10 = null!; // relu4 [N, 84]; shares memory with conv1, conv2, drelu3, dfc1 and 2 more
         private Tensor<T> _fc3_11 = null!; // fc3 [N, 10]
         private Tensor<T> _cross_entropy1_12 = null!; // cross_entropy1 [1]
-        private Tensor<T> _cross_entropy1_probs_13 = null!; // cross_entropy1.probs [N, 10]
-        private Tensor<T> _maxpool1_14 = null!; // maxpool1 [N, 6, 14, 14]
-        private Tensor<T> _maxpool2_15 = null!; // maxpool2 [N, 16, 5, 5]
+        private Tensor<T> _cross_entropy1_probs_13 = null!; // cross_entropy1.probs [N, 10]; shares memory with conv1, conv2, drelu3, dfc1 and 2 more
+        private Tensor<T> _maxpool1_14 = null!; // maxpool1 [N, 6, 14, 14]; shares memory with relu1
+        private Tensor<T> _maxpool2_15 = null!; // maxpool2 [N, 16, 5, 5]; shares memory with conv1, relu2, dconv1
         private Tensor<T> _dcross_entropy1_16 = null!; // dcross_entropy1 [1]
-        private Tensor<T> _dfc3_17 = null!; // dfc3 [N, 10]
-        private Tensor<T> _drelu4_18 = null!; // drelu4 [N, 84]
-        private Tensor<T> _dfc2_19 = null!; // dfc2 [N, 84]
-        private Tensor<T> _drelu3_20 = null!; // drelu3 [N, 120]
-        private Tensor<T> _dfc1_21 = null!; // dfc1 [N, 120]
-        private Tensor<T> _dflatten1_22 = null!; // dflatten1 [N, 400]
-        private Tensor<T> _dmaxpool2_23 = null!; // dmaxpool2 [N, 16, 5, 5] (view of dflatten1)
-        private Tensor<T> _dmaxpool2_24 = null!; // dmaxpool2 [N, 16, 5, 5]
-        private Tensor<T> _dconv2_25 = null!; // dconv2 [N, 16, 10, 10]
-        private Tensor<T> _dmaxpool1_26 = null!; // dmaxpool1 [N, 6, 14, 14]
-        private Tensor<T> _dmaxpool1_27 = null!; // dmaxpool1 [N, 6, 14, 14]
-        private Tensor<T> _dconv1_28 = null!; // dconv1 [N, 6, 28, 28]
+        private Tensor<T> _dfc3_17 = null!; // dfc3 [N, 10]; shares memory with conv1, conv2, drelu3, dfc1 and 2 more
+        private Tensor<T> _drelu4_18 = null!; // drelu4 [N, 84]; shares memory with conv1, conv2, dfc2, dconv2 and 1 more
+        private Tensor<T> _dfc2_19 = null!; // dfc2 [N, 84]; shares memory with conv1, conv2, drelu4, dconv2 and 1 more
+        private Tensor<T> _drelu3_20 = null!; // drelu3 [N, 120]; shares memory with conv1, conv2, relu4, cross_entropy1.probs and 4 more
+        private Tensor<T> _dfc1_21 = null!; // dfc1 [N, 120]; shares memory with conv1, conv2, relu4, cross_entropy1.probs and 4 more
+        private Tensor<T> _dflatten1_22 = null!; // dflatten1 [N, 400]; shares memory with conv1, dmaxpool2, dconv1
+        private Tensor<T> _drelu2_23 = null!; // drelu2 [N, 16, 5, 5] (view of dflatten1)
+        private Tensor<T> _dmaxpool2_24 = null!; // dmaxpool2 [N, 16, 5, 5]; shares memory with conv1, dflatten1, dconv1
+        private Tensor<T> _dconv2_25 = null!; // dconv2 [N, 16, 10, 10]; shares memory with conv1, conv2, relu3, relu4 and 7 more
+        private Tensor<T> _drelu1_26 = null!; // drelu1 [N, 6, 14, 14]; shares memory with dmaxpool1
+        private Tensor<T> _dmaxpool1_27 = null!; // dmaxpool1 [N, 6, 14, 14]; shares memory with drelu1
+        private Tensor<T> _dconv1_28 = null!; // dconv1 [N, 6, 28, 28]; shares memory with conv1, conv2, relu2, relu3 and 11 more
+        // ---- the eval plan: eval-mode Forward runs the eval-only program in arenas of its own (the training arenas stay unallocated)
+        private int _evalPlan_N = -1;
+        private Tensor<T>? _evalArena0; // N x 5,880 elements
+        private Tensor<int>? _evalArena1; // N x 1,176 elements
+        private Tensor<T> _conv1_29 = null!; // conv1 [N, 6, 28, 28] (eval plan); shares memory with conv2, relu2, relu3, relu4 and 2 more
+        private Tensor<T> _relu1_30 = null!; // relu1 [N, 6, 14, 14] (eval plan); shares memory with maxpool1
+        private Tensor<int> _maxpool1_argmax_31 = null!; // maxpool1.argmax [N, 6, 14, 14] (eval plan); shares memory with maxpool2.argmax
+        private Tensor<T> _conv2_32 = null!; // conv2 [N, 16, 10, 10] (eval plan); shares memory with conv1, relu3, relu4, fc3
+        private Tensor<T> _relu2_33 = null!; // relu2 [N, 16, 5, 5] (eval plan); shares memory with conv1, maxpool2
+        private Tensor<int> _maxpool2_argmax_34 = null!; // maxpool2.argmax [N, 16, 5, 5] (eval plan); shares memory with maxpool1.argmax
+        private Tensor<T> _flatten1_35 = null!; // flatten1 [N, 400] (eval plan) (view of relu2)
+        private Tensor<T> _relu3_36 = null!; // relu3 [N, 120] (eval plan); shares memory with conv1, conv2, fc3
+        private Tensor<T> _relu4_37 = null!; // relu4 [N, 84] (eval plan); shares memory with conv1, conv2
+        private Tensor<T> _fc3_38 = null!; // fc3 [N, 10] (eval plan); shares memory with conv1, conv2, relu3
+        private Tensor<T> _maxpool1_39 = null!; // maxpool1 [N, 6, 14, 14] (eval plan); shares memory with relu1
+        private Tensor<T> _maxpool2_40 = null!; // maxpool2 [N, 16, 5, 5] (eval plan); shares memory with conv1, relu2
         private T _lossValue;
 
         /// <summary>Creates the network on <paramref name="device"/> (the CPU when null), parameters initialized from <paramref name="seed"/>.</summary>
@@ -117,9 +137,16 @@ namespace Test.Networks
         /// </summary>
         public Tensor<T> Forward(Tensor<T> image)
         {
-            Bind(image, null);
-            RunForward(Training, withLoss: false);
-            return _fc3_11;
+            if (Training)
+            {
+                Bind(image, null);
+                RunForward(training: true, withLoss: false);
+                return _fc3_11;
+            }
+            // inference: the eval-only program in its own arenas
+            Bind(image, null, _eval: true);
+            RunEval(training: false);
+            return _fc3_38;
         }
 
         /// <summary>
@@ -174,7 +201,8 @@ namespace Test.Networks
             return _lossValue;
         }
 
-        private void Bind(Tensor<T>? image, Tensor<int>? label)
+        /// <summary>Checks and binds the inputs, then points the training plan's buffers (or, with <paramref name="_eval"/>, the eval plan's) at arenas for their symbolic dims.</summary>
+        private void Bind(Tensor<T>? image, Tensor<int>? label, bool _eval = false)
         {
             int N = -1;
             if (image is not null)
@@ -196,13 +224,15 @@ namespace Test.Networks
                 if (N == 0) throw new ArgumentException("input 'label' is empty: its dim 0 (N) is 0; a batch needs at least one sample", "label");
                 _label_1 = label;
             }
-            if (N != _sym_N) Plan(N);
+            _sym_N = N;
+            if (_eval) { if (N != _evalPlan_N) PlanEval(N); }
+            else if (N != _trainPlan_N) Plan(N);
         }
 
-        /// <summary>Allocates (or grows) the arenas for these symbolic dims and points every buffer at its planned offset.</summary>
+        /// <summary>Allocates (or grows) the training arenas for these symbolic dims and points every buffer at its planned offset.</summary>
         private void Plan(int N)
         {
-            _sym_N = N;
+            _trainPlan_N = N;
             long size0 = 2L * 1L;
             if (_arena0 is null || _arena0.Length < size0) _arena0 = Device.Allocate<T>(checked((int)Math.Max(size0, 1)));
             long size1 = 7066L * (long)N;
@@ -210,10 +240,10 @@ namespace Test.Networks
             long size2 = 1576L * (long)N;
             if (_arena2 is null || _arena2.Length < size2) _arena2 = Device.Allocate<int>(checked((int)Math.Max(size2, 1)));
             _conv1_2 = _arena1!.View(0 * N, _sym_N, 6, 28, 28);
-            _maxpool1_3 = _arena1!.View(4704 * N, _sym_N, 6, 14, 14);
+            _relu1_3 = _arena1!.View(4704 * N, _sym_N, 6, 14, 14);
             _maxpool1_argmax_4 = _arena2!.View(0 * N, _sym_N, 6, 14, 14);
             _conv2_5 = _arena1!.View(0 * N, _sym_N, 16, 10, 10);
-            _maxpool2_6 = _arena1!.View(1600 * N, _sym_N, 16, 5, 5);
+            _relu2_6 = _arena1!.View(1600 * N, _sym_N, 16, 5, 5);
             _maxpool2_argmax_7 = _arena2!.View(1176 * N, _sym_N, 16, 5, 5);
             _relu3_9 = _arena1!.View(0 * N, _sym_N, 120);
             _relu4_10 = _arena1!.View(120 * N, _sym_N, 84);
@@ -231,11 +261,33 @@ namespace Test.Networks
             _dflatten1_22 = _arena1!.View(2000 * N, _sym_N, 400);
             _dmaxpool2_24 = _arena1!.View(2000 * N, _sym_N, 16, 5, 5);
             _dconv2_25 = _arena1!.View(0 * N, _sym_N, 16, 10, 10);
-            _dmaxpool1_26 = _arena1!.View(5880 * N, _sym_N, 6, 14, 14);
+            _drelu1_26 = _arena1!.View(5880 * N, _sym_N, 6, 14, 14);
             _dmaxpool1_27 = _arena1!.View(5880 * N, _sym_N, 6, 14, 14);
             _dconv1_28 = _arena1!.View(0 * N, _sym_N, 6, 28, 28);
-            _flatten1_8 = _maxpool2_6.View(0, _sym_N, 400);
-            _dmaxpool2_23 = _dflatten1_22.View(0, _sym_N, 16, 5, 5);
+            _flatten1_8 = _relu2_6.View(0, _sym_N, 400);
+            _drelu2_23 = _dflatten1_22.View(0, _sym_N, 16, 5, 5);
+        }
+
+        /// <summary>Allocates (or grows) the eval plan's arenas for these symbolic dims and points its buffers at their planned offsets.</summary>
+        private void PlanEval(int N)
+        {
+            _evalPlan_N = N;
+            long size0 = 5880L * (long)N;
+            if (_evalArena0 is null || _evalArena0.Length < size0) _evalArena0 = Device.Allocate<T>(checked((int)Math.Max(size0, 1)));
+            long size1 = 1176L * (long)N;
+            if (_evalArena1 is null || _evalArena1.Length < size1) _evalArena1 = Device.Allocate<int>(checked((int)Math.Max(size1, 1)));
+            _conv1_29 = _evalArena0!.View(0 * N, _sym_N, 6, 28, 28);
+            _relu1_30 = _evalArena0!.View(4704 * N, _sym_N, 6, 14, 14);
+            _maxpool1_argmax_31 = _evalArena1!.View(0 * N, _sym_N, 6, 14, 14);
+            _conv2_32 = _evalArena0!.View(0 * N, _sym_N, 16, 10, 10);
+            _relu2_33 = _evalArena0!.View(1600 * N, _sym_N, 16, 5, 5);
+            _maxpool2_argmax_34 = _evalArena1!.View(0 * N, _sym_N, 16, 5, 5);
+            _relu3_36 = _evalArena0!.View(0 * N, _sym_N, 120);
+            _relu4_37 = _evalArena0!.View(120 * N, _sym_N, 84);
+            _fc3_38 = _evalArena0!.View(0 * N, _sym_N, 10);
+            _maxpool1_39 = _evalArena0!.View(4704 * N, _sym_N, 6, 14, 14);
+            _maxpool2_40 = _evalArena0!.View(1600 * N, _sym_N, 16, 5, 5);
+            _flatten1_35 = _relu2_33.View(0, _sym_N, 400);
         }
 
         private void RunForward(bool training, bool withLoss)
@@ -247,17 +299,17 @@ namespace Test.Networks
             K.MaxPool2dForward(_conv1_2, _maxpool1_14, _maxpool1_argmax_4, PoolGeometry.Of(2, 2, 0));
             if (CheckFinite) { CheckFiniteAfter("forward k1: maxpool2d maxpool1 (lenet5.net line 7)", "maxpool1", _maxpool1_14); }
             // k2: relu relu1 (lenet5.net line 7): [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 9,408 bytes moved
-            K.Map(_maxpool1_14, _maxpool1_3, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("forward k2: relu relu1 (lenet5.net line 7)", "maxpool1", _maxpool1_3); }
+            K.Map(_maxpool1_14, _relu1_3, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("forward k2: relu relu1 (lenet5.net line 7)", "relu1", _relu1_3); }
             // k3: conv2d conv2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
-            K.Conv2dForward(_maxpool1_3, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_5, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>));
+            K.Conv2dForward(_relu1_3, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_5, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>));
             if (CheckFinite) { CheckFiniteAfter("forward k3: conv2d conv2 (lenet5.net line 8)", "conv2", _conv2_5); }
             // k4: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], [N, 16, 5, 5], per sample 1,600 FLOPs and 9,600 bytes moved
             K.MaxPool2dForward(_conv2_5, _maxpool2_15, _maxpool2_argmax_7, PoolGeometry.Of(2, 2, 0));
             if (CheckFinite) { CheckFiniteAfter("forward k4: maxpool2d maxpool2 (lenet5.net line 8)", "maxpool2", _maxpool2_15); }
             // k5: relu relu2 (lenet5.net line 8): [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 3,200 bytes moved
-            K.Map(_maxpool2_15, _maxpool2_6, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("forward k5: relu relu2 (lenet5.net line 8)", "maxpool2", _maxpool2_6); }
+            K.Map(_maxpool2_15, _relu2_6, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("forward k5: relu relu2 (lenet5.net line 8)", "relu2", _relu2_6); }
             // k7: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], per sample 96,120 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
             K.LinearForward(_flatten1_8, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_9, new ReluOp(), new ReluOpGpu());
             if (CheckFinite) { CheckFiniteAfter("forward k7: linear fc1 + relu relu3 (lenet5.net line 9)", "relu3", _relu3_9); }
@@ -322,24 +374,24 @@ namespace Test.Networks
             if (CheckFinite) { CheckFiniteAfter("backward k20: linear_bwd_filter (lenet5.net line 9)", "fc1.weight.grad", Fc1.Weight.Grad); CheckFiniteAfter("backward k20: linear_bwd_filter (lenet5.net line 9)", "fc1.bias.grad", Fc1.Bias!.Grad); }
             GradientReady(4); GradientReady(5); // gradients final: their allreduce bucket may start
             // k22: relu_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 4,800 bytes moved
-            K.Map(_dmaxpool2_23, _maxpool2_6, _dmaxpool2_24, new ReluBwdOp(), new ReluBwdOpGpu());
+            K.Map(_drelu2_23, _relu2_6, _dmaxpool2_24, new ReluBwdOp(), new ReluBwdOpGpu());
             if (CheckFinite) { CheckFiniteAfter("backward k22: relu_bwd (lenet5.net line 8)", "dmaxpool2", _dmaxpool2_24); }
             // k23: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], per sample 1,600 FLOPs and 9,600 bytes moved
             K.MaxPool2dBackward(_dmaxpool2_24, _maxpool2_argmax_7, _dconv2_25);
             if (CheckFinite) { CheckFiniteAfter("backward k23: maxpool2d_bwd (lenet5.net line 8)", "dconv2", _dconv2_25); }
             // k24: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,600 bytes of parameters)
-            K.Conv2dBackwardData(_dconv2_25, Conv2.Weight.Value, _dmaxpool1_26, ConvGeometry.Of(1, 0));
-            if (CheckFinite) { CheckFiniteAfter("backward k24: conv2d_bwd_data (lenet5.net line 8)", "dmaxpool1", _dmaxpool1_26); }
+            K.Conv2dBackwardData(_dconv2_25, Conv2.Weight.Value, _drelu1_26, ConvGeometry.Of(1, 0));
+            if (CheckFinite) { CheckFiniteAfter("backward k24: conv2d_bwd_data (lenet5.net line 8)", "drelu1", _drelu1_26); }
             // k25: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
             if (!(Conv2.Weight.Frozen && Conv2.Bias!.Frozen))
             {
-                K.Conv2dBackwardFilter(_dconv2_25, _maxpool1_3, (accumulate ? _acc25_0 : Conv2.Weight.Grad), (accumulate ? _acc25_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
+                K.Conv2dBackwardFilter(_dconv2_25, _relu1_3, (accumulate ? _acc25_0 : Conv2.Weight.Grad), (accumulate ? _acc25_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
                 if (accumulate) { K.Accumulate(_acc25_0, Conv2.Weight.Grad); K.Accumulate(_acc25_1, Conv2.Bias!.Grad); }
             }
             if (CheckFinite) { CheckFiniteAfter("backward k25: conv2d_bwd_filter (lenet5.net line 8)", "conv2.weight.grad", Conv2.Weight.Grad); CheckFiniteAfter("backward k25: conv2d_bwd_filter (lenet5.net line 8)", "conv2.bias.grad", Conv2.Bias!.Grad); }
             GradientReady(6); GradientReady(7); // gradients final: their allreduce bucket may start
             // k26: relu_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 14,112 bytes moved
-            K.Map(_dmaxpool1_26, _maxpool1_3, _dmaxpool1_27, new ReluBwdOp(), new ReluBwdOpGpu());
+            K.Map(_drelu1_26, _relu1_3, _dmaxpool1_27, new ReluBwdOp(), new ReluBwdOpGpu());
             if (CheckFinite) { CheckFiniteAfter("backward k26: relu_bwd (lenet5.net line 7)", "dmaxpool1", _dmaxpool1_27); }
             // k27: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], per sample 4,704 FLOPs and 28,224 bytes moved
             K.MaxPool2dBackward(_dmaxpool1_27, _maxpool1_argmax_4, _dconv1_28);
@@ -373,8 +425,43 @@ namespace Test.Networks
             _acc28_1 = _accScratch.View(150, 6);
         }
 
+        /// <summary>
+        /// Inference: the eval-only program (the forward kernels the outputs need, each batchnorm after a convolution or linear
+        /// layer folded into it), in the eval plan's buffers. <paramref name="training"/> is false (the kernel calls read it).
+        /// </summary>
+        private void RunEval(bool training)
+        {
+            // k29: conv2d conv1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
+            K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_29, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>));
+            if (CheckFinite) { CheckFiniteAfter("eval k29: conv2d conv1 (lenet5.net line 7)", "conv1", _conv1_29); }
+            // k30: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], [N, 6, 14, 14], per sample 4,704 FLOPs and 28,224 bytes moved
+            K.MaxPool2dForward(_conv1_29, _maxpool1_39, _maxpool1_argmax_31, PoolGeometry.Of(2, 2, 0));
+            if (CheckFinite) { CheckFiniteAfter("eval k30: maxpool2d maxpool1 (lenet5.net line 7)", "maxpool1", _maxpool1_39); }
+            // k31: relu relu1 (lenet5.net line 7): [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 9,408 bytes moved
+            K.Map(_maxpool1_39, _relu1_30, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("eval k31: relu relu1 (lenet5.net line 7)", "relu1", _relu1_30); }
+            // k32: conv2d conv2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
+            K.Conv2dForward(_relu1_30, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_32, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>));
+            if (CheckFinite) { CheckFiniteAfter("eval k32: conv2d conv2 (lenet5.net line 8)", "conv2", _conv2_32); }
+            // k33: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], [N, 16, 5, 5], per sample 1,600 FLOPs and 9,600 bytes moved
+            K.MaxPool2dForward(_conv2_32, _maxpool2_40, _maxpool2_argmax_34, PoolGeometry.Of(2, 2, 0));
+            if (CheckFinite) { CheckFiniteAfter("eval k33: maxpool2d maxpool2 (lenet5.net line 8)", "maxpool2", _maxpool2_40); }
+            // k34: relu relu2 (lenet5.net line 8): [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 3,200 bytes moved
+            K.Map(_maxpool2_40, _relu2_33, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("eval k34: relu relu2 (lenet5.net line 8)", "relu2", _relu2_33); }
+            // k36: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], per sample 96,120 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
+            K.LinearForward(_flatten1_35, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_36, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("eval k36: linear fc1 + relu relu3 (lenet5.net line 9)", "relu3", _relu3_36); }
+            // k37: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], per sample 20,244 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
+            K.LinearForward(_relu3_36, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_37, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("eval k37: linear fc2 + relu relu4 (lenet5.net line 9)", "relu4", _relu4_37); }
+            // k38: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
+            K.LinearForward(_relu4_37, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_38, default(Identity<T>), default(Identity<T>));
+            if (CheckFinite) { CheckFiniteAfter("eval k38: linear fc3 (lenet5.net line 10)", "fc3", _fc3_38); }
+        }
+
         // ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR
-        /// <summary>relu(a): used by k2, k5, k7, k8.</summary>
+        /// <summary>relu(a): used by k2, k5, k7, k8, k31, k34, k36, k37.</summary>
         private readonly struct ReluOp : IMap1<T>
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]

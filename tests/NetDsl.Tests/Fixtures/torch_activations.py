@@ -72,6 +72,7 @@ class NoBiasHead(Head):
 # PyTorch's documented hardsigmoid, relu6(x + 3)/6: torch's own float64 hardsigmoid backward multiplies by a float32 1/6
 # (3e-8 relative), which NetDsl does not copy
 cases += both("OpHardSigmoid", lambda: PrescaledHead(lambda t: F.relu6(t + 3) / 6), X)
+cases += both("OpHardswish", lambda: PrescaledHead(F.hardswish), X)
 cases += both("OpPRelu", lambda: PReluHead(False), X)
 cases += both("OpPReluChannels", lambda: PReluHead(True), X)
 cases += both("OpSoftmaxChannels", lambda: Head(lambda t: F.softmax(t, dim=1)), X)

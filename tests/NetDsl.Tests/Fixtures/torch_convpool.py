@@ -41,6 +41,10 @@ cases += both("OpConvNonSquare", lambda: Net(
 cases += both("OpConv1d", lambda: Net(
     [("conv1", nn.Conv1d(3, 4, 3, stride=2, padding=1, dilation=2)), ("conv2", nn.Conv1d(4, 4, 2, groups=2))],
     lambda s, x: s.conv2(F.pad(s.conv1(x), (1, 0))), 4 * 5), X(3, 11))
+# L' = (5 - 1)·2 - 2·1 + 2·(3 - 1) + 1 + 1 = 12
+cases += both("OpConvTranspose1d", lambda: Net(
+    [("conv1", nn.Conv1d(3, 4, 1)), ("deconv1", nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2))],
+    lambda s, x: s.deconv1(s.conv1(x)), 6 * 12), X(3, 5))
 cases += both("OpConvTranspose", lambda: Net(
     [("conv1", nn.Conv2d(3, 4, 1)), ("deconv1", nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1))],
     lambda s, x: s.deconv1(s.conv1(x)), 3 * 6 * 6), X(3, 3, 3))

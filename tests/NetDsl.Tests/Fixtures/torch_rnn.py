@@ -39,6 +39,19 @@ class EmbedLstmGru(nn.Module):
         return o, F.cross_entropy(o, label)
 
 
+class LstmGruNoBias(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm1 = nn.LSTM(3, 4, batch_first=True, bias=False)
+        self.gru1 = nn.GRU(4, 3, batch_first=True, bidirectional=True, bias=False)
+        self.fc1 = nn.Linear(5 * 6, 3)
+
+    def forward(self, x, label):
+        h = self.gru1(self.lstm1(x)[0])[0]
+        o = self.fc1(torch.flatten(h, 1))
+        return o, F.cross_entropy(o, label)
+
+
 def seq(n, t, d):
     return [{"name": "x", "shape": [n, t, d]}, {"name": "label", "shape": [n], "int": [i % 3 for i in range(n)]}]
 
@@ -53,6 +66,7 @@ cases += both("OpRnnReluBi2", lambda: Head("rnn1", nn.RNN(3, 4, num_layers=2, bi
 cases += both("OpLstm", lambda: Head("lstm1", nn.LSTM(3, 4, batch_first=True), 20), seq(2, 5, 3))
 cases += both("OpLstmBi2", lambda: Head("lstm1", nn.LSTM(3, 3, num_layers=2, bidirectional=True, batch_first=True), 24), seq(3, 4, 3))
 cases += both("OpGru", lambda: Head("gru1", nn.GRU(3, 4, batch_first=True), 20), seq(2, 5, 3))
+cases += both("OpLstmGruNoBias", LstmGruNoBias, seq(2, 5, 3))
 cases += both("OpGruBi2", lambda: Head("gru1", nn.GRU(3, 3, num_layers=2, bidirectional=True, batch_first=True), 24), seq(3, 4, 3))
 cases += both("OpEmbedLstmGru", EmbedLstmGru,
               [{"name": "ids", "shape": [2, 6], "int": [1, 4, 4, 0, 2, 3, 3, 3, 1, 0, 4, 2]}, {"name": "label", "shape": [2], "int": [1, 2]}])

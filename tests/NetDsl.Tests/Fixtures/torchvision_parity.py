@@ -26,6 +26,8 @@ MODELS = {
     "googlenet": (lambda: tvm.googlenet(aux_logits=False, init_weights=True), 224, []),
     "densenet121": (lambda: tvm.densenet121(), 224, []),
     "mobilenet_v2": (lambda: tvm.mobilenet_v2(), 224, []),
+    "mobilenet_v3_small": (lambda: tvm.mobilenet_v3_small(), 224, []),
+    "mobilenet_v3_large": (lambda: tvm.mobilenet_v3_large(), 224, []),
     "efficientnet_b0": (lambda: tvm.efficientnet_b0(), 224, []),
     "vit_b_16": (lambda: tvm.vit_b_16(), 224, [("class_token", "conv_proj.bias")]),
     "alexnet": (lambda: tvm.alexnet(), 224, []),
