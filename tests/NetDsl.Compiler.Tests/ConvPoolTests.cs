@@ -24,7 +24,7 @@ public class ConvPoolTests
     private static string Summary(string body, string input = "[N, 4, 8, 8]")
     {
         var r = NetCompiler.Compile("models/ok.net", $"network Ok {{\n    input x: {input}\n    {body}\n}}\n");
-        Assert.Empty(r.Diagnostics.Where(d => d.Severity == Severity.Error));
+        Assert.DoesNotContain(r.Diagnostics, d => d.Severity == Severity.Error);
         var rows = r.Networks.Single().Summary.Rows;
         return string.Join("; ", rows.Select(x => $"{x.Layer} {x.Op} {x.OutputShape} {x.Parameters} {x.Macs}"));
     }

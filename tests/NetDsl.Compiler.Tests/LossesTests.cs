@@ -107,7 +107,7 @@ public class LossesTests
         var s = r.Networks.Single().Source;
         // conv1.weight only: not conv1.bias, not the prelu slope, not fc1 (declared after the penalty)
         Assert.Contains("K.PenaltyForward([Conv1.Weight.Value], T.CreateChecked(0.01), T.CreateChecked(0.02), ", s);
-        Assert.Equal(1, Regex.Matches(s, @"K\.PenaltyBackward\(").Count);
+        Assert.Single(Regex.Matches(s, @"K\.PenaltyBackward\("));
     }
 
     [Fact]
