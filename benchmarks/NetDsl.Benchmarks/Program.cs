@@ -5,7 +5,7 @@
 // does not come, exit 3 without measuring, or with --allow-load measure and mark the summary "measured under load"),
 // --memory-probe <model> (internal: the child process that measures one model's memory).
 // The comparison with PyTorch, TorchSharp and ONNX Runtime is benchmarks/NetDsl.SideBySide.
-// Writes each class's BenchmarkDotNet table and <date>-summary.md (machine, targets, all tables) to benchmarks/results/.
+// Writes each class's BenchmarkDotNet table and <date>-benchmarkdotnet-summary.md (machine, targets, all tables) to benchmarks/results/.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -65,7 +65,7 @@ if (trainingRan)
             if (MemoryProbe.InChild(variant) is { } r) netMemory[variant] = r;
 }
 var load1 = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
-var summaryPath = Path.Combine(resultsDir, $"{started:yyyy-MM-dd}-summary.md");
+var summaryPath = Path.Combine(resultsDir, $"{started:yyyy-MM-dd}-benchmarkdotnet-summary.md");   // apart from the side-by-side summary of the same day
 File.WriteAllText(summaryPath, SummaryWriter.Write(results, torch, torchError, netMemory, started, load0, load1, summaries.FirstOrDefault()));
 Console.WriteLine($"summary: {summaryPath}");
 return 0;

@@ -6,7 +6,7 @@ using BenchmarkDotNet.Reports;
 
 namespace NetDsl.Benchmarks;
 
-/// <summary>Writes benchmarks/results/&lt;date&gt;-summary.md: machine, the targets and whether each is met, every table.</summary>
+/// <summary>Writes benchmarks/results/&lt;date&gt;-benchmarkdotnet-summary.md: machine, the targets and whether each is met, every table.</summary>
 static class SummaryWriter
 {
     public static string Write(Results r, List<JsonElement>? torch, string? torchError, Dictionary<string, MemoryProbe.Result> mem,
