@@ -47,6 +47,18 @@ public class OpRegistryTests
         Assert.Contains("not_elementwise", e.Message);
     }
 
+    private sealed class TraitWithoutCode : OpFamily
+    {
+        public override IEnumerable<OpDef> Ops => new[] { OpDef.Of("no_code", "x", OpTraits.Elementwise) };
+    }
+
+    [Fact]
+    public void An_op_marked_element_wise_without_an_expression_is_rejected()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => OpRegistry.Build(new OpFamily[] { new TraitWithoutCode() }));
+        Assert.Contains("no_code has the Elementwise trait but no element-wise expression", e.Message);
+    }
+
     [Fact]
     public void The_registry_of_this_assembly_builds_and_reshape_has_one_owner()
     {

@@ -145,6 +145,9 @@ namespace NetDsl.Compiler.Ops
                 defs[e.Op] = new OpDef(e.Op, e.Attrs.Count > 0 ? typeof(ElemAttrs) : typeof(NoAttrs), operands, traits)
                     { InBothPasses = true, Owner = elemOwner[e.Op], Shape = OpDef.SameShape };
             }
+            foreach (var d in defs.Values)
+                if (d.Has(OpTraits.Elementwise) && !elem.ContainsKey(d.Name))
+                    throw new InvalidOperationException($"op {d.Name} has the Elementwise trait but no element-wise expression (ElemDef)");
             return (layers, defs, elem);
         }
 
