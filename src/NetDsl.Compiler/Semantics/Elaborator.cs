@@ -109,7 +109,7 @@ namespace NetDsl.Compiler.Semantics
         private readonly List<(string Name, SourceSpan Span, TValue Value)> _bindings = new List<(string, SourceSpan, TValue)>();
 
         /// <summary>
-        /// NDSL0217: a binding whose value no output, loss or `grad` input's gradient depends on. Its layers would add
+        /// NDSL0217: a binding whose value no output and not the loss depends on. Its layers would add
         /// parameters and compute that nothing uses (and parameters that never get a gradient). One warning per binding
         /// in the source, however many times a block or loop evaluated it.
         /// </summary>
