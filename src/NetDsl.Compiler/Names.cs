@@ -159,6 +159,17 @@ namespace NetDsl.Compiler
         /// Text safe inside a single-line <c>//</c> comment: printable ASCII is kept, every other character (line breaks,
         /// U+0085, U+2028, U+2029, control characters, anything non-ASCII) is written as <c>\uXXXX</c>.
         /// </summary>
+        /// <summary>
+        /// The file name of a <c>#line</c> directive, or null when the path cannot be one: C# gives that name no escapes, so a
+        /// path holding a quote or any line break (\r, \n, U+0085, U+2028, U+2029) gets no directive at all.
+        /// </summary>
+        public static string? LineDirectivePath(string path)
+        {
+            foreach (var c in path)
+                if (c == '"' || c == '\r' || c == '\n' || c == '\u0085' || c == '\u2028' || c == '\u2029') return null;
+            return path;
+        }
+
         public static string Comment(string s)
         {
             var sb = new StringBuilder(s.Length);

@@ -81,7 +81,7 @@ namespace NetDsl.Compiler
                         var names = new NetworkNames(g, NetworkEmitter.StateLayers(g), bag);
                         if (names.Ok)
                             source = new NetworkEmitter(g, prog, plan, evalProg, evalPlan, fileName, options.Namespace, summary, names)
-                                { Profile = options.Profile, DebugPath = options.Debug && path.IndexOfAny(new[] { '"', '\n', '\r' }) < 0 ? path : null }.Emit()
+                                { Profile = options.Profile, DebugPath = options.Debug ? Names.LineDirectivePath(path) : null }.Emit()
                                 + SourceMembers.Emit(options.Namespace, names.Class, g.Name, text);
                     }
                 }

@@ -174,3 +174,16 @@ public class RecurrentBiasTests
         Assert.True(NetCompiler.Compile("r.net", Net(false)).Success);
     }
 }
+
+public class LineDirectivePathTests
+{
+    [Theory]
+    [InlineData("a\"b.net")]
+    [InlineData("a\nb.net")]
+    [InlineData("a\u2028b.net")]
+    [InlineData("a\u0085b.net")]
+    public void A_path_that_cannot_be_a_line_directive_gets_none(string path) => Assert.Null(Names.LineDirectivePath(path));
+
+    [Fact]
+    public void An_ordinary_path_is_kept() => Assert.Equal("/src/nets/a b.net", Names.LineDirectivePath("/src/nets/a b.net"));
+}

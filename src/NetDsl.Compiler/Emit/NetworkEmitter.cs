@@ -160,7 +160,7 @@ namespace NetDsl.Compiler.Emit
             w.Line("//");
             w.Line($"// {"layer",-22} {"op",-14} {"output",-20} {"params",12} {"MACs",14}  line");
             foreach (var r in _summary.Rows)
-                w.Line($"// {Names.Comment(r.Layer),-22} {r.Op,-14} {Names.Comment(r.OutputShape),-20} {N(r.Parameters),12} {r.MacsText,14}  {r.Line}");
+                w.Line($"// {Names.Comment(r.Layer),-22} {r.Op,-14} {Names.Comment(r.OutputShape),-20} {N(r.Parameters),12} {Names.Comment(r.MacsText),14}  {r.Line}");
             w.Line();
         }
 

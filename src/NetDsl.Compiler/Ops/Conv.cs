@@ -103,7 +103,6 @@ namespace NetDsl.Compiler.Ops
             if (c.Fail(r)) return c.Error();
             var name = c.Name();
             if (r.Shape.IsUnknown) return c.Error();
-            var g = c.Graph;
             int cg = x.Shape[1].Value / groups, ol = r.Shape[2].Value;
             var x4 = View(c, name + ".in2d", x, Shape.Of(x.Shape[0], x.Shape[1], Dim.Of(1), x.Shape[2]));
             var node = c.Node("conv2d", name);
@@ -111,12 +110,21 @@ namespace NetDsl.Compiler.Ops
             node.Inputs.Add(x4);
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(outC, cg, 1, k[1]), InitKind.He, cg * k[1], outC * k[1]));
             if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, cg * k[1], outC));
-            var y4 = g.NewValue(name + ".out2d", Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(1), Dim.Of(ol)));
+            return Finish1d(c, name, "conv1d", node, r.Shape, (long)outC * ol * cg * k[1]);
+        }
+
+        /// <summary>
+        /// The end of a 1-D lowering: the 2-D <paramref name="node"/> writes [N, out, 1, L'], which is viewed back as
+        /// <paramref name="shape"/> [N, out, L']; one summary row named <paramref name="op"/> (conv1d, conv_transpose1d).
+        /// </summary>
+        private static CValue Finish1d(LayerCall c, string name, string op, OpNode node, Shape shape, long macs)
+        {
+            var y4 = c.Graph.NewValue(name + ".out2d", Shape.Of(shape[0], shape[1], Dim.Of(1), shape[2]));
             node.Outputs.Add(y4);
-            g.AddNode(node);
-            var y = View(c, name, y4, r.Shape);
+            c.Graph.AddNode(node);
+            var y = View(c, name, y4, shape);
             long parameters = node.Inputs.Where(i => i.Role == ValueRole.Parameter).Sum(i => i.Shape.KnownElements);
-            g.Layers.Add(new LayerInfo(name, "conv1d", r.Shape, parameters, (long)outC * ol * cg * k[1], c.Span.Line));
+            c.Graph.Layers.Add(new LayerInfo(name, op, shape, parameters, macs, c.Span.Line));
             return new TensorValue(y);
         }
 
@@ -154,7 +162,6 @@ namespace NetDsl.Compiler.Ops
             if (c.Fail(r)) return c.Error();
             var name = c.Name();
             if (r.Shape.IsUnknown) return c.Error();
-            var g = c.Graph;
             int inC = x.Shape[1].Value, og = outC / groups, ol = r.Shape[3].Value;
             var x4 = View(c, name + ".in2d", x, x4Shape);
             var node = c.Node("conv_transpose2d", name);
@@ -162,14 +169,7 @@ namespace NetDsl.Compiler.Ops
             node.Inputs.Add(x4);
             node.Inputs.Add(c.Param(name, "weight", Shape.Of(inC, og, 1, k[1]), InitKind.Xavier, og * k[1], inC * k[1]));
             if (c.Bool("bias", true)) node.Inputs.Add(c.Param(name, "bias", Shape.Of(outC), InitKind.Zeros, og * k[1], outC));
-            var y4 = g.NewValue(name + ".out2d", Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(1), Dim.Of(ol)));
-            node.Outputs.Add(y4);
-            g.AddNode(node);
-            var outShape = Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(ol));
-            var y = View(c, name, y4, outShape);
-            long parameters = node.Inputs.Where(i => i.Role == ValueRole.Parameter).Sum(i => i.Shape.KnownElements);
-            g.Layers.Add(new LayerInfo(name, "conv_transpose1d", outShape, parameters, (long)inC * og * k[1] * x.Shape[2].Value, c.Span.Line));
-            return new TensorValue(y);
+            return Finish1d(c, name, "conv_transpose1d", node, Shape.Of(x.Shape[0], Dim.Of(outC), Dim.Of(ol)), (long)inC * og * k[1] * x.Shape[2].Value);
         }
 
         private static CValue ConvTranspose(LayerCall c)
