@@ -79,6 +79,7 @@ foreach (var p in torchPeers) md.AppendLine($"- PyTorch `{p.Config.Name}`: {p.In
 if (sides.OfType<TorchSharpSide>().Any()) md.AppendLine($"- {TorchSharpSide.Version}, 2 intra-op threads, 1 inter-op thread, in this process (its bundled libgomp reads the harness's environment: GOMP_SPINCOUNT={Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "unset"}, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}).");
 if (sides.OfType<OrtSide>().Any()) md.AppendLine($"- {OrtSide.Version}, CPU provider, 2 intra-op threads, ORT_ENABLE_ALL, in this process; models exported by `peer.py export` (torch.onnx.export, opset 17, eval mode).");
 md.AppendLine($"- Method: {rounds} interleaved rounds (the order of the sides rotates each round); in a round every side runs the same number of steps, each timed alone; median and p10–p90 over all timed steps. Ratio = fastest peer's median / NetDsl's median (> 1: NetDsl faster); the range is the min–max of the per-round ratios (NetDsl's round median / that peer's round median).");
+md.AppendLine("- Isolation: a PyTorch peer process is stopped (SIGSTOP) outside its own requests, so its idle OpenMP/OpenBLAS threads cannot spin while another side is timed (an idle `OMP_WAIT_POLICY=ACTIVE` peer otherwise keeps a core busy); after every side's turn the harness waits until its own process is idle (< 0.1 cores over 20 ms, at most 1 s), so threads TorchSharp, ONNX Runtime or NetDsl left spinning stop before the next side. Both are checked per row (\"Isolation checks\" below the table).");
 md.AppendLine($"- PyTorch settings screened per workload: after warm-up, a setting more than {screenFactor}× slower than the fastest setting (median of 5 probe steps){(keepTorch > 0 ? $", or not among the {keepTorch} fastest," : "")} skips the rounds; its probe median is listed with \"(screened)\". Steps per round: about {roundMs} ms of NetDsl, at most {maxRoundSeconds} s of the slowest remaining side, at least 2.");
 if (loadNote != "") md.AppendLine($"- {loadNote}");
 md.AppendLine();
@@ -91,6 +92,7 @@ var targets = new Dictionary<string, double>
 };
 double Target(string w) { var (k, m, b) = Workload.Parse(w); return k == "train" ? targets.GetValueOrDefault(w, 1) : b == 1 ? 1.2 : 1.0; }
 
+var fairness = new List<string>();
 foreach (var suite in suites)
 {
     var workloads = suite == "train" ? models.Select(m => $"train:{m}").ToList()
@@ -127,10 +129,20 @@ foreach (var suite in suites)
         double slowest = ws.Max(s => warm[s]);
         int steps = (int)Math.Clamp(Math.Min(roundMs / Math.Max(warm[net], 1e-3), maxRoundSeconds * 1000 / Math.Max(slowest, 1e-3)), 2, 200);
         var samples = ws.ToDictionary(s => s, _ => new Samples());
+        double othersCpu = 0, settleMs = 0;
         for (int r = 0; r < rounds; r++)
         {
             var order = ws.Skip(r % ws.Count).Concat(ws.Take(r % ws.Count)).ToList();
-            foreach (var s in order) samples[s].AddRound(s.Run(w, steps));
+            foreach (var s in order)
+            {
+                // every other peer process is stopped outside its turn; what they still use during this turn is recorded
+                var idlePeers = sides.OfType<TorchPeer>().Where(p => p != s).ToList();
+                double c0 = idlePeers.Sum(p => p.CpuSeconds()); var t0 = Stopwatch.GetTimestamp();
+                samples[s].AddRound(s.Run(w, steps));
+                double secs = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                othersCpu = Math.Max(othersCpu, (idlePeers.Sum(p => p.CpuSeconds()) - c0) / secs);
+                settleMs = Math.Max(settleMs, Machine.Settle());   // threads this side left spinning stop before the next side
+            }
             Console.WriteLine($"  round {r + 1}: " + string.Join(", ", ws.Select(s => $"{s.Name} {samples[s].RoundMedians[^1]:F3}")));
         }
         foreach (var s in ws) s.Release(w);
@@ -146,10 +158,12 @@ foreach (var suite in suites)
         string abText = ws.OfType<NetDslBaselineSide>().FirstOrDefault() is { } bl ? $"before (batch-1 paths off) {samples[bl].Text()}: before/after {samples[bl].Median / nd.Median:F2}×" : "";
         others = string.Join("; ", new[] { others, abText }.Where(t => t != ""));
         md.AppendLine($"| {model} | {batch} | {steps}×{rounds} | {nd.Text()} | {best.Name} | {bs.Text()} | **{ratio:F2}×** ({perRound.Min():F2}–{perRound.Max():F2}) | ≥ {target:0.0#}×: {(ratio >= target ? "met" : "missed")} | {others} | {load0} → {load1} |");
-        Console.WriteLine($"{w}: NetDsl {nd.Text()} vs {best.Name} {bs.Text()} = {ratio:F2}×");
+        Console.WriteLine($"{w}: NetDsl {nd.Text()} vs {best.Name} {bs.Text()} = {ratio:F2}×; idle peers used at most {othersCpu:F3} cores during a timed turn; longest settle {settleMs:F0} ms");
+        fairness.Add($"{w}: stopped peer processes used at most {othersCpu:F3} cores during another side's timed turn; the longest wait for this process's threads to go idle after a turn was {settleMs:F0} ms");
         Save();
     }
     md.AppendLine();
+    if (fairness.Count > 0) { md.AppendLine("Isolation checks:"); foreach (var f in fairness) md.AppendLine($"- {f}"); md.AppendLine(); fairness.Clear(); }
     Save();
 }
 

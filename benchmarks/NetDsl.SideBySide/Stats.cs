@@ -53,6 +53,39 @@ public static class Machine
     public static string LoadText() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
     public static double Load1() => File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture) : 0;
 
+    /// <summary>CPU-seconds all threads of a process have run, in nanosecond precision: the sum of the first field of
+    /// /proc/PID/task/*/schedstat (time on a CPU). Threads that exited are not counted (the benchmark's pools are long-lived).</summary>
+    public static double ProcessCpuSeconds(int pid)
+    {
+        long ns = 0;
+        try
+        {
+            foreach (var t in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try { ns += long.Parse(File.ReadAllText(Path.Combine(t, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture); }
+                catch (IOException) { }   // the thread ended while being read
+            }
+        }
+        catch (IOException) { }
+        return ns * 1e-9;
+    }
+
+    /// <summary>Waits (at most <paramref name="maxMs"/>) until this process uses less than <paramref name="cores"/> cores over
+    /// a 20 ms window, so the threads a side left spinning after its turn stop before the next side is timed. Returns the
+    /// milliseconds waited.</summary>
+    public static double Settle(double cores = 0.1, int maxMs = 1000)
+    {
+        int self = Environment.ProcessId;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (sw.ElapsedMilliseconds < maxMs)
+        {
+            double c0 = ProcessCpuSeconds(self); var t0 = sw.Elapsed.TotalSeconds;
+            Thread.Sleep(20);
+            if ((ProcessCpuSeconds(self) - c0) / (sw.Elapsed.TotalSeconds - t0) < cores) break;
+        }
+        return sw.Elapsed.TotalMilliseconds;
+    }
+
     /// <summary>Peak and current resident set size of this process (bytes), from /proc/self/status.</summary>
     public static (long peak, long current) Rss()
     {
