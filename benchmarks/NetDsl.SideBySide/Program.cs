@@ -10,6 +10,7 @@ using NetDsl.SideBySide;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var a = args.ToList();
+if (a.Remove("--serve-torchsharp")) return ServeTorchSharp(int.Parse(Opt(a, "--threads") ?? "2"));
 if (Opt(a, "--memory-child") is { } childSpec) return MemoryChild(childSpec, int.Parse(Opt(a, "--steps") ?? "3"));
 
 var suites = (Opt(a, "--suite") ?? "train,infer").Split(',');
@@ -23,6 +24,7 @@ int keepTorch = int.Parse(Opt(a, "--keep-torch") ?? "0");
 double screenFactor = double.Parse(Opt(a, "--screen-factor") ?? "3");
 double maxRoundSeconds = double.Parse(Opt(a, "--max-round-seconds") ?? "5");
 var settingNames = Opt(a, "--torch-settings");
+var torchSharpNames = Opt(a, "--torchsharp-settings");
 int memorySteps = int.Parse(Opt(a, "--memory-steps") ?? "3");
 var waitQuiet = Opt(a, "--wait-quiet");
 double maxLoad = double.Parse(Opt(a, "--max-load") ?? "0.5");
@@ -60,7 +62,12 @@ if (!noTorch && suites.Contains("train"))
         var p = new TorchPeer(s, script); torchPeers.Add(p); sides.Add(p);
         Console.WriteLine($"{p.Name}: {p.Info}");
     }
-if (!noTorchSharp && suites.Contains("train")) sides.Add(new TorchSharpSide());
+if (!noTorchSharp && suites.Contains("train"))
+    foreach (var s in TorchPeer.TorchSharpSettings.Where(s => torchSharpNames is null || torchSharpNames.Split(',').Contains(s.Name)))
+    {
+        var p = new TorchPeer(s, "TorchSharp", SelfCommand(["--serve-torchsharp", "--threads", s.Threads.ToString()])); torchPeers.Add(p); sides.Add(p);
+        Console.WriteLine($"{p.Name}: {p.Info}");
+    }
 string onnxDir = Path.Combine("benchmarks", "results", "onnx");   // written at bench time, git-ignored
 if (!noOrt && suites.Contains("infer"))
 {
@@ -75,8 +82,8 @@ var md = new StringBuilder();
 md.AppendLine($"# NetDsl side by side ({started:yyyy-MM-dd HH:mm} UTC)\n");
 md.AppendLine($"- Machine: {Machine.Cpu()}; load average at the start {Machine.LoadText()}.");
 md.AppendLine($"- NetDsl: CPU path, .NET {Environment.Version}, tiered JIT with dynamic PGO (the default; no ReadyToRun), warm-up ≥ {warmupSeconds} s and ≥ 30 steps per side and workload before the rounds (a model slower than that stops warming up after 20 s and ≥ 3 steps), the same for every side.");
-foreach (var p in torchPeers) md.AppendLine($"- PyTorch `{p.Config.Name}`: {p.Info}");
-if (sides.OfType<TorchSharpSide>().Any()) md.AppendLine($"- {TorchSharpSide.Version}, 2 intra-op threads, 1 inter-op thread, in this process (its bundled libgomp reads the harness's environment: GOMP_SPINCOUNT={Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "unset"}, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}).");
+foreach (var p in torchPeers) md.AppendLine($"- {p.Kind} `{p.Config.Name}`: {p.Info}");
+if (torchPeers.Any(p => p.Kind == "TorchSharp")) md.AppendLine($"- {TorchSharpSide.Version}, 1 inter-op thread, one child process of this harness per setting (`--serve-torchsharp`), each with its own OpenMP environment.");
 if (sides.OfType<OrtSide>().Any()) md.AppendLine($"- {OrtSide.Version}, CPU provider, 2 intra-op threads, ORT_ENABLE_ALL, in this process; models exported by `peer.py export` (torch.onnx.export, opset 17, eval mode).");
 md.AppendLine($"- Method: {rounds} interleaved rounds (the order of the sides rotates each round); in a round every side runs the same number of steps, each timed alone; median and p10–p90 over all timed steps. Ratio = fastest peer's median / NetDsl's median (> 1: NetDsl faster); the range is the min–max of the per-round ratios (NetDsl's round median / that peer's round median).");
 md.AppendLine("- Isolation: a PyTorch peer process is stopped (SIGSTOP) outside its own requests, so its idle OpenMP/OpenBLAS threads cannot spin while another side is timed (an idle `OMP_WAIT_POLICY=ACTIVE` peer otherwise keeps a core busy); after every side's turn the harness waits until its own process is idle (< 0.1 cores over 20 ms, at most 1 s), so threads TorchSharp, ONNX Runtime or NetDsl left spinning stop before the next side. Both are checked per row (\"Isolation checks\" below the table).");
@@ -224,6 +231,33 @@ static JsonElement? RunChild((string file, string[] args) cmd)
     p.WaitForExit();
     if (p.ExitCode != 0 || !lines[^1].StartsWith('{')) { Console.WriteLine($"memory child {string.Join(' ', cmd.args)} failed ({p.ExitCode}): {err.Result.Trim().Split('\n').Last()}"); return null; }
     return JsonDocument.Parse(lines[^1]).RootElement.Clone();
+}
+
+/// <summary>A TorchSharp peer in its own process (one per setting): the JSON-lines protocol of benchmarks/pytorch/peer.py serve.</summary>
+static int ServeTorchSharp(int threads)
+{
+    using var ts = new TorchSharpSide(threads);
+    string? line, last = null;
+    while ((line = Console.In.ReadLine()) is not null)
+    {
+        var req = System.Text.Json.Nodes.JsonNode.Parse(line)!;
+        string cmd = (string)req["cmd"]!;
+        if (cmd == "quit") break;
+        if (req["model"] is { } m && $"train:{(string)m!}" != last)
+        {
+            if (last is not null) ts.Release(last);   // one model at a time, as peer.py
+            last = $"train:{(string)m!}";
+        }
+        object resp = cmd switch
+        {
+            "info" => new { torchsharp = TorchSharpSide.Version, threads, env = new[] { "GOMP_SPINCOUNT", "OMP_WAIT_POLICY" }.ToDictionary(k => k, k => Environment.GetEnvironmentVariable(k) ?? "") },
+            "warmup" => new { steps = ts.Warmup($"train:{(string)req["model"]!}", (double)req["seconds"]!, (int)req["min_steps"]!) },
+            "run" => new { ms = ts.Run($"train:{(string)req["model"]!}", (int)req["steps"]!) },
+            _ => (object)new { error = $"unknown command {cmd}" },
+        };
+        Console.Out.WriteLine(JsonSerializer.Serialize(resp)); Console.Out.Flush();
+    }
+    return 0;
 }
 
 /// <summary>A fresh process: build one model, run N training steps, print peak RSS (and NetDsl's planned/live figures).</summary>

@@ -148,7 +148,9 @@ public sealed class NetDslSide : LocalSide
     };
 }
 
-/// <summary>A PyTorch setting: benchmarks/pytorch/peer.py as a JSON-lines server with its own environment.</summary>
+/// <summary>A peer in its own process, one per setting, speaking JSON lines on stdin/stdout (warmup, run, info, quit): a
+/// PyTorch setting (benchmarks/pytorch/peer.py) or a TorchSharp setting (this harness with --serve-torchsharp). Its own
+/// process lets each setting have its own threading environment and lets the harness stop it outside its turns.</summary>
 public sealed class TorchPeer : ISide
 {
     public sealed record Setting(string Name, int Threads, Dictionary<string, string> Env);
@@ -164,26 +166,40 @@ public sealed class TorchPeer : ISide
         new("libopenblas0-openmp", 2, new() { ["LD_LIBRARY_PATH"] = OpenMpBlasDir }),
         new("libopenblas0-openmp + GOMP_SPINCOUNT=10000", 2, new() { ["LD_LIBRARY_PATH"] = OpenMpBlasDir, ["GOMP_SPINCOUNT"] = "10000" }),
     ];
+
+    /// <summary>TorchSharp's settings: libtorch's bundled OpenMP runtime reads the same variables.</summary>
+    public static readonly Setting[] TorchSharpSettings =
+    [
+        new("default", 2, []),
+        new("GOMP_SPINCOUNT=10000", 2, new() { ["GOMP_SPINCOUNT"] = "10000" }),
+        new("OMP_WAIT_POLICY=ACTIVE", 2, new() { ["OMP_WAIT_POLICY"] = "ACTIVE" }),
+        new("OMP_WAIT_POLICY=PASSIVE", 2, new() { ["OMP_WAIT_POLICY"] = "PASSIVE" }),
+        new("1 thread", 1, []),
+    ];
     public const string OpenMpBlasDir = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
     public const string Python = "/usr/bin/python3";
 
     private readonly Process _p;
     public Setting Config { get; }
-    public string Name => "PyTorch " + Config.Name;
+    public string Kind { get; }
+    public string Name => Kind + " " + Config.Name;
     public bool IsNetDsl => false;
     public string Info { get; }
 
-    public TorchPeer(Setting s, string script)
+    /// <summary>A PyTorch setting.</summary>
+    public TorchPeer(Setting s, string script) : this(s, "PyTorch", (Python, [script, "serve", "--threads", s.Threads.ToString()])) { }
+
+    public TorchPeer(Setting s, string kind, (string file, string[] args) command)
     {
-        Config = s;
-        var psi = new ProcessStartInfo(Python, [script, "serve", "--threads", s.Threads.ToString()])
+        Config = s; Kind = kind;
+        var psi = new ProcessStartInfo(command.file, command.args)
         { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = false };
         // the setting alone decides the threading environment (not whatever the harness was started with)
-        foreach (var k in new[] { "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS", "LD_LIBRARY_PATH", "OPENBLAS_NUM_THREADS", "KMP_BLOCKTIME" }) psi.Environment.Remove(k);
+        foreach (var k in new[] { "GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS", "LD_LIBRARY_PATH", "OPENBLAS_NUM_THREADS", "KMP_BLOCKTIME", "MKL_NUM_THREADS" }) psi.Environment.Remove(k);
         psi.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
         psi.Environment["PYTHONWARNINGS"] = "ignore";
         foreach (var (k, v) in s.Env) psi.Environment[k] = v;
-        _p = Process.Start(psi) ?? throw new InvalidOperationException("python3 could not be started");
+        _p = Process.Start(psi) ?? throw new InvalidOperationException($"{command.file} could not be started");
         Info = Ask(new JsonObject { ["cmd"] = "info" }).ToJsonString();
     }
 
@@ -206,7 +222,7 @@ public sealed class TorchPeer : ISide
         Resume();
         _p.StandardInput.WriteLine(req.ToJsonString());
         _p.StandardInput.Flush();
-        var line = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"{Name}: peer.py exited (code {(_p.HasExited ? _p.ExitCode : -1)})");
+        var line = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"{Name}: the peer process exited (code {(_p.HasExited ? _p.ExitCode : -1)})");
         Pause();
         var node = JsonNode.Parse(line)!;
         if (node["error"] is { } e) throw new InvalidOperationException($"{Name}: {e}");
