@@ -82,13 +82,7 @@ public sealed class DataLoader : IBatchSource<Batch>
         return order;
     }
 
-    private void FillOrder(int epoch, int[] order)
-    {
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        if (!Shuffle) return;
-        var rng = SplitMix64.Derive((ulong)(uint)Seed, 0xE90C_0000_0000UL + (ulong)(uint)epoch);
-        rng.Shuffle(order.AsSpan());
-    }
+    private void FillOrder(int epoch, int[] order) => EpochOrder.Fill(order, Shuffle, Seed, epoch);
 
     /// <summary>
     /// The batches of <paramref name="epoch"/>. Each yielded batch's tensors are overwritten by the next one, so consume a
