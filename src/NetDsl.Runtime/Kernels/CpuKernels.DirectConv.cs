@@ -50,7 +50,11 @@ public sealed partial class CpuKernels<T>
         public int OH => Hp - DilH * (KH - 1);
         public int Plane => Hp * Wp;
         public int Q => OH * Wp;
-        public int CRS => C * KH * KW;
+        /// <summary>Taps of the reduction: C·KH·KW, or for a strided convolution (<see cref="Src"/>) the original C·KH·KW
+        /// (the phase channels' taps that fall outside the original kernel are left out).</summary>
+        public int CRS => Src.SH > 0 ? Src.C * Src.KH * Src.KW : C * KH * KW;
+        /// <summary>Set for a strided convolution run on its stride phases (CpuKernels.DirectConvStrided.cs); default otherwise.</summary>
+        public PhaseSrc Src { get; init; }
         public int Strips => (N + G - 1) / G;
         /// <summary>Padded strip plus a zero tail covering the over-read of the last (rounded-up) tile.</summary>
         public int PadSize => C * Hp * Wp + Wp + 128;
@@ -91,6 +95,7 @@ public sealed partial class CpuKernels<T>
     private static int[] DirectOffsets(DirectGeom q)
     {
         var offs = t_dcOffs is { } o && o.Length >= q.CRS ? o : (t_dcOffs = new int[Math.Max(q.CRS, 64)]);
+        if (q.Src.SH > 0) { PhaseOffsets(q, offs); return offs; }
         int i = 0;
         for (int c = 0; c < q.C; c++)
             for (int r = 0; r < q.KH; r++)
@@ -103,6 +108,7 @@ public sealed partial class CpuKernels<T>
     private static void PadStrip(ReadOnlySpan<T> x, int n0, int gn, Span<T> xp, DirectGeom q)
     {
         xp[..q.PadSize].Clear();
+        if (q.Src.SH > 0) { PhaseStrip(x, n0, gn, xp, q); return; }
         int iw0 = Math.Max(0, -q.PadL), iw1 = Math.Min(q.W, q.Wp - q.PadL);
         int ih0 = Math.Max(0, -q.PadT), ih1 = Math.Min(q.H, q.Hp - q.PadT);
         if (iw1 <= iw0 || ih1 <= ih0) return;
@@ -121,7 +127,7 @@ public sealed partial class CpuKernels<T>
     private static void DirectConvForward<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, ConvDims d, TEpi epi)
         where TEpi : struct, IMap1<T>
     {
-        var q = ForwardGeom(d, g);
+        var q = g.StrideH == 1 && g.StrideW == 1 ? ForwardGeom(d, g) : PhaseGeom(d, g);
         // panels [K/MR][CRS][MR] of W (K×CRS), zero rows past K
         int crs = q.CRS, mr = DirectRows(q.K), kp = (q.K + mr - 1) / mr * mr;
         var panels = Scratch(ref t_dcPanels, kp * crs);
@@ -404,7 +410,7 @@ public sealed partial class CpuKernels<T>
 
     private static void DirectConvBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, ConvGeometry g, ConvDims d)
     {
-        var q = ForwardGeom(d, g);
+        var q = g.StrideH == 1 && g.StrideW == 1 ? ForwardGeom(d, g) : PhaseGeom(d, g);
         var offs = DirectOffsets(q);
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, q.Strips);
         if (workers == 1) { DirectFilterRange(dy, x, dw.AsSpan(), offs, q, 0, q.Strips); return; }
