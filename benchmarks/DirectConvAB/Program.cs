@@ -30,7 +30,9 @@ if (args.Length > 1 && args[1] == "sweep")
     }
     return;
 }
-var flag = typeof(CpuKernels<float>).GetField("DirectConvEnabled", BindingFlags.Static | BindingFlags.NonPublic)!;
+// "-- reps filter pack": A = the scalar weight packing, B = the 8×8-transpose packing (both on the direct kernels)
+bool packAB = args.Length > 2 && args[2] == "pack";
+var flag = typeof(CpuKernels<float>).GetField(packAB ? "DirectPackFast" : "DirectConvEnabled", BindingFlags.Static | BindingFlags.NonPublic)!;
 var k = CpuKernels<float>.Instance;
 Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}, AVX-512 kernels: {typeof(CpuKernels<float>).GetField("Use512", BindingFlags.Static | BindingFlags.NonPublic)!.GetValue(null)}");
 Console.WriteLine($"{"shape",-34} {"op",-11} {"im2col ms",10} {"direct ms",10} {"GF/s old",9} {"GF/s new",9} {"speed-up",8}");
@@ -46,6 +48,9 @@ Console.WriteLine($"{"shape",-34} {"op",-11} {"im2col ms",10} {"direct ms",10} {
     ("resnet s2 16ch 32x32 k32", 64, 16, 32, 32, 32, 3, 1, false, 2),
     ("resnet s2 32ch 16x16 k64", 64, 32, 16, 16, 64, 3, 1, false, 2),
     ("resnet20 b1 s2 16ch 32x32 k32", 1, 16, 32, 32, 32, 3, 1, false, 2),
+    ("resnet20 b1 16ch 32x32", 1, 16, 32, 32, 16, 3, 1, false, 1),
+    ("resnet20 b1 32ch 16x16", 1, 32, 16, 16, 32, 3, 1, false, 1),
+    ("resnet20 b1 64ch 8x8", 1, 64, 8, 8, 64, 3, 1, false, 1),
     ("resnet50 stem b1 3ch 224 7x7 s2", 1, 3, 224, 224, 64, 7, 3, false, 2),
     ("resnet50 s2 128ch 56x56 k128", 1, 128, 56, 56, 128, 3, 1, false, 2),
     ("resnet50 b1 64ch 56x56", 1, 64, 56, 56, 64, 3, 1, true, 1),

@@ -132,7 +132,8 @@ public sealed partial class CpuKernels<T>
         int crs = q.CRS, mr = DirectRows(q.K), kp = (q.K + mr - 1) / mr * mr;
         var panels = Scratch(ref t_dcPanels, kp * crs);
         var ws = w.AsSpan();
-        for (int k = 0; k < kp; k++)
+        int k0 = DirectPackFast ? PackPanels8(ws, panels, q.K, crs, mr) : 0;
+        for (int k = k0; k < kp; k++)
         {
             int panel = k / mr * crs * mr, lane = k % mr;
             if (k < q.K) for (int i = 0; i < crs; i++) panels[panel + i * mr + lane] = ws[k * crs + i];

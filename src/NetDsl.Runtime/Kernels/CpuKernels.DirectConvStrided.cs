@@ -113,4 +113,52 @@ public sealed partial class CpuKernels<T>
                     }
         }
     }
+
+    /// <summary>Pack the weights with 8×8 transposes (off only for A/B measurements of the scalar packing).</summary>
+    internal static bool DirectPackFast = true;
+
+    /// <summary>
+    /// Full 8-row panels of the forward's packed weights, panels[p][i][lane] = W[8p + lane][i], by 8×8 transposes of
+    /// float vectors (a per-call scatter of K·CRS scalars cost about as much as the whole convolution of a batch-1 image
+    /// with 64 channels). Returns the first output channel left to the caller's scalar loop (a partial panel), 0 when
+    /// not float / AVX, or when the rows are not 8.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int PackPanels8(ReadOnlySpan<T> ws, T[] panels, int k, int crs, int mr)
+    {
+        if (typeof(T) != typeof(float) || mr != 8 || !Avx.IsSupported) return 0;
+        int full = k / 8 * 8, i8 = crs / 8 * 8;
+        ref float w0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(ws));
+        ref float p0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetArrayDataReference(panels));
+        for (int k0 = 0; k0 < full; k0 += 8)
+        {
+            ref float src = ref Unsafe.Add(ref w0, k0 * crs);
+            ref float dst = ref Unsafe.Add(ref p0, k0 * crs);
+            nuint c = (nuint)crs;
+            for (int i = 0; i < i8; i += 8)
+            {
+                nuint o = (nuint)i;
+                var r0 = Vector256.LoadUnsafe(ref src, o); var r1 = Vector256.LoadUnsafe(ref src, o + c);
+                var r2 = Vector256.LoadUnsafe(ref src, o + 2 * c); var r3 = Vector256.LoadUnsafe(ref src, o + 3 * c);
+                var r4 = Vector256.LoadUnsafe(ref src, o + 4 * c); var r5 = Vector256.LoadUnsafe(ref src, o + 5 * c);
+                var r6 = Vector256.LoadUnsafe(ref src, o + 6 * c); var r7 = Vector256.LoadUnsafe(ref src, o + 7 * c);
+                var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1); var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5); var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE); var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE); var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                ref float d = ref Unsafe.Add(ref dst, i * 8);
+                Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref d);
+                Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref d, 8);
+                Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref d, 16);
+                Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref d, 24);
+                Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref d, 32);
+                Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref d, 40);
+                Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref d, 48);
+                Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref d, 56);
+            }
+            for (int i = i8; i < crs; i++)
+                for (int lane = 0; lane < 8; lane++) Unsafe.Add(ref dst, i * 8 + lane) = Unsafe.Add(ref src, lane * crs + i);
+        }
+        return full;
+    }
 }
