@@ -1,6 +1,6 @@
 // A/B harness for the direct stride-1 convolution kernels: the im2col path (direct kernels off) and the direct path, run
 // alternately in one process at the ResNet-20, LeNet-5 and (strided) ResNet-50 shapes. Prints the median time of each and the ratio.
-//   dotnet run -c Release --project benchmarks/DirectConvAB [-- reps [name filter]]
+//   dotnet run -c Release --project benchmarks/DirectConvAB [-- reps [name filter | pool]]
 using System.Diagnostics;
 using System.Reflection;
 using NetDsl.Runtime;
@@ -28,6 +28,30 @@ if (args.Length > 1 && args[1] == "sweep")
             }
         Console.WriteLine($"{c}ch {hw}x{hw} fwd+bwd_data: {va}: {Median(t[0]):F3} ms, {vb}: {Median(t[1]):F3} ms");
     }
+    return;
+}
+if (args.Length > 1 && args[1] == "pool")
+{
+    // max pooling: A = the scalar general path, B = vectorized interior columns (ResNet-50's 3×3/2 pad 1 after the stem)
+    var vec = typeof(CpuKernels<float>).GetField("MaxPoolVectorOn", BindingFlags.Static | BindingFlags.NonPublic)!;
+    foreach (var (n, c, h) in new[] { (1, 64, 112), (8, 64, 112) })
+    {
+        var pg = new PoolGeometry(3, 3, 2, 2, 1, 1);
+        var px = Tensor<float>.Zeros(n, c, h, h); var sp = px.AsSpan(); var r = new Random(2);
+        for (int i = 0; i < sp.Length; i++) sp[i] = (float)r.NextDouble();
+        var py = Tensor<float>.Zeros(n, c, pg.OutH(h), pg.OutW(h)); var pa = Tensor<int>.Zeros(n, c, pg.OutH(h), pg.OutW(h));
+        var t = new[] { new List<double>(), new List<double>() };
+        for (int i = 0; i < reps + 3; i++)
+            for (int m = 0; m < 2; m++)
+            {
+                vec.SetValue(null, m == 1);
+                var sw = Stopwatch.StartNew();
+                CpuKernels<float>.Instance.MaxPool2dForward(px, py, pa, pg);
+                if (i >= 3) t[m].Add(sw.Elapsed.TotalMilliseconds);
+            }
+        Console.WriteLine($"maxpool 3x3/2 p1 {n}x{c}x{h}x{h}: scalar {Median(t[0]):F3} ms, vector {Median(t[1]):F3} ms, {Median(t[0]) / Median(t[1]):F2}x");
+    }
+    vec.SetValue(null, true);
     return;
 }
 // "-- reps filter pack": A = the scalar weight packing, B = the 8×8-transpose packing (both on the direct kernels)

@@ -65,8 +65,11 @@ public sealed partial class CpuKernels<T>
             {
                 int h0 = i * g.StrideH - g.PadH;
                 int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, h);
+                // interior columns 8 at a time (float, stride 1 or 2): [jv0, jv1) done, the rest below
+                var (jv0, jv1) = MaxPoolVectorOn ? MaxPoolRowVector(xp, ys.Slice(yo + i * ow, ow), am.Slice(yo + i * ow, ow), w, hs, he, g) : (0, 0);
                 for (int j = 0; j < ow; j++)
                 {
+                    if (j == jv0 && jv1 > jv0) { j = jv1 - 1; continue; }
                     int w0 = j * g.StrideW - g.PadW;
                     int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, w);
                     // two passes keep the branches predictable: the max (branch-free Max, NaN-propagating), then its first index
@@ -143,6 +146,62 @@ public sealed partial class CpuKernels<T>
             }
         }
         return j;
+    }
+
+    /// <summary>Vectorized general max pooling (off only for A/B measurements).</summary>
+    internal static bool MaxPoolVectorOn = true;
+
+    /// <summary>
+    /// One output row of a general max pool (float, stride 1 or 2), 8 outputs at a time over the columns whose windows are
+    /// inside the row (rows hs..he of the plane): the maximum and the row-major first index of it (strict &gt; from the window's
+    /// first element, as the scalar loop and PyTorch). Returns the outputs done, [jv0, jv1); a chunk holding a NaN stops it
+    /// (the scalar loop propagates NaN and its index).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (int, int) MaxPoolRowVector(ReadOnlySpan<T> xp, Span<T> yr, Span<int> ar, int w, int hs, int he, PoolGeometry g)
+    {
+        int s = g.StrideW, kw = g.KernelW, pw = g.PadW;
+        if (typeof(T) != typeof(float) || !Vector256.IsHardwareAccelerated || (s != 1 && s != 2) || he <= hs) return (0, 0);
+        // interior outputs [jv0, jv1): every window column inside the row; a chunk reads exactly its windows' columns, and the
+        // last chunk overlaps the one before it (recomputing a few outputs) instead of a scalar tail
+        int jv0 = (pw + s - 1) / s, jv1 = Math.Min(yr.Length, FloorDiv(w - 1 + pw - (kw - 1), s) + 1), j = jv0;
+        if (jv1 - jv0 < 8) return (0, 0);
+        ref float x0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(xp));
+        ref float y0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(yr));
+        ref int a0 = ref MemoryMarshal.GetReference(ar);
+        var lane = s == 1 ? Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) : Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var evenLo = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6); var evenHi = Vector256.Create(1, 3, 5, 7, 1, 3, 5, 7);
+        for (; j < jv1; j += 8)
+        {
+            if (j + 8 > jv1) j = jv1 - 8;
+            Vector256<float> best = default; Vector256<int> idx = default;
+            var ordered = Vector256<float>.AllBitsSet;
+            bool first = true;
+            for (int a = hs; a < he; a++)
+                for (int b = 0; b < kw; b++)
+                {
+                    int off = a * w + s * j - pw + b;
+                    Vector256<float> v;
+                    if (s == 1) v = Vector256.LoadUnsafe(ref x0, (nuint)off);
+                    else
+                    {
+                        // columns off, off+2, …, off+14: the evens of [off, off+8) and the odd lanes of [off+7, off+15)
+                        var lo = Vector256.Shuffle(Vector256.LoadUnsafe(ref x0, (nuint)off), evenLo);
+                        var hi = Vector256.Shuffle(Vector256.LoadUnsafe(ref x0, (nuint)(off + 7)), evenHi);
+                        v = Vector256.Create(lo.GetLower(), hi.GetLower());
+                    }
+                    ordered &= Vector256.Equals(v, v);
+                    var at = Vector256.Create(off) + lane;
+                    if (first) { best = v; idx = at; first = false; continue; }
+                    var gt = Vector256.GreaterThan(v, best);
+                    best = Vector256.ConditionalSelect(gt, v, best);
+                    idx = Vector256.ConditionalSelect(gt.AsInt32(), at, idx);
+                }
+            if (ordered.ExtractMostSignificantBits() != 0xFF) return (jv0, j);   // a NaN: the scalar loop from here
+            best.StoreUnsafe(ref y0, (nuint)j);
+            idx.StoreUnsafe(ref a0, (nuint)j);
+        }
+        return (jv0, jv1);
     }
 
     /// <summary>Splits the 2·W consecutive elements (v0, v1) into the even-indexed and odd-indexed ones.</summary>
