@@ -34,9 +34,9 @@ if (args.Length > 1 && args[1] == "pool")
 {
     // max pooling: A = the scalar general path, B = vectorized interior columns (ResNet-50's 3×3/2 pad 1 after the stem)
     var vec = typeof(CpuKernels<float>).GetField("MaxPoolVectorOn", BindingFlags.Static | BindingFlags.NonPublic)!;
-    foreach (var (n, c, h) in new[] { (1, 64, 112), (8, 64, 112) })
+    foreach (var (n, c, h, pk) in new[] { (1, 64, 112, 3), (8, 64, 112, 3), (64, 6, 28, 2), (64, 16, 10, 2) })
     {
-        var pg = new PoolGeometry(3, 3, 2, 2, 1, 1);
+        var pg = pk == 3 ? new PoolGeometry(3, 3, 2, 2, 1, 1) : new PoolGeometry(2, 2, 2, 2, 0, 0);
         var px = Tensor<float>.Zeros(n, c, h, h); var sp = px.AsSpan(); var r = new Random(2);
         for (int i = 0; i < sp.Length; i++) sp[i] = (float)r.NextDouble();
         var py = Tensor<float>.Zeros(n, c, pg.OutH(h), pg.OutW(h)); var pa = Tensor<int>.Zeros(n, c, pg.OutH(h), pg.OutW(h));
@@ -49,7 +49,7 @@ if (args.Length > 1 && args[1] == "pool")
                 CpuKernels<float>.Instance.MaxPool2dForward(px, py, pa, pg);
                 if (i >= 3) t[m].Add(sw.Elapsed.TotalMilliseconds);
             }
-        Console.WriteLine($"maxpool 3x3/2 p1 {n}x{c}x{h}x{h}: scalar {Median(t[0]):F3} ms, vector {Median(t[1]):F3} ms, {Median(t[0]) / Median(t[1]):F2}x");
+        Console.WriteLine($"maxpool {pk}x{pk}/2 p{pk - 2} {n}x{c}x{h}x{h}: scalar {Median(t[0]):F3} ms, vector {Median(t[1]):F3} ms, {Median(t[0]) / Median(t[1]):F2}x");
     }
     vec.SetValue(null, true);
     return;

@@ -163,6 +163,22 @@ public class PoolTests
         }
     }
 
+    [Theory]
+    [InlineData(10, 10)]   // LeNet's second pool: planes gathered 8 outputs at a time across rows
+    [InlineData(9, 13)]    // odd sizes (last row and column dropped), an overlapping last chunk
+    public void MaxPool2x2NarrowPlanesKeepTheFirstMax(int h, int w)
+    {
+        int n = 3, c = 4;
+        var rng = new Random(h + w);
+        var xd = Enumerable.Range(0, n * c * h * w).Select(_ => (double)rng.Next(3)).ToArray();   // many ties
+        var g = PoolGeometry.Of(2, 2);
+        var (ey, earg) = Ref.MaxPool(xd, n, c, h, w, g);
+        var y = Tensor<float>.Zeros(n, c, g.OutH(h), g.OutW(w)); var arg = Tensor<int>.Zeros(y.Shape);
+        CpuKernels<float>.Instance.MaxPool2dForward(Tensor<float>.FromArray(xd.Select(v => (float)v).ToArray(), n, c, h, w), y, arg, g);
+        Assert.Equal(ey, y.AsSpan().ToArray().Select(v => (double)v).ToArray());
+        Assert.Equal(earg, arg.AsSpan().ToArray());
+    }
+
     [Fact]
     public void MaxPoolPadsWithNegativeInfinity()
     {
@@ -177,7 +193,7 @@ public class PoolTests
 
     [Theory]
     [InlineData(2, 2, 2, 64)]   // vectorized 2×2/2 path
-    [InlineData(2, 2, 2, 10)]   // scalar 2×2/2 path (5 outputs per row)
+    [InlineData(2, 2, 2, 10)]   // 5 outputs per row: the gathered-plane path gives the plane back to the scalar loop
     [InlineData(3, 2, 1, 64)]   // general path
     public void MaxPoolPropagatesNaN(int kernel, int stride, int expectedOutputs, int width)
     {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetDsl.Runtime;
 
@@ -27,8 +28,14 @@ public sealed partial class CpuKernels<T>
         if (g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0 && 2 * oh <= h && 2 * ow <= w)
         {
             // the common 2×2/2 window: every window is inside the plane
+            // planes with short rows (LeNet: 14 and 5 outputs per row): 8 outputs at a time across rows by gathers. Measured on
+            // the Intel Xeon (AVX-512) against the row path below: 1.4× at 14 per row, 3× at 5 (scalar before); on AMD Zen 4,
+            // whose gathers are slower, the 8–15 range is not measured
+            int[]? table = MaxPoolVectorOn && ow < 16 && oh * ow >= 8 && typeof(T) == typeof(float) && Avx2.IsSupported ? Pool2x2Table(oh, ow, w) : null;
             for (int pl = lo; pl < hi; pl++)
             {
+                if (table is not null && MaxPool2x2Gather(xs.Slice(pl * h * w, h * w), ys.Slice(pl * oh * ow, oh * ow), am.Slice(pl * oh * ow, oh * ow), table, w))
+                    continue;
                 var xp = xs.Slice(pl * h * w, h * w);
                 var yp = ys.Slice(pl * oh * ow, oh * ow);
                 var ap = am.Slice(pl * oh * ow, oh * ow);
@@ -146,6 +153,56 @@ public sealed partial class CpuKernels<T>
             }
         }
         return j;
+    }
+
+    [ThreadStatic] private static int[]? t_pool2x2Table;
+    [ThreadStatic] private static long t_pool2x2Key;
+
+    /// <summary>Top-left input offset of every output of a 2×2/2 plane, in output order: 2i·w + 2j (kept per thread).</summary>
+    private static int[] Pool2x2Table(int oh, int ow, int w)
+    {
+        long key = ((long)oh << 42) | ((long)ow << 21) | (uint)w;
+        if (t_pool2x2Table is { } t && t_pool2x2Key == key) return t;
+        t = new int[oh * ow];
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) t[i * ow + j] = 2 * i * w + 2 * j;
+        t_pool2x2Key = key;
+        return t_pool2x2Table = t;
+    }
+
+    /// <summary>
+    /// One 2×2/2 plane (float, AVX2) with its outputs 8 at a time in output order, the four window elements gathered by the
+    /// offset table (the last chunk overlaps the one before it). Same rule as the row path: the first maximum (strict &gt;,
+    /// top row first). Returns false, having written nothing final, when the plane holds a NaN (the scalar path then runs).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe bool MaxPool2x2Gather(ReadOnlySpan<T> xp, Span<T> yp, Span<int> ap, int[] table, int w)
+    {
+        int n = yp.Length;
+        var one = Vector256<int>.One; var wv = Vector256.Create(w); var w1 = Vector256.Create(w + 1);
+        fixed (float* x0 = MemoryMarshal.Cast<T, float>(xp))
+        fixed (int* t0 = table)
+        {
+            ref float y0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(yp));
+            ref int a0 = ref MemoryMarshal.GetReference(ap);
+            for (int o = 0; o < n; o += 8)
+            {
+                if (o + 8 > n) o = n - 8;
+                var tl = Avx.LoadVector256(t0 + o);
+                var e00 = Avx2.GatherVector256(x0, tl, 4); var e01 = Avx2.GatherVector256(x0 + 1, tl, 4);
+                var e10 = Avx2.GatherVector256(x0 + w, tl, 4); var e11 = Avx2.GatherVector256(x0 + w + 1, tl, 4);
+                var ordered = Vector256.Equals(e00, e00) & Vector256.Equals(e01, e01) & Vector256.Equals(e10, e10) & Vector256.Equals(e11, e11);
+                if (ordered.ExtractMostSignificantBits() != 0xFF) return false;
+                var g1 = Vector256.GreaterThan(e01, e00);
+                var m01 = Vector256.ConditionalSelect(g1, e01, e00); var f01 = one & g1.AsInt32();
+                var g3 = Vector256.GreaterThan(e11, e10);
+                var m23 = Vector256.ConditionalSelect(g3, e11, e10); var f23 = Vector256.ConditionalSelect(g3.AsInt32(), w1, wv);
+                var g = Vector256.GreaterThan(m23, m01);
+                Vector256.ConditionalSelect(g, m23, m01).StoreUnsafe(ref y0, (nuint)o);
+                (tl + Vector256.ConditionalSelect(g.AsInt32(), f23, f01)).StoreUnsafe(ref a0, (nuint)o);
+            }
+        }
+        return true;
     }
 
     /// <summary>Vectorized general max pooling (off only for A/B measurements).</summary>
