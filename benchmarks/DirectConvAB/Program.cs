@@ -82,6 +82,10 @@ Console.WriteLine($"{"shape",-34} {"op",-11} {"im2col ms",10} {"direct ms",10} {
     ("resnet50 b1 128ch 28x28", 1, 128, 28, 28, 128, 3, 1, true, 1),
     ("resnet50 b1 256ch 14x14", 1, 256, 14, 14, 256, 3, 1, true, 1),
     ("resnet50 b8 128ch 28x28", 8, 128, 28, 28, 128, 3, 1, true, 1),
+    ("resnet50 b1 512ch 7x7", 1, 512, 7, 7, 512, 3, 1, true, 1),
+    ("resnet50 b8 512ch 7x7", 8, 512, 7, 7, 512, 3, 1, true, 1),
+    ("resnet50 b8 s2 256ch 28x28 k256", 8, 256, 28, 28, 256, 3, 1, false, 2),
+    ("resnet50 b8 s2 512ch 14x14 k512", 8, 512, 14, 14, 512, 3, 1, false, 2),
 ];
 var rng = new Random(1);
 Tensor<float> R(params int[] s) { var t = Tensor<float>.Zeros(s); var sp = t.AsSpan(); for (int i = 0; i < sp.Length; i++) sp[i] = (float)(rng.NextDouble() * 2 - 1); return t; }

@@ -82,6 +82,34 @@ public class DirectConvStridedTests
         Assert.False(CpuKernels<float>.DirectStridedApplies([1, 128, 56, 56], [128, 128, 3, 3], new ConvGeometry(2, 2, 1, 1)));
     }
 
+    [Theory]
+    [InlineData(2, 300, 6, 7, 9, 1)]   // C·9 = 2700 taps, past the forward's limit: only the weight gradient is direct
+    [InlineData(2, 300, 9, 8, 5, 2)]   // the same, strided
+    public void WideWeightGradientMatchesIm2col(int n, int c, int h, int w, int k, int stride)
+    {
+        var g = ConvGeometry.Of(stride, 1);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Assert.True(CpuKernels<float>.DirectFilterApplies([n, c, h, w], [k, c, 3, 3], g));
+            Assert.False(CpuKernels<float>.DirectConvApplies([n, c, h, w], [k, c, 3, 3], g));
+        }
+        var rng = new Random(c + stride);
+        int oh = g.OutH(h, 3), ow = g.OutW(w, 3);
+        foreach (var tol in new[] { 1e-10, 1e-3 })
+        {
+            if (tol > 1e-6) Wide<float>(); else Wide<double>();
+            void Wide<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+            {
+                var x = TU.Rand<T>(rng, n, c, h, w); var dy = TU.Rand<T>(rng, n, k, oh, ow);
+                var dW = TU.Empty<T>(rng, k, c, 3, 3);
+                CpuKernels<T>.Instance.Conv2dBackwardFilter(dy, x, dW, null, g);
+                TU.Close(BackwardFilter(TU.D(dy), TU.D(x), n, c, h, w, k, 3, 3, g).dw, dW, tol, "wide dw");
+                var dwRef = Im2col(() => { var t = TU.Empty<T>(rng, k, c, 3, 3); CpuKernels<T>.Instance.Conv2dBackwardFilter(dy, x, t, null, g); return t; });
+                TU.Close(TU.D(dwRef), dW, tol, "wide direct vs im2col dw");
+            }
+        }
+    }
+
     private static Tensor<T> Im2col<T>(Func<Tensor<T>> run) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         CpuKernels<T>.t_forceIm2col = true;

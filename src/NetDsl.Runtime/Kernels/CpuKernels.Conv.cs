@@ -170,7 +170,7 @@ public sealed partial class CpuKernels<T>
         var d = KernelContract.Conv2d(x, dw, db, dy, g, "x", "dy", "dw", "db");
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (g.Groups > 1) GroupedBackwardFilter(dy, x, dw, g, d);
-        else if (UseDirect(d, g) || UseDirectStrided(d, g, forward: false)) DirectConvBackwardFilter(dy, x, dw, g, d);
+        else if (UseDirectFilter(d, g)) DirectConvBackwardFilter(dy, x, dw, g, d);
         else if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
         else ConvBackwardFilterParallel(dy, x, dw, g, d, workers);
         if (db is not null)
