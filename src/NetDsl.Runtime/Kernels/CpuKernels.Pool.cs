@@ -155,19 +155,18 @@ public sealed partial class CpuKernels<T>
         return j;
     }
 
-    [ThreadStatic] private static int[]? t_pool2x2Table;
-    [ThreadStatic] private static long t_pool2x2Key;
+    // immutable tables shared by all threads; a network's pools have a few shapes (looked up without allocating)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, int[]> s_pool2x2Tables = new();
 
-    /// <summary>Top-left input offset of every output of a 2×2/2 plane, in output order: 2i·w + 2j (kept per thread).</summary>
+    /// <summary>Top-left input offset of every output of a 2×2/2 plane, in output order: 2i·w + 2j.</summary>
     private static int[] Pool2x2Table(int oh, int ow, int w)
     {
         long key = ((long)oh << 42) | ((long)ow << 21) | (uint)w;
-        if (t_pool2x2Table is { } t && t_pool2x2Key == key) return t;
+        if (s_pool2x2Tables.TryGetValue(key, out var t)) return t;
         t = new int[oh * ow];
         for (int i = 0; i < oh; i++)
             for (int j = 0; j < ow; j++) t[i * ow + j] = 2 * i * w + 2 * j;
-        t_pool2x2Key = key;
-        return t_pool2x2Table = t;
+        return s_pool2x2Tables.GetOrAdd(key, t);
     }
 
     /// <summary>
