@@ -14,6 +14,9 @@ public class PoolTests
         [3, 64, 32, 32, 3, 3, 2, 2, 1, 1],  // large: parallel planes
         [64, 16, 10, 10, 2, 2, 2, 2, 0, 0], // LeNet pool2: rows narrower than a vector, parallel planes
         [5, 7, 11, 13, 2, 2, 2, 2, 0, 0],   // odd sizes: the last row and column are dropped
+        [1, 3, 57, 56, 3, 3, 2, 2, 1, 1],   // ResNet-50's 3×3/2 pad 1 (smaller): vectorized interior columns + scalar borders
+        [2, 3, 20, 37, 3, 3, 1, 1, 1, 1],   // 3×3 stride 1: vectorized interior columns, odd width
+        [2, 2, 9, 45, 2, 3, 2, 2, 0, 1],    // window 2×3 stride 2, several vector chunks per row
     ];
 
     private static PoolGeometry G(int kh, int kw, int sh, int sw, int ph, int pw) => new(kh, kw, sh, sw, ph, pw);
@@ -125,6 +128,57 @@ public class PoolTests
         TU.Close(Enumerable.Range(0, n * c * h * w).Select(i => dyd[i / (h * w)] / (h * w)).ToArray(), dx, tol, "gap dx");
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void MaxPoolVectorRowsKeepTheFirstMaxAndPropagateNaN(int stride)
+    {
+        // ties (values from {0, 1, 2}), an all -inf window and NaNs inside the vectorized interior columns, against the reference
+        int n = 1, c = 2, h = 9, w = 48;
+        var g = new PoolGeometry(3, 3, stride, stride, 1, 1);
+        var rng = new Random(stride);
+        var xd = Enumerable.Range(0, n * c * h * w).Select(_ => (double)rng.Next(3)).ToArray();
+        for (int j = 20; j < 26; j++) for (int i = 0; i < 3; i++) xd[i * w + j] = double.NegativeInfinity;
+        var (ey, earg) = Ref.MaxPool(xd, n, c, h, w, g);
+        var (y, arg) = Pool(xd);
+        Assert.Equal(ey, y.Select(v => (double)v).ToArray());
+        Assert.Equal(earg, arg);
+        // NaN: the scalar loop's semantics (NaN propagates, its first index) are the oracle, run in the same process
+        xd[h * w + 4 * w + 30] = double.NaN; xd[h * w + 4 * w + 31] = double.NaN;   // plane 1, row 4
+        (y, arg) = Pool(xd);
+        float[] sy; int[] sarg;
+        CpuKernels<float>.MaxPoolVectorOn = false;
+        try { (sy, sarg) = Pool(xd); }
+        finally { CpuKernels<float>.MaxPoolVectorOn = true; }
+        Assert.Contains(sy, float.IsNaN);
+        Assert.Equal(sy, y);   // xunit compares NaN as equal to NaN
+        Assert.Equal(sarg, arg);
+
+        (float[] y, int[] arg) Pool(double[] x)
+        {
+            int oh = g.OutH(h), ow = g.OutW(w);
+            var yt = Tensor<float>.Zeros(n, c, oh, ow); var at = Tensor<int>.Zeros(n, c, oh, ow);
+            CpuKernels<float>.Instance.MaxPool2dForward(Tensor<float>.FromArray(x.Select(v => (float)v).ToArray(), n, c, h, w), yt, at, g);
+            return (yt.AsSpan().ToArray(), at.AsSpan().ToArray());
+        }
+    }
+
+    [Theory]
+    [InlineData(10, 10)]   // LeNet's second pool: planes gathered 8 outputs at a time across rows
+    [InlineData(9, 13)]    // odd sizes (last row and column dropped), an overlapping last chunk
+    public void MaxPool2x2NarrowPlanesKeepTheFirstMax(int h, int w)
+    {
+        int n = 3, c = 4;
+        var rng = new Random(h + w);
+        var xd = Enumerable.Range(0, n * c * h * w).Select(_ => (double)rng.Next(3)).ToArray();   // many ties
+        var g = PoolGeometry.Of(2, 2);
+        var (ey, earg) = Ref.MaxPool(xd, n, c, h, w, g);
+        var y = Tensor<float>.Zeros(n, c, g.OutH(h), g.OutW(w)); var arg = Tensor<int>.Zeros(y.Shape);
+        CpuKernels<float>.Instance.MaxPool2dForward(Tensor<float>.FromArray(xd.Select(v => (float)v).ToArray(), n, c, h, w), y, arg, g);
+        Assert.Equal(ey, y.AsSpan().ToArray().Select(v => (double)v).ToArray());
+        Assert.Equal(earg, arg.AsSpan().ToArray());
+    }
+
     [Fact]
     public void MaxPoolPadsWithNegativeInfinity()
     {
@@ -139,7 +193,7 @@ public class PoolTests
 
     [Theory]
     [InlineData(2, 2, 2, 64)]   // vectorized 2×2/2 path
-    [InlineData(2, 2, 2, 10)]   // scalar 2×2/2 path (5 outputs per row)
+    [InlineData(2, 2, 2, 10)]   // 5 outputs per row: the gathered-plane path gives the plane back to the scalar loop
     [InlineData(3, 2, 1, 64)]   // general path
     public void MaxPoolPropagatesNaN(int kernel, int stride, int expectedOutputs, int width)
     {

@@ -30,7 +30,7 @@ public sealed partial class CpuKernels<T>
     {
         var d = KernelContract.Conv2d(x, w, b, y, g, "x", "y");
         if (g.Groups > 1) { GroupedForward(x, w, b, y, g, d, epilogue); return; }
-        if (UseDirect(d, g)) { DirectConvForward(x, w, b, y, g, d, epilogue); return; }
+        if (UseDirect(d, g) || UseDirectStrided(d, g, forward: true)) { DirectConvForward(x, w, b, y, g, d, epilogue); return; }
         long work = (long)d.N * d.K * d.CRS * d.P;
         int workers = Workers(work, d.N);
         if (SplitWithinImages && d.N < Environment.ProcessorCount && Workers(work, Environment.ProcessorCount) > workers)
@@ -170,7 +170,7 @@ public sealed partial class CpuKernels<T>
         var d = KernelContract.Conv2d(x, dw, db, dy, g, "x", "dy", "dw", "db");
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (g.Groups > 1) GroupedBackwardFilter(dy, x, dw, g, d);
-        else if (UseDirect(d, g)) DirectConvBackwardFilter(dy, x, dw, g, d);
+        else if (UseDirectFilter(d, g)) DirectConvBackwardFilter(dy, x, dw, g, d);
         else if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
         else ConvBackwardFilterParallel(dy, x, dw, g, d, workers);
         if (db is not null)

@@ -9,8 +9,8 @@ namespace NetDsl.Runtime;
 // coordinates q = oh·Wp + ow, ow ∈ [0, Wp) (columns ow ≥ OW are garbage, dropped on write). For every tap (c, r, s) the
 // inputs needed by a run of q are xpad_flat[off(c,r,s) + q], off = c·Hp·Wp + r·dilH·Wp + s·dilW: contiguous in q, so the
 // GEMM's B operand is a set of shifted views of xpad and is never packed.
-//   forward:         y[k][q]  = Σ_crs W[k][crs] · xpad[off(crs) + q]   (W packed into MR-row panels; register tile 8 × 2 or
-//                    6 × 4 zmm vectors of q with AVX-512, 6 × 2 ymm with AVX2)
+//   forward:         y[k][q]  = Σ_crs W[k][crs] · xpad[off(crs) + q]   (W packed into MR-row panels; register tile 8 × 3
+//                    (or 8 × 2) or 6 × 4 zmm vectors of q with AVX-512, 6 × 2 ymm with AVX2)
 //   backward data:   the same kernel on dy padded by dil·(KH−1) − pad with flipped, transposed weights w'[c][k][KH−1−r][KW−1−s]
 //   backward filter: dW[k][crs] = Σ_n Σ_q dy_pw[k][q] · xpad[off(crs) + q], dy_pw = dy in padded-width layout with zeros in the
 //                    garbage columns: dot form, 4 k × 6 taps (or 6 × 4; AVX2 4 × 3) of vector accumulators, a group of
@@ -36,8 +36,11 @@ public sealed partial class CpuKernels<T>
     /// <summary>Rows of the register tile: 8 output channels × 2 vectors of q, or 6 × 4 vectors when there are few outputs
     /// (LeNet's K = 6 would leave a quarter of an 8-row tile empty).</summary>
     private static int DirectRows(int k) => !Use512 ? 6 : k <= 6 ? 6 : DcMR;
-    /// <summary>Columns (q) of the register tile: 2 vectors with 8 rows, 4 with 6 rows (AVX-512); AVX2: 6 rows × 2 vectors.</summary>
-    private static int DirectCols(int rows) => Use512 ? (rows == DcMR ? 2 : 4) * Vector512<T>.Count : 2 * Vector256<T>.Count;
+    /// <summary>Columns (q) of the register tile: 3 (or 2) vectors with 8 rows, 4 with 6 rows (AVX-512); AVX2: 6 rows × 2 vectors.</summary>
+    private static int DirectCols(int rows) => Use512 ? (rows == DcMR ? (DirectTile3 ? 3 : 2) : 4) * Vector512<T>.Count : 2 * Vector256<T>.Count;
+    /// <summary>8-row tiles of 3 vectors (24 accumulators; 3 loads and 8 broadcasts feed 24 FMAs) instead of 2: 1.03–1.18× on the
+    /// ResNet-20/50 shapes (DirectConvAB tile3, Intel Xeon AVX-512), neutral at batch 1. NETDSL_DIRECT_TILE3=0 (or A/B) turns it off.</summary>
+    internal static bool DirectTile3 = Environment.GetEnvironmentVariable("NETDSL_DIRECT_TILE3") != "0";
 
     /// <summary>
     /// Geometry of the direct kernel: G images of C×H×W side by side in a strip of Hp×Wp per channel, image g at row PadT,
@@ -50,7 +53,11 @@ public sealed partial class CpuKernels<T>
         public int OH => Hp - DilH * (KH - 1);
         public int Plane => Hp * Wp;
         public int Q => OH * Wp;
-        public int CRS => C * KH * KW;
+        /// <summary>Taps of the reduction: C·KH·KW, or for a strided convolution (<see cref="Src"/>) the original C·KH·KW
+        /// (the phase channels' taps that fall outside the original kernel are left out).</summary>
+        public int CRS => Src.SH > 0 ? Src.C * Src.KH * Src.KW : C * KH * KW;
+        /// <summary>Set for a strided convolution run on its stride phases (CpuKernels.DirectConvStrided.cs); default otherwise.</summary>
+        public PhaseSrc Src { get; init; }
         public int Strips => (N + G - 1) / G;
         /// <summary>Padded strip plus a zero tail covering the over-read of the last (rounded-up) tile.</summary>
         public int PadSize => C * Hp * Wp + Wp + 128;
@@ -91,6 +98,7 @@ public sealed partial class CpuKernels<T>
     private static int[] DirectOffsets(DirectGeom q)
     {
         var offs = t_dcOffs is { } o && o.Length >= q.CRS ? o : (t_dcOffs = new int[Math.Max(q.CRS, 64)]);
+        if (q.Src.SH > 0) { PhaseOffsets(q, offs); return offs; }
         int i = 0;
         for (int c = 0; c < q.C; c++)
             for (int r = 0; r < q.KH; r++)
@@ -103,6 +111,7 @@ public sealed partial class CpuKernels<T>
     private static void PadStrip(ReadOnlySpan<T> x, int n0, int gn, Span<T> xp, DirectGeom q)
     {
         xp[..q.PadSize].Clear();
+        if (q.Src.SH > 0) { PhaseStrip(x, n0, gn, xp, q); return; }
         int iw0 = Math.Max(0, -q.PadL), iw1 = Math.Min(q.W, q.Wp - q.PadL);
         int ih0 = Math.Max(0, -q.PadT), ih1 = Math.Min(q.H, q.Hp - q.PadT);
         if (iw1 <= iw0 || ih1 <= ih0) return;
@@ -121,12 +130,13 @@ public sealed partial class CpuKernels<T>
     private static void DirectConvForward<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, ConvDims d, TEpi epi)
         where TEpi : struct, IMap1<T>
     {
-        var q = ForwardGeom(d, g);
+        var q = g.StrideH == 1 && g.StrideW == 1 ? ForwardGeom(d, g) : PhaseGeom(d, g);
         // panels [K/MR][CRS][MR] of W (K×CRS), zero rows past K
         int crs = q.CRS, mr = DirectRows(q.K), kp = (q.K + mr - 1) / mr * mr;
         var panels = Scratch(ref t_dcPanels, kp * crs);
         var ws = w.AsSpan();
-        for (int k = 0; k < kp; k++)
+        int k0 = DirectPackFast ? PackPanels8(ws, panels, q.K, crs, mr) : 0;
+        for (int k = k0; k < kp; k++)
         {
             int panel = k / mr * crs * mr, lane = k % mr;
             if (k < q.K) for (int i = 0; i < crs; i++) panels[panel + i * mr + lane] = ws[k * crs + i];
@@ -206,6 +216,7 @@ public sealed partial class CpuKernels<T>
                     ref T bk = ref hasBias ? ref Unsafe.Add(ref bias0, k0) : ref bias0;
                     for (int t = tb0; t < tb1; t++)
                         if (!Use512) DirectTile256(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
+                        else if (rows == DcMR && DirectTile3) DirectTile512x3(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
                         else if (rows == DcMR) DirectTile512(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
                         else DirectTile512x6(ref Unsafe.Add(ref xp0, t * nq), ref pa, ref off0, crs, ref y0, wr, q, k0, mr, t * nq, hasBias, ref bk, epi);
                 }
@@ -251,6 +262,58 @@ public sealed partial class CpuKernels<T>
         if (mr > 6) TileRow(ref t, 6, c60, c61, hasBias, ref bias, epi);
         if (mr > 7) TileRow(ref t, 7, c70, c71, hasBias, ref bias, epi);
         WriteTile(ref t, nq, ref y, wr, q, k0, mr, q0);
+    }
+
+    /// <summary>Output rows k0..k0+mr, columns q0..q0+3w: MR × 3 vector accumulators.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectTile512x3<TEpi>(ref T xq, ref T ap, ref int off, int crs, ref T y, TileDst wr, DirectGeom q, int k0, int mr, int q0,
+        bool hasBias, ref T bias, TEpi epi) where TEpi : struct, IMap1<T>
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default,
+                     c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default,
+                     c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default,
+                     c60 = default, c61 = default, c62 = default, c70 = default, c71 = default, c72 = default;
+        for (int i = 0; i < crs; i++)
+        {
+            ref T bp = ref Unsafe.Add(ref xq, Unsafe.Add(ref off, i));
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
+            var b2 = Vector512.LoadUnsafe(ref bp, (nuint)(2 * w));
+            var a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01); c02 = Fma(a, b2, c02);
+            a = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11); c12 = Fma(a, b2, c12);
+            a = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21); c22 = Fma(a, b2, c22);
+            a = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31); c32 = Fma(a, b2, c32);
+            a = Vector512.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41); c42 = Fma(a, b2, c42);
+            a = Vector512.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51); c52 = Fma(a, b2, c52);
+            a = Vector512.Create(Unsafe.Add(ref ap, 6)); c60 = Fma(a, b0, c60); c61 = Fma(a, b1, c61); c62 = Fma(a, b2, c62);
+            a = Vector512.Create(Unsafe.Add(ref ap, 7)); c70 = Fma(a, b0, c70); c71 = Fma(a, b1, c71); c72 = Fma(a, b2, c72);
+            ap = ref Unsafe.Add(ref ap, DcMR);
+        }
+        int nq = 3 * w;
+        Span<T> tile = stackalloc T[DcMR * 3 * Vector512<T>.Count];
+        ref T t = ref MemoryMarshal.GetReference(tile);
+        TileRow3(ref t, 0, c00, c01, c02, hasBias, ref bias, epi);
+        if (mr > 1) TileRow3(ref t, 1, c10, c11, c12, hasBias, ref bias, epi);
+        if (mr > 2) TileRow3(ref t, 2, c20, c21, c22, hasBias, ref bias, epi);
+        if (mr > 3) TileRow3(ref t, 3, c30, c31, c32, hasBias, ref bias, epi);
+        if (mr > 4) TileRow3(ref t, 4, c40, c41, c42, hasBias, ref bias, epi);
+        if (mr > 5) TileRow3(ref t, 5, c50, c51, c52, hasBias, ref bias, epi);
+        if (mr > 6) TileRow3(ref t, 6, c60, c61, c62, hasBias, ref bias, epi);
+        if (mr > 7) TileRow3(ref t, 7, c70, c71, c72, hasBias, ref bias, epi);
+        WriteTile(ref t, nq, ref y, wr, q, k0, mr, q0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileRow3<TEpi>(ref T t, int row, Vector512<T> v0, Vector512<T> v1, Vector512<T> v2, bool hasBias, ref T bias, TEpi epi)
+        where TEpi : struct, IMap1<T>
+    {
+        int w = Vector512<T>.Count;
+        if (hasBias) { var bv = Vector512.Create(Unsafe.Add(ref bias, row)); v0 += bv; v1 += bv; v2 += bv; }
+        if (typeof(TEpi) != typeof(Identity<T>)) { v0 = epi.Apply(v0); v1 = epi.Apply(v1); v2 = epi.Apply(v2); }
+        ref T r = ref Unsafe.Add(ref t, row * 3 * w);
+        v0.StoreUnsafe(ref r); v1.StoreUnsafe(ref r, (nuint)w); v2.StoreUnsafe(ref r, (nuint)(2 * w));
     }
 
     /// <summary>Where a strip's outputs go: image g of the strip at y + g·OutSize; Images = images in this strip.</summary>
@@ -404,7 +467,7 @@ public sealed partial class CpuKernels<T>
 
     private static void DirectConvBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, ConvGeometry g, ConvDims d)
     {
-        var q = ForwardGeom(d, g);
+        var q = g.StrideH == 1 && g.StrideW == 1 ? ForwardGeom(d, g) : PhaseGeom(d, g);
         var offs = DirectOffsets(q);
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, q.Strips);
         if (workers == 1) { DirectFilterRange(dy, x, dw.AsSpan(), offs, q, 0, q.Strips); return; }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetDsl.Runtime;
 
@@ -27,8 +28,14 @@ public sealed partial class CpuKernels<T>
         if (g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0 && 2 * oh <= h && 2 * ow <= w)
         {
             // the common 2×2/2 window: every window is inside the plane
+            // planes with short rows (LeNet: 14 and 5 outputs per row): 8 outputs at a time across rows by gathers. Measured on
+            // the Intel Xeon (AVX-512) against the row path below: 1.4× at 14 per row, 3× at 5 (scalar before); on AMD Zen 4,
+            // whose gathers are slower, the 8–15 range is not measured
+            int[]? table = MaxPoolVectorOn && ow < 16 && oh * ow >= 8 && typeof(T) == typeof(float) && Avx2.IsSupported ? Pool2x2Table(oh, ow, w) : null;
             for (int pl = lo; pl < hi; pl++)
             {
+                if (table is not null && MaxPool2x2Gather(xs.Slice(pl * h * w, h * w), ys.Slice(pl * oh * ow, oh * ow), am.Slice(pl * oh * ow, oh * ow), table, w))
+                    continue;
                 var xp = xs.Slice(pl * h * w, h * w);
                 var yp = ys.Slice(pl * oh * ow, oh * ow);
                 var ap = am.Slice(pl * oh * ow, oh * ow);
@@ -65,8 +72,11 @@ public sealed partial class CpuKernels<T>
             {
                 int h0 = i * g.StrideH - g.PadH;
                 int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, h);
+                // interior columns 8 at a time (float, stride 1 or 2): [jv0, jv1) done, the rest below
+                var (jv0, jv1) = MaxPoolVectorOn ? MaxPoolRowVector(xp, ys.Slice(yo + i * ow, ow), am.Slice(yo + i * ow, ow), w, hs, he, g) : (0, 0);
                 for (int j = 0; j < ow; j++)
                 {
+                    if (j == jv0 && jv1 > jv0) { j = jv1 - 1; continue; }
                     int w0 = j * g.StrideW - g.PadW;
                     int ws = Math.Max(w0, 0), we = Math.Min(w0 + g.KernelW, w);
                     // two passes keep the branches predictable: the max (branch-free Max, NaN-propagating), then its first index
@@ -143,6 +153,111 @@ public sealed partial class CpuKernels<T>
             }
         }
         return j;
+    }
+
+    // immutable tables shared by all threads; a network's pools have a few shapes (looked up without allocating)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, int[]> s_pool2x2Tables = new();
+
+    /// <summary>Top-left input offset of every output of a 2×2/2 plane, in output order: 2i·w + 2j.</summary>
+    private static int[] Pool2x2Table(int oh, int ow, int w)
+    {
+        long key = ((long)oh << 42) | ((long)ow << 21) | (uint)w;
+        if (s_pool2x2Tables.TryGetValue(key, out var t)) return t;
+        t = new int[oh * ow];
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) t[i * ow + j] = 2 * i * w + 2 * j;
+        return s_pool2x2Tables.GetOrAdd(key, t);
+    }
+
+    /// <summary>
+    /// One 2×2/2 plane (float, AVX2) with its outputs 8 at a time in output order, the four window elements gathered by the
+    /// offset table (the last chunk overlaps the one before it). Same rule as the row path: the first maximum (strict &gt;,
+    /// top row first). Returns false, having written nothing final, when the plane holds a NaN (the scalar path then runs).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe bool MaxPool2x2Gather(ReadOnlySpan<T> xp, Span<T> yp, Span<int> ap, int[] table, int w)
+    {
+        int n = yp.Length;
+        var one = Vector256<int>.One; var wv = Vector256.Create(w); var w1 = Vector256.Create(w + 1);
+        fixed (float* x0 = MemoryMarshal.Cast<T, float>(xp))
+        fixed (int* t0 = table)
+        {
+            ref float y0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(yp));
+            ref int a0 = ref MemoryMarshal.GetReference(ap);
+            for (int o = 0; o < n; o += 8)
+            {
+                if (o + 8 > n) o = n - 8;
+                var tl = Avx.LoadVector256(t0 + o);
+                var e00 = Avx2.GatherVector256(x0, tl, 4); var e01 = Avx2.GatherVector256(x0 + 1, tl, 4);
+                var e10 = Avx2.GatherVector256(x0 + w, tl, 4); var e11 = Avx2.GatherVector256(x0 + w + 1, tl, 4);
+                var ordered = Vector256.Equals(e00, e00) & Vector256.Equals(e01, e01) & Vector256.Equals(e10, e10) & Vector256.Equals(e11, e11);
+                if (ordered.ExtractMostSignificantBits() != 0xFF) return false;
+                var g1 = Vector256.GreaterThan(e01, e00);
+                var m01 = Vector256.ConditionalSelect(g1, e01, e00); var f01 = one & g1.AsInt32();
+                var g3 = Vector256.GreaterThan(e11, e10);
+                var m23 = Vector256.ConditionalSelect(g3, e11, e10); var f23 = Vector256.ConditionalSelect(g3.AsInt32(), w1, wv);
+                var g = Vector256.GreaterThan(m23, m01);
+                Vector256.ConditionalSelect(g, m23, m01).StoreUnsafe(ref y0, (nuint)o);
+                (tl + Vector256.ConditionalSelect(g.AsInt32(), f23, f01)).StoreUnsafe(ref a0, (nuint)o);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Vectorized general max pooling (off only for A/B measurements).</summary>
+    internal static bool MaxPoolVectorOn = true;
+
+    /// <summary>
+    /// One output row of a general max pool (float, stride 1 or 2), 8 outputs at a time over the columns whose windows are
+    /// inside the row (rows hs..he of the plane): the maximum and the row-major first index of it (strict &gt; from the window's
+    /// first element, as the scalar loop and PyTorch). Returns the outputs done, [jv0, jv1); a chunk holding a NaN stops it
+    /// (the scalar loop propagates NaN and its index).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (int, int) MaxPoolRowVector(ReadOnlySpan<T> xp, Span<T> yr, Span<int> ar, int w, int hs, int he, PoolGeometry g)
+    {
+        int s = g.StrideW, kw = g.KernelW, pw = g.PadW;
+        if (typeof(T) != typeof(float) || !Vector256.IsHardwareAccelerated || (s != 1 && s != 2) || he <= hs) return (0, 0);
+        // interior outputs [jv0, jv1): every window column inside the row; a chunk reads exactly its windows' columns, and the
+        // last chunk overlaps the one before it (recomputing a few outputs) instead of a scalar tail
+        int jv0 = (pw + s - 1) / s, jv1 = Math.Min(yr.Length, FloorDiv(w - 1 + pw - (kw - 1), s) + 1), j = jv0;
+        if (jv1 - jv0 < 8) return (0, 0);
+        ref float x0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(xp));
+        ref float y0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(yr));
+        ref int a0 = ref MemoryMarshal.GetReference(ar);
+        var lane = s == 1 ? Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) : Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var evenLo = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6); var evenHi = Vector256.Create(1, 3, 5, 7, 1, 3, 5, 7);
+        for (; j < jv1; j += 8)
+        {
+            if (j + 8 > jv1) j = jv1 - 8;
+            Vector256<float> best = default; Vector256<int> idx = default;
+            var ordered = Vector256<float>.AllBitsSet;
+            bool first = true;
+            for (int a = hs; a < he; a++)
+                for (int b = 0; b < kw; b++)
+                {
+                    int off = a * w + s * j - pw + b;
+                    Vector256<float> v;
+                    if (s == 1) v = Vector256.LoadUnsafe(ref x0, (nuint)off);
+                    else
+                    {
+                        // columns off, off+2, …, off+14: the evens of [off, off+8) and the odd lanes of [off+7, off+15)
+                        var lo = Vector256.Shuffle(Vector256.LoadUnsafe(ref x0, (nuint)off), evenLo);
+                        var hi = Vector256.Shuffle(Vector256.LoadUnsafe(ref x0, (nuint)(off + 7)), evenHi);
+                        v = Vector256.Create(lo.GetLower(), hi.GetLower());
+                    }
+                    ordered &= Vector256.Equals(v, v);
+                    var at = Vector256.Create(off) + lane;
+                    if (first) { best = v; idx = at; first = false; continue; }
+                    var gt = Vector256.GreaterThan(v, best);
+                    best = Vector256.ConditionalSelect(gt, v, best);
+                    idx = Vector256.ConditionalSelect(gt.AsInt32(), at, idx);
+                }
+            if (ordered.ExtractMostSignificantBits() != 0xFF) return (jv0, j);   // a NaN: the scalar loop from here
+            best.StoreUnsafe(ref y0, (nuint)j);
+            idx.StoreUnsafe(ref a0, (nuint)j);
+        }
+        return (jv0, jv1);
     }
 
     /// <summary>Splits the 2·W consecutive elements (v0, v1) into the even-indexed and odd-indexed ones.</summary>
