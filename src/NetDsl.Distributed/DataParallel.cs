@@ -63,6 +63,7 @@ public sealed class DataParallel<T> : IDisposable where T : unmanaged, IBinaryFl
         if (context.IsMain && context.Size > 1) Console.Error.WriteLine($"data-parallel over {context.Size} ranks: {context.RankMap()}");
         foreach (var p in network.Parameters) context.Broadcast(p.Value.AsSpan());
         foreach (var b in network.Buffers) context.Broadcast(b.Value.AsSpan());
+        ParameterWrites.Bump();   // written through spans: folded-batchnorm caches are stale
         _buckets = new GradientBuckets<T>(network, context, Options.BucketBytes, Options.Overlap);
         if (Options.SyncBatchNorm && context.Size > 1)
         {
@@ -135,7 +136,10 @@ public sealed class DataParallel<T> : IDisposable where T : unmanaged, IBinaryFl
         _share = T.CreateChecked(scale) * T.CreateChecked(Context.Size);
         var sw = Stopwatch.StartNew();
         if (!Options.SyncBatchNorm && Options.BroadcastBuffers && Context.Size > 1)
+        {
             foreach (var b in Network.Buffers) Context.Broadcast(b.Value.AsSpan());
+            ParameterWrites.Bump();
+        }
         _buckets.Begin(T.CreateChecked(scale));
         T loss = forwardBackward();
         double backward = sw.Elapsed.TotalMilliseconds;

@@ -125,6 +125,8 @@ public class KernelConformanceTests(IlgpuFixture fixture)
             var pg = PoolGeometry.Of(3, 2, 1);
             int oh = pg.OutH(7), ow = pg.OutW(9);
             yield return new("MaxPool2dForward", "x[2,3,7,9] k3 s2 p1", r => r.K.MaxPool2dForward(r.In(2, 3, 7, 9), r.Out("y", 2, 3, oh, ow), r.IntOut("argmax", 2, 3, oh, ow), pg));
+            yield return new("MaxPool2dInference", "x[2,3,7,9] k3 s2 p1", r => r.K.MaxPool2dInference(r.In(2, 3, 7, 9), r.Out("y", 2, 3, oh, ow), pg));
+            yield return new("MaxPool2dInference", "x[2,3,8,13] k2 s2", r => r.K.MaxPool2dInference(r.In(2, 3, 8, 13), r.Out("y", 2, 3, 4, 6), PoolGeometry.Of(2, 2)));
             yield return new("MaxPool2dBackward", "x[2,3,7,9] k3 s2 p1", r =>
             {
                 var arg = r.IntOut("argmax", 2, 3, oh, ow);

@@ -579,7 +579,13 @@ namespace NetDsl.Compiler.Emit
             w.Line("/// layer folded into it), in the eval plan's buffers. <paramref name=\"training\"/> is false (the kernel calls read it).");
             w.Line("/// </summary>");
             w.Open("private void RunEval(bool training)");
-            if (_evalProg.Kernels.Any(k => k is FoldedKernel)) w.Line("EnsureFoldScratch();");
+            bool folds = _evalProg.Kernels.Any(k => k is FoldedKernel);
+            if (folds)
+            {
+                w.Line("EnsureFoldScratch();");
+                w.Line("long foldVersion = ParameterWrites.Version;   // the folded weights are reused until a parameter write moves it");
+                w.Line("bool refold = foldVersion != _foldVersion;");
+            }
             foreach (var k in _evalProg.Kernels)
             {
                 if (k is AliasKernel) continue;
@@ -590,6 +596,7 @@ namespace NetDsl.Compiler.Emit
                 EmitFiniteChecks(w, k, "eval", "");
                 LineEnd(w);
             }
+            if (folds) w.Line("_foldVersion = foldVersion;");
             w.Close();
             w.Line();
             EmitFoldScratch(w);
@@ -621,7 +628,7 @@ namespace NetDsl.Compiler.Emit
             string fw = _names.Fresh($"_fold{f.Id}W"), fb = _names.Fresh($"_fold{f.Id}B");
             _folds.Add((fw, fb, wv.Shape, channels));
             var bi = bn.Node.Inputs.Select((v, i) => i == 0 ? "" : Ref(v)).ToList();   // input 0 (the convolution's output) is never written
-            var fold = $"K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {Ops.CallContext.T(f.Eps)}, {fw}, {fb});";
+            var fold = $"if (refold) K.FoldBatchNorm({Ref(wv)}, {(conv.Node.Inputs.Count > 2 ? Ref(conv.Node.Inputs[2]) : "null")}, {bi[1]}, {bi[2]}, {bi[3]}, {bi[4]}, {Ops.CallContext.T(f.Eps)}, {fw}, {fb});";
             var ins = conv.Node.Inputs.Select(Ref).ToList();
             ins[1] = fw;
             if (ins.Count > 2) ins[2] = fb; else ins.Add(fb);
@@ -633,20 +640,27 @@ namespace NetDsl.Compiler.Emit
             w.Line(folded);
         }
 
-        /// <summary>One scratch for the folded weights and biases of eval-mode Forward (layers fold one at a time, so they share it).</summary>
+        /// <summary>
+        /// The folded weights and biases of eval-mode Forward, one slot per folded layer, kept between calls: RunEval refolds
+        /// them only when <c>ParameterWrites.Version</c> moved (a load, an optimizer step, Train/Eval, MarkModified).
+        /// </summary>
         private void EmitFoldScratch(CodeWriter w)
         {
             if (_folds.Count == 0) return;
-            long wMax = _folds.Max(f => f.WShape.Size.Factor), kMax = _folds.Max(f => (long)f.K);
-            w.Line($"private Tensor<T>? _foldScratch; // folded batchnorm weights and biases for inference ({N(wMax + kMax)} elements, shared by the {_folds.Count} folded layers)");
+            long total = _folds.Sum(f => f.WShape.Size.Factor + f.K);
+            w.Line($"private Tensor<T>? _foldScratch; // folded batchnorm weights and biases for inference ({N(total)} elements, the {_folds.Count} folded layers')");
+            w.Line("private long _foldVersion = -1; // ParameterWrites.Version the folded weights were computed at");
             foreach (var f in _folds) w.Line($"private Tensor<T> {f.W} = null!, {f.B} = null!;");
             w.Open("private void EnsureFoldScratch()");
             w.Line("if (_foldScratch is not null) return;");
-            w.Line($"_foldScratch = Device.Allocate<T>({wMax + kMax});");
+            w.Line($"_foldScratch = Device.Allocate<T>({total});");
+            long offset = 0;
             foreach (var f in _folds)
             {
-                w.Line($"{f.W} = _foldScratch.View(0, {ShapeArgs(f.WShape)});");
-                w.Line($"{f.B} = _foldScratch.View({wMax}, {f.K});");
+                w.Line($"{f.W} = _foldScratch.View({offset}, {ShapeArgs(f.WShape)});");
+                offset += f.WShape.Size.Factor;
+                w.Line($"{f.B} = _foldScratch.View({offset}, {f.K});");
+                offset += f.K;
             }
             w.Close();
             w.Line();

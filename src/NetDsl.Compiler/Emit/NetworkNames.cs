@@ -39,6 +39,7 @@ namespace NetDsl.Compiler.Emit
             "Exception", "Object", "String", "Int32", "Int64", "Single", "Double", "Boolean", "MemoryExtensions", "Enumerable",
             "GC", "Stopwatch", "Runtime", "Numerics", "Intrinsics", "CompilerServices", "Diagnostics", "Optim", "Training",
             "ConvGeometry", "PoolGeometry", "GenReduction", "LossReduction", "PointwiseLoss", "RnnCell", "VMath",
+            "ParameterWrites",
         };
 
         /// <summary>Members of the generated class that are not derived from .net names.</summary>
@@ -61,7 +62,7 @@ namespace NetDsl.Compiler.Emit
             "Seed", "StepCount", "Train", "Training", "ZeroGrad", "CheckFinite", "ValidateInputs", "CheckFiniteAfter",
             "CheckInputFinite", "FindNonFinite", "NonFiniteError", "SampleOffset", "GradientOrder", "GradientReadyHook",
             "GradientReady", "ParameterIndex", "Freeze", "Unfreeze", "SaveWeights", "LoadWeights", "StateDict", "LoadStateDict",
-            "ExportOnnx", "ToOnnx", "Fit", "BatchesTracked",
+            "ExportOnnx", "ToOnnx", "Fit", "BatchesTracked", "MarkModified",
             "ToString", "Equals", "GetHashCode", "GetType", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 

@@ -56,6 +56,7 @@ namespace NetDsl.Compiler.Fusion
             keep.Reverse();
             prog.Kernels.AddRange(keep);
             FoldBatchNorm(g, prog);
+            DropArgmax(g, prog);
             for (int i = 0; i < prog.Kernels.Count; i++) prog.Kernels[i].Id = firstId + i;
             return prog;
         }
@@ -66,6 +67,25 @@ namespace NetDsl.Compiler.Fusion
             && (conv.Node.Inputs[1].Shape.Rank == 4 || conv.Outputs[0].Shape.Rank == 2);
         private static bool IsBatchNorm(LibraryKernel bn) => Ops.OpRegistry.Is(bn.Node, Ops.OpTraits.Foldable) && bn.Node.Inputs.Count == 5 && bn.Outputs.Count == 3;
         private static double Eps(OpNode bn) => bn.A<BatchNormAttrs>().Eps;
+
+        /// <summary>
+        /// An op whose last output only its backward reads (trait InferenceDropsLastOutput: a max pool's argmax) computes
+        /// the rest alone at inference: the kernel's outputs lose it, so the eval plan has no buffer for it and the op's call
+        /// is its one-output inference form (MaxPool2dInference), unless an eval kernel or a network output reads it.
+        /// </summary>
+        private static void DropArgmax(NetGraph g, KernelProgram prog)
+        {
+            var outputs = new HashSet<TValue>(g.Outputs.SelectMany(o => new[] { o.Value, o.Value.Storage }));
+            foreach (var k in prog.Kernels)
+            {
+                if (!(k is LibraryKernel pool) || !Ops.OpRegistry.Is(pool.Node, Ops.OpTraits.InferenceDropsLastOutput)) continue;
+                if (pool.Epilogue != null || pool.Outputs.Count != 2 || pool.Node.Outputs.Count != 2) continue;
+                var argmax = pool.Outputs[1];
+                if (outputs.Contains(argmax) || outputs.Contains(argmax.Storage)) continue;
+                if (prog.Kernels.Any(r => r.Inputs.Any(v => v == argmax || v.Storage == argmax || v == argmax.Storage))) continue;
+                pool.Outputs.RemoveAt(1);
+            }
+        }
 
         /// <summary>Replaces each foldable convolution by a <see cref="FoldedKernel"/> and drops the batchnorm it feeds.</summary>
         private static void FoldBatchNorm(NetGraph g, KernelProgram prog)

@@ -52,6 +52,8 @@ namespace NetDsl.Compiler.Ops
         Penalized = 1 << 14,
         /// <summary>Takes the maximum over windows of one input (maxpool2d): a <see cref="CommutesWithMaxPool"/> op before it can move after it.</summary>
         MaxOverWindows = 1 << 15,
+        /// <summary>Its last output is saved for its backward only (maxpool2d's argmax): the eval program drops it when no eval kernel reads it, and the op's call has a one-output inference form.</summary>
+        InferenceDropsLastOutput = 1 << 16,
     }
 
     /// <summary>

@@ -80,7 +80,7 @@ namespace NetDsl.Compiler.Ops
 
         public override IEnumerable<OpDef> Ops => new[]
         {
-            new OpDef("maxpool2d", typeof(PoolAttrs), "x", OpTraits.MaxOverWindows) { Shape = n => PoolShape(n, "maxpool") },
+            new OpDef("maxpool2d", typeof(PoolAttrs), "x", OpTraits.MaxOverWindows | OpTraits.InferenceDropsLastOutput) { Shape = n => PoolShape(n, "maxpool") },
             OpDef.Grad<PoolAttrs>("maxpool2d_bwd", "dy, argmax"),
             new OpDef("avgpool2d", typeof(PoolAttrs), "x", OpTraits.None) { Shape = n => PoolShape(n, "avgpool") },
             OpDef.Grad<PoolAttrs>("avgpool2d_bwd", "dy"),
@@ -137,7 +137,7 @@ namespace NetDsl.Compiler.Ops
             string ac = CallContext.Bool(n.Attrs is UpsampleAttrs { AlignCorners: true });
             switch (n.Op)
             {
-                case "maxpool2d": return $"K.MaxPool2dForward({c.In[0]}, {c.Out[0]}, {c.Out[1]}, {Geometry(n)});";
+                case "maxpool2d": return c.Out.Count == 1 ? $"K.MaxPool2dInference({c.In[0]}, {c.Out[0]}, {Geometry(n)});" : $"K.MaxPool2dForward({c.In[0]}, {c.Out[0]}, {c.Out[1]}, {Geometry(n)});";
                 case "maxpool2d_bwd": return $"K.MaxPool2dBackward({c.In[0]}, {c.In[1]}, {c.Out[0]});";
                 case "avgpool2d": return $"K.AvgPool2dForward({c.In[0]}, {c.Out[0]}, {Geometry(n)});";
                 case "avgpool2d_bwd": return $"K.AvgPool2dBackward({c.In[0]}, {c.Out[0]}, {Geometry(n)});";

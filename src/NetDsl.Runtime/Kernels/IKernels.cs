@@ -119,6 +119,8 @@ public partial interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIe
     // ---- pooling: x [N,C,H,W], y [N,C,OH,OW]
     /// <summary>Max pooling; argmax [N,C,OH,OW] receives the flat index h*W+w of the chosen input in its (n,c) plane.</summary>
     void MaxPool2dForward(Tensor<T> x, Tensor<T> y, Tensor<int> argmax, PoolGeometry g);
+    /// <summary>Max pooling at inference: MaxPool2dForward's y (NaN-propagating), no argmax.</summary>
+    void MaxPool2dInference(Tensor<T> x, Tensor<T> y, PoolGeometry g);
     /// <summary>dx = zeros, then dy scattered (added) to the argmax positions.</summary>
     void MaxPool2dBackward(Tensor<T> dy, Tensor<int> argmax, Tensor<T> dx);
     /// <summary>Average pooling, padding counted in the divisor (PyTorch's count_include_pad=True).</summary>

@@ -218,6 +218,7 @@ public abstract class Optimizer<T> : IOptimizer where T : unmanaged, IBinaryFloa
             if (_clipNorm is { } cn) LastGradNorm = GradClip.ClipNorm(live, cn);
         }
         StepCount++;
+        ParameterWrites.Bump();   // folded-batchnorm caches of eval-mode Forward are stale
         BeforeStep();
         for (int g = 0; g < _groups.Length; g++)
         {

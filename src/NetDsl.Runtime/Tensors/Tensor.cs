@@ -66,7 +66,7 @@ public sealed class Tensor<T> where T : unmanaged
     public T this[params int[] index]
     {
         get => AsSpan()[FlatIndex(index)];
-        set => AsSpan()[FlatIndex(index)] = value;
+        set { AsSpan()[FlatIndex(index)] = value; ParameterWrites.Bump(); }
     }
 
     private int FlatIndex(int[] index)
@@ -86,6 +86,7 @@ public sealed class Tensor<T> where T : unmanaged
     {
         if (data.Length != Length) throw new ArgumentException($"{data.Length} elements for a tensor of shape {Format(Shape)} ({Length} elements)");
         Device.CopyFromHost(this, data);
+        ParameterWrites.Bump();   // folded-batchnorm caches of eval-mode Forward are stale
     }
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming expected and actual shapes unless this tensor has <paramref name="expected"/> shape.</summary>

@@ -62,8 +62,14 @@ public abstract partial class NetworkBase<T> where T : unmanaged, IBinaryFloatin
 
     /// <summary>True in training mode (dropout active), false after <see cref="Eval"/>. New networks train.</summary>
     public bool Training { get; private set; } = true;
-    public void Train() => Training = true;
-    public void Eval() => Training = false;
+    public void Train() { Training = true; ParameterWrites.Bump(); }
+    public void Eval() { Training = false; ParameterWrites.Bump(); }
+
+    /// <summary>
+    /// Say that parameters or batchnorm statistics were written in a way the runtime does not see (through <c>AsSpan()</c>,
+    /// a kernel of your own): eval-mode Forward then refolds batchnorm into the weights (<see cref="ParameterWrites"/>).
+    /// </summary>
+    public void MarkModified() => ParameterWrites.Bump();
 
     /// <summary>
     /// Training steps run so far (seeds dropout masks, so runs are reproducible). Restore it when resuming from a checkpoint

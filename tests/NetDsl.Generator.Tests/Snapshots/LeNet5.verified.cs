@@ -3,7 +3,7 @@
 //
 // 61,706 parameters, 416,520 MACs per sample,
 // activations 84,520 bytes per sample without reuse, 34,568 planned (fp32).
-// inference (eval-mode Forward): 28,224 bytes per sample planned on their own, 9 kernels, 0 batchnorms folded.
+// inference (eval-mode Forward): 23,520 bytes per sample planned on their own, 9 kernels, 0 batchnorms folded.
 //
 // layer                  op             output                     params           MACs  line
 // conv1                  conv2d         [N, 6, 28, 28]                156        117,600  7
@@ -49,7 +49,7 @@ namespace Test.Networks
         /// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>
         public const long PlannedBytesPerSample = 34568;
         /// <summary>Bytes per sample of the eval-only plan that eval-mode Forward uses (forward kernels the outputs need, batchnorm folded; fp32).</summary>
-        public const long EvalPlannedBytesPerSample = 28224;
+        public const long EvalPlannedBytesPerSample = 23520;
         public const string SourceFile = "lenet5.net";
         /// <summary>Shape of input 'image': [N, 1, 28, 28] (-1 marks a symbolic dim).</summary>
         public static int[] ImageShape => new int[] { -1, 1, 28, 28 };
@@ -105,19 +105,16 @@ namespace Test.Networks
         // ---- the eval plan: eval-mode Forward runs the eval-only program in arenas of its own (the training arenas stay unallocated)
         private int _evalPlan_N = -1;
         private Tensor<T>? _evalArena0; // N x 5,880 elements
-        private Tensor<int>? _evalArena1; // N x 1,176 elements
         private Tensor<T> _conv1_29 = null!; // conv1 [N, 6, 28, 28] (eval plan); shares memory with conv2, relu2, relu3, relu4 and 2 more
         private Tensor<T> _relu1_30 = null!; // relu1 [N, 6, 14, 14] (eval plan); shares memory with maxpool1
-        private Tensor<int> _maxpool1_argmax_31 = null!; // maxpool1.argmax [N, 6, 14, 14] (eval plan); shares memory with maxpool2.argmax
-        private Tensor<T> _conv2_32 = null!; // conv2 [N, 16, 10, 10] (eval plan); shares memory with conv1, relu3, relu4, fc3
-        private Tensor<T> _relu2_33 = null!; // relu2 [N, 16, 5, 5] (eval plan); shares memory with conv1, maxpool2
-        private Tensor<int> _maxpool2_argmax_34 = null!; // maxpool2.argmax [N, 16, 5, 5] (eval plan); shares memory with maxpool1.argmax
-        private Tensor<T> _flatten1_35 = null!; // flatten1 [N, 400] (eval plan) (view of relu2)
-        private Tensor<T> _relu3_36 = null!; // relu3 [N, 120] (eval plan); shares memory with conv1, conv2, fc3
-        private Tensor<T> _relu4_37 = null!; // relu4 [N, 84] (eval plan); shares memory with conv1, conv2
-        private Tensor<T> _fc3_38 = null!; // fc3 [N, 10] (eval plan); shares memory with conv1, conv2, relu3
-        private Tensor<T> _maxpool1_39 = null!; // maxpool1 [N, 6, 14, 14] (eval plan); shares memory with relu1
-        private Tensor<T> _maxpool2_40 = null!; // maxpool2 [N, 16, 5, 5] (eval plan); shares memory with conv1, relu2
+        private Tensor<T> _conv2_31 = null!; // conv2 [N, 16, 10, 10] (eval plan); shares memory with conv1, relu3, relu4, fc3
+        private Tensor<T> _relu2_32 = null!; // relu2 [N, 16, 5, 5] (eval plan); shares memory with conv1, maxpool2
+        private Tensor<T> _flatten1_33 = null!; // flatten1 [N, 400] (eval plan) (view of relu2)
+        private Tensor<T> _relu3_34 = null!; // relu3 [N, 120] (eval plan); shares memory with conv1, conv2, fc3
+        private Tensor<T> _relu4_35 = null!; // relu4 [N, 84] (eval plan); shares memory with conv1, conv2
+        private Tensor<T> _fc3_36 = null!; // fc3 [N, 10] (eval plan); shares memory with conv1, conv2, relu3
+        private Tensor<T> _maxpool1_37 = null!; // maxpool1 [N, 6, 14, 14] (eval plan); shares memory with relu1
+        private Tensor<T> _maxpool2_38 = null!; // maxpool2 [N, 16, 5, 5] (eval plan); shares memory with conv1, relu2
         private T _lossValue;
 
         /// <summary>Creates the network on <paramref name="device"/> (the CPU when null), parameters initialized from <paramref name="seed"/>.</summary>
@@ -146,7 +143,7 @@ namespace Test.Networks
             // inference: the eval-only program in its own arenas
             Bind(image, null, _eval: true);
             RunEval(training: false);
-            return _fc3_38;
+            return _fc3_36;
         }
 
         /// <summary>
@@ -274,20 +271,16 @@ namespace Test.Networks
             _evalPlan_N = N;
             long size0 = 5880L * (long)N;
             if (_evalArena0 is null || _evalArena0.Length < size0) _evalArena0 = Device.Allocate<T>(checked((int)Math.Max(size0, 1)));
-            long size1 = 1176L * (long)N;
-            if (_evalArena1 is null || _evalArena1.Length < size1) _evalArena1 = Device.Allocate<int>(checked((int)Math.Max(size1, 1)));
             _conv1_29 = _evalArena0!.View(0 * N, _sym_N, 6, 28, 28);
             _relu1_30 = _evalArena0!.View(4704 * N, _sym_N, 6, 14, 14);
-            _maxpool1_argmax_31 = _evalArena1!.View(0 * N, _sym_N, 6, 14, 14);
-            _conv2_32 = _evalArena0!.View(0 * N, _sym_N, 16, 10, 10);
-            _relu2_33 = _evalArena0!.View(1600 * N, _sym_N, 16, 5, 5);
-            _maxpool2_argmax_34 = _evalArena1!.View(0 * N, _sym_N, 16, 5, 5);
-            _relu3_36 = _evalArena0!.View(0 * N, _sym_N, 120);
-            _relu4_37 = _evalArena0!.View(120 * N, _sym_N, 84);
-            _fc3_38 = _evalArena0!.View(0 * N, _sym_N, 10);
-            _maxpool1_39 = _evalArena0!.View(4704 * N, _sym_N, 6, 14, 14);
-            _maxpool2_40 = _evalArena0!.View(1600 * N, _sym_N, 16, 5, 5);
-            _flatten1_35 = _relu2_33.View(0, _sym_N, 400);
+            _conv2_31 = _evalArena0!.View(0 * N, _sym_N, 16, 10, 10);
+            _relu2_32 = _evalArena0!.View(1600 * N, _sym_N, 16, 5, 5);
+            _relu3_34 = _evalArena0!.View(0 * N, _sym_N, 120);
+            _relu4_35 = _evalArena0!.View(120 * N, _sym_N, 84);
+            _fc3_36 = _evalArena0!.View(0 * N, _sym_N, 10);
+            _maxpool1_37 = _evalArena0!.View(4704 * N, _sym_N, 6, 14, 14);
+            _maxpool2_38 = _evalArena0!.View(1600 * N, _sym_N, 16, 5, 5);
+            _flatten1_33 = _relu2_32.View(0, _sym_N, 400);
         }
 
         private void RunForward(bool training, bool withLoss)
@@ -434,30 +427,30 @@ namespace Test.Networks
             // k29: conv2d conv1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
             K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_29, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>));
             if (CheckFinite) { CheckFiniteAfter("eval k29: conv2d conv1 (lenet5.net line 7)", "conv1", _conv1_29); }
-            // k30: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], [N, 6, 14, 14], per sample 4,704 FLOPs and 28,224 bytes moved
-            K.MaxPool2dForward(_conv1_29, _maxpool1_39, _maxpool1_argmax_31, PoolGeometry.Of(2, 2, 0));
-            if (CheckFinite) { CheckFiniteAfter("eval k30: maxpool2d maxpool1 (lenet5.net line 7)", "maxpool1", _maxpool1_39); }
+            // k30: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], per sample 4,704 FLOPs and 23,520 bytes moved
+            K.MaxPool2dInference(_conv1_29, _maxpool1_37, PoolGeometry.Of(2, 2, 0));
+            if (CheckFinite) { CheckFiniteAfter("eval k30: maxpool2d maxpool1 (lenet5.net line 7)", "maxpool1", _maxpool1_37); }
             // k31: relu relu1 (lenet5.net line 7): [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 9,408 bytes moved
-            K.Map(_maxpool1_39, _relu1_30, new ReluOp(), new ReluOpGpu());
+            K.Map(_maxpool1_37, _relu1_30, new ReluOp(), new ReluOpGpu());
             if (CheckFinite) { CheckFiniteAfter("eval k31: relu relu1 (lenet5.net line 7)", "relu1", _relu1_30); }
             // k32: conv2d conv2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
-            K.Conv2dForward(_relu1_30, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_32, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>));
-            if (CheckFinite) { CheckFiniteAfter("eval k32: conv2d conv2 (lenet5.net line 8)", "conv2", _conv2_32); }
-            // k33: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], [N, 16, 5, 5], per sample 1,600 FLOPs and 9,600 bytes moved
-            K.MaxPool2dForward(_conv2_32, _maxpool2_40, _maxpool2_argmax_34, PoolGeometry.Of(2, 2, 0));
-            if (CheckFinite) { CheckFiniteAfter("eval k33: maxpool2d maxpool2 (lenet5.net line 8)", "maxpool2", _maxpool2_40); }
+            K.Conv2dForward(_relu1_30, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_31, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>));
+            if (CheckFinite) { CheckFiniteAfter("eval k32: conv2d conv2 (lenet5.net line 8)", "conv2", _conv2_31); }
+            // k33: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], per sample 1,600 FLOPs and 8,000 bytes moved
+            K.MaxPool2dInference(_conv2_31, _maxpool2_38, PoolGeometry.Of(2, 2, 0));
+            if (CheckFinite) { CheckFiniteAfter("eval k33: maxpool2d maxpool2 (lenet5.net line 8)", "maxpool2", _maxpool2_38); }
             // k34: relu relu2 (lenet5.net line 8): [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 3,200 bytes moved
-            K.Map(_maxpool2_40, _relu2_33, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("eval k34: relu relu2 (lenet5.net line 8)", "relu2", _relu2_33); }
+            K.Map(_maxpool2_38, _relu2_32, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("eval k34: relu relu2 (lenet5.net line 8)", "relu2", _relu2_32); }
             // k36: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], per sample 96,120 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
-            K.LinearForward(_flatten1_35, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_36, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("eval k36: linear fc1 + relu relu3 (lenet5.net line 9)", "relu3", _relu3_36); }
+            K.LinearForward(_flatten1_33, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_34, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("eval k36: linear fc1 + relu relu3 (lenet5.net line 9)", "relu3", _relu3_34); }
             // k37: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], per sample 20,244 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
-            K.LinearForward(_relu3_36, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_37, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("eval k37: linear fc2 + relu relu4 (lenet5.net line 9)", "relu4", _relu4_37); }
+            K.LinearForward(_relu3_34, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_35, new ReluOp(), new ReluOpGpu());
+            if (CheckFinite) { CheckFiniteAfter("eval k37: linear fc2 + relu relu4 (lenet5.net line 9)", "relu4", _relu4_35); }
             // k38: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
-            K.LinearForward(_relu4_37, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_38, default(Identity<T>), default(Identity<T>));
-            if (CheckFinite) { CheckFiniteAfter("eval k38: linear fc3 (lenet5.net line 10)", "fc3", _fc3_38); }
+            K.LinearForward(_relu4_35, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_36, default(Identity<T>), default(Identity<T>));
+            if (CheckFinite) { CheckFiniteAfter("eval k38: linear fc3 (lenet5.net line 10)", "fc3", _fc3_36); }
         }
 
         // ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR
