@@ -12,6 +12,11 @@ public sealed partial class CpuKernels<T>
             LinearSmallM(x, w, b, y, m, k, o, epilogue);
             return;
         }
+        if (UseLinearDot(o, k))
+        {
+            LinearDot(x, w, b, y, m, k, o, epilogue);
+            return;
+        }
         var bk = b is null ? BiasKind.None : BiasKind.Col;
         Blocks(m, o, (long)m * o * k, (x, w, b, y, epilogue, bk, k, o), static (s, r0, r1, c0, c1) =>
             Gemm(r1 - r0, c1 - c0, s.k, s.x.AsSpan().Slice(r0 * s.k), s.k, 1, s.w.AsSpan().Slice(c0 * s.k), 1, s.k, s.y.AsSpan().Slice(r0 * s.o + c0), s.o,
