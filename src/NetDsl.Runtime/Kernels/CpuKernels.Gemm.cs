@@ -28,6 +28,13 @@ public sealed partial class CpuKernels<T>
     /// </summary>
     internal static readonly int MRWide = Use512 ? 12 : MR;
     internal static readonly int WideRows = Env("NETDSL_GEMM_WIDE_M", 256);
+    /// <summary>GEMMs with at most this many rows pack B one micro-panel at a time, right before use (see Gemm).</summary>
+    internal static readonly int FusedRows = Env("NETDSL_GEMM_FUSED_M", 256);
+    // K block of that path: its B micro-panel (KC×NR: 32 KB at 256) has to stay in L1 (48 KB on Intel Sapphire/Emerald
+    // Rapids; Zen 4 has 32 KB) while the A panels stream past it. 384 → 256: 1.07× at 128×1024×1024 (thread CPU time,
+    // 2026-12-07, Xeon); 128–320 measured alike.
+    private static readonly int FusedKC = Env("NETDSL_GEMM_FUSED_KC", 256);
+    internal static int BlockKFused => FusedKC;
     internal static readonly int NR = Use512 ? 2 * Vector512<T>.Count : 2 * Vector256<T>.Count;
     // Blocking (tuned on Zen 4, 32 KB L1d, 1 MB L2, at 256³–2048³): a deep KC amortizes the C tile's load and store over
     // more FMAs (with the tile prefetched, 384 beat 128–256 by 5–10 %); the MC×KC block of A (144 KB) stays in L2 and a B
@@ -72,12 +79,17 @@ public sealed partial class CpuKernels<T>
         }
         int nr = NR, MR = M >= WideRows ? MRWide : CpuKernels<T>.MR;
         int MC = Math.Max(MR, CpuKernels<T>.MC / MR * MR);
+        // Few rows (≤ FusedRows): A is packed whole (one row block, it stays in L2) and each KC×NR micro-panel of B is packed
+        // right before the row panels use it, so it is read from L1 while hot instead of written to L2 and read back.
+        bool fused = M <= FusedRows;
+        if (fused) MC = (M + MR - 1) / MR * MR;
         // K is cut into equal blocks of at most KC (784 = 2 × 392, not 384 + 384 + 16): a thin last block would pay the
         // C tile's load and store for little work
-        int kBlock = (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
+        int kcMax = fused ? FusedKC : KC;
+        int kBlock = (K + (K + kcMax - 1) / kcMax - 1) / ((K + kcMax - 1) / kcMax);
         // scratch sized by this problem (small layers keep small buffers), grown when a bigger one comes
         var packA = Scratch(ref t_packA, Math.Min(MC, (M + MR - 1) / MR * MR) * kBlock);
-        var packB = Scratch(ref t_packB, kBlock * ((Math.Min(NC, N) + nr - 1) / nr * nr));
+        var packB = Scratch(ref t_packB, kBlock * (fused ? nr : (Math.Min(NC, N) + nr - 1) / nr * nr));
         ref T a0 = ref MemoryMarshal.GetReference(A);
         ref T b0 = ref MemoryMarshal.GetReference(B);
         ref T c0 = ref MemoryMarshal.GetReference(C);
@@ -93,7 +105,7 @@ public sealed partial class CpuKernels<T>
                 int kc = Math.Min(kBlock, K - pc);
                 bool load = accumulate || pc > 0;
                 bool last = pc + kc == K;
-                PackB(ref b0, rsB, csB, pc, kc, jc, nc, packB);
+                if (!fused) PackB(ref b0, rsB, csB, pc, kc, jc, nc, packB);
                 for (int ic = 0; ic < M; ic += MC)
                 {
                     int mc = Math.Min(MC, M - ic);
@@ -102,7 +114,8 @@ public sealed partial class CpuKernels<T>
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrr = Math.Min(nr, nc - jr);
-                        ref T bp = ref Unsafe.Add(ref pb, jr * kc);
+                        if (fused) PackB(ref b0, rsB, csB, pc, kc, jc + jr, nrr, packB);
+                        ref T bp = ref Unsafe.Add(ref pb, fused ? 0 : jr * kc);
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mrr = Math.Min(MR, mc - ir);
