@@ -11,7 +11,9 @@ internal enum BiasKind { None, Row, Col }
 // Packed, register-blocked GEMM (BLIS loop order): C[M,N] (+)= op(A)[M,K]·op(B)[K,N], with A(i,k) = A[i*rsA + k*csA]
 // and B(k,j) = B[k*rsB + j*csB], so every transpose is a choice of strides. Blocks of A are packed into MR-row panels
 // and blocks of B into NR-column panels (zero padded), and a register-blocked micro-kernel runs over them: 8×(2 vectors)
-// with 16 Vector512 accumulators when AVX-512 is accelerated, 6×(2 vectors) with 12 Vector256 accumulators otherwise.
+// with 16 Vector512 accumulators when AVX-512 is accelerated (12×(2 vectors), 24 accumulators, for GEMMs with at least
+// WideRows rows), 6×(2 vectors) with 12 Vector256 accumulators otherwise. GEMMs with at most FusedRows rows pack B one
+// micro-panel at a time, right before the row panels use it.
 // Packing float operands that are contiguous along k (row-major A, PyTorch-layout linear weights as B) uses 8×8 AVX
 // register transposes. Bias and the fused epilogue are applied in the final write of each tile, so fusion costs no
 // extra pass. Single-threaded: callers parallelize over images or row blocks.
