@@ -13,8 +13,17 @@ public class GemmBlockingTests
     public static IEnumerable<object[]> Shapes()
     {
         int kc = CpuKernels<float>.BlockK, mc = CpuKernels<float>.BlockM, nc = CpuKernels<float>.BlockN;
+        // GEMMs with at most FusedRows rows pack B one micro-panel at a time (K blocks of BlockKFused), larger ones a whole
+        // block at a time; GEMMs with at least WideRows rows use the wide micro-kernel (AVX-512: 12 rows, packed with two overlapping 8×8
+        // transposes per k step); these shapes cross its panels and edges
+        int wide = CpuKernels<float>.WideRows, mw = CpuKernels<float>.MRWide;
         int[][] shapes =
         [
+            [wide, 32, 16],                   // the smallest wide GEMM (256 = 21 × 12 + 4 on AVX-512: a ragged last panel)
+            [wide / mw * mw + mw, 64, 21],    // full wide panels only, a k tail after the transposes
+            [wide + 2 * mw + 5, 40, kc + 9],  // a ragged last row and column panel, two K blocks
+            [wide + 1, nc + 40, 30],          // N crosses NC with B packed a whole block at a time (more than FusedRows rows)
+            [CpuKernels<float>.FusedRows, 70, CpuKernels<float>.BlockKFused + 3],  // the most rows that pack B per micro-panel, two K blocks
             [8, 32, 8],             // exactly one micro-tile, one 8-wide transpose step
             [16, 64, 24],           // full panels only
             [9, 33, 17],            // one row / column / k past the full panels

@@ -13,6 +13,12 @@ public class LinearTests
     [InlineData(101, 33, 600)]    // O > NC
     [InlineData(6, 250, 301)]     // wider than tall: both cores split the columns (an odd count) of y
     [InlineData(6, 517, 90)]      // dx [6, 517] split by columns too
+    // outputs narrower than a GEMM panel (AVX-512: the dot-product kernel, 2 rows of x × 8 rows of w, GemvRange for the rest)
+    [InlineData(128, 1024, 10)]   // the MLP's head: one block of 8 outputs and 2 more, both cores split the rows of x
+    [InlineData(7, 33, 31)]       // an odd row count, a k tail past the vectors, 3 blocks of 8 outputs and 7 more
+    [InlineData(9, 16, 8)]        // exactly one block of 8 outputs, k exactly one vector
+    [InlineData(5, 20, 5)]        // fewer than 8 outputs: GemvRange only
+    [InlineData(301, 40, 17)]     // many rows (parallel, an odd count of row pairs)
     public void MatchesReferenceFloatAndDouble(int m, int k, int o)
     {
         Run<double>(m, k, o, 1e-12);

@@ -110,7 +110,20 @@ public sealed partial class CpuKernels<T>
         // exp(scale·s − scale·max); scale > 0 keeps the max the max
         T m = scale * max, sum = T.Zero;
         j = 0;
-        if (Vector256.IsHardwareAccelerated && limit >= Vector256<T>.Count)
+        if (typeof(T) == typeof(float) && Use512 && limit >= Vector512<float>.Count)
+        {
+            // float with AVX-512: the inlined polynomial exp (CpuKernels.SoftmaxExp.cs)
+            ref float f0 = ref Unsafe.As<T, float>(ref r0);
+            var vs = Vector512.Create(float.CreateTruncating(scale)); var vmx = Vector512.Create(float.CreateTruncating(m)); var acc = Vector512<float>.Zero;
+            for (; j <= limit - Vector512<float>.Count; j += Vector512<float>.Count)
+            {
+                var e = ExpF(vs * Vector512.LoadUnsafe(ref f0, (nuint)j) - vmx);
+                e.StoreUnsafe(ref f0, (nuint)j);
+                acc += e;
+            }
+            sum = T.CreateTruncating(Vector512.Sum(acc));
+        }
+        else if (Vector256.IsHardwareAccelerated && limit >= Vector256<T>.Count)
         {
             var vs = Vector256.Create(scale); var vmx = Vector256.Create(m); var acc = Vector256<T>.Zero;
             for (; j <= limit - Vector256<T>.Count; j += Vector256<T>.Count)

@@ -11,7 +11,9 @@ internal enum BiasKind { None, Row, Col }
 // Packed, register-blocked GEMM (BLIS loop order): C[M,N] (+)= op(A)[M,K]·op(B)[K,N], with A(i,k) = A[i*rsA + k*csA]
 // and B(k,j) = B[k*rsB + j*csB], so every transpose is a choice of strides. Blocks of A are packed into MR-row panels
 // and blocks of B into NR-column panels (zero padded), and a register-blocked micro-kernel runs over them: 8×(2 vectors)
-// with 16 Vector512 accumulators when AVX-512 is accelerated, 6×(2 vectors) with 12 Vector256 accumulators otherwise.
+// with 16 Vector512 accumulators when AVX-512 is accelerated (12×(2 vectors), 24 accumulators, for GEMMs with at least
+// WideRows rows), 6×(2 vectors) with 12 Vector256 accumulators otherwise. GEMMs with at most FusedRows rows pack B one
+// micro-panel at a time, right before the row panels use it.
 // Packing float operands that are contiguous along k (row-major A, PyTorch-layout linear weights as B) uses 8×8 AVX
 // register transposes. Bias and the fused epilogue are applied in the final write of each tile, so fusion costs no
 // extra pass. Single-threaded: callers parallelize over images or row blocks.
@@ -20,15 +22,30 @@ public sealed partial class CpuKernels<T>
     internal static readonly bool Use512 = Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
     /// <summary>Rows of the micro-kernel: 8 with 32 vector registers (16 accumulators), 6 with AVX2's 16 (12 accumulators).</summary>
     internal static readonly int MR = Use512 ? 8 : 6;
+    /// <summary>
+    /// Rows of the AVX-512 micro-kernel for GEMMs with at least <see cref="WideRows"/> rows: 12 (24 accumulators), which loads
+    /// each B vector for 12 FMAs instead of 8 (1024³, one thread, thread CPU time: 7 % faster). Smaller GEMMs (the MLP's
+    /// 128-row layers) keep 8: 128 rows are 16 full 8-row panels but a ragged 12-row one, and the narrow/short layers' edges
+    /// cost more with the larger tile.
+    /// </summary>
+    internal static readonly int MRWide = Use512 ? 12 : MR;
+    internal static readonly int WideRows = Env("NETDSL_GEMM_WIDE_M", 256);
+    /// <summary>GEMMs with at most this many rows pack B one micro-panel at a time, right before use (see Gemm).</summary>
+    internal static readonly int FusedRows = Env("NETDSL_GEMM_FUSED_M", 256);
+    // K block of that path: its B micro-panel (KC×NR: 32 KB at 256) has to stay in L1 (48 KB on Intel Sapphire/Emerald
+    // Rapids; Zen 4 has 32 KB) while the A panels stream past it. 384 → 256: 1.07× at 128×1024×1024 (thread CPU time,
+    // 2026-12-07, Xeon); 128–320 measured alike.
+    private static readonly int FusedKC = Env("NETDSL_GEMM_FUSED_KC", 256);
+    internal static int BlockKFused => FusedKC;
     internal static readonly int NR = Use512 ? 2 * Vector512<T>.Count : 2 * Vector256<T>.Count;
     // Blocking (tuned on Zen 4, 32 KB L1d, 1 MB L2, at 256³–2048³): a deep KC amortizes the C tile's load and store over
     // more FMAs (with the tile prefetched, 384 beat 128–256 by 5–10 %); the MC×KC block of A (144 KB) stays in L2 and a B
     // micro-panel (KC×NR, 48 KB) streams from L2. NETDSL_GEMM_KC/MC/NC override them for tuning experiments.
     private static readonly int KC = Env("NETDSL_GEMM_KC", 384);
-    private static readonly int MC = Math.Max(MR, Env("NETDSL_GEMM_MC", 96) / MR * MR);   // multiple of MR
+    private static readonly int MC = Env("NETDSL_GEMM_MC", 96);   // rounded down to a multiple of the call's MR (96: 8 and 12 divide it)
     private static readonly int NC = Math.Max(NR, Env("NETDSL_GEMM_NC", 1024) / NR * NR);  // multiple of NR
     internal static int BlockK => KC;
-    internal static int BlockM => MC;
+    internal static int BlockM => Math.Max(MR, MC / MR * MR);
     internal static int BlockN => NC;
     private static int Env(string name, int dflt) => int.TryParse(Environment.GetEnvironmentVariable(name), out int v) && v > 0 ? v : dflt;
 
@@ -62,13 +79,19 @@ public sealed partial class CpuKernels<T>
                 }
             return;
         }
-        int nr = NR, MR = CpuKernels<T>.MR;
+        int nr = NR, MR = M >= WideRows ? MRWide : CpuKernels<T>.MR;
+        int MC = Math.Max(MR, CpuKernels<T>.MC / MR * MR);
+        // Few rows (≤ FusedRows): A is packed whole (one row block, it stays in L2) and each KC×NR micro-panel of B is packed
+        // right before the row panels use it, so it is read from L1 while hot instead of written to L2 and read back.
+        bool fused = M <= FusedRows;
+        if (fused) MC = (M + MR - 1) / MR * MR;
         // K is cut into equal blocks of at most KC (784 = 2 × 392, not 384 + 384 + 16): a thin last block would pay the
         // C tile's load and store for little work
-        int kBlock = (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
+        int kcMax = fused ? FusedKC : KC;
+        int kBlock = (K + (K + kcMax - 1) / kcMax - 1) / ((K + kcMax - 1) / kcMax);
         // scratch sized by this problem (small layers keep small buffers), grown when a bigger one comes
         var packA = Scratch(ref t_packA, Math.Min(MC, (M + MR - 1) / MR * MR) * kBlock);
-        var packB = Scratch(ref t_packB, kBlock * ((Math.Min(NC, N) + nr - 1) / nr * nr));
+        var packB = Scratch(ref t_packB, kBlock * (fused ? nr : (Math.Min(NC, N) + nr - 1) / nr * nr));
         ref T a0 = ref MemoryMarshal.GetReference(A);
         ref T b0 = ref MemoryMarshal.GetReference(B);
         ref T c0 = ref MemoryMarshal.GetReference(C);
@@ -84,15 +107,17 @@ public sealed partial class CpuKernels<T>
                 int kc = Math.Min(kBlock, K - pc);
                 bool load = accumulate || pc > 0;
                 bool last = pc + kc == K;
-                PackB(ref b0, rsB, csB, pc, kc, jc, nc, packB);
+                if (!fused) PackB(ref b0, rsB, csB, pc, kc, jc, nc, packB);
                 for (int ic = 0; ic < M; ic += MC)
                 {
                     int mc = Math.Min(MC, M - ic);
-                    PackA(ref a0, rsA, csA, ic, mc, pc, kc, packA);
+                    if (MR == MRWide) PackAWide(ref a0, rsA, csA, ic, mc, pc, kc, packA);
+                    else PackANarrow(ref a0, rsA, csA, ic, mc, pc, kc, packA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrr = Math.Min(nr, nc - jr);
-                        ref T bp = ref Unsafe.Add(ref pb, jr * kc);
+                        if (fused) PackB(ref b0, rsB, csB, pc, kc, jc + jr, nrr, packB);
+                        ref T bp = ref Unsafe.Add(ref pb, fused ? 0 : jr * kc);
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mrr = Math.Min(MR, mc - ir);
@@ -100,7 +125,8 @@ public sealed partial class CpuKernels<T>
                             ref T ct = ref Unsafe.Add(ref c0, row * ldc + col);
                             int boff = biasKind == BiasKind.Row ? row : biasKind == BiasKind.Col ? col : 0;
                             ref T bt = ref Unsafe.Add(ref bias0, boff);
-                            if (Use512) Kernel512(ref Unsafe.Add(ref pa, ir * kc), ref bp, kc, ref ct, ldc, mrr, nrr, load, last, biasKind, ref bt, epi);
+                            if (Use512 && MR == 12) Kernel512x12(ref Unsafe.Add(ref pa, ir * kc), ref bp, kc, ref ct, ldc, mrr, nrr, load, last, biasKind, ref bt, epi);
+                            else if (Use512) Kernel512(ref Unsafe.Add(ref pa, ir * kc), ref bp, kc, ref ct, ldc, mrr, nrr, load, last, biasKind, ref bt, epi);
                             else Kernel256(ref Unsafe.Add(ref pa, ir * kc), ref bp, kc, ref ct, ldc, mrr, nrr, load, last, biasKind, ref bt, epi);
                         }
                     }
@@ -109,11 +135,17 @@ public sealed partial class CpuKernels<T>
         }
     }
 
+    // PackA specialized for each micro-kernel height (MR a constant in its loops)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]   // hot loops: skip tier-0/OSR code
+    private static void PackANarrow(ref T a, int rsA, int csA, int ic, int mc, int pc, int kc, T[] dst) => PackA(ref a, rsA, csA, ic, mc, pc, kc, dst, MR);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]   // (not inlined into Gemm's loops)
+    private static void PackAWide(ref T a, int rsA, int csA, int ic, int mc, int pc, int kc, T[] dst) => PackA(ref a, rsA, csA, ic, mc, pc, kc, dst, MRWide);
+
     /// <summary>Packs A[ic..ic+mc, pc..pc+kc] into MR-row panels laid out [panel][k][MR], zero padding the last panel.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
-    private static void PackA(ref T a, int rsA, int csA, int ic, int mc, int pc, int kc, T[] dst)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackA(ref T a, int rsA, int csA, int ic, int mc, int pc, int kc, T[] dst, int MR)
     {
-        int MR = CpuKernels<T>.MR;
         ref T d = ref MemoryMarshal.GetArrayDataReference(dst);
         for (int ir = 0; ir < mc; ir += MR)
         {
@@ -122,13 +154,18 @@ public sealed partial class CpuKernels<T>
             if (csA == 1)
             {
                 int k0 = 0;
-                if (m == 8 && typeof(T) == typeof(float) && Avx.IsSupported)
+                if (m == MR && MR >= 8 && MR <= 16 && typeof(T) == typeof(float) && Avx.IsSupported)
                 {
-                    // 8 rows contiguous along k: 8×8 register transposes, one panel row of 8 per k
+                    // MR (8..16) rows contiguous along k: 8×8 register transposes of rows 0..7 and MR−8..MR−1 (the two
+                    // overlap when MR < 16 and write the same values), one panel row of MR per k
                     ref float s0 = ref Unsafe.As<T, float>(ref Unsafe.Add(ref a, (ic + ir) * rsA + pc));
+                    ref float s1 = ref Unsafe.Add(ref s0, (MR - 8) * rsA);
                     ref float p0 = ref Unsafe.As<T, float>(ref panel);
                     for (; k0 + 8 <= kc; k0 += 8)
-                        Transpose8x8(ref Unsafe.Add(ref s0, k0), rsA, ref Unsafe.Add(ref p0, k0 * 8), 8);
+                    {
+                        Transpose8x8(ref Unsafe.Add(ref s0, k0), rsA, ref Unsafe.Add(ref p0, k0 * MR), MR);
+                        if (MR > 8) Transpose8x8(ref Unsafe.Add(ref s1, k0), rsA, ref Unsafe.Add(ref p0, k0 * MR + MR - 8), MR);
+                    }
                 }
                 for (int i = 0; i < m; i++)
                 {
@@ -146,6 +183,28 @@ public sealed partial class CpuKernels<T>
             {
                 for (int k = 0; k < kc; k++)
                     Vector512.LoadUnsafe(ref Unsafe.Add(ref a, ic + ir + (pc + k) * csA)).StoreUnsafe(ref Unsafe.Add(ref panel, k * MR));
+            }
+            else if (rsA == 1 && m == MR && MR * Unsafe.SizeOf<T>() == 48)
+            {
+                // 12 floats: a 32-byte and a 16-byte load
+                int h = 32 / Unsafe.SizeOf<T>();
+                for (int k = 0; k < kc; k++)
+                {
+                    ref T src = ref Unsafe.Add(ref a, ic + ir + (pc + k) * csA);
+                    Vector256.LoadUnsafe(ref src).StoreUnsafe(ref Unsafe.Add(ref panel, k * MR));
+                    Vector128.LoadUnsafe(ref src, (nuint)h).StoreUnsafe(ref Unsafe.Add(ref panel, k * MR + h));
+                }
+            }
+            else if (rsA == 1 && m == MR && MR * Unsafe.SizeOf<T>() == 96)
+            {
+                // 12 doubles: a 64-byte and a 32-byte load
+                int h = 64 / Unsafe.SizeOf<T>();
+                for (int k = 0; k < kc; k++)
+                {
+                    ref T src = ref Unsafe.Add(ref a, ic + ir + (pc + k) * csA);
+                    Vector512.LoadUnsafe(ref src).StoreUnsafe(ref Unsafe.Add(ref panel, k * MR));
+                    Vector256.LoadUnsafe(ref src, (nuint)h).StoreUnsafe(ref Unsafe.Add(ref panel, k * MR + h));
+                }
             }
             else
             {
@@ -321,6 +380,73 @@ public sealed partial class CpuKernels<T>
             c50.StoreUnsafe(ref t, (nuint)(5 * NRl)); c51.StoreUnsafe(ref t, (nuint)(5 * NRl + w));
             c60.StoreUnsafe(ref t, (nuint)(6 * NRl)); c61.StoreUnsafe(ref t, (nuint)(6 * NRl + w));
             c70.StoreUnsafe(ref t, (nuint)(7 * NRl)); c71.StoreUnsafe(ref t, (nuint)(7 * NRl + w));
+            StorePartial(tile, NRl, ref c, ldc, mr, nr, load, last, bk, ref bias, epi);
+        }
+    }
+
+    /// <summary>The 12 × (2 vectors) micro-kernel (24 accumulators) for problems with many rows: more FMAs per loaded B vector.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
+    private static void Kernel512x12<TEpi>(ref T ap, ref T bp, int kc, ref T c, int ldc, int mr, int nr, bool load, bool last,
+        BiasKind bk, ref T bias, TEpi epi) where TEpi : struct, IMap1<T>
+    {
+        const int MR12 = 12;
+        int w = Vector512<T>.Count, NRl = 2 * w;
+        PrefetchTile(ref c, ldc, mr, NRl);
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                     c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+                     c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
+                     c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
+            var a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            a = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
+            a = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
+            a = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
+            a = Vector512.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
+            a = Vector512.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
+            a = Vector512.Create(Unsafe.Add(ref ap, 6)); c60 = Fma(a, b0, c60); c61 = Fma(a, b1, c61);
+            a = Vector512.Create(Unsafe.Add(ref ap, 7)); c70 = Fma(a, b0, c70); c71 = Fma(a, b1, c71);
+            a = Vector512.Create(Unsafe.Add(ref ap, 8)); c80 = Fma(a, b0, c80); c81 = Fma(a, b1, c81);
+            a = Vector512.Create(Unsafe.Add(ref ap, 9)); c90 = Fma(a, b0, c90); c91 = Fma(a, b1, c91);
+            a = Vector512.Create(Unsafe.Add(ref ap, 10)); ca0 = Fma(a, b0, ca0); ca1 = Fma(a, b1, ca1);
+            a = Vector512.Create(Unsafe.Add(ref ap, 11)); cb0 = Fma(a, b0, cb0); cb1 = Fma(a, b1, cb1);
+            ap = ref Unsafe.Add(ref ap, MR12);
+            bp = ref Unsafe.Add(ref bp, NRl);
+        }
+        if (mr == MR12 && nr == NRl)
+        {
+            Store512(ref c, c00, c01, load, last, bk, ref bias, 0, epi);
+            Store512(ref Unsafe.Add(ref c, ldc), c10, c11, load, last, bk, ref bias, 1, epi);
+            Store512(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, load, last, bk, ref bias, 2, epi);
+            Store512(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, load, last, bk, ref bias, 3, epi);
+            Store512(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, load, last, bk, ref bias, 4, epi);
+            Store512(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, load, last, bk, ref bias, 5, epi);
+            Store512(ref Unsafe.Add(ref c, 6 * ldc), c60, c61, load, last, bk, ref bias, 6, epi);
+            Store512(ref Unsafe.Add(ref c, 7 * ldc), c70, c71, load, last, bk, ref bias, 7, epi);
+            Store512(ref Unsafe.Add(ref c, 8 * ldc), c80, c81, load, last, bk, ref bias, 8, epi);
+            Store512(ref Unsafe.Add(ref c, 9 * ldc), c90, c91, load, last, bk, ref bias, 9, epi);
+            Store512(ref Unsafe.Add(ref c, 10 * ldc), ca0, ca1, load, last, bk, ref bias, 10, epi);
+            Store512(ref Unsafe.Add(ref c, 11 * ldc), cb0, cb1, load, last, bk, ref bias, 11, epi);
+        }
+        else
+        {
+            Span<T> tile = stackalloc T[MR12 * 2 * Vector512<T>.Count];
+            ref T t = ref MemoryMarshal.GetReference(tile);
+            c00.StoreUnsafe(ref t, 0); c01.StoreUnsafe(ref t, (nuint)w);
+            c10.StoreUnsafe(ref t, (nuint)NRl); c11.StoreUnsafe(ref t, (nuint)(NRl + w));
+            c20.StoreUnsafe(ref t, (nuint)(2 * NRl)); c21.StoreUnsafe(ref t, (nuint)(2 * NRl + w));
+            c30.StoreUnsafe(ref t, (nuint)(3 * NRl)); c31.StoreUnsafe(ref t, (nuint)(3 * NRl + w));
+            c40.StoreUnsafe(ref t, (nuint)(4 * NRl)); c41.StoreUnsafe(ref t, (nuint)(4 * NRl + w));
+            c50.StoreUnsafe(ref t, (nuint)(5 * NRl)); c51.StoreUnsafe(ref t, (nuint)(5 * NRl + w));
+            c60.StoreUnsafe(ref t, (nuint)(6 * NRl)); c61.StoreUnsafe(ref t, (nuint)(6 * NRl + w));
+            c70.StoreUnsafe(ref t, (nuint)(7 * NRl)); c71.StoreUnsafe(ref t, (nuint)(7 * NRl + w));
+            c80.StoreUnsafe(ref t, (nuint)(8 * NRl)); c81.StoreUnsafe(ref t, (nuint)(8 * NRl + w));
+            c90.StoreUnsafe(ref t, (nuint)(9 * NRl)); c91.StoreUnsafe(ref t, (nuint)(9 * NRl + w));
+            ca0.StoreUnsafe(ref t, (nuint)(10 * NRl)); ca1.StoreUnsafe(ref t, (nuint)(10 * NRl + w));
+            cb0.StoreUnsafe(ref t, (nuint)(11 * NRl)); cb1.StoreUnsafe(ref t, (nuint)(11 * NRl + w));
             StorePartial(tile, NRl, ref c, ldc, mr, nr, load, last, bk, ref bias, epi);
         }
     }

@@ -12,6 +12,11 @@ public sealed partial class CpuKernels<T>
             LinearSmallM(x, w, b, y, m, k, o, epilogue);
             return;
         }
+        if (UseLinearDot(o, k))
+        {
+            LinearDot(x, w, b, y, m, k, o, epilogue);
+            return;
+        }
         var bk = b is null ? BiasKind.None : BiasKind.Col;
         Blocks(m, o, (long)m * o * k, (x, w, b, y, epilogue, bk, k, o), static (s, r0, r1, c0, c1) =>
             Gemm(r1 - r0, c1 - c0, s.k, s.x.AsSpan().Slice(r0 * s.k), s.k, 1, s.w.AsSpan().Slice(c0 * s.k), 1, s.k, s.y.AsSpan().Slice(r0 * s.o + c0), s.o,
@@ -59,9 +64,10 @@ public sealed partial class CpuKernels<T>
     private static void LinearBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, Tensor<T>? db, bool accumulate)
     {
         var (m, k, o) = KernelContract.LinearBackwardFilter(dy, x, dw, db);
-        // dw[o-rows lo..hi] = dyᵀ[lo..hi, :] · x : A(i, p) = dy[p, lo+i]
-        RowBlocks(o, (long)m * o * k, (dy, x, dw, k, o, m, accumulate), static (s, lo, hi) =>
-            Gemm(hi - lo, s.k, s.m, s.dy.AsSpan().Slice(lo), 1, s.o, s.x.AsSpan(), s.k, 1, s.dw.AsSpan().Slice(lo * s.k), s.k,
+        // dw[r0..r1, c0..c1] = dyᵀ[r0..r1, :] · x[:, c0..c1] : A(i, p) = dy[p, r0+i]. Split by columns when dw is wider than
+        // tall (a transformer's second FFN layer: dw [256, 1024] over 2048 tokens), so each core packs half of x, not all of it.
+        Blocks(o, k, (long)m * o * k, (dy, x, dw, k, o, m, accumulate), static (s, r0, r1, c0, c1) =>
+            Gemm(r1 - r0, c1 - c0, s.m, s.dy.AsSpan().Slice(r0), 1, s.o, s.x.AsSpan().Slice(c0), s.k, 1, s.dw.AsSpan().Slice(r0 * s.k + c0), s.k,
                 s.accumulate, BiasKind.None, default, default(Identity<T>)));
         if (db is not null)
         {
