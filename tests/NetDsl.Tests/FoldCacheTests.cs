@@ -5,8 +5,8 @@ using Xunit;
 namespace NetDsl.Tests;
 
 /// <summary>
-/// Eval-mode Forward folds batchnorm into the weights once and reuses them until <see cref="ParameterWrites"/> records a
-/// write. Serial: the version is process-wide, so a parallel test's write would refold in the middle of the assertions.
+/// Eval-mode Forward folds batchnorm into the weights once and reuses them until a write to one of its parameters or buffers
+/// (their WriteVersion) or a network-level event (<see cref="ParameterWrites"/>) is recorded. Serial: the version is process-wide, so a parallel test's write would refold in the middle of the assertions.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public class FoldCacheTests
@@ -32,12 +32,22 @@ public class FoldCacheTests
         for (int i = 0; i < span.Length; i++) span[i] *= 2;
         // a write through a span is not seen: the folded weights of the first call are reused (the documented contract) ...
         Assert.Equal(y0, Forward());
+        // ... and copying an input (as every inference loop does) does not refold either
+        x.CopyFromHost(x.CopyToHost());
+        Assert.Equal(y0, Forward());
         // ... until the network is told
         net.MarkModified();
         var y1 = Forward();
         Assert.NotEqual(y0, y1);
-        // CopyFromHost is seen: the original weights give the first output again
+        // CopyFromHost into a parameter is seen: the original weights give the first output again
         w.Value.CopyFromHost(original);
+        Assert.Equal(y0, Forward());
+        // so is a host write into a batchnorm buffer through the indexer
+        var rv = net.Buffers.First(b => b.Name.EndsWith("running_var"));
+        double v0 = rv.Value[0];
+        rv.Value[0] = v0 * 4;
+        Assert.NotEqual(y0, Forward());
+        rv.Value[0] = v0;
         Assert.Equal(y0, Forward());
         // an optimizer step is seen (fine-tuning in eval mode, batchnorm statistics frozen)
         var sgd = new Sgd<double>(net.Parameters, lr: 0.1);

@@ -583,7 +583,7 @@ namespace NetDsl.Compiler.Emit
             if (folds)
             {
                 w.Line("EnsureFoldScratch();");
-                w.Line("long foldVersion = ParameterWrites.Version;   // the folded weights are reused until a parameter write moves it");
+                w.Line("long foldVersion = ParameterWriteKey();   // the folded weights are reused until a parameter or buffer write moves it");
                 w.Line("bool refold = foldVersion != _foldVersion;");
             }
             foreach (var k in _evalProg.Kernels)
@@ -642,14 +642,14 @@ namespace NetDsl.Compiler.Emit
 
         /// <summary>
         /// The folded weights and biases of eval-mode Forward, one slot per folded layer, kept between calls: RunEval refolds
-        /// them only when <c>ParameterWrites.Version</c> moved (a load, an optimizer step, Train/Eval, MarkModified).
+        /// them only when <c>ParameterWriteKey()</c> moved (a load, an optimizer step, Train/Eval, MarkModified).
         /// </summary>
         private void EmitFoldScratch(CodeWriter w)
         {
             if (_folds.Count == 0) return;
             long total = _folds.Sum(f => f.WShape.Size.Factor + f.K);
             w.Line($"private Tensor<T>? _foldScratch; // folded batchnorm weights and biases for inference ({N(total)} elements, the {_folds.Count} folded layers')");
-            w.Line("private long _foldVersion = -1; // ParameterWrites.Version the folded weights were computed at");
+            w.Line("private long _foldVersion = -1; // ParameterWriteKey() the folded weights were computed at");
             foreach (var f in _folds) w.Line($"private Tensor<T> {f.W} = null!, {f.B} = null!;");
             w.Open("private void EnsureFoldScratch()");
             w.Line("if (_foldScratch is not null) return;");

@@ -66,8 +66,16 @@ public sealed class Tensor<T> where T : unmanaged
     public T this[params int[] index]
     {
         get => AsSpan()[FlatIndex(index)];
-        set { AsSpan()[FlatIndex(index)] = value; ParameterWrites.Bump(); }
+        set { AsSpan()[FlatIndex(index)] = value; MarkWritten(); }
     }
+
+    private long _writes;
+    /// <summary>How many times this tensor was written from the host (<see cref="CopyFromHost"/>, the indexer's setter,
+    /// <see cref="MarkWritten"/>): caches derived from a parameter (eval-mode Forward's folded batchnorm weights) compare it
+    /// with the value they were made at. Kernels writing on the device do not count (they are a network's own writes).</summary>
+    public long WriteVersion => Volatile.Read(ref _writes);
+    /// <summary>Say this tensor was written in a way it cannot see (through <c>AsSpan()</c>): see <see cref="WriteVersion"/>.</summary>
+    public void MarkWritten() => Interlocked.Increment(ref _writes);
 
     private int FlatIndex(int[] index)
     {
@@ -86,7 +94,7 @@ public sealed class Tensor<T> where T : unmanaged
     {
         if (data.Length != Length) throw new ArgumentException($"{data.Length} elements for a tensor of shape {Format(Shape)} ({Length} elements)");
         Device.CopyFromHost(this, data);
-        ParameterWrites.Bump();   // folded-batchnorm caches of eval-mode Forward are stale
+        MarkWritten();   // caches derived from this tensor (folded batchnorm weights) are stale
     }
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming expected and actual shapes unless this tensor has <paramref name="expected"/> shape.</summary>

@@ -27,7 +27,7 @@ public sealed class Buffer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     }
 
     /// <summary>Fills the buffer with <see cref="Initial"/>.</summary>
-    public void Reset() => Value.Device.Kernels<T>().Fill(Value, T.CreateChecked(Initial));
+    public void Reset() { Value.Device.Kernels<T>().Fill(Value, T.CreateChecked(Initial)); Value.MarkWritten(); }
 
     public override string ToString() => $"{Name} {Tensor<T>.Format(Shape)} (buffer, initially {Initial})";
 }

@@ -72,6 +72,20 @@ public abstract partial class NetworkBase<T> where T : unmanaged, IBinaryFloatin
     public void MarkModified() => ParameterWrites.Bump();
 
     /// <summary>
+    /// A key that moves whenever this network's parameters or buffers may have changed: the process-wide
+    /// <see cref="ParameterWrites.Version"/> (optimizer steps, Train/Eval, MarkModified) plus every parameter's and buffer's
+    /// <see cref="Tensor{T}.WriteVersion"/> (host writes: loading, initialization, the indexer). All terms only grow, so
+    /// equal keys mean nothing was written. Writing an input tensor does not move it.
+    /// </summary>
+    protected long ParameterWriteKey()
+    {
+        long v = ParameterWrites.Version;
+        foreach (var p in _parameters) v += p.Value.WriteVersion;
+        foreach (var b in _buffers) v += b.Value.WriteVersion;
+        return v;
+    }
+
+    /// <summary>
     /// Training steps run so far (seeds dropout masks, so runs are reproducible). Restore it when resuming from a checkpoint
     /// so the resumed run draws the masks the uninterrupted one would.
     /// </summary>
