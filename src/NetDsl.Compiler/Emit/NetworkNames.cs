@@ -62,7 +62,7 @@ namespace NetDsl.Compiler.Emit
             "Seed", "StepCount", "Train", "Training", "ZeroGrad", "CheckFinite", "ValidateInputs", "CheckFiniteAfter",
             "CheckInputFinite", "FindNonFinite", "NonFiniteError", "SampleOffset", "GradientOrder", "GradientReadyHook",
             "GradientReady", "ParameterIndex", "Freeze", "Unfreeze", "SaveWeights", "LoadWeights", "StateDict", "LoadStateDict",
-            "ExportOnnx", "ToOnnx", "Fit", "BatchesTracked", "MarkModified",
+            "ExportOnnx", "ToOnnx", "Fit", "BatchesTracked", "MarkModified", "ParameterWriteKey",
             "ToString", "Equals", "GetHashCode", "GetType", "MemberwiseClone", "Finalize", "ReferenceEquals",
         };
 
