@@ -12,7 +12,7 @@ public class Machine
 {
     /// <summary>Loop trips per thread: each trip is 12 FMAs of one vector (2 flops per lane).</summary>
     public const long FmaTrips = 4_000_000;
-    public static int Lanes => Vector512.IsHardwareAccelerated ? Vector512<float>.Count : Vector256<float>.Count;
+    public static int Lanes => Shared.FmaPeak.Lanes;
     public static double FmaFlopsPerThread => FmaTrips * 12.0 * Lanes * 2;
     /// <summary>Elements copied (64 MB of floats, far beyond the caches); bytes moved = read + written.</summary>
     public const int CopyElements = 1 << 24;
@@ -61,36 +61,5 @@ public class Machine
     [Benchmark(Description = "copy 64 MB, 1 thread")]
     public void Copy() => _src.AsSpan().CopyTo(_dst);
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    public static float FmaLoop(long trips)
-    {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var a = Vector512.Create(0.999999f); var b = Vector512.Create(1e-7f);
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
-                             c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
-            for (long i = 0; i < trips; i++)
-            {
-                c0 = Vector512.FusedMultiplyAdd(a, c0, b); c1 = Vector512.FusedMultiplyAdd(a, c1, b); c2 = Vector512.FusedMultiplyAdd(a, c2, b);
-                c3 = Vector512.FusedMultiplyAdd(a, c3, b); c4 = Vector512.FusedMultiplyAdd(a, c4, b); c5 = Vector512.FusedMultiplyAdd(a, c5, b);
-                c6 = Vector512.FusedMultiplyAdd(a, c6, b); c7 = Vector512.FusedMultiplyAdd(a, c7, b); c8 = Vector512.FusedMultiplyAdd(a, c8, b);
-                c9 = Vector512.FusedMultiplyAdd(a, c9, b); c10 = Vector512.FusedMultiplyAdd(a, c10, b); c11 = Vector512.FusedMultiplyAdd(a, c11, b);
-            }
-            return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
-        }
-        else
-        {
-            var a = Vector256.Create(0.999999f); var b = Vector256.Create(1e-7f);
-            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
-                             c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
-            for (long i = 0; i < trips; i++)
-            {
-                c0 = Vector256.FusedMultiplyAdd(a, c0, b); c1 = Vector256.FusedMultiplyAdd(a, c1, b); c2 = Vector256.FusedMultiplyAdd(a, c2, b);
-                c3 = Vector256.FusedMultiplyAdd(a, c3, b); c4 = Vector256.FusedMultiplyAdd(a, c4, b); c5 = Vector256.FusedMultiplyAdd(a, c5, b);
-                c6 = Vector256.FusedMultiplyAdd(a, c6, b); c7 = Vector256.FusedMultiplyAdd(a, c7, b); c8 = Vector256.FusedMultiplyAdd(a, c8, b);
-                c9 = Vector256.FusedMultiplyAdd(a, c9, b); c10 = Vector256.FusedMultiplyAdd(a, c10, b); c11 = Vector256.FusedMultiplyAdd(a, c11, b);
-            }
-            return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
-        }
-    }
+    public static float FmaLoop(long trips) => Shared.FmaPeak.Loop(trips);
 }

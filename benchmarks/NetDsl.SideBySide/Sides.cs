@@ -72,7 +72,9 @@ public static class Workload
         var p = w.Split(':');
         return (p[0], p[1], p.Length > 2 ? int.Parse(p[2]) : TrainBatch(p[1]));
     }
-    public static int TrainBatch(string model) => model switch { "lenet5" => 64, "mlp" => 128, "resnet20" => 64, "transformer" => 16, "resnet50" => 16, _ => throw new ArgumentException($"unknown model '{model}' (lenet5, mlp, resnet20, transformer, resnet50)") };
+    /// <summary>The pseudo-model "gemm": y = x·wᵀ with x, w of 1024×1024 (the GEMM row, 2·1024³ flops a step).</summary>
+    public const int GemmSize = 1024;
+    public static int TrainBatch(string model) => model switch { "gemm" => GemmSize, "lenet5" => 64, "mlp" => 128, "resnet20" => 64, "transformer" => 16, "resnet50" => 16, _ => throw new ArgumentException($"unknown model '{model}' (lenet5, mlp, resnet20, transformer, resnet50)") };
     /// <summary>Input shape without the batch.</summary>
     public static int[] Shape(string model) => model switch { "lenet5" => [1, 28, 28], "mlp" => [784], "resnet20" => [3, 32, 32], "transformer" => [128, 256], "resnet50" => [3, 224, 224], _ => throw new ArgumentException(model) };
     public static int Classes(string model) => model == "resnet50" ? 1000 : 10;
@@ -105,6 +107,14 @@ public sealed class NetDslSide : LocalSide
     protected override (Action, IDisposable?) Create(string workload)
     {
         var (kind, model, batch) = Workload.Parse(workload);
+        if (model == "gemm")
+        {
+            int n = Workload.GemmSize;
+            var a = Tensor<float>.FromArray(Workload.Uniform(n * n, 1), n, n);
+            var w = Tensor<float>.FromArray(Workload.Uniform(n * n, 2), n, n);
+            var c = Tensor<float>.Zeros(n, n);
+            return (() => CpuKernels<float>.Instance.LinearForward(a, w, null, c, default(Identity<float>), default(Identity<float>)), null);
+        }
         var net = Build(model);
         int[] shape = [batch, .. Workload.Shape(model)];
         var x = Tensor<float>.FromArray(Workload.Uniform(shape.Aggregate(1, (a, b) => a * b)), shape);

@@ -98,3 +98,4 @@ public static class Machine
         return (hwm, rss);
     }
 }
+

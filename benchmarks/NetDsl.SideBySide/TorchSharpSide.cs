@@ -30,6 +30,12 @@ public sealed class TorchSharpSide : LocalSide
     {
         var (_, model, batch) = Workload.Parse(workload);
         torch.manual_seed(1);
+        if (model == "gemm")
+        {
+            var a = torch.rand(Workload.GemmSize, Workload.GemmSize); var w = torch.rand(Workload.GemmSize, Workload.GemmSize);
+            void Gemm() { using var scope = torch.NewDisposeScope(); using var _ = torch.no_grad(); functional.linear(a, w); }
+            return (Gemm, new Owner(a, w, a, a));
+        }
         var net = Build(model);
         net.train();
         long[] shape = [batch, .. Workload.Shape(model).Select(d => (long)d)];
@@ -50,7 +56,7 @@ public sealed class TorchSharpSide : LocalSide
 
     private sealed class Owner(IDisposable net, TTensor x, TTensor y, IDisposable opt) : IDisposable
     {
-        public void Dispose() { opt.Dispose(); net.Dispose(); x.Dispose(); y.Dispose(); }
+        public void Dispose() { foreach (var d in new[] { opt, net, x, y }.Distinct<IDisposable>(ReferenceEqualityComparer.Instance)) d.Dispose(); }
     }
 }
 

@@ -99,6 +99,17 @@ def setup(name):
     return model, opt, x, y
 
 
+def setup_gemm(n=1024):
+    """The GEMM row: y = x·wᵀ with x, w of n×n (F.linear, as NetDsl's linear kernel), no autograd."""
+    torch.manual_seed(1)
+    return None, None, torch.rand(n, n), torch.rand(n, n)
+
+
+def gemm_step(model, opt, x, w):
+    with torch.no_grad():
+        return F.linear(x, w)
+
+
 def step(model, opt, x, y):
     opt.zero_grad()
     loss = F.cross_entropy(model(x), y)
@@ -140,18 +151,19 @@ def serve(args):
             name = req["model"]
             if name not in cache:
                 cache.clear()   # one model at a time keeps the server's memory small
-                cache[name] = setup(name)
+                cache[name] = setup_gemm() if name == "gemm" else setup(name)
             m = cache[name]
+            run_step = gemm_step if name == "gemm" else step
             if cmd == "warmup":
                 t_end = time.perf_counter() + req.get("seconds", 1.0); n = 0
                 t_cap = time.perf_counter() + max(20.0, req.get("seconds", 1.0))
                 while (n < req.get("min_steps", 5) or time.perf_counter() < t_end) and not (n >= 3 and time.perf_counter() >= t_cap):
-                    step(*m); n += 1
+                    run_step(*m); n += 1
                 resp = {"steps": n}
             else:
                 ms = []
                 for _ in range(req["steps"]):
-                    t0 = time.perf_counter(); step(*m); ms.append((time.perf_counter() - t0) * 1e3)
+                    t0 = time.perf_counter(); run_step(*m); ms.append((time.perf_counter() - t0) * 1e3)
                 resp = {"ms": ms}
         else:
             resp = {"error": f"unknown command {cmd}"}
