@@ -111,6 +111,12 @@ public partial interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIe
     /// <summary>y = epilogue(x·wᵀ + b).</summary>
     void LinearForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, TEpi epilogue, TGpuEpi gpuEpilogue)
         where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1;
+    /// <summary>
+    /// y = epilogue(x·wᵀ + b) for a weight that changes only when <paramref name="key"/> moves (inference): a backend may keep
+    /// w in its packed layout in <paramref name="packed"/> and reuse it (the CPU GEMM path does); by default (ILGPU) the slot is ignored.
+    /// </summary>
+    void LinearForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, TEpi epilogue, TGpuEpi gpuEpilogue, PackedWeights<T> packed, long key)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1 => LinearForward(x, w, b, y, epilogue, gpuEpilogue);
     /// <summary>dx = dy·w.</summary>
     void LinearBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx);
     /// <summary>dw = dyᵀ·x; db (if not null) = column sums of dy.</summary>

@@ -424,6 +424,7 @@ namespace Test.Networks
         /// </summary>
         private void RunEval(bool training)
         {
+            long packKey = ParameterWriteKey();   // packed weights (PackedWeights) are reused until a parameter or buffer write moves it
             // k29: conv2d conv1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
             K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_29, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>));
             if (CheckFinite) { CheckFiniteAfter("eval k29: conv2d conv1 (lenet5.net line 7)", "conv1", _conv1_29); }
@@ -443,15 +444,19 @@ namespace Test.Networks
             K.Map(_maxpool2_38, _relu2_32, new ReluOp(), new ReluOpGpu());
             if (CheckFinite) { CheckFiniteAfter("eval k34: relu relu2 (lenet5.net line 8)", "relu2", _relu2_32); }
             // k36: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], per sample 96,120 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
-            K.LinearForward(_flatten1_33, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_34, new ReluOp(), new ReluOpGpu());
+            K.LinearForward(_flatten1_33, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_34, new ReluOp(), new ReluOpGpu(), _pack36, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k36: linear fc1 + relu relu3 (lenet5.net line 9)", "relu3", _relu3_34); }
             // k37: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], per sample 20,244 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
-            K.LinearForward(_relu3_34, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_35, new ReluOp(), new ReluOpGpu());
+            K.LinearForward(_relu3_34, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_35, new ReluOp(), new ReluOpGpu(), _pack37, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k37: linear fc2 + relu relu4 (lenet5.net line 9)", "relu4", _relu4_35); }
             // k38: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
-            K.LinearForward(_relu4_35, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_36, default(Identity<T>), default(Identity<T>));
+            K.LinearForward(_relu4_35, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_36, default(Identity<T>), default(Identity<T>), _pack38, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k38: linear fc3 (lenet5.net line 10)", "fc3", _fc3_36); }
         }
+
+        private readonly PackedWeights<T> _pack36 = new(); // fc1's weight, packed for inference
+        private readonly PackedWeights<T> _pack37 = new(); // fc2's weight, packed for inference
+        private readonly PackedWeights<T> _pack38 = new(); // fc3's weight, packed for inference
 
         // ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR
         /// <summary>relu(a): used by k2, k5, k7, k8, k31, k34, k36, k37.</summary>
