@@ -611,11 +611,11 @@ namespace NetDsl.Compiler.Emit
         private readonly List<(string Name, string Layer)> _packs = new List<(string, string)>();
 
         /// <summary>
-        /// A kernel whose weight operand can stay packed between eval calls: a linear layer whose weight is a parameter (or,
+        /// A kernel whose weight operand can stay packed between eval calls: a linear or convolution layer whose weight is a parameter (or,
         /// folded, the fold scratch recomputed exactly when packKey moves). Anything computed on the device is not.
         /// </summary>
         private static bool Packable(LibraryKernel k, bool folded) =>
-            k.Node.Op == "linear" && k.Prologue == null && (folded || k.Node.Inputs[1].Role == ValueRole.Parameter);
+(k.Node.Op == "linear" || k.Node.Op == "conv2d") && k.Prologue == null && (folded || k.Node.Inputs[1].Role == ValueRole.Parameter);
 
         /// <summary>The extra arguments of a packable call (<c>, _packN, packKey</c>) and its slot, else empty.</summary>
         private string PackArg(LibraryKernel k, bool folded)

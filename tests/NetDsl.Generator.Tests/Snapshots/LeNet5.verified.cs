@@ -426,7 +426,7 @@ namespace Test.Networks
         {
             long packKey = ParameterWriteKey();   // packed weights (PackedWeights) are reused until a parameter or buffer write moves it
             // k29: conv2d conv1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
-            K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_29, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>));
+            K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_29, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>), _pack29, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k29: conv2d conv1 (lenet5.net line 7)", "conv1", _conv1_29); }
             // k30: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], per sample 4,704 FLOPs and 23,520 bytes moved
             K.MaxPool2dInference(_conv1_29, _maxpool1_37, PoolGeometry.Of(2, 2, 0));
@@ -435,7 +435,7 @@ namespace Test.Networks
             K.Map(_maxpool1_37, _relu1_30, new ReluOp(), new ReluOpGpu());
             if (CheckFinite) { CheckFiniteAfter("eval k31: relu relu1 (lenet5.net line 7)", "relu1", _relu1_30); }
             // k32: conv2d conv2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
-            K.Conv2dForward(_relu1_30, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_31, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>));
+            K.Conv2dForward(_relu1_30, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_31, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>), _pack32, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k32: conv2d conv2 (lenet5.net line 8)", "conv2", _conv2_31); }
             // k33: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], per sample 1,600 FLOPs and 8,000 bytes moved
             K.MaxPool2dInference(_conv2_31, _maxpool2_38, PoolGeometry.Of(2, 2, 0));
@@ -454,6 +454,8 @@ namespace Test.Networks
             if (CheckFinite) { CheckFiniteAfter("eval k38: linear fc3 (lenet5.net line 10)", "fc3", _fc3_36); }
         }
 
+        private readonly PackedWeights<T> _pack29 = new(); // conv1's weight, packed for inference
+        private readonly PackedWeights<T> _pack32 = new(); // conv2's weight, packed for inference
         private readonly PackedWeights<T> _pack36 = new(); // fc1's weight, packed for inference
         private readonly PackedWeights<T> _pack37 = new(); // fc2's weight, packed for inference
         private readonly PackedWeights<T> _pack38 = new(); // fc3's weight, packed for inference
