@@ -95,6 +95,11 @@ public class PackedWeightsTests
             foreach (var b in net.Buffers)   // running statistics away from 0 / 1, so the folded layer's weights differ from its parameter
                 b.Value.CopyFromHost(Enumerable.Range(0, b.Length).Select(i => T.CreateChecked(b.Name.EndsWith("var") ? 0.5 + 0.1 * (i % 5) : 0.2 * Math.Sin(i))).ToArray());
             Check(net, x, [x, label], net.Parameters[weight].Name, expectSlots: 3);
+            // a batch past the GEMM's fused-B limit (256 rows: B packed per K block, the 12-row micro-kernel) reads the same slots
+            var big = Tensor<T>.FromArray(TestData.Random(300 * 200, 8).Select(T.CreateChecked).ToArray(), [300, 200]);
+            var yBig = ((Tensor<T>)((dynamic)net).Forward(big)).CopyToHost();
+            Assert.Equal(Unpacked(net, big), yBig);
+            Assert.Equal(Fresh(net, big), yBig);
         }
     }
 
