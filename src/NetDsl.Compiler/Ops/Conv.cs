@@ -59,7 +59,7 @@ namespace NetDsl.Compiler.Ops
             return null;
         }
 
-        private const OpTraits Conv2dTraits = OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized;
+        private const OpTraits Conv2dTraits = OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized | OpTraits.PacksWeight;
 
         public override IEnumerable<OpDef> Ops => new[]
         {

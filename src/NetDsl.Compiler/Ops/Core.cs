@@ -34,7 +34,7 @@ namespace NetDsl.Compiler.Ops
         public override IEnumerable<OpDef> Ops => new[]
         {
             // y = x·Wᵀ + b over the last dim; dx = dy·W, dW = dyᵀ·x, db = Σdy
-            new OpDef("linear", typeof(NoAttrs), "x, weight, bias?", OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized)
+            new OpDef("linear", typeof(NoAttrs), "x, weight, bias?", OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized | OpTraits.PacksWeight)
             {
                 Backward = (c, n, dy) =>
                 {
