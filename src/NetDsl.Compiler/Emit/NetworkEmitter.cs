@@ -580,19 +580,22 @@ namespace NetDsl.Compiler.Emit
             w.Line("/// </summary>");
             w.Open("private void RunEval(bool training)");
             bool folds = _evalProg.Kernels.Any(k => k is FoldedKernel);
+            _packs.Clear();
+            bool packs = _evalProg.Kernels.Any(k => k is FoldedKernel f ? Packable(f.Conv, true) : k is LibraryKernel l && Packable(l, false));
             if (folds)
             {
                 w.Line("EnsureFoldScratch();");
                 w.Line("long foldVersion = ParameterWriteKey();   // the folded weights are reused until a parameter or buffer write moves it");
                 w.Line("bool refold = foldVersion != _foldVersion;");
             }
+            if (packs) w.Line(folds ? "long packKey = foldVersion;   // packed weights (PackedWeights) are reused while it stays" : "long packKey = ParameterWriteKey();   // packed weights (PackedWeights) are reused until a parameter or buffer write moves it");
             foreach (var k in _evalProg.Kernels)
             {
                 if (k is AliasKernel) continue;
                 Comment(w, k);
                 LineStart(w, k);
                 if (k is FoldedKernel f) EmitFolded(w, f);
-                else w.Line(Timed(k, Call(k), "eval"));
+                else w.Line(Timed(k, Call(k, pack: k is LibraryKernel lk ? PackArg(lk, folded: false) : ""), "eval"));
                 EmitFiniteChecks(w, k, "eval", "");
                 LineEnd(w);
             }
@@ -600,7 +603,27 @@ namespace NetDsl.Compiler.Emit
             w.Close();
             w.Line();
             EmitFoldScratch(w);
+            foreach (var (name, layer) in _packs) w.Line($"private readonly PackedWeights<T> {name} = new(); // {Names.Comment(layer)}'s weight, packed for inference");
+            if (_packs.Count > 0) w.Line();
             _fields = _trainFields;
+        }
+
+        private readonly List<(string Name, string Layer)> _packs = new List<(string, string)>();
+
+        /// <summary>
+        /// A kernel whose weight operand can stay packed between eval calls: a linear or convolution layer whose weight is a parameter (or,
+        /// folded, the fold scratch recomputed exactly when packKey moves). Anything computed on the device is not.
+        /// </summary>
+        private static bool Packable(LibraryKernel k, bool folded) =>
+Ops.OpRegistry.Is(k.Node, Ops.OpTraits.PacksWeight) && k.Prologue == null && (folded || k.Node.Inputs[1].Role == ValueRole.Parameter);
+
+        /// <summary>The extra arguments of a packable call (<c>, _packN, packKey</c>) and its slot, else empty.</summary>
+        private string PackArg(LibraryKernel k, bool folded)
+        {
+            if (!Packable(k, folded)) return "";
+            string name = _names.Fresh($"_pack{k.Id}");
+            _packs.Add((name, k.Node.Layer));
+            return $", {name}, packKey";
         }
 
         /// <summary>Debug mode: `#line` maps the kernel's call (and its checks) to its .net line, so stack traces and a debugger land there.</summary>
@@ -633,7 +656,7 @@ namespace NetDsl.Compiler.Emit
             ins[1] = fw;
             if (ins.Count > 2) ins[2] = fb; else ins.Add(fb);
             var epi = f.Epilogue != null ? $"new {FunctorName(f)}(), new {FunctorName(f)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            string folded = Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(f.Outputs[0]) }, epi), conv);
+            string folded = Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(f.Outputs[0]) }, epi) { Pack = PackArg(conv, folded: true) }, conv);
             w.Line($"// batchnorm {Names.Comment(bn.Node.Layer)} folded into {Names.Comment(conv.Node.Layer)}: weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β");
             if (Profile) { w.Line(Timed(f, fold + "\n" + folded, "eval")); return; }
             w.Line(fold);
@@ -779,7 +802,7 @@ namespace NetDsl.Compiler.Emit
         }
 
         /// <param name="accumulating">Print the kernel's accumulating form (<see cref="Accumulation.InKernel"/>).</param>
-        private string Call(Kernel k, bool accumulating = false)
+        private string Call(Kernel k, bool accumulating = false, string pack = "")
         {
             if (k is ElementwiseKernel e)
             {
@@ -793,7 +816,7 @@ namespace NetDsl.Compiler.Emit
             var i = n.Inputs.Select((v, idx) => l.Prologue != null && idx == 0 ? "null" : Ref(v)).ToList();
             var o = l.Outputs.Select(Ref).ToList();
             string epi = l.Epilogue != null || l.Prologue != null ? $"new {FunctorName(k)}(), new {FunctorName(k)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            return Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()), l, accumulating);
+            return Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()) { Pack = pack }, l, accumulating);
         }
 
         private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : k is FoldedKernel f ? f.Epilogue : (k as LibraryKernel)?.Epilogue ?? (k as LibraryKernel)?.Prologue;

@@ -32,7 +32,7 @@ namespace NetDsl.Compiler.Emit
         public static readonly HashSet<string> ReservedTypes = new HashSet<string>(StringComparer.Ordinal)
         {
             "T", "System", "NetDsl", "Tensor", "NetworkBase", "Device", "Parameter", "Buffer", "LayerParameters", "InitKind",
-            "Optimizer", "Identity", "IMap1", "IMap2", "IMap3", "IGpuMap1", "IGpuMap2", "IGpuMap3", "IKernels", "CpuKernels",
+            "Optimizer", "Identity", "IMap1", "IMap2", "IMap3", "IGpuMap1", "IGpuMap2", "IGpuMap3", "IKernels", "CpuKernels", "PackedWeights",
             "KernelProfile", "CallContext", "Math", "MathF", "Array", "Span", "ReadOnlySpan", "Vector", "Vector128", "Vector256",
             "Vector512", "IBinaryFloatingPointIeee754", "MethodImpl", "MethodImplOptions", "MethodImplAttribute", "Unsafe",
             "InvalidOperationException", "ArgumentException", "NotSupportedException", "ArgumentOutOfRangeException",

@@ -23,6 +23,11 @@ namespace NetDsl.Compiler.Ops
         public string Epilogue { get; }
         /// <summary>The inputs of a fused prologue (<see cref="LibraryKernel.Prologue"/>; its functor pair is <see cref="Epilogue"/>), else empty.</summary>
         public IReadOnlyList<string> PrologueIn { get; }
+        /// <summary>
+        /// Eval program only: <c>, _packN, packKey</c> when the op's weight operand is a parameter or a folded weight, so its
+        /// kernel may keep the weight packed between calls (<c>PackedWeights</c>); else empty.
+        /// </summary>
+        public string Pack { get; init; } = "";
         internal CallContext(NetworkEmitter e, LibraryKernel k, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string epilogue, IReadOnlyList<string>? prologueIn = null)
         { _e = e; Kernel = k; In = inputs; Out = outputs; Epilogue = epilogue; PrologueIn = prologueIn ?? new string[0]; }
         /// <summary>

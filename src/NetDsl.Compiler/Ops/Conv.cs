@@ -59,7 +59,7 @@ namespace NetDsl.Compiler.Ops
             return null;
         }
 
-        private const OpTraits Conv2dTraits = OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized;
+        private const OpTraits Conv2dTraits = OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized | OpTraits.PacksWeight;
 
         public override IEnumerable<OpDef> Ops => new[]
         {
@@ -230,7 +230,7 @@ namespace NetDsl.Compiler.Ops
             var n = k.Node;
             switch (n.Op)
             {
-                case "conv2d": return $"K.Conv2dForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Out[0]}, {Geometry(n)}, {c.Epilogue});";
+                case "conv2d": return $"K.Conv2dForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Out[0]}, {Geometry(n)}, {c.Epilogue}{c.Pack});";
                 case "conv2d_bwd_data": return $"K.Conv2dBackwardData({c.In[0]}, {c.In[1]}, {c.Out[0]}, {Geometry(n)});";
                 case "conv2d_bwd_filter": return $"K.Conv2dBackwardFilter({c.In[0]}, {c.In[1]}, {c.Out[0]}, {c.OutOrNull(1)}, {Geometry(n)});";
                 case "conv_transpose2d": return $"K.ConvTranspose2dForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Out[0]}, {Geometry(n)});";

@@ -34,7 +34,7 @@ namespace NetDsl.Compiler.Ops
         public override IEnumerable<OpDef> Ops => new[]
         {
             // y = x·Wᵀ + b over the last dim; dx = dy·W, dW = dyᵀ·x, db = Σdy
-            new OpDef("linear", typeof(NoAttrs), "x, weight, bias?", OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized)
+            new OpDef("linear", typeof(NoAttrs), "x, weight, bias?", OpTraits.TakesEpilogue | OpTraits.FoldsBatchNorm | OpTraits.ChoosesInit | OpTraits.Penalized | OpTraits.PacksWeight)
             {
                 Backward = (c, n, dy) =>
                 {
@@ -45,7 +45,7 @@ namespace NetDsl.Compiler.Ops
                     c.Accumulate(n, w, c.Out(bf, w));
                     if (bias != null) c.Accumulate(n, bias, c.Out(bf, bias));
                 },
-                Call = (c, k) => $"K.LinearForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Out[0]}, {c.Epilogue});",
+                Call = (c, k) => $"K.LinearForward({c.Operand("x")}, {c.Operand("weight")}, {c.Operand("bias")}, {c.Out[0]}, {c.Epilogue}{c.Pack});",
                 Flops = LinearFlops,
                 Shape = n => ShapeRules.Linear(n.Inputs[0].Shape, n.Inputs[1].Shape[0].Value),
             },

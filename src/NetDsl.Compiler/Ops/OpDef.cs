@@ -54,6 +54,11 @@ namespace NetDsl.Compiler.Ops
         MaxOverWindows = 1 << 15,
         /// <summary>Its last output is saved for its backward only (maxpool2d's argmax): the eval program drops it when no eval kernel reads it, and the op's call has a one-output inference form.</summary>
         InferenceDropsLastOutput = 1 << 16,
+        /// <summary>
+        /// Its forward kernel takes a weight-pack slot at inference (<c>CallContext.Pack</c>: <c>, _packN, packKey</c>), used when
+        /// operand 1 ("weight") is a parameter or a folded weight: the kernel keeps it packed between eval calls.
+        /// </summary>
+        PacksWeight = 1 << 17,
     }
 
     /// <summary>

@@ -127,13 +127,20 @@ public sealed partial class CpuKernels<T>
 
     // ---------------------------------------------------------------- forward (and backward data)
 
-    private static void DirectConvForward<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, ConvDims d, TEpi epi)
+    /// <param name="packed">Inference (CpuKernels.ConvPacked.cs): the panels are kept there and reused while <paramref name="key"/> stays.</param>
+    private static void DirectConvForward<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, ConvDims d, TEpi epi,
+        PackedWeights<T>? packed = null, long key = 0)
         where TEpi : struct, IMap1<T>
     {
         var q = g.StrideH == 1 && g.StrideW == 1 ? ForwardGeom(d, g) : PhaseGeom(d, g);
         // panels [K/MR][CRS][MR] of W (K×CRS), zero rows past K
         int crs = q.CRS, mr = DirectRows(q.K), kp = (q.K + mr - 1) / mr * mr;
-        var panels = Scratch(ref t_dcPanels, kp * crs);
+        if (packed is not null && packed.Holds(w, kp, crs, key))
+        {
+            RunDirect(x, y, b, packed.Data!, DirectOffsets(q), q, epi);
+            return;
+        }
+        var panels = packed is not null ? packed.Buffer(kp * crs) : Scratch(ref t_dcPanels, kp * crs);
         var ws = w.AsSpan();
         int k0 = DirectPackFast ? PackPanels8(ws, panels, q.K, crs, mr) : 0;
         for (int k = k0; k < kp; k++)
@@ -142,6 +149,7 @@ public sealed partial class CpuKernels<T>
             if (k < q.K) for (int i = 0; i < crs; i++) panels[panel + i * mr + lane] = ws[k * crs + i];
             else for (int i = 0; i < crs; i++) panels[panel + i * mr + lane] = T.Zero;
         }
+        packed?.Packed(w, kp, crs, key);
         RunDirect(x, y, b, panels, DirectOffsets(q), q, epi);
     }
 

@@ -62,9 +62,11 @@ public sealed partial class CpuKernels<T>
     internal static void Gemm<TEpi>(int M, int N, int K,
         ReadOnlySpan<T> A, int rsA, int csA,
         ReadOnlySpan<T> B, int rsB, int csB,
-        Span<T> C, int ldc, bool accumulate, BiasKind biasKind, ReadOnlySpan<T> bias, TEpi epi)
+        Span<T> C, int ldc, bool accumulate, BiasKind biasKind, ReadOnlySpan<T> bias, TEpi epi,
+        T[]? preB = null, int prePanel0 = 0)
         where TEpi : struct, IMap1<T>
     {
+        // preB: B already packed whole (PackBWhole: NR-column panels over all of K); this call's column 0 is its panel prePanel0
         if (M <= 0 || N <= 0) return;
         if (K <= 0)
         {
@@ -91,7 +93,7 @@ public sealed partial class CpuKernels<T>
         int kBlock = (K + (K + kcMax - 1) / kcMax - 1) / ((K + kcMax - 1) / kcMax);
         // scratch sized by this problem (small layers keep small buffers), grown when a bigger one comes
         var packA = Scratch(ref t_packA, Math.Min(MC, (M + MR - 1) / MR * MR) * kBlock);
-        var packB = Scratch(ref t_packB, kBlock * (fused ? nr : (Math.Min(NC, N) + nr - 1) / nr * nr));
+        var packB = preB ?? Scratch(ref t_packB, kBlock * (fused ? nr : (Math.Min(NC, N) + nr - 1) / nr * nr));
         ref T a0 = ref MemoryMarshal.GetReference(A);
         ref T b0 = ref MemoryMarshal.GetReference(B);
         ref T c0 = ref MemoryMarshal.GetReference(C);
@@ -107,7 +109,7 @@ public sealed partial class CpuKernels<T>
                 int kc = Math.Min(kBlock, K - pc);
                 bool load = accumulate || pc > 0;
                 bool last = pc + kc == K;
-                if (!fused) PackB(ref b0, rsB, csB, pc, kc, jc, nc, packB);
+                if (!fused && preB is null) PackB(ref b0, rsB, csB, pc, kc, jc, nc, packB);
                 for (int ic = 0; ic < M; ic += MC)
                 {
                     int mc = Math.Min(MC, M - ic);
@@ -116,8 +118,8 @@ public sealed partial class CpuKernels<T>
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrr = Math.Min(nr, nc - jr);
-                        if (fused) PackB(ref b0, rsB, csB, pc, kc, jc + jr, nrr, packB);
-                        ref T bp = ref Unsafe.Add(ref pb, fused ? 0 : jr * kc);
+                        if (fused && preB is null) PackB(ref b0, rsB, csB, pc, kc, jc + jr, nrr, packB);
+                        ref T bp = ref Unsafe.Add(ref pb, preB is not null ? ((jc + jr) / nr + prePanel0) * (nint)K * nr + pc * nr : fused ? 0 : jr * kc);
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mrr = Math.Min(MR, mc - ir);
@@ -251,6 +253,15 @@ public sealed partial class CpuKernels<T>
         Avx.Permute2x128(s2, s6, 0x31).StoreUnsafe(ref Unsafe.Add(ref dst, 6 * ldd));
         Avx.Permute2x128(s3, s7, 0x31).StoreUnsafe(ref Unsafe.Add(ref dst, 7 * ldd));
     }
+
+    /// <summary>
+    /// Packs all of B [K, N] into NR-column panels over the whole of K ([panel][k][NR], the last panel zero padded), the
+    /// layout Gemm's preB reads: any K block of a panel is then contiguous, whatever block size the call picks.
+    /// </summary>
+    internal static void PackBWhole(ReadOnlySpan<T> B, int rsB, int csB, int K, int N, T[] dst) =>
+        PackB(ref MemoryMarshal.GetReference(B), rsB, csB, 0, K, 0, N, dst);
+
+    internal static int PackedBLength(int K, int N) => (N + NR - 1) / NR * NR * K;
 
     /// <summary>Packs B[pc..pc+kc, jc..jc+nc] into NR-column panels laid out [panel][k][NR], zero padding the last panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up

@@ -102,6 +102,12 @@ public partial interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIe
     /// <summary>y = epilogue(conv(x, w) + b).</summary>
     void Conv2dForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, TEpi epilogue, TGpuEpi gpuEpilogue)
         where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1;
+    /// <summary>
+    /// y = epilogue(conv(x, w) + b) for a weight that changes only when <paramref name="key"/> moves (inference): a backend may
+    /// keep w packed in <paramref name="packed"/> and reuse it (the CPU direct kernels do); by default (ILGPU) the slot is ignored.
+    /// </summary>
+    void Conv2dForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvGeometry g, TEpi epilogue, TGpuEpi gpuEpilogue, PackedWeights<T> packed, long key)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1 => Conv2dForward(x, w, b, y, g, epilogue, gpuEpilogue);
     /// <summary>dx = gradient of conv with respect to its input (the transposed convolution of dy by w).</summary>
     void Conv2dBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx, ConvGeometry g);
     /// <summary>dw = gradient with respect to the weights; db (if not null) = dy summed over N, OH, OW.</summary>
@@ -111,6 +117,12 @@ public partial interface IKernels<T> where T : unmanaged, IBinaryFloatingPointIe
     /// <summary>y = epilogue(x·wᵀ + b).</summary>
     void LinearForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, TEpi epilogue, TGpuEpi gpuEpilogue)
         where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1;
+    /// <summary>
+    /// y = epilogue(x·wᵀ + b) for a weight that changes only when <paramref name="key"/> moves (inference): a backend may keep
+    /// w in its packed layout in <paramref name="packed"/> and reuse it (the CPU GEMM path does); by default (ILGPU) the slot is ignored.
+    /// </summary>
+    void LinearForward<TEpi, TGpuEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, TEpi epilogue, TGpuEpi gpuEpilogue, PackedWeights<T> packed, long key)
+        where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1 => LinearForward(x, w, b, y, epilogue, gpuEpilogue);
     /// <summary>dx = dy·w.</summary>
     void LinearBackwardData(Tensor<T> dy, Tensor<T> w, Tensor<T> dx);
     /// <summary>dw = dyᵀ·x; db (if not null) = column sums of dy.</summary>

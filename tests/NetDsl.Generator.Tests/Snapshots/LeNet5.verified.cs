@@ -424,8 +424,9 @@ namespace Test.Networks
         /// </summary>
         private void RunEval(bool training)
         {
+            long packKey = ParameterWriteKey();   // packed weights (PackedWeights) are reused until a parameter or buffer write moves it
             // k29: conv2d conv1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
-            K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_29, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>));
+            K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_29, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>), _pack29, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k29: conv2d conv1 (lenet5.net line 7)", "conv1", _conv1_29); }
             // k30: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], per sample 4,704 FLOPs and 23,520 bytes moved
             K.MaxPool2dInference(_conv1_29, _maxpool1_37, PoolGeometry.Of(2, 2, 0));
@@ -434,7 +435,7 @@ namespace Test.Networks
             K.Map(_maxpool1_37, _relu1_30, new ReluOp(), new ReluOpGpu());
             if (CheckFinite) { CheckFiniteAfter("eval k31: relu relu1 (lenet5.net line 7)", "relu1", _relu1_30); }
             // k32: conv2d conv2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
-            K.Conv2dForward(_relu1_30, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_31, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>));
+            K.Conv2dForward(_relu1_30, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_31, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>), _pack32, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k32: conv2d conv2 (lenet5.net line 8)", "conv2", _conv2_31); }
             // k33: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], per sample 1,600 FLOPs and 8,000 bytes moved
             K.MaxPool2dInference(_conv2_31, _maxpool2_38, PoolGeometry.Of(2, 2, 0));
@@ -443,15 +444,21 @@ namespace Test.Networks
             K.Map(_maxpool2_38, _relu2_32, new ReluOp(), new ReluOpGpu());
             if (CheckFinite) { CheckFiniteAfter("eval k34: relu relu2 (lenet5.net line 8)", "relu2", _relu2_32); }
             // k36: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], per sample 96,120 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
-            K.LinearForward(_flatten1_33, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_34, new ReluOp(), new ReluOpGpu());
+            K.LinearForward(_flatten1_33, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_34, new ReluOp(), new ReluOpGpu(), _pack36, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k36: linear fc1 + relu relu3 (lenet5.net line 9)", "relu3", _relu3_34); }
             // k37: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], per sample 20,244 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
-            K.LinearForward(_relu3_34, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_35, new ReluOp(), new ReluOpGpu());
+            K.LinearForward(_relu3_34, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_35, new ReluOp(), new ReluOpGpu(), _pack37, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k37: linear fc2 + relu relu4 (lenet5.net line 9)", "relu4", _relu4_35); }
             // k38: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
-            K.LinearForward(_relu4_35, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_36, default(Identity<T>), default(Identity<T>));
+            K.LinearForward(_relu4_35, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_36, default(Identity<T>), default(Identity<T>), _pack38, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k38: linear fc3 (lenet5.net line 10)", "fc3", _fc3_36); }
         }
+
+        private readonly PackedWeights<T> _pack29 = new(); // conv1's weight, packed for inference
+        private readonly PackedWeights<T> _pack32 = new(); // conv2's weight, packed for inference
+        private readonly PackedWeights<T> _pack36 = new(); // fc1's weight, packed for inference
+        private readonly PackedWeights<T> _pack37 = new(); // fc2's weight, packed for inference
+        private readonly PackedWeights<T> _pack38 = new(); // fc3's weight, packed for inference
 
         // ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR
         /// <summary>relu(a): used by k2, k5, k7, k8, k31, k34, k36, k37.</summary>
