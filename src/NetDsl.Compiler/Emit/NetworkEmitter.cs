@@ -615,7 +615,7 @@ namespace NetDsl.Compiler.Emit
         /// folded, the fold scratch recomputed exactly when packKey moves). Anything computed on the device is not.
         /// </summary>
         private static bool Packable(LibraryKernel k, bool folded) =>
-Ops.OpRegistry.Is(k.Node, Ops.OpTraits.PacksWeight) && k.Prologue == null && (folded || k.Node.Inputs[1].Role == ValueRole.Parameter);
+            Ops.OpRegistry.Is(k.Node, Ops.OpTraits.PacksWeight) && k.Prologue == null && (folded || k.Node.Inputs[1].Role == ValueRole.Parameter);
 
         /// <summary>The extra arguments of a packable call (<c>, _packN, packKey</c>) and its slot, else empty.</summary>
         private string PackArg(LibraryKernel k, bool folded)

@@ -112,12 +112,12 @@ public sealed partial class CpuKernels<T>
         j = 0;
         if (typeof(T) == typeof(float) && Use512 && limit >= Vector512<float>.Count)
         {
-            // float with AVX-512: the inlined polynomial exp (CpuKernels.SoftmaxExp.cs)
+            // float with AVX-512: the inlined polynomial exp (VMath.ExpF, which every float exp of the kernels uses)
             ref float f0 = ref Unsafe.As<T, float>(ref r0);
             var vs = Vector512.Create(float.CreateTruncating(scale)); var vmx = Vector512.Create(float.CreateTruncating(m)); var acc = Vector512<float>.Zero;
             for (; j <= limit - Vector512<float>.Count; j += Vector512<float>.Count)
             {
-                var e = ExpF(vs * Vector512.LoadUnsafe(ref f0, (nuint)j) - vmx);
+                var e = VMath.ExpF(vs * Vector512.LoadUnsafe(ref f0, (nuint)j) - vmx);
                 e.StoreUnsafe(ref f0, (nuint)j);
                 acc += e;
             }
