@@ -146,6 +146,26 @@ public sealed class NetDslSide : LocalSide
         return (() => step(), null);
     }
 
+    /// <summary>Multiply-accumulates per sample of the forward pass (the compiler's count: convolutions, linear layers,
+    /// matmuls), the same arithmetic every side does.</summary>
+    public static long Macs(string model) => model switch
+    {
+        "lenet5" => LeNet5<float>.Macs,
+        "mlp" => Mlp<float>.Macs,
+        "resnet20" => ResNet20<float>.Macs,
+        "transformer" => TransformerBench<float>.Macs,
+        "resnet50" => ResNet50<float>.Macs,
+        _ => throw new ArgumentException(model),
+    };
+
+    /// <summary>MACs per sample of the layer that reads the input (`netdsl summary`; the transformer: the attention's q/k/v
+    /// projection): no side computes its input gradient, so a training step's work is 2·(3·MACs − these).</summary>
+    public static long InputLayerMacs(string model) => model switch
+    {
+        "lenet5" => 117_600, "mlp" => 802_816, "resnet20" => 442_368, "transformer" => 25_165_824, "resnet50" => 118_013_952,
+        _ => throw new ArgumentException(model),
+    };
+
     /// <summary>Planned bytes of a training step: arenas (PlannedBytesPerSample × batch) + parameters, gradients, momentum.</summary>
     public static long PlannedTrainingBytes(string model, int batch) => model switch
     {
