@@ -30,6 +30,7 @@ public sealed partial class CpuKernels<T>
     {
         var d = KernelContract.Conv2d(x, w, b, y, g, "x", "y");
         if (g.Groups > 1) { GroupedForward(x, w, b, y, g, d, epilogue); return; }
+        if (UseFewChannels(d, g)) { FewChannelsForward(x, w, b, y, g, d, epilogue); return; }
         if (UseDirect(d, g) || UseDirectStrided(d, g, forward: true)) { DirectConvForward(x, w, b, y, g, d, epilogue); return; }
         long work = (long)d.N * d.K * d.CRS * d.P;
         int workers = Workers(work, d.N);
@@ -170,6 +171,7 @@ public sealed partial class CpuKernels<T>
         var d = KernelContract.Conv2d(x, dw, db, dy, g, "x", "dy", "dw", "db");
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (g.Groups > 1) GroupedBackwardFilter(dy, x, dw, g, d);
+        else if (UseFewChannels(d, g)) FewChannelsBackwardFilter(dy, x, dw, d, g);
         else if (UseDirectFilter(d, g)) DirectConvBackwardFilter(dy, x, dw, g, d);
         else if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
         else ConvBackwardFilterParallel(dy, x, dw, g, d, workers);

@@ -13,7 +13,7 @@ public sealed partial class CpuKernels<T>
         where TEpi : struct, IMap1<T> where TGpuEpi : struct, IGpuMap1
     {
         var d = KernelContract.Conv2d(x, w, b, y, g, "x", "y");
-        if (PackedWeights<T>.Enabled && g.Groups == 1 && (UseDirect(d, g) || UseDirectStrided(d, g, forward: true)))
+        if (PackedWeights<T>.Enabled && g.Groups == 1 && !UseFewChannels(d, g) && (UseDirect(d, g) || UseDirectStrided(d, g, forward: true)))
             DirectConvForward(x, w, b, y, g, d, epilogue, packed, key);
         else Conv2dForward(x, w, b, y, g, epilogue, gpuEpilogue);
     }

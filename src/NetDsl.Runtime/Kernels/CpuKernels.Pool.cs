@@ -283,26 +283,10 @@ public sealed partial class CpuKernels<T>
     public void MaxPool2dBackward(Tensor<T> dy, Tensor<int> argmax, Tensor<T> dx)
     {
         KernelContract.MaxPool2dBackward(dy, argmax, dx);
-        int planes = dy.Shape[0] * dy.Shape[1], hw = dx.Shape[2] * dx.Shape[3], ohw = dy.Shape[2] * dy.Shape[3];
-        // planes split across cores (each plane's indices stay in its plane); a plane is cleared just before its scatter, in L1
-        MaxPoolPlanesChunks(planes, (long)planes * hw, (dy, argmax, dx, hw, ohw), static (s, lo, hi) =>
-        {
-            var dys = s.dy.AsSpan(); var am = s.argmax.AsSpan(); var dxs = s.dx.AsSpan();
-            int hw = s.hw, ohw = s.ohw;
-            for (int pl = lo; pl < hi; pl++)
-            {
-                var dxp = dxs.Slice(pl * hw, hw);
-                dxp.Clear();
-                var dyp = dys.Slice(pl * ohw, ohw); var ap = am.Slice(pl * ohw, ohw);
-                ref T pd = ref MemoryMarshal.GetReference(dxp);
-                for (int i = 0; i < dyp.Length; i++)
-                {
-                    int idx = ap[i];
-                    if ((uint)idx >= (uint)hw) ThrowArgmax(idx, hw);
-                    Unsafe.Add(ref pd, idx) += dyp[i];
-                }
-            }
-        });
+        int planes = dy.Shape[0] * dy.Shape[1], hw = dx.Shape[2] * dx.Shape[3];
+        // planes split across cores (each plane's indices stay in its plane); CpuKernels.PoolBackward2x2.cs
+        MaxPoolPlanesChunks(planes, (long)planes * hw, (dy, argmax, dx), static (s, lo, hi) =>
+            MaxPoolBackwardPlanes(s.dy.AsSpan(), s.argmax.AsSpan(), s.dx.AsSpan(), lo, hi, s.dx.Shape[2], s.dx.Shape[3], s.dy.Shape[2], s.dy.Shape[3]));
     }
 
     private static void ThrowArgmax(int idx, int hw) =>
