@@ -4,7 +4,7 @@ namespace NetDsl.Runtime.Tests;
 
 /// <summary>
 /// Strided convolutions on the im2col path (CpuKernels.ConvStrideCopy.cs: the stride-2 gather of im2col and scatter-add of
-/// col2im, 16 at a time with AVX-512 for float): forward with the direct kernels off (whole-batch im2col, and batch 1 split
+/// col2im, 16 (or 8) at a time with AVX-512 for float): forward with the direct kernels off (whole-batch im2col, and batch 1 split
 /// within the image) and backward data (always im2col when strided) against the naive reference. Widths cover one vector,
 /// several plus a remainder, and rows too short for a vector. The scalar path runs for double and with DOTNET_EnableAVX512=0.
 /// </summary>
@@ -20,6 +20,9 @@ public class ConvStrideCopyTests
         [2, 3, 9, 37, 4, 3, 3, 2, 0],      // odd width, no padding
         [2, 5, 12, 64, 3, 5, 5, 2, 2],     // 5×5, pad 2
         [2, 3, 11, 50, 4, 3, 3, 3, 1],     // stride 3 (scalar)
+        [2, 32, 16, 16, 64, 3, 3, 2, 1],   // ResNet-20 stage 3 entry: rows of 8 outputs
+        [2, 32, 16, 16, 64, 1, 1, 2, 0],   // its 1×1 projection
+        [2, 3, 9, 25, 4, 3, 3, 2, 1],      // rows of 13 outputs
     ];
 
     [Theory, MemberData(nameof(Cases))]

@@ -69,6 +69,23 @@ public sealed partial class CpuKernels<T>
                 j = jv + 16;
             }
         }
+        else if (typeof(T) == typeof(float) && sw == 2 && Use512 && Avx512F.IsSupported && row.Length >= 8)
+        {
+            // rows of 8 to 15 (ResNet's 8×8 maps): 8 entries spread over one vector
+            ref float sf = ref Unsafe.As<T, float>(ref s);
+            ref float df = ref Unsafe.As<T, float>(ref d);
+            while (j < jHi)
+            {
+                int jv = Math.Min(j, row.Length - 8), at = at0 + 2 * jv;
+                if (at < 0 || at + 16 > dst.Length) break;
+                var lane = LaneIdx + Vector512.Create(jv);
+                var keep = Vector512.GreaterThanOrEqual(lane, Vector512.Create(j)) & Vector512.LessThan(lane, Vector512.Create(Math.Min(jHi, jv + 8)));
+                var v = Vector512.ConditionalSelect(keep.AsSingle(), Vector256.LoadUnsafe(ref sf, (nuint)jv).ToVector512(), Vector512<float>.Zero);
+                nuint o = (nuint)at;
+                (Vector512.LoadUnsafe(ref df, o) + Avx512F.PermuteVar16x32x2(v, SpreadLo, Vector512<float>.Zero)).StoreUnsafe(ref df, o);
+                j = jv + 8;
+            }
+        }
         for (int i = at0 + sw * j; j < jHi; j++, i += sw) Unsafe.Add(ref d, i) += Unsafe.Add(ref s, j);
     }
 }
