@@ -574,14 +574,23 @@ public sealed partial class CpuKernels<T>
             {
                 int first = (n0 + i) * q.G, images = Math.Min(q.G, q.N - first);
                 PadStrip(xs, first, images, xp.AsSpan(i * padSize, padSize), q);
+                // dy in padded-width rows, zeros in the garbage columns and past Q: each row zeroed and filled in one pass
                 var dst = dyp.AsSpan(i * dySize, dySize);
-                dst.Clear();
-                for (int g = 0; g < images; g++)
+                if ((long)(first + images) * outSize > dys.Length || q.OH * q.Wp > qv || (images - 1) * q.Ws + q.OW > q.Wp)
+                    throw new ArgumentException("dy too short");
+                ref T dd0 = ref MemoryMarshal.GetReference(dst);
+                ref T ds0 = ref MemoryMarshal.GetReference(dys);
+                for (int k = 0; k < q.K; k++)
                 {
-                    var src = dys.Slice((first + g) * outSize, outSize);
-                    for (int k = 0; k < q.K; k++)
-                        for (int oh = 0; oh < q.OH; oh++)
-                            CopySmall(src.Slice(k * plane + oh * q.OW, q.OW), dst.Slice(k * qv + oh * q.Wp + g * q.Ws));
+                    ref T dk = ref Unsafe.Add(ref dd0, k * qv);
+                    for (int oh = 0; oh < q.OH; oh++)
+                    {
+                        ref T row = ref Unsafe.Add(ref dk, oh * q.Wp);
+                        ZeroRun(ref row, q.Wp);
+                        for (int g = 0; g < images; g++)
+                            CopyRow(ref Unsafe.Add(ref ds0, (first + g) * outSize + k * plane + oh * q.OW), ref Unsafe.Add(ref row, g * q.Ws), q.OW);
+                    }
+                    if (qv > q.Q) ZeroRun(ref Unsafe.Add(ref dk, q.Q), qv - q.Q);
                 }
             }
             bool acc = n0 > lo;
