@@ -306,7 +306,7 @@ public sealed partial class CpuKernels<T>
                         if (owHi < d.OW) drow[owHi..].Clear();
                         int iw0 = owLo * sw - pw + kw * dwl;
                         if (sw == 1) CopySmall(src.Slice(iw0, owHi - owLo), drow[owLo..owHi]);
-                        else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[ow] = src[iw];
+                        else GatherStrided(src, iw0, sw, drow[owLo..owHi]);
                     }
                 }
     }
@@ -332,12 +332,7 @@ public sealed partial class CpuKernels<T>
                 if (owHi < d.OW) drow[owHi..].Clear();
                 int iw0 = owLo * sw - pw + kw * dwl;
                 if (sw == 1) CopySmall(src.Slice(iw0, owHi - owLo), drow[owLo..owHi]);
-                else
-                {
-                    ref T s0 = ref MemoryMarshal.GetReference(src);
-                    ref T d0 = ref MemoryMarshal.GetReference(drow);
-                    for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) Unsafe.Add(ref d0, ow) = Unsafe.Add(ref s0, iw);
-                }
+                else GatherStrided(src, iw0, sw, drow[owLo..owHi]);
             }
         }
     }
@@ -365,7 +360,7 @@ public sealed partial class CpuKernels<T>
                         var srow = src.Slice(oh * d.OW, d.OW);
                         int iw0 = owLo * sw - pw + kw * dwl;
                         if (sw == 1) AddInto(srow[owLo..owHi], drow.Slice(iw0, owHi - owLo));
-                        else for (int ow = owLo, iw = iw0; ow < owHi; ow++, iw += sw) drow[iw] += srow[ow];
+                        else AddStrided(srow, owLo, owHi, dx, (c * d.H + ih) * d.W + iw0 - sw * owLo, sw);
                     }
                 }
     }

@@ -79,12 +79,14 @@ public sealed partial class CpuKernels<T>
 
     private static readonly Vector512<int> EvenOddIdx = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
 
-    /// <summary>xp (cleared) ← the phase planes of images n0..n0+gn, image g at column g·Ws of each plane.</summary>
+    /// <summary>Rows [r0, r1) of every phase plane of xp ← the phase planes of images n0..n0+gn, image g at column g·Ws of each
+    /// plane, zeros elsewhere (each row zeroed, then filled, in one pass; the caller clears the tail).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PhaseStrip(ReadOnlySpan<T> x, int n0, int gn, Span<T> xp, DirectGeom q)
+    private static void PhaseStrip(ReadOnlySpan<T> x, int n0, int gn, Span<T> xp, DirectGeom q, int r0, int r1)
     {
         var p = q.Src;
         int inSize = p.C * p.H * p.W, wq = q.W;   // phase plane: q.H × q.W
+        if ((long)(n0 + gn) * inSize > x.Length) throw new ArgumentException("input too short");
         // stride-2 columns with both column phases kept: 16 inputs → 8 even + 8 odd with one permute
         bool vec = typeof(T) == typeof(float) && Use512 && Avx512F.IsSupported && p.SW == 2 && p.PB == 2;
         Span<int> jlo = stackalloc int[p.PB], jhi = stackalloc int[p.PB];
@@ -93,45 +95,50 @@ public sealed partial class CpuKernels<T>
             jlo[b] = Math.Max(0, CeilDiv(p.PadL - b, p.SW));
             jhi[b] = Math.Min(wq, FloorDiv(p.W - 1 + p.PadL - b, p.SW) + 1);
         }
+        int be = p.PadL & 1, bo = be ^ 1;
+        // the vector loop's last start: both phases' 8 outputs stay inside their valid columns
+        int vecEnd = 0;
+        if (vec)
+            while (vecEnd + 16 <= p.W && ((vecEnd + p.PadL - be) >> 1) + 8 <= jhi[be] && ((vecEnd + 1 + p.PadL - bo) >> 1) + 8 <= jhi[bo]) vecEnd += 16;
         ref T xp0 = ref MemoryMarshal.GetReference(xp);
-        for (int g = 0; g < gn; g++)
-        {
-            var img = x.Slice((n0 + g) * inSize, inSize);
-            for (int c = 0; c < p.C; c++)
-                for (int a = 0; a < p.PA; a++)
-                    for (int i = 0; i < q.H; i++)
+        ref T x0 = ref MemoryMarshal.GetReference(x);
+        for (int c = 0; c < p.C; c++)
+            for (int a = 0; a < p.PA; a++)
+                for (int i = r0; i < r1; i++)
+                {
+                    // destination rows of phases (c, a, b): plane (c·PA + a)·PB + b, row i
+                    ref T row0 = ref Unsafe.Add(ref xp0, (c * p.PA + a) * p.PB * q.Plane + i * q.Wp);
+                    for (int b = 0; b < p.PB; b++) ZeroRun(ref Unsafe.Add(ref row0, b * q.Plane), q.Wp);
+                    int ih = p.SH * i + a - p.PadT;
+                    if ((uint)ih >= (uint)p.H) continue;
+                    for (int g = 0; g < gn; g++)
                     {
-                        int ih = p.SH * i + a - p.PadT;
-                        if ((uint)ih >= (uint)p.H) continue;
-                        ref T src = ref MemoryMarshal.GetReference(img.Slice((c * p.H + ih) * p.W, p.W));
-                        // destination row of phase (c, a, b): plane (c·PA + a)·PB + b, row i, columns from g·Ws
-                        ref T row0 = ref Unsafe.Add(ref xp0, (c * p.PA + a) * p.PB * q.Plane + i * q.Wp + g * q.Ws);
+                        ref T src = ref Unsafe.Add(ref x0, (n0 + g) * inSize + (c * p.H + ih) * p.W);
+                        ref T rowg = ref Unsafe.Add(ref row0, g * q.Ws);
                         int iwv = 0;
                         if (vec)
                         {
                             // evens (iw even) go to phase be = padL mod 2 at j = (iw + padL − be) / 2, odds to the other
-                            int be = p.PadL & 1, bo = be ^ 1;
-                            ref T rowE = ref Unsafe.Add(ref row0, be * q.Plane);
-                            ref T rowO = ref Unsafe.Add(ref row0, bo * q.Plane);
-                            for (; iwv + 16 <= p.W; iwv += 16)
+                            ref float rowE = ref Unsafe.As<T, float>(ref Unsafe.Add(ref rowg, be * q.Plane));
+                            ref float rowO = ref Unsafe.As<T, float>(ref Unsafe.Add(ref rowg, bo * q.Plane));
+                            ref float sf = ref Unsafe.As<T, float>(ref src);
+                            for (; iwv < vecEnd; iwv += 16)
                             {
                                 int je = (iwv + p.PadL - be) >> 1, jo = (iwv + 1 + p.PadL - bo) >> 1;
-                                if (je + 8 > jhi[be] || jo + 8 > jhi[bo]) break;
-                                var v = Vector512.LoadUnsafe(ref Unsafe.As<T, float>(ref src), (nuint)iwv);
-                                var e = Avx512F.PermuteVar16x32(v, EvenOddIdx);
-                                e.GetLower().StoreUnsafe(ref Unsafe.As<T, float>(ref rowE), (nuint)je);
-                                e.GetUpper().StoreUnsafe(ref Unsafe.As<T, float>(ref rowO), (nuint)jo);
+                                var e = Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(ref sf, (nuint)iwv), EvenOddIdx);
+                                e.GetLower().StoreUnsafe(ref rowE, (nuint)je);
+                                e.GetUpper().StoreUnsafe(ref rowO, (nuint)jo);
                             }
                         }
                         for (int b = 0; b < p.PB; b++)
                         {
-                            ref T dst = ref Unsafe.Add(ref row0, b * q.Plane);
-                            int j0 = Math.Max(jlo[b], CeilDiv(iwv + p.PadL - b, p.SW));
-                            for (int j = j0, iw = p.SW * j0 + b - p.PadL; j < jhi[b]; j++, iw += p.SW)
+                            ref T dst = ref Unsafe.Add(ref rowg, b * q.Plane);
+                            int j0 = Math.Max(jlo[b], CeilDiv(iwv + p.PadL - b, p.SW)), j1 = jhi[b];
+                            for (int j = j0, iw = p.SW * j0 + b - p.PadL; j < j1; j++, iw += p.SW)
                                 Unsafe.Add(ref dst, j) = Unsafe.Add(ref src, iw);
                         }
                     }
-        }
+                }
     }
 
     /// <summary>Pack the weights with 8×8 transposes (off only for A/B measurements of the scalar packing).</summary>
