@@ -29,7 +29,7 @@ namespace NetDsl.Compiler.Emit
                 var mult = a.Symbols.Length == 0 ? "1L" : string.Join(" * ", a.Symbols.Split('*').Select(s => s == Batch && !a.WholeBatch ? "(long)__rows" : $"(long){S(s)}"));
                 var t = a.Type == ElemType.Int ? "int" : "T";
                 w.Line($"long size{a.Index} = {a.Units}L * {mult};");
-                w.Line($"if (_evalArena{a.Index} is null || _evalArena{a.Index}.Length < size{a.Index}) _evalArena{a.Index} = Device.Allocate<{t}>(checked((int)System.Math.Max(size{a.Index}, 1)));");
+                w.Line($"if (_evalArena{a.Index} is null || _evalArena{a.Index}.Length < size{a.Index}) _evalArena{a.Index} = Device.Allocate<{t}>(checked((int)Math.Max(size{a.Index}, 1)));");
             }
             w.Line("_evalViewRows = -1;");
             w.Line($"if (__rows >= {BatchLocal}) {{ EvalChunkViews({BatchLocal}); EvalWholeViews(0, {BatchLocal}); }}   // one chunk: the views stay until the batch size changes");
