@@ -53,7 +53,8 @@ namespace NetDsl.Compiler.Emit
             w.Open("private void RunEvalChunks(bool training)");
             w.Line($"int __n = _sym_{b}, __rows = _evalRows;");
             w.Line("if (__rows >= __n) { RunEval(training); return; }");
-            for (int i = 0; i < inputs.Count; i++) w.Line($"var __in{i} = {_evalFields[inputs[i].Value]};");
+            // (an explicit type: a network may be named `var`)
+            for (int i = 0; i < inputs.Count; i++) w.Line($"Tensor<{ElemT(inputs[i].Value)}> __in{i} = {_evalFields[inputs[i].Value]};");
             w.Line("int __chunks = (__n + __rows - 1) / __rows, __q = __n / __chunks, __r = __n % __chunks;");
             w.Open("try");
             w.Open("for (int __c = 0, __start = 0; __c < __chunks; __c++)");

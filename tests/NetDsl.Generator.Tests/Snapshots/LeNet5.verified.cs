@@ -467,7 +467,7 @@ namespace Test.Networks
         {
             int __n = _sym_N, __rows = _evalRows;
             if (__rows >= __n) { RunEval(training); return; }
-            var __in0 = _image_0;
+            Tensor<T> __in0 = _image_0;
             int __chunks = (__n + __rows - 1) / __rows, __q = __n / __chunks, __r = __n % __chunks;
             try
             {
