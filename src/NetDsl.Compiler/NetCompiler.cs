@@ -64,6 +64,33 @@ namespace NetDsl.Compiler
         /// batchnorm folded), planned on their own; the training arenas are not allocated for inference.
         /// </summary>
         public long EvalPlannedBytesPerSample { get; init; }
+        /// <summary>
+        /// Samples per chunk of eval-mode Forward at most (chunked inference: the eval arenas hold one chunk's activations and
+        /// only the outputs are planned for the whole batch); 0 when the eval program is not chunked (see <see cref="EvalChunkReason"/>).
+        /// </summary>
+        public int EvalChunkRows { get; init; }
+        /// <summary>Why eval-mode Forward is or is not chunked (an op that mixes samples, a second symbolic dim…).</summary>
+        public string EvalChunkReason { get; init; } = "";
+        /// <summary>Of <see cref="EvalPlannedBytesPerSample"/>, the bytes per sample of the whole-batch arenas (the outputs of a chunked eval plan).</summary>
+        public long EvalWholeBatchBytesPerSample { get; init; }
+
+        /// <summary>The training plan's symbolic arena bytes for a batch of <paramref name="batch"/> samples.</summary>
+        public long PlannedBytes(long batch) => PlannedBytesPerSample * batch;
+
+        /// <summary>
+        /// The eval plan's symbolic arena bytes for a batch of <paramref name="batch"/> samples (to compare with
+        /// <see cref="PlannedBytes"/>): the chunk arenas for the largest chunk of that batch plus the whole-batch arenas.
+        /// </summary>
+        public long EvalPlannedBytes(long batch) =>
+            (EvalPlannedBytesPerSample - EvalWholeBatchBytesPerSample) * ChunkRows(batch, EvalChunkRows) + EvalWholeBatchBytesPerSample * batch;
+
+        /// <summary>The largest chunk of a batch of <paramref name="batch"/> split into ⌈batch / rows⌉ balanced chunks (the batch itself when not chunked).</summary>
+        public static long ChunkRows(long batch, int rows)
+        {
+            if (rows <= 0 || batch <= rows) return batch;
+            long chunks = (batch + rows - 1) / rows;
+            return (batch + chunks - 1) / chunks;
+        }
     }
 
     /// <summary>A node of the forward graph as the user wrote it (inputs and layers, no parameters), for drawing.</summary>

@@ -64,12 +64,21 @@ namespace NetDsl.Compiler
                 }
                 // the eval-only program (forward kernels the outputs need, batchnorm folded) and its own plan
                 var evalProg = ok ? EvalProgram.Run(g, prog.Kernels.Count) : new KernelProgram { IsEval = true };
-                var evalPlan = ok ? MemoryPlanner.Run(g, evalProg, reuse) : new MemoryPlan();
-                summary = summary with { EvalPlannedBytesPerSample = Summarize(g, evalPlan).PlannedBytesPerSample };
+                // chunked inference when no eval kernel mixes samples: the outputs planned for the whole batch, the rest per chunk
+                var chunk = !ok ? EvalChunkPlan.No("not compiled") : !reuse ? EvalChunkPlan.No("debug mode keeps every value of the batch") : EvalChunking.Decide(g, evalProg);
+                var evalPlan = ok ? MemoryPlanner.Run(g, evalProg, reuse, chunk.Symbol != null ? chunk.WholeBatch : null) : new MemoryPlan();
+                if (ok) KernelCost.Annotate(evalProg);
+                EvalChunking.Size(chunk, evalPlan, evalProg, g);
+                summary = summary with
+                {
+                    EvalPlannedBytesPerSample = Summarize(g, evalPlan).PlannedBytesPerSample,
+                    EvalChunkRows = chunk.Rows,
+                    EvalChunkReason = chunk.Reason,
+                    EvalWholeBatchBytesPerSample = 4 * evalPlan.Arenas.Where(a => a.WholeBatch).Sum(a => a.Units),
+                };
                 if (ok)
                 {
                     KernelCost.Annotate(prog);
-                    KernelCost.Annotate(evalProg);
                     AccumulateModes.Run(prog);
                 }
                 string source = "";
@@ -81,7 +90,7 @@ namespace NetDsl.Compiler
                         var names = new NetworkNames(g, NetworkEmitter.StateLayers(g), bag);
                         if (names.Ok)
                             source = new NetworkEmitter(g, prog, plan, evalProg, evalPlan, fileName, options.Namespace, summary, names)
-                                { Profile = options.Profile, DebugPath = options.Debug ? Names.LineDirectivePath(path) : null }.Emit()
+                                { Profile = options.Profile, DebugPath = options.Debug ? Names.LineDirectivePath(path) : null, EvalChunk = chunk }.Emit()
                                 + SourceMembers.Emit(options.Namespace, names.Class, g.Name, text);
                     }
                 }

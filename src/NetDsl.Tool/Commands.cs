@@ -80,7 +80,17 @@ internal static class Commands
         ("Inference memory per sample", Bytes(s.EvalPlannedBytesPerSample) + (s.PlannedBytesPerSample > 0
             ? $", eval-only plan ({((double)s.EvalPlannedBytesPerSample / s.PlannedBytesPerSample).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}× the training plan)" : "")),
     }.Concat((_batches ?? DefaultBatches).Select(b =>
-        ($"Peak training memory, batch {b}", $"{Bytes(PeakTrainingBytes(s, b, 1))} with SGD+momentum, {Bytes(PeakTrainingBytes(s, b, 2))} with Adam"))).ToArray();
+        ($"Peak training memory, batch {b}", $"{Bytes(PeakTrainingBytes(s, b, 1))} with SGD+momentum, {Bytes(PeakTrainingBytes(s, b, 2))} with Adam")))
+    .Concat((_batches ?? DefaultBatches).Select(b => ($"Inference arenas, batch {b}", InferenceArenas(s, b)))).ToArray();
+
+    /// <summary>The eval plan's arena bytes for a batch against the training plan's for the same batch (chunked inference counted).</summary>
+    private static string InferenceArenas(NetworkSummary s, int batch)
+    {
+        long eval = s.EvalPlannedBytes(batch), train = s.PlannedBytes(batch);
+        var ratio = train > 0 ? $" = {((double)eval / train).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}× the training plan's {Human(train)}" : "";
+        var chunks = s.EvalChunkRows > 0 ? (batch > s.EvalChunkRows ? $", in chunks of {NetworkSummary.ChunkRows(batch, s.EvalChunkRows)} samples" : $", one chunk (chunks of up to {s.EvalChunkRows})") : ", not chunked";
+        return Bytes(eval) + ratio + chunks;
+    }
 
     internal static void WriteSpectreSummary(NetworkSummary s, TextWriter writer)
     {

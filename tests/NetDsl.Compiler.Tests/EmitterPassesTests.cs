@@ -153,8 +153,10 @@ public class EmitterPassesTests(ITestOutputHelper output)
         var forward = Method(s, "public Tensor<T> Forward(");
         Assert.Contains("RunForward(training: true, withLoss: false);", forward);
         Assert.Contains("_eval: true);", forward);
-        Assert.Contains("RunEval(training: false);", forward);
-        Assert.Contains("if (_eval) { if (N != _evalPlan_N) PlanEval(N); }", s);
+        // (ResNet-20 is chunked: RunEvalChunks runs RunEval on each chunk of samples)
+        Assert.Contains("RunEvalChunks(training: false);", forward);
+        Assert.Contains("RunEval(training);", Method(s, "private void RunEvalChunks("));
+        Assert.Contains("if (_eval) { if (N != _evalPlan_N || EvalChunkSize != _evalPlanChunk) PlanEval(N); }", s);
     }
 
     // ---- 2. accumulate mode is a flag in the kernel IR

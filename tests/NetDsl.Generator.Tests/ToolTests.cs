@@ -221,6 +221,21 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void Summary_prints_the_inference_arenas_per_batch_size_with_chunks()
+    {
+        // the MLP runs inference in chunks of 64 samples: at batch 128 its arenas hold one chunk's activations and all 128 outputs
+        var path = Path.Combine(RepoPaths.Root, "benchmarks", "NetDsl.Benchmarks", "mlp.net");
+        var (exit, stdout, stderr) = Run("summary", path);
+        Assert.True(exit == NetDslCli.ExitOk, stderr);
+        var s = NetDsl.Compiler.NetCompiler.Compile(path, File.ReadAllText(path)).Networks.Single().Summary;
+        Assert.Equal(64, s.EvalChunkRows);
+        Assert.Equal(8192L * 64 + 40 * 128, s.EvalPlannedBytes(128));
+        Assert.Contains($"({s.EvalPlannedBytes(128).ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes) = 0.33× the training plan's", stdout);
+        Assert.Contains("in chunks of 64 samples", stdout);
+        Assert.Contains("one chunk (chunks of up to 64)", stdout);
+    }
+
+    [Fact]
     public void Summary_prints_peak_training_memory_per_batch_size()
     {
         var (exit, stdout, stderr) = Run("summary", RepoPaths.LeNet5, "--batch", "64", "256");

@@ -15,7 +15,7 @@ namespace NetDsl.Compiler.Emit
     /// Every kernel carries a comment naming the .net lines and ops it fuses, its shapes and FLOPs.
     /// The CPU functor and the ILGPU functor of each fused kernel are emitted side by side from the same IR.
     /// </summary>
-    internal sealed class NetworkEmitter
+    internal sealed partial class NetworkEmitter
     {
         private readonly NetGraph _g;
         private readonly KernelProgram _prog;
@@ -47,6 +47,9 @@ namespace NetDsl.Compiler.Emit
         public bool Profile { get; set; }
         /// <summary>Debug mode (<see cref="CompileOptions.Debug"/>): the .net file's path for `#line` directives around each kernel call; null otherwise.</summary>
         public string? DebugPath { get; set; }
+        /// <summary>Chunked inference (<see cref="EvalChunking"/>): eval-mode Forward runs the batch in chunks of samples.</summary>
+        public EvalChunkPlan? EvalChunk { get; set; }
+        private bool Chunked => EvalChunk is { Chunked: true };
 
         public NetworkEmitter(NetGraph g, KernelProgram prog, MemoryPlan plan, KernelProgram evalProg, MemoryPlan evalPlan, string file, string ns, NetworkSummary summary, NetworkNames names)
         {
@@ -156,6 +159,10 @@ namespace NetDsl.Compiler.Emit
             w.Line($"// activations {N(_summary.ActivationBytesPerSample)} bytes per sample without reuse, {N(_summary.PlannedBytesPerSample)} planned (fp32)"
                 + (_summary.RecomputedValues == 0 ? "." : $", {_summary.RecomputedValues} values recomputed for backward ({N(_summary.PlannedBytesPerSampleWithoutRecompute)} planned without, {N(_summary.RecomputeFlopsPerSample)} FLOPs per sample more)."));
             w.Line($"// inference (eval-mode Forward): {N(_summary.EvalPlannedBytesPerSample)} bytes per sample planned on their own, {_evalProg.Kernels.Count(k => !(k is AliasKernel))} kernels, {_evalProg.Kernels.Count(k => k is FoldedKernel)} batchnorms folded.");
+            if (Chunked)
+                w.Line($"// chunked inference: {Names.Comment(EvalChunk!.Reason)}; the eval arenas hold one chunk, only the outputs the whole batch: {N(_summary.EvalPlannedBytes(64))} bytes at N = 64 vs the training plan's {N(_summary.PlannedBytes(64))}, {N(_summary.EvalPlannedBytes(1024))} vs {N(_summary.PlannedBytes(1024))} at N = 1024.");
+            else if (EvalChunk != null && EvalChunk.Reason.Length > 0)
+                w.Line($"// inference runs the whole batch at once (not chunked: {Names.Comment(EvalChunk.Reason)}).");
             if (DebugPath != null) w.Line("// debug mode (NetDslDebug): no buffer reuse, #line directives map each kernel call to its .net line.");
             w.Line("//");
             w.Line($"// {"layer",-22} {"op",-14} {"output",-20} {"params",12} {"MACs",14}  line");
@@ -177,6 +184,13 @@ namespace NetDsl.Compiler.Emit
             w.Line($"public const long PlannedBytesPerSample = {_summary.PlannedBytesPerSample};");
             w.Line($"/// <summary>Bytes per sample of the eval-only plan that eval-mode Forward uses (forward kernels the outputs need, batchnorm folded; fp32).</summary>");
             w.Line($"public const long EvalPlannedBytesPerSample = {_summary.EvalPlannedBytesPerSample};");
+            w.Line($"/// <summary>Samples per chunk of eval-mode Forward the compiler chose (chunked inference: the eval arenas hold one chunk's activations); 0 when it runs the whole batch at once.</summary>");
+            w.Line($"public const int EvalChunkRows = {_summary.EvalChunkRows};");
+            w.Line($"/// <summary>The eval plan's arena bytes for a batch of <paramref name=\"batch\"/> samples at <see cref=\"EvalChunkRows\"/> (compare with PlannedBytesPerSample × batch; fp32).</summary>");
+            long whole = _summary.EvalWholeBatchBytesPerSample, chunkBytes = _summary.EvalPlannedBytesPerSample - whole;
+            w.Line(Chunked
+                ? $"public static long EvalPlannedBytes(int batch) => {chunkBytes}L * EvalRows(batch, EvalChunkRows) + {whole}L * batch;"
+                : $"public static long EvalPlannedBytes(int batch) => {_summary.EvalPlannedBytesPerSample}L * batch;");
             w.Line($"public const string SourceFile = {_fileLiteral};");
             foreach (var kv in _g.SymbolBounds.OrderBy(k => k.Key, StringComparer.Ordinal))
             {
@@ -239,7 +253,14 @@ namespace NetDsl.Compiler.Emit
             w.Line("// ---- the eval plan: eval-mode Forward runs the eval-only program in arenas of its own (the training arenas stay unallocated)");
             foreach (var s in _g.Symbols) w.Line($"private int _evalPlan_{s} = -1;");
             if (_g.Symbols.Count == 0) w.Line("private bool _evalPlanned;");
-            foreach (var a in _evalPlan.Arenas) w.Line($"private Tensor<{(a.Type == ElemType.Int ? "int" : "T")}>? _evalArena{a.Index}; // {(a.Symbols.Length == 0 ? "" : a.Symbols + " x ")}{N(a.Units)} elements");
+            foreach (var a in _evalPlan.Arenas) w.Line($"private Tensor<{(a.Type == ElemType.Int ? "int" : "T")}>? _evalArena{a.Index}; // {(a.Symbols.Length == 0 ? "" : a.Symbols + " x ")}{N(a.Units)} elements"
+                + (!Chunked || a.Symbols != EvalChunk!.Symbol ? "" : a.WholeBatch ? " (the whole batch: the outputs)" : $" for one chunk ({a.Symbols} at most the chunk's rows)"));
+            if (Chunked)
+            {
+                w.Line("private int _evalRows = -1, _evalViewRows = -1, _evalPlanChunk = int.MinValue; // rows per chunk the eval arenas hold; rows the chunk views are built for; the EvalChunkSize they were planned at");
+                w.Line("/// <summary>Samples per chunk of eval-mode Forward: <see cref=\"EvalChunkRows\"/> unless set; 0 or less runs the whole batch at once (the same outputs, bit for bit).</summary>");
+                w.Line("public int EvalChunkSize { get; set; } = EvalChunkRows;");
+            }
             foreach (var v in _g.Values)
             {
                 if (v.Role == ValueRole.Parameter || v.Role == ValueRole.ParameterGradient || v.Role == ValueRole.Buffer) continue;
@@ -326,7 +347,7 @@ namespace NetDsl.Compiler.Emit
             w.Close();
             w.Line("// inference: the eval-only program in its own arenas");
             w.Line($"Bind({args}, _eval: true);");
-            w.Line("RunEval(training: false);");
+            w.Line(Chunked ? "RunEvalChunks(training: false);" : "RunEval(training: false);");
             w.Line($"return {EvalOutputValue};");
             w.Close();
             w.Line();
@@ -474,7 +495,7 @@ namespace NetDsl.Compiler.Emit
             if (_g.Symbols.Count > 0)
             {
                 w.Line(string.Concat(_g.Symbols.Select(s => $"_sym_{s} = {S(s)}; ")).TrimEnd());
-                w.Line($"if (_eval) {{ if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _evalPlan_{s}"))}) PlanEval({string.Join(", ", _g.Symbols.Select(S))}); }}");
+                w.Line($"if (_eval) {{ if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _evalPlan_{s}"))}{(Chunked ? " || EvalChunkSize != _evalPlanChunk" : "")}) PlanEval({string.Join(", ", _g.Symbols.Select(S))}); }}");
                 w.Line($"else if ({string.Join(" || ", _g.Symbols.Select(s => $"{S(s)} != _trainPlan_{s}"))}) Plan({string.Join(", ", _g.Symbols.Select(S))});");
             }
             else
@@ -494,7 +515,8 @@ namespace NetDsl.Compiler.Emit
 
             EmitPlan(w, _plan, _prog, _trainFields, "Plan", "_arena", "_trainPlan_",
                 "Allocates (or grows) the training arenas for these symbolic dims and points every buffer at its planned offset.");
-            EmitPlan(w, _evalPlan, _evalProg, _evalFields, "PlanEval", "_evalArena", "_evalPlan_",
+            if (Chunked) EmitPlanEvalChunked(w);
+            else EmitPlan(w, _evalPlan, _evalProg, _evalFields, "PlanEval", "_evalArena", "_evalPlan_",
                 "Allocates (or grows) the eval plan's arenas for these symbolic dims and points its buffers at their planned offsets.");
         }
 
@@ -603,6 +625,7 @@ namespace NetDsl.Compiler.Emit
             w.Close();
             w.Line();
             EmitFoldScratch(w);
+            if (Chunked) EmitEvalChunks(w);
             foreach (var (name, layer) in _packs) w.Line($"private readonly PackedWeights<T> {name} = new(); // {Names.Comment(layer)}'s weight, packed for inference");
             if (_packs.Count > 0) w.Line();
             _fields = _trainFields;

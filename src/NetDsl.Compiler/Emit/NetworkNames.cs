@@ -49,6 +49,7 @@ namespace NetDsl.Compiler.Emit
             "GradientOrder",
             "Forward", "TrainStep", "AccumulateGradients", "ComputeLoss", "Backward", "Bind", "Plan", "RunForward",
             "RunBackward", "EnsureFoldScratch", "EnsureAccumulateScratch", "PlanEval", "RunEval",
+            "EvalChunkRows", "EvalChunkSize", "EvalPlannedBytes", "RunEvalChunks", "EvalChunkViews", "EvalWholeViews", "EvalRows",
         };
 
         /// <summary>

@@ -7,7 +7,14 @@ using NetDsl.Compiler.Graph;
 namespace NetDsl.Compiler.Memory
 {
     /// <summary>One arena: all buffers of one element type whose sizes scale with the same symbols (e.g. N).</summary>
-    public sealed record Arena(int Index, ElemType Type, string Symbols, long Units);
+    public sealed record Arena(int Index, ElemType Type, string Symbols, long Units)
+    {
+        /// <summary>
+        /// In a chunked eval plan (<see cref="Fusion.EvalChunkPlan"/>): an arena sized for the whole batch (the network outputs);
+        /// the other symbolic arenas are sized for one chunk of samples.
+        /// </summary>
+        public bool WholeBatch { get; init; }
+    }
 
     /// <summary>Where a value lives: arena and offset, both in units of the arena's symbol product.</summary>
     public sealed record Placement(Arena Arena, long Offset, long Units);
@@ -45,8 +52,13 @@ namespace NetDsl.Compiler.Memory
         /// False in debug mode (<see cref="CompileOptions.Debug"/>): every value gets storage of its own, nothing is written in
         /// place, so every intermediate stays readable in a debugger after the step.
         /// </param>
-        public static MemoryPlan Run(NetGraph g, KernelProgram prog, bool reuse = true)
+        /// <param name="wholeBatch">
+        /// A chunked eval plan's whole-batch storages (the network outputs): planned in arenas of their own, never in place of
+        /// or over a per-chunk value.
+        /// </param>
+        public static MemoryPlan Run(NetGraph g, KernelProgram prog, bool reuse = true, ISet<TValue>? wholeBatch = null)
         {
+            bool Whole(TValue v) => wholeBatch != null && wholeBatch.Contains(v);
             var first = new Dictionary<TValue, int>();
             var last = new Dictionary<TValue, int>();
             int end = prog.Kernels.Count;
@@ -80,7 +92,7 @@ namespace NetDsl.Compiler.Memory
                 var o = e.Output;
                 if (!planned.Contains(o) || first[o] != k || head[o] != o) continue;
                 var donor = e.Inputs.Select(i => i.Storage).Distinct().FirstOrDefault(s => planned.Contains(s) && s != o && last[s] == k
-                    && chainLast[head[s]] == k && s.Type == o.Type && s.Shape.Size.Symbols == o.Shape.Size.Symbols && s.Shape.Size.Factor == o.Shape.Size.Factor);
+                    && chainLast[head[s]] == k && Whole(s) == Whole(o) && s.Type == o.Type && s.Shape.Size.Symbols == o.Shape.Size.Symbols && s.Shape.Size.Factor == o.Shape.Size.Factor);
                 if (donor == null) continue;
                 var h = head[donor];
                 head[o] = h;
@@ -89,7 +101,7 @@ namespace NetDsl.Compiler.Memory
             }
 
             var chains = buffers.GroupBy(v => head[v]).ToDictionary(c => c.Key, c => c.ToList());
-            var groups = chains.Keys.GroupBy(v => (v.Type, v.Shape.Size.Symbols)).OrderBy(x => x.Key.Type).ThenBy(x => x.Key.Symbols, StringComparer.Ordinal);
+            var groups = chains.Keys.GroupBy(v => (v.Type, v.Shape.Size.Symbols, Whole: Whole(v))).OrderBy(x => x.Key.Type).ThenBy(x => x.Key.Symbols, StringComparer.Ordinal).ThenBy(x => x.Key.Whole);
             foreach (var group in groups)
             {
                 var placed = new List<(TValue V, long Off, long Size)>();
@@ -107,7 +119,7 @@ namespace NetDsl.Compiler.Memory
                     placed.Add((v, off, size));
                     top = Math.Max(top, off + size);
                 }
-                var arena = new Arena(plan.Arenas.Count, group.Key.Type, group.Key.Symbols, top);
+                var arena = new Arena(plan.Arenas.Count, group.Key.Type, group.Key.Symbols, top) { WholeBatch = group.Key.Whole };
                 plan.Arenas.Add(arena);
                 foreach (var p in placed)
                     foreach (var m in chains[p.V]) plan.Placements[m] = new Placement(arena, p.Off, p.Size);

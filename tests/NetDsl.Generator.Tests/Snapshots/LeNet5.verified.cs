@@ -3,7 +3,8 @@
 //
 // 61,706 parameters, 416,520 MACs per sample,
 // activations 84,520 bytes per sample without reuse, 34,568 planned (fp32).
-// inference (eval-mode Forward): 23,520 bytes per sample planned on their own, 9 kernels, 0 batchnorms folded.
+// inference (eval-mode Forward): 23,560 bytes per sample planned on their own, 9 kernels, 0 batchnorms folded.
+// chunked inference: every op is per sample at inference; chunks of up to 128 samples (23,520 bytes of activations, 93,458 FLOPs per kernel call per sample); the eval arenas hold one chunk, only the outputs the whole batch: 1,507,840 bytes at N = 64 vs the training plan's 2,212,352, 3,051,520 vs 35,397,632 at N = 1024.
 //
 // layer                  op             output                     params           MACs  line
 // conv1                  conv2d         [N, 6, 28, 28]                156        117,600  7
@@ -49,7 +50,11 @@ namespace Test.Networks
         /// <summary>Bytes per sample of the planned arenas (liveness-based reuse, fp32).</summary>
         public const long PlannedBytesPerSample = 34568;
         /// <summary>Bytes per sample of the eval-only plan that eval-mode Forward uses (forward kernels the outputs need, batchnorm folded; fp32).</summary>
-        public const long EvalPlannedBytesPerSample = 23520;
+        public const long EvalPlannedBytesPerSample = 23560;
+        /// <summary>Samples per chunk of eval-mode Forward the compiler chose (chunked inference: the eval arenas hold one chunk's activations); 0 when it runs the whole batch at once.</summary>
+        public const int EvalChunkRows = 128;
+        /// <summary>The eval plan's arena bytes for a batch of <paramref name="batch"/> samples at <see cref="EvalChunkRows"/> (compare with PlannedBytesPerSample × batch; fp32).</summary>
+        public static long EvalPlannedBytes(int batch) => 23520L * EvalRows(batch, EvalChunkRows) + 40L * batch;
         public const string SourceFile = "lenet5.net";
         /// <summary>Shape of input 'image': [N, 1, 28, 28] (-1 marks a symbolic dim).</summary>
         public static int[] ImageShape => new int[] { -1, 1, 28, 28 };
@@ -104,15 +109,19 @@ namespace Test.Networks
         private Tensor<T> _dconv1_28 = null!; // dconv1 [N, 6, 28, 28]; shares memory with conv1, conv2, relu2, relu3 and 11 more
         // ---- the eval plan: eval-mode Forward runs the eval-only program in arenas of its own (the training arenas stay unallocated)
         private int _evalPlan_N = -1;
-        private Tensor<T>? _evalArena0; // N x 5,880 elements
-        private Tensor<T> _conv1_29 = null!; // conv1 [N, 6, 28, 28] (eval plan); shares memory with conv2, relu2, relu3, relu4 and 2 more
+        private Tensor<T>? _evalArena0; // N x 5,880 elements for one chunk (N at most the chunk's rows)
+        private Tensor<T>? _evalArena1; // N x 10 elements (the whole batch: the outputs)
+        private int _evalRows = -1, _evalViewRows = -1, _evalPlanChunk = int.MinValue; // rows per chunk the eval arenas hold; rows the chunk views are built for; the EvalChunkSize they were planned at
+        /// <summary>Samples per chunk of eval-mode Forward: <see cref="EvalChunkRows"/> unless set; 0 or less runs the whole batch at once (the same outputs, bit for bit).</summary>
+        public int EvalChunkSize { get; set; } = EvalChunkRows;
+        private Tensor<T> _conv1_29 = null!; // conv1 [N, 6, 28, 28] (eval plan); shares memory with conv2, relu2, relu3, relu4 and 1 more
         private Tensor<T> _relu1_30 = null!; // relu1 [N, 6, 14, 14] (eval plan); shares memory with maxpool1
-        private Tensor<T> _conv2_31 = null!; // conv2 [N, 16, 10, 10] (eval plan); shares memory with conv1, relu3, relu4, fc3
+        private Tensor<T> _conv2_31 = null!; // conv2 [N, 16, 10, 10] (eval plan); shares memory with conv1, relu3, relu4
         private Tensor<T> _relu2_32 = null!; // relu2 [N, 16, 5, 5] (eval plan); shares memory with conv1, maxpool2
         private Tensor<T> _flatten1_33 = null!; // flatten1 [N, 400] (eval plan) (view of relu2)
-        private Tensor<T> _relu3_34 = null!; // relu3 [N, 120] (eval plan); shares memory with conv1, conv2, fc3
+        private Tensor<T> _relu3_34 = null!; // relu3 [N, 120] (eval plan); shares memory with conv1, conv2
         private Tensor<T> _relu4_35 = null!; // relu4 [N, 84] (eval plan); shares memory with conv1, conv2
-        private Tensor<T> _fc3_36 = null!; // fc3 [N, 10] (eval plan); shares memory with conv1, conv2, relu3
+        private Tensor<T> _fc3_36 = null!; // fc3 [N, 10] (eval plan)
         private Tensor<T> _maxpool1_37 = null!; // maxpool1 [N, 6, 14, 14] (eval plan); shares memory with relu1
         private Tensor<T> _maxpool2_38 = null!; // maxpool2 [N, 16, 5, 5] (eval plan); shares memory with conv1, relu2
         private T _lossValue;
@@ -142,7 +151,7 @@ namespace Test.Networks
             }
             // inference: the eval-only program in its own arenas
             Bind(image, null, _eval: true);
-            RunEval(training: false);
+            RunEvalChunks(training: false);
             return _fc3_36;
         }
 
@@ -222,7 +231,7 @@ namespace Test.Networks
                 _label_1 = label;
             }
             _sym_N = N;
-            if (_eval) { if (N != _evalPlan_N) PlanEval(N); }
+            if (_eval) { if (N != _evalPlan_N || EvalChunkSize != _evalPlanChunk) PlanEval(N); }
             else if (N != _trainPlan_N) Plan(N);
         }
 
@@ -265,22 +274,18 @@ namespace Test.Networks
             _drelu2_23 = _dflatten1_22.View(0, _sym_N, 16, 5, 5);
         }
 
-        /// <summary>Allocates (or grows) the eval plan's arenas for these symbolic dims and points its buffers at their planned offsets.</summary>
+        /// <summary>Allocates (or grows) the eval plan's arenas: the chunk arenas for the largest chunk of this batch, the whole-batch arenas (the outputs) for all of it.</summary>
         private void PlanEval(int N)
         {
             _evalPlan_N = N;
-            long size0 = 5880L * (long)N;
+            _evalPlanChunk = EvalChunkSize;
+            int __rows = _evalRows = Device.IsCpu ? EvalRows(N, EvalChunkSize) : N;   // chunks only on the CPU (a GPU takes the batch whole)
+            long size0 = 5880L * (long)__rows;
             if (_evalArena0 is null || _evalArena0.Length < size0) _evalArena0 = Device.Allocate<T>(checked((int)Math.Max(size0, 1)));
-            _conv1_29 = _evalArena0!.View(0 * N, _sym_N, 6, 28, 28);
-            _relu1_30 = _evalArena0!.View(4704 * N, _sym_N, 6, 14, 14);
-            _conv2_31 = _evalArena0!.View(0 * N, _sym_N, 16, 10, 10);
-            _relu2_32 = _evalArena0!.View(1600 * N, _sym_N, 16, 5, 5);
-            _relu3_34 = _evalArena0!.View(0 * N, _sym_N, 120);
-            _relu4_35 = _evalArena0!.View(120 * N, _sym_N, 84);
-            _fc3_36 = _evalArena0!.View(0 * N, _sym_N, 10);
-            _maxpool1_37 = _evalArena0!.View(4704 * N, _sym_N, 6, 14, 14);
-            _maxpool2_38 = _evalArena0!.View(1600 * N, _sym_N, 16, 5, 5);
-            _flatten1_33 = _relu2_32.View(0, _sym_N, 400);
+            long size1 = 10L * (long)N;
+            if (_evalArena1 is null || _evalArena1.Length < size1) _evalArena1 = Device.Allocate<T>(checked((int)Math.Max(size1, 1)));
+            _evalViewRows = -1;
+            if (__rows >= N) { EvalChunkViews(N); EvalWholeViews(0, N); }   // one chunk: the views stay until the batch size changes
         }
 
         private void RunForward(bool training, bool withLoss)
@@ -452,6 +457,69 @@ namespace Test.Networks
             // k38: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
             K.LinearForward(_relu4_35, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_36, default(Identity<T>), default(Identity<T>), _pack38, packKey);
             if (CheckFinite) { CheckFiniteAfter("eval k38: linear fc3 (lenet5.net line 10)", "fc3", _fc3_36); }
+        }
+
+        /// <summary>
+        /// Eval-mode Forward in chunks: the batch split into ⌈N / rows⌉ balanced chunks of at most <c>_evalRows</c> samples, RunEval on each
+        /// (its buffers pointed at the chunk arenas, the chunk's rows of the inputs and of the outputs); one chunk when the batch fits.
+        /// </summary>
+        private void RunEvalChunks(bool training)
+        {
+            int __n = _sym_N, __rows = _evalRows;
+            if (__rows >= __n) { RunEval(training); return; }
+            Tensor<T> __in0 = _image_0;
+            int __chunks = (__n + __rows - 1) / __rows, __q = __n / __chunks, __r = __n % __chunks;
+            try
+            {
+                for (int __c = 0, __start = 0; __c < __chunks; __c++)
+                {
+                    int __len = __q + (__c < __r ? 1 : 0);
+                    EvalChunkViews(__len);
+                    EvalWholeViews(__start, __len);
+                    _image_0 = __in0.View(__start * 784, _sym_N, 1, 28, 28);
+                    RunEval(training);
+                    __start += __len;
+                }
+            }
+            finally
+            {
+                // the caller's inputs back (and their views rebuilt by the next Bind), the outputs as whole-batch views
+                _image_0 = __in0;
+                EvalWholeViews(0, __n);
+            }
+        }
+
+        /// <summary>Points the chunk arenas' buffers at their planned offsets for a chunk of <paramref name="__len"/> samples (rebuilt only when the chunk size changes).</summary>
+        private void EvalChunkViews(int __len)
+        {
+            _sym_N = __len;
+            if (__len == _evalViewRows) return;
+            _evalViewRows = __len;
+            _conv1_29 = _evalArena0!.View(0 * __len, _sym_N, 6, 28, 28);
+            _relu1_30 = _evalArena0!.View(4704 * __len, _sym_N, 6, 14, 14);
+            _conv2_31 = _evalArena0!.View(0 * __len, _sym_N, 16, 10, 10);
+            _relu2_32 = _evalArena0!.View(1600 * __len, _sym_N, 16, 5, 5);
+            _relu3_34 = _evalArena0!.View(0 * __len, _sym_N, 120);
+            _relu4_35 = _evalArena0!.View(120 * __len, _sym_N, 84);
+            _maxpool1_37 = _evalArena0!.View(4704 * __len, _sym_N, 6, 14, 14);
+            _maxpool2_38 = _evalArena0!.View(1600 * __len, _sym_N, 16, 5, 5);
+            _flatten1_33 = _relu2_32.View(0, _sym_N, 400);
+        }
+
+        /// <summary>Points the whole-batch buffers (the outputs) at rows [<paramref name="__start"/>, <paramref name="__start"/> + <paramref name="__len"/>) of the batch.</summary>
+        private void EvalWholeViews(int __start, int __len)
+        {
+            _sym_N = __len;
+            int __all = _evalPlan_N;
+            _fc3_36 = _evalArena1!.View(0 * __all + __start * 10, _sym_N, 10);
+        }
+
+        /// <summary>The largest chunk of a batch of <paramref name="n"/> split into ⌈n / chunk⌉ balanced chunks (n itself when chunk ≤ 0 or n ≤ chunk).</summary>
+        private static int EvalRows(int n, int chunk)
+        {
+            if (chunk <= 0 || n <= chunk) return n;
+            int chunks = (n + chunk - 1) / chunk;
+            return (n + chunks - 1) / chunks;
         }
 
         private readonly PackedWeights<T> _pack29 = new(); // conv1's weight, packed for inference
