@@ -63,9 +63,11 @@ public sealed partial class CpuKernels<T>
         ReadOnlySpan<T> A, int rsA, int csA,
         ReadOnlySpan<T> B, int rsB, int csB,
         Span<T> C, int ldc, bool accumulate, BiasKind biasKind, ReadOnlySpan<T> bias, TEpi epi,
-        T[]? preB = null, int prePanel0 = 0)
+        T[]? preB = null, int prePanel0 = 0, int blockRows = 0)
         where TEpi : struct, IMap1<T>
     {
+        // blockRows: the rows of the whole GEMM this call is a row block of, which picks the micro-kernel and the blocking
+        // (so every block of a split GEMM runs like the whole one); 0 = M
         // preB: B already packed whole (PackBWhole: NR-column panels over all of K); this call's column 0 is its panel prePanel0
         if (M <= 0 || N <= 0) return;
         if (K <= 0)
@@ -81,11 +83,12 @@ public sealed partial class CpuKernels<T>
                 }
             return;
         }
-        int nr = NR, MR = M >= WideRows ? MRWide : CpuKernels<T>.MR;
+        int rowsFor = Math.Max(M, blockRows);
+        int nr = NR, MR = rowsFor >= WideRows ? MRWide : CpuKernels<T>.MR;
         int MC = Math.Max(MR, CpuKernels<T>.MC / MR * MR);
         // Few rows (≤ FusedRows): A is packed whole (one row block, it stays in L2) and each KC×NR micro-panel of B is packed
         // right before the row panels use it, so it is read from L1 while hot instead of written to L2 and read back.
-        bool fused = M <= FusedRows;
+        bool fused = rowsFor <= FusedRows;
         if (fused) MC = (M + MR - 1) / MR * MR;
         // K is cut into equal blocks of at most KC (784 = 2 × 392, not 384 + 384 + 16): a thin last block would pay the
         // C tile's load and store for little work
@@ -265,10 +268,14 @@ public sealed partial class CpuKernels<T>
 
     /// <summary>Packs B[pc..pc+kc, jc..jc+nc] into NR-column panels laid out [panel][k][NR], zero padding the last panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
-    private static void PackB(ref T b, int rsB, int csB, int pc, int kc, int jc, int nc, T[] dst)
+    private static void PackB(ref T b, int rsB, int csB, int pc, int kc, int jc, int nc, T[] dst) =>
+        PackB(ref b, rsB, csB, pc, kc, jc, nc, ref MemoryMarshal.GetArrayDataReference(dst));
+
+    /// <summary>PackB into panels starting at <paramref name="d"/> (a panel range of a shared whole-K buffer).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
+    private static void PackB(ref T b, int rsB, int csB, int pc, int kc, int jc, int nc, ref T d)
     {
         int nr = NR;
-        ref T d = ref MemoryMarshal.GetArrayDataReference(dst);
         for (int jr = 0; jr < nc; jr += nr)
         {
             int n = Math.Min(nr, nc - jr);
