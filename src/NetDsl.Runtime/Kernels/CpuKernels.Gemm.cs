@@ -50,6 +50,8 @@ public sealed partial class CpuKernels<T>
     private static int Env(string name, int dflt) => int.TryParse(Environment.GetEnvironmentVariable(name), out int v) && v > 0 ? v : dflt;
 
     [ThreadStatic] private static T[]? t_packA;
+    /// <summary>Packs column-major A in one pass over k (see PackA); a switch for A/B measurements.</summary>
+    internal static bool PackAByK = true;
     [ThreadStatic] private static T[]? t_packB;
 
     private static T[] Scratch(ref T[]? cache, int n)
@@ -152,7 +154,20 @@ public sealed partial class CpuKernels<T>
     private static void PackA(ref T a, int rsA, int csA, int ic, int mc, int pc, int kc, T[] dst, int MR)
     {
         ref T d = ref MemoryMarshal.GetArrayDataReference(dst);
-        for (int ir = 0; ir < mc; ir += MR)
+        int ir0 = 0;
+        if (rsA == 1 && csA * Unsafe.SizeOf<T>() >= 1024 && mc >= MR && PackAByK)
+        {
+            // A stored column-major (a weight gradient's dyᵀ): all full panels in one pass over k, each k row's mc values read
+            // once, contiguously. Panel by panel, the reads of one panel run down k with a large power-of-two stride that maps
+            // them to a few L1 sets and evicts the lines the next panel needs (512×256×2048 weight gradient: 10 % slower than
+            // with A row-major; one pass: 4 % less thread CPU time, 2026-12-07, Xeon). Below 1 KB strides (the attention's
+            // 128-token dSᵀ) panel by panel measured 3 % faster.
+            // (groups of at most 8 panels: more write streams than that cost more than the reads save)
+            ir0 = mc / MR * MR;
+            for (int g = 0; g < ir0; g += 8 * MR)
+                PackAColumnMajor(ref Unsafe.Add(ref a, ic + g + pc * csA), csA, Math.Min(8 * MR, ir0 - g), kc, ref Unsafe.Add(ref d, g * kc), MR);
+        }
+        for (int ir = ir0; ir < mc; ir += MR)
         {
             int m = Math.Min(MR, mc - ir);
             ref T panel = ref Unsafe.Add(ref d, ir * kc);
@@ -222,6 +237,44 @@ public sealed partial class CpuKernels<T>
             if (m < MR)
                 for (int k = 0; k < kc; k++)
                     for (int i = m; i < MR; i++) Unsafe.Add(ref panel, k * MR + i) = T.Zero;
+        }
+    }
+
+    /// <summary>Full MR-row panels of a column-major A block: rows [0, rows) (a multiple of MR), k in [0, kc), column k at src + k·csA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackAColumnMajor(ref T src, int csA, int rows, int kc, ref T d, int MR)
+    {
+        int bytes = MR * Unsafe.SizeOf<T>();
+        for (int k = 0; k < kc; k++)
+        {
+            ref T s = ref Unsafe.Add(ref src, (nint)k * csA);
+            ref T o = ref Unsafe.Add(ref d, k * MR);
+            for (int ir = 0; ir < rows; ir += MR)
+            {
+                ref T si = ref Unsafe.Add(ref s, ir);
+                ref T di = ref Unsafe.Add(ref o, ir * kc);
+                if (bytes == 48)
+                {
+                    Vector256.LoadUnsafe(ref si).StoreUnsafe(ref di);
+                    Vector128.LoadUnsafe(ref si, (nuint)(32 / Unsafe.SizeOf<T>())).StoreUnsafe(ref di, (nuint)(32 / Unsafe.SizeOf<T>()));
+                }
+                else if (bytes == 32) Vector256.LoadUnsafe(ref si).StoreUnsafe(ref di);
+                else if (bytes == 64) Vector512.LoadUnsafe(ref si).StoreUnsafe(ref di);
+                else if (bytes == 96)
+                {
+                    Vector512.LoadUnsafe(ref si).StoreUnsafe(ref di);
+                    Vector256.LoadUnsafe(ref si, (nuint)(64 / Unsafe.SizeOf<T>())).StoreUnsafe(ref di, (nuint)(64 / Unsafe.SizeOf<T>()));
+                }
+                else if (bytes == 24)
+                {
+                    // 6 floats (AVX2's micro-kernel): a 16-byte and an 8-byte copy
+                    Vector128.LoadUnsafe(ref si).StoreUnsafe(ref di);
+                    Unsafe.WriteUnaligned(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref di, 16 / Unsafe.SizeOf<T>())),
+                        Unsafe.ReadUnaligned<long>(ref Unsafe.As<T, byte>(ref Unsafe.Add(ref si, 16 / Unsafe.SizeOf<T>()))));
+                }
+                else
+                    for (int i = 0; i < MR; i++) Unsafe.Add(ref di, i) = Unsafe.Add(ref si, i);
+            }
         }
     }
 
