@@ -51,7 +51,7 @@ public sealed partial class CpuKernels<T>
 
     [ThreadStatic] private static T[]? t_packA;
     /// <summary>Packs column-major A in one pass over k (see PackA); a switch for A/B measurements.</summary>
-    internal static bool PackAByK = true;
+    internal static bool PackAByK = Environment.GetEnvironmentVariable("NETDSL_GEMM_PACKA_BYK") != "0";
     [ThreadStatic] private static T[]? t_packB;
 
     private static T[] Scratch(ref T[]? cache, int n)
