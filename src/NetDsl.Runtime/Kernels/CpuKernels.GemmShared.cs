@@ -23,22 +23,25 @@ public sealed partial class CpuKernels<T>
     /// </summary>
     internal static bool GemmSharedB<TEpi>(int M, int N, int K,
         Tensor<T> a, int aOff, int rsA, int csA, Tensor<T> b, int bOff, int rsB, int csB,
-        Tensor<T> c, int cOff, int ldc, bool accumulate, BiasKind bk, Tensor<T>? bias, TEpi epi)
+        Tensor<T> c, int cOff, int ldc, bool accumulate, BiasKind bk, Tensor<T>? bias, TEpi epi, T[]? prePacked = null)
         where TEpi : struct, IMap1<T>
     {
+        // prePacked: B already packed whole (PackBWhole, an inference weight slot): the same row parts run without the
+        // packing loop, so a packed and an unpacked forward compute every output the same way (bit for bit)
         // only B stored transposed (csB ≠ 1: a linear layer's weight in the forward pass) is worth sharing: its packing runs
         // 8×8 transposes over strided rows, while a row-major B packs by plain copies that cost less than reading panels
         // another core packed (1024×256×2048 weight gradient: 2 % more CPU time shared, 2026-12-07)
         if (!ShareB || N > M || K <= 0 || csB == 1) return false;
         int workers = Workers((long)M * N * K, (M + MR - 1) / MR);
         if (workers <= 1) return false;
-        var packed = Scratch(ref t_sharedB, PackedBLength(K, N));
+        var packed = prePacked ?? Scratch(ref t_sharedB, PackedBLength(K, N));
         // More parts than cores, claimed dynamically: when a core is late (descheduled on a shared machine, or still waking),
         // the other takes its parts instead of waiting for it. Row parts stay at least MC rows (an A block) high.
         int packers = Math.Min(workers * SharedSplit, (N + NR - 1) / NR);
         int unit = M >= WideRows ? MRWide : MR;
         int rowParts = Math.Clamp(M / Math.Max(unit, MC / unit * unit), workers, workers * SharedSplit);
-        ParallelRunner.For(packers, new SharedB<TEpi>(M, N, K, a, aOff, rsA, csA, b, bOff, rsB, csB, c, cOff, ldc, accumulate, bk, bias, epi, packed, packers, unit, pack: true));
+        if (prePacked is null)
+            ParallelRunner.For(packers, new SharedB<TEpi>(M, N, K, a, aOff, rsA, csA, b, bOff, rsB, csB, c, cOff, ldc, accumulate, bk, bias, epi, packed, packers, unit, pack: true));
         ParallelRunner.For(rowParts, new SharedB<TEpi>(M, N, K, a, aOff, rsA, csA, b, bOff, rsB, csB, c, cOff, ldc, accumulate, bk, bias, epi, packed, rowParts, unit, pack: false));
         return true;
     }
