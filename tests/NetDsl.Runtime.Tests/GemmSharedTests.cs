@@ -42,6 +42,23 @@ public class GemmSharedTests
         finally { CpuKernels<float>.ShareB = saved; CpuKernels<double>.ShareB = savedD; }
     }
 
+    [Theory]
+    [InlineData(517, 37, 300)]
+    [InlineData(300, 1000, 72)]   // K blocks of a fused (≤ 256-row) GEMM and of a whole 300-row one differ: the parts must match
+    public void PackedWeightSlotGivesTheSameBitsAsUnpacked(int m, int k, int o)
+    {
+        // an inference weight slot (packed once) runs the same row parts as the unpacked forward: identical outputs
+        var rng = new Random(m + k + o);
+        var x = TU.Rand<float>(rng, m, k); var w = TU.Rand<float>(rng, o, k); var b = TU.Rand<float>(rng, o);
+        var y0 = TU.Empty<float>(rng, m, o); var y1 = TU.Empty<float>(rng, m, o);
+        var slot = new PackedWeights<float>();
+        CpuKernels<float>.Instance.LinearForward(x, w, b, y0, default(ReluOp<float>), default(ReluOp<float>));
+        CpuKernels<float>.Instance.LinearForward(x, w, b, y1, default(ReluOp<float>), default(ReluOp<float>), slot, 1);
+        CpuKernels<float>.Instance.LinearForward(x, w, b, y1, default(ReluOp<float>), default(ReluOp<float>), slot, 1);   // from the slot
+        Assert.Equal(1, slot.PackCount);
+        Assert.Equal(y0.AsSpan().ToArray(), y1.AsSpan().ToArray());
+    }
+
     [Fact]
     public void SharedPathRunsForTallOutputs()
     {
