@@ -31,6 +31,7 @@ public class GemmBlockingTests
             [mc + 3, 40, kc + 5],   // M crosses MC, K crosses KC (two equal K blocks)
             [24, nc + 40, 70],      // N crosses NC
             [40, 48, 3 * kc + 1],   // three K blocks, a k tail after the transposes
+            [wide - 1, 24, 40],     // transposed A with a ≥ 1 KB stride: full panels packed in one pass over k in groups of 8, then a ragged one
             [1, 100, 50],           // a single row
             [50, 1, 50],            // a single column
         ];

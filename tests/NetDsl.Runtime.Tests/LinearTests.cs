@@ -25,7 +25,7 @@ public class LinearTests
         Run<float>(m, k, o, 2e-5);
     }
 
-    private static void Run<T>(int m, int k, int o, double tol) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static void Run<T>(int m, int k, int o, double tol) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rng = new Random(m * 31 + k * 7 + o);
         var kern = CpuKernels<T>.Instance;

@@ -96,6 +96,11 @@ public sealed partial class CpuKernels<T>
     {
         row.Slice(limit).Clear();
         if (limit <= 0) return;
+        if (typeof(T) == typeof(float) && Use512 && limit >= 2 * Vector512<float>.Count)
+        {
+            SoftmaxRow512(ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(row)), limit, float.CreateTruncating(scale));
+            return;
+        }
         var r = row.Slice(0, limit);
         T max = T.NegativeInfinity;
         int j = 0;
@@ -138,6 +143,53 @@ public sealed partial class CpuKernels<T>
         ScaleInPlace(r, T.One / sum);
     }
 
+    /// <summary>
+    /// The float AVX-512 row softmax (limit ≥ 32): max and sum each over two independent accumulators (one chain of 16
+    /// dependent max or add ops per 128-wide row cost more than the row's exps), the normalization multiplied in a third pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SoftmaxRow512(ref float r0, int limit, float scale)
+    {
+        const int W = 16;
+        int j = 0;
+        var m0 = Vector512.Create(float.NegativeInfinity); var m1 = m0;
+        for (; j <= limit - 2 * W; j += 2 * W)
+        {
+            m0 = Vector512.Max(m0, Vector512.LoadUnsafe(ref r0, (nuint)j));
+            m1 = Vector512.Max(m1, Vector512.LoadUnsafe(ref r0, (nuint)(j + W)));
+        }
+        if (j <= limit - W) { m0 = Vector512.Max(m0, Vector512.LoadUnsafe(ref r0, (nuint)j)); j += W; }
+        var m8 = Vector256.Max(Vector512.Max(m0, m1).GetLower(), Vector512.Max(m0, m1).GetUpper());
+        var m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
+        float max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
+        for (; j < limit; j++) max = MathF.Max(max, Unsafe.Add(ref r0, j));
+        // exp(scale·s − scale·max); scale > 0 keeps the max the max
+        float m = scale * max;
+        var vs = Vector512.Create(scale); var vmx = Vector512.Create(m);
+        var s0 = Vector512<float>.Zero; var s1 = s0;
+        j = 0;
+        for (; j <= limit - 2 * W; j += 2 * W)
+        {
+            var e0 = VMath.ExpF(vs * Vector512.LoadUnsafe(ref r0, (nuint)j) - vmx);
+            var e1 = VMath.ExpF(vs * Vector512.LoadUnsafe(ref r0, (nuint)(j + W)) - vmx);
+            e0.StoreUnsafe(ref r0, (nuint)j); e1.StoreUnsafe(ref r0, (nuint)(j + W));
+            s0 += e0; s1 += e1;
+        }
+        if (j <= limit - W)
+        {
+            var e0 = VMath.ExpF(vs * Vector512.LoadUnsafe(ref r0, (nuint)j) - vmx);
+            e0.StoreUnsafe(ref r0, (nuint)j);
+            s0 += e0; j += W;
+        }
+        float sum = Vector512.Sum(s0 + s1);
+        for (; j < limit; j++) { float e = MathF.Exp(scale * Unsafe.Add(ref r0, j) - m); Unsafe.Add(ref r0, j) = e; sum += e; }
+        float inv = 1f / sum;
+        var vi = Vector512.Create(inv);
+        j = 0;
+        for (; j <= limit - W; j += W) (Vector512.LoadUnsafe(ref r0, (nuint)j) * vi).StoreUnsafe(ref r0, (nuint)j);
+        for (; j < limit; j++) Unsafe.Add(ref r0, j) *= inv;
+    }
+
     /// <summary>dp := scale·p∘(dp − Σ dp∘p) over one row (masked entries have p = 0 and get 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SoftmaxBackwardRow(Span<T> dp, ReadOnlySpan<T> p, T scale)
@@ -146,6 +198,27 @@ public sealed partial class CpuKernels<T>
         T dot = T.Zero;
         ref T d0 = ref MemoryMarshal.GetReference(dp);
         ref T p0 = ref MemoryMarshal.GetReference(p);
+        if (typeof(T) == typeof(float) && Use512 && n >= 32)
+        {
+            // float AVX-512: the dot product over two accumulators (see SoftmaxRow512)
+            ref float fd = ref Unsafe.As<T, float>(ref d0); ref float fp = ref Unsafe.As<T, float>(ref p0);
+            var a0 = Vector512<float>.Zero; var a1 = a0;
+            for (; j <= n - 32; j += 32)
+            {
+                a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref fd, (nuint)j), Vector512.LoadUnsafe(ref fp, (nuint)j), a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref fd, (nuint)(j + 16)), Vector512.LoadUnsafe(ref fp, (nuint)(j + 16)), a1);
+            }
+            if (j <= n - 16) { a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref fd, (nuint)j), Vector512.LoadUnsafe(ref fp, (nuint)j), a0); j += 16; }
+            float fdot = Vector512.Sum(a0 + a1);
+            for (; j < n; j++) fdot += Unsafe.Add(ref fd, j) * Unsafe.Add(ref fp, j);
+            float fs = float.CreateTruncating(scale);
+            var vd = Vector512.Create(fdot); var vsc = Vector512.Create(fs);
+            j = 0;
+            for (; j <= n - 16; j += 16)
+                (vsc * Vector512.LoadUnsafe(ref fp, (nuint)j) * (Vector512.LoadUnsafe(ref fd, (nuint)j) - vd)).StoreUnsafe(ref fd, (nuint)j);
+            for (; j < n; j++) Unsafe.Add(ref fd, j) = fs * Unsafe.Add(ref fp, j) * (Unsafe.Add(ref fd, j) - fdot);
+            return;
+        }
         if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
         {
             var acc = Vector256<T>.Zero;

@@ -18,6 +18,7 @@ public sealed partial class CpuKernels<T>
             return;
         }
         var bk = b is null ? BiasKind.None : BiasKind.Col;
+        if (GemmSharedB(m, o, k, x, 0, k, 1, w, 0, 1, k, y, 0, o, false, bk, b, epilogue)) return;
         Blocks(m, o, (long)m * o * k, (x, w, b, y, epilogue, bk, k, o), static (s, r0, r1, c0, c1) =>
             Gemm(r1 - r0, c1 - c0, s.k, s.x.AsSpan().Slice(r0 * s.k), s.k, 1, s.w.AsSpan().Slice(c0 * s.k), 1, s.k, s.y.AsSpan().Slice(r0 * s.o + c0), s.o,
                 false, s.bk, s.b is null ? default : s.b.AsSpan().Slice(c0), s.epilogue));
