@@ -208,8 +208,9 @@ if (memorySteps > 0 && (suites.Contains("train") || memoryOnly))
     md.AppendLine("Peak RSS (VmHWM) of the whole process, and in brackets its growth over the RSS just before the model is built " +
         "(after the runtime and torch are loaded). NetDsl's planned bytes (arenas + parameters, gradients, momentum) and live managed bytes after the steps are beside it. " +
         $"PyTorch (2 threads) and TorchSharp run with the harness's environment (OPENBLAS_CORETYPE=SkylakeX, GOMP_SPINCOUNT={Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "unset"}).\n");
-    md.AppendLine("| model | batch | NetDsl peak RSS (growth) | NetDsl planned / live managed | PyTorch peak RSS (growth) | TorchSharp peak RSS (growth) | NetDsl / PyTorch (growth ratio) | target ≤ 0.7× (growth) |");
-    md.AppendLine("|---|---|---|---|---|---|---|---|");
+    md.AppendLine("The last column is the compiler's eval-only plan (inference arenas, chunked where legal) against the training plan's arenas at the training batch (target ≤ 0.5×).\n");
+    md.AppendLine("| model | batch | NetDsl peak RSS (growth) | NetDsl planned / live managed | PyTorch peak RSS (growth) | TorchSharp peak RSS (growth) | NetDsl / PyTorch (growth ratio) | target ≤ 0.7× (growth) | eval / training plan |");
+    md.AppendLine("|---|---|---|---|---|---|---|---|---|");
     foreach (var model in models.Where(m => m != "gemm"))
     {
         var nd = RunChild(SelfCommand(["--memory-child", $"netdsl:{model}", "--steps", memorySteps.ToString()]));
@@ -221,7 +222,9 @@ if (memorySteps > 0 && (suites.Contains("train") || memoryOnly))
         string ratio = nd is { } n && pt is { } p ? $"{(double)n.GetProperty("peak_rss").GetInt64() / p.GetProperty("peak_rss").GetInt64():F2}× ({(double)Growth(n) / Growth(p):F2}×)" : "—";
         string verdict = nd is { } n2 && pt is { } p2 ? ((double)Growth(n2) / Growth(p2) <= 0.7 ? "met" : "missed") : "—";
         string planned = nd is { } n3 ? $"{Mb(n3.GetProperty("planned").GetInt64())} / {Mb(n3.GetProperty("live_managed").GetInt64())}" : "—";
-        md.AppendLine($"| {model} | {Workload.TrainBatch(model)} | {Rss(nd)} | {planned} | {Rss(pt)} | {Rss(ts)} | {ratio} | {verdict} |");
+        var (evalArena, trainArena) = NetDslSide.EvalAndTrainingArenas(model, Workload.TrainBatch(model));
+        string evalPlan = $"{(double)evalArena / trainArena:F2}× ({Mb(evalArena)} / {Mb(trainArena)} MB)";
+        md.AppendLine($"| {model} | {Workload.TrainBatch(model)} | {Rss(nd)} | {planned} | {Rss(pt)} | {Rss(ts)} | {ratio} | {verdict} | {evalPlan} |");
         Console.WriteLine($"memory {model}: NetDsl {Rss(nd)}, PyTorch {Rss(pt)}, TorchSharp {Rss(ts)}");
         Save();
     }

@@ -166,6 +166,18 @@ public sealed class NetDslSide : LocalSide
         _ => throw new ArgumentException(model),
     };
 
+    /// <summary>The eval-only plan's arena bytes for <paramref name="batch"/> samples (chunked where the compiler chunks)
+    /// against the training plan's arena bytes for the same batch.</summary>
+    public static (long eval, long train) EvalAndTrainingArenas(string model, int batch) => model switch
+    {
+        "lenet5" => (LeNet5<float>.EvalPlannedBytes(batch), LeNet5<float>.PlannedBytesPerSample * batch),
+        "mlp" => (Mlp<float>.EvalPlannedBytes(batch), Mlp<float>.PlannedBytesPerSample * batch),
+        "resnet20" => (ResNet20<float>.EvalPlannedBytes(batch), ResNet20<float>.PlannedBytesPerSample * batch),
+        "transformer" => (TransformerBench<float>.EvalPlannedBytes(batch), TransformerBench<float>.PlannedBytesPerSample * batch),
+        "resnet50" => (ResNet50<float>.EvalPlannedBytes(batch), ResNet50<float>.PlannedBytesPerSample * batch),
+        _ => throw new ArgumentException(model),
+    };
+
     /// <summary>Planned bytes of a training step: arenas (PlannedBytesPerSample × batch) + parameters, gradients, momentum.</summary>
     public static long PlannedTrainingBytes(string model, int batch) => model switch
     {
