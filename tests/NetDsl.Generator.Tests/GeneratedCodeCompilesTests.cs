@@ -12,6 +12,7 @@ public class GeneratedCodeCompilesTests
     [Theory]
     [InlineData("Mnist/lenet5.net", 61_706L)]
     [InlineData("Models/resnet18.net", 11_689_512L)]   // batchnorm: parameters, buffers and layer classes
+    [InlineData("Models/resnet.net", 25_557_032L)]     // ResNet-34 to -152: kernel calls shared by many kernels (CallOutliner)
     [InlineData("Models/inception.net", 163_696L)]      // a network without a loss
     [InlineData("Models/unet.net", 31_036_546L)]        // transposed convolutions, per-pixel loss
     [InlineData("Transformers/encoder.net", 792_330L)]

@@ -42,6 +42,8 @@ namespace NetDsl.Compiler.Emit
         private readonly NetworkNames _names;
         /// <summary>The .net file's name as comment text and as a string literal.</summary>
         private readonly string _fileText, _fileLiteral;
+        /// <summary>Kernel calls with the same constant arguments share a method (<see cref="CallOutliner"/>).</summary>
+        private readonly CallOutliner _outliner = new CallOutliner();
 
         /// <summary>Time every kernel call (see <see cref="CompileOptions.Profile"/>).</summary>
         public bool Profile { get; set; }
@@ -147,7 +149,7 @@ namespace NetDsl.Compiler.Emit
             w.Line();
             EmitGeneric(w);
             w.Close();
-            return w.ToString();
+            return _outliner.Resolve(w.ToString(), _names.Fresh);
         }
 
         private void Header(CodeWriter w)
@@ -284,6 +286,7 @@ namespace NetDsl.Compiler.Emit
             EmitInputGrads(w);
             EmitBind(w);
             EmitRun(w);
+            w.Line(CallOutliner.MethodsMarker);
             EmitFunctors(w);
             w.Close();
         }
@@ -679,7 +682,7 @@ namespace NetDsl.Compiler.Emit
             ins[1] = fw;
             if (ins.Count > 2) ins[2] = fb; else ins.Add(fb);
             var epi = f.Epilogue != null ? $"new {FunctorName(f)}(), new {FunctorName(f)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            string folded = Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(f.Outputs[0]) }, epi) { Pack = PackArg(conv, folded: true) }, conv);
+            string folded = Outline(Ops.OpRegistry.Call(new Ops.CallContext(this, conv, ins, new[] { Ref(f.Outputs[0]) }, epi) { Pack = PackArg(conv, folded: true) }, conv), conv.Node.Inputs.Take(1).Concat(f.Outputs), fw, fb);
             w.Line($"// batchnorm {Names.Comment(bn.Node.Layer)} folded into {Names.Comment(conv.Node.Layer)}: weights scaled by γ/√(running_var + ε), bias (b − running_mean)·γ/√(running_var + ε) + β");
             if (Profile) { w.Line(Timed(f, fold + "\n" + folded, "eval")); return; }
             w.Line(fold);
@@ -831,7 +834,7 @@ namespace NetDsl.Compiler.Emit
             {
                 var args = string.Join(", ", e.Inputs.Select(Ref));
                 var f = FunctorName(k);
-                return $"K.Map({args}, {Ref(e.Output)}, new {f}(), new {f}Gpu());";
+                return Outline($"K.Map({args}, {Ref(e.Output)}, new {f}(), new {f}Gpu());", e.Inputs.Append(e.Output));
             }
             var l = (LibraryKernel)k;
             var n = l.Node;
@@ -839,7 +842,23 @@ namespace NetDsl.Compiler.Emit
             var i = n.Inputs.Select((v, idx) => l.Prologue != null && idx == 0 ? "null" : Ref(v)).ToList();
             var o = l.Outputs.Select(Ref).ToList();
             string epi = l.Epilogue != null || l.Prologue != null ? $"new {FunctorName(k)}(), new {FunctorName(k)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            return Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()) { Pack = pack }, l, accumulating);
+            return Outline(Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()) { Pack = pack }, l, accumulating),
+                n.Inputs.Concat(l.Outputs).Concat(l.PrologueInputs));
+        }
+
+        /// <summary>The call as a placeholder for <see cref="CallOutliner"/> (its tensors are the varying arguments), except when profiling or in debug mode.</summary>
+        private string Outline(string call, IEnumerable<TValue> tensors, params string[] scratch)
+        {
+            if (Profile || DebugPath != null) return call;
+            var varying = new Dictionary<string, string>(StringComparer.Ordinal) { ["training"] = "bool" };
+            // eval: a packed weight's slot and the key it is valid for (", _packN, packKey")
+            var pack = call.IndexOf(", _pack", StringComparison.Ordinal) is int at and >= 0 ? call.Substring(at + 2).Split(',', ')')[0] : null;
+            if (pack != null) { varying[pack] = "PackedWeights<T>"; varying["packKey"] = "long"; }
+            foreach (var x in scratch) varying[x] = "Tensor<T>";   // folded weights and biases
+            foreach (var v in tensors)
+                if (_refOverride.ContainsKey(v) || _fields.ContainsKey(v) || v.Role is ValueRole.Parameter or ValueRole.ParameterGradient or ValueRole.Buffer)
+                    varying[Ref(v)] = $"Tensor<{ElemT(v)}>";
+            return _outliner.Outline(call, varying);
         }
 
         private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : k is FoldedKernel f ? f.Epilogue : (k as LibraryKernel)?.Epilogue ?? (k as LibraryKernel)?.Prologue;
@@ -860,6 +879,7 @@ namespace NetDsl.Compiler.Emit
             var baseName = string.Concat(ops.Select(op => string.Concat(op.Split('_').Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1))))) + "Op";
             name = _names.FreshPair(baseName, "Gpu");
             _functorNames[key] = name;
+            _outliner.AllowFunctor(name, name + "Gpu");
             return name;
         }
 

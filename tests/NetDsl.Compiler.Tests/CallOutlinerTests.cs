@@ -1,0 +1,87 @@
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using NetDsl.Compiler.Emit;
+
+namespace NetDsl.Compiler.Tests;
+
+/// <summary>
+/// Big networks emit less C#: kernel calls that differ only in their tensors share one method holding the constant
+/// arguments (<see cref="CallOutliner"/>); small networks stay fully inline.
+/// </summary>
+public class CallOutlinerTests
+{
+    private static string Source(string file, string network) =>
+        NetCompiler.Compile(file, File.ReadAllText(Path.Combine(RepoPaths.Examples, "Models", file))).Networks.Single(n => n.Name == network).Source;
+
+    [Fact]
+    public void ResNet50_shares_the_repeated_kernel_calls_and_keeps_every_kernel()
+    {
+        var s = Source("resnet.net", "ResNet50");
+        // one shared method per form, e.g. batchnorm + relu with eps 1e-5 and momentum 0.1, defined once
+        Assert.Contains("private void BatchNormForwardRelu(Tensor<T> a0, Tensor<T> a1, Tensor<T> a2, Tensor<T> a3, Tensor<T> a4, Tensor<T> a5, Tensor<T> a6, Tensor<T> a7, bool a8) => "
+            + "K.BatchNormForward(a0, a1, a2, a3, a4, a5, a6, a7, a8, T.CreateChecked(1E-05), T.CreateChecked(0.1), new ReluOp(), new ReluOpGpu());", s);
+        Assert.Contains("private void Conv2dForwardStride2Pad1(Tensor<T> a0, Tensor<T> a1, Tensor<T> a2) => K.Conv2dForward(a0, a1, null, a2, ConvGeometry.Of(2, 1), default(Identity<T>), default(Identity<T>));", s);
+        // the call sites pass the tensors in the kernel's order
+        Assert.Contains("BatchNormForwardRelu(_layer1_bottleneck1_conv1_8, Layer1_Bottleneck1_Bn1.Weight.Value, Layer1_Bottleneck1_Bn1.Bias!.Value, Layer1_Bottleneck1_Bn1.RunningMean.Value, Layer1_Bottleneck1_Bn1.RunningVar.Value, ", s);
+        // every one of the 53 batchnorms still runs forward (training) and backward: inline or through a shared method
+        var runForward = Method(s, "RunForward");
+        Assert.Equal(53, Regex.Matches(runForward, @"^\s*(if \(withLoss\) )?(K\.)?BatchNormForward\w*\(", RegexOptions.Multiline).Count);
+        Assert.Equal(53, Regex.Matches(Method(s, "RunBackward"), @"^\s*(K\.)?BatchNormBackward\w*\(", RegexOptions.Multiline).Count);
+        // each shared method is called by two or more kernels, and names how many
+        foreach (Match m in Regex.Matches(s, @"private void (\w+)\([^)]*\) => K\.\w+\(.*\); // (\d+) kernels"))
+        {
+            int uses = Regex.Matches(s, @"^\s*(if \(\w+\) |else )?" + m.Groups[1].Value + @"\(", RegexOptions.Multiline).Count;
+            Assert.Equal(int.Parse(m.Groups[2].Value), uses);
+            Assert.True(uses >= 2, m.Groups[1].Value);
+        }
+    }
+
+    [Fact]
+    public void A_small_network_stays_inline()
+    {
+        var s = Source("resnet20.net", "ResNet20");
+        Assert.DoesNotContain("kernel calls that several kernels make", s);
+        Assert.DoesNotContain(CallOutliner.MethodsMarker, s);
+        Assert.Contains("K.BatchNormForward(", s);
+    }
+
+    [Fact]
+    public void Only_calls_of_tensors_and_known_constants_are_shared()
+    {
+        var o = new CallOutliner();
+        o.AllowFunctor("ReluOp", "ReluOpGpu");
+        var tensors = new Dictionary<string, string> { ["_a"] = "Tensor<T>", ["_b"] = "Tensor<T>", ["_c"] = "Tensor<T>", ["_d"] = "Tensor<int>" };
+        var calls = new List<string>();
+        for (int i = 0; i < CallOutliner.MinCalls; i++) calls.Add(o.Outline("K.Map(_a, _b, new ReluOp(), new ReluOpGpu());", tensors));
+        calls.Add(o.Outline("K.Map(_b, _c, new ReluOp(), new ReluOpGpu());", tensors));
+        // once only: stays inline
+        calls.Add(o.Outline("K.MaxPool2dForward(_a, _b, _d, PoolGeometry.Of(2, 2, 0));", tensors));
+        // an argument the outliner does not know (a field, a layer property, a local) keeps the call as it is
+        Assert.Equal("K.Map(_a, _x, new ReluOp(), new ReluOpGpu());", o.Outline("K.Map(_a, _x, new ReluOp(), new ReluOpGpu());", tensors));
+        Assert.Equal("K.Map(_a, _b, Conv1.Weight.Value);", o.Outline("K.Map(_a, _b, Conv1.Weight.Value);", tensors));
+        // only tensors: nothing to share
+        Assert.Equal("K.Map(_a, _b);", o.Outline("K.Map(_a, _b);", tensors));
+        // more than one statement, or not a kernel call
+        Assert.Equal("K.Fill(_a, T.One); K.Fill(_b, T.One);", o.Outline("K.Fill(_a, T.One); K.Fill(_b, T.One);", tensors));
+        Assert.Equal("_lossValue = K.ReadScalar(_a);", o.Outline("_lossValue = K.ReadScalar(_a);", tensors));
+
+        var code = o.Resolve("    " + string.Join("\n    ", calls) + "\n    " + CallOutliner.MethodsMarker + "\n    // end\n", n => n);
+        var lines = code.Split('\n');
+        Assert.Equal(CallOutliner.MinCalls + 1, lines.Count(l => l.StartsWith("    MapRelu(")));
+        Assert.Contains("    MapRelu(_b, _c);", lines);
+        Assert.Contains("    K.MaxPool2dForward(_a, _b, _d, PoolGeometry.Of(2, 2, 0));", lines);
+        Assert.Contains($"    private void MapRelu(Tensor<T> a0, Tensor<T> a1) => K.Map(a0, a1, new ReluOp(), new ReluOpGpu()); // {CallOutliner.MinCalls + 1} kernels", lines);
+        Assert.DoesNotContain(lines, l => l.Contains('\u0001') || l.Contains('\u0002'));
+        Assert.EndsWith("    // end\n", code);
+    }
+
+    /// <summary>The body of a generated method (its declaration line to the next line at its indentation that closes it).</summary>
+    private static string Method(string s, string name)
+    {
+        int start = s.IndexOf($"private void {name}(", System.StringComparison.Ordinal);
+        int end = s.IndexOf("\n        }\n", start, System.StringComparison.Ordinal);
+        return s.Substring(start, end - start);
+    }
+}
