@@ -18,6 +18,7 @@ public class ConvBackwardDataSmallTests
         [2, 7, 13, 19, 5, 5, 5],      // C = 7 (a partial block of 6 channels), odd H (the last row pair overlaps), W = 19
         [2, 3, 7, 9, 4, 5, 5],        // odd H, W = 9 (narrower than a float vector; two overlapping double vectors)
         [3, 2, 12, 11, 5, 7, 5],      // 7×5 kernel
+        [2, 3, 12, 13, 4, 5, 7],      // 5×7 kernel (the column-tap loop; 5 columns run unrolled)
         [2, 1, 32, 32, 6, 5, 5],      // 32×32 (two full float vectors per row)
         [2, 4, 5, 5, 3, 5, 5],        // OH = OW = 1
         [1, 13, 6, 7, 2, 5, 5],       // K = 2, C = 13 (three channel blocks), W = 7 narrower than a double vector

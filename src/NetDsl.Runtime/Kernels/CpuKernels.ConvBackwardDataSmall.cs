@@ -12,14 +12,16 @@ namespace NetDsl.Runtime;
 // the last one at W − V overlapping the one before it; a row narrower than V uses its first W lanes). Image n's dy is copied
 // into a zero-bordered scratch (KH−1 rows, KW−1 columns each side), so the column taps need no clipping and the pair's
 // union of row taps reads zeros where one of its rows has none. Tile: 6 input channels × 2 dx rows (12 accumulators); each
-// tap (k, r, s) loads 2 dy vectors and broadcasts 6 weights.
+// tap (k, r, s) loads 2 dy vectors and broadcasts 6 weights; a 5-wide kernel runs its column taps unrolled.
 public sealed partial class CpuKernels<T>
 {
     /// <summary>Use the clipped small-image backward-data kernel where it applies (NETDSL_SMALL_CONV_BWD=0 turns it off).</summary>
     internal static bool SmallBackwardDataEnabled = Environment.GetEnvironmentVariable("NETDSL_SMALL_CONV_BWD") != "0";
     /// <summary>Per calling thread: skip this kernel (tests compare both paths in one process).</summary>
     [ThreadStatic] internal static bool t_forceNoSmallBwd;
-    private const int SbCB = 6;   // input channels per tile
+    private const int SbCB = 6;
+    /// <summary>5×5 kernels run their 5 column taps unrolled (off only for A/B runs).</summary>
+    internal static bool SmallUnroll5 = true;   // input channels per tile
 
     [ThreadStatic] private static T[]? t_sbPad;   // per worker: one image's zero-bordered dy
     [ThreadStatic] private static T[]? t_sbW;
@@ -120,6 +122,7 @@ public sealed partial class CpuKernels<T>
         Vector512<T> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default,
                      b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
         int kw = q.KW, khw = q.KH * kw;
+        bool unroll5 = kw == 5 && SmallUnroll5;
         for (int k = 0; k < q.K; k++)
         {
             ref T sk = ref Unsafe.Add(ref src, k * plane);
@@ -128,6 +131,66 @@ public sealed partial class CpuKernels<T>
             {
                 ref T row = ref Unsafe.Subtract(ref sk, r * wq);
                 ref T wr = ref Unsafe.Add(ref wk, r * kw * SbCB);
+                if (unroll5)
+                {
+                    // LeNet's 5 column taps written out (the JIT does not unroll the loop)
+                    {
+                        ref T p = ref row;
+                        var x0 = Vector512.LoadUnsafe(ref p);
+                        var x1 = Vector512.LoadUnsafe(ref p, (nuint)wq);
+                        var c = Vector512.Create(Unsafe.Add(ref wr, 0)); a0 = Fma(c, x0, a0); b0 = Fma(c, x1, b0);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 1)); a1 = Fma(c, x0, a1); b1 = Fma(c, x1, b1);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 2)); a2 = Fma(c, x0, a2); b2 = Fma(c, x1, b2);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 3)); a3 = Fma(c, x0, a3); b3 = Fma(c, x1, b3);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 4)); a4 = Fma(c, x0, a4); b4 = Fma(c, x1, b4);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 5)); a5 = Fma(c, x0, a5); b5 = Fma(c, x1, b5);
+                    }
+                    {
+                        ref T p = ref Unsafe.Subtract(ref row, 1);
+                        var x0 = Vector512.LoadUnsafe(ref p);
+                        var x1 = Vector512.LoadUnsafe(ref p, (nuint)wq);
+                        var c = Vector512.Create(Unsafe.Add(ref wr, 6)); a0 = Fma(c, x0, a0); b0 = Fma(c, x1, b0);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 7)); a1 = Fma(c, x0, a1); b1 = Fma(c, x1, b1);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 8)); a2 = Fma(c, x0, a2); b2 = Fma(c, x1, b2);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 9)); a3 = Fma(c, x0, a3); b3 = Fma(c, x1, b3);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 10)); a4 = Fma(c, x0, a4); b4 = Fma(c, x1, b4);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 11)); a5 = Fma(c, x0, a5); b5 = Fma(c, x1, b5);
+                    }
+                    {
+                        ref T p = ref Unsafe.Subtract(ref row, 2);
+                        var x0 = Vector512.LoadUnsafe(ref p);
+                        var x1 = Vector512.LoadUnsafe(ref p, (nuint)wq);
+                        var c = Vector512.Create(Unsafe.Add(ref wr, 12)); a0 = Fma(c, x0, a0); b0 = Fma(c, x1, b0);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 13)); a1 = Fma(c, x0, a1); b1 = Fma(c, x1, b1);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 14)); a2 = Fma(c, x0, a2); b2 = Fma(c, x1, b2);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 15)); a3 = Fma(c, x0, a3); b3 = Fma(c, x1, b3);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 16)); a4 = Fma(c, x0, a4); b4 = Fma(c, x1, b4);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 17)); a5 = Fma(c, x0, a5); b5 = Fma(c, x1, b5);
+                    }
+                    {
+                        ref T p = ref Unsafe.Subtract(ref row, 3);
+                        var x0 = Vector512.LoadUnsafe(ref p);
+                        var x1 = Vector512.LoadUnsafe(ref p, (nuint)wq);
+                        var c = Vector512.Create(Unsafe.Add(ref wr, 18)); a0 = Fma(c, x0, a0); b0 = Fma(c, x1, b0);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 19)); a1 = Fma(c, x0, a1); b1 = Fma(c, x1, b1);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 20)); a2 = Fma(c, x0, a2); b2 = Fma(c, x1, b2);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 21)); a3 = Fma(c, x0, a3); b3 = Fma(c, x1, b3);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 22)); a4 = Fma(c, x0, a4); b4 = Fma(c, x1, b4);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 23)); a5 = Fma(c, x0, a5); b5 = Fma(c, x1, b5);
+                    }
+                    {
+                        ref T p = ref Unsafe.Subtract(ref row, 4);
+                        var x0 = Vector512.LoadUnsafe(ref p);
+                        var x1 = Vector512.LoadUnsafe(ref p, (nuint)wq);
+                        var c = Vector512.Create(Unsafe.Add(ref wr, 24)); a0 = Fma(c, x0, a0); b0 = Fma(c, x1, b0);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 25)); a1 = Fma(c, x0, a1); b1 = Fma(c, x1, b1);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 26)); a2 = Fma(c, x0, a2); b2 = Fma(c, x1, b2);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 27)); a3 = Fma(c, x0, a3); b3 = Fma(c, x1, b3);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 28)); a4 = Fma(c, x0, a4); b4 = Fma(c, x1, b4);
+                        c = Vector512.Create(Unsafe.Add(ref wr, 29)); a5 = Fma(c, x0, a5); b5 = Fma(c, x1, b5);
+                    }
+                    continue;
+                }
                 for (int s = 0; s < kw; s++)
                 {
                     ref T p = ref Unsafe.Subtract(ref row, s);
