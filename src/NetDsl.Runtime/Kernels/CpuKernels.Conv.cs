@@ -123,6 +123,7 @@ public sealed partial class CpuKernels<T>
     {
         var d = KernelContract.Conv2d(dx, w, null, dy, g, "dx", "dy");
         if (g.Groups > 1) { GroupedBackwardData(dy, w, dx, g, d); return; }
+        if (UseSmallBackwardData(d, g)) { SmallBackwardData(dy, w, dx, d); return; }
         if (UseDirect(d, g)) { DirectConvBackwardData(dy, w, dx, g, d); return; }
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         Chunks(d.N, workers, (dy, w, dx, g, d), static (s, lo, hi) => ConvBackwardDataRange(s.dy, s.w, s.dx, s.g, s.d, lo, hi));
