@@ -19,13 +19,13 @@ public sealed partial class CpuKernels<T>
     internal static bool SmallBackwardDataEnabled = Environment.GetEnvironmentVariable("NETDSL_SMALL_CONV_BWD") != "0";
     /// <summary>Per calling thread: skip this kernel (tests compare both paths in one process).</summary>
     [ThreadStatic] internal static bool t_forceNoSmallBwd;
-    private const int SbCB = 6;
+    private const int SbCB = 6;   // input channels per tile
     /// <summary>5×5 kernels run their 5 column taps unrolled (off only for A/B runs).</summary>
-    internal static bool SmallUnroll5 = true;   // input channels per tile
+    internal static bool SmallUnroll5 = true;
 
     [ThreadStatic] private static T[]? t_sbPad;   // per worker: one image's zero-bordered dy
-    [ThreadStatic] private static T[]? t_sbW;
-    [ThreadStatic] private static T[]? t_sbTile;  // per worker: one tile's 12 vectors     // per caller: weights packed [C/6][K][KH][KW][6]
+    [ThreadStatic] private static T[]? t_sbW;     // per caller: weights packed [C/6][K][KH][KW][6]
+    [ThreadStatic] private static T[]? t_sbTile;  // per worker: one tile's 12 vectors
 
     /// <summary>Whether the input gradient of a convolution of x by w with g runs on this kernel (for tests).</summary>
     internal static bool SmallBackwardDataApplies(int[] xShape, int[] wShape, ConvGeometry g)

@@ -33,8 +33,8 @@ public sealed partial class CpuKernels<T>
     [ThreadStatic] private static T[]? t_fcW;       // per caller: weights packed [K/6][taps][6]
     [ThreadStatic] private static int[]? t_fcOffs;  // per caller: tap offsets into xpad
     [ThreadStatic] private static T[]? t_fcDy;      // per worker: an image's dy per unit [units][Kp][V]
-    [ThreadStatic] private static T[][]? t_fcPartials;
-    [ThreadStatic] private static int[]? t_fcUnits;       // per worker: each unit's offset into xpad   // per caller: each worker's vector partial of dW [taps][Kp][V]
+    [ThreadStatic] private static T[][]? t_fcPartials;  // per caller: each worker's vector partial of dW [taps][Kp][V]
+    [ThreadStatic] private static int[]? t_fcUnits;     // per worker: each unit's offset into xpad
 
     /// <summary>Whether a convolution of x by w with g runs on the few-channel kernels (for tests).</summary>
     internal static bool FewChannelsApplies(int[] xShape, int[] wShape, ConvGeometry g)
