@@ -280,6 +280,8 @@ public class NormalizationKernelTests
     [InlineData(new[] { 3, 4, 5 }, 1, true)]
     [InlineData(new[] { 2, 3, 2, 3 }, 2, true)]
     [InlineData(new[] { 4, 13 }, 1, false)]
+    [InlineData(new[] { 3, 37 }, 1, true)]          // rows of 37: 512-bit vectors, a 256-bit vector and a scalar tail (doubles)
+    [InlineData(new[] { 2, 2, 19 }, 2, true)]
     public void LayerNorm_backward_matches_finite_differences(int[] shape, int dims, bool affine)
     {
         var rng = new Random(13);
