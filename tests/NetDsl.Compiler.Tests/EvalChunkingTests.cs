@@ -50,6 +50,31 @@ public class EvalChunkingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_small_convolutional_network_gets_chunks_whose_activations_fit_the_L2_cache()
+    {
+        // LeNet-5: 23,560 eval bytes per sample, 93 KFLOP per kernel call per sample, 247 KB of weights. By FLOPs alone it
+        // would run in chunks of 128 (3 MB of activations); rule (c) halves them while they exceed 1 MiB and a call keeps
+        // >= 2 MFLOP: 32 rows (753 KB), so its eval plan at batch 64 is half of the training plan or less
+        var net = CompileText("""
+            network L {
+                input image: [N, 1, 28, 28]
+                input label: int[N]
+                x = image |> conv(6, 5, pad: 2) |> relu |> maxpool(2) |> conv(16, 5) |> relu |> maxpool(2)
+                x = x |> flatten |> linear(120) |> relu |> linear(84) |> relu
+                output logits = x |> linear(10)
+                loss = cross_entropy(logits, label)
+            }
+            """);
+        var s = net.Summary;
+        output.WriteLine($"rows {s.EvalChunkRows}: {s.EvalChunkReason}; eval {s.EvalPlannedBytes(64):N0} vs training {s.PlannedBytes(64):N0} bytes at N = 64");
+        Assert.Equal(32, s.EvalChunkRows);
+        long perChunk = s.EvalPlannedBytesPerSample - s.EvalWholeBatchBytesPerSample;
+        Assert.True(perChunk * s.EvalChunkRows <= 1 << 20);
+        Assert.True(perChunk * s.EvalChunkRows * 2 > 1 << 20);   // the largest such power of two
+        Assert.True(s.EvalPlannedBytes(64) <= 0.5 * s.PlannedBytes(64), $"eval {s.EvalPlannedBytes(64)}, training {s.PlannedBytes(64)}");
+    }
+
+    [Fact]
     public void Balanced_chunks_never_leave_a_tiny_remainder()
     {
         Assert.Equal(5, NetworkSummary.ChunkRows(5, 16));

@@ -42,7 +42,9 @@ namespace NetDsl.Compiler.Fusion
     /// what every kernel call costs whatever its size (the fork and join of its threads, its dispatch) and, when the weights
     /// do not stay in the L2 cache, to amortize streaming them once per chunk. The rows per chunk are the smallest power of
     /// two, at least <see cref="MinRows"/>, with (a) at least <see cref="MinKernelFlops"/> FLOPs per kernel call on average
-    /// and (b) at least <see cref="StreamedWeightRows"/> rows when the parameters exceed <see cref="L2Bytes"/>. Measured
+    /// and (b) at least <see cref="StreamedWeightRows"/> rows when the parameters exceed <see cref="L2Bytes"/>; (c) when the
+    /// weights fit L2, the rows are halved while the chunk's activations exceed <see cref="L2Bytes"/> and a kernel call keeps
+    /// at least <see cref="MinKernelFlopsInL2"/> FLOPs (LeNet-5: 128 → 32 rows, 23,560 bytes per sample). Measured
     /// (2026-12-07, 2-core Xeon under load): LeNet-5 at batch 64 in chunks of 32 took 1.08–1.10× the time of the whole
     /// batch (neutral with one thread: the cost is the extra fork/joins), the MLP in chunks of 32 1.10–1.14× (neutral in
     /// chunks of 64). A caller short of memory sets <c>EvalChunkSize</c> lower and trades that time.
@@ -58,6 +60,8 @@ namespace NetDsl.Compiler.Fusion
         public const long L2Bytes = 1 << 20;
         /// <summary>Rows per chunk at least when the weights are streamed from L3 or memory once per chunk (the GEMM then does 32 FLOPs per weight byte).</summary>
         public const int StreamedWeightRows = 64;
+        /// <summary>FLOPs per kernel call on average a chunk keeps at least when it is made smaller to hold its activations in <see cref="L2Bytes"/> (2 MFLOP: about 20 µs at 100 GFLOP/s).</summary>
+        public const long MinKernelFlopsInL2 = 2_000_000;
 
         /// <summary>Decides whether the eval program can run in chunks of samples (before planning: it names the whole-batch values).</summary>
         public static EvalChunkPlan Decide(NetGraph g, KernelProgram eval)
@@ -107,11 +111,14 @@ namespace NetDsl.Compiler.Fusion
             var kernels = eval.Kernels.Where(k => !(k is AliasKernel)).ToList();
             long flops = kernels.Sum(k => k.Cost.Flops), perKernel = Math.Max(1, flops / Math.Max(1, kernels.Count));
             long weightBytes = 4 * g.ParameterCount;
+            long bytesPerSample = 4 * evalPlan.Arenas.Where(a => !a.WholeBatch && a.Symbols == chunk.Symbol).Sum(a => a.Units);
             int rows = MinRows;
             while ((long)rows * perKernel < MinKernelFlops) rows *= 2;
             if (weightBytes > L2Bytes) rows = Math.Max(rows, StreamedWeightRows);
+            // (c) a chunk's activations bounded by the L2 size, as long as every kernel call keeps enough work
+            else
+                while (rows > MinRows && (long)rows * bytesPerSample > L2Bytes && (long)(rows / 2) * perKernel >= MinKernelFlopsInL2) rows /= 2;
             chunk.Rows = rows;
-            long bytesPerSample = 4 * evalPlan.Arenas.Where(a => !a.WholeBatch && a.Symbols == chunk.Symbol).Sum(a => a.Units);
             chunk.Reason = $"every op is per sample at inference; chunks of up to {rows} samples ({bytesPerSample:N0} bytes of activations, "
                 + $"{perKernel:N0} FLOPs per kernel call per sample{(weightBytes > L2Bytes ? $", {weightBytes:N0} bytes of weights streamed per chunk" : "")})";
         }

@@ -4,7 +4,7 @@
 // 61,706 parameters, 416,520 MACs per sample,
 // activations 84,520 bytes per sample without reuse, 34,568 planned (fp32).
 // inference (eval-mode Forward): 23,560 bytes per sample planned on their own, 9 kernels, 0 batchnorms folded.
-// chunked inference: every op is per sample at inference; chunks of up to 128 samples (23,520 bytes of activations, 93,458 FLOPs per kernel call per sample); the eval arenas hold one chunk, only the outputs the whole batch: 1,507,840 bytes at N = 64 vs the training plan's 2,212,352, 3,051,520 vs 35,397,632 at N = 1024.
+// chunked inference: every op is per sample at inference; chunks of up to 32 samples (23,520 bytes of activations, 93,458 FLOPs per kernel call per sample); the eval arenas hold one chunk, only the outputs the whole batch: 755,200 bytes at N = 64 vs the training plan's 2,212,352, 793,600 vs 35,397,632 at N = 1024.
 //
 // layer                  op             output                     params           MACs  line
 // conv1                  conv2d         [N, 6, 28, 28]                156        117,600  7
@@ -52,7 +52,7 @@ namespace Test.Networks
         /// <summary>Bytes per sample of the eval-only plan that eval-mode Forward uses (forward kernels the outputs need, batchnorm folded; fp32).</summary>
         public const long EvalPlannedBytesPerSample = 23560;
         /// <summary>Samples per chunk of eval-mode Forward the compiler chose (chunked inference: the eval arenas hold one chunk's activations); 0 when it runs the whole batch at once.</summary>
-        public const int EvalChunkRows = 128;
+        public const int EvalChunkRows = 32;
         /// <summary>The eval plan's arena bytes for a batch of <paramref name="batch"/> samples at <see cref="EvalChunkRows"/> (compare with PlannedBytesPerSample × batch; fp32).</summary>
         public static long EvalPlannedBytes(int batch) => 23520L * EvalRows(batch, EvalChunkRows) + 40L * batch;
         public const string SourceFile = "lenet5.net";
