@@ -60,6 +60,17 @@ public sealed partial class CpuKernels<T>
         return cache;
     }
 
+    /// <summary>Scratch for a packed operand read from its 64-byte aligned start (<see cref="AlignedRef"/>).</summary>
+    private static T[] AlignedScratch(ref T[]? cache, int n)
+    {
+        if (cache is null || cache.Length < n + AlignedArrays.Pad<T>()) cache = AlignedArrays.Allocate<T>(Math.Max(n, 64));
+        return cache;
+    }
+
+    /// <summary>The 64-byte aligned start of a packed-operand buffer (AlignedScratch, PackedWeights.AlignedBuffer).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref T AlignedRef(T[] buffer) => ref AlignedArrays.Start(buffer);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     internal static void Gemm<TEpi>(int M, int N, int K,
         ReadOnlySpan<T> A, int rsA, int csA,
@@ -98,13 +109,13 @@ public sealed partial class CpuKernels<T>
         int kBlock = (K + (K + kcMax - 1) / kcMax - 1) / ((K + kcMax - 1) / kcMax);
         // scratch sized by this problem (small layers keep small buffers), grown when a bigger one comes
         var packA = Scratch(ref t_packA, Math.Min(MC, (M + MR - 1) / MR * MR) * kBlock);
-        var packB = preB ?? Scratch(ref t_packB, kBlock * (fused ? nr : (Math.Min(NC, N) + nr - 1) / nr * nr));
+        var packB = preB ?? AlignedScratch(ref t_packB, kBlock * (fused ? nr : (Math.Min(NC, N) + nr - 1) / nr * nr));
         ref T a0 = ref MemoryMarshal.GetReference(A);
         ref T b0 = ref MemoryMarshal.GetReference(B);
         ref T c0 = ref MemoryMarshal.GetReference(C);
         ref T bias0 = ref MemoryMarshal.GetReference(bias);
         ref T pa = ref MemoryMarshal.GetArrayDataReference(packA);
-        ref T pb = ref MemoryMarshal.GetArrayDataReference(packB);
+        ref T pb = ref AlignedRef(packB);
 
         for (int jc = 0; jc < N; jc += NC)
         {
@@ -322,7 +333,7 @@ public sealed partial class CpuKernels<T>
     /// <summary>Packs B[pc..pc+kc, jc..jc+nc] into NR-column panels laid out [panel][k][NR], zero padding the last panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void PackB(ref T b, int rsB, int csB, int pc, int kc, int jc, int nc, T[] dst) =>
-        PackB(ref b, rsB, csB, pc, kc, jc, nc, ref MemoryMarshal.GetArrayDataReference(dst));
+        PackB(ref b, rsB, csB, pc, kc, jc, nc, ref AlignedRef(dst));
 
     /// <summary>PackB into panels starting at <paramref name="d"/> (a panel range of a shared whole-K buffer).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up

@@ -30,7 +30,7 @@ public sealed partial class CpuKernels<T>
     private static T[] PackedLinearWeight(Tensor<T> w, int k, int o, PackedWeights<T> packed, long key)
     {
         if (packed.Holds(w, o, k, key)) return packed.Data!;
-        var dst = packed.Buffer(PackedBLength(k, o));
+        var dst = packed.AlignedBuffer(PackedBLength(k, o));
         PackBWhole(w.AsSpan(), 1, k, k, o, dst);
         packed.Packed(w, o, k, key);
         return dst;
