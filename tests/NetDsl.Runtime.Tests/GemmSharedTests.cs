@@ -140,3 +140,31 @@ public class LinearBlockSplitTests
         finally { CpuKernels<float>.BlockSplit = saved; CpuKernels<double>.BlockSplit = savedD; }
     }
 }
+
+/// <summary>
+/// <see cref="CpuKernels{T}.DynamicChunks"/> (batched matmul, attention): up to <see cref="CpuKernels{T}.ChunkSplit"/>
+/// chunks per core that cover every item exactly once, and one piece on one core.
+/// </summary>
+public class DynamicChunksTests
+{
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(3, 2)]
+    [InlineData(64, 2)]
+    [InlineData(1000, 3)]
+    [InlineData(5, 1)]
+    public void EveryItemRunsOnceInUpToSplitChunksPerCore(int n, int workers)
+    {
+        var hits = new int[n];
+        int calls = 0;
+        CpuKernels<float>.DynamicChunks(n, workers, hits, (h, lo, hi) =>
+        {
+            Interlocked.Increment(ref calls);
+            for (int i = lo; i < hi; i++) Interlocked.Increment(ref h[i]);
+        });
+        Assert.All(hits, h => Assert.Equal(1, h));
+        int expected = workers <= 1 ? 1 : Math.Min(n, workers * CpuKernels<float>.ChunkSplit);
+        Assert.Equal(expected, CpuKernels<float>.DynamicParts(n, workers) is var p && workers > 1 ? p : 1);
+        Assert.Equal(expected, calls);
+    }
+}

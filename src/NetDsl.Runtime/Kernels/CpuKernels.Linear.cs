@@ -118,6 +118,23 @@ public sealed partial class CpuKernels<T>
         else ParallelRunner.For(workers, new ChunkBody<TState>(n, workers, state, body));
     }
 
+    /// <summary>
+    /// <see cref="Chunks{TState}"/> with up to <see cref="ChunkSplit"/> chunks per core, claimed one at a time: for loops over
+    /// independent items of similar cost (the batches of a batched matmul or an attention), so a core that starts late
+    /// leaves its chunks to the other instead of making the loop wait for its fixed share.
+    /// </summary>
+    internal static void DynamicChunks<TState>(int n, int workers, TState state, Action<TState, int, int> body)
+    {
+        if (workers <= 1) body(state, 0, n);
+        else ParallelRunner.For(DynamicParts(n, workers), new ChunkBody<TState>(n, DynamicParts(n, workers), state, body));
+    }
+
+    /// <summary>The chunks <see cref="DynamicChunks{TState}"/> cuts n items into on <paramref name="workers"/> cores.</summary>
+    internal static int DynamicParts(int n, int workers) => Math.Max(1, Math.Min(n, workers * Math.Max(1, ChunkSplit)));
+
+    /// <summary>Chunks per core of <see cref="DynamicChunks{TState}"/> (NETDSL_GEMM_CHUNKSPLIT; 1 = one fixed chunk per core).</summary>
+    internal static int ChunkSplit = Env("NETDSL_GEMM_CHUNKSPLIT", 4);
+
     // Loop bodies for ParallelRunner: structs holding the state and a static (cached, non-capturing) lambda, so a parallel
     // loop allocates nothing.
     private readonly struct RowBlockBody<TState>(int rows, int workers, TState state, Action<TState, int, int> body) : IParallelBody
