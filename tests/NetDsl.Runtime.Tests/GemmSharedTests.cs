@@ -78,3 +78,93 @@ public class GemmSharedTests
         finally { CpuKernels<float>.ShareB = saved; }
     }
 }
+
+/// <summary>
+/// The linear forward's and data gradient's split GEMMs cut C into more blocks than cores, claimed dynamically
+/// (<see cref="CpuKernels{T}.BlockSplit"/>): every split gives the reference's values and the same bits as one block per
+/// core (a column block computes each output over the same K blocks), on the workers and inline.
+/// </summary>
+public class LinearBlockSplitTests
+{
+    private readonly struct InlineBody(Action test) : IParallelBody
+    {
+        public void Run(int index) { if (index == 0) test(); }
+    }
+
+    [Fact]
+    public void WideOutputsSplitIntoMoreBlocksThanCores()
+    {
+        int saved = CpuKernels<float>.BlockSplit;
+        try
+        {
+            int cores = Environment.ProcessorCount;
+            CpuKernels<float>.BlockSplit = 2;
+            // 64 × 1024 outputs over K = 1024 (the MLP's batch-64 layer): 4 blocks of 256 columns (2 per core on 2 cores),
+            // at least one per core, at most two per core and 32 (the NR panels)
+            int parts = CpuKernels<float>.BlockParts(64, 1024, 64L * 1024 * 1024, dynamic: true);
+            Assert.Equal(cores > 1 ? Math.Clamp(4, cores, Math.Min(32, 2 * cores)) : 1, parts);
+            Assert.Equal(Math.Min(cores, 32), CpuKernels<float>.BlockParts(64, 1024, 64L * 1024 * 1024, dynamic: false));
+            Assert.Equal(1, CpuKernels<float>.BlockParts(8, 16, 8L * 16 * 16, dynamic: true));   // too little work to split
+            CpuKernels<float>.BlockSplit = 1;
+            Assert.Equal(Math.Min(cores, 32), CpuKernels<float>.BlockParts(64, 1024, 64L * 1024 * 1024, dynamic: true));
+        }
+        finally { CpuKernels<float>.BlockSplit = saved; }
+    }
+
+    [Theory]
+    [InlineData(40, 30, 1000)]     // forward by 3 column blocks, the last ragged (1000 = 31.25 panels)
+    [InlineData(64, 70, 1100)]     // forward by 4 column blocks
+    [InlineData(40, 1000, 30)]     // data gradient dx [40, 1000] by 3 column blocks
+    [InlineData(33, 817, 800)]     // both, ragged
+    public void SplitsMatchReferenceAndEachOther(int m, int k, int o)
+    {
+        int saved = CpuKernels<float>.BlockSplit, savedD = CpuKernels<double>.BlockSplit;
+        try
+        {
+            float[]? first = null;
+            foreach (int split in new[] { 1, 2, 4 })
+            {
+                CpuKernels<float>.BlockSplit = split; CpuKernels<double>.BlockSplit = split;
+                LinearTests.Run<double>(m, k, o, 1e-12);
+                LinearTests.Run<float>(m, k, o, 2e-5);
+                ParallelRunner.For(2, new InlineBody(() => LinearTests.Run<float>(m, k, o, 2e-5)));
+                var rng = new Random(m + k + o);
+                var x = TU.Rand<float>(rng, m, k); var w = TU.Rand<float>(rng, o, k); var y = TU.Empty<float>(rng, m, o);
+                var dy = TU.Rand<float>(rng, m, o); var dx = TU.Empty<float>(rng, m, k);
+                CpuKernels<float>.Instance.LinearForward(x, w, null, y, default(Identity<float>), default(Identity<float>));
+                CpuKernels<float>.Instance.LinearBackwardData(dy, w, dx);
+                var bits = y.AsSpan().ToArray().Concat(dx.AsSpan().ToArray()).ToArray();
+                if (first is null) first = bits; else Assert.Equal(first, bits);
+            }
+        }
+        finally { CpuKernels<float>.BlockSplit = saved; CpuKernels<double>.BlockSplit = savedD; }
+    }
+}
+
+/// <summary>
+/// <see cref="CpuKernels{T}.DynamicChunks"/> (batched matmul, attention): up to <see cref="CpuKernels{T}.ChunkSplit"/>
+/// chunks per core that cover every item exactly once, and one piece on one core.
+/// </summary>
+public class DynamicChunksTests
+{
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(3, 2)]
+    [InlineData(64, 2)]
+    [InlineData(1000, 3)]
+    [InlineData(5, 1)]
+    public void EveryItemRunsOnceInUpToSplitChunksPerCore(int n, int workers)
+    {
+        var hits = new int[n];
+        int calls = 0;
+        CpuKernels<float>.DynamicChunks(n, workers, hits, (h, lo, hi) =>
+        {
+            Interlocked.Increment(ref calls);
+            for (int i = lo; i < hi; i++) Interlocked.Increment(ref h[i]);
+        });
+        Assert.All(hits, h => Assert.Equal(1, h));
+        int expected = workers <= 1 ? 1 : Math.Min(n, workers * CpuKernels<float>.ChunkSplit);
+        Assert.Equal(expected, CpuKernels<float>.DynamicParts(n, workers) is var p && workers > 1 ? p : 1);
+        Assert.Equal(expected, calls);
+    }
+}

@@ -11,6 +11,12 @@ public class GemmTests
     [InlineData(13, 17, 300, false, true)]
     [InlineData(100, 530, 260, true, true)]
     [InlineData(5, 9, 0, false, false)]
+    // the micro-kernels' k loop runs two k at a time: an even and an odd k for the 8-row (and AVX2 6-row) kernel and for
+    // the 12-row kernel (at least WideRows rows), with full and ragged tiles
+    [InlineData(17, 40, 2, false, true)]
+    [InlineData(17, 40, 3, true, false)]
+    [InlineData(270, 40, 2, false, false)]
+    [InlineData(270, 33, 3, true, true)]
     public void PackedGemmMatchesReference(int m, int n, int k, bool transA, bool transB)
     {
         foreach (var acc in new[] { false, true })

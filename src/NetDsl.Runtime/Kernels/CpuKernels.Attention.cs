@@ -18,7 +18,7 @@ public sealed partial class CpuKernels<T>
         bool drop = dropped is not null && pd > 0;
         ulong threshold = (ulong)(pd * 9007199254740992.0), key = SplitMix64(seed ^ 0x6A09E667F3BCC909UL);
         long work = 2L * nb * tq * tk * (d + dv);
-        Chunks(nb, Workers(work, nb), (q, k, v, lengths, y, probs, dropped, scale, causal, drop, threshold, key, tq, tk, d, dv, per, keep: T.One / (T.One - p)), static (s, lo, hi) =>
+        DynamicChunks(nb, Workers(work, nb), (q, k, v, lengths, y, probs, dropped, scale, causal, drop, threshold, key, tq, tk, d, dv, per, keep: T.One / (T.One - p)), static (s, lo, hi) =>
         {
             var lens = s.lengths is null ? default : s.lengths.AsSpan();
             for (int b = lo; b < hi; b++)
@@ -54,7 +54,7 @@ public sealed partial class CpuKernels<T>
         if (q.Length + k.Length + v.Length == 0) return;
         bool drop = dropped is not null && p > T.Zero;
         long work = 4L * nb * tq * tk * (d + dvn);
-        Chunks(nb, Workers(work, nb), (dy, q, k, v, probs, dropped, dq, dk, dv, ds, scale, drop, keep: T.One / (T.One - p), tq, tk, d, dvn), static (s, lo, hi) =>
+        DynamicChunks(nb, Workers(work, nb), (dy, q, k, v, probs, dropped, dq, dk, dv, ds, scale, drop, keep: T.One / (T.One - p), tq, tk, d, dvn), static (s, lo, hi) =>
         {
             for (int b = lo; b < hi; b++)
             {

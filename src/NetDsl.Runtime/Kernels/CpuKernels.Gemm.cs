@@ -60,6 +60,17 @@ public sealed partial class CpuKernels<T>
         return cache;
     }
 
+    /// <summary>Scratch for a packed operand read from its 64-byte aligned start (<see cref="AlignedRef"/>).</summary>
+    private static T[] AlignedScratch(ref T[]? cache, int n)
+    {
+        if (cache is null || cache.Length < n + AlignedArrays.Pad<T>()) cache = AlignedArrays.Allocate<T>(Math.Max(n, 64));
+        return cache;
+    }
+
+    /// <summary>The 64-byte aligned start of a packed-operand buffer (AlignedScratch, PackedWeights.AlignedBuffer).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref T AlignedRef(T[] buffer) => ref AlignedArrays.Start(buffer);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     internal static void Gemm<TEpi>(int M, int N, int K,
         ReadOnlySpan<T> A, int rsA, int csA,
@@ -98,13 +109,13 @@ public sealed partial class CpuKernels<T>
         int kBlock = (K + (K + kcMax - 1) / kcMax - 1) / ((K + kcMax - 1) / kcMax);
         // scratch sized by this problem (small layers keep small buffers), grown when a bigger one comes
         var packA = Scratch(ref t_packA, Math.Min(MC, (M + MR - 1) / MR * MR) * kBlock);
-        var packB = preB ?? Scratch(ref t_packB, kBlock * (fused ? nr : (Math.Min(NC, N) + nr - 1) / nr * nr));
+        var packB = preB ?? AlignedScratch(ref t_packB, kBlock * (fused ? nr : (Math.Min(NC, N) + nr - 1) / nr * nr));
         ref T a0 = ref MemoryMarshal.GetReference(A);
         ref T b0 = ref MemoryMarshal.GetReference(B);
         ref T c0 = ref MemoryMarshal.GetReference(C);
         ref T bias0 = ref MemoryMarshal.GetReference(bias);
         ref T pa = ref MemoryMarshal.GetArrayDataReference(packA);
-        ref T pb = ref MemoryMarshal.GetArrayDataReference(packB);
+        ref T pb = ref AlignedRef(packB);
 
         for (int jc = 0; jc < N; jc += NC)
         {
@@ -322,7 +333,7 @@ public sealed partial class CpuKernels<T>
     /// <summary>Packs B[pc..pc+kc, jc..jc+nc] into NR-column panels laid out [panel][k][NR], zero padding the last panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
     private static void PackB(ref T b, int rsB, int csB, int pc, int kc, int jc, int nc, T[] dst) =>
-        PackB(ref b, rsB, csB, pc, kc, jc, nc, ref MemoryMarshal.GetArrayDataReference(dst));
+        PackB(ref b, rsB, csB, pc, kc, jc, nc, ref AlignedRef(dst));
 
     /// <summary>PackB into panels starting at <paramref name="d"/> (a panel range of a shared whole-K buffer).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loops: skip tier-0/OSR code during warm-up
@@ -413,11 +424,14 @@ public sealed partial class CpuKernels<T>
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                      c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
                      c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int k = 0; k < kc; k++)
+        // k unrolled by two: the loop's pointer and counter updates take issue slots from the FMAs' ports once per two k
+        Vector512<T> b0, b1, a;
+        int k = 0;
+        for (; k + 2 <= kc; k += 2)
         {
-            var b0 = Vector512.LoadUnsafe(ref bp);
-            var b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
-            var a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            b0 = Vector512.LoadUnsafe(ref bp);
+            b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
+            a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
             a = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
             a = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
             a = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
@@ -425,8 +439,31 @@ public sealed partial class CpuKernels<T>
             a = Vector512.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
             a = Vector512.Create(Unsafe.Add(ref ap, 6)); c60 = Fma(a, b0, c60); c61 = Fma(a, b1, c61);
             a = Vector512.Create(Unsafe.Add(ref ap, 7)); c70 = Fma(a, b0, c70); c71 = Fma(a, b1, c71);
-            ap = ref Unsafe.Add(ref ap, MR8);
-            bp = ref Unsafe.Add(ref bp, NRl);
+            b0 = Vector512.LoadUnsafe(ref bp, (nuint)(2 * w));
+            b1 = Vector512.LoadUnsafe(ref bp, (nuint)(3 * w));
+            a = Vector512.Create(Unsafe.Add(ref ap, 8)); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            a = Vector512.Create(Unsafe.Add(ref ap, 9)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
+            a = Vector512.Create(Unsafe.Add(ref ap, 10)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
+            a = Vector512.Create(Unsafe.Add(ref ap, 11)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
+            a = Vector512.Create(Unsafe.Add(ref ap, 12)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
+            a = Vector512.Create(Unsafe.Add(ref ap, 13)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
+            a = Vector512.Create(Unsafe.Add(ref ap, 14)); c60 = Fma(a, b0, c60); c61 = Fma(a, b1, c61);
+            a = Vector512.Create(Unsafe.Add(ref ap, 15)); c70 = Fma(a, b0, c70); c71 = Fma(a, b1, c71);
+            ap = ref Unsafe.Add(ref ap, 2 * MR8);
+            bp = ref Unsafe.Add(ref bp, 2 * NRl);
+        }
+        if (k < kc)
+        {
+            b0 = Vector512.LoadUnsafe(ref bp);
+            b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
+            a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            a = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
+            a = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
+            a = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
+            a = Vector512.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
+            a = Vector512.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
+            a = Vector512.Create(Unsafe.Add(ref ap, 6)); c60 = Fma(a, b0, c60); c61 = Fma(a, b1, c61);
+            a = Vector512.Create(Unsafe.Add(ref ap, 7)); c70 = Fma(a, b0, c70); c71 = Fma(a, b1, c71);
         }
         if (mr == MR8 && nr == NRl)
         {
@@ -468,11 +505,14 @@ public sealed partial class CpuKernels<T>
                      c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
                      c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
                      c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
-        for (int k = 0; k < kc; k++)
+        // k unrolled by two: the loop's pointer and counter updates take issue slots from the FMAs' ports once per two k
+        Vector512<T> b0, b1, a;
+        int k = 0;
+        for (; k + 2 <= kc; k += 2)
         {
-            var b0 = Vector512.LoadUnsafe(ref bp);
-            var b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
-            var a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            b0 = Vector512.LoadUnsafe(ref bp);
+            b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
+            a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
             a = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
             a = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
             a = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
@@ -484,8 +524,39 @@ public sealed partial class CpuKernels<T>
             a = Vector512.Create(Unsafe.Add(ref ap, 9)); c90 = Fma(a, b0, c90); c91 = Fma(a, b1, c91);
             a = Vector512.Create(Unsafe.Add(ref ap, 10)); ca0 = Fma(a, b0, ca0); ca1 = Fma(a, b1, ca1);
             a = Vector512.Create(Unsafe.Add(ref ap, 11)); cb0 = Fma(a, b0, cb0); cb1 = Fma(a, b1, cb1);
-            ap = ref Unsafe.Add(ref ap, MR12);
-            bp = ref Unsafe.Add(ref bp, NRl);
+            b0 = Vector512.LoadUnsafe(ref bp, (nuint)(2 * w));
+            b1 = Vector512.LoadUnsafe(ref bp, (nuint)(3 * w));
+            a = Vector512.Create(Unsafe.Add(ref ap, 12)); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            a = Vector512.Create(Unsafe.Add(ref ap, 13)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
+            a = Vector512.Create(Unsafe.Add(ref ap, 14)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
+            a = Vector512.Create(Unsafe.Add(ref ap, 15)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
+            a = Vector512.Create(Unsafe.Add(ref ap, 16)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
+            a = Vector512.Create(Unsafe.Add(ref ap, 17)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
+            a = Vector512.Create(Unsafe.Add(ref ap, 18)); c60 = Fma(a, b0, c60); c61 = Fma(a, b1, c61);
+            a = Vector512.Create(Unsafe.Add(ref ap, 19)); c70 = Fma(a, b0, c70); c71 = Fma(a, b1, c71);
+            a = Vector512.Create(Unsafe.Add(ref ap, 20)); c80 = Fma(a, b0, c80); c81 = Fma(a, b1, c81);
+            a = Vector512.Create(Unsafe.Add(ref ap, 21)); c90 = Fma(a, b0, c90); c91 = Fma(a, b1, c91);
+            a = Vector512.Create(Unsafe.Add(ref ap, 22)); ca0 = Fma(a, b0, ca0); ca1 = Fma(a, b1, ca1);
+            a = Vector512.Create(Unsafe.Add(ref ap, 23)); cb0 = Fma(a, b0, cb0); cb1 = Fma(a, b1, cb1);
+            ap = ref Unsafe.Add(ref ap, 2 * MR12);
+            bp = ref Unsafe.Add(ref bp, 2 * NRl);
+        }
+        if (k < kc)
+        {
+            b0 = Vector512.LoadUnsafe(ref bp);
+            b1 = Vector512.LoadUnsafe(ref bp, (nuint)w);
+            a = Vector512.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            a = Vector512.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
+            a = Vector512.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
+            a = Vector512.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
+            a = Vector512.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
+            a = Vector512.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
+            a = Vector512.Create(Unsafe.Add(ref ap, 6)); c60 = Fma(a, b0, c60); c61 = Fma(a, b1, c61);
+            a = Vector512.Create(Unsafe.Add(ref ap, 7)); c70 = Fma(a, b0, c70); c71 = Fma(a, b1, c71);
+            a = Vector512.Create(Unsafe.Add(ref ap, 8)); c80 = Fma(a, b0, c80); c81 = Fma(a, b1, c81);
+            a = Vector512.Create(Unsafe.Add(ref ap, 9)); c90 = Fma(a, b0, c90); c91 = Fma(a, b1, c91);
+            a = Vector512.Create(Unsafe.Add(ref ap, 10)); ca0 = Fma(a, b0, ca0); ca1 = Fma(a, b1, ca1);
+            a = Vector512.Create(Unsafe.Add(ref ap, 11)); cb0 = Fma(a, b0, cb0); cb1 = Fma(a, b1, cb1);
         }
         if (mr == MR12 && nr == NRl)
         {
@@ -531,18 +602,40 @@ public sealed partial class CpuKernels<T>
         int w = Vector256<T>.Count, NRl = 2 * w;
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                      c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int k = 0; k < kc; k++)
+        // k unrolled by two: the loop's pointer and counter updates take issue slots from the FMAs' ports once per two k
+        Vector256<T> b0, b1, a;
+        int k = 0;
+        for (; k + 2 <= kc; k += 2)
         {
-            var b0 = Vector256.LoadUnsafe(ref bp);
-            var b1 = Vector256.LoadUnsafe(ref bp, (nuint)w);
-            var a = Vector256.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            b0 = Vector256.LoadUnsafe(ref bp);
+            b1 = Vector256.LoadUnsafe(ref bp, (nuint)w);
+            a = Vector256.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
             a = Vector256.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
             a = Vector256.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
             a = Vector256.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
             a = Vector256.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
             a = Vector256.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
-            ap = ref Unsafe.Add(ref ap, MR6);
-            bp = ref Unsafe.Add(ref bp, NRl);
+            b0 = Vector256.LoadUnsafe(ref bp, (nuint)(2 * w));
+            b1 = Vector256.LoadUnsafe(ref bp, (nuint)(3 * w));
+            a = Vector256.Create(Unsafe.Add(ref ap, 6)); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            a = Vector256.Create(Unsafe.Add(ref ap, 7)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
+            a = Vector256.Create(Unsafe.Add(ref ap, 8)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
+            a = Vector256.Create(Unsafe.Add(ref ap, 9)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
+            a = Vector256.Create(Unsafe.Add(ref ap, 10)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
+            a = Vector256.Create(Unsafe.Add(ref ap, 11)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
+            ap = ref Unsafe.Add(ref ap, 2 * MR6);
+            bp = ref Unsafe.Add(ref bp, 2 * NRl);
+        }
+        if (k < kc)
+        {
+            b0 = Vector256.LoadUnsafe(ref bp);
+            b1 = Vector256.LoadUnsafe(ref bp, (nuint)w);
+            a = Vector256.Create(ap); c00 = Fma(a, b0, c00); c01 = Fma(a, b1, c01);
+            a = Vector256.Create(Unsafe.Add(ref ap, 1)); c10 = Fma(a, b0, c10); c11 = Fma(a, b1, c11);
+            a = Vector256.Create(Unsafe.Add(ref ap, 2)); c20 = Fma(a, b0, c20); c21 = Fma(a, b1, c21);
+            a = Vector256.Create(Unsafe.Add(ref ap, 3)); c30 = Fma(a, b0, c30); c31 = Fma(a, b1, c31);
+            a = Vector256.Create(Unsafe.Add(ref ap, 4)); c40 = Fma(a, b0, c40); c41 = Fma(a, b1, c41);
+            a = Vector256.Create(Unsafe.Add(ref ap, 5)); c50 = Fma(a, b0, c50); c51 = Fma(a, b1, c51);
         }
         if (mr == MR6 && nr == NRl)
         {

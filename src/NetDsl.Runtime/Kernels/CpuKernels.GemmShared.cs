@@ -34,7 +34,7 @@ public sealed partial class CpuKernels<T>
         if (!ShareB || N > M || K <= 0 || csB == 1) return false;
         int workers = Workers((long)M * N * K, (M + MR - 1) / MR);
         if (workers <= 1) return false;
-        var packed = prePacked ?? Scratch(ref t_sharedB, PackedBLength(K, N));
+        var packed = prePacked ?? AlignedScratch(ref t_sharedB, PackedBLength(K, N));
         // More parts than cores, claimed dynamically: when a core is late (descheduled on a shared machine, or still waking),
         // the other takes its parts instead of waiting for it. Row parts stay at least MC rows (an A block) high.
         int packers = Math.Min(workers * SharedSplit, (N + NR - 1) / NR);
@@ -58,7 +58,7 @@ public sealed partial class CpuKernels<T>
                 if (hi <= lo) return;
                 int c0 = lo * NR, c1 = Math.Min(N, hi * NR);
                 ref T b0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(b.AsSpan()), bOff);
-                PackB(ref b0, rsB, csB, 0, K, c0, c1 - c0, ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(packed), (nint)lo * NR * K));
+                PackB(ref b0, rsB, csB, 0, K, c0, c1 - c0, ref Unsafe.Add(ref AlignedRef(packed), (nint)lo * NR * K));
                 return;
             }
             // row blocks in units of the micro-kernel height (unit) this GEMM's blocks will use

@@ -496,7 +496,7 @@ public sealed partial class CpuKernels<T>
             return;
         }
         var p = TensorLayout.BatchStrides(a.Shape, b.Shape, y.Shape);
-        Chunks(nb, Workers(work, nb), (a, b, y, p, m, k, n), static (s, lo, hi) =>
+        DynamicChunks(nb, Workers(work, nb), (a, b, y, p, m, k, n), static (s, lo, hi) =>
         {
             for (int bi = lo; bi < hi; bi++)
             {
@@ -524,7 +524,7 @@ public sealed partial class CpuKernels<T>
         var p = TensorLayout.BatchStrides(da.Shape, b.Shape, dy.Shape);
         bool oneToOne = TensorLayout.SameBatch(da.Shape, dy.Shape);
         if (!oneToOne) da.AsSpan().Clear();
-        Chunks(nb, oneToOne ? Workers(work, nb) : 1, (dy, b, da, p, m, k, n, acc: !oneToOne), static (s, lo, hi) =>
+        DynamicChunks(nb, oneToOne ? Workers(work, nb) : 1, (dy, b, da, p, m, k, n, acc: !oneToOne), static (s, lo, hi) =>
         {
             for (int bi = lo; bi < hi; bi++)
             {
@@ -552,7 +552,7 @@ public sealed partial class CpuKernels<T>
         var p = TensorLayout.BatchStrides(a.Shape, db.Shape, dy.Shape);
         bool oneToOne = TensorLayout.SameBatch(db.Shape, dy.Shape);
         if (!oneToOne) db.AsSpan().Clear();
-        Chunks(nb, oneToOne ? Workers(work, nb) : 1, (a, dy, db, p, m, k, n, acc: !oneToOne), static (s, lo, hi) =>
+        DynamicChunks(nb, oneToOne ? Workers(work, nb) : 1, (a, dy, db, p, m, k, n, acc: !oneToOne), static (s, lo, hi) =>
         {
             for (int bi = lo; bi < hi; bi++)
             {

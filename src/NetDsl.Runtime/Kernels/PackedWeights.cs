@@ -35,6 +35,17 @@ public sealed class PackedWeights<T> where T : unmanaged
         return Data;
     }
 
+    /// <summary>
+    /// A buffer for a packed GEMM operand read from its 64-byte aligned start (<see cref="AlignedArrays"/>): pinned, and
+    /// <see cref="AlignedArrays.Pad{T}"/> elements longer than asked.
+    /// </summary>
+    internal T[] AlignedBuffer(int length)
+    {
+        int n = length + AlignedArrays.Pad<T>();
+        if (Data is null || Data.Length != n) Data = AlignedArrays.Allocate<T>(length);
+        return Data;
+    }
+
     internal void Packed(object source, int rows, int cols, long key)
     {
         Source = source; Rows = rows; Cols = cols; Key = key;
