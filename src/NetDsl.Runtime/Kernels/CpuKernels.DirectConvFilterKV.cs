@@ -1,0 +1,237 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetDsl.Runtime;
+
+// Weight gradient of a stride-1 3×3 convolution (float, AVX-512) with the output channels along the vector ("k-vector" form):
+//   dWᵀ[c,r,s][k] = Σ_n Σ_(oh,ow) xpad[n][c][oh + r][ow + s] · dyᵀ[n][oh·OW + ow][k]
+// dy is transposed per image to pixel-major dyᵀ (P × Kp, Kp = K rounded up to 16, zeros past K; 8×8 AVX transposes), so
+// an accumulator is a vector of 16 output channels for one tap: no horizontal sums, x comes in as scalar broadcasts (never a
+// cache-line-split load; the dot form of CpuKernels.DirectConv.cs loads 6 shifted, mostly split vectors of x per 24 FMAs and
+// ran at 53–60 % of one core against the forward's 70 %), and only valid output pixels are visited (the padded-width dot
+// form also multiplies the garbage columns: 6 % at 32×32, 14 % at 8×8).
+// Register blocks of 18 zmm accumulators: 2 input channels × 9 taps × 1 vector of k (K ≤ 16), or 1 channel × 9 taps × 2
+// vectors (K > 16); a missing channel or vector aliases the last valid one and is computed and discarded.
+// Per worker a chunk of images; its dWᵀ (C·9 × Kp) lives in scratch and is transposed into dW (or the worker's partial sum).
+public sealed partial class CpuKernels<T>
+{
+    /// <summary>Use the k-vector weight gradient where it applies (NETDSL_FILTER_KV=0 turns it off; tests and A/B flip it).</summary>
+    internal static bool FilterKVEnabled = Environment.GetEnvironmentVariable("NETDSL_FILTER_KV") != "0";
+    /// <summary>Per calling thread: use the dot-form direct kernel instead (tests compare both in one process).</summary>
+    [ThreadStatic] internal static bool t_noFilterKV;
+    [ThreadStatic] private static T[]? t_fkAcc;   // per worker: dWᵀ (C·9 × Kp)
+    /// <summary>Elements (padded images + dyᵀ) of a worker's image group.</summary>
+    private const int FilterKVGroupElements = 1 << 16;
+
+    private static bool UseFilterKV(ConvDims d, ConvGeometry g) =>
+        FilterKVEnabled && !t_noFilterKV && typeof(T) == typeof(float) && Use512 && Avx.IsSupported && Avx512F.IsSupported && UseDirect(d, g)
+        && d.KH == 3 && d.KW == 3 && g.DilationH == 1 && g.DilationW == 1 && g.PadH >= 0 && g.PadW >= 0 && d.K >= 16
+        && d.OH > 0 && d.OW > 0;
+
+    /// <summary>Whether a convolution's weight gradient runs on the k-vector kernel (for tests).</summary>
+    internal static bool FilterKVApplies(int[] xShape, int[] wShape, ConvGeometry g)
+    {
+        int h = xShape[2], wd = xShape[3], kh = wShape[2], kw = wShape[3];
+        return UseFilterKV(new ConvDims(xShape[0], xShape[1], h, wd, wShape[0], kh, kw, g.OutH(h, kh), g.OutW(wd, kw)), g);
+    }
+
+    private static void FilterKV(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, ConvGeometry g, ConvDims d)
+    {
+        // one image per strip (G = 1): Hp = PadT + H + PadB, Wp = PadL + W + PadR, OH = Hp − 2, OW = Wp − 2
+        var q = DirectGeom.Make(1, d.C, d.H, d.W, d.K, 3, 3, 1, 1, g.PadH, g.PadBottom, g.PadW, g.PadRight);
+        if (q.G != 1 || q.OH != d.OH || q.OW != d.OW) throw new InvalidOperationException("k-vector filter geometry");
+        int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
+        if (workers == 1) { FilterKVRange(dy, x, dw.AsSpan(), q, d, 0, d.N); return; }
+        int size = d.K * d.CRS;
+        var partials = t_dwPartials ??= [];
+        if (partials.Length < workers) { Array.Resize(ref partials, workers); t_dwPartials = partials; }
+        for (int p = 1; p < workers; p++)
+            if (partials[p] is null || partials[p].Length < size) partials[p] = new T[size];
+        ParallelRunner.For(workers, new FilterKVBody(dy, x, dw, partials, size, q, d, workers));
+        var dws = dw.AsSpan();
+        for (int p = 1; p < workers; p++) AddInto(partials[p].AsSpan(0, size), dws);
+    }
+
+    private readonly struct FilterKVBody(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, T[][] partials, int size, DirectGeom q, ConvDims d, int workers)
+        : IParallelBody
+    {
+        public void Run(int p)
+        {
+            var (lo, hi) = Chunk(d.N, workers, p);
+            FilterKVRange(dy, x, p == 0 ? dw.AsSpan() : partials[p].AsSpan(0, size), q, d, lo, hi);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FilterKVRange(Tensor<T> dy, Tensor<T> x, Span<T> dwOut, DirectGeom q, ConvDims d, int lo, int hi)
+    {
+        if (lo >= hi) { dwOut.Clear(); return; }
+        int kp = (d.K + 15) / 16 * 16, taps = d.C * 9, p = d.P, plane = q.Plane;
+        int padSize = q.PadSize, dySize = p * kp, per = padSize + dySize;
+        int group = Math.Clamp(FilterKVGroupElements / per, 1, hi - lo), scratchGroup = Math.Clamp(FilterKVGroupElements / per, 1, d.N);
+        var xp = Scratch(ref t_dcPad, scratchGroup * padSize);
+        var dyt = Scratch(ref t_dcDy, scratchGroup * dySize);
+        var acc = Scratch(ref t_fkAcc, taps * kp);
+        acc.AsSpan(0, taps * kp).Clear();
+        var xs = x.AsSpan(); var dys = dy.AsSpan();
+        if ((long)hi * d.K * p > dys.Length || dwOut.Length < d.K * taps) throw new ArgumentException("dy or dw too short");
+        ref float xp0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetArrayDataReference(xp));
+        ref float dt0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetArrayDataReference(dyt));
+        ref float ac0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetArrayDataReference(acc));
+        ref float dy0 = ref Unsafe.As<T, float>(ref MemoryMarshal.GetReference(dys));
+        int kv = kp / 16;
+        for (int n0 = lo; n0 < hi; n0 += group)
+        {
+            int gn = Math.Min(group, hi - n0);
+            for (int i = 0; i < gn; i++)
+            {
+                PadStrip(xs, n0 + i, 1, xp.AsSpan(i * padSize, padSize), q);
+                TransposeDy(ref Unsafe.Add(ref dy0, (nint)(n0 + i) * d.K * p), d.K, p, ref Unsafe.Add(ref dt0, i * dySize), kp);
+            }
+            if (kv == 1)
+                for (int c = 0; c < d.C; c += 2)
+                {
+                    int c1 = Math.Min(c + 1, d.C - 1);
+                    FilterKV1x2(ref Unsafe.Add(ref xp0, c * plane), ref Unsafe.Add(ref xp0, c1 * plane), q.Wp, ref dt0, kp, q.OH, q.OW,
+                        gn, padSize, dySize, ref Unsafe.Add(ref ac0, c * 9 * kp), ref Unsafe.Add(ref ac0, c1 * 9 * kp), c1 != c);
+                }
+            else
+                for (int c = 0; c < d.C; c++)
+                    for (int v = 0; v < kv; v += 2)
+                    {
+                        int v1 = Math.Min(v + 1, kv - 1);
+                        FilterKV2x1(ref Unsafe.Add(ref xp0, c * plane), q.Wp, ref Unsafe.Add(ref dt0, v * 16), v1 - v, kp, q.OH, q.OW,
+                            gn, padSize, dySize, ref Unsafe.Add(ref ac0, c * 9 * kp + v * 16));
+                    }
+        }
+        // dW[k][tap] = dWᵀ[tap][k]
+        var dws = MemoryMarshal.Cast<T, float>(dwOut);
+        for (int k = 0; k < d.K; k++)
+        {
+            var row = dws.Slice(k * taps, taps);
+            for (int t = 0; t < taps; t++) row[t] = Unsafe.Add(ref ac0, t * kp + k);
+        }
+    }
+
+    /// <summary>dyᵀ[pix][k] = dy[k][pix] for k &lt; K, 0 for K ≤ k &lt; Kp (8×8 AVX transposes, scalar edges).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposeDy(ref float src, int k, int p, ref float dst, int kp)
+    {
+        int k8 = k / 8 * 8, p8 = p / 8 * 8;
+        for (int k0 = 0; k0 < k8; k0 += 8)
+        {
+            for (int p0 = 0; p0 < p8; p0 += 8)
+                Transpose8x8(ref Unsafe.Add(ref src, k0 * p + p0), p, ref Unsafe.Add(ref dst, p0 * kp + k0), kp);
+            for (int p0 = p8; p0 < p; p0++)
+                for (int i = 0; i < 8; i++) Unsafe.Add(ref dst, p0 * kp + k0 + i) = Unsafe.Add(ref src, (k0 + i) * p + p0);
+        }
+        for (int pix = 0; pix < p; pix++)
+        {
+            for (int i = k8; i < k; i++) Unsafe.Add(ref dst, pix * kp + i) = Unsafe.Add(ref src, i * p + pix);
+            for (int i = k; i < kp; i++) Unsafe.Add(ref dst, pix * kp + i) = 0f;
+        }
+    }
+
+    /// <summary>Channels a and b (b may alias a: then <paramref name="storeB"/> is false) × 9 taps × 16 outputs, summed over
+    /// gn images of OH×OW pixels; added into dWᵀ rows accA (taps of a) and accB.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FilterKV1x2(ref float xa, ref float xb, int wp, ref float dt, int kp, int oh, int ow, int gn, int padSize, int dySize,
+        ref float accA, ref float accB, bool storeB)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default, a20 = default, a21 = default, a22 = default;
+        Vector512<float> b00 = default, b01 = default, b02 = default, b10 = default, b11 = default, b12 = default, b20 = default, b21 = default, b22 = default;
+        for (int img = 0; img < gn; img++)
+        {
+            ref float xai = ref Unsafe.Add(ref xa, img * padSize);
+            ref float xbi = ref Unsafe.Add(ref xb, img * padSize);
+            ref float dti = ref Unsafe.Add(ref dt, img * dySize);
+            for (int r = 0; r < oh; r++)
+            {
+                ref float p0 = ref Unsafe.Add(ref xai, r * wp);
+                ref float p1 = ref Unsafe.Add(ref p0, wp);
+                ref float p2 = ref Unsafe.Add(ref p1, wp);
+                ref float q0 = ref Unsafe.Add(ref xbi, r * wp);
+                ref float q1 = ref Unsafe.Add(ref q0, wp);
+                ref float q2 = ref Unsafe.Add(ref q1, wp);
+                ref float e = ref Unsafe.Add(ref dti, r * ow * kp);
+                for (int i = 0; i < ow; i++)
+                {
+                    var dv = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp));
+                    a00 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i)), dv, a00);
+                    a01 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i + 1)), dv, a01);
+                    a02 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i + 2)), dv, a02);
+                    a10 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i)), dv, a10);
+                    a11 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i + 1)), dv, a11);
+                    a12 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i + 2)), dv, a12);
+                    a20 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i)), dv, a20);
+                    a21 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i + 1)), dv, a21);
+                    a22 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i + 2)), dv, a22);
+                    b00 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i)), dv, b00);
+                    b01 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i + 1)), dv, b01);
+                    b02 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i + 2)), dv, b02);
+                    b10 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i)), dv, b10);
+                    b11 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i + 1)), dv, b11);
+                    b12 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i + 2)), dv, b12);
+                    b20 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i)), dv, b20);
+                    b21 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i + 1)), dv, b21);
+                    b22 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i + 2)), dv, b22);
+                }
+            }
+        }
+        AddTaps(ref accA, kp, a00, a01, a02, a10, a11, a12, a20, a21, a22);
+        if (storeB) AddTaps(ref accB, kp, b00, b01, b02, b10, b11, b12, b20, b21, b22);
+    }
+
+    /// <summary>One channel × 9 taps × 32 outputs (vectors at dt and dt + 16·<paramref name="second"/>; second = 0 aliases the
+    /// first and drops it), summed over gn images; added into dWᵀ rows at acc (and acc + 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FilterKV2x1(ref float x, int wp, ref float dt, int second, int kp, int oh, int ow, int gn, int padSize, int dySize,
+        ref float acc)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default, a20 = default, a21 = default, a22 = default;
+        Vector512<float> b00 = default, b01 = default, b02 = default, b10 = default, b11 = default, b12 = default, b20 = default, b21 = default, b22 = default;
+        int off2 = 16 * second;
+        for (int img = 0; img < gn; img++)
+        {
+            ref float xi = ref Unsafe.Add(ref x, img * padSize);
+            ref float dti = ref Unsafe.Add(ref dt, img * dySize);
+            for (int r = 0; r < oh; r++)
+            {
+                ref float p0 = ref Unsafe.Add(ref xi, r * wp);
+                ref float p1 = ref Unsafe.Add(ref p0, wp);
+                ref float p2 = ref Unsafe.Add(ref p1, wp);
+                ref float e = ref Unsafe.Add(ref dti, r * ow * kp);
+                ref float f = ref Unsafe.Add(ref e, off2);
+                for (int i = 0; i < ow; i++)
+                {
+                    var d0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp));
+                    var d1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref f, i * kp));
+                    var s = Vector512.Create(Unsafe.Add(ref p0, i)); a00 = Avx512F.FusedMultiplyAdd(s, d0, a00); b00 = Avx512F.FusedMultiplyAdd(s, d1, b00);
+                    s = Vector512.Create(Unsafe.Add(ref p0, i + 1)); a01 = Avx512F.FusedMultiplyAdd(s, d0, a01); b01 = Avx512F.FusedMultiplyAdd(s, d1, b01);
+                    s = Vector512.Create(Unsafe.Add(ref p0, i + 2)); a02 = Avx512F.FusedMultiplyAdd(s, d0, a02); b02 = Avx512F.FusedMultiplyAdd(s, d1, b02);
+                    s = Vector512.Create(Unsafe.Add(ref p1, i)); a10 = Avx512F.FusedMultiplyAdd(s, d0, a10); b10 = Avx512F.FusedMultiplyAdd(s, d1, b10);
+                    s = Vector512.Create(Unsafe.Add(ref p1, i + 1)); a11 = Avx512F.FusedMultiplyAdd(s, d0, a11); b11 = Avx512F.FusedMultiplyAdd(s, d1, b11);
+                    s = Vector512.Create(Unsafe.Add(ref p1, i + 2)); a12 = Avx512F.FusedMultiplyAdd(s, d0, a12); b12 = Avx512F.FusedMultiplyAdd(s, d1, b12);
+                    s = Vector512.Create(Unsafe.Add(ref p2, i)); a20 = Avx512F.FusedMultiplyAdd(s, d0, a20); b20 = Avx512F.FusedMultiplyAdd(s, d1, b20);
+                    s = Vector512.Create(Unsafe.Add(ref p2, i + 1)); a21 = Avx512F.FusedMultiplyAdd(s, d0, a21); b21 = Avx512F.FusedMultiplyAdd(s, d1, b21);
+                    s = Vector512.Create(Unsafe.Add(ref p2, i + 2)); a22 = Avx512F.FusedMultiplyAdd(s, d0, a22); b22 = Avx512F.FusedMultiplyAdd(s, d1, b22);
+                }
+            }
+        }
+        AddTaps(ref acc, kp, a00, a01, a02, a10, a11, a12, a20, a21, a22);
+        if (second != 0) AddTaps(ref Unsafe.Add(ref acc, 16), kp, b00, b01, b02, b10, b11, b12, b20, b21, b22);
+    }
+
+    /// <summary>dWᵀ[tap t][..16] += s_t for the 9 taps of one channel (rows kp apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTaps(ref float acc, int kp, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3,
+        Vector512<float> s4, Vector512<float> s5, Vector512<float> s6, Vector512<float> s7, Vector512<float> s8)
+    {
+        AddRow(ref acc, s0); AddRow(ref Unsafe.Add(ref acc, kp), s1); AddRow(ref Unsafe.Add(ref acc, 2 * kp), s2);
+        AddRow(ref Unsafe.Add(ref acc, 3 * kp), s3); AddRow(ref Unsafe.Add(ref acc, 4 * kp), s4); AddRow(ref Unsafe.Add(ref acc, 5 * kp), s5);
+        AddRow(ref Unsafe.Add(ref acc, 6 * kp), s6); AddRow(ref Unsafe.Add(ref acc, 7 * kp), s7); AddRow(ref Unsafe.Add(ref acc, 8 * kp), s8);
+        static void AddRow(ref float a, Vector512<float> s) => (Vector512.LoadUnsafe(ref a) + s).StoreUnsafe(ref a);
+    }
+}
