@@ -242,7 +242,29 @@ public sealed partial class CpuKernels<T>
                 ref float p2 = ref Unsafe.Add(ref p1, wp);
                 ref float e = ref Unsafe.Add(ref dti, r * ow * kp);
                 ref float f = ref Unsafe.Add(ref e, off2);
-                for (int i = 0; i < ow; i++)
+                // two pixels per step, sharing the broadcasts x[i..i+3] of each kernel row
+                int i = 0, pairEnd = FilterKVPair ? ow - 1 : 0;
+                for (; i < pairEnd; i += 2)
+                {
+                    var d0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp)); var d1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref f, i * kp));
+                    var g0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, (i + 1) * kp)); var g1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref f, (i + 1) * kp));
+                    var x0 = Vector512.Create(Unsafe.Add(ref p0, i)); var x1 = Vector512.Create(Unsafe.Add(ref p0, i + 1));
+                    var x2 = Vector512.Create(Unsafe.Add(ref p0, i + 2)); var x3 = Vector512.Create(Unsafe.Add(ref p0, i + 3));
+                    a00 = Avx512F.FusedMultiplyAdd(x1, g0, Avx512F.FusedMultiplyAdd(x0, d0, a00)); b00 = Avx512F.FusedMultiplyAdd(x1, g1, Avx512F.FusedMultiplyAdd(x0, d1, b00));
+                    a01 = Avx512F.FusedMultiplyAdd(x2, g0, Avx512F.FusedMultiplyAdd(x1, d0, a01)); b01 = Avx512F.FusedMultiplyAdd(x2, g1, Avx512F.FusedMultiplyAdd(x1, d1, b01));
+                    a02 = Avx512F.FusedMultiplyAdd(x3, g0, Avx512F.FusedMultiplyAdd(x2, d0, a02)); b02 = Avx512F.FusedMultiplyAdd(x3, g1, Avx512F.FusedMultiplyAdd(x2, d1, b02));
+                    x0 = Vector512.Create(Unsafe.Add(ref p1, i)); x1 = Vector512.Create(Unsafe.Add(ref p1, i + 1));
+                    x2 = Vector512.Create(Unsafe.Add(ref p1, i + 2)); x3 = Vector512.Create(Unsafe.Add(ref p1, i + 3));
+                    a10 = Avx512F.FusedMultiplyAdd(x1, g0, Avx512F.FusedMultiplyAdd(x0, d0, a10)); b10 = Avx512F.FusedMultiplyAdd(x1, g1, Avx512F.FusedMultiplyAdd(x0, d1, b10));
+                    a11 = Avx512F.FusedMultiplyAdd(x2, g0, Avx512F.FusedMultiplyAdd(x1, d0, a11)); b11 = Avx512F.FusedMultiplyAdd(x2, g1, Avx512F.FusedMultiplyAdd(x1, d1, b11));
+                    a12 = Avx512F.FusedMultiplyAdd(x3, g0, Avx512F.FusedMultiplyAdd(x2, d0, a12)); b12 = Avx512F.FusedMultiplyAdd(x3, g1, Avx512F.FusedMultiplyAdd(x2, d1, b12));
+                    x0 = Vector512.Create(Unsafe.Add(ref p2, i)); x1 = Vector512.Create(Unsafe.Add(ref p2, i + 1));
+                    x2 = Vector512.Create(Unsafe.Add(ref p2, i + 2)); x3 = Vector512.Create(Unsafe.Add(ref p2, i + 3));
+                    a20 = Avx512F.FusedMultiplyAdd(x1, g0, Avx512F.FusedMultiplyAdd(x0, d0, a20)); b20 = Avx512F.FusedMultiplyAdd(x1, g1, Avx512F.FusedMultiplyAdd(x0, d1, b20));
+                    a21 = Avx512F.FusedMultiplyAdd(x2, g0, Avx512F.FusedMultiplyAdd(x1, d0, a21)); b21 = Avx512F.FusedMultiplyAdd(x2, g1, Avx512F.FusedMultiplyAdd(x1, d1, b21));
+                    a22 = Avx512F.FusedMultiplyAdd(x3, g0, Avx512F.FusedMultiplyAdd(x2, d0, a22)); b22 = Avx512F.FusedMultiplyAdd(x3, g1, Avx512F.FusedMultiplyAdd(x2, d1, b22));
+                }
+                for (; i < ow; i++)
                 {
                     var d0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp));
                     var d1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref f, i * kp));
