@@ -64,4 +64,35 @@ public class DirectConvFilterKVTests
     }
 
     private static Tensor<double> Double(Tensor<float> t) => Tensor<double>.FromArray(TU.D(t), t.Shape);
+
+    [Fact]
+    public void MorePartsThanThreadsGiveTheSameResults()
+    {
+        // ConvPartsPerWorker > 1 splits the direct forward / backward data and the k-vector weight gradient into more parts
+        // than threads (one partial dW per part); the results are those of one part per thread (up to summation order)
+        var rng = new Random(29);
+        var g = new ConvGeometry(1, 1, 1, 1);
+        var x = TU.Rand<float>(rng, 32, 16, 8, 8); var wt = TU.Rand<float>(rng, 32, 16, 3, 3); var dy = TU.Rand<float>(rng, 32, 32, 8, 8);
+        var kern = CpuKernels<float>.Instance;
+        (double[] y, double[] dx, double[] dw) Run()
+        {
+            var y = TU.Empty<float>(rng, 32, 32, 8, 8); var dx = TU.Empty<float>(rng, 32, 16, 8, 8); var dw = TU.Empty<float>(rng, 32, 16, 3, 3);
+            kern.Conv2dForward(x, wt, null, y, g, default(Identity<float>), default(Identity<float>));
+            kern.Conv2dBackwardData(dy, wt, dx, g);
+            kern.Conv2dBackwardFilter(dy, x, dw, null, g);
+            return (TU.D(y), TU.D(dx), TU.D(dw));
+        }
+        int saved = CpuKernels<float>.ConvPartsPerWorker;
+        try
+        {
+            CpuKernels<float>.ConvPartsPerWorker = 1;
+            var one = Run();
+            CpuKernels<float>.ConvPartsPerWorker = 4;
+            var four = Run();
+            TU.Close(one.y, four.y, 1e-5, 0, "y");
+            TU.Close(one.dx, four.dx, 1e-5, 0, "dx");
+            TU.Close(one.dw, four.dw, 1e-4, 1e-5, "dw");
+        }
+        finally { CpuKernels<float>.ConvPartsPerWorker = saved; }
+    }
 }

@@ -26,6 +26,24 @@ public sealed partial class CpuKernels<T>
     /// <summary>Elements (padded images + dyᵀ) of a worker's image group.</summary>
     private const int FilterKVGroupElements = 1 << 16;
 
+    /// <summary>
+    /// Parts per thread of the direct convolutions' parallel loops (forward, backward data, k-vector weight gradient):
+    /// ParallelRunner hands the parts out one at a time, so a thread that starts late or runs slowly (the VM's two vCPUs are
+    /// at times two hyperthreads of one core) takes fewer parts instead of doubling the kernel's time. 1 = one part per
+    /// thread, the default: an A/B on 2026-12-08 00:55 UTC at a load average of 15–25 could not tell 4 from 1 (two threads ran
+    /// at one thread's speed on the loaded machine); NETDSL_CONV_PARTS=4 turns it on for a measurement on a quiet machine.
+    /// </summary>
+    internal static int ConvPartsPerWorker = Math.Max(1, Env("NETDSL_CONV_PARTS", 1));
+
+    /// <summary><see cref="Chunks"/> with up to <see cref="ConvPartsPerWorker"/> parts per thread.</summary>
+    private static void ConvChunks<TState>(int n, int workers, TState state, Action<TState, int, int> body)
+    {
+        if (workers <= 1) { body(state, 0, n); return; }
+        // only where every part keeps several units (a training batch); a batch-1 image keeps one part per thread
+        int parts = n >= 2 * workers * ConvPartsPerWorker ? workers * ConvPartsPerWorker : workers;
+        ParallelRunner.For(parts, new ChunkBody<TState>(n, parts, state, body));
+    }
+
     private static bool UseFilterKV(ConvDims d, ConvGeometry g) =>
         FilterKVEnabled && !t_noFilterKV && typeof(T) == typeof(float) && Use512 && Avx.IsSupported && Avx512F.IsSupported && UseDirect(d, g)
         && d.KH == 3 && d.KW == 3 && g.DilationH == 1 && g.DilationW == 1 && g.PadH >= 0 && g.PadW >= 0 && d.K >= 16
@@ -45,6 +63,7 @@ public sealed partial class CpuKernels<T>
         if (q.G != 1 || q.OH != d.OH || q.OW != d.OW) throw new InvalidOperationException("k-vector filter geometry");
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (workers == 1) { FilterKVRange(dy, x, dw.AsSpan(), q, d, 0, d.N); return; }
+        if (d.N >= 2 * workers * ConvPartsPerWorker) workers *= ConvPartsPerWorker;   // parts, claimed dynamically; one partial dW each
         int size = d.K * d.CRS;
         var partials = t_dwPartials ??= [];
         if (partials.Length < workers) { Array.Resize(ref partials, workers); t_dwPartials = partials; }
