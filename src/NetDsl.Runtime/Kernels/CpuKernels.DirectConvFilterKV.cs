@@ -45,9 +45,10 @@ public sealed partial class CpuKernels<T>
     }
 
     private static bool UseFilterKV(ConvDims d, ConvGeometry g) =>
-        FilterKVEnabled && !t_noFilterKV && typeof(T) == typeof(float) && Use512 && Avx.IsSupported && Avx512F.IsSupported && UseDirect(d, g)
-        && d.KH == 3 && d.KW == 3 && g.DilationH == 1 && g.DilationW == 1 && g.PadH >= 0 && g.PadW >= 0 && d.K >= 16
-        && d.OH > 0 && d.OW > 0;
+        FilterKVEnabled && !t_noFilterKV && DirectConvEnabled && !t_forceIm2col && typeof(T) == typeof(float) && Use512 && Avx.IsSupported && Avx512F.IsSupported
+        && g.Groups == 1 && g.StrideH is 1 or 2 && g.StrideW is 1 or 2 && d.KH == 3 && d.KW == 3 && g.DilationH == 1 && g.DilationW == 1
+        && g.PadH >= 0 && g.PadW >= 0 && g.PadBottom >= 0 && g.PadRight >= 0 && d.K >= 16 && d.OH > 0 && d.OW > 0
+        && (long)d.C * (d.H + g.PadH + g.PadBottom) * (d.W + g.PadW + g.PadRight) < int.MaxValue / 4 && (long)d.OH * d.OW * (d.K + 15) < int.MaxValue / 4;
 
     /// <summary>Whether a convolution's weight gradient runs on the k-vector kernel (for tests).</summary>
     internal static bool FilterKVApplies(int[] xShape, int[] wShape, ConvGeometry g)
@@ -58,34 +59,36 @@ public sealed partial class CpuKernels<T>
 
     private static void FilterKV(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, ConvGeometry g, ConvDims d)
     {
-        // one image per strip (G = 1): Hp = PadT + H + PadB, Wp = PadL + W + PadR, OH = Hp − 2, OW = Wp − 2
-        var q = DirectGeom.Make(1, d.C, d.H, d.W, d.K, 3, 3, 1, 1, g.PadH, g.PadBottom, g.PadW, g.PadRight);
-        if (q.G != 1 || q.OH != d.OH || q.OW != d.OW) throw new InvalidOperationException("k-vector filter geometry");
+        // one zero-padded image per strip: Hp = PadT + H + PadB, Wp = PadL + W + PadR; output (oh, ow) reads rows sh·oh + r and
+        // columns sw·ow + s, all inside (that is how OH and OW are defined)
+        int hp = g.PadH + d.H + g.PadBottom, wp = g.PadW + d.W + g.PadRight;
+        var q = new DirectGeom(1, d.C, d.H, d.W, d.K, 3, 3, 1, 1, g.PadH, g.PadW, hp, wp, 1, wp, d.OW);
+        if (g.StrideH * (d.OH - 1) + 3 > hp || g.StrideW * (d.OW - 1) + 3 > wp) throw new InvalidOperationException("k-vector filter geometry");
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
-        if (workers == 1) { FilterKVRange(dy, x, dw.AsSpan(), q, d, 0, d.N); return; }
+        if (workers == 1) { FilterKVRange(dy, x, dw.AsSpan(), q, d, g.StrideH, g.StrideW, 0, d.N); return; }
         if (d.N >= 2 * workers * ConvPartsPerWorker) workers *= ConvPartsPerWorker;   // parts, claimed dynamically; one partial dW each
         int size = d.K * d.CRS;
         var partials = t_dwPartials ??= [];
         if (partials.Length < workers) { Array.Resize(ref partials, workers); t_dwPartials = partials; }
         for (int p = 1; p < workers; p++)
             if (partials[p] is null || partials[p].Length < size) partials[p] = new T[size];
-        ParallelRunner.For(workers, new FilterKVBody(dy, x, dw, partials, size, q, d, workers));
+        ParallelRunner.For(workers, new FilterKVBody(dy, x, dw, partials, size, q, d, g, workers));
         var dws = dw.AsSpan();
         for (int p = 1; p < workers; p++) AddInto(partials[p].AsSpan(0, size), dws);
     }
 
-    private readonly struct FilterKVBody(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, T[][] partials, int size, DirectGeom q, ConvDims d, int workers)
+    private readonly struct FilterKVBody(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, T[][] partials, int size, DirectGeom q, ConvDims d, ConvGeometry g, int workers)
         : IParallelBody
     {
         public void Run(int p)
         {
             var (lo, hi) = Chunk(d.N, workers, p);
-            FilterKVRange(dy, x, p == 0 ? dw.AsSpan() : partials[p].AsSpan(0, size), q, d, lo, hi);
+            FilterKVRange(dy, x, p == 0 ? dw.AsSpan() : partials[p].AsSpan(0, size), q, d, g.StrideH, g.StrideW, lo, hi);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FilterKVRange(Tensor<T> dy, Tensor<T> x, Span<T> dwOut, DirectGeom q, ConvDims d, int lo, int hi)
+    private static void FilterKVRange(Tensor<T> dy, Tensor<T> x, Span<T> dwOut, DirectGeom q, ConvDims d, int sh, int sw, int lo, int hi)
     {
         if (lo >= hi) { dwOut.Clear(); return; }
         int kp = (d.K + 15) / 16 * 16, taps = d.C * 9, p = d.P, plane = q.Plane;
@@ -114,7 +117,7 @@ public sealed partial class CpuKernels<T>
                 for (int c = 0; c < d.C; c += 2)
                 {
                     int c1 = Math.Min(c + 1, d.C - 1);
-                    FilterKV1x2(ref Unsafe.Add(ref xp0, c * plane), ref Unsafe.Add(ref xp0, c1 * plane), q.Wp, ref dt0, kp, q.OH, q.OW,
+                    FilterKV1x2(ref Unsafe.Add(ref xp0, c * plane), ref Unsafe.Add(ref xp0, c1 * plane), q.Wp, sh, sw, ref dt0, kp, d.OH, d.OW,
                         gn, padSize, dySize, ref Unsafe.Add(ref ac0, c * 9 * kp), ref Unsafe.Add(ref ac0, c1 * 9 * kp), c1 != c);
                 }
             else
@@ -122,7 +125,7 @@ public sealed partial class CpuKernels<T>
                     for (int v = 0; v < kv; v += 2)
                     {
                         int v1 = Math.Min(v + 1, kv - 1);
-                        FilterKV2x1(ref Unsafe.Add(ref xp0, c * plane), q.Wp, ref Unsafe.Add(ref dt0, v * 16), v1 - v, kp, q.OH, q.OW,
+                        FilterKV2x1(ref Unsafe.Add(ref xp0, c * plane), q.Wp, sh, sw, ref Unsafe.Add(ref dt0, v * 16), v1 - v, kp, d.OH, d.OW,
                             gn, padSize, dySize, ref Unsafe.Add(ref ac0, c * 9 * kp + v * 16));
                     }
         }
@@ -157,7 +160,7 @@ public sealed partial class CpuKernels<T>
     /// <summary>Channels a and b (b may alias a: then <paramref name="storeB"/> is false) × 9 taps × 16 outputs, summed over
     /// gn images of OH×OW pixels; added into dWᵀ rows accA (taps of a) and accB.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FilterKV1x2(ref float xa, ref float xb, int wp, ref float dt, int kp, int oh, int ow, int gn, int padSize, int dySize,
+    private static void FilterKV1x2(ref float xa, ref float xb, int wp, int sh, int sw, ref float dt, int kp, int oh, int ow, int gn, int padSize, int dySize,
         ref float accA, ref float accB, bool storeB)
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default, a20 = default, a21 = default, a22 = default;
@@ -169,15 +172,15 @@ public sealed partial class CpuKernels<T>
             ref float dti = ref Unsafe.Add(ref dt, img * dySize);
             for (int r = 0; r < oh; r++)
             {
-                ref float p0 = ref Unsafe.Add(ref xai, r * wp);
+                ref float p0 = ref Unsafe.Add(ref xai, r * sh * wp);
                 ref float p1 = ref Unsafe.Add(ref p0, wp);
                 ref float p2 = ref Unsafe.Add(ref p1, wp);
-                ref float q0 = ref Unsafe.Add(ref xbi, r * wp);
+                ref float q0 = ref Unsafe.Add(ref xbi, r * sh * wp);
                 ref float q1 = ref Unsafe.Add(ref q0, wp);
                 ref float q2 = ref Unsafe.Add(ref q1, wp);
                 ref float e = ref Unsafe.Add(ref dti, r * ow * kp);
                 // two pixels per step: the broadcasts x[i..i+3] of a kernel row serve both (4 loads for 6 FMAs instead of 6)
-                int i = 0, pairEnd = FilterKVPair ? ow - 1 : 0;
+                int i = 0, pairEnd = FilterKVPair && sw == 1 ? ow - 1 : 0;
                 for (; i < pairEnd; i += 2)
                 {
                     var d0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp));
@@ -216,24 +219,24 @@ public sealed partial class CpuKernels<T>
                 for (; i < ow; i++)
                 {
                     var dv = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp));
-                    a00 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i)), dv, a00);
-                    a01 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i + 1)), dv, a01);
-                    a02 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i + 2)), dv, a02);
-                    a10 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i)), dv, a10);
-                    a11 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i + 1)), dv, a11);
-                    a12 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i + 2)), dv, a12);
-                    a20 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i)), dv, a20);
-                    a21 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i + 1)), dv, a21);
-                    a22 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i + 2)), dv, a22);
-                    b00 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i)), dv, b00);
-                    b01 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i + 1)), dv, b01);
-                    b02 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i + 2)), dv, b02);
-                    b10 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i)), dv, b10);
-                    b11 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i + 1)), dv, b11);
-                    b12 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i + 2)), dv, b12);
-                    b20 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i)), dv, b20);
-                    b21 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i + 1)), dv, b21);
-                    b22 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i + 2)), dv, b22);
+                    a00 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i * sw)), dv, a00);
+                    a01 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i * sw + 1)), dv, a01);
+                    a02 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p0, i * sw + 2)), dv, a02);
+                    a10 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i * sw)), dv, a10);
+                    a11 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i * sw + 1)), dv, a11);
+                    a12 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p1, i * sw + 2)), dv, a12);
+                    a20 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i * sw)), dv, a20);
+                    a21 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i * sw + 1)), dv, a21);
+                    a22 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref p2, i * sw + 2)), dv, a22);
+                    b00 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i * sw)), dv, b00);
+                    b01 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i * sw + 1)), dv, b01);
+                    b02 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q0, i * sw + 2)), dv, b02);
+                    b10 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i * sw)), dv, b10);
+                    b11 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i * sw + 1)), dv, b11);
+                    b12 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q1, i * sw + 2)), dv, b12);
+                    b20 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i * sw)), dv, b20);
+                    b21 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i * sw + 1)), dv, b21);
+                    b22 = Avx512F.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref q2, i * sw + 2)), dv, b22);
                 }
             }
         }
@@ -244,7 +247,7 @@ public sealed partial class CpuKernels<T>
     /// <summary>One channel × 9 taps × 32 outputs (vectors at dt and dt + 16·<paramref name="second"/>; second = 0 aliases the
     /// first and drops it), summed over gn images; added into dWᵀ rows at acc (and acc + 16).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FilterKV2x1(ref float x, int wp, ref float dt, int second, int kp, int oh, int ow, int gn, int padSize, int dySize,
+    private static void FilterKV2x1(ref float x, int wp, int sh, int sw, ref float dt, int second, int kp, int oh, int ow, int gn, int padSize, int dySize,
         ref float acc)
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default, a20 = default, a21 = default, a22 = default;
@@ -256,13 +259,13 @@ public sealed partial class CpuKernels<T>
             ref float dti = ref Unsafe.Add(ref dt, img * dySize);
             for (int r = 0; r < oh; r++)
             {
-                ref float p0 = ref Unsafe.Add(ref xi, r * wp);
+                ref float p0 = ref Unsafe.Add(ref xi, r * sh * wp);
                 ref float p1 = ref Unsafe.Add(ref p0, wp);
                 ref float p2 = ref Unsafe.Add(ref p1, wp);
                 ref float e = ref Unsafe.Add(ref dti, r * ow * kp);
                 ref float f = ref Unsafe.Add(ref e, off2);
                 // two pixels per step, sharing the broadcasts x[i..i+3] of each kernel row
-                int i = 0, pairEnd = FilterKVPair ? ow - 1 : 0;
+                int i = 0, pairEnd = FilterKVPair && sw == 1 ? ow - 1 : 0;
                 for (; i < pairEnd; i += 2)
                 {
                     var d0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp)); var d1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref f, i * kp));
@@ -287,15 +290,15 @@ public sealed partial class CpuKernels<T>
                 {
                     var d0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp));
                     var d1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref f, i * kp));
-                    var s = Vector512.Create(Unsafe.Add(ref p0, i)); a00 = Avx512F.FusedMultiplyAdd(s, d0, a00); b00 = Avx512F.FusedMultiplyAdd(s, d1, b00);
-                    s = Vector512.Create(Unsafe.Add(ref p0, i + 1)); a01 = Avx512F.FusedMultiplyAdd(s, d0, a01); b01 = Avx512F.FusedMultiplyAdd(s, d1, b01);
-                    s = Vector512.Create(Unsafe.Add(ref p0, i + 2)); a02 = Avx512F.FusedMultiplyAdd(s, d0, a02); b02 = Avx512F.FusedMultiplyAdd(s, d1, b02);
-                    s = Vector512.Create(Unsafe.Add(ref p1, i)); a10 = Avx512F.FusedMultiplyAdd(s, d0, a10); b10 = Avx512F.FusedMultiplyAdd(s, d1, b10);
-                    s = Vector512.Create(Unsafe.Add(ref p1, i + 1)); a11 = Avx512F.FusedMultiplyAdd(s, d0, a11); b11 = Avx512F.FusedMultiplyAdd(s, d1, b11);
-                    s = Vector512.Create(Unsafe.Add(ref p1, i + 2)); a12 = Avx512F.FusedMultiplyAdd(s, d0, a12); b12 = Avx512F.FusedMultiplyAdd(s, d1, b12);
-                    s = Vector512.Create(Unsafe.Add(ref p2, i)); a20 = Avx512F.FusedMultiplyAdd(s, d0, a20); b20 = Avx512F.FusedMultiplyAdd(s, d1, b20);
-                    s = Vector512.Create(Unsafe.Add(ref p2, i + 1)); a21 = Avx512F.FusedMultiplyAdd(s, d0, a21); b21 = Avx512F.FusedMultiplyAdd(s, d1, b21);
-                    s = Vector512.Create(Unsafe.Add(ref p2, i + 2)); a22 = Avx512F.FusedMultiplyAdd(s, d0, a22); b22 = Avx512F.FusedMultiplyAdd(s, d1, b22);
+                    var s = Vector512.Create(Unsafe.Add(ref p0, i * sw)); a00 = Avx512F.FusedMultiplyAdd(s, d0, a00); b00 = Avx512F.FusedMultiplyAdd(s, d1, b00);
+                    s = Vector512.Create(Unsafe.Add(ref p0, i * sw + 1)); a01 = Avx512F.FusedMultiplyAdd(s, d0, a01); b01 = Avx512F.FusedMultiplyAdd(s, d1, b01);
+                    s = Vector512.Create(Unsafe.Add(ref p0, i * sw + 2)); a02 = Avx512F.FusedMultiplyAdd(s, d0, a02); b02 = Avx512F.FusedMultiplyAdd(s, d1, b02);
+                    s = Vector512.Create(Unsafe.Add(ref p1, i * sw)); a10 = Avx512F.FusedMultiplyAdd(s, d0, a10); b10 = Avx512F.FusedMultiplyAdd(s, d1, b10);
+                    s = Vector512.Create(Unsafe.Add(ref p1, i * sw + 1)); a11 = Avx512F.FusedMultiplyAdd(s, d0, a11); b11 = Avx512F.FusedMultiplyAdd(s, d1, b11);
+                    s = Vector512.Create(Unsafe.Add(ref p1, i * sw + 2)); a12 = Avx512F.FusedMultiplyAdd(s, d0, a12); b12 = Avx512F.FusedMultiplyAdd(s, d1, b12);
+                    s = Vector512.Create(Unsafe.Add(ref p2, i * sw)); a20 = Avx512F.FusedMultiplyAdd(s, d0, a20); b20 = Avx512F.FusedMultiplyAdd(s, d1, b20);
+                    s = Vector512.Create(Unsafe.Add(ref p2, i * sw + 1)); a21 = Avx512F.FusedMultiplyAdd(s, d0, a21); b21 = Avx512F.FusedMultiplyAdd(s, d1, b21);
+                    s = Vector512.Create(Unsafe.Add(ref p2, i * sw + 2)); a22 = Avx512F.FusedMultiplyAdd(s, d0, a22); b22 = Avx512F.FusedMultiplyAdd(s, d1, b22);
                 }
             }
         }
