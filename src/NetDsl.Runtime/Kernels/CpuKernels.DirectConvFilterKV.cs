@@ -21,10 +21,17 @@ public sealed partial class CpuKernels<T>
     internal static bool FilterKVEnabled = Environment.GetEnvironmentVariable("NETDSL_FILTER_KV") != "0";
     /// <summary>Per calling thread: use the dot-form direct kernel instead (tests compare both in one process).</summary>
     [ThreadStatic] internal static bool t_noFilterKV;
-    [ThreadStatic] private static T[]? t_fkAcc;
-    internal static bool FilterKVPair = true;   // per worker: dWᵀ (C·9 × Kp)
-    /// <summary>Elements (padded images + dyᵀ) of a worker's image group.</summary>
-    private const int FilterKVGroupElements = 1 << 16;
+    [ThreadStatic] private static T[]? t_fkAcc;   // per worker: dWᵀ (C·9 × Kp)
+    /// <summary>Two pixels per step in the stride-1 kernels (1.07–1.21×; off only for A/B measurements).</summary>
+    internal static bool FilterKVPair = true;
+
+    /// <summary>Images per group: enough that a register block runs over ≥ 512 pixels (small planes, e.g. 7×7 with K = 512,
+    /// would otherwise read and write their 18 dWᵀ vectors every 49 pixels), while the group's dyᵀ stays within 1 MB.</summary>
+    private static int FilterKVGroup(int p, int kp, int images)
+    {
+        int want = (512 + p - 1) / p, cap = Math.Max(1, (1 << 18) / (p * kp));
+        return Math.Clamp(Math.Min(want, cap), 1, images);
+    }
 
     /// <summary>
     /// Parts per thread of the direct convolutions' parallel loops (forward, backward data, k-vector weight gradient):
@@ -92,8 +99,8 @@ public sealed partial class CpuKernels<T>
     {
         if (lo >= hi) { dwOut.Clear(); return; }
         int kp = (d.K + 15) / 16 * 16, taps = d.C * 9, p = d.P, plane = q.Plane;
-        int padSize = q.PadSize, dySize = p * kp, per = padSize + dySize;
-        int group = Math.Clamp(FilterKVGroupElements / per, 1, hi - lo), scratchGroup = Math.Clamp(FilterKVGroupElements / per, 1, d.N);
+        int padSize = q.PadSize, dySize = p * kp;
+        int group = FilterKVGroup(p, kp, hi - lo), scratchGroup = FilterKVGroup(p, kp, d.N);
         var xp = Scratch(ref t_dcPad, scratchGroup * padSize);
         var dyt = Scratch(ref t_dcDy, scratchGroup * dySize);
         var acc = Scratch(ref t_fkAcc, taps * kp);
@@ -130,11 +137,17 @@ public sealed partial class CpuKernels<T>
                     }
         }
         // dW[k][tap] = dWᵀ[tap][k]
+        // in 8×8 blocks: with K = 512 dWᵀ is 9 MB, and a column walk (stride Kp) missed the cache on every element
         var dws = MemoryMarshal.Cast<T, float>(dwOut);
+        ref float dw0 = ref MemoryMarshal.GetReference(dws);
+        int k8 = d.K / 8 * 8, t8 = taps / 8 * 8;
+        for (int t0 = 0; t0 < t8; t0 += 8)
+            for (int k0 = 0; k0 < k8; k0 += 8)
+                Transpose8x8(ref Unsafe.Add(ref ac0, t0 * kp + k0), kp, ref Unsafe.Add(ref dw0, k0 * taps + t0), taps);
         for (int k = 0; k < d.K; k++)
         {
             var row = dws.Slice(k * taps, taps);
-            for (int t = 0; t < taps; t++) row[t] = Unsafe.Add(ref ac0, t * kp + k);
+            for (int t = k < k8 ? t8 : 0; t < taps; t++) row[t] = Unsafe.Add(ref ac0, t * kp + k);
         }
     }
 
