@@ -22,7 +22,7 @@ public sealed partial class CpuKernels<T>
     /// <summary>Per calling thread: use the dot-form direct kernel instead (tests compare both in one process).</summary>
     [ThreadStatic] internal static bool t_noFilterKV;
     [ThreadStatic] private static T[]? t_fkAcc;   // per worker: dWᵀ (C·9 × Kp)
-    /// <summary>Two pixels per step in the stride-1 kernels (1.07–1.21×; off only for A/B measurements).</summary>
+    /// <summary>Two pixels per step (stride 1: 1.07–1.21×; stride 2 with K &gt; 16: 1.05–1.12×; off only for A/B measurements).</summary>
     internal static bool FilterKVPair = true;
 
     /// <summary>Images per group: enough that a register block runs over ≥ 512 pixels (small planes, e.g. 7×7 with K = 512,
@@ -298,6 +298,29 @@ public sealed partial class CpuKernels<T>
                     a20 = Avx512F.FusedMultiplyAdd(x1, g0, Avx512F.FusedMultiplyAdd(x0, d0, a20)); b20 = Avx512F.FusedMultiplyAdd(x1, g1, Avx512F.FusedMultiplyAdd(x0, d1, b20));
                     a21 = Avx512F.FusedMultiplyAdd(x2, g0, Avx512F.FusedMultiplyAdd(x1, d0, a21)); b21 = Avx512F.FusedMultiplyAdd(x2, g1, Avx512F.FusedMultiplyAdd(x1, d1, b21));
                     a22 = Avx512F.FusedMultiplyAdd(x3, g0, Avx512F.FusedMultiplyAdd(x2, d0, a22)); b22 = Avx512F.FusedMultiplyAdd(x3, g1, Avx512F.FusedMultiplyAdd(x2, d1, b22));
+                }
+                // stride 2: two pixels per step share the middle broadcast x[2i + 2] of each kernel row (5 loads for 6 taps)
+                int pair2End = FilterKVPair && sw == 2 ? ow - 1 : 0;
+                for (; i < pair2End; i += 2)
+                {
+                    var d0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, i * kp)); var d1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref f, i * kp));
+                    var g0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref e, (i + 1) * kp)); var g1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref f, (i + 1) * kp));
+                    int c2 = 2 * i;
+                    var x0 = Vector512.Create(Unsafe.Add(ref p0, c2)); var x1 = Vector512.Create(Unsafe.Add(ref p0, c2 + 1)); var x2 = Vector512.Create(Unsafe.Add(ref p0, c2 + 2));
+                    var x3 = Vector512.Create(Unsafe.Add(ref p0, c2 + 3)); var x4 = Vector512.Create(Unsafe.Add(ref p0, c2 + 4));
+                    a00 = Avx512F.FusedMultiplyAdd(x2, g0, Avx512F.FusedMultiplyAdd(x0, d0, a00)); b00 = Avx512F.FusedMultiplyAdd(x2, g1, Avx512F.FusedMultiplyAdd(x0, d1, b00));
+                    a01 = Avx512F.FusedMultiplyAdd(x3, g0, Avx512F.FusedMultiplyAdd(x1, d0, a01)); b01 = Avx512F.FusedMultiplyAdd(x3, g1, Avx512F.FusedMultiplyAdd(x1, d1, b01));
+                    a02 = Avx512F.FusedMultiplyAdd(x4, g0, Avx512F.FusedMultiplyAdd(x2, d0, a02)); b02 = Avx512F.FusedMultiplyAdd(x4, g1, Avx512F.FusedMultiplyAdd(x2, d1, b02));
+                    x0 = Vector512.Create(Unsafe.Add(ref p1, c2)); x1 = Vector512.Create(Unsafe.Add(ref p1, c2 + 1)); x2 = Vector512.Create(Unsafe.Add(ref p1, c2 + 2));
+                    x3 = Vector512.Create(Unsafe.Add(ref p1, c2 + 3)); x4 = Vector512.Create(Unsafe.Add(ref p1, c2 + 4));
+                    a10 = Avx512F.FusedMultiplyAdd(x2, g0, Avx512F.FusedMultiplyAdd(x0, d0, a10)); b10 = Avx512F.FusedMultiplyAdd(x2, g1, Avx512F.FusedMultiplyAdd(x0, d1, b10));
+                    a11 = Avx512F.FusedMultiplyAdd(x3, g0, Avx512F.FusedMultiplyAdd(x1, d0, a11)); b11 = Avx512F.FusedMultiplyAdd(x3, g1, Avx512F.FusedMultiplyAdd(x1, d1, b11));
+                    a12 = Avx512F.FusedMultiplyAdd(x4, g0, Avx512F.FusedMultiplyAdd(x2, d0, a12)); b12 = Avx512F.FusedMultiplyAdd(x4, g1, Avx512F.FusedMultiplyAdd(x2, d1, b12));
+                    x0 = Vector512.Create(Unsafe.Add(ref p2, c2)); x1 = Vector512.Create(Unsafe.Add(ref p2, c2 + 1)); x2 = Vector512.Create(Unsafe.Add(ref p2, c2 + 2));
+                    x3 = Vector512.Create(Unsafe.Add(ref p2, c2 + 3)); x4 = Vector512.Create(Unsafe.Add(ref p2, c2 + 4));
+                    a20 = Avx512F.FusedMultiplyAdd(x2, g0, Avx512F.FusedMultiplyAdd(x0, d0, a20)); b20 = Avx512F.FusedMultiplyAdd(x2, g1, Avx512F.FusedMultiplyAdd(x0, d1, b20));
+                    a21 = Avx512F.FusedMultiplyAdd(x3, g0, Avx512F.FusedMultiplyAdd(x1, d0, a21)); b21 = Avx512F.FusedMultiplyAdd(x3, g1, Avx512F.FusedMultiplyAdd(x1, d1, b21));
+                    a22 = Avx512F.FusedMultiplyAdd(x4, g0, Avx512F.FusedMultiplyAdd(x2, d0, a22)); b22 = Avx512F.FusedMultiplyAdd(x4, g1, Avx512F.FusedMultiplyAdd(x2, d1, b22));
                 }
                 for (; i < ow; i++)
                 {
