@@ -57,7 +57,8 @@ if (args.Length > 1 && args[1] == "pool")
 // "-- reps filter pack": A = the scalar weight packing, B = the 8×8-transpose packing (both on the direct kernels)
 bool packAB = args.Length > 2 && args[2] == "pack";
 bool tileAB = args.Length > 2 && args[2] == "tile3";   // "-- reps filter tile3": A = 8-row tiles of 2 vectors, B = of 3
-var flag = typeof(CpuKernels<float>).GetField(tileAB ? "DirectTile3" : packAB ? "DirectPackFast" : "DirectConvEnabled", BindingFlags.Static | BindingFlags.NonPublic)!;
+bool kvAB = args.Length > 2 && args[2] == "kv";         // "-- reps filter kv": A = dot-form weight gradient, B = k-vector (3×3)
+var flag = typeof(CpuKernels<float>).GetField(kvAB ? "FilterKVEnabled" : tileAB ? "DirectTile3" : packAB ? "DirectPackFast" : "DirectConvEnabled", BindingFlags.Static | BindingFlags.NonPublic)!;
 var k = CpuKernels<float>.Instance;
 Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}, AVX-512 kernels: {typeof(CpuKernels<float>).GetField("Use512", BindingFlags.Static | BindingFlags.NonPublic)!.GetValue(null)}");
 Console.WriteLine($"{"shape",-34} {"op",-11} {"im2col ms",10} {"direct ms",10} {"GF/s old",9} {"GF/s new",9} {"speed-up",8}");

@@ -228,7 +228,7 @@ public sealed partial class CpuKernels<T>
         int split = strips >= 2 * cores ? 1 : Math.Min(tiles, (2 * cores + strips - 1) / strips);
         int units = strips * split;
         int workers = Workers(work, units);
-        Chunks(units, workers, (src, dst, b, panels, offs, q, epi, split, tiles), static (s, lo, hi) =>
+        ConvChunks(units, workers, (src, dst, b, panels, offs, q, epi, split, tiles), static (s, lo, hi) =>
             DirectRange(s.src, s.dst, s.b, s.panels, s.offs, s.q, s.epi, s.split, s.tiles, lo, hi));
     }
 
