@@ -173,6 +173,7 @@ public sealed partial class CpuKernels<T>
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (g.Groups > 1) GroupedBackwardFilter(dy, x, dw, g, d);
         else if (UseFewChannels(d, g)) FewChannelsBackwardFilter(dy, x, dw, d, g);
+        else if (UseKVecFilter(d, g)) KVecBackwardFilter(dy, x, dw, d);
         else if (UseDirectFilter(d, g)) DirectConvBackwardFilter(dy, x, dw, g, d);
         else if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
         else ConvBackwardFilterParallel(dy, x, dw, g, d, workers);

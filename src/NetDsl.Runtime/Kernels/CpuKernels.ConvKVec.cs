@@ -1,0 +1,171 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace NetDsl.Runtime;
+
+// Weight gradient of a small unpadded stride-1 5×5 convolution whose output channels fit one vector (LeNet-5's conv2: 6 → 16
+// channels, 14×14 → 10×10), AVX-512. The direct kernel vectorizes along an output row, and a 10-wide row fills 10 of 16
+// lanes. Here the K output channels lie along the vector instead ("channel vectors"; lanes K..V−1 stay zero):
+//   dW[k, c, r, s] = Σ_n Σ_(oh, ow) dy[n, k, oh, ow] · x[n, c, oh + r, ow + s]
+// Image n's dy is transposed to dyT[pixel][V]; then for each input channel c, 25 vector accumulators (one per tap r, s)
+// run over the image's pixels: each pixel loads one dy vector and broadcasts 25 inputs, 25 FMAs, every lane useful. The
+// accumulators add into a per-worker partial [C][25][V]; dW[k][c·25 + tap] is lane k of the partials' sum (no
+// horizontal sums).
+public sealed partial class CpuKernels<T>
+{
+    /// <summary>Use the channel-vector kernels for small 5×5 convolutions where they apply (NETDSL_KVEC_CONV=0 turns them off).</summary>
+    internal static bool KVecConvEnabled = Environment.GetEnvironmentVariable("NETDSL_KVEC_CONV") != "0";
+    /// <summary>Per calling thread: skip the channel-vector kernels (tests and A/B harnesses compare both paths in one process).</summary>
+    [ThreadStatic] internal static bool t_forceNoKVec;
+
+    [ThreadStatic] private static T[]? t_kvDyT;         // per worker: one image's dy transposed [pixels][V]
+    [ThreadStatic] private static T[][]? t_kvPartials;  // per caller: each worker's partial of dW [C][25][V]
+
+    /// <summary>Whether the weight gradient of a convolution of x by w with g runs on the channel-vector kernel (for tests).</summary>
+    internal static bool KVecFilterApplies(int[] xShape, int[] wShape, ConvGeometry g)
+    {
+        int h = xShape[2], wd = xShape[3], kh = wShape[2], kw = wShape[3];
+        return UseKVecFilter(new ConvDims(xShape[0], xShape[1], h, wd, wShape[0], kh, kw, g.OutH(h, kh), g.OutW(wd, kw)), g);
+    }
+
+    // 5×5 only, K in (V/2, V] so at least half the lanes are useful, small images (ResNets' 3×3 and 1×1 keep the other paths).
+    private static bool UseKVecFilter(ConvDims d, ConvGeometry g) =>
+        KVecConvEnabled && !t_forceNoKVec && !t_forceIm2col && Use512 && g.Groups == 1
+        && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
+        && g.PadH == 0 && g.PadW == 0 && g.PadBottom == 0 && g.PadRight == 0
+        && d.KH == 5 && d.KW == 5 && 2 * d.K > Vector512<T>.Count && d.K <= Vector512<T>.Count
+        && d.OH >= 1 && d.OW >= 1 && d.H <= 64 && d.W <= 64 && d.C <= 256;
+
+    private static void KVecBackwardFilter(Tensor<T> dy, Tensor<T> x, Tensor<T> dw, ConvDims d)
+    {
+        int v = Vector512<T>.Count, size = d.C * 25 * v;
+        long work = (long)d.N * d.K * d.CRS * d.P;
+        int workers = Workers(work, d.N);
+        var partials = t_kvPartials ??= [];
+        if (partials.Length < workers) { Array.Resize(ref partials, workers); t_kvPartials = partials; }
+        for (int p = 0; p < workers; p++)
+            if (partials[p] is null || partials[p].Length < size) partials[p] = new T[size];
+        if (workers <= 1) KVecFilterRange(dy, x, partials[0], d, 0, d.N);
+        else ParallelRunner.For(workers, new KVecFilterBody(dy, x, partials, d, workers));
+        // dW[k][c·25 + t] = Σ_workers partial[c·25 + t][k]
+        var dws = dw.AsSpan();
+        int taps = d.C * 25;
+        for (int t = 0; t < taps; t++)
+        {
+            var sum = Vector512.LoadUnsafe(ref partials[0][0], (nuint)(t * v));
+            for (int p = 1; p < workers; p++) sum += Vector512.LoadUnsafe(ref partials[p][0], (nuint)(t * v));
+            for (int k = 0; k < d.K; k++) dws[k * taps + t] = sum.GetElement(k);
+        }
+    }
+
+    /// <summary>Chunk p of the images, summed into worker p's partial.</summary>
+    private readonly struct KVecFilterBody(Tensor<T> dy, Tensor<T> x, T[][] partials, ConvDims d, int workers) : IParallelBody
+    {
+        public void Run(int p)
+        {
+            var (lo, hi) = Chunk(d.N, workers, p);
+            KVecFilterRange(dy, x, partials[p], d, lo, hi);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KVecFilterRange(Tensor<T> dy, Tensor<T> x, T[] partial, ConvDims d, int lo, int hi)
+    {
+        int v = Vector512<T>.Count, p = d.P;
+        partial.AsSpan(0, d.C * 25 * v).Clear();
+        if (lo >= hi) return;
+        var dyT = Scratch(ref t_kvDyT, p * v);
+        dyT.AsSpan(0, p * v).Clear();   // lanes K..V−1 stay zero
+        var dys = dy.AsSpan(); var xs = x.AsSpan();
+        int outSize = d.K * p, inSize = d.C * d.H * d.W, plane = d.H * d.W;
+        ref T dyT0 = ref MemoryMarshal.GetArrayDataReference(dyT);
+        ref T part0 = ref MemoryMarshal.GetArrayDataReference(partial);
+        for (int n = lo; n < hi; n++)
+        {
+            var dyn = dys.Slice(n * outSize, outSize);
+            for (int k = 0; k < d.K; k++)
+            {
+                var row = dyn.Slice(k * p, p);
+                for (int i = 0; i < p; i++) Unsafe.Add(ref dyT0, i * v + k) = row[i];
+            }
+            ref T xn = ref Unsafe.Add(ref MemoryMarshal.GetReference(xs), n * inSize);
+            for (int c = 0; c < d.C; c++)
+                KVecFilterChannel(ref dyT0, ref Unsafe.Add(ref xn, c * plane), d.W, d.OH, d.OW, ref Unsafe.Add(ref part0, c * 25 * v));
+        }
+    }
+
+    /// <summary>acc[r·5 + s] += Σ_(oh, ow) dyT[oh·OW + ow] · x[oh + r, ow + s] for one input channel's plane x (row length w).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KVecFilterChannel(ref T dyT, ref T x, int w, int oh, int ow, ref T acc)
+    {
+        int v = Vector512<T>.Count;
+        Vector512<T> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default, a16 = default, a17 = default, a18 = default, a19 = default, a20 = default, a21 = default, a22 = default, a23 = default, a24 = default;
+        for (int i = 0; i < oh; i++)
+        {
+            ref T x0 = ref Unsafe.Add(ref x, i * w);
+            ref T x1 = ref Unsafe.Add(ref x0, w);
+            ref T x2 = ref Unsafe.Add(ref x1, w);
+            ref T x3 = ref Unsafe.Add(ref x2, w);
+            ref T x4 = ref Unsafe.Add(ref x3, w);
+            ref T dr = ref Unsafe.Add(ref dyT, i * ow * v);
+            for (int j = 0; j < ow; j++)
+            {
+                var dv = Vector512.LoadUnsafe(ref dr);
+                a0 = Fma(dv, Vector512.Create(Unsafe.Add(ref x0, 0)), a0);
+                a1 = Fma(dv, Vector512.Create(Unsafe.Add(ref x0, 1)), a1);
+                a2 = Fma(dv, Vector512.Create(Unsafe.Add(ref x0, 2)), a2);
+                a3 = Fma(dv, Vector512.Create(Unsafe.Add(ref x0, 3)), a3);
+                a4 = Fma(dv, Vector512.Create(Unsafe.Add(ref x0, 4)), a4);
+                a5 = Fma(dv, Vector512.Create(Unsafe.Add(ref x1, 0)), a5);
+                a6 = Fma(dv, Vector512.Create(Unsafe.Add(ref x1, 1)), a6);
+                a7 = Fma(dv, Vector512.Create(Unsafe.Add(ref x1, 2)), a7);
+                a8 = Fma(dv, Vector512.Create(Unsafe.Add(ref x1, 3)), a8);
+                a9 = Fma(dv, Vector512.Create(Unsafe.Add(ref x1, 4)), a9);
+                a10 = Fma(dv, Vector512.Create(Unsafe.Add(ref x2, 0)), a10);
+                a11 = Fma(dv, Vector512.Create(Unsafe.Add(ref x2, 1)), a11);
+                a12 = Fma(dv, Vector512.Create(Unsafe.Add(ref x2, 2)), a12);
+                a13 = Fma(dv, Vector512.Create(Unsafe.Add(ref x2, 3)), a13);
+                a14 = Fma(dv, Vector512.Create(Unsafe.Add(ref x2, 4)), a14);
+                a15 = Fma(dv, Vector512.Create(Unsafe.Add(ref x3, 0)), a15);
+                a16 = Fma(dv, Vector512.Create(Unsafe.Add(ref x3, 1)), a16);
+                a17 = Fma(dv, Vector512.Create(Unsafe.Add(ref x3, 2)), a17);
+                a18 = Fma(dv, Vector512.Create(Unsafe.Add(ref x3, 3)), a18);
+                a19 = Fma(dv, Vector512.Create(Unsafe.Add(ref x3, 4)), a19);
+                a20 = Fma(dv, Vector512.Create(Unsafe.Add(ref x4, 0)), a20);
+                a21 = Fma(dv, Vector512.Create(Unsafe.Add(ref x4, 1)), a21);
+                a22 = Fma(dv, Vector512.Create(Unsafe.Add(ref x4, 2)), a22);
+                a23 = Fma(dv, Vector512.Create(Unsafe.Add(ref x4, 3)), a23);
+                a24 = Fma(dv, Vector512.Create(Unsafe.Add(ref x4, 4)), a24);
+                dr = ref Unsafe.Add(ref dr, v);
+                x0 = ref Unsafe.Add(ref x0, 1); x1 = ref Unsafe.Add(ref x1, 1); x2 = ref Unsafe.Add(ref x2, 1);
+                x3 = ref Unsafe.Add(ref x3, 1); x4 = ref Unsafe.Add(ref x4, 1);
+            }
+        }
+        (Vector512.LoadUnsafe(ref acc, (nuint)(0 * v)) + a0).StoreUnsafe(ref acc, (nuint)(0 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(1 * v)) + a1).StoreUnsafe(ref acc, (nuint)(1 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(2 * v)) + a2).StoreUnsafe(ref acc, (nuint)(2 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(3 * v)) + a3).StoreUnsafe(ref acc, (nuint)(3 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(4 * v)) + a4).StoreUnsafe(ref acc, (nuint)(4 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(5 * v)) + a5).StoreUnsafe(ref acc, (nuint)(5 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(6 * v)) + a6).StoreUnsafe(ref acc, (nuint)(6 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(7 * v)) + a7).StoreUnsafe(ref acc, (nuint)(7 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(8 * v)) + a8).StoreUnsafe(ref acc, (nuint)(8 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(9 * v)) + a9).StoreUnsafe(ref acc, (nuint)(9 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(10 * v)) + a10).StoreUnsafe(ref acc, (nuint)(10 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(11 * v)) + a11).StoreUnsafe(ref acc, (nuint)(11 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(12 * v)) + a12).StoreUnsafe(ref acc, (nuint)(12 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(13 * v)) + a13).StoreUnsafe(ref acc, (nuint)(13 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(14 * v)) + a14).StoreUnsafe(ref acc, (nuint)(14 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(15 * v)) + a15).StoreUnsafe(ref acc, (nuint)(15 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(16 * v)) + a16).StoreUnsafe(ref acc, (nuint)(16 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(17 * v)) + a17).StoreUnsafe(ref acc, (nuint)(17 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(18 * v)) + a18).StoreUnsafe(ref acc, (nuint)(18 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(19 * v)) + a19).StoreUnsafe(ref acc, (nuint)(19 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(20 * v)) + a20).StoreUnsafe(ref acc, (nuint)(20 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(21 * v)) + a21).StoreUnsafe(ref acc, (nuint)(21 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(22 * v)) + a22).StoreUnsafe(ref acc, (nuint)(22 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(23 * v)) + a23).StoreUnsafe(ref acc, (nuint)(23 * v));
+        (Vector512.LoadUnsafe(ref acc, (nuint)(24 * v)) + a24).StoreUnsafe(ref acc, (nuint)(24 * v));
+    }
+}
