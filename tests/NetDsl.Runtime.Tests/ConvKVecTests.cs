@@ -19,6 +19,9 @@ public class ConvKVecTests
         [3, 2, 5, 5, 12],       // OH = OW = 1
         [2, 3, 9, 6, 8],        // OW = 2, K = 8 (double: a full vector; float: other paths)
         [2, 5, 11, 8, 6],       // K = 6 (double: 2 zero lanes)
+        [2, 3, 5, 12, 10],      // OH = 1 (both forward tile rows are row 0), OW = 8 (two forward tiles, overlapping)
+        [2, 4, 9, 9, 12],       // OH = OW = 5: one tile column, odd OH (the last row pair overlaps)
+        [1, 4, 8, 21, 16],      // OH = 4, OW = 17 (four forward tiles, the last overlapping)
     ];
 
     [Fact]
@@ -35,6 +38,52 @@ public class ConvKVecTests
         Assert.False(CpuKernels<float>.KVecFilterApplies([64, 6, 14, 14], [16, 6, 5, 5], new ConvGeometry(1, 1, 2, 2)));
         Assert.False(CpuKernels<float>.KVecFilterApplies([64, 6, 14, 14], [16, 6, 5, 5], new ConvGeometry(2, 2, 0, 0)));
         Assert.False(CpuKernels<float>.KVecFilterApplies([1, 6, 224, 224], [16, 6, 5, 5], new ConvGeometry(1, 1, 0, 0)));
+    }
+
+    [Fact]
+    public void KVecForwardApplies()
+    {
+        if (!CpuKernels<float>.Use512) return;
+        var g = new ConvGeometry(1, 1, 0, 0);
+        Assert.True(CpuKernels<float>.KVecForwardApplies([64, 6, 14, 14], [16, 6, 5, 5], g));   // LeNet conv2
+        Assert.False(CpuKernels<float>.KVecForwardApplies([64, 6, 8, 8], [16, 6, 5, 5], g));    // OW = 4: narrower than a tile
+        Assert.False(CpuKernels<float>.KVecForwardApplies([64, 16, 32, 32], [16, 16, 3, 3], new ConvGeometry(1, 1, 1, 1)));
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void ForwardMatchesReferenceAndDirect(int n, int c, int h, int w, int k)
+    {
+        CheckForward<double>(n, c, h, w, k, 1e-10);
+        CheckForward<float>(n, c, h, w, k, 1e-4);
+    }
+
+    private static void CheckForward<T>(int n, int c, int h, int w, int k, double tol) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var g = new ConvGeometry(1, 1, 0, 0);
+        var rng = new Random(23 + n * 1000 + c * 100 + k * 7 + w);
+        int oh = g.OutH(h, 5), ow = g.OutW(w, 5);
+        var x = TU.Rand<T>(rng, n, c, h, w);
+        var wt = TU.Rand<T>(rng, k, c, 5, 5);
+        var b = TU.Rand<T>(rng, k);
+        var kern = CpuKernels<T>.Instance;
+        foreach (bool bias in new[] { true, false })
+        {
+            var expected = Tensor<double>.Zeros(n, k, oh, ow);
+            ReferenceKernels<double>.Instance.Conv2dForward(TD(x), TD(wt), bias ? TD(b) : null, expected, g, default(Identity<double>), default(Identity<double>));
+            var y = TU.Empty<T>(rng, n, k, oh, ow);
+            kern.Conv2dForward(x, wt, bias ? b : null, y, g, default(Identity<T>), default(Identity<T>));
+            TU.Close(TU.D(expected), y, tol, "channel-vector forward");
+            kern.Conv2dForward(x, wt, bias ? b : null, y, g, default(Identity<T>), default(Identity<T>));   // scratch reused
+            TU.Close(TU.D(expected), y, tol, "channel-vector forward (second call)");
+            CpuKernels<T>.t_forceNoKVec = true;
+            try
+            {
+                var yDirect = TU.Empty<T>(rng, n, k, oh, ow);
+                kern.Conv2dForward(x, wt, bias ? b : null, yDirect, g, default(Identity<T>), default(Identity<T>));
+                TU.Close(TU.D(yDirect), y, tol, "channel-vector vs direct forward");
+            }
+            finally { CpuKernels<T>.t_forceNoKVec = false; }
+        }
     }
 
     [Theory, MemberData(nameof(Cases))]

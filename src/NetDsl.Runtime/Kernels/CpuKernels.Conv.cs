@@ -31,6 +31,7 @@ public sealed partial class CpuKernels<T>
         var d = KernelContract.Conv2d(x, w, b, y, g, "x", "y");
         if (g.Groups > 1) { GroupedForward(x, w, b, y, g, d, epilogue); return; }
         if (UseFewChannels(d, g)) { FewChannelsForward(x, w, b, y, g, d, epilogue); return; }
+        if (UseKVecForward(d, g)) { KVecForward(x, w, b, y, d, epilogue); return; }
         if (UseDirect(d, g) || UseDirectStrided(d, g, forward: true)) { DirectConvForward(x, w, b, y, g, d, epilogue); return; }
         long work = (long)d.N * d.K * d.CRS * d.P;
         int workers = Workers(work, d.N);

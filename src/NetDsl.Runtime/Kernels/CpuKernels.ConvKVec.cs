@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetDsl.Runtime;
 
@@ -83,15 +84,64 @@ public sealed partial class CpuKernels<T>
         ref T part0 = ref MemoryMarshal.GetArrayDataReference(partial);
         for (int n = lo; n < hi; n++)
         {
-            var dyn = dys.Slice(n * outSize, outSize);
-            for (int k = 0; k < d.K; k++)
-            {
-                var row = dyn.Slice(k * p, p);
-                for (int i = 0; i < p; i++) Unsafe.Add(ref dyT0, i * v + k) = row[i];
-            }
+            KVecTranspose(ref Unsafe.Add(ref MemoryMarshal.GetReference(dys), n * outSize), ref dyT0, d.K, p);
             ref T xn = ref Unsafe.Add(ref MemoryMarshal.GetReference(xs), n * inSize);
             for (int c = 0; c < d.C; c++)
                 KVecFilterChannel(ref dyT0, ref Unsafe.Add(ref xn, c * plane), d.W, d.OH, d.OW, ref Unsafe.Add(ref part0, c * 25 * v));
+        }
+    }
+
+    /// <summary>dyT[i][k] = dy[k][i] for k &lt; K and i &lt; P (lanes K..V−1 of dyT are left as they are: zero). Float: two
+    /// 8-lane gathers per pixel.</summary>
+    private static unsafe void KVecTranspose(ref T dy, ref T dyT, int kk, int p)
+    {
+        int v = Vector512<T>.Count;
+        if (typeof(T) == typeof(float) && Avx2.IsSupported && kk == v)
+        {
+            var idx = Vector256<int>.Indices * p;   // lanes 0..7; lanes 8..15 start 8·P further
+            fixed (T* src = &dy)
+            {
+                float* s0 = (float*)src, s8 = s0 + 8 * p;
+                for (int i = 0; i < p; i++)
+                    Vector512.Create(Avx2.GatherVector256(s0 + i, idx, 4), Avx2.GatherVector256(s8 + i, idx, 4)).As<float, T>()
+                        .StoreUnsafe(ref dyT, (nuint)(i * v));
+            }
+            return;
+        }
+        for (int k = 0; k < kk; k++)
+            for (int i = 0; i < p; i++) Unsafe.Add(ref dyT, i * v + k) = Unsafe.Add(ref dy, k * p + i);
+    }
+
+    /// <summary>y[k][i] = epilogue(yT[i][k] + b[k]) for k &lt; K and i &lt; P. Float with P ≥ 16: two 8-lane gathers per
+    /// 16 pixels of a channel (the last vector overlapping the one before it).</summary>
+    private static unsafe void KVecUntranspose<TEpi>(ref T yT, ref T y, ReadOnlySpan<T> b, int kk, int p, TEpi epi) where TEpi : struct, IMap1<T>
+    {
+        int v = Vector512<T>.Count;
+        if (typeof(T) == typeof(float) && Avx2.IsSupported && p >= v)
+        {
+            var idx = Vector256<int>.Indices * v;   // lanes 0..7; lanes 8..15 start 8 pixels further
+            fixed (T* src = &yT)
+            {
+                float* s0 = (float*)src;
+                for (int k = 0; k < kk; k++)
+                {
+                    var bk = Vector512.Create(b.IsEmpty ? T.Zero : b[k]);
+                    ref T row = ref Unsafe.Add(ref y, k * p);
+                    for (int i0 = 0; i0 < p; i0 += v)
+                    {
+                        int i = Math.Min(i0, p - v);
+                        float* q = s0 + i * v + k;
+                        var g = Vector512.Create(Avx2.GatherVector256(q, idx, 4), Avx2.GatherVector256(q + 8 * v, idx, 4));
+                        epi.Apply(g.As<float, T>() + bk).StoreUnsafe(ref row, (nuint)i);
+                    }
+                }
+            }
+            return;
+        }
+        for (int k = 0; k < kk; k++)
+        {
+            T bk = b.IsEmpty ? T.Zero : b[k];
+            for (int i = 0; i < p; i++) Unsafe.Add(ref y, k * p + i) = epi.Apply(Unsafe.Add(ref yT, i * v + k) + bk);
         }
     }
 
@@ -167,5 +217,117 @@ public sealed partial class CpuKernels<T>
         (Vector512.LoadUnsafe(ref acc, (nuint)(22 * v)) + a22).StoreUnsafe(ref acc, (nuint)(22 * v));
         (Vector512.LoadUnsafe(ref acc, (nuint)(23 * v)) + a23).StoreUnsafe(ref acc, (nuint)(23 * v));
         (Vector512.LoadUnsafe(ref acc, (nuint)(24 * v)) + a24).StoreUnsafe(ref acc, (nuint)(24 * v));
+    }
+    [ThreadStatic] private static T[]? t_kvW;    // per caller: weights packed [C·25][V] (lane k = w[k, c, tap])
+    [ThreadStatic] private static T[]? t_kvYT;   // per worker: one image's output transposed [pixels][V]
+
+    /// <summary>Whether the forward pass of a convolution of x by w with g runs on the channel-vector kernel (for tests).</summary>
+    internal static bool KVecForwardApplies(int[] xShape, int[] wShape, ConvGeometry g)
+    {
+        int h = xShape[2], wd = xShape[3], kh = wShape[2], kw = wShape[3];
+        return UseKVecForward(new ConvDims(xShape[0], xShape[1], h, wd, wShape[0], kh, kw, g.OutH(h, kh), g.OutW(wd, kw)), g);
+    }
+
+    // The forward tile is 2 output rows × 5 columns (an odd last row and the last 8 columns overlap the tile before them).
+    private static bool UseKVecForward(ConvDims d, ConvGeometry g) => UseKVecFilter(d, g) && d.OW >= KvTW;
+    private const int KvTW = 5;   // forward tile columns
+
+    // Forward: y[k, oh, ow] = b[k] + Σ_(c, r, s) w[k, c, r, s] · x[c, oh + r, ow + s] with k along the vector: a tile of 2 rows ×
+    // 5 columns of outputs holds 10 vector accumulators; each tap loads one weight vector and broadcasts 10 inputs (10 FMAs,
+    // every lane useful). The tile is stored to yT[pixel][V], and the image's y[k][pixel] = epilogue(yT[pixel][k] + b[k]).
+    private static void KVecForward<TEpi>(Tensor<T> x, Tensor<T> w, Tensor<T>? b, Tensor<T> y, ConvDims d, TEpi epi) where TEpi : struct, IMap1<T>
+    {
+        int v = Vector512<T>.Count, taps = d.C * 25;
+        var wp = Scratch(ref t_kvW, taps * v);
+        var ws = w.AsSpan();
+        wp.AsSpan(0, taps * v).Clear();
+        for (int k = 0; k < d.K; k++)
+            for (int t = 0; t < taps; t++) wp[t * v + k] = ws[k * taps + t];
+        long work = (long)d.N * d.K * d.CRS * d.P;
+        Chunks(d.N, Workers(work, d.N), (x, wp, b, y, d, epi), static (s, lo, hi) => KVecForwardRange(s.x, s.wp, s.b, s.y, s.d, s.epi, lo, hi));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KVecForwardRange<TEpi>(Tensor<T> x, T[] wp, Tensor<T>? b, Tensor<T> y, ConvDims d, TEpi epi, int lo, int hi)
+        where TEpi : struct, IMap1<T>
+    {
+        if (lo >= hi) return;
+        int v = Vector512<T>.Count, p = d.P;
+        var yT = Scratch(ref t_kvYT, p * v);
+        var xs = x.AsSpan(); var ys = y.AsSpan();
+        var bs = b is null ? default : b.AsSpan();
+        int outSize = d.K * p, inSize = d.C * d.H * d.W;
+        ref T yT0 = ref MemoryMarshal.GetArrayDataReference(yT);
+        ref T wp0 = ref MemoryMarshal.GetArrayDataReference(wp);
+        int dr = Math.Min(1, d.OH - 1);   // OH = 1: both tile rows are row 0
+        for (int n = lo; n < hi; n++)
+        {
+            ref T xn = ref Unsafe.Add(ref MemoryMarshal.GetReference(xs), n * inSize);
+            for (int oh0 = 0; oh0 < d.OH; oh0 += 2)
+            {
+                int r0 = Math.Min(oh0, d.OH - 1 - dr);
+                for (int ow0 = 0; ow0 < d.OW; ow0 += KvTW)
+                {
+                    int c0 = Math.Min(ow0, d.OW - KvTW);
+                    KVecForwardTile(ref Unsafe.Add(ref xn, r0 * d.W + c0), ref wp0, d.C, d.H * d.W, d.W, dr * d.W,
+                        ref Unsafe.Add(ref yT0, (r0 * d.OW + c0) * v), ref Unsafe.Add(ref yT0, ((r0 + dr) * d.OW + c0) * v));
+                }
+            }
+            KVecUntranspose(ref yT0, ref Unsafe.Add(ref MemoryMarshal.GetReference(ys), n * outSize), bs, d.K, p, epi);
+        }
+    }
+
+    /// <summary>10 outputs (rows 0 and drw/w of x's tile origin, 5 columns) over all input channels and taps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KVecForwardTile(ref T x, ref T wp, int c, int plane, int w, int drw, ref T ya, ref T yb)
+    {
+        int v = Vector512<T>.Count;
+        Vector512<T> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, b0 = default, b1 = default, b2 = default, b3 = default, b4 = default;
+        Vector512<T> wv;
+        for (int ci = 0; ci < c; ci++)
+        {
+            ref T xc = ref Unsafe.Add(ref x, ci * plane);
+            for (int r = 0; r < 5; r++)
+            {
+                ref T xa = ref Unsafe.Add(ref xc, r * w);
+                ref T xb = ref Unsafe.Add(ref xa, drw);
+                ref T wr = ref Unsafe.Add(ref wp, (ci * 25 + r * 5) * v);
+                    wv = Vector512.LoadUnsafe(ref wr, (nuint)(0 * v));
+                    a0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 0)), a0); b0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 0)), b0);
+                    a1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 1)), a1); b1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 1)), b1);
+                    a2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 2)), a2); b2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 2)), b2);
+                    a3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 3)), a3); b3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 3)), b3);
+                    a4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 4)), a4); b4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 4)), b4);
+                    wv = Vector512.LoadUnsafe(ref wr, (nuint)(1 * v));
+                    a0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 1)), a0); b0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 1)), b0);
+                    a1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 2)), a1); b1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 2)), b1);
+                    a2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 3)), a2); b2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 3)), b2);
+                    a3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 4)), a3); b3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 4)), b3);
+                    a4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 5)), a4); b4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 5)), b4);
+                    wv = Vector512.LoadUnsafe(ref wr, (nuint)(2 * v));
+                    a0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 2)), a0); b0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 2)), b0);
+                    a1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 3)), a1); b1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 3)), b1);
+                    a2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 4)), a2); b2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 4)), b2);
+                    a3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 5)), a3); b3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 5)), b3);
+                    a4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 6)), a4); b4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 6)), b4);
+                    wv = Vector512.LoadUnsafe(ref wr, (nuint)(3 * v));
+                    a0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 3)), a0); b0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 3)), b0);
+                    a1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 4)), a1); b1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 4)), b1);
+                    a2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 5)), a2); b2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 5)), b2);
+                    a3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 6)), a3); b3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 6)), b3);
+                    a4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 7)), a4); b4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 7)), b4);
+                    wv = Vector512.LoadUnsafe(ref wr, (nuint)(4 * v));
+                    a0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 4)), a0); b0 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 4)), b0);
+                    a1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 5)), a1); b1 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 5)), b1);
+                    a2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 6)), a2); b2 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 6)), b2);
+                    a3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 7)), a3); b3 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 7)), b3);
+                    a4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xa, 8)), a4); b4 = Fma(wv, Vector512.Create(Unsafe.Add(ref xb, 8)), b4);
+            }
+        }
+        a0.StoreUnsafe(ref ya, (nuint)(0 * v)); b0.StoreUnsafe(ref yb, (nuint)(0 * v));
+        a1.StoreUnsafe(ref ya, (nuint)(1 * v)); b1.StoreUnsafe(ref yb, (nuint)(1 * v));
+        a2.StoreUnsafe(ref ya, (nuint)(2 * v)); b2.StoreUnsafe(ref yb, (nuint)(2 * v));
+        a3.StoreUnsafe(ref ya, (nuint)(3 * v)); b3.StoreUnsafe(ref yb, (nuint)(3 * v));
+        a4.StoreUnsafe(ref ya, (nuint)(4 * v)); b4.StoreUnsafe(ref yb, (nuint)(4 * v));
     }
 }
