@@ -22,6 +22,8 @@ public class ConvKVecTests
         [2, 3, 5, 12, 10],      // OH = 1 (both forward tile rows are row 0), OW = 8 (two forward tiles, overlapping)
         [2, 4, 9, 9, 12],       // OH = OW = 5: one tile column, odd OH (the last row pair overlaps)
         [1, 4, 8, 21, 16],      // OH = 4, OW = 17 (four forward tiles, the last overlapping)
+        [2, 13, 10, 7, 11],     // C = 13, odd W
+        [1, 1, 5, 5, 16],       // C = 1, a 5×5 image
     ];
 
     [Fact]

@@ -5,14 +5,17 @@ using System.Runtime.Intrinsics.X86;
 
 namespace NetDsl.Runtime;
 
-// Weight gradient of a small unpadded stride-1 5×5 convolution whose output channels fit one vector (LeNet-5's conv2: 6 → 16
-// channels, 14×14 → 10×10), AVX-512. The direct kernel vectorizes along an output row, and a 10-wide row fills 10 of 16
-// lanes. Here the K output channels lie along the vector instead ("channel vectors"; lanes K..V−1 stay zero):
-//   dW[k, c, r, s] = Σ_n Σ_(oh, ow) dy[n, k, oh, ow] · x[n, c, oh + r, ow + s]
-// Image n's dy is transposed to dyT[pixel][V]; then for each input channel c, 25 vector accumulators (one per tap r, s)
-// run over the image's pixels: each pixel loads one dy vector and broadcasts 25 inputs, 25 FMAs, every lane useful. The
-// accumulators add into a per-worker partial [C][25][V]; dW[k][c·25 + tap] is lane k of the partials' sum (no
-// horizontal sums).
+// Forward pass and weight gradient of a small unpadded stride-1 5×5 convolution whose output channels fit one vector
+// (LeNet-5's conv2: 6 → 16 channels, 14×14 → 10×10), AVX-512. The direct kernels vectorize along an output row, and a
+// 10-wide row fills 10 of 16 lanes. Here the K output channels lie along the vector instead ("channel vectors"; lanes
+// K..V−1 stay zero), so every lane is useful whatever the image width:
+//   weight gradient: dW[k, c, r, s] = Σ_n Σ_(oh, ow) dy[n, k, oh, ow] · x[n, c, oh + r, ow + s]. Image n's dy is transposed to
+//                    dyT[pixel][V]; then for each input channel c, 25 vector accumulators (one per tap r, s) run over the
+//                    image's pixels: each pixel loads one dy vector and broadcasts 25 inputs, 25 FMAs. The accumulators add
+//                    into a per-worker partial [C][25][V]; dW[k][c·25 + tap] is lane k of the partials' sum (no horizontal sums).
+//   forward:         see KVecForward (2 × 5 output tiles, the result transposed back to [k][pixel] with the epilogue).
+// The input gradient keeps the clipped-row kernel (CpuKernels.ConvBackwardDataSmall.cs): a channel-vector version needs a
+// horizontal sum per output and variable tap ranges per pixel pair, and measured 0.81× of it (2026-12-08, 1 thread).
 public sealed partial class CpuKernels<T>
 {
     /// <summary>Use the channel-vector kernels for small 5×5 convolutions where they apply (NETDSL_KVEC_CONV=0 turns them off).</summary>
@@ -84,24 +87,24 @@ public sealed partial class CpuKernels<T>
         ref T part0 = ref MemoryMarshal.GetArrayDataReference(partial);
         for (int n = lo; n < hi; n++)
         {
-            KVecTranspose(ref Unsafe.Add(ref MemoryMarshal.GetReference(dys), n * outSize), ref dyT0, d.K, p);
+            KVecTranspose(ref Unsafe.Add(ref MemoryMarshal.GetReference(dys), n * outSize), ref dyT0, d.K, p, p);
             ref T xn = ref Unsafe.Add(ref MemoryMarshal.GetReference(xs), n * inSize);
             for (int c = 0; c < d.C; c++)
                 KVecFilterChannel(ref dyT0, ref Unsafe.Add(ref xn, c * plane), d.W, d.OH, d.OW, ref Unsafe.Add(ref part0, c * 25 * v));
         }
     }
 
-    /// <summary>dyT[i][k] = dy[k][i] for k &lt; K and i &lt; P (lanes K..V−1 of dyT are left as they are: zero). Float: two
+    /// <summary>dyT[i][k] = dy[k·kStride + i] for k &lt; K and i &lt; P (lanes K..V−1 of dyT are left as they are: zero). Float: two
     /// 8-lane gathers per pixel.</summary>
-    private static unsafe void KVecTranspose(ref T dy, ref T dyT, int kk, int p)
+    private static unsafe void KVecTranspose(ref T dy, ref T dyT, int kk, int p, int kStride)
     {
         int v = Vector512<T>.Count;
         if (typeof(T) == typeof(float) && Avx2.IsSupported && kk == v)
         {
-            var idx = Vector256<int>.Indices * p;   // lanes 0..7; lanes 8..15 start 8·P further
+            var idx = Vector256<int>.Indices * kStride;   // lanes 0..7; lanes 8..15 start 8 channels further
             fixed (T* src = &dy)
             {
-                float* s0 = (float*)src, s8 = s0 + 8 * p;
+                float* s0 = (float*)src, s8 = s0 + 8 * kStride;
                 for (int i = 0; i < p; i++)
                     Vector512.Create(Avx2.GatherVector256(s0 + i, idx, 4), Avx2.GatherVector256(s8 + i, idx, 4)).As<float, T>()
                         .StoreUnsafe(ref dyT, (nuint)(i * v));
@@ -109,7 +112,7 @@ public sealed partial class CpuKernels<T>
             return;
         }
         for (int k = 0; k < kk; k++)
-            for (int i = 0; i < p; i++) Unsafe.Add(ref dyT, i * v + k) = Unsafe.Add(ref dy, k * p + i);
+            for (int i = 0; i < p; i++) Unsafe.Add(ref dyT, i * v + k) = Unsafe.Add(ref dy, k * kStride + i);
     }
 
     /// <summary>y[k][i] = epilogue(yT[i][k] + b[k]) for k &lt; K and i &lt; P. Float with P ≥ 16: two 8-lane gathers per
