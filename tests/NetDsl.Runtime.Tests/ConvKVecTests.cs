@@ -15,6 +15,7 @@ public class ConvKVecTests
         [1, 6, 14, 14, 16],     // LeNet conv2, batch 1
         [3, 6, 14, 14, 16],     // LeNet conv2, odd batch
         [64, 6, 14, 14, 16],    // LeNet conv2 at the benchmark's batch: images split across cores
+        [17, 6, 14, 14, 16],    // 17 images: uneven chunks on two threads
         [2, 7, 13, 19, 9],      // odd sizes, K = 9 (7 zero lanes)
         [3, 2, 5, 5, 12],       // OH = OW = 1
         [2, 3, 9, 6, 8],        // OW = 2, K = 8 (double: a full vector; float: other paths)
