@@ -31,6 +31,7 @@ public sealed partial class CpuKernels<T>
         var d = KernelContract.Conv2d(x, w, b, y, g, "x", "y");
         if (g.Groups > 1) { GroupedForward(x, w, b, y, g, d, epilogue); return; }
         if (UseFewChannels(d, g)) { FewChannelsForward(x, w, b, y, g, d, epilogue); return; }
+        if (UseKVecForward(d, g)) { KVecForward(x, w, b, y, d, epilogue); return; }
         if (UseDirect(d, g) || UseDirectStrided(d, g, forward: true)) { DirectConvForward(x, w, b, y, g, d, epilogue); return; }
         long work = (long)d.N * d.K * d.CRS * d.P;
         int workers = Workers(work, d.N);
@@ -173,7 +174,8 @@ public sealed partial class CpuKernels<T>
         int workers = Workers((long)d.N * d.K * d.CRS * d.P, d.N);
         if (g.Groups > 1) GroupedBackwardFilter(dy, x, dw, g, d);
         else if (UseFewChannels(d, g)) FewChannelsBackwardFilter(dy, x, dw, d, g);
-        else if (UseFilterKV(d, g)) FilterKV(dy, x, dw, g, d);
+        else if (UseKVecFilter(d, g)) KVecBackwardFilter(dy, x, dw, d);        // 5x5, unpadded, stride 1, K <= 16 (LeNet's conv2)
+        else if (UseFilterKV(d, g)) FilterKV(dy, x, dw, g, d);                // 3x3, stride 1 or 2, K >= 16 (ResNets)
         else if (UseDirectFilter(d, g)) DirectConvBackwardFilter(dy, x, dw, g, d);
         else if (workers == 1) ConvBackwardFilterRange(dy, x, dw.AsSpan(), g, d, 0, d.N);
         else ConvBackwardFilterParallel(dy, x, dw, g, d, workers);
