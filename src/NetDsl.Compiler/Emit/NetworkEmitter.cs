@@ -286,6 +286,7 @@ namespace NetDsl.Compiler.Emit
             EmitInputGrads(w);
             EmitBind(w);
             EmitRun(w);
+            EmitFiniteCheckNames(w);
             w.Line(CallOutliner.MethodsMarker);
             EmitFunctors(w);
             w.Close();
@@ -792,28 +793,48 @@ namespace NetDsl.Compiler.Emit
         }
 
         /// <summary>
-        /// `if (CheckFinite) CheckFiniteAfter(kernel, tensor, t)` for each float output of <paramref name="k"/>: with
+        /// `if (CheckFinite) CheckFiniteAfter(n, t0, t1…)` for the float outputs of <paramref name="k"/>: with
         /// NetworkBase.CheckFinite on, the first NaN or infinity stops the step naming this kernel, its .net lines and the tensor.
+        /// The names are line n of one table (<see cref="EmitFiniteCheckNames"/>), not two string literals per output: the C#
+        /// compiler binds and emits one short call per kernel (build time: docs/architecture.md).
         /// </summary>
         private void EmitFiniteChecks(CodeWriter w, Kernel k, string pass, string condition)
         {
-            var checks = new List<string>();
+            var refs = new List<string>();
+            var names = new List<string>();
             foreach (var o in k.Outputs)
             {
                 if (o.Type != ElemType.Float) continue;
                 if (!(_fields.ContainsKey(o) || o.Role == ValueRole.ParameterGradient || o.Role == ValueRole.Buffer)) continue;
-                var name = o.Role == ValueRole.ParameterGradient ? _g.Params.First(x => x.Grad == o).Name + ".grad" : o.Name;
-                checks.Add($"CheckFiniteAfter({KernelLabel(k, pass)}, {Names.Literal(name)}, {Ref(o)});");
+                names.Add(o.Role == ValueRole.ParameterGradient ? _g.Params.First(x => x.Grad == o).Name + ".grad" : o.Name);
+                refs.Add(Ref(o));
             }
-            if (checks.Count == 0) return;
-            w.Line($"if ({condition}CheckFinite) {{ {string.Join(" ", checks)} }}");
+            if (refs.Count == 0) return;
+            w.Line($"if ({condition}CheckFinite) CheckFiniteAfter({_finiteChecks.Count}, {string.Join(", ", refs)});");
+            _finiteChecks.Add(KernelLabel(k, pass) + " -> " + string.Join(", ", names));
         }
 
-        /// <summary>A kernel as a string literal for messages: "forward k3: linear fc1 + relu (lenet5.net line 7)".</summary>
+        /// <summary>Line n: the kernel and output names of the n-th CheckFiniteAfter call.</summary>
+        private readonly List<string> _finiteChecks = new List<string>();
+
+        /// <summary>
+        /// The names the CheckFiniteAfter calls report, one verbatim string with a line per call ("backward k140: batchnorm_bwd
+        /// (resnet50.net line 6) -> dx, bn.weight.grad"): NetworkBase reads it only to word the error.
+        /// </summary>
+        private void EmitFiniteCheckNames(CodeWriter w)
+        {
+            if (_finiteChecks.Count == 0) return;
+            static string Verbatim(string s) => s.Replace("\r", " ").Replace("\n", " ").Replace("\"", "\"\"");
+            w.Line("/// <summary>What each <c>CheckFiniteAfter(n, …)</c> call checks: line n (from 0) is the kernel, \" -> \" and its outputs' names.</summary>");
+            w.Line("protected override string FiniteCheckNames => @\"" + string.Join("\n", _finiteChecks.Select(Verbatim)) + "\";");
+            w.Line();
+        }
+
+        /// <summary>A kernel as text for messages: "forward k3: linear fc1 + relu (lenet5.net line 7)".</summary>
         private string KernelLabel(Kernel k, string pass)
         {
             var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward && k.Recomputes == null ? o.Op : o.Op + " " + o.Layer));
-            return Names.Literal($"{pass} k{k.Id}: {ops} ({_file} line {string.Join(",", k.Lines)})");
+            return $"{pass} k{k.Id}: {ops} ({_file} line {string.Join(",", k.Lines)})";
         }
 
         private void Comment(CodeWriter w, Kernel k)
