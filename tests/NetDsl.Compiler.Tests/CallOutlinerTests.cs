@@ -39,6 +39,23 @@ public class CallOutlinerTests
     }
 
     [Fact]
+    public void A_gradient_kernel_that_accumulates_through_a_scratch_shares_one_method_that_adds_the_scratch()
+    {
+        var s = Source("resnet.net", "ResNet50");
+        // the shared method writes the scratch when accumulating and adds it into the gradient; the call site passes both and the flag
+        Assert.Contains("private void Conv2dBackwardFilterStride1Pad0(Tensor<T> a0, Tensor<T> a1, Tensor<T> a2, Tensor<T> s0, bool accumulate) // ", s);
+        Assert.Contains("    K.Conv2dBackwardFilter(a0, a1, accumulate ? s0 : a2, null, ConvGeometry.Of(1, 0));\n            if (accumulate) { K.Accumulate(s0, a2); }\n", s);
+        var backward = Method(s, "RunBackward");
+        Assert.Matches(@"\n\s*Conv2dBackwardFilterStride1Pad0\(_\w+, _\w+, Layer1_Bottleneck1_Conv1\.Weight\.Grad, _acc\d+_0, accumulate\);\n", backward);
+        // call sites keep their own accumulate line only for a form one kernel uses (the 7x7 stem): the rest are shared
+        int shared = Regex.Matches(backward, @", accumulate\);\n").Count, inline = Regex.Matches(backward, @"K\.Accumulate\(").Count;
+        Assert.True(shared >= 100 && inline <= 3, $"{shared} shared accumulating call sites, {inline} inline accumulate lines");
+        // a small network keeps the call and its accumulate line inline, indented alike
+        var small = Source("resnet20.net", "ResNet20");
+        Assert.Matches(@"\n(\s+)K\.Conv2dBackwardFilter\(\w+, \w+, \(accumulate \? (_acc\d+_0) : (\w+\.Weight\.Grad)\), [^\n]*\);\n\1if \(accumulate\) K\.Accumulate\(\2, \3\);\n", small);
+    }
+
+    [Fact]
     public void A_small_network_stays_inline()
     {
         var s = Source("resnet20.net", "ResNet20");
