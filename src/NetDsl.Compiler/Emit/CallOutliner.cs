@@ -147,7 +147,8 @@ namespace NetDsl.Compiler.Emit
             foreach (var (grad, scratch) in accumulated)
             {
                 int at = args.FindIndex(a => a.Trim() == grad);
-                if (at < 0 || types[at] != "Tensor<T>" || accArgs.Contains(at)) return inline;
+                // the gradient must be one argument exactly (the inline form redirects every occurrence)
+                if (at < 0 || types[at] != "Tensor<T>" || accArgs.Contains(at) || args.Count(a => a.Trim() == grad) != 1) return inline;
                 accArgs.Add(at);
                 siteArgs.Add(scratch);
                 key.Append("|acc").Append(at);
