@@ -39,6 +39,23 @@ public class CallOutlinerTests
     }
 
     [Fact]
+    public void A_gradient_kernel_that_accumulates_through_a_scratch_shares_one_method_that_adds_the_scratch()
+    {
+        var s = Source("resnet.net", "ResNet50");
+        // the shared method writes the scratch when accumulating and adds it into the gradient; the call site passes both and the flag
+        Assert.Contains("private void Conv2dBackwardFilterStride1Pad0(Tensor<T> a0, Tensor<T> a1, Tensor<T> a2, Tensor<T> s0, bool accumulate) // ", s);
+        Assert.Contains("    K.Conv2dBackwardFilter(a0, a1, accumulate ? s0 : a2, null, ConvGeometry.Of(1, 0));\n            if (accumulate) { K.Accumulate(s0, a2); }\n", s);
+        var backward = Method(s, "RunBackward");
+        Assert.Matches(@"\n\s*Conv2dBackwardFilterStride1Pad0\(_\w+, _\w+, Layer1_Bottleneck1_Conv1\.Weight\.Grad, _acc\d+_0, accumulate\);\n", backward);
+        // call sites keep their own accumulate line only for a form one kernel uses (the 7x7 stem): the rest are shared
+        int shared = Regex.Matches(backward, @", accumulate\);\n").Count, inline = Regex.Matches(backward, @"K\.Accumulate\(").Count;
+        Assert.True(shared >= 100 && inline <= 3, $"{shared} shared accumulating call sites, {inline} inline accumulate lines");
+        // a small network keeps the call and its accumulate line inline, indented alike
+        var small = Source("resnet20.net", "ResNet20");
+        Assert.Matches(@"\n(\s+)K\.Conv2dBackwardFilter\(\w+, \w+, \(accumulate \? (_acc\d+_0) : (\w+\.Weight\.Grad)\), [^\n]*\);\n\1if \(accumulate\) K\.Accumulate\(\2, \3\);\n", small);
+    }
+
+    [Fact]
     public void A_small_network_stays_inline()
     {
         var s = Source("resnet20.net", "ResNet20");
@@ -75,6 +92,32 @@ public class CallOutlinerTests
         Assert.Contains($"    private void MapRelu(Tensor<T> a0, Tensor<T> a1) => K.Map(a0, a1, new ReluOp(), new ReluOpGpu()); // {CallOutliner.MinCalls + 1} kernels", lines);
         Assert.DoesNotContain(lines, l => l.Contains('\u0001') || l.Contains('\u0002'));
         Assert.EndsWith("    // end\n", code);
+    }
+
+    [Fact]
+    public void An_accumulating_call_is_shared_with_its_scratch_or_stays_inline_as_given()
+    {
+        var o = new CallOutliner();
+        var tensors = new Dictionary<string, string> { ["_a"] = "Tensor<T>", ["_b"] = "Tensor<T>", ["W.Grad"] = "Tensor<T>" };
+        const string inline = "K.Conv2dBackwardFilter(_a, _b, (accumulate ? _acc1_0 : W.Grad), null, ConvGeometry.Of(1, 0));\nif (accumulate) K.Accumulate(_acc1_0, W.Grad);";
+        var calls = new List<string>();
+        for (int i = 0; i < CallOutliner.MinCalls; i++)
+            calls.Add(o.OutlineAccumulating("K.Conv2dBackwardFilter(_a, _b, W.Grad, null, ConvGeometry.Of(1, 0));", tensors, new[] { ("W.Grad", "_acc1_0") }, inline));
+        // the gradient twice among the arguments: the inline form (which redirects both) is kept
+        const string twice = "K.Foo(W.Grad, W.Grad, (accumulate ? _acc2_0 : W.Grad), T.One);";
+        Assert.Equal(twice, o.OutlineAccumulating("K.Foo(W.Grad, W.Grad, T.One);", tensors, new[] { ("W.Grad", "_acc2_0") }, twice));
+        var code = o.Resolve("        " + string.Join("\n        ", calls) + "\n        " + CallOutliner.MethodsMarker + "\n", n => n);
+        var lines = code.Split('\n');
+        Assert.Equal(CallOutliner.MinCalls, lines.Count(l => l == "        Conv2dBackwardFilterStride1Pad0(_a, _b, W.Grad, _acc1_0, accumulate);"));
+        Assert.Contains("        private void Conv2dBackwardFilterStride1Pad0(Tensor<T> a0, Tensor<T> a1, Tensor<T> a2, Tensor<T> s0, bool accumulate) // "
+            + $"{CallOutliner.MinCalls} kernels; accumulating, the kernel writes s0 and adds it into a2", lines);
+        Assert.Contains("            K.Conv2dBackwardFilter(a0, a1, accumulate ? s0 : a2, null, ConvGeometry.Of(1, 0));", lines);
+        Assert.Contains("            if (accumulate) { K.Accumulate(s0, a2); }", lines);
+
+        // too few calls to share: each site is the inline text, its second line at the site's indentation
+        var small = new CallOutliner();
+        var site = small.OutlineAccumulating("K.Conv2dBackwardFilter(_a, _b, W.Grad, null, ConvGeometry.Of(1, 0));", tensors, new[] { ("W.Grad", "_acc1_0") }, inline);
+        Assert.Equal("            " + inline.Replace("\n", "\n            ") + "\n", small.Resolve("            " + site + "\n", n => n));
     }
 
     /// <summary>The body of a generated method (its declaration line to the next line at its indentation that closes it).</summary>

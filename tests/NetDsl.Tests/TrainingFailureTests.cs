@@ -56,6 +56,41 @@ public class TrainingFailureTests
         Assert.Matches(@"(forward|backward) k\d+: ", ex.Kernel);
     }
 
+    /// <summary>A network without kernels whose FiniteCheckNames table is given: calls CheckFiniteAfter as generated code does.</summary>
+    private sealed class CheckProbe(string names) : NetworkBase<float>(Device.Cpu, 0)
+    {
+        protected override string FiniteCheckNames => names;
+        public void Check(int n, params Tensor<float>[] t)
+        {
+            if (t.Length == 1) CheckFiniteAfter(n, t[0]);
+            else if (t.Length == 2) CheckFiniteAfter(n, t[0], t[1]);
+            else if (t.Length == 3) CheckFiniteAfter(n, t[0], t[1], t[2]);
+            else CheckFiniteAfter(n, t);
+        }
+    }
+
+    [Fact]
+    public void CheckFiniteAfter_names_the_kernel_and_the_output_from_its_line_of_the_generated_table()
+    {
+        var probe = new CheckProbe("forward k0: conv2d conv1 (a.net line 3) -> conv1\nbackward k7: odd -> label (a.net line 9) -> dx, w.grad, b.grad, c.grad\r\nforward k8: relu r (a.net line 4) -> r");
+        Tensor<float> Ok() => Tensor<float>.FromArray(new float[] { 1, 2, 3 }, 3);
+        Tensor<float> Bad(float v) => Tensor<float>.FromArray(new float[] { 1, v, 3 }, 3);
+        probe.Check(1, Ok(), Ok(), Ok(), Ok());   // all finite: no exception
+        var ex = Assert.Throws<NonFiniteException>(() => probe.Check(1, Ok(), Ok(), Ok(), Bad(float.NaN)));
+        Assert.Equal("backward k7: odd -> label (a.net line 9)", ex.Kernel);   // the last " -> " separates the outputs
+        Assert.Equal("c.grad", ex.Tensor);
+        Assert.Equal(1, ex.Index);
+        ex = Assert.Throws<NonFiniteException>(() => probe.Check(1, Ok(), Bad(float.PositiveInfinity)));
+        Assert.Equal("w.grad", ex.Tensor);
+        ex = Assert.Throws<NonFiniteException>(() => probe.Check(1, Ok(), Ok(), Bad(float.NegativeInfinity)));
+        Assert.Equal("b.grad", ex.Tensor);
+        ex = Assert.Throws<NonFiniteException>(() => probe.Check(2, Bad(float.NaN)));   // the line after a \r\n
+        Assert.Equal("forward k8: relu r (a.net line 4)", ex.Kernel);
+        Assert.Equal("r", ex.Tensor);
+        ex = Assert.Throws<NonFiniteException>(() => probe.Check(0, Bad(float.NaN)));
+        Assert.Equal("conv1", ex.Tensor);
+    }
+
     [Fact]
     public void ValidateInputs_names_the_input_and_element()
     {

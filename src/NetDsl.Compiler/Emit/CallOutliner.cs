@@ -44,6 +44,8 @@ namespace NetDsl.Compiler.Emit
             public string Method = "";
             public List<string> Args = new List<string>();     // constant text, or null-marked parameter slots
             public List<string?> ParamTypes = new List<string?>();
+            /// <summary>Arguments (by position) that are parameter gradients accumulated through a scratch (<see cref="OutlineAccumulating"/>).</summary>
+            public List<int> AccArgs = new List<int>();
             public int Uses;
         }
 
@@ -96,12 +98,25 @@ namespace NetDsl.Compiler.Emit
         /// <paramref name="call"/> (<c>K.Method(args);</c>), or a placeholder for it when each argument is either one of
         /// <paramref name="varying"/> (argument text → C# parameter type) or a constant.
         /// </summary>
-        public string Outline(string call, IReadOnlyDictionary<string, string> varying)
+        public string Outline(string call, IReadOnlyDictionary<string, string> varying) =>
+            Outline(call, varying, Array.Empty<(string, string)>(), call);
+
+        /// <summary>
+        /// A call whose parameter-gradient outputs go to scratch views when accumulating: <paramref name="call"/> writes the
+        /// gradients themselves (each <see cref="ValueTuple{T1, T2}.Item1"/> of <paramref name="accumulated"/>, a varying
+        /// argument), <paramref name="inline"/> is the code without sharing (the call with <c>(accumulate ? scratch : grad)</c>,
+        /// then <c>if (accumulate) K.Accumulate(scratch, grad);</c>). Shared, the method takes each scratch and <c>accumulate</c>
+        /// and does both, so the call site is one short call.
+        /// </summary>
+        public string OutlineAccumulating(string call, IReadOnlyDictionary<string, string> varying, IReadOnlyList<(string Grad, string Scratch)> accumulated, string inline) =>
+            Outline(call, varying, accumulated, inline);
+
+        private string Outline(string call, IReadOnlyDictionary<string, string> varying, IReadOnlyList<(string Grad, string Scratch)> accumulated, string inline)
         {
             var m = CallHead.Match(call);
-            if (!m.Success || !call.EndsWith(");", StringComparison.Ordinal)) return call;
+            if (!m.Success || !call.EndsWith(");", StringComparison.Ordinal)) return inline;
             var args = SplitArgs(call, m.Length, call.Length - 2);
-            if (args == null || args.Count == 0) return call;
+            if (args == null || args.Count == 0) return inline;
             var key = new StringBuilder(m.Groups[1].Value).Append('(');
             var siteArgs = new List<string>();
             var slots = new List<string>();
@@ -124,20 +139,31 @@ namespace NetDsl.Compiler.Emit
                     types.Add(null);
                     constants++;
                 }
-                else return call;
+                else return inline;
                 key.Append(',');
             }
-            if (constants == 0) return call;
+            if (constants == 0) return inline;
+            var accArgs = new List<int>();
+            foreach (var (grad, scratch) in accumulated)
+            {
+                int at = args.FindIndex(a => a.Trim() == grad);
+                // the gradient must be one argument exactly (the inline form redirects every occurrence)
+                if (at < 0 || types[at] != "Tensor<T>" || accArgs.Contains(at) || args.Count(a => a.Trim() == grad) != 1) return inline;
+                accArgs.Add(at);
+                siteArgs.Add(scratch);
+                key.Append("|acc").Append(at);
+            }
+            if (accArgs.Count > 0) siteArgs.Add("accumulate");
             var k = key.ToString();
             if (!_forms.TryGetValue(k, out var form))
             {
-                form = new Form { Method = m.Groups[1].Value, Args = slots, ParamTypes = types };
+                form = new Form { Method = m.Groups[1].Value, Args = slots, ParamTypes = types, AccArgs = accArgs };
                 form.BaseName = BaseName(form.Method, slots.Where((x, j) => types[j] == null).ToList()) + (types.Contains("PackedWeights<T>") ? "Packed" : "");
                 _forms[k] = form;
                 _formOrder.Add(form);
             }
             form.Uses++;
-            _sites.Add(new Site { Inline = call, Form = form, Varying = siteArgs });
+            _sites.Add(new Site { Inline = inline, Form = form, Varying = siteArgs });
             return $"{Mark}{_sites.Count - 1}{Mark}";
         }
 
@@ -199,7 +225,14 @@ namespace NetDsl.Compiler.Emit
                 int b = code.IndexOf(Mark, a + 1);
                 sb.Append(code, i, a - i);
                 var site = _sites[int.Parse(code.Substring(a + 1, b - a - 1), System.Globalization.CultureInfo.InvariantCulture)];
-                sb.Append(site.Form.Uses >= 2 ? $"{site.Form.Name}({string.Join(", ", site.Varying)});" : site.Inline);
+                if (site.Form.Uses >= 2) sb.Append($"{site.Form.Name}({string.Join(", ", site.Varying)});");
+                else
+                {
+                    // a multi-line inline text (an accumulating call and its `if (accumulate)` line) continues at the placeholder's indentation
+                    int lineStart = code.LastIndexOf('\n', a) + 1;
+                    var indent = code.Substring(lineStart, a - lineStart);
+                    sb.Append(indent.Trim().Length == 0 ? site.Inline.Replace("\n", "\n" + indent) : site.Inline);
+                }
                 i = b + 1;
             }
             return sb.ToString();
@@ -214,12 +247,33 @@ namespace NetDsl.Compiler.Emit
             {
                 var ps = new List<string>();
                 var args = new List<string>();
+                var names = new Dictionary<int, string>();
                 for (int j = 0; j < f.Args.Count; j++)
                 {
-                    if (f.ParamTypes[j] is { } t) { var p = "a" + ps.Count; ps.Add($"{t} {p}"); args.Add(p); }
+                    if (f.ParamTypes[j] is { } t) { var p = "a" + ps.Count; ps.Add($"{t} {p}"); args.Add(p); names[j] = p; }
                     else args.Add(f.Args[j]);
                 }
-                sb.Append(indent).Append($"private void {f.Name}({string.Join(", ", ps)}) => K.{f.Method}({string.Join(", ", args)}); // {f.Uses} kernels\n");
+                if (f.AccArgs.Count == 0)
+                {
+                    sb.Append(indent).Append($"private void {f.Name}({string.Join(", ", ps)}) => K.{f.Method}({string.Join(", ", args)}); // {f.Uses} kernels\n");
+                    continue;
+                }
+                // accumulating (AccumulateGradients): the gradient outputs go to the scratches, which are then added into the gradients
+                var adds = new List<string>();
+                for (int i = 0; i < f.AccArgs.Count; i++)
+                {
+                    var grad = names[f.AccArgs[i]];
+                    var scratch = "s" + i;
+                    ps.Add($"Tensor<T> {scratch}");
+                    args[f.AccArgs[i]] = $"accumulate ? {scratch} : {grad}";
+                    adds.Add($"K.Accumulate({scratch}, {grad});");
+                }
+                ps.Add("bool accumulate");
+                sb.Append(indent).Append($"private void {f.Name}({string.Join(", ", ps)}) // {f.Uses} kernels; accumulating, the kernel writes {string.Join(", ", f.AccArgs.Select((j, i) => "s" + i))} and adds {(f.AccArgs.Count == 1 ? "it" : "them")} into {string.Join(", ", f.AccArgs.Select(j => names[j]))}\n");
+                sb.Append(indent).Append("{\n");
+                sb.Append(indent).Append($"    K.{f.Method}({string.Join(", ", args)});\n");
+                sb.Append(indent).Append($"    if (accumulate) {{ {string.Join(" ", adds)} }}\n");
+                sb.Append(indent).Append("}\n");
             }
             sb.Append('\n');
         }

@@ -286,6 +286,7 @@ namespace NetDsl.Compiler.Emit
             EmitInputGrads(w);
             EmitBind(w);
             EmitRun(w);
+            EmitFiniteCheckNames(w);
             w.Line(CallOutliner.MethodsMarker);
             EmitFunctors(w);
             w.Close();
@@ -749,6 +750,7 @@ namespace NetDsl.Compiler.Emit
             }
             // one call whose gradient outputs are scratch views when accumulating, then the scratch added into the gradients
             var adds = new List<string>();
+            var scratches = new List<(string Grad, string Scratch)>();
             long offset = 0;
             foreach (var o in grads)
             {
@@ -757,16 +759,18 @@ namespace NetDsl.Compiler.Emit
                 var field = _names.Fresh($"_acc{k.Id}_{adds.Count}");
                 _accViews.Add((field, offset, o.Shape));
                 adds.Add($"K.Accumulate({field}, {Ref(o)});");
+                scratches.Add((Ref(o), field));
                 _refOverride[o] = $"(accumulate ? {field} : {Ref(o)})";
                 offset += factor;
             }
             _accScratchSize = Math.Max(_accScratchSize, offset);
-            var call = Call(k);
+            var call = Call(k, inlineOnly: true);
             _refOverride.Clear();
             var then = adds.Count == 1 ? $"if (accumulate) {adds[0]}" : $"if (accumulate) {{ {string.Join(" ", adds)} }}";
-            if (Profile) { w.Line(Timed(k, call + "\n" + then, "backward")); return; }
-            w.Line(call);
-            w.Line(then);
+            if (Profile || DebugPath != null) { w.Line(Timed(k, call + "\n" + then, "backward")); return; }
+            // shared (CallOutliner): one call that takes the scratches and `accumulate`; else the call and the `if (accumulate)` line
+            var tensors = k.Inputs.Concat(k.Outputs).Concat(k is LibraryKernel lk ? lk.PrologueInputs : Enumerable.Empty<TValue>());
+            w.Line(_outliner.OutlineAccumulating(Call(k, inlineOnly: true), Varying(tensors), scratches, call + "\n" + then));
         }
 
         /// <summary>The scratch behind accumulating kernels' gradient outputs, allocated on first use (one buffer, views per output).</summary>
@@ -792,28 +796,48 @@ namespace NetDsl.Compiler.Emit
         }
 
         /// <summary>
-        /// `if (CheckFinite) CheckFiniteAfter(kernel, tensor, t)` for each float output of <paramref name="k"/>: with
+        /// `if (CheckFinite) CheckFiniteAfter(n, t0, t1…)` for the float outputs of <paramref name="k"/>: with
         /// NetworkBase.CheckFinite on, the first NaN or infinity stops the step naming this kernel, its .net lines and the tensor.
+        /// The names are line n of one table (<see cref="EmitFiniteCheckNames"/>), not two string literals per output: the C#
+        /// compiler binds and emits one short call per kernel (build time: docs/architecture.md).
         /// </summary>
         private void EmitFiniteChecks(CodeWriter w, Kernel k, string pass, string condition)
         {
-            var checks = new List<string>();
+            var refs = new List<string>();
+            var names = new List<string>();
             foreach (var o in k.Outputs)
             {
                 if (o.Type != ElemType.Float) continue;
                 if (!(_fields.ContainsKey(o) || o.Role == ValueRole.ParameterGradient || o.Role == ValueRole.Buffer)) continue;
-                var name = o.Role == ValueRole.ParameterGradient ? _g.Params.First(x => x.Grad == o).Name + ".grad" : o.Name;
-                checks.Add($"CheckFiniteAfter({KernelLabel(k, pass)}, {Names.Literal(name)}, {Ref(o)});");
+                names.Add(o.Role == ValueRole.ParameterGradient ? _g.Params.First(x => x.Grad == o).Name + ".grad" : o.Name);
+                refs.Add(Ref(o));
             }
-            if (checks.Count == 0) return;
-            w.Line($"if ({condition}CheckFinite) {{ {string.Join(" ", checks)} }}");
+            if (refs.Count == 0) return;
+            w.Line($"if ({condition}CheckFinite) CheckFiniteAfter({_finiteChecks.Count}, {string.Join(", ", refs)});");
+            _finiteChecks.Add(KernelLabel(k, pass) + " -> " + string.Join(", ", names));
         }
 
-        /// <summary>A kernel as a string literal for messages: "forward k3: linear fc1 + relu (lenet5.net line 7)".</summary>
+        /// <summary>Line n: the kernel and output names of the n-th CheckFiniteAfter call.</summary>
+        private readonly List<string> _finiteChecks = new List<string>();
+
+        /// <summary>
+        /// The names the CheckFiniteAfter calls report, one verbatim string with a line per call ("backward k140: batchnorm_bwd
+        /// (resnet50.net line 6) -> dx, bn.weight.grad"): NetworkBase reads it only to word the error.
+        /// </summary>
+        private void EmitFiniteCheckNames(CodeWriter w)
+        {
+            if (_finiteChecks.Count == 0) return;
+            static string Verbatim(string s) => s.Replace("\r", " ").Replace("\n", " ").Replace("\"", "\"\"");
+            w.Line("/// <summary>What each <c>CheckFiniteAfter(n, …)</c> call checks: line n (from 0) is the kernel, \" -> \" and its outputs' names.</summary>");
+            w.Line("protected override string FiniteCheckNames => @\"" + string.Join("\n", _finiteChecks.Select(Verbatim)) + "\";");
+            w.Line();
+        }
+
+        /// <summary>A kernel as text for messages: "forward k3: linear fc1 + relu (lenet5.net line 7)".</summary>
         private string KernelLabel(Kernel k, string pass)
         {
             var ops = string.Join(" + ", k.Ops.Select(o => o.IsBackward && k.Recomputes == null ? o.Op : o.Op + " " + o.Layer));
-            return Names.Literal($"{pass} k{k.Id}: {ops} ({_file} line {string.Join(",", k.Lines)})");
+            return $"{pass} k{k.Id}: {ops} ({_file} line {string.Join(",", k.Lines)})";
         }
 
         private void Comment(CodeWriter w, Kernel k)
@@ -828,13 +852,15 @@ namespace NetDsl.Compiler.Emit
         }
 
         /// <param name="accumulating">Print the kernel's accumulating form (<see cref="Accumulation.InKernel"/>).</param>
-        private string Call(Kernel k, bool accumulating = false, string pack = "")
+        /// <param name="inlineOnly">The call itself, never a placeholder for <see cref="CallOutliner"/>.</param>
+        private string Call(Kernel k, bool accumulating = false, string pack = "", bool inlineOnly = false)
         {
             if (k is ElementwiseKernel e)
             {
                 var args = string.Join(", ", e.Inputs.Select(Ref));
                 var f = FunctorName(k);
-                return Outline($"K.Map({args}, {Ref(e.Output)}, new {f}(), new {f}Gpu());", e.Inputs.Append(e.Output));
+                var map = $"K.Map({args}, {Ref(e.Output)}, new {f}(), new {f}Gpu());";
+                return inlineOnly ? map : Outline(map, e.Inputs.Append(e.Output));
             }
             var l = (LibraryKernel)k;
             var n = l.Node;
@@ -842,23 +868,30 @@ namespace NetDsl.Compiler.Emit
             var i = n.Inputs.Select((v, idx) => l.Prologue != null && idx == 0 ? "null" : Ref(v)).ToList();
             var o = l.Outputs.Select(Ref).ToList();
             string epi = l.Epilogue != null || l.Prologue != null ? $"new {FunctorName(k)}(), new {FunctorName(k)}Gpu()" : "default(Identity<T>), default(Identity<T>)";
-            return Outline(Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()) { Pack = pack }, l, accumulating),
-                n.Inputs.Concat(l.Outputs).Concat(l.PrologueInputs));
+            var call = Ops.OpRegistry.Call(new Ops.CallContext(this, l, i, o, epi, l.PrologueInputs.Select(Ref).ToList()) { Pack = pack }, l, accumulating);
+            return inlineOnly ? call : Outline(call, n.Inputs.Concat(l.Outputs).Concat(l.PrologueInputs));
         }
 
         /// <summary>The call as a placeholder for <see cref="CallOutliner"/> (its tensors are the varying arguments), except when profiling or in debug mode.</summary>
         private string Outline(string call, IEnumerable<TValue> tensors, params string[] scratch)
         {
             if (Profile || DebugPath != null) return call;
-            var varying = new Dictionary<string, string>(StringComparer.Ordinal) { ["training"] = "bool" };
+            var varying = Varying(tensors);
             // eval: a packed weight's slot and the key it is valid for (", _packN, packKey")
             var pack = call.IndexOf(", _pack", StringComparison.Ordinal) is int at and >= 0 ? call.Substring(at + 2).Split(',', ')')[0] : null;
             if (pack != null) { varying[pack] = "PackedWeights<T>"; varying["packKey"] = "long"; }
             foreach (var x in scratch) varying[x] = "Tensor<T>";   // folded weights and biases
+            return _outliner.Outline(call, varying);
+        }
+
+        /// <summary>The arguments a shared call's sites pass (<see cref="CallOutliner"/>): the kernel's tensors and <c>training</c>.</summary>
+        private Dictionary<string, string> Varying(IEnumerable<TValue> tensors)
+        {
+            var varying = new Dictionary<string, string>(StringComparer.Ordinal) { ["training"] = "bool" };
             foreach (var v in tensors)
                 if (_refOverride.ContainsKey(v) || _fields.ContainsKey(v) || v.Role is ValueRole.Parameter or ValueRole.ParameterGradient or ValueRole.Buffer)
                     varying[Ref(v)] = $"Tensor<{ElemT(v)}>";
-            return _outliner.Outline(call, varying);
+            return varying;
         }
 
         private static ElemExpr? FunctorExpr(Kernel k) => k is ElementwiseKernel e ? e.Expr : k is FoldedKernel f ? f.Epilogue : (k as LibraryKernel)?.Epilogue ?? (k as LibraryKernel)?.Prologue;

@@ -60,7 +60,7 @@ namespace NetDsl.Compiler.Emit
         {
             "AddBuffer", "AddParameter", "Buffers", "CheckDevice", "Device", "DropoutSeed", "Eval", "GetBuffer", "GetParameter",
             "InitializeParameters", "InputShapeError", "K", "Load", "Name", "NoiseSeed", "Parameters", "ResetBuffers", "Save",
-            "Seed", "StepCount", "Train", "Training", "ZeroGrad", "CheckFinite", "ValidateInputs", "CheckFiniteAfter",
+            "Seed", "StepCount", "Train", "Training", "ZeroGrad", "CheckFinite", "ValidateInputs", "CheckFiniteAfter", "FiniteCheckNames",
             "CheckInputFinite", "FindNonFinite", "NonFiniteError", "SampleOffset", "GradientOrder", "GradientReadyHook",
             "GradientReady", "ParameterIndex", "Freeze", "Unfreeze", "SaveWeights", "LoadWeights", "StateDict", "LoadStateDict",
             "ExportOnnx", "ToOnnx", "Fit", "BatchesTracked", "MarkModified", "ParameterWriteKey",

@@ -280,6 +280,38 @@ public abstract partial class NetworkBase<T> where T : unmanaged, IBinaryFloatin
             throw new NonFiniteException(GetType().Name, kernel, tensor, Tensor<T>.Format(t.Shape), at.Index, double.CreateTruncating(at.Value));
     }
 
+    /// <summary>
+    /// Called by generated code after a kernel when <see cref="CheckFinite"/> is on: <paramref name="check"/> is the call's line
+    /// in <see cref="FiniteCheckNames"/> (the kernel and the names of its outputs), then the outputs in that order.
+    /// </summary>
+    protected void CheckFiniteAfter(int check, Tensor<T> t0) => CheckOutputFinite(check, 0, t0);
+
+    /// <inheritdoc cref="CheckFiniteAfter(int, Tensor{T})"/>
+    protected void CheckFiniteAfter(int check, Tensor<T> t0, Tensor<T> t1) { CheckOutputFinite(check, 0, t0); CheckOutputFinite(check, 1, t1); }
+
+    /// <inheritdoc cref="CheckFiniteAfter(int, Tensor{T})"/>
+    protected void CheckFiniteAfter(int check, Tensor<T> t0, Tensor<T> t1, Tensor<T> t2) { CheckOutputFinite(check, 0, t0); CheckOutputFinite(check, 1, t1); CheckOutputFinite(check, 2, t2); }
+
+    /// <inheritdoc cref="CheckFiniteAfter(int, Tensor{T})"/>
+    protected void CheckFiniteAfter(int check, params Tensor<T>[] outputs) { for (int i = 0; i < outputs.Length; i++) CheckOutputFinite(check, i, outputs[i]); }
+
+    /// <summary>
+    /// Generated: what each <c>CheckFiniteAfter(check, …)</c> call checks, one line per call (from 0): the kernel as its comment
+    /// names it, " -> ", and its outputs' names separated by ", ". Read only to word a <see cref="NonFiniteException"/>.
+    /// </summary>
+    protected virtual string FiniteCheckNames => "";
+
+    private void CheckOutputFinite(int check, int output, Tensor<T> t)
+    {
+        if (FindNonFinite(t) is not { } at) return;
+        var line = FiniteCheckNames.Split('\n') is var lines && check < lines.Length ? lines[check].TrimEnd('\r') : "";
+        int arrow = line.LastIndexOf(" -> ", StringComparison.Ordinal);
+        string kernel = arrow < 0 ? $"kernel check {check}" : line.Substring(0, arrow);
+        var names = arrow < 0 ? Array.Empty<string>() : line.Substring(arrow + 4).Split(", ");
+        string tensor = output < names.Length ? names[output] : $"output {output}";
+        throw new NonFiniteException(GetType().Name, kernel, tensor, Tensor<T>.Format(t.Shape), at.Index, double.CreateTruncating(at.Value));
+    }
+
     /// <summary>Called by generated code for each float input when <see cref="ValidateInputs"/> is on.</summary>
     protected void CheckInputFinite(string input, Tensor<T> t)
     {

@@ -292,34 +292,34 @@ namespace Test.Networks
         {
             // k0: conv2d conv1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
             K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_2, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>));
-            if (CheckFinite) { CheckFiniteAfter("forward k0: conv2d conv1 (lenet5.net line 7)", "conv1", _conv1_2); }
+            if (CheckFinite) CheckFiniteAfter(0, _conv1_2);
             // k1: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], [N, 6, 14, 14], per sample 4,704 FLOPs and 28,224 bytes moved
             K.MaxPool2dForward(_conv1_2, _maxpool1_14, _maxpool1_argmax_4, PoolGeometry.Of(2, 2, 0));
-            if (CheckFinite) { CheckFiniteAfter("forward k1: maxpool2d maxpool1 (lenet5.net line 7)", "maxpool1", _maxpool1_14); }
+            if (CheckFinite) CheckFiniteAfter(1, _maxpool1_14);
             // k2: relu relu1 (lenet5.net line 7): [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 9,408 bytes moved
             K.Map(_maxpool1_14, _relu1_3, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("forward k2: relu relu1 (lenet5.net line 7)", "relu1", _relu1_3); }
+            if (CheckFinite) CheckFiniteAfter(2, _relu1_3);
             // k3: conv2d conv2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
             K.Conv2dForward(_relu1_3, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_5, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>));
-            if (CheckFinite) { CheckFiniteAfter("forward k3: conv2d conv2 (lenet5.net line 8)", "conv2", _conv2_5); }
+            if (CheckFinite) CheckFiniteAfter(3, _conv2_5);
             // k4: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], [N, 16, 5, 5], per sample 1,600 FLOPs and 9,600 bytes moved
             K.MaxPool2dForward(_conv2_5, _maxpool2_15, _maxpool2_argmax_7, PoolGeometry.Of(2, 2, 0));
-            if (CheckFinite) { CheckFiniteAfter("forward k4: maxpool2d maxpool2 (lenet5.net line 8)", "maxpool2", _maxpool2_15); }
+            if (CheckFinite) CheckFiniteAfter(4, _maxpool2_15);
             // k5: relu relu2 (lenet5.net line 8): [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 3,200 bytes moved
             K.Map(_maxpool2_15, _relu2_6, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("forward k5: relu relu2 (lenet5.net line 8)", "relu2", _relu2_6); }
+            if (CheckFinite) CheckFiniteAfter(5, _relu2_6);
             // k7: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], per sample 96,120 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
             K.LinearForward(_flatten1_8, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_9, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("forward k7: linear fc1 + relu relu3 (lenet5.net line 9)", "relu3", _relu3_9); }
+            if (CheckFinite) CheckFiniteAfter(6, _relu3_9);
             // k8: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], per sample 20,244 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
             K.LinearForward(_relu3_9, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_10, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("forward k8: linear fc2 + relu relu4 (lenet5.net line 9)", "relu4", _relu4_10); }
+            if (CheckFinite) CheckFiniteAfter(7, _relu4_10);
             // k9: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
             K.LinearForward(_relu4_10, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_11, default(Identity<T>), default(Identity<T>));
-            if (CheckFinite) { CheckFiniteAfter("forward k9: linear fc3 (lenet5.net line 10)", "fc3", _fc3_11); }
+            if (CheckFinite) CheckFiniteAfter(8, _fc3_11);
             // k10: cross_entropy cross_entropy1 (lenet5.net line 11): [N, 10], [N] -> [1], [N, 10], per sample 60 FLOPs and 84 bytes moved (+ 4 bytes of parameters)
             if (withLoss) K.CrossEntropyForward(_fc3_11, _label_1, ReadOnlySpan<T>.Empty, T.CreateChecked(0), LossReduction.Mean, _cross_entropy1_probs_13, _cross_entropy1_12);
-            if (withLoss && CheckFinite) { CheckFiniteAfter("forward k10: cross_entropy cross_entropy1 (lenet5.net line 11)", "cross_entropy1", _cross_entropy1_12); CheckFiniteAfter("forward k10: cross_entropy cross_entropy1 (lenet5.net line 11)", "cross_entropy1.probs", _cross_entropy1_probs_13); }
+            if (withLoss && CheckFinite) CheckFiniteAfter(9, _cross_entropy1_12, _cross_entropy1_probs_13);
             if (withLoss) _lossValue = K.ReadScalar(_cross_entropy1_12); // the loss [1], whatever scalar expression it is
         }
 
@@ -328,79 +328,79 @@ namespace Test.Networks
         {
             // k11: ones (lenet5.net line 11):  -> [1], per sample 1 FLOPs and 0 bytes moved (+ 4 bytes of parameters)
             K.Fill(_dcross_entropy1_16, T.One); // the seed of the backward pass: dloss/dloss = 1
-            if (CheckFinite) { CheckFiniteAfter("backward k11: ones (lenet5.net line 11)", "dcross_entropy1", _dcross_entropy1_16); }
+            if (CheckFinite) CheckFiniteAfter(10, _dcross_entropy1_16);
             // k12: cross_entropy_bwd (lenet5.net line 11): [1], [N, 10], [N] -> [N, 10], per sample 30 FLOPs and 84 bytes moved (+ 4 bytes of parameters)
             K.CrossEntropyBackward(_dcross_entropy1_16, _cross_entropy1_probs_13, _label_1, ReadOnlySpan<T>.Empty, T.CreateChecked(0), LossReduction.Mean, _dfc3_17);
-            if (CheckFinite) { CheckFiniteAfter("backward k12: cross_entropy_bwd (lenet5.net line 11)", "dfc3", _dfc3_17); }
+            if (CheckFinite) CheckFiniteAfter(11, _dfc3_17);
             // k13: linear_bwd_data (lenet5.net line 10): [N, 10] -> [N, 84], per sample 1,680 FLOPs and 376 bytes moved (+ 3,360 bytes of parameters)
             K.LinearBackwardData(_dfc3_17, Fc3.Weight.Value, _drelu4_18);
-            if (CheckFinite) { CheckFiniteAfter("backward k13: linear_bwd_data (lenet5.net line 10)", "drelu4", _drelu4_18); }
+            if (CheckFinite) CheckFiniteAfter(12, _drelu4_18);
             // k14: linear_bwd_filter (lenet5.net line 10): [N, 10], [N, 84] -> [10, 84], [10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
             if (!(Fc3.Weight.Frozen && Fc3.Bias!.Frozen))
             {
                 if (accumulate) K.LinearBackwardFilterAccumulate(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
                 else K.LinearBackwardFilter(_dfc3_17, _relu4_10, Fc3.Weight.Grad, Fc3.Bias!.Grad);
             }
-            if (CheckFinite) { CheckFiniteAfter("backward k14: linear_bwd_filter (lenet5.net line 10)", "fc3.weight.grad", Fc3.Weight.Grad); CheckFiniteAfter("backward k14: linear_bwd_filter (lenet5.net line 10)", "fc3.bias.grad", Fc3.Bias!.Grad); }
+            if (CheckFinite) CheckFiniteAfter(13, Fc3.Weight.Grad, Fc3.Bias!.Grad);
             GradientReady(0); GradientReady(1); // gradients final: their allreduce bucket may start
             // k15: relu_bwd (lenet5.net line 9): [N, 84], [N, 84] -> [N, 84], per sample 84 FLOPs and 1,008 bytes moved
             K.Map(_drelu4_18, _relu4_10, _dfc2_19, new ReluBwdOp(), new ReluBwdOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("backward k15: relu_bwd (lenet5.net line 9)", "dfc2", _dfc2_19); }
+            if (CheckFinite) CheckFiniteAfter(14, _dfc2_19);
             // k16: linear_bwd_data (lenet5.net line 9): [N, 84] -> [N, 120], per sample 20,160 FLOPs and 816 bytes moved (+ 40,320 bytes of parameters)
             K.LinearBackwardData(_dfc2_19, Fc2.Weight.Value, _drelu3_20);
-            if (CheckFinite) { CheckFiniteAfter("backward k16: linear_bwd_data (lenet5.net line 9)", "drelu3", _drelu3_20); }
+            if (CheckFinite) CheckFiniteAfter(15, _drelu3_20);
             // k17: linear_bwd_filter (lenet5.net line 9): [N, 84], [N, 120] -> [84, 120], [84], per sample 20,160 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
             if (!(Fc2.Weight.Frozen && Fc2.Bias!.Frozen))
             {
                 if (accumulate) K.LinearBackwardFilterAccumulate(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
                 else K.LinearBackwardFilter(_dfc2_19, _relu3_9, Fc2.Weight.Grad, Fc2.Bias!.Grad);
             }
-            if (CheckFinite) { CheckFiniteAfter("backward k17: linear_bwd_filter (lenet5.net line 9)", "fc2.weight.grad", Fc2.Weight.Grad); CheckFiniteAfter("backward k17: linear_bwd_filter (lenet5.net line 9)", "fc2.bias.grad", Fc2.Bias!.Grad); }
+            if (CheckFinite) CheckFiniteAfter(16, Fc2.Weight.Grad, Fc2.Bias!.Grad);
             GradientReady(2); GradientReady(3); // gradients final: their allreduce bucket may start
             // k18: relu_bwd (lenet5.net line 9): [N, 120], [N, 120] -> [N, 120], per sample 120 FLOPs and 1,440 bytes moved
             K.Map(_drelu3_20, _relu3_9, _dfc1_21, new ReluBwdOp(), new ReluBwdOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("backward k18: relu_bwd (lenet5.net line 9)", "dfc1", _dfc1_21); }
+            if (CheckFinite) CheckFiniteAfter(17, _dfc1_21);
             // k19: linear_bwd_data (lenet5.net line 9): [N, 120] -> [N, 400], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,000 bytes of parameters)
             K.LinearBackwardData(_dfc1_21, Fc1.Weight.Value, _dflatten1_22);
-            if (CheckFinite) { CheckFiniteAfter("backward k19: linear_bwd_data (lenet5.net line 9)", "dflatten1", _dflatten1_22); }
+            if (CheckFinite) CheckFiniteAfter(18, _dflatten1_22);
             // k20: linear_bwd_filter (lenet5.net line 9): [N, 120], [N, 400] -> [120, 400], [120], per sample 96,000 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
             if (!(Fc1.Weight.Frozen && Fc1.Bias!.Frozen))
             {
                 if (accumulate) K.LinearBackwardFilterAccumulate(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
                 else K.LinearBackwardFilter(_dfc1_21, _flatten1_8, Fc1.Weight.Grad, Fc1.Bias!.Grad);
             }
-            if (CheckFinite) { CheckFiniteAfter("backward k20: linear_bwd_filter (lenet5.net line 9)", "fc1.weight.grad", Fc1.Weight.Grad); CheckFiniteAfter("backward k20: linear_bwd_filter (lenet5.net line 9)", "fc1.bias.grad", Fc1.Bias!.Grad); }
+            if (CheckFinite) CheckFiniteAfter(19, Fc1.Weight.Grad, Fc1.Bias!.Grad);
             GradientReady(4); GradientReady(5); // gradients final: their allreduce bucket may start
             // k22: relu_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 4,800 bytes moved
             K.Map(_drelu2_23, _relu2_6, _dmaxpool2_24, new ReluBwdOp(), new ReluBwdOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("backward k22: relu_bwd (lenet5.net line 8)", "dmaxpool2", _dmaxpool2_24); }
+            if (CheckFinite) CheckFiniteAfter(20, _dmaxpool2_24);
             // k23: maxpool2d_bwd (lenet5.net line 8): [N, 16, 5, 5], [N, 16, 5, 5] -> [N, 16, 10, 10], per sample 1,600 FLOPs and 9,600 bytes moved
             K.MaxPool2dBackward(_dmaxpool2_24, _maxpool2_argmax_7, _dconv2_25);
-            if (CheckFinite) { CheckFiniteAfter("backward k23: maxpool2d_bwd (lenet5.net line 8)", "dconv2", _dconv2_25); }
+            if (CheckFinite) CheckFiniteAfter(21, _dconv2_25);
             // k24: conv2d_bwd_data (lenet5.net line 8): [N, 16, 10, 10] -> [N, 6, 14, 14], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,600 bytes of parameters)
             K.Conv2dBackwardData(_dconv2_25, Conv2.Weight.Value, _drelu1_26, ConvGeometry.Of(1, 0));
-            if (CheckFinite) { CheckFiniteAfter("backward k24: conv2d_bwd_data (lenet5.net line 8)", "drelu1", _drelu1_26); }
+            if (CheckFinite) CheckFiniteAfter(22, _drelu1_26);
             // k25: conv2d_bwd_filter (lenet5.net line 8): [N, 16, 10, 10], [N, 6, 14, 14] -> [16, 6, 5, 5], [16], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
             if (!(Conv2.Weight.Frozen && Conv2.Bias!.Frozen))
             {
                 K.Conv2dBackwardFilter(_dconv2_25, _relu1_3, (accumulate ? _acc25_0 : Conv2.Weight.Grad), (accumulate ? _acc25_1 : Conv2.Bias!.Grad), ConvGeometry.Of(1, 0));
                 if (accumulate) { K.Accumulate(_acc25_0, Conv2.Weight.Grad); K.Accumulate(_acc25_1, Conv2.Bias!.Grad); }
             }
-            if (CheckFinite) { CheckFiniteAfter("backward k25: conv2d_bwd_filter (lenet5.net line 8)", "conv2.weight.grad", Conv2.Weight.Grad); CheckFiniteAfter("backward k25: conv2d_bwd_filter (lenet5.net line 8)", "conv2.bias.grad", Conv2.Bias!.Grad); }
+            if (CheckFinite) CheckFiniteAfter(23, Conv2.Weight.Grad, Conv2.Bias!.Grad);
             GradientReady(6); GradientReady(7); // gradients final: their allreduce bucket may start
             // k26: relu_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 14,112 bytes moved
             K.Map(_drelu1_26, _relu1_3, _dmaxpool1_27, new ReluBwdOp(), new ReluBwdOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("backward k26: relu_bwd (lenet5.net line 7)", "dmaxpool1", _dmaxpool1_27); }
+            if (CheckFinite) CheckFiniteAfter(24, _dmaxpool1_27);
             // k27: maxpool2d_bwd (lenet5.net line 7): [N, 6, 14, 14], [N, 6, 14, 14] -> [N, 6, 28, 28], per sample 4,704 FLOPs and 28,224 bytes moved
             K.MaxPool2dBackward(_dmaxpool1_27, _maxpool1_argmax_4, _dconv1_28);
-            if (CheckFinite) { CheckFiniteAfter("backward k27: maxpool2d_bwd (lenet5.net line 7)", "dconv1", _dconv1_28); }
+            if (CheckFinite) CheckFiniteAfter(25, _dconv1_28);
             // k28: conv2d_bwd_filter (lenet5.net line 7): [N, 6, 28, 28], [N, 1, 28, 28] -> [6, 1, 5, 5], [6], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
             if (!(Conv1.Weight.Frozen && Conv1.Bias!.Frozen))
             {
                 K.Conv2dBackwardFilter(_dconv1_28, _image_0, (accumulate ? _acc28_0 : Conv1.Weight.Grad), (accumulate ? _acc28_1 : Conv1.Bias!.Grad), ConvGeometry.Of(1, 2));
                 if (accumulate) { K.Accumulate(_acc28_0, Conv1.Weight.Grad); K.Accumulate(_acc28_1, Conv1.Bias!.Grad); }
             }
-            if (CheckFinite) { CheckFiniteAfter("backward k28: conv2d_bwd_filter (lenet5.net line 7)", "conv1.weight.grad", Conv1.Weight.Grad); CheckFiniteAfter("backward k28: conv2d_bwd_filter (lenet5.net line 7)", "conv1.bias.grad", Conv1.Bias!.Grad); }
+            if (CheckFinite) CheckFiniteAfter(26, Conv1.Weight.Grad, Conv1.Bias!.Grad);
             GradientReady(8); GradientReady(9); // gradients final: their allreduce bucket may start
         }
 
@@ -432,31 +432,31 @@ namespace Test.Networks
             long packKey = ParameterWriteKey();   // packed weights (PackedWeights) are reused until a parameter or buffer write moves it
             // k29: conv2d conv1 (lenet5.net line 7): [N, 1, 28, 28] -> [N, 6, 28, 28], per sample 235,200 FLOPs and 21,952 bytes moved (+ 624 bytes of parameters)
             K.Conv2dForward(_image_0, Conv1.Weight.Value, Conv1.Bias!.Value, _conv1_29, ConvGeometry.Of(1, 2), default(Identity<T>), default(Identity<T>), _pack29, packKey);
-            if (CheckFinite) { CheckFiniteAfter("eval k29: conv2d conv1 (lenet5.net line 7)", "conv1", _conv1_29); }
+            if (CheckFinite) CheckFiniteAfter(27, _conv1_29);
             // k30: maxpool2d maxpool1 (lenet5.net line 7): [N, 6, 28, 28] -> [N, 6, 14, 14], per sample 4,704 FLOPs and 23,520 bytes moved
             K.MaxPool2dInference(_conv1_29, _maxpool1_37, PoolGeometry.Of(2, 2, 0));
-            if (CheckFinite) { CheckFiniteAfter("eval k30: maxpool2d maxpool1 (lenet5.net line 7)", "maxpool1", _maxpool1_37); }
+            if (CheckFinite) CheckFiniteAfter(28, _maxpool1_37);
             // k31: relu relu1 (lenet5.net line 7): [N, 6, 14, 14] -> [N, 6, 14, 14], per sample 1,176 FLOPs and 9,408 bytes moved
             K.Map(_maxpool1_37, _relu1_30, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("eval k31: relu relu1 (lenet5.net line 7)", "relu1", _relu1_30); }
+            if (CheckFinite) CheckFiniteAfter(29, _relu1_30);
             // k32: conv2d conv2 (lenet5.net line 8): [N, 6, 14, 14] -> [N, 16, 10, 10], per sample 480,000 FLOPs and 11,104 bytes moved (+ 9,664 bytes of parameters)
             K.Conv2dForward(_relu1_30, Conv2.Weight.Value, Conv2.Bias!.Value, _conv2_31, ConvGeometry.Of(1, 0), default(Identity<T>), default(Identity<T>), _pack32, packKey);
-            if (CheckFinite) { CheckFiniteAfter("eval k32: conv2d conv2 (lenet5.net line 8)", "conv2", _conv2_31); }
+            if (CheckFinite) CheckFiniteAfter(30, _conv2_31);
             // k33: maxpool2d maxpool2 (lenet5.net line 8): [N, 16, 10, 10] -> [N, 16, 5, 5], per sample 1,600 FLOPs and 8,000 bytes moved
             K.MaxPool2dInference(_conv2_31, _maxpool2_38, PoolGeometry.Of(2, 2, 0));
-            if (CheckFinite) { CheckFiniteAfter("eval k33: maxpool2d maxpool2 (lenet5.net line 8)", "maxpool2", _maxpool2_38); }
+            if (CheckFinite) CheckFiniteAfter(31, _maxpool2_38);
             // k34: relu relu2 (lenet5.net line 8): [N, 16, 5, 5] -> [N, 16, 5, 5], per sample 400 FLOPs and 3,200 bytes moved
             K.Map(_maxpool2_38, _relu2_32, new ReluOp(), new ReluOpGpu());
-            if (CheckFinite) { CheckFiniteAfter("eval k34: relu relu2 (lenet5.net line 8)", "relu2", _relu2_32); }
+            if (CheckFinite) CheckFiniteAfter(32, _relu2_32);
             // k36: linear fc1 + relu relu3 (lenet5.net line 9): [N, 400] -> [N, 120], per sample 96,120 FLOPs and 2,080 bytes moved (+ 192,480 bytes of parameters)
             K.LinearForward(_flatten1_33, Fc1.Weight.Value, Fc1.Bias!.Value, _relu3_34, new ReluOp(), new ReluOpGpu(), _pack36, packKey);
-            if (CheckFinite) { CheckFiniteAfter("eval k36: linear fc1 + relu relu3 (lenet5.net line 9)", "relu3", _relu3_34); }
+            if (CheckFinite) CheckFiniteAfter(33, _relu3_34);
             // k37: linear fc2 + relu relu4 (lenet5.net line 9): [N, 120] -> [N, 84], per sample 20,244 FLOPs and 816 bytes moved (+ 40,656 bytes of parameters)
             K.LinearForward(_relu3_34, Fc2.Weight.Value, Fc2.Bias!.Value, _relu4_35, new ReluOp(), new ReluOpGpu(), _pack37, packKey);
-            if (CheckFinite) { CheckFiniteAfter("eval k37: linear fc2 + relu relu4 (lenet5.net line 9)", "relu4", _relu4_35); }
+            if (CheckFinite) CheckFiniteAfter(34, _relu4_35);
             // k38: linear fc3 (lenet5.net line 10): [N, 84] -> [N, 10], per sample 1,680 FLOPs and 376 bytes moved (+ 3,400 bytes of parameters)
             K.LinearForward(_relu4_35, Fc3.Weight.Value, Fc3.Bias!.Value, _fc3_36, default(Identity<T>), default(Identity<T>), _pack38, packKey);
-            if (CheckFinite) { CheckFiniteAfter("eval k38: linear fc3 (lenet5.net line 10)", "fc3", _fc3_36); }
+            if (CheckFinite) CheckFiniteAfter(35, _fc3_36);
         }
 
         /// <summary>
@@ -527,6 +527,44 @@ namespace Test.Networks
         private readonly PackedWeights<T> _pack36 = new(); // fc1's weight, packed for inference
         private readonly PackedWeights<T> _pack37 = new(); // fc2's weight, packed for inference
         private readonly PackedWeights<T> _pack38 = new(); // fc3's weight, packed for inference
+
+        /// <summary>What each <c>CheckFiniteAfter(n, …)</c> call checks: line n (from 0) is the kernel, " -> " and its outputs' names.</summary>
+        protected override string FiniteCheckNames => @"forward k0: conv2d conv1 (lenet5.net line 7) -> conv1
+forward k1: maxpool2d maxpool1 (lenet5.net line 7) -> maxpool1
+forward k2: relu relu1 (lenet5.net line 7) -> relu1
+forward k3: conv2d conv2 (lenet5.net line 8) -> conv2
+forward k4: maxpool2d maxpool2 (lenet5.net line 8) -> maxpool2
+forward k5: relu relu2 (lenet5.net line 8) -> relu2
+forward k7: linear fc1 + relu relu3 (lenet5.net line 9) -> relu3
+forward k8: linear fc2 + relu relu4 (lenet5.net line 9) -> relu4
+forward k9: linear fc3 (lenet5.net line 10) -> fc3
+forward k10: cross_entropy cross_entropy1 (lenet5.net line 11) -> cross_entropy1, cross_entropy1.probs
+backward k11: ones (lenet5.net line 11) -> dcross_entropy1
+backward k12: cross_entropy_bwd (lenet5.net line 11) -> dfc3
+backward k13: linear_bwd_data (lenet5.net line 10) -> drelu4
+backward k14: linear_bwd_filter (lenet5.net line 10) -> fc3.weight.grad, fc3.bias.grad
+backward k15: relu_bwd (lenet5.net line 9) -> dfc2
+backward k16: linear_bwd_data (lenet5.net line 9) -> drelu3
+backward k17: linear_bwd_filter (lenet5.net line 9) -> fc2.weight.grad, fc2.bias.grad
+backward k18: relu_bwd (lenet5.net line 9) -> dfc1
+backward k19: linear_bwd_data (lenet5.net line 9) -> dflatten1
+backward k20: linear_bwd_filter (lenet5.net line 9) -> fc1.weight.grad, fc1.bias.grad
+backward k22: relu_bwd (lenet5.net line 8) -> dmaxpool2
+backward k23: maxpool2d_bwd (lenet5.net line 8) -> dconv2
+backward k24: conv2d_bwd_data (lenet5.net line 8) -> drelu1
+backward k25: conv2d_bwd_filter (lenet5.net line 8) -> conv2.weight.grad, conv2.bias.grad
+backward k26: relu_bwd (lenet5.net line 7) -> dmaxpool1
+backward k27: maxpool2d_bwd (lenet5.net line 7) -> dconv1
+backward k28: conv2d_bwd_filter (lenet5.net line 7) -> conv1.weight.grad, conv1.bias.grad
+eval k29: conv2d conv1 (lenet5.net line 7) -> conv1
+eval k30: maxpool2d maxpool1 (lenet5.net line 7) -> maxpool1
+eval k31: relu relu1 (lenet5.net line 7) -> relu1
+eval k32: conv2d conv2 (lenet5.net line 8) -> conv2
+eval k33: maxpool2d maxpool2 (lenet5.net line 8) -> maxpool2
+eval k34: relu relu2 (lenet5.net line 8) -> relu2
+eval k36: linear fc1 + relu relu3 (lenet5.net line 9) -> relu3
+eval k37: linear fc2 + relu relu4 (lenet5.net line 9) -> relu4
+eval k38: linear fc3 (lenet5.net line 10) -> fc3";
 
         // ---- fused element-wise functors: the CPU form (scalar, Vector256, Vector512) and the ILGPU form of each, from the same IR
         /// <summary>relu(a): used by k2, k5, k7, k8, k31, k34, k36, k37.</summary>
