@@ -146,6 +146,23 @@ namespace NetDsl.Compiler
         }
 
         /// <summary>
+        /// Text safe as one line inside a C# verbatim string literal (<c>@"…"</c>): quotes doubled, and every character C#
+        /// or a reader of the lines takes as a line break (CR, LF, NEL, LS, PS) replaced by a space, so a table of such lines
+        /// keeps one entry per line.
+        /// </summary>
+        public static string VerbatimLine(string s)
+        {
+            var sb = new StringBuilder(s.Length);
+            foreach (var c in s)
+            {
+                if (c == '"') sb.Append("\"\"");
+                else if (c == '\r' || c == '\n' || c == '\u0085' || c == '\u2028' || c == '\u2029') sb.Append(' ');
+                else sb.Append(c);
+            }
+            return sb.ToString();
+        }
+
+        /// <summary>
         /// Text safe inside an interpolated string literal's literal part: <see cref="Literal"/> without the quotes, with
         /// braces doubled.
         /// </summary>

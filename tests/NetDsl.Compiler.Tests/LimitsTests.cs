@@ -132,6 +132,7 @@ public class LimitsTests
         Assert.Equal("_1fc", Names.Identifier("1fc"));
         Assert.Equal("a_b", Names.Identifier("a\"b"));
         Assert.Equal("\"a\\\"b\\\\c\\n\\u2028\"", Names.Literal("a\"b\\c\n\u2028"));
+        Assert.Equal("a\"\"b\\c d e f g", Names.VerbatimLine("a\"b\\c\nd\re\u2028f\u0085g"));
         Assert.DoesNotContain('\n', Names.Comment("a\nb\u0085c\u2028d"));
     }
 }

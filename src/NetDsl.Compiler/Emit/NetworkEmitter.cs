@@ -827,9 +827,8 @@ namespace NetDsl.Compiler.Emit
         private void EmitFiniteCheckNames(CodeWriter w)
         {
             if (_finiteChecks.Count == 0) return;
-            static string Verbatim(string s) => s.Replace("\r", " ").Replace("\n", " ").Replace("\"", "\"\"");
             w.Line("/// <summary>What each <c>CheckFiniteAfter(n, …)</c> call checks: line n (from 0) is the kernel, \" -> \" and its outputs' names.</summary>");
-            w.Line("protected override string FiniteCheckNames => @\"" + string.Join("\n", _finiteChecks.Select(Verbatim)) + "\";");
+            w.Line("protected override string FiniteCheckNames => @\"" + string.Join("\n", _finiteChecks.Select(Names.VerbatimLine)) + "\";");
             w.Line();
         }
 
