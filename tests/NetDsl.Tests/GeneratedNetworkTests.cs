@@ -193,4 +193,25 @@ public class ExampleAllocationTests(ITestOutputHelper output)
         output.WriteLine($"{network}: {string.Join(", ", perStep)}");
         Assert.True(perStep.Skip(10).All(b => b == 0), $"{network}: steps allocated {string.Join(", ", perStep)} bytes");
     }
+
+    [Fact]
+    public void Training_step_with_CheckFinite_allocates_nothing_in_steady_state()
+    {
+        // the finite checks after each kernel (attention's backward checks four outputs at once) take no array per step
+        var net = new EncoderTiny<float>(Device.Cpu, seed: 1) { CheckFinite = true };
+        var x = Tensor<float>.FromArray(TestData.Random(4 * 8 * 16, 3).Select(v => (float)v).ToArray(), 4, 8, 16);
+        var y = Tensor<int>.FromArray([0, 1, 2, 3], 4);
+        var adam = new Adam<float>(net.Parameters, lr: 1e-3);
+        for (int i = 0; i < 3; i++) { net.TrainStep(x, y); adam.Step(); }
+        var perStep = new long[20];
+        for (int i = 0; i < perStep.Length; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            net.TrainStep(x, y);
+            adam.Step();
+            perStep[i] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        output.WriteLine($"EncoderTiny with CheckFinite: {string.Join(", ", perStep)}");
+        Assert.True(perStep.Skip(10).All(b => b == 0), $"steps allocated {string.Join(", ", perStep)} bytes");
+    }
 }

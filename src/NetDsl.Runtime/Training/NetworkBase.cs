@@ -293,6 +293,10 @@ public abstract partial class NetworkBase<T> where T : unmanaged, IBinaryFloatin
     protected void CheckFiniteAfter(int check, Tensor<T> t0, Tensor<T> t1, Tensor<T> t2) { CheckOutputFinite(check, 0, t0); CheckOutputFinite(check, 1, t1); CheckOutputFinite(check, 2, t2); }
 
     /// <inheritdoc cref="CheckFiniteAfter(int, Tensor{T})"/>
+    protected void CheckFiniteAfter(int check, Tensor<T> t0, Tensor<T> t1, Tensor<T> t2, Tensor<T> t3)
+    { CheckOutputFinite(check, 0, t0); CheckOutputFinite(check, 1, t1); CheckOutputFinite(check, 2, t2); CheckOutputFinite(check, 3, t3); }
+
+    /// <inheritdoc cref="CheckFiniteAfter(int, Tensor{T})"/>
     protected void CheckFiniteAfter(int check, params Tensor<T>[] outputs) { for (int i = 0; i < outputs.Length; i++) CheckOutputFinite(check, i, outputs[i]); }
 
     /// <summary>
