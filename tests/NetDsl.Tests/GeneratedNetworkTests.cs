@@ -195,23 +195,31 @@ public class ExampleAllocationTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Training_step_with_CheckFinite_allocates_nothing_in_steady_state()
+    public void CheckFinite_adds_no_allocation_to_a_training_step()
     {
-        // the finite checks after each kernel (attention's backward checks four outputs at once) take no array per step
-        var net = new EncoderTiny<float>(Device.Cpu, seed: 1) { CheckFinite = true };
-        var x = Tensor<float>.FromArray(TestData.Random(4 * 8 * 16, 3).Select(v => (float)v).ToArray(), 4, 8, 16);
-        var y = Tensor<int>.FromArray([0, 1, 2, 3], 4);
-        var adam = new Adam<float>(net.Parameters, lr: 1e-3);
-        for (int i = 0; i < 3; i++) { net.TrainStep(x, y); adam.Step(); }
-        var perStep = new long[20];
-        for (int i = 0; i < perStep.Length; i++)
+        // the finite checks after each kernel (attention's backward checks four outputs at once) take no array per step:
+        // a step with CheckFinite on allocates exactly what the same step allocates with it off (0 bytes in Release builds;
+        // a Debug build of the test project allocates 144 bytes per EncoderTiny step either way)
+        long[] Steps(bool check)
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            net.TrainStep(x, y);
-            adam.Step();
-            perStep[i] = GC.GetAllocatedBytesForCurrentThread() - before;
+            var net = new EncoderTiny<float>(Device.Cpu, seed: 1) { CheckFinite = check };
+            var x = Tensor<float>.FromArray(TestData.Random(4 * 8 * 16, 3).Select(v => (float)v).ToArray(), 4, 8, 16);
+            var y = Tensor<int>.FromArray([0, 1, 2, 3], 4);
+            var adam = new Adam<float>(net.Parameters, lr: 1e-3);
+            for (int i = 0; i < 3; i++) { net.TrainStep(x, y); adam.Step(); }
+            var perStep = new long[20];
+            for (int i = 0; i < perStep.Length; i++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                net.TrainStep(x, y);
+                adam.Step();
+                perStep[i] = GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+            return perStep.Skip(10).ToArray();
         }
-        output.WriteLine($"EncoderTiny with CheckFinite: {string.Join(", ", perStep)}");
-        Assert.True(perStep.Skip(10).All(b => b == 0), $"steps allocated {string.Join(", ", perStep)} bytes");
+        var off = Steps(false);
+        var on = Steps(true);
+        output.WriteLine($"EncoderTiny steps, CheckFinite off: {string.Join(", ", off)}; on: {string.Join(", ", on)}");
+        Assert.True(on.Max() <= off.Min(), $"CheckFinite on allocated {string.Join(", ", on)} bytes per step, off {string.Join(", ", off)}");
     }
 }
